@@ -1,0 +1,72 @@
+package ir
+
+import "strings"
+
+// Actor is whoever makes a change: a person or a program. Every change
+// records its actor.
+type Actor struct {
+	// ID identifies the actor; required.
+	ID string `json:"id"`
+	// Name is the display name.
+	Name string `json:"name,omitempty"`
+	// Kind says whether the actor is a person or a program.
+	Kind ActorKind `json:"kind,omitempty"`
+}
+
+// IsZero reports whether the actor is unset.
+func (a Actor) IsZero() bool { return a == Actor{} }
+
+// String returns the display name, or the ID if there is none.
+func (a Actor) String() string {
+	if a.Name != "" {
+		return a.Name
+	}
+	return a.ID
+}
+
+// normalize checks the actor and defaults its kind to [Human].
+func (a Actor) normalize(field string) (Actor, error) {
+	if strings.TrimSpace(a.ID) == "" {
+		return Actor{}, invalid(field, "", "an actor needs an ID")
+	}
+	if len(a.ID) > maxShortText || len(a.Name) > maxShortText {
+		return Actor{}, invalid(field, "", "actor ID and name must be at most 200 bytes")
+	}
+	if a.Kind == "" {
+		a.Kind = Human
+	}
+	k, err := parseEnum("actor kind", string(a.Kind), actorKinds)
+	if err != nil {
+		return Actor{}, err
+	}
+	a.Kind = k
+	return a, nil
+}
+
+// ActorKind says whether an actor is a person or a program.
+type ActorKind string
+
+// Kinds of actor.
+const (
+	// Human is a person. Actors without a kind are people.
+	Human ActorKind = "human"
+	// Service is a program acting on its own, such as a detection
+	// pipeline or a bot.
+	Service ActorKind = "service"
+)
+
+var actorKinds = []ActorKind{Human, Service}
+
+// ParseActorKind returns the kind s names, or an [*InvalidError].
+func ParseActorKind(s string) (ActorKind, error) { return parseEnum("actor kind", s, actorKinds) }
+
+// String returns the kind's name.
+func (k ActorKind) String() string { return string(k) }
+
+// MarshalText encodes the kind, refusing unknown values.
+func (k ActorKind) MarshalText() ([]byte, error) { return marshalEnum("actor kind", k, actorKinds) }
+
+// UnmarshalText decodes a kind, refusing unknown values.
+func (k *ActorKind) UnmarshalText(b []byte) error {
+	return unmarshalEnum("actor kind", k, b, actorKinds)
+}

@@ -1,0 +1,35 @@
+// Package ir runs security incidents: typed incident records, moved through
+// a phase model, with every change recorded.
+//
+// A [Responder] is the one type most programs use. Build it from a [Config]
+// with a [Store] (a [MemoryStore] for tests; a durable store for services)
+// and a phase model from package phases (SANS PICERL by default):
+//
+//	r, err := ir.NewResponder(ir.Config{Store: ir.NewMemoryStore(), Model: phases.SANS})
+//
+// [Responder.Open] opens an [Incident]; then [Responder.Transition] moves it
+// between phases, and [Responder.Assign], [Responder.AddTask],
+// [Responder.AddObservable], [Responder.Decide], [Responder.SetVerdict] and
+// the rest record what the responders do. [Responder.Close] and
+// [Responder.Reopen] close and reopen it.
+//
+// Every change names its [Actor], is checked by the [Policy], and appends a
+// typed [Event] (who, when, what, why) to the incident's timeline, read with
+// [Responder.Timeline]. Lifecycle timestamps ([Lifecycle]) are set by
+// opening and by transitions, never by hand, and [ComputeReport] turns them
+// into response metrics: time to detect, acknowledge, contain and resolve,
+// and time in each phase, with median and 90th percentile per severity.
+//
+// Changes are atomic and versioned. A write made from a stale read is
+// refused with [ErrConflict] by the store; the Responder retries it against
+// the fresh incident (checking it again), so no update is ever lost. Bad
+// input returns an [*InvalidError] (matching [ErrInvalid]); a refused actor
+// a [*DeniedError] (matching [ErrUnauthorized]); a refused transition the
+// errors of package phases. In every case nothing is changed.
+//
+// The Responder is instrumented with OpenTelemetry: a span for every
+// operation, and the metrics incidentkit.incidents.opened,
+// incidentkit.transitions, incidentkit.incidents.open (by severity and
+// phase) and incidentkit.phase.duration. Incident IDs appear on spans only,
+// never as metric attributes.
+package ir

@@ -1,0 +1,277 @@
+package ir
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/incidentkit/incidentkit/phases"
+)
+
+// Event is one entry in an incident's timeline: a change, who made it, when
+// and why. Timelines only grow; nothing in them is ever changed or deleted.
+type Event struct {
+	IncidentID ID `json:"incident_id"`
+	// Seq numbers the incident's events from 1, in the order they were
+	// stored. The store assigns it.
+	Seq int64 `json:"seq"`
+	// Version is the incident version the change produced.
+	Version int64     `json:"version"`
+	Type    EventType `json:"type"`
+	At      time.Time `json:"at"`
+	Actor   Actor     `json:"actor"`
+	// Reason is why the change was made, as the actor gave it.
+	Reason string `json:"reason,omitempty"`
+	// Data holds the details; its concrete type matches Type, such as
+	// [PhaseChanged] for [EventPhaseChanged].
+	Data EventData `json:"data"`
+}
+
+// EventData is the typed detail of an [Event]. The concrete types are the
+// ones in this package named after each [EventType].
+type EventData interface {
+	EventType() EventType
+}
+
+// EventType names the kind of change an [Event] records.
+type EventType string
+
+// Event types.
+const (
+	EventOpened           EventType = "opened"
+	EventPhaseChanged     EventType = "phase_changed"
+	EventSeverityChanged  EventType = "severity_changed"
+	EventPriorityChanged  EventType = "priority_changed"
+	EventImpactAssessed   EventType = "impact_assessed"
+	EventRoleAssigned     EventType = "role_assigned"
+	EventRoleUnassigned   EventType = "role_unassigned"
+	EventTaskAdded        EventType = "task_added"
+	EventTaskCompleted    EventType = "task_completed"
+	EventObservableAdded  EventType = "observable_added"
+	EventAssetAdded       EventType = "asset_added"
+	EventNoteAdded        EventType = "note_added"
+	EventDecisionRecorded EventType = "decision_recorded"
+	EventVerdictSet       EventType = "verdict_set"
+)
+
+// eventDataTypes makes an empty EventData of each type, for decoding.
+var eventDataTypes = map[EventType]func() EventData{
+	EventOpened:           func() EventData { return &Opened{} },
+	EventPhaseChanged:     func() EventData { return &PhaseChanged{} },
+	EventSeverityChanged:  func() EventData { return &SeverityChanged{} },
+	EventPriorityChanged:  func() EventData { return &PriorityChanged{} },
+	EventImpactAssessed:   func() EventData { return &ImpactAssessed{} },
+	EventRoleAssigned:     func() EventData { return &RoleAssigned{} },
+	EventRoleUnassigned:   func() EventData { return &RoleUnassigned{} },
+	EventTaskAdded:        func() EventData { return &TaskAdded{} },
+	EventTaskCompleted:    func() EventData { return &TaskCompleted{} },
+	EventObservableAdded:  func() EventData { return &ObservableAdded{} },
+	EventAssetAdded:       func() EventData { return &AssetAdded{} },
+	EventNoteAdded:        func() EventData { return &NoteAdded{} },
+	EventDecisionRecorded: func() EventData { return &DecisionRecorded{} },
+	EventVerdictSet:       func() EventData { return &VerdictSet{} },
+}
+
+// String returns the type's name.
+func (t EventType) String() string { return string(t) }
+
+// UnmarshalJSON decodes an event, choosing the concrete type of Data from
+// Type. Unknown types are refused.
+func (e *Event) UnmarshalJSON(b []byte) error {
+	type plain Event
+	var raw struct {
+		plain
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	mk, ok := eventDataTypes[raw.Type]
+	if !ok {
+		return invalid("event type", string(raw.Type), "unknown event type")
+	}
+	data := mk()
+	if err := json.Unmarshal(raw.Data, data); err != nil {
+		return fmt.Errorf("ir: decode %s event: %w", raw.Type, err)
+	}
+	*e = Event(raw.plain)
+	e.Data = data
+	return nil
+}
+
+// Opened records that an incident was opened.
+type Opened struct {
+	Title    string       `json:"title"`
+	Severity Severity     `json:"severity"`
+	Priority Priority     `json:"priority"`
+	Category Category     `json:"category"`
+	TLP      TLP          `json:"tlp"`
+	Model    string       `json:"model"`
+	Phase    phases.Phase `json:"phase"`
+}
+
+// PhaseChanged records a transition.
+type PhaseChanged struct {
+	Action phases.Action `json:"action"`
+	From   phases.Phase  `json:"from"`
+	To     phases.Phase  `json:"to"`
+}
+
+// SeverityChanged records a change of severity.
+type SeverityChanged struct {
+	From Severity `json:"from"`
+	To   Severity `json:"to"`
+}
+
+// PriorityChanged records a change of priority.
+type PriorityChanged struct {
+	From Priority `json:"from"`
+	To   Priority `json:"to"`
+}
+
+// ImpactAssessed records a new impact assessment.
+type ImpactAssessed struct {
+	Impact Impact `json:"impact"`
+}
+
+// RoleAssigned records that someone took a role. Replaced is whoever held
+// an exclusive role before, if anyone.
+type RoleAssigned struct {
+	Role     Role  `json:"role"`
+	Assignee Actor `json:"assignee"`
+	Replaced Actor `json:"replaced,omitzero"`
+}
+
+// RoleUnassigned records that someone gave up a role.
+type RoleUnassigned struct {
+	Role     Role  `json:"role"`
+	Assignee Actor `json:"assignee"`
+}
+
+// TaskAdded records a new task.
+type TaskAdded struct {
+	Task Task `json:"task"`
+}
+
+// TaskCompleted records that a task was done.
+type TaskCompleted struct {
+	TaskID  int    `json:"task_id"`
+	Title   string `json:"title"`
+	Outcome string `json:"outcome,omitempty"`
+}
+
+// ObservableAdded records a new observable.
+type ObservableAdded struct {
+	Observable Observable `json:"observable"`
+}
+
+// AssetAdded records a newly affected asset.
+type AssetAdded struct {
+	Asset Asset `json:"asset"`
+}
+
+// NoteAdded records a note.
+type NoteAdded struct {
+	Text string `json:"text"`
+}
+
+// DecisionRecorded records a decision.
+type DecisionRecorded struct {
+	Decision Decision `json:"decision"`
+}
+
+// VerdictSet records a verdict and resolution.
+type VerdictSet struct {
+	Verdict    Verdict `json:"verdict"`
+	Previous   Verdict `json:"previous,omitempty"`
+	Resolution string  `json:"resolution,omitempty"`
+}
+
+// EventType returns [EventOpened].
+func (*Opened) EventType() EventType { return EventOpened }
+
+// EventType returns [EventPhaseChanged].
+func (*PhaseChanged) EventType() EventType { return EventPhaseChanged }
+
+// EventType returns [EventSeverityChanged].
+func (*SeverityChanged) EventType() EventType { return EventSeverityChanged }
+
+// EventType returns [EventPriorityChanged].
+func (*PriorityChanged) EventType() EventType { return EventPriorityChanged }
+
+// EventType returns [EventImpactAssessed].
+func (*ImpactAssessed) EventType() EventType { return EventImpactAssessed }
+
+// EventType returns [EventRoleAssigned].
+func (*RoleAssigned) EventType() EventType { return EventRoleAssigned }
+
+// EventType returns [EventRoleUnassigned].
+func (*RoleUnassigned) EventType() EventType { return EventRoleUnassigned }
+
+// EventType returns [EventTaskAdded].
+func (*TaskAdded) EventType() EventType { return EventTaskAdded }
+
+// EventType returns [EventTaskCompleted].
+func (*TaskCompleted) EventType() EventType { return EventTaskCompleted }
+
+// EventType returns [EventObservableAdded].
+func (*ObservableAdded) EventType() EventType { return EventObservableAdded }
+
+// EventType returns [EventAssetAdded].
+func (*AssetAdded) EventType() EventType { return EventAssetAdded }
+
+// EventType returns [EventNoteAdded].
+func (*NoteAdded) EventType() EventType { return EventNoteAdded }
+
+// EventType returns [EventDecisionRecorded].
+func (*DecisionRecorded) EventType() EventType { return EventDecisionRecorded }
+
+// EventType returns [EventVerdictSet].
+func (*VerdictSet) EventType() EventType { return EventVerdictSet }
+
+// Clone returns a deep copy of the event, so that changing the copy's Data
+// cannot change the original.
+func (e Event) Clone() Event {
+	switch d := e.Data.(type) {
+	case *ImpactAssessed:
+		c := *d
+		c.Impact.Information = slices.Clone(d.Impact.Information)
+		e.Data = &c
+	case *DecisionRecorded:
+		c := *d
+		c.Decision.Options = slices.Clone(d.Decision.Options)
+		e.Data = &c
+	case *Opened:
+		e.Data = copyOf(d)
+	case *PhaseChanged:
+		e.Data = copyOf(d)
+	case *SeverityChanged:
+		e.Data = copyOf(d)
+	case *PriorityChanged:
+		e.Data = copyOf(d)
+	case *RoleAssigned:
+		e.Data = copyOf(d)
+	case *RoleUnassigned:
+		e.Data = copyOf(d)
+	case *TaskAdded:
+		e.Data = copyOf(d)
+	case *TaskCompleted:
+		e.Data = copyOf(d)
+	case *ObservableAdded:
+		e.Data = copyOf(d)
+	case *AssetAdded:
+		e.Data = copyOf(d)
+	case *NoteAdded:
+		e.Data = copyOf(d)
+	case *VerdictSet:
+		e.Data = copyOf(d)
+	}
+	return e
+}
+
+// copyOf returns a pointer to a copy of *p, for event data without slices.
+func copyOf[T any](p *T) *T {
+	c := *p
+	return &c
+}

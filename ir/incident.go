@@ -1,0 +1,213 @@
+package ir
+
+import (
+	"slices"
+	"time"
+
+	"github.com/incidentkit/incidentkit/phases"
+)
+
+// ID identifies an incident. The default generator makes IDs that sort by
+// creation time.
+type ID string
+
+// String returns the ID.
+func (id ID) String() string { return string(id) }
+
+// Limits on text fields, so that one oversized input cannot bloat every
+// copy of an incident.
+const (
+	maxShortText = 200     // titles, names, labels
+	maxLongText  = 4096    // descriptions, reasons, observable values
+	maxBodyText  = 1 << 16 // summaries, notes, rationales
+)
+
+// Incident is a security incident record. It is a value: the [Responder]
+// hands out copies, and changing a copy changes nothing stored. Every change
+// to an incident is made through the Responder, which records it as an
+// [Event] in the incident's timeline (read with [Responder.Timeline]; it is
+// kept apart from the record because it only grows).
+//
+// An Incident is not safe for concurrent modification; [Incident.Clone]
+// makes an independent copy.
+type Incident struct {
+	ID       ID       `json:"id"`
+	Title    string   `json:"title"`
+	Summary  string   `json:"summary,omitempty"`
+	Severity Severity `json:"severity"`
+	Priority Priority `json:"priority"`
+	Category Category `json:"category"`
+	TLP      TLP      `json:"tlp"`
+	// Model is the name of the phase model the incident follows.
+	Model string `json:"model"`
+	// Phase is the phase the incident is in.
+	Phase phases.Phase `json:"phase"`
+	// PhaseHistory lists every phase the incident has been in, oldest
+	// first; the last entry is the current phase.
+	PhaseHistory []PhaseInterval `json:"phase_history"`
+	Impact       Impact          `json:"impact,omitzero"`
+	Verdict      Verdict         `json:"verdict,omitempty"`
+	// Resolution says, in words, how the incident was resolved.
+	Resolution   string        `json:"resolution,omitempty"`
+	Assets       []Asset       `json:"assets,omitempty"`
+	Observables  []Observable  `json:"observables,omitempty"`
+	Participants []Participant `json:"participants,omitempty"`
+	Tasks        []Task        `json:"tasks,omitempty"`
+	Decisions    []Decision    `json:"decisions,omitempty"`
+	Labels       []string      `json:"labels,omitempty"`
+	// Times holds the lifecycle timestamps. They are set by opening the
+	// incident and by its transitions, never directly.
+	Times    Lifecycle `json:"times"`
+	OpenedBy Actor     `json:"opened_by"`
+	// UpdatedAt is when the incident last changed.
+	UpdatedAt time.Time `json:"updated_at"`
+	// Version counts the changes made to the incident; it is 1 when the
+	// incident is opened. Stores use it to refuse stale writes.
+	Version int64 `json:"version"`
+}
+
+// Lifecycle holds the moments of an incident's life. A zero time means the
+// moment has not been reached.
+type Lifecycle struct {
+	// Occurred is when the incident began, if known.
+	Occurred time.Time `json:"occurred,omitzero"`
+	// Detected is when it was first detected; it defaults to Reported.
+	Detected time.Time `json:"detected,omitzero"`
+	// Reported is when it was reported; it defaults to Opened.
+	Reported time.Time `json:"reported,omitzero"`
+	// Opened is when the incident record was opened.
+	Opened time.Time `json:"opened,omitzero"`
+	// Acknowledged is when a responder first took it on: the first role
+	// assignment, or entering a phase that marks it, whichever is first.
+	Acknowledged time.Time `json:"acknowledged,omitzero"`
+	Contained    time.Time `json:"contained,omitzero"`
+	Eradicated   time.Time `json:"eradicated,omitzero"`
+	Recovered    time.Time `json:"recovered,omitzero"`
+	Resolved     time.Time `json:"resolved,omitzero"`
+	Closed       time.Time `json:"closed,omitzero"`
+}
+
+// PhaseInterval is a stay in one phase.
+type PhaseInterval struct {
+	Phase phases.Phase `json:"phase"`
+	// Action is the action that entered the phase; empty for the initial
+	// phase.
+	Action  phases.Action `json:"action,omitempty"`
+	Entered time.Time     `json:"entered"`
+	// Left is when the incident left the phase; zero for the current one.
+	Left time.Time `json:"left,omitzero"`
+}
+
+// Task is a piece of work in an incident, belonging to a phase. Required
+// tasks must be done before the built-in models let the incident leave
+// their phase.
+type Task struct {
+	// ID numbers the incident's tasks from 1.
+	ID       int          `json:"id"`
+	Title    string       `json:"title"`
+	Phase    phases.Phase `json:"phase"`
+	Required bool         `json:"required,omitempty"`
+	// Assignee is who is to do it, if anyone.
+	Assignee Actor     `json:"assignee,omitzero"`
+	AddedAt  time.Time `json:"added_at"`
+	AddedBy  Actor     `json:"added_by"`
+	Done     bool      `json:"done,omitempty"`
+	DoneAt   time.Time `json:"done_at,omitzero"`
+	DoneBy   Actor     `json:"done_by,omitzero"`
+	Outcome  string    `json:"outcome,omitempty"`
+}
+
+// Decision is a decision record: what was decided, the options considered
+// and why.
+type Decision struct {
+	// ID numbers the incident's decisions from 1.
+	ID        int       `json:"id"`
+	Summary   string    `json:"summary"`
+	Options   []string  `json:"options,omitempty"`
+	Rationale string    `json:"rationale,omitempty"`
+	DecidedAt time.Time `json:"decided_at"`
+	DecidedBy Actor     `json:"decided_by"`
+}
+
+// IsOpen reports whether the incident is not in a terminal phase (that is,
+// not closed).
+func (inc *Incident) IsOpen() bool { return inc.Times.Closed.IsZero() }
+
+// Holders returns the actors holding role r.
+func (inc *Incident) Holders(r Role) []Actor {
+	var out []Actor
+	for _, p := range inc.Participants {
+		if p.Role == r {
+			out = append(out, p.Actor)
+		}
+	}
+	return out
+}
+
+// Task returns the task with the given ID.
+func (inc *Incident) Task(id int) (Task, bool) {
+	for _, t := range inc.Tasks {
+		if t.ID == id {
+			return t, true
+		}
+	}
+	return Task{}, false
+}
+
+// HasRole reports whether someone holds the role named role. With
+// PendingTasks and HasVerdict it makes an Incident a phases.Subject, which
+// is what phase guards see.
+func (inc *Incident) HasRole(role string) bool {
+	for _, p := range inc.Participants {
+		if string(p.Role) == role {
+			return true
+		}
+	}
+	return false
+}
+
+// PendingTasks returns the titles of the required tasks of phase p that are
+// not done.
+func (inc *Incident) PendingTasks(p phases.Phase) []string {
+	var out []string
+	for _, t := range inc.Tasks {
+		if t.Phase == p && t.Required && !t.Done {
+			out = append(out, t.Title)
+		}
+	}
+	return out
+}
+
+// HasVerdict reports whether a verdict is set; given verdicts, whether the
+// verdict is one of them.
+func (inc *Incident) HasVerdict(verdicts ...string) bool {
+	if inc.Verdict == "" {
+		return false
+	}
+	return len(verdicts) == 0 || slices.Contains(verdicts, string(inc.Verdict))
+}
+
+var _ phases.Subject = (*Incident)(nil)
+
+// Clone returns a deep copy of the incident.
+func (inc *Incident) Clone() *Incident {
+	if inc == nil {
+		return nil
+	}
+	c := *inc
+	c.PhaseHistory = slices.Clone(inc.PhaseHistory)
+	c.Impact.Information = slices.Clone(inc.Impact.Information)
+	c.Assets = slices.Clone(inc.Assets)
+	c.Observables = slices.Clone(inc.Observables)
+	c.Participants = slices.Clone(inc.Participants)
+	c.Tasks = slices.Clone(inc.Tasks)
+	c.Decisions = slices.Clone(inc.Decisions)
+	for i := range c.Decisions {
+		c.Decisions[i].Options = slices.Clone(c.Decisions[i].Options)
+	}
+	c.Labels = slices.Clone(inc.Labels)
+	return &c
+}
+
+// HasLabel reports whether the incident carries label l.
+func (inc *Incident) HasLabel(l string) bool { return slices.Contains(inc.Labels, l) }

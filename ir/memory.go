@@ -1,0 +1,172 @@
+package ir
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/incidentkit/incidentkit/phases"
+)
+
+// MemoryStore is a [Store] that keeps everything in memory. It is safe for
+// concurrent use, and meant for tests and short-lived programs: its contents
+// are lost when the process exits.
+type MemoryStore struct {
+	mu        sync.RWMutex
+	incidents map[ID]*Incident
+	timelines map[ID][]Event
+	ids       []ID // sorted ascending
+}
+
+// NewMemoryStore returns an empty [MemoryStore].
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{
+		incidents: make(map[ID]*Incident),
+		timelines: make(map[ID][]Event),
+	}
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+// Apply implements [Store].
+func (s *MemoryStore) Apply(ctx context.Context, ch Change) error {
+	if err := checkChange(ch); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("ir: memory store: apply: %w", err)
+	}
+	inc := ch.Incident
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var stored int64
+	if cur, ok := s.incidents[inc.ID]; ok {
+		stored = cur.Version
+	}
+	if stored != inc.Version-1 {
+		return fmt.Errorf("ir: memory store: incident %s is at version %d, change expects %d: %w",
+			inc.ID, stored, inc.Version-1, ErrConflict)
+	}
+	if stored == 0 {
+		i, _ := slices.BinarySearch(s.ids, inc.ID)
+		s.ids = slices.Insert(s.ids, i, inc.ID)
+	}
+	s.incidents[inc.ID] = inc.Clone()
+	tl := s.timelines[inc.ID]
+	for _, e := range ch.Events {
+		e = e.Clone()
+		e.Seq = int64(len(tl)) + 1
+		tl = append(tl, e)
+	}
+	s.timelines[inc.ID] = tl
+	return nil
+}
+
+// checkChange refuses changes that no store should write.
+func checkChange(ch Change) error {
+	inc := ch.Incident
+	if inc == nil || inc.ID == "" {
+		return invalid("change", "", "a change needs an incident with an ID")
+	}
+	if inc.Version < 1 {
+		return invalid("change", "", "the incident version must be at least 1")
+	}
+	for _, e := range ch.Events {
+		if e.IncidentID != inc.ID || e.Version != inc.Version {
+			return invalid("change", "", "every event must carry the incident's ID and new version")
+		}
+		if e.Data == nil || e.Data.EventType() != e.Type {
+			return invalid("change", string(e.Type), "event data does not match the event type")
+		}
+	}
+	return nil
+}
+
+// Get implements [Store].
+func (s *MemoryStore) Get(ctx context.Context, id ID) (*Incident, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("ir: memory store: get: %w", err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	inc, ok := s.incidents[id]
+	if !ok {
+		return nil, fmt.Errorf("ir: memory store: incident %s: %w", id, ErrNotFound)
+	}
+	return inc.Clone(), nil
+}
+
+// List implements [Store].
+func (s *MemoryStore) List(ctx context.Context, q Query) (Page, error) {
+	q, err := q.Normalize()
+	if err != nil {
+		return Page{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return Page{}, fmt.Errorf("ir: memory store: list: %w", err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	end := len(s.ids)
+	if q.After != "" {
+		end = sort.Search(len(s.ids), func(i int) bool { return s.ids[i] >= ID(q.After) })
+	}
+	var page Page
+	for i := end - 1; i >= 0; i-- {
+		inc := s.incidents[s.ids[i]]
+		if !q.Matches(inc) {
+			continue
+		}
+		if len(page.Incidents) == q.Limit {
+			page.Next = string(page.Incidents[len(page.Incidents)-1].ID)
+			break
+		}
+		page.Incidents = append(page.Incidents, inc.Clone())
+	}
+	return page, nil
+}
+
+// Timeline implements [Store].
+func (s *MemoryStore) Timeline(ctx context.Context, id ID) ([]Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("ir: memory store: timeline: %w", err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	tl, ok := s.timelines[id]
+	if !ok {
+		return nil, fmt.Errorf("ir: memory store: incident %s: %w", id, ErrNotFound)
+	}
+	out := make([]Event, len(tl))
+	for i, e := range tl {
+		out[i] = e.Clone()
+	}
+	return out, nil
+}
+
+// CountOpen implements [Store].
+func (s *MemoryStore) CountOpen(ctx context.Context) ([]OpenCount, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("ir: memory store: count: %w", err)
+	}
+	type key struct {
+		sev   Severity
+		phase phases.Phase
+	}
+	counts := make(map[key]int64)
+	s.mu.RLock()
+	for _, inc := range s.incidents {
+		if inc.IsOpen() {
+			counts[key{inc.Severity, inc.Phase}]++
+		}
+	}
+	s.mu.RUnlock()
+	out := make([]OpenCount, 0, len(counts))
+	for k, n := range counts {
+		out = append(out, OpenCount{Severity: k.sev, Phase: k.phase, Count: n})
+	}
+	SortOpenCounts(out)
+	return out, nil
+}

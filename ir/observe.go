@@ -1,0 +1,68 @@
+package ir
+
+import (
+	"context"
+	"time"
+)
+
+// AddObservable records an indicator seen during the incident. The value is
+// checked against its type and stored in canonical form (an IP address in
+// its shortest form, a domain in lower case, a hash in lower-case hex);
+// adding one the incident already has changes nothing.
+func (r *Responder) AddObservable(ctx context.Context, actor Actor, id ID, o Observable) (*Incident, error) {
+	if _, err := o.normalize(); err != nil {
+		return nil, err
+	}
+	return r.mutate(ctx, actor, id, change{op: OpAddObservable,
+		apply: func(_ context.Context, inc *Incident, now time.Time) ([]EventData, error) {
+			return inc.addObservable(o, actor, now)
+		}})
+}
+
+// AddAsset records an asset the incident affects. Adding one the incident
+// already has (same kind and name) changes nothing.
+func (r *Responder) AddAsset(ctx context.Context, actor Actor, id ID, a Asset) (*Incident, error) {
+	if _, err := a.normalize(); err != nil {
+		return nil, err
+	}
+	return r.mutate(ctx, actor, id, change{op: OpAddAsset,
+		apply: func(_ context.Context, inc *Incident, now time.Time) ([]EventData, error) {
+			return inc.addAsset(a, actor, now)
+		}})
+}
+
+func (inc *Incident) addObservable(o Observable, actor Actor, now time.Time) ([]EventData, error) {
+	o, err := o.normalize()
+	if err != nil {
+		return nil, err
+	}
+	for _, have := range inc.Observables {
+		if have.Type == o.Type && have.Value == o.Value {
+			return nil, nil
+		}
+	}
+	if len(inc.Observables) >= maxListSize {
+		return nil, invalid("observables", "", "too many observables")
+	}
+	o.AddedAt, o.AddedBy = now, actor
+	inc.Observables = append(inc.Observables, o)
+	return []EventData{&ObservableAdded{Observable: o}}, nil
+}
+
+func (inc *Incident) addAsset(a Asset, actor Actor, now time.Time) ([]EventData, error) {
+	a, err := a.normalize()
+	if err != nil {
+		return nil, err
+	}
+	for _, have := range inc.Assets {
+		if have.Kind == a.Kind && have.Name == a.Name {
+			return nil, nil
+		}
+	}
+	if len(inc.Assets) >= maxListSize {
+		return nil, invalid("assets", "", "too many assets")
+	}
+	a.AddedAt, a.AddedBy = now, actor
+	inc.Assets = append(inc.Assets, a)
+	return []EventData{&AssetAdded{Asset: a}}, nil
+}

@@ -1,0 +1,240 @@
+package ir
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/incidentkit/incidentkit/phases"
+)
+
+// NewIncident is what [Responder.Open] needs to open an incident. Title and
+// Severity are required; every other field has a default.
+type NewIncident struct {
+	Title   string
+	Summary string
+	// Severity is required.
+	Severity Severity
+	// Priority defaults to [DefaultPriority] of the severity.
+	Priority Priority
+	// Category defaults to [CategoryOther].
+	Category Category
+	// TLP defaults to [TLPAmber].
+	TLP    TLP
+	Impact Impact
+	Labels []string
+	// Observables and Assets known at the outset.
+	Observables []Observable
+	Assets      []Asset
+	// OccurredAt is when the incident began, if known. DetectedAt defaults
+	// to ReportedAt, and ReportedAt to the moment the incident is opened.
+	// They must be in that order and not in the future (up to
+	// [MaxClockSkew] ahead is accepted).
+	OccurredAt, DetectedAt, ReportedAt time.Time
+}
+
+// MaxClockSkew is how far in the future a reported time may be, to allow
+// for clocks on other machines running slightly ahead.
+const MaxClockSkew = 5 * time.Minute
+
+// Limits on what one incident holds.
+const (
+	maxLabels   = 64
+	maxListSize = 10000 // observables, assets, tasks, decisions, participants
+)
+
+// Open opens an incident in the initial phase of the Responder's model and
+// returns it. The timeline starts with an [Opened] event.
+func (r *Responder) Open(ctx context.Context, actor Actor, n NewIncident) (inc *Incident, err error) {
+	ctx, span := r.tel.start(ctx, OpOpen, "", attrSeverity.String(string(n.Severity)))
+	defer func() { r.tel.end(ctx, span, err) }()
+	if actor, err = actor.normalize("actor"); err != nil {
+		return nil, err
+	}
+	now := r.clock.Now()
+	inc, data, err := r.build(n, actor, now)
+	if err != nil {
+		return nil, err
+	}
+	span.SetAttributes(attrIncidentID.String(string(inc.ID)), attrCategory.String(string(inc.Category)),
+		attrModel.String(inc.Model), attrPhaseTo.String(string(inc.Phase)))
+	if err := r.authorize(ctx, Request{Actor: actor, Operation: OpOpen, Incident: inc.Clone()}); err != nil {
+		return nil, err
+	}
+	if err := r.store.Apply(ctx, Change{Incident: inc, Events: r.events(inc, actor, now, "", data)}); err != nil {
+		return nil, err
+	}
+	r.tel.opened.Add(ctx, 1, metric.WithAttributes(attrSeverity.String(string(inc.Severity)), attrCategory.String(string(inc.Category))))
+	r.logger.InfoContext(ctx, "ir: incident opened", "incident", inc.ID, "severity", inc.Severity, "actor", actor.ID)
+	return inc.Clone(), nil
+}
+
+// build validates n and makes the incident it describes, with the events
+// that record its opening.
+func (r *Responder) build(n NewIncident, actor Actor, now time.Time) (*Incident, []EventData, error) {
+	title, err := shortText("title", n.Title, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(n.Summary) > maxBodyText {
+		return nil, nil, invalid("summary", "", "must be at most 65536 bytes")
+	}
+	inc := &Incident{
+		Title:    title,
+		Summary:  strings.TrimSpace(n.Summary),
+		Model:    r.model.Name(),
+		Phase:    r.model.Initial(),
+		OpenedBy: actor,
+		Version:  1,
+	}
+	if n.Severity == "" {
+		return nil, nil, invalid("severity", "", "is required")
+	}
+	if inc.Severity, err = ParseSeverity(string(n.Severity)); err != nil {
+		return nil, nil, err
+	}
+	if inc.Priority, err = withDefault(n.Priority, DefaultPriority(inc.Severity), ParsePriority); err != nil {
+		return nil, nil, err
+	}
+	if inc.Category, err = withDefault(n.Category, CategoryOther, ParseCategory); err != nil {
+		return nil, nil, err
+	}
+	if inc.TLP, err = withDefault(n.TLP, TLPAmber, ParseTLP); err != nil {
+		return nil, nil, err
+	}
+	if inc.Impact, err = n.Impact.normalize(); err != nil {
+		return nil, nil, err
+	}
+	if inc.Labels, err = normalizeLabels(n.Labels); err != nil {
+		return nil, nil, err
+	}
+	if inc.Times, err = openingTimes(n, now); err != nil {
+		return nil, nil, err
+	}
+	if len(n.Observables) > maxListSize || len(n.Assets) > maxListSize {
+		return nil, nil, invalid("incident", "", "too many observables or assets")
+	}
+	inc.ID = r.ids.NewID()
+	if inc.ID == "" {
+		return nil, nil, invalid("incident ID", "", "the ID generator returned an empty ID")
+	}
+	inc.UpdatedAt = now
+	inc.PhaseHistory = []PhaseInterval{{Phase: inc.Phase, Entered: now}}
+	if def, ok := r.model.Phase(inc.Phase); ok {
+		for _, m := range def.Marks {
+			inc.Times.mark(m, now)
+		}
+	}
+	data := []EventData{&Opened{
+		Title: inc.Title, Severity: inc.Severity, Priority: inc.Priority, Category: inc.Category,
+		TLP: inc.TLP, Model: inc.Model, Phase: inc.Phase,
+	}}
+	for _, o := range n.Observables {
+		d, err := inc.addObservable(o, actor, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		data = append(data, d...)
+	}
+	for _, a := range n.Assets {
+		d, err := inc.addAsset(a, actor, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		data = append(data, d...)
+	}
+	return inc, data, nil
+}
+
+// withDefault parses v, or returns def if v is unset.
+func withDefault[T ~string](v, def T, parse func(string) (T, error)) (T, error) {
+	if v == "" {
+		return def, nil
+	}
+	return parse(string(v))
+}
+
+// openingTimes checks the times given when opening an incident and fills in
+// their defaults.
+func openingTimes(n NewIncident, now time.Time) (Lifecycle, error) {
+	t := Lifecycle{Occurred: n.OccurredAt, Detected: n.DetectedAt, Reported: n.ReportedAt, Opened: now}
+	if t.Reported.IsZero() {
+		t.Reported = now
+	}
+	if t.Detected.IsZero() {
+		t.Detected = t.Reported
+	}
+	latest := now.Add(MaxClockSkew)
+	for _, c := range []struct {
+		name string
+		t    time.Time
+	}{{"occurred time", t.Occurred}, {"detected time", t.Detected}, {"reported time", t.Reported}} {
+		if c.t.After(latest) {
+			return Lifecycle{}, invalid(c.name, c.t.Format(time.RFC3339), "is in the future")
+		}
+	}
+	if !t.Occurred.IsZero() && t.Occurred.After(t.Detected) {
+		return Lifecycle{}, invalid("occurred time", t.Occurred.Format(time.RFC3339), "is after the detected time")
+	}
+	if t.Detected.After(t.Reported) {
+		return Lifecycle{}, invalid("detected time", t.Detected.Format(time.RFC3339), "is after the reported time")
+	}
+	return t, nil
+}
+
+// mark sets the timestamp of milestone m to now, unless it is already set.
+func (t *Lifecycle) mark(m phases.Milestone, now time.Time) {
+	var field *time.Time
+	switch m {
+	case phases.MilestoneAcknowledged:
+		field = &t.Acknowledged
+	case phases.MilestoneContained:
+		field = &t.Contained
+	case phases.MilestoneEradicated:
+		field = &t.Eradicated
+	case phases.MilestoneRecovered:
+		field = &t.Recovered
+	case phases.MilestoneResolved:
+		field = &t.Resolved
+	case phases.MilestoneClosed:
+		field = &t.Closed
+	default:
+		return
+	}
+	if field.IsZero() {
+		*field = now
+	}
+}
+
+// shortText trims s and checks it is a title-sized text.
+func shortText(field, s string, required bool) (string, error) {
+	s = strings.TrimSpace(s)
+	if required && s == "" {
+		return "", invalid(field, "", "must not be empty")
+	}
+	if len(s) > maxShortText {
+		return "", invalid(field, "", "must be at most 200 bytes")
+	}
+	return s, nil
+}
+
+// normalizeLabels trims labels, drops repeats and checks their size.
+func normalizeLabels(labels []string) ([]string, error) {
+	if len(labels) > maxLabels {
+		return nil, invalid("labels", "", "at most 64 labels")
+	}
+	var out []string
+	for _, l := range labels {
+		l, err := shortText("label", l, true)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}

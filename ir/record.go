@@ -1,0 +1,59 @@
+package ir
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// AddNote adds a note to the incident's timeline.
+func (r *Responder) AddNote(ctx context.Context, actor Actor, id ID, text string) (*Incident, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return nil, invalid("note", "", "must not be empty")
+	}
+	if len(text) > maxBodyText {
+		return nil, invalid("note", "", "must be at most 65536 bytes")
+	}
+	return r.mutate(ctx, actor, id, change{op: OpAddNote,
+		apply: func(context.Context, *Incident, time.Time) ([]EventData, error) {
+			return []EventData{&NoteAdded{Text: text}}, nil
+		}})
+}
+
+// Decide records a decision: what was decided (Summary, required), the
+// options considered and the rationale. The Responder sets the decision's
+// ID, time and author.
+func (r *Responder) Decide(ctx context.Context, actor Actor, id ID, d Decision) (*Incident, error) {
+	summary, err := shortText("decision summary", d.Summary, true)
+	if err != nil {
+		return nil, err
+	}
+	if len(d.Rationale) > maxBodyText {
+		return nil, invalid("decision rationale", "", "must be at most 65536 bytes")
+	}
+	if len(d.Options) > maxLabels {
+		return nil, invalid("decision options", "", "at most 64 options")
+	}
+	var options []string
+	for _, o := range d.Options {
+		o, err := shortText("decision option", o, true)
+		if err != nil {
+			return nil, err
+		}
+		options = append(options, o)
+	}
+	return r.mutate(ctx, actor, id, change{op: OpDecide,
+		apply: func(_ context.Context, inc *Incident, now time.Time) ([]EventData, error) {
+			if len(inc.Decisions) >= maxListSize {
+				return nil, invalid("decisions", "", "too many decisions")
+			}
+			dec := Decision{
+				ID: len(inc.Decisions) + 1, Summary: summary, Options: options,
+				Rationale: strings.TrimSpace(d.Rationale), DecidedAt: now, DecidedBy: actor,
+			}
+			inc.Decisions = append(inc.Decisions, dec)
+			dec.Options = append([]string(nil), options...)
+			return []EventData{&DecisionRecorded{Decision: dec}}, nil
+		}})
+}

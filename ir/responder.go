@@ -1,0 +1,246 @@
+package ir
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/incidentkit/incidentkit/phases"
+)
+
+// Config configures a [Responder]. Only Store is required; every other zero
+// value means a sensible default.
+type Config struct {
+	// Store keeps incidents and timelines. Required: use
+	// [NewMemoryStore] for tests, or a durable store.
+	Store Store
+	// Model is the phase model new incidents follow. Nil means
+	// phases.SANS.
+	Model *phases.Model
+	// Policy decides who may change what. Nil means [AllowAll].
+	Policy Policy
+	// Clock tells the time. Nil means [SystemClock].
+	Clock Clock
+	// IDs makes incident IDs. Nil means [UUIDv7].
+	IDs IDGenerator
+	// Logger receives the Responder's logs. Nil discards them.
+	Logger *slog.Logger
+	// TracerProvider and MeterProvider receive spans and metrics. Nil
+	// means the global providers (see go.opentelemetry.io/otel).
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
+	// ConflictRetries is how many times a change that lost a race with
+	// another writer is retried against the fresh incident before
+	// [ErrConflict] is returned. Each retry checks the change again, so a
+	// transition that is no longer valid fails as such. Zero means 3;
+	// negative means no retries.
+	ConflictRetries int
+}
+
+// Responder runs incidents: it opens them, moves them through their phase
+// model, and records every change in their timeline. It is the one type most
+// programs use.
+//
+// Every change takes an [Actor], is checked by the [Policy], is validated
+// (bad input returns an [*InvalidError] and changes nothing), and is written
+// atomically with an optimistic version check, so concurrent writers never
+// lose each other's updates.
+//
+// A Responder is safe for concurrent use. It starts no goroutines; call
+// [Responder.Shutdown] when done with it to unregister its metric callback.
+type Responder struct {
+	store   Store
+	model   *phases.Model
+	policy  Policy
+	clock   Clock
+	ids     IDGenerator
+	logger  *slog.Logger
+	tel     *telemetry
+	retries int
+}
+
+// NewResponder returns a Responder configured by cfg, or an error if cfg is
+// invalid.
+func NewResponder(cfg Config) (*Responder, error) {
+	if cfg.Store == nil {
+		return nil, invalid("config", "", "Config.Store is required (use ir.NewMemoryStore() for tests)")
+	}
+	r := &Responder{
+		store:   cfg.Store,
+		model:   cfg.Model,
+		policy:  cfg.Policy,
+		clock:   cfg.Clock,
+		ids:     cfg.IDs,
+		logger:  cfg.Logger,
+		retries: cfg.ConflictRetries,
+	}
+	if r.model == nil {
+		r.model = phases.SANS
+	}
+	if r.policy == nil {
+		r.policy = AllowAll
+	}
+	if r.clock == nil {
+		r.clock = SystemClock
+	}
+	if r.ids == nil {
+		r.ids = UUIDv7
+	}
+	if r.logger == nil {
+		r.logger = slog.New(slog.DiscardHandler)
+	}
+	switch {
+	case r.retries == 0:
+		r.retries = 3
+	case r.retries < 0:
+		r.retries = 0
+	}
+	tp, mp := cfg.TracerProvider, cfg.MeterProvider
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	tel, err := newTelemetry(tp, mp, r.logger, r.store)
+	if err != nil {
+		return nil, err
+	}
+	r.tel = tel
+	return r, nil
+}
+
+// Shutdown unregisters the Responder's metric callback. The Responder must
+// not be used after Shutdown. It does not close the store.
+func (r *Responder) Shutdown(context.Context) error {
+	if err := r.tel.registration.Unregister(); err != nil {
+		return fmt.Errorf("ir: shut down responder: %w", err)
+	}
+	return nil
+}
+
+// Model returns the phase model the Responder runs incidents on.
+func (r *Responder) Model() *phases.Model { return r.model }
+
+// Get returns the incident with the given ID, or an error matching
+// [ErrNotFound].
+func (r *Responder) Get(ctx context.Context, id ID) (inc *Incident, err error) {
+	ctx, span := r.tel.start(ctx, "get", id)
+	defer func() { r.tel.end(ctx, span, err) }()
+	if id == "" {
+		return nil, invalid("incident ID", "", "must not be empty")
+	}
+	return r.store.Get(ctx, id)
+}
+
+// List returns one page of the incidents q selects, newest first.
+func (r *Responder) List(ctx context.Context, q Query) (page Page, err error) {
+	ctx, span := r.tel.start(ctx, "list", "")
+	defer func() { r.tel.end(ctx, span, err) }()
+	if q, err = q.Normalize(); err != nil {
+		return Page{}, err
+	}
+	return r.store.List(ctx, q)
+}
+
+// Timeline returns every event of the incident, oldest first.
+func (r *Responder) Timeline(ctx context.Context, id ID) (events []Event, err error) {
+	ctx, span := r.tel.start(ctx, "timeline", id)
+	defer func() { r.tel.end(ctx, span, err) }()
+	if id == "" {
+		return nil, invalid("incident ID", "", "must not be empty")
+	}
+	return r.store.Timeline(ctx, id)
+}
+
+// change is one mutation of an existing incident.
+type change struct {
+	op     Operation
+	action phases.Action
+	role   Role
+	reason string
+	// apply changes inc, which is a private copy, and returns the events
+	// describing the change, or none if there is nothing to change.
+	apply func(ctx context.Context, inc *Incident, now time.Time) ([]EventData, error)
+}
+
+// mutate runs one change against the stored incident: it checks the actor
+// and the policy, applies the change to a copy, and writes it with a version
+// check, retrying on conflict with the fresh incident.
+func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change, attrs ...attribute.KeyValue) (inc *Incident, err error) {
+	ctx, span := r.tel.start(ctx, c.op, id, attrs...)
+	defer func() { r.tel.end(ctx, span, err) }()
+	if actor, err = actor.normalize("actor"); err != nil {
+		return nil, err
+	}
+	if id == "" {
+		return nil, invalid("incident ID", "", "must not be empty")
+	}
+	if len(c.reason) > maxLongText {
+		return nil, invalid("reason", "", "must be at most 4096 bytes")
+	}
+	for attempt := 0; ; attempt++ {
+		cur, err := r.store.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		req := Request{Actor: actor, Operation: c.op, Action: c.action, Role: c.role, Incident: cur}
+		if err := r.authorize(ctx, req); err != nil {
+			return nil, err
+		}
+		next := cur.Clone()
+		now := r.clock.Now()
+		data, err := c.apply(ctx, next, now)
+		if err != nil {
+			return nil, err
+		}
+		if len(data) == 0 {
+			return cur, nil
+		}
+		next.Version = cur.Version + 1
+		next.UpdatedAt = now
+		err = r.store.Apply(ctx, Change{Incident: next, Events: r.events(next, actor, now, c.reason, data)})
+		if errors.Is(err, ErrConflict) && attempt < r.retries {
+			r.logger.DebugContext(ctx, "ir: retrying after conflict", "incident", id, "operation", c.op, "attempt", attempt+1)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		r.logger.InfoContext(ctx, "ir: incident changed", "incident", id, "operation", c.op,
+			"actor", actor.ID, "version", next.Version)
+		return next, nil
+	}
+}
+
+func (r *Responder) authorize(ctx context.Context, req Request) error {
+	if err := r.policy.Authorize(ctx, req); err != nil {
+		r.logger.WarnContext(ctx, "ir: change denied", "operation", req.Operation, "actor", req.Actor.ID, "reason", err)
+		return &DeniedError{Request: req, Err: err}
+	}
+	return nil
+}
+
+// events wraps the data of one change into timeline events.
+func (r *Responder) events(inc *Incident, actor Actor, now time.Time, reason string, data []EventData) []Event {
+	events := make([]Event, len(data))
+	for i, d := range data {
+		events[i] = Event{
+			IncidentID: inc.ID,
+			Version:    inc.Version,
+			Type:       d.EventType(),
+			At:         now,
+			Actor:      actor,
+			Reason:     reason,
+			Data:       d,
+		}
+	}
+	return events
+}

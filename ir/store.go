@@ -1,0 +1,174 @@
+package ir
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/incidentkit/incidentkit/phases"
+)
+
+// Store keeps incidents and their timelines. The [Responder] is its only
+// writer in normal use; implementations plug in here (see
+// [NewMemoryStore], and the sqlite and postgres packages), and irtest.TestStore
+// checks that an implementation keeps this contract.
+//
+// Implementations must be safe for concurrent use, by several goroutines and,
+// for shared databases, by several processes. Methods honour ctx: when it
+// ends before a write commits, nothing is written and the context's error is
+// returned. Returned incidents and events are copies the caller may modify.
+type Store interface {
+	// Apply writes one change atomically: the incident's new state and its
+	// new timeline events, all or nothing. ch.Incident.Version must be one
+	// more than the stored version (1 for a new incident); otherwise Apply
+	// writes nothing and returns an error matching [ErrConflict]. Apply
+	// assigns each event its Seq, continuing the incident's timeline.
+	Apply(ctx context.Context, ch Change) error
+	// Get returns the incident, or an error matching [ErrNotFound].
+	Get(ctx context.Context, id ID) (*Incident, error)
+	// List returns the incidents matching q, newest first (by ID,
+	// descending), one page at a time.
+	List(ctx context.Context, q Query) (Page, error)
+	// Timeline returns the incident's events in order, or an error
+	// matching [ErrNotFound].
+	Timeline(ctx context.Context, id ID) ([]Event, error)
+	// CountOpen counts the open incidents by severity and phase. Groups
+	// with no incidents are left out.
+	CountOpen(ctx context.Context) ([]OpenCount, error)
+}
+
+// Change is one atomic change to an incident: its new state and the
+// timeline events that record the change.
+type Change struct {
+	// Incident is the incident's state after the change.
+	Incident *Incident
+	// Events are appended to the incident's timeline, in order. Their
+	// IncidentID and Version match Incident.
+	Events []Event
+}
+
+// Status selects incidents by whether they are open.
+type Status string
+
+// Statuses a [Query] can select.
+const (
+	StatusAny    Status = ""
+	StatusOpen   Status = "open"
+	StatusClosed Status = "closed"
+)
+
+// Query selects incidents. The zero value selects every incident, one page
+// of [DefaultPageSize].
+type Query struct {
+	// Phases, if any, selects incidents in one of them.
+	Phases []phases.Phase
+	// Severities, if any, selects incidents of one of them.
+	Severities []Severity
+	// Labels, if any, selects incidents carrying every one of them.
+	Labels []string
+	// Status selects open or closed incidents, or both.
+	Status Status
+	// OpenedAfter and OpenedBefore, if set, select incidents opened at or
+	// after, and before, those times.
+	OpenedAfter, OpenedBefore time.Time
+	// Limit is the page size; zero means [DefaultPageSize]. At most
+	// [MaxPageSize].
+	Limit int
+	// After continues a listing: pass the previous [Page]'s Next.
+	After string
+}
+
+// Page sizes for [Query].
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 1000
+)
+
+// Page is one page of a listing.
+type Page struct {
+	Incidents []*Incident
+	// Next, if not empty, is the Query.After that fetches the next page.
+	Next string
+}
+
+// OpenCount is the number of open incidents of one severity in one phase.
+type OpenCount struct {
+	Severity Severity
+	Phase    phases.Phase
+	Count    int64
+}
+
+// Normalize checks q and returns it with defaults filled in, or an
+// [*InvalidError]. Stores call it before running a query.
+func (q Query) Normalize() (Query, error) {
+	switch q.Status {
+	case StatusAny, StatusOpen, StatusClosed:
+	default:
+		return Query{}, invalid("status", string(q.Status), "want open, closed or empty")
+	}
+	q.Severities = slices.Clone(q.Severities)
+	for i, s := range q.Severities {
+		v, err := ParseSeverity(string(s))
+		if err != nil {
+			return Query{}, err
+		}
+		q.Severities[i] = v
+	}
+	switch {
+	case q.Limit < 0:
+		return Query{}, invalid("limit", "", "must not be negative")
+	case q.Limit == 0:
+		q.Limit = DefaultPageSize
+	case q.Limit > MaxPageSize:
+		return Query{}, invalid("limit", "", "must be at most 1000")
+	}
+	if !q.OpenedAfter.IsZero() && !q.OpenedBefore.IsZero() && !q.OpenedAfter.Before(q.OpenedBefore) {
+		return Query{}, invalid("time range", "", "OpenedAfter must be before OpenedBefore")
+	}
+	return q, nil
+}
+
+// Matches reports whether inc is selected by q, paging aside. Stores that
+// filter in memory use it; others must select the same incidents.
+func (q Query) Matches(inc *Incident) bool {
+	if len(q.Phases) > 0 && !slices.Contains(q.Phases, inc.Phase) {
+		return false
+	}
+	if len(q.Severities) > 0 && !slices.Contains(q.Severities, inc.Severity) {
+		return false
+	}
+	for _, l := range q.Labels {
+		if !inc.HasLabel(l) {
+			return false
+		}
+	}
+	switch q.Status {
+	case StatusOpen:
+		if !inc.IsOpen() {
+			return false
+		}
+	case StatusClosed:
+		if inc.IsOpen() {
+			return false
+		}
+	}
+	if !q.OpenedAfter.IsZero() && inc.Times.Opened.Before(q.OpenedAfter) {
+		return false
+	}
+	if !q.OpenedBefore.IsZero() && !inc.Times.Opened.Before(q.OpenedBefore) {
+		return false
+	}
+	return q.After == "" || string(inc.ID) < q.After
+}
+
+// SortOpenCounts orders counts by severity, most severe first, then by
+// phase name, so that listings and tests see a stable order.
+func SortOpenCounts(counts []OpenCount) {
+	slices.SortFunc(counts, func(a, b OpenCount) int {
+		if a.Severity != b.Severity {
+			return b.Severity.Rank() - a.Severity.Rank()
+		}
+		return strings.Compare(string(a.Phase), string(b.Phase))
+	})
+}

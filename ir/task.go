@@ -1,0 +1,79 @@
+package ir
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/incidentkit/incidentkit/phases"
+)
+
+// NewTask is what [Responder.AddTask] needs to add a task.
+type NewTask struct {
+	Title string
+	// Phase is the phase the task belongs to; empty means the incident's
+	// current phase.
+	Phase phases.Phase
+	// Required tasks must be done before the built-in models let the
+	// incident leave the task's phase.
+	Required bool
+	// Assignee is who is to do it, if anyone.
+	Assignee Actor
+}
+
+// AddTask adds a task to the incident. The new task is the last of the
+// returned incident's Tasks; its ID numbers it within the incident.
+func (r *Responder) AddTask(ctx context.Context, actor Actor, id ID, t NewTask) (*Incident, error) {
+	title, err := shortText("task title", t.Title, true)
+	if err != nil {
+		return nil, err
+	}
+	if t.Phase != "" {
+		if _, ok := r.model.Phase(t.Phase); !ok {
+			return nil, invalid("task phase", string(t.Phase), "not a phase of the model "+r.model.Name())
+		}
+	}
+	if !t.Assignee.IsZero() {
+		if t.Assignee, err = t.Assignee.normalize("task assignee"); err != nil {
+			return nil, err
+		}
+	}
+	return r.mutate(ctx, actor, id, change{op: OpAddTask,
+		apply: func(_ context.Context, inc *Incident, now time.Time) ([]EventData, error) {
+			if len(inc.Tasks) >= maxListSize {
+				return nil, invalid("tasks", "", "too many tasks")
+			}
+			task := Task{
+				ID: len(inc.Tasks) + 1, Title: title, Phase: t.Phase, Required: t.Required,
+				Assignee: t.Assignee, AddedAt: now, AddedBy: actor,
+			}
+			if task.Phase == "" {
+				task.Phase = inc.Phase
+			}
+			inc.Tasks = append(inc.Tasks, task)
+			return []EventData{&TaskAdded{Task: task}}, nil
+		}})
+}
+
+// CompleteTask marks a task done, with its outcome in words. Completing a
+// task that is already done changes nothing.
+func (r *Responder) CompleteTask(ctx context.Context, actor Actor, id ID, taskID int, outcome string) (*Incident, error) {
+	if len(outcome) > maxBodyText {
+		return nil, invalid("task outcome", "", "must be at most 65536 bytes")
+	}
+	return r.mutate(ctx, actor, id, change{op: OpCompleteTask,
+		apply: func(_ context.Context, inc *Incident, now time.Time) ([]EventData, error) {
+			for i := range inc.Tasks {
+				t := &inc.Tasks[i]
+				if t.ID != taskID {
+					continue
+				}
+				if t.Done {
+					return nil, nil
+				}
+				t.Done, t.DoneAt, t.DoneBy, t.Outcome = true, now, actor, outcome
+				return []EventData{&TaskCompleted{TaskID: t.ID, Title: t.Title, Outcome: outcome}}, nil
+			}
+			return nil, invalid("task", strconv.Itoa(taskID), "the incident has no such task")
+		}})
+}

@@ -1,0 +1,65 @@
+package ir
+
+import (
+	"context"
+	"time"
+)
+
+// Assign gives who the role in the incident. For an exclusive role (see
+// [Role.Exclusive]) this hands the role over from its current holder.
+// Assigning a role someone already holds changes nothing. The first
+// assignment marks the incident acknowledged.
+func (r *Responder) Assign(ctx context.Context, actor Actor, id ID, role Role, who Actor) (*Incident, error) {
+	role, err := ParseRole(string(role))
+	if err != nil {
+		return nil, err
+	}
+	if who, err = who.normalize("assignee"); err != nil {
+		return nil, err
+	}
+	return r.mutate(ctx, actor, id, change{op: OpAssign, role: role,
+		apply: func(_ context.Context, inc *Incident, now time.Time) ([]EventData, error) {
+			var replaced Actor
+			kept := inc.Participants[:0]
+			for _, p := range inc.Participants {
+				switch {
+				case p.Role == role && p.Actor.ID == who.ID:
+					return nil, nil
+				case p.Role == role && role.Exclusive():
+					replaced = p.Actor
+				default:
+					kept = append(kept, p)
+				}
+			}
+			if len(kept) >= maxListSize {
+				return nil, invalid("participants", "", "too many participants")
+			}
+			inc.Participants = append(kept, Participant{Actor: who, Role: role, AssignedAt: now, AssignedBy: actor})
+			if inc.Times.Acknowledged.IsZero() {
+				inc.Times.Acknowledged = now
+			}
+			return []EventData{&RoleAssigned{Role: role, Assignee: who, Replaced: replaced}}, nil
+		}})
+}
+
+// Unassign takes the role away from who. It fails with [ErrInvalid] if who
+// does not hold it.
+func (r *Responder) Unassign(ctx context.Context, actor Actor, id ID, role Role, who Actor, reason string) (*Incident, error) {
+	role, err := ParseRole(string(role))
+	if err != nil {
+		return nil, err
+	}
+	if who, err = who.normalize("assignee"); err != nil {
+		return nil, err
+	}
+	return r.mutate(ctx, actor, id, change{op: OpUnassign, role: role, reason: reason,
+		apply: func(_ context.Context, inc *Incident, _ time.Time) ([]EventData, error) {
+			for i, p := range inc.Participants {
+				if p.Role == role && p.Actor.ID == who.ID {
+					inc.Participants = append(inc.Participants[:i], inc.Participants[i+1:]...)
+					return []EventData{&RoleUnassigned{Role: role, Assignee: p.Actor}}, nil
+				}
+			}
+			return nil, invalid("assignee", who.ID, "does not hold the role "+string(role))
+		}})
+}

@@ -1,0 +1,143 @@
+package ir
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/incidentkit/incidentkit/phases"
+)
+
+// instrumentationScope names this package's tracer and meter.
+const instrumentationScope = "github.com/incidentkit/incidentkit/ir"
+
+// Attribute keys on spans and metrics. Incident IDs appear on spans only,
+// never on metrics, so metric cardinality stays bounded.
+const (
+	attrIncidentID = attribute.Key("incidentkit.incident.id")
+	attrOperation  = attribute.Key("incidentkit.operation")
+	attrSeverity   = attribute.Key("incidentkit.severity")
+	attrCategory   = attribute.Key("incidentkit.category")
+	attrModel      = attribute.Key("incidentkit.model")
+	attrPhase      = attribute.Key("incidentkit.phase")
+	attrPhaseFrom  = attribute.Key("incidentkit.phase.from")
+	attrPhaseTo    = attribute.Key("incidentkit.phase.to")
+	attrAction     = attribute.Key("incidentkit.action")
+	attrOutcome    = attribute.Key("incidentkit.outcome")
+)
+
+// Outcomes recorded on spans and on the transitions counter.
+const (
+	outcomeOK           = "ok"
+	outcomeInvalid      = "invalid"
+	outcomeNotFound     = "not_found"
+	outcomeConflict     = "conflict"
+	outcomeUnauthorized = "unauthorized"
+	outcomeGuardFailed  = "guard_failed"
+	outcomeBadAction    = "invalid_transition"
+	outcomeCanceled     = "canceled"
+	outcomeError        = "error"
+)
+
+type telemetry struct {
+	tracer        trace.Tracer
+	logger        *slog.Logger
+	opened        metric.Int64Counter
+	transitions   metric.Int64Counter
+	phaseDuration metric.Float64Histogram
+	openGauge     metric.Int64ObservableGauge
+	registration  metric.Registration
+}
+
+func newTelemetry(tp trace.TracerProvider, mp metric.MeterProvider, logger *slog.Logger, store Store) (*telemetry, error) {
+	meter := mp.Meter(instrumentationScope)
+	t := &telemetry{tracer: tp.Tracer(instrumentationScope), logger: logger}
+	var errs []error
+	var err error
+	t.opened, err = meter.Int64Counter("incidentkit.incidents.opened",
+		metric.WithDescription("Incidents opened."), metric.WithUnit("{incident}"))
+	errs = append(errs, err)
+	t.transitions, err = meter.Int64Counter("incidentkit.transitions",
+		metric.WithDescription("Phase transitions attempted, by outcome."), metric.WithUnit("{transition}"))
+	errs = append(errs, err)
+	t.phaseDuration, err = meter.Float64Histogram("incidentkit.phase.duration",
+		metric.WithDescription("Time incidents spent in a phase before leaving it."), metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries(60, 300, 900, 1800, 3600, 4*3600, 8*3600, 24*3600, 3*24*3600, 7*24*3600, 30*24*3600))
+	errs = append(errs, err)
+	t.openGauge, err = meter.Int64ObservableGauge("incidentkit.incidents.open",
+		metric.WithDescription("Open incidents in the store, by severity and phase."), metric.WithUnit("{incident}"))
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("ir: create metric instruments: %w", err)
+	}
+	t.registration, err = meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		counts, err := store.CountOpen(ctx)
+		if err != nil {
+			logger.WarnContext(ctx, "ir: count open incidents for metrics", "error", err)
+			return err
+		}
+		for _, c := range counts {
+			o.ObserveInt64(t.openGauge, c.Count, metric.WithAttributes(
+				attrSeverity.String(string(c.Severity)), attrPhase.String(string(c.Phase))))
+		}
+		return nil
+	}, t.openGauge)
+	if err != nil {
+		return nil, fmt.Errorf("ir: register metric callback: %w", err)
+	}
+	return t, nil
+}
+
+// outcome classifies err for spans and metrics.
+func outcome(err error) string {
+	switch {
+	case err == nil:
+		return outcomeOK
+	case errors.Is(err, ErrInvalid):
+		return outcomeInvalid
+	case errors.Is(err, ErrNotFound):
+		return outcomeNotFound
+	case errors.Is(err, ErrConflict):
+		return outcomeConflict
+	case errors.Is(err, ErrUnauthorized):
+		return outcomeUnauthorized
+	case errors.Is(err, phases.ErrGuardFailed):
+		return outcomeGuardFailed
+	case errors.Is(err, phases.ErrInvalidTransition):
+		return outcomeBadAction
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return outcomeCanceled
+	default:
+		return outcomeError
+	}
+}
+
+// start opens the span of one Responder operation.
+func (t *telemetry) start(ctx context.Context, op Operation, id ID, attrs ...attribute.KeyValue) (context.Context, trace.Span) {
+	attrs = append(attrs, attrOperation.String(string(op)))
+	if id != "" {
+		attrs = append(attrs, attrIncidentID.String(string(id)))
+	}
+	return t.tracer.Start(ctx, "ir."+string(op), trace.WithAttributes(attrs...))
+}
+
+// end closes span with the operation's outcome and logs failures that are
+// not the caller's doing.
+func (t *telemetry) end(ctx context.Context, span trace.Span, err error) {
+	o := outcome(err)
+	span.SetAttributes(attrOutcome.String(o))
+	if o == outcomeError {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+		t.logger.ErrorContext(ctx, "ir: operation failed", "error", err)
+	} else if err != nil {
+		span.SetStatus(codes.Error, o)
+	}
+	span.End()
+}

@@ -1,0 +1,177 @@
+package phases
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Subject is what a guard may ask about the incident being moved. It is
+// deliberately small: an incident type satisfies it without this package
+// knowing anything else about incidents.
+type Subject interface {
+	// HasRole reports whether someone holds the named role.
+	HasRole(role string) bool
+	// PendingTasks returns the titles of the required tasks of the phase
+	// that are not done yet, or nothing when all are done.
+	PendingTasks(phase Phase) []string
+	// HasVerdict reports whether a verdict is set; given verdicts, whether
+	// the verdict is one of them.
+	HasVerdict(verdicts ...string) bool
+}
+
+// Transition is the move a guard is asked about.
+type Transition struct {
+	// Model is the name of the model the move belongs to.
+	Model string
+	// Action is the action being taken.
+	Action Action
+	// From is the phase being left; To the phase being entered.
+	From, To Phase
+	// Subject is the incident being moved.
+	Subject Subject
+}
+
+// Guard decides whether a transition may happen. Check returns nil to allow
+// it, or an error that says, in words fit for a person, why not. A guard must
+// not change anything: it may be asked about a transition that never happens
+// (for example to show which actions are open). Guards are called from one
+// goroutine per transition but may run concurrently for different
+// transitions, so they must be safe for concurrent use. A guard that panics
+// refuses the transition; the panic does not escape.
+//
+// A guard that implements [fmt.Stringer] is named by its String method in
+// errors; use [NamedGuard] to give a [GuardFunc] a name.
+type Guard interface {
+	Check(ctx context.Context, t Transition) error
+}
+
+// GuardFunc adapts a function to a [Guard].
+type GuardFunc func(ctx context.Context, t Transition) error
+
+// Check calls f.
+func (f GuardFunc) Check(ctx context.Context, t Transition) error { return f(ctx, t) }
+
+// NamedGuard returns g with the given name, used in errors and listings.
+func NamedGuard(name string, g Guard) Guard { return namedGuard{name: name, Guard: g} }
+
+type namedGuard struct {
+	name string
+	Guard
+}
+
+func (g namedGuard) String() string { return g.name }
+
+func guardName(g Guard) string {
+	if s, ok := g.(fmt.Stringer); ok {
+		return s.String()
+	}
+	return "guard"
+}
+
+// GuardType names a built-in guard in a [GuardSpec].
+type GuardType string
+
+// The built-in guards a model definition can name.
+const (
+	// GuardRoleAssigned requires someone to hold GuardSpec.Role.
+	GuardRoleAssigned GuardType = "role_assigned"
+	// GuardTasksDone requires every required task of the phase being left
+	// to be done.
+	GuardTasksDone GuardType = "tasks_done"
+	// GuardVerdictSet requires a verdict; with GuardSpec.Verdicts, one of
+	// those.
+	GuardVerdictSet GuardType = "verdict_set"
+)
+
+// GuardSpec names a built-in guard in a [Definition], so that models written
+// as data (JSON) can carry guards. Attach guards written in Go with
+// [Model.WithGuards].
+type GuardSpec struct {
+	Type GuardType `json:"type"`
+	// Role is the role GuardRoleAssigned requires.
+	Role string `json:"role,omitempty"`
+	// Verdicts, for GuardVerdictSet, are the verdicts accepted; empty
+	// accepts any.
+	Verdicts []string `json:"verdicts,omitempty"`
+}
+
+// guard builds the guard a spec names, or returns a problem.
+func (s GuardSpec) guard() (Guard, string) {
+	switch s.Type {
+	case GuardRoleAssigned:
+		if s.Role == "" {
+			return nil, "guard role_assigned needs a role"
+		}
+		return RoleAssigned(s.Role), ""
+	case GuardTasksDone:
+		return TasksDone(), ""
+	case GuardVerdictSet:
+		return VerdictSet(s.Verdicts...), ""
+	default:
+		return nil, fmt.Sprintf("unknown guard type %q", s.Type)
+	}
+}
+
+// RoleAssigned returns a guard that requires someone to hold role.
+func RoleAssigned(role string) Guard {
+	return NamedGuard("role_assigned("+role+")", GuardFunc(func(_ context.Context, t Transition) error {
+		if t.Subject.HasRole(role) {
+			return nil
+		}
+		return fmt.Errorf("no %s is assigned", strings.ReplaceAll(role, "_", " "))
+	}))
+}
+
+// TasksDone returns a guard that requires every required task of the phase
+// being left to be done.
+func TasksDone() Guard {
+	return NamedGuard("tasks_done", GuardFunc(func(_ context.Context, t Transition) error {
+		pending := t.Subject.PendingTasks(t.From)
+		if len(pending) == 0 {
+			return nil
+		}
+		return fmt.Errorf("required tasks of %s not done: %s", t.From, strings.Join(pending, ", "))
+	}))
+}
+
+// VerdictSet returns a guard that requires a verdict; given verdicts, one of
+// them.
+func VerdictSet(verdicts ...string) Guard {
+	verdicts = slices.Clone(verdicts)
+	name := "verdict_set"
+	if len(verdicts) > 0 {
+		name += "(" + strings.Join(verdicts, "|") + ")"
+	}
+	return NamedGuard(name, GuardFunc(func(_ context.Context, t Transition) error {
+		if t.Subject.HasVerdict(verdicts...) {
+			return nil
+		}
+		if len(verdicts) == 0 {
+			return fmt.Errorf("no verdict is set")
+		}
+		return fmt.Errorf("the verdict must be one of %s", strings.Join(verdicts, ", "))
+	}))
+}
+
+// runGuards asks every guard and collects the refusals. A guard that panics
+// refuses; the panic is turned into its reason.
+func runGuards(ctx context.Context, guards []Guard, t Transition) []Refusal {
+	var refusals []Refusal
+	for _, g := range guards {
+		if err := checkGuard(ctx, g, t); err != nil {
+			refusals = append(refusals, Refusal{Guard: guardName(g), Reason: err})
+		}
+	}
+	return refusals
+}
+
+func checkGuard(ctx context.Context, g Guard, t Transition) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("guard panicked: %v", v)
+		}
+	}()
+	return g.Check(ctx, t)
+}
