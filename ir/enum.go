@@ -44,12 +44,3 @@ func unmarshalEnum[T ~string](field string, v *T, text []byte, values []T) error
 	*v = p
 	return nil
 }
-
-// checkEnum reports an error if v is set and not one of values.
-func checkEnum[T ~string](field string, v T, values []T) error {
-	if v == "" {
-		return nil
-	}
-	_, err := parseEnum(field, string(v), values)
-	return err
-}
