@@ -191,6 +191,7 @@ func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change, at
 		if err != nil {
 			return nil, err
 		}
+		span.SetAttributes(attrSeverity.String(string(cur.Severity)), attrPhaseFrom.String(string(cur.Phase)))
 		req := Request{Actor: actor, Operation: c.op, Action: c.action, Role: c.role, Incident: cur}
 		if err := r.authorize(ctx, req); err != nil {
 			return nil, err
@@ -214,6 +215,7 @@ func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change, at
 		if err != nil {
 			return nil, err
 		}
+		span.SetAttributes(attrPhaseTo.String(string(next.Phase)))
 		r.logger.InfoContext(ctx, "ir: incident changed", "incident", id, "operation", c.op,
 			"actor", actor.ID, "version", next.Version)
 		return next, nil
