@@ -3,6 +3,7 @@ package ir
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 
@@ -72,6 +73,15 @@ var eventDataTypes = map[EventType]func() EventData{
 	EventDecisionRecorded: func() EventData { return &DecisionRecorded{} },
 	EventVerdictSet:       func() EventData { return &VerdictSet{} },
 }
+
+// eventGoTypes maps each event type to the Go type of its data.
+var eventGoTypes = func() map[EventType]reflect.Type {
+	m := make(map[EventType]reflect.Type, len(eventDataTypes))
+	for t, mk := range eventDataTypes {
+		m[t] = reflect.TypeOf(mk())
+	}
+	return m
+}()
 
 // String returns the type's name.
 func (t EventType) String() string { return string(t) }

@@ -129,8 +129,9 @@ type Decision struct {
 	DecidedBy Actor     `json:"decided_by"`
 }
 
-// IsOpen reports whether the incident is not in a terminal phase (that is,
-// not closed).
+// IsOpen reports whether the incident is open: it has no closed time. The
+// Responder sets the closed time on entering a terminal phase of the model
+// and clears it on leaving one.
 func (inc *Incident) IsOpen() bool { return inc.Times.Closed.IsZero() }
 
 // Holders returns the actors holding role r.

@@ -32,15 +32,17 @@ var _ Store = (*MemoryStore)(nil)
 
 // Apply implements [Store].
 func (s *MemoryStore) Apply(ctx context.Context, ch Change) error {
-	if err := checkChange(ch); err != nil {
+	if err := ch.Validate(); err != nil {
 		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("ir: memory store: apply: %w", err)
 	}
 	inc := ch.Incident
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Checked under the lock: a change whose caller gave up while it
+	// waited must not be written.
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("ir: memory store: apply: %w", err)
+	}
 	var stored int64
 	if cur, ok := s.incidents[inc.ID]; ok {
 		stored = cur.Version
@@ -61,26 +63,6 @@ func (s *MemoryStore) Apply(ctx context.Context, ch Change) error {
 		tl = append(tl, e)
 	}
 	s.timelines[inc.ID] = tl
-	return nil
-}
-
-// checkChange refuses changes that no store should write.
-func checkChange(ch Change) error {
-	inc := ch.Incident
-	if inc == nil || inc.ID == "" {
-		return invalid("change", "", "a change needs an incident with an ID")
-	}
-	if inc.Version < 1 {
-		return invalid("change", "", "the incident version must be at least 1")
-	}
-	for _, e := range ch.Events {
-		if e.IncidentID != inc.ID || e.Version != inc.Version {
-			return invalid("change", "", "every event must carry the incident's ID and new version")
-		}
-		if e.Data == nil || e.Data.EventType() != e.Type {
-			return invalid("change", string(e.Type), "event data does not match the event type")
-		}
-	}
 	return nil
 }
 

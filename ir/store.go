@@ -2,6 +2,7 @@ package ir
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -17,18 +18,24 @@ import (
 // Implementations must be safe for concurrent use, by several goroutines and,
 // for shared databases, by several processes. Methods honour ctx: when it
 // ends before a write commits, nothing is written and the context's error is
-// returned. Returned incidents and events are copies the caller may modify.
+// returned; reads with an ended context return its error too. Returned
+// incidents and events are copies the caller may modify.
 type Store interface {
 	// Apply writes one change atomically: the incident's new state and its
 	// new timeline events, all or nothing. ch.Incident.Version must be one
 	// more than the stored version (1 for a new incident); otherwise Apply
-	// writes nothing and returns an error matching [ErrConflict]. Apply
-	// assigns each event its Seq, continuing the incident's timeline.
+	// writes nothing and returns an error matching [ErrConflict]. A change
+	// that [Change.Validate] refuses is not written and its error (matching
+	// [ErrInvalid]) returned. Apply assigns each event its Seq, continuing
+	// the incident's timeline; a failed Apply uses up no Seq.
 	Apply(ctx context.Context, ch Change) error
 	// Get returns the incident, or an error matching [ErrNotFound].
 	Get(ctx context.Context, id ID) (*Incident, error)
 	// List returns the incidents matching q, newest first (by ID,
-	// descending), one page at a time.
+	// descending), one page at a time. A query that [Query.Normalize]
+	// refuses returns its error (matching [ErrInvalid]). A page with a
+	// Next is full; paging by Next visits every match exactly once even
+	// while incidents are being added.
 	List(ctx context.Context, q Query) (Page, error)
 	// Timeline returns the incident's events in order, or an error
 	// matching [ErrNotFound].
@@ -70,7 +77,8 @@ type Query struct {
 	// Status selects open or closed incidents, or both.
 	Status Status
 	// OpenedAfter and OpenedBefore, if set, select incidents opened at or
-	// after, and before, those times.
+	// after, and before, those times. When both are set, OpenedAfter must
+	// be before OpenedBefore.
 	OpenedAfter, OpenedBefore time.Time
 	// Limit is the page size; zero means [DefaultPageSize]. At most
 	// [MaxPageSize].
@@ -171,4 +179,32 @@ func SortOpenCounts(counts []OpenCount) {
 		}
 		return strings.Compare(string(a.Phase), string(b.Phase))
 	})
+}
+
+// Validate refuses changes that no store should write, with an error
+// matching [ErrInvalid]: no incident or no ID, a version below 1, or an
+// event that does not belong to the change (wrong incident or version) or
+// whose Data is not the type this package defines for its Type. Stores call
+// it first in Apply.
+func (ch Change) Validate() error {
+	inc := ch.Incident
+	if inc == nil || inc.ID == "" {
+		return invalid("change", "", "a change needs an incident with an ID")
+	}
+	if inc.Version < 1 {
+		return invalid("change", "", "the incident version must be at least 1")
+	}
+	for _, e := range ch.Events {
+		if e.IncidentID != inc.ID || e.Version != inc.Version {
+			return invalid("change", "", "every event must carry the incident's ID and new version")
+		}
+		want, ok := eventGoTypes[e.Type]
+		if !ok {
+			return invalid("event type", string(e.Type), "unknown event type")
+		}
+		if reflect.TypeOf(e.Data) != want {
+			return invalid("change", string(e.Type), "event data does not match the event type")
+		}
+	}
+	return nil
 }

@@ -59,7 +59,13 @@ func (m *Model) beforeEvent(ctx context.Context, e *fsm.Event) {
 		return
 	}
 	f.transition.To = Phase(e.Dst)
-	if refusals := runGuards(ctx, f.guards, f.transition); len(refusals) > 0 {
+	refusals := runGuards(ctx, f.guards, f.transition)
+	if err := ctx.Err(); err != nil {
+		// The caller gave up while guards ran: report that, not a refusal.
+		e.Cancel(err)
+		return
+	}
+	if len(refusals) > 0 {
 		t := f.transition
 		e.Cancel(&GuardError{Model: t.Model, Action: t.Action, From: t.From, To: t.To, Refusals: refusals})
 	}

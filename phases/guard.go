@@ -170,7 +170,11 @@ func runGuards(ctx context.Context, guards []Guard, t Transition) []Refusal {
 func checkGuard(ctx context.Context, g Guard, t Transition) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = fmt.Errorf("guard panicked: %v", v)
+			if perr, ok := v.(error); ok {
+				err = fmt.Errorf("guard panicked: %w", perr)
+			} else {
+				err = fmt.Errorf("guard panicked: %v", v)
+			}
 		}
 	}()
 	return g.Check(ctx, t)

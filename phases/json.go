@@ -30,7 +30,7 @@ func Load(r io.Reader) (*Model, error) {
 	if err := dec.Decode(&def); err != nil {
 		return nil, fmt.Errorf("phases: load model: %w", err)
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("phases: load model: unexpected data after the definition")
 	}
 	return New(def)

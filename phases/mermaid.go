@@ -14,14 +14,14 @@ func (m *Model) Mermaid() string {
 	var b strings.Builder
 	b.WriteString("stateDiagram-v2\n")
 	if m.def.Title != "" {
-		fmt.Fprintf(&b, "    %%%% %s\n", m.def.Title)
+		fmt.Fprintf(&b, "    %%%% %s\n", mermaidText(m.def.Title))
 	}
 	for _, p := range m.def.Phases {
 		title := p.Title
 		if title == "" {
 			title = string(p.Name)
 		}
-		fmt.Fprintf(&b, "    state %q as %s\n", mermaidText(title), p.Name)
+		fmt.Fprintf(&b, "    state \"%s\" as %s\n", mermaidText(title), p.Name)
 	}
 	fmt.Fprintf(&b, "    [*] --> %s\n", m.def.Initial)
 	for _, a := range m.def.Actions {

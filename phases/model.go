@@ -140,7 +140,7 @@ func (m *Model) WithGuards(action Action, guards ...Guard) (*Model, error) {
 		return nil, fmt.Errorf("phases: %s: add guards to %q: %w", m.def.Name, action, ErrUnknownAction)
 	}
 	for i, g := range guards {
-		if g == nil {
+		if isNilGuard(g) {
 			return nil, fmt.Errorf("phases: %s: add guards to %q: guard %d is nil", m.def.Name, action, i)
 		}
 	}
@@ -272,4 +272,18 @@ func (m *Model) GuardNames(a Action) []string {
 		names = append(names, guardName(g))
 	}
 	return names
+}
+
+// isNilGuard reports whether g is nil or wraps a nil function, which would
+// refuse every transition.
+func isNilGuard(g Guard) bool {
+	switch g := g.(type) {
+	case nil:
+		return true
+	case GuardFunc:
+		return g == nil
+	case namedGuard:
+		return isNilGuard(g.Guard)
+	}
+	return false
 }

@@ -27,7 +27,9 @@ func validate(def Definition) []string {
 		case !validName(string(p.Name)):
 			add("phase name %q must be lower-case letters, digits and underscores, starting with a letter", p.Name)
 		}
-		known[p.Name] = true
+		if p.Name != "" {
+			known[p.Name] = true
+		}
 		terminal = terminal || p.Terminal
 		for _, ms := range p.Marks {
 			if !slices.Contains(milestones, ms) {

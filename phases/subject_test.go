@@ -1,0 +1,50 @@
+package phases_test
+
+import (
+	"slices"
+
+	"github.com/incidentkit/incidentkit/phases"
+)
+
+// fakeSubject is a hand-written phases.Subject: an incident reduced to what
+// guards ask. It is read-only once built, so one value may be shared by
+// concurrent transitions.
+type fakeSubject struct {
+	roles   []string
+	pending map[phases.Phase][]string
+	verdict string
+}
+
+var _ phases.Subject = (*fakeSubject)(nil)
+
+// readySubject satisfies every built-in guard: a commander is assigned, no
+// task is pending and the verdict is one that both Close and Dismiss accept.
+func readySubject() *fakeSubject {
+	return &fakeSubject{roles: []string{phases.RoleCommander}, verdict: phases.VerdictFalsePositive}
+}
+
+func (s *fakeSubject) HasRole(role string) bool { return slices.Contains(s.roles, role) }
+
+func (s *fakeSubject) PendingTasks(p phases.Phase) []string { return s.pending[p] }
+
+func (s *fakeSubject) HasVerdict(verdicts ...string) bool {
+	if s.verdict == "" {
+		return false
+	}
+	return len(verdicts) == 0 || slices.Contains(verdicts, s.verdict)
+}
+
+// permissiveSubject allows whatever a built-in guard asks, whatever the role
+// or phase; it lets tests fire every edge of a model they did not write.
+type permissiveSubject struct{}
+
+func (permissiveSubject) HasRole(string) bool                { return true }
+func (permissiveSubject) PendingTasks(phases.Phase) []string { return nil }
+func (permissiveSubject) HasVerdict(...string) bool          { return true }
+
+// panickySubject panics on every question, as a buggy incident type might.
+type panickySubject struct{}
+
+func (panickySubject) HasRole(string) bool                { panic("HasRole exploded") }
+func (panickySubject) PendingTasks(phases.Phase) []string { panic("PendingTasks exploded") }
+func (panickySubject) HasVerdict(...string) bool          { panic("HasVerdict exploded") }
