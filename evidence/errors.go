@@ -1,0 +1,77 @@
+package evidence
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors that callers branch on with [errors.Is].
+var (
+	// ErrTampered means stored evidence or its custody log no longer
+	// matches what was recorded: a blob's bytes, a record, a link or a
+	// signature. The error is a [*TamperError] (or joins several) that
+	// says exactly what.
+	ErrTampered = errors.New("evidence: tampered")
+	// ErrNotFound means no item, blob or case has the given identifier.
+	ErrNotFound = errors.New("evidence: not found")
+	// ErrConflict means the custody log moved on between reading its head
+	// and appending; nothing was written. Retry.
+	ErrConflict = errors.New("evidence: conflict")
+	// ErrInvalid means the input was rejected; nothing was changed.
+	ErrInvalid = errors.New("evidence: invalid input")
+	// ErrDenied means the access policy refused an action. The refusal
+	// itself is recorded in the custody log as [ActionAccessDenied].
+	ErrDenied = errors.New("evidence: access denied")
+)
+
+// TamperError describes one piece of evidence found altered. It matches
+// [ErrTampered].
+type TamperError struct {
+	// Case is the case the problem is in.
+	Case CaseID
+	// Item is the item concerned, if any.
+	Item ItemID
+	// Record is the index of the custody record concerned, or -1.
+	Record int64
+	// What names what was checked: "blob", "record", "item link",
+	// "tree", "checkpoint", "signature", "item".
+	What string
+	// Expected and Found are what should have been seen and what was.
+	Expected, Found string
+}
+
+func (e *TamperError) Error() string {
+	msg := "evidence: tampered " + e.What
+	if e.Case != "" {
+		msg += " in case " + string(e.Case)
+	}
+	if e.Item != "" {
+		msg += ", item " + string(e.Item)
+	}
+	if e.Record >= 0 {
+		msg += fmt.Sprintf(", record %d", e.Record)
+	}
+	if e.Expected != "" || e.Found != "" {
+		msg += fmt.Sprintf(": expected %s, found %s", e.Expected, e.Found)
+	}
+	return msg
+}
+
+// Is reports whether target is [ErrTampered].
+func (e *TamperError) Is(target error) bool { return target == ErrTampered }
+
+// InvalidError says which input was rejected and why. It matches
+// [ErrInvalid].
+type InvalidError struct {
+	Field  string
+	Reason string
+}
+
+func (e *InvalidError) Error() string {
+	return fmt.Sprintf("evidence: invalid %s: %s", e.Field, e.Reason)
+}
+
+// Is reports whether target is [ErrInvalid].
+func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
+
+func invalid(field, reason string) error { return &InvalidError{Field: field, Reason: reason} }

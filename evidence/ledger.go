@@ -1,0 +1,314 @@
+package evidence
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// DefaultOrigin is the first part of a checkpoint's origin line when
+// [LedgerConfig.Origin] is empty; the case ID follows it.
+const DefaultOrigin = "incidentkit/custody"
+
+// writeTimeout bounds how long recording something that already happened
+// may take once the caller has stopped waiting.
+const writeTimeout = 30 * time.Second
+
+// maxAppendAttempts bounds retries when concurrent writers race for the
+// head of a log.
+const maxAppendAttempts = 64
+
+// LedgerConfig configures a [Ledger].
+type LedgerConfig struct {
+	// Store keeps the logs. Required.
+	Store LedgerStore
+	// Key signs checkpoints. Required; make one with [GenerateKey].
+	Key SigningKey
+	// Origin starts each case's checkpoint origin line; empty means
+	// [DefaultOrigin]. It must not contain spaces or newlines.
+	Origin string
+}
+
+// Ledger keeps one append-only custody log per case: an RFC 6962 Merkle log
+// of [Record]s, with signed checkpoints, inclusion proofs for any record and
+// consistency proofs between any two sizes. It is safe for concurrent use,
+// also by several processes sharing one store: appends are serialised on
+// the head of the log, so it never forks.
+type Ledger struct {
+	store  LedgerStore
+	signer note.Signer
+	vkey   string
+	origin string
+}
+
+// NewLedger returns a Ledger configured by cfg.
+func NewLedger(cfg LedgerConfig) (*Ledger, error) {
+	if cfg.Store == nil {
+		return nil, invalid("config", "LedgerConfig.Store is required")
+	}
+	if cfg.Key == "" {
+		return nil, invalid("config", "LedgerConfig.Key is required (see GenerateKey)")
+	}
+	signer, vkey, err := cfg.Key.keys()
+	if err != nil {
+		return nil, err
+	}
+	origin := cfg.Origin
+	if origin == "" {
+		origin = DefaultOrigin
+	}
+	if strings.ContainsAny(origin, " \t\r\n") {
+		return nil, invalid("origin", "must not contain spaces or newlines")
+	}
+	return &Ledger{store: cfg.Store, signer: signer, vkey: vkey, origin: origin}, nil
+}
+
+// VerifierKey returns the public key that checks this ledger's checkpoints.
+func (l *Ledger) VerifierKey() string { return l.vkey }
+
+// Origin returns the checkpoint origin line of case c.
+func (l *Ledger) Origin(c CaseID) string { return l.origin + "/" + string(c) }
+
+// Store returns the ledger's store.
+func (l *Ledger) Store() LedgerStore { return l.store }
+
+// Append appends a record to its case's log and returns it as stored, with
+// its Index, Prev and PrevHash filled in. A collected record must carry the
+// item's Snapshot; the item is stored with it. Any other record must be
+// about an item already collected in the case.
+//
+// The record describes something that already happened, so it is written
+// even if ctx is cancelled (within a bounded time).
+func (l *Ledger) Append(ctx context.Context, r Record) (Record, error) {
+	if err := checkRecord(r); err != nil {
+		return Record{}, err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancel()
+	for range maxAppendAttempts {
+		stored, err := l.tryAppend(ctx, r)
+		if errors.Is(err, ErrConflict) && r.Action != ActionCollected {
+			continue
+		}
+		if errors.Is(err, ErrConflict) && r.Action == ActionCollected {
+			// Either another writer took the head (retry) or the
+			// item exists (final): find out which.
+			if _, ierr := l.store.Item(ctx, r.Case, r.Item); ierr == nil {
+				return Record{}, fmt.Errorf("evidence: collect %s: item exists: %w", r.Item, ErrConflict)
+			}
+			continue
+		}
+		return stored, err
+	}
+	return Record{}, fmt.Errorf("evidence: append to case %s: too much contention: %w", r.Case, ErrConflict)
+}
+
+func (l *Ledger) tryAppend(ctx context.Context, r Record) (Record, error) {
+	n, err := l.store.Size(ctx, r.Case)
+	if err != nil {
+		return Record{}, fmt.Errorf("evidence: append: %w", err)
+	}
+	r.Index, r.Prev, r.PrevHash = n, -1, ""
+	prev, err := l.store.LastRecord(ctx, r.Case, r.Item)
+	switch {
+	case err == nil:
+		if r.Action == ActionCollected {
+			return Record{}, fmt.Errorf("evidence: collect %s: item exists: %w", r.Item, ErrConflict)
+		}
+		h, err := l.store.ReadHashes(ctx, r.Case, []int64{tlog.StoredHashIndex(0, prev)})
+		if err != nil {
+			return Record{}, fmt.Errorf("evidence: append: %w", err)
+		}
+		r.Prev, r.PrevHash = prev, h[0].String()
+	case errors.Is(err, ErrNotFound):
+		if r.Action != ActionCollected {
+			return Record{}, fmt.Errorf("evidence: %s %s: the item was never collected in case %s: %w", r.Action, r.Item, r.Case, ErrNotFound)
+		}
+	default:
+		return Record{}, fmt.Errorf("evidence: append: %w", err)
+	}
+	data, err := r.Encode()
+	if err != nil {
+		return Record{}, invalid("record", err.Error())
+	}
+	hashes, err := tlog.StoredHashes(n, data, l.hashReader(ctx, r.Case))
+	if err != nil {
+		return Record{}, fmt.Errorf("evidence: append: %w", err)
+	}
+	err = l.store.Append(ctx, Append{Case: r.Case, Index: n, Item: r.Item, Data: data, Hashes: hashes, NewItem: r.Snapshot})
+	if err != nil {
+		return Record{}, fmt.Errorf("evidence: append: %w", err)
+	}
+	return r, nil
+}
+
+// hashReader reads stored hashes of case c for tlog.
+func (l *Ledger) hashReader(ctx context.Context, c CaseID) tlog.HashReader {
+	return tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
+		return l.store.ReadHashes(ctx, c, indexes)
+	})
+}
+
+// Root returns the size and Merkle root of case c's log now.
+func (l *Ledger) Root(ctx context.Context, c CaseID) (int64, Hash, error) {
+	n, err := l.store.Size(ctx, c)
+	if err != nil {
+		return 0, Hash{}, fmt.Errorf("evidence: root of case %s: %w", c, err)
+	}
+	h, err := tlog.TreeHash(n, l.hashReader(ctx, c))
+	if err != nil {
+		return 0, Hash{}, fmt.Errorf("evidence: root of case %s: %w", c, err)
+	}
+	return n, h, nil
+}
+
+// Checkpoint signs and stores a checkpoint of case c's log at its current
+// size, and returns it.
+func (l *Ledger) Checkpoint(ctx context.Context, c CaseID) (Checkpoint, error) {
+	n, root, err := l.Root(ctx, c)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	if n == 0 {
+		return Checkpoint{}, fmt.Errorf("evidence: checkpoint of case %s: the log is empty: %w", c, ErrNotFound)
+	}
+	cp, err := signCheckpoint(l.signer, l.Origin(c), n, root)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	if err := l.store.AddCheckpoint(ctx, c, cp); err != nil {
+		return Checkpoint{}, fmt.Errorf("evidence: checkpoint of case %s: %w", c, err)
+	}
+	return cp, nil
+}
+
+// ProveInclusion returns the proof that record index is in case c's log of
+// the given size (RFC 6962 audit path), for [CheckInclusion].
+func (l *Ledger) ProveInclusion(ctx context.Context, c CaseID, index, size int64) ([]Hash, error) {
+	p, err := tlog.ProveRecord(size, index, l.hashReader(ctx, c))
+	if err != nil {
+		return nil, fmt.Errorf("evidence: prove record %d in case %s of size %d: %w", index, c, size, err)
+	}
+	return p, nil
+}
+
+// ProveConsistency returns the proof that case c's log of size newSize
+// extends its log of size oldSize (RFC 6962 consistency proof), for
+// [CheckConsistency].
+func (l *Ledger) ProveConsistency(ctx context.Context, c CaseID, oldSize, newSize int64) ([]Hash, error) {
+	p, err := tlog.ProveTree(newSize, oldSize, l.hashReader(ctx, c))
+	if err != nil {
+		return nil, fmt.Errorf("evidence: prove case %s size %d extends size %d: %w", c, newSize, oldSize, err)
+	}
+	return p, nil
+}
+
+// Records returns the decoded records of case c with indexes [start, end).
+func (l *Ledger) Records(ctx context.Context, c CaseID, start, end int64) ([]Record, error) {
+	raw, err := l.store.Records(ctx, c, start, end)
+	if err != nil {
+		return nil, fmt.Errorf("evidence: records of case %s: %w", c, err)
+	}
+	out := make([]Record, len(raw))
+	for i, data := range raw {
+		if out[i], err = DecodeRecord(data); err != nil {
+			return nil, fmt.Errorf("evidence: record %d of case %s: %w", start+int64(i), c, err)
+		}
+	}
+	return out, nil
+}
+
+// History returns every record of one item, oldest first, following the
+// item's links back from its latest record.
+func (l *Ledger) History(ctx context.Context, c CaseID, item ItemID) ([]Record, error) {
+	i, err := l.store.LastRecord(ctx, c, item)
+	if err != nil {
+		return nil, fmt.Errorf("evidence: history of %s: %w", item, err)
+	}
+	var out []Record
+	for i >= 0 {
+		recs, err := l.Records(ctx, c, i, i+1)
+		if err != nil {
+			return nil, err
+		}
+		r := recs[0]
+		if r.Item != item || r.Prev >= i {
+			return nil, &TamperError{Case: c, Item: item, Record: i, What: "item link", Expected: "a record of " + string(item) + " linking backwards", Found: fmt.Sprintf("item %s linking to %d", r.Item, r.Prev)}
+		}
+		out = append(out, r)
+		i = r.Prev
+	}
+	for a, b := 0, len(out)-1; a < b; a, b = a+1, b-1 {
+		out[a], out[b] = out[b], out[a]
+	}
+	return out, nil
+}
+
+// CheckInclusion checks an inclusion proof: that data is record index of a
+// log of the given size and root. It returns an error matching
+// [ErrTampered] if not.
+func CheckInclusion(proof []Hash, size int64, root Hash, index int64, data []byte) error {
+	if err := tlog.CheckRecord(proof, size, root, index, tlog.RecordHash(data)); err != nil {
+		return &TamperError{Record: index, What: "inclusion proof", Expected: "record in tree " + root.String(), Found: err.Error()}
+	}
+	return nil
+}
+
+// CheckConsistency checks a consistency proof: that the log of newSize with
+// newRoot extends the log of oldSize with oldRoot, so nothing recorded by
+// oldSize was changed or removed. It returns an error matching
+// [ErrTampered] if not.
+func CheckConsistency(proof []Hash, newSize int64, newRoot Hash, oldSize int64, oldRoot Hash) error {
+	if err := tlog.CheckTree(proof, newSize, newRoot, oldSize, oldRoot); err != nil {
+		return &TamperError{Record: -1, What: "consistency proof",
+			Expected: fmt.Sprintf("size %d extending size %d (%s)", newSize, oldSize, oldRoot), Found: err.Error()}
+	}
+	return nil
+}
+
+// checkRecord validates a record before it is appended.
+func checkRecord(r Record) error {
+	if err := checkCaseID(r.Case); err != nil {
+		return err
+	}
+	if r.Item == "" {
+		return invalid("record item", "must not be empty")
+	}
+	if _, err := ParseAction(string(r.Action)); err != nil {
+		return err
+	}
+	if r.Actor.ID == "" {
+		return invalid("record actor", "an actor needs an ID")
+	}
+	if r.At.IsZero() {
+		return invalid("record time", "must be set")
+	}
+	if r.Action == ActionTransferred && (r.From.ID == "" || r.To.ID == "") {
+		return invalid("transfer", "a transfer needs From and To parties")
+	}
+	if r.Digest != "" && !isHex(r.Digest, 32) {
+		return invalid("record digest", "want 64 lower-case hex digits")
+	}
+	switch {
+	case r.Action == ActionCollected && r.Snapshot == nil:
+		return invalid("record", "a collected record must carry the item's snapshot")
+	case r.Action != ActionCollected && r.Snapshot != nil:
+		return invalid("record", "only a collected record carries a snapshot")
+	case r.Snapshot != nil && (r.Snapshot.ID != r.Item || r.Snapshot.CaseID != r.Case):
+		return invalid("record", "the snapshot is of another item")
+	}
+	return nil
+}
+
+// checkCaseID refuses case IDs that could not be an origin line's suffix.
+func checkCaseID(c CaseID) error {
+	if c == "" || len(c) > 200 || strings.ContainsAny(string(c), " \t\r\n") {
+		return invalid("case ID", "must be 1 to 200 bytes without spaces or newlines")
+	}
+	return nil
+}

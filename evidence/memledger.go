@@ -1,0 +1,206 @@
+package evidence
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// MemoryLedgerStore is a [LedgerStore] that keeps everything in memory. It
+// is safe for concurrent use, and meant for tests and short-lived programs.
+type MemoryLedgerStore struct {
+	mu    sync.RWMutex
+	cases map[CaseID]*memCase
+}
+
+type memCase struct {
+	records     [][]byte
+	hashes      []Hash
+	last        map[ItemID]int64
+	items       []Item
+	itemIndex   map[ItemID]int
+	checkpoints []Checkpoint
+}
+
+// NewMemoryLedgerStore returns an empty [MemoryLedgerStore].
+func NewMemoryLedgerStore() *MemoryLedgerStore {
+	return &MemoryLedgerStore{cases: make(map[CaseID]*memCase)}
+}
+
+var _ LedgerStore = (*MemoryLedgerStore)(nil)
+
+// Append implements [LedgerStore].
+func (s *MemoryLedgerStore) Append(ctx context.Context, a Append) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("evidence: memory ledger: append: %w", err)
+	}
+	c := s.cases[a.Case]
+	if c == nil {
+		c = &memCase{last: make(map[ItemID]int64), itemIndex: make(map[ItemID]int)}
+		s.cases[a.Case] = c
+	}
+	if int64(len(c.records)) != a.Index {
+		return fmt.Errorf("evidence: memory ledger: case %s holds %d records, append expects %d: %w",
+			a.Case, len(c.records), a.Index, ErrConflict)
+	}
+	if int64(len(c.hashes)) != tlog.StoredHashIndex(0, a.Index) {
+		return fmt.Errorf("evidence: memory ledger: case %s: hash table out of step", a.Case)
+	}
+	if a.NewItem != nil {
+		if _, ok := c.itemIndex[a.NewItem.ID]; ok {
+			return fmt.Errorf("evidence: memory ledger: item %s exists: %w", a.NewItem.ID, ErrConflict)
+		}
+		c.itemIndex[a.NewItem.ID] = len(c.items)
+		c.items = append(c.items, a.NewItem.Clone())
+	}
+	c.records = append(c.records, bytes.Clone(a.Data))
+	c.hashes = append(c.hashes, a.Hashes...)
+	c.last[a.Item] = a.Index
+	return nil
+}
+
+func (s *MemoryLedgerStore) read(ctx context.Context, c CaseID) (*memCase, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("evidence: memory ledger: %w", err)
+	}
+	return s.cases[c], nil
+}
+
+// Size implements [LedgerStore].
+func (s *MemoryLedgerStore) Size(ctx context.Context, c CaseID) (int64, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	mc, err := s.read(ctx, c)
+	if err != nil || mc == nil {
+		return 0, err
+	}
+	return int64(len(mc.records)), nil
+}
+
+// Records implements [LedgerStore].
+func (s *MemoryLedgerStore) Records(ctx context.Context, c CaseID, start, end int64) ([][]byte, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	mc, err := s.read(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	var n int64
+	if mc != nil {
+		n = int64(len(mc.records))
+	}
+	if start < 0 || end < start || end > n {
+		return nil, fmt.Errorf("evidence: memory ledger: records [%d, %d) of %d: %w", start, end, n, ErrNotFound)
+	}
+	out := make([][]byte, 0, end-start)
+	for _, r := range mc.records[start:end] {
+		out = append(out, bytes.Clone(r))
+	}
+	return out, nil
+}
+
+// ReadHashes implements [LedgerStore].
+func (s *MemoryLedgerStore) ReadHashes(ctx context.Context, c CaseID, indexes []int64) ([]Hash, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	mc, err := s.read(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Hash, len(indexes))
+	for i, x := range indexes {
+		if mc == nil || x < 0 || x >= int64(len(mc.hashes)) {
+			return nil, fmt.Errorf("evidence: memory ledger: hash %d: %w", x, ErrNotFound)
+		}
+		out[i] = mc.hashes[x]
+	}
+	return out, nil
+}
+
+// LastRecord implements [LedgerStore].
+func (s *MemoryLedgerStore) LastRecord(ctx context.Context, c CaseID, item ItemID) (int64, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	mc, err := s.read(ctx, c)
+	if err != nil {
+		return 0, err
+	}
+	if mc != nil {
+		if i, ok := mc.last[item]; ok {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("evidence: memory ledger: item %s has no records: %w", item, ErrNotFound)
+}
+
+// Item implements [LedgerStore].
+func (s *MemoryLedgerStore) Item(ctx context.Context, c CaseID, id ItemID) (Item, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	mc, err := s.read(ctx, c)
+	if err != nil {
+		return Item{}, err
+	}
+	if mc != nil {
+		if i, ok := mc.itemIndex[id]; ok {
+			return mc.items[i].Clone(), nil
+		}
+	}
+	return Item{}, fmt.Errorf("evidence: memory ledger: item %s: %w", id, ErrNotFound)
+}
+
+// Items implements [LedgerStore].
+func (s *MemoryLedgerStore) Items(ctx context.Context, c CaseID) ([]Item, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	mc, err := s.read(ctx, c)
+	if err != nil || mc == nil {
+		return nil, err
+	}
+	out := make([]Item, len(mc.items))
+	for i, it := range mc.items {
+		out[i] = it.Clone()
+	}
+	return out, nil
+}
+
+// AddCheckpoint implements [LedgerStore].
+func (s *MemoryLedgerStore) AddCheckpoint(ctx context.Context, c CaseID, cp Checkpoint) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	mc, err := s.read(ctx, c)
+	if err != nil {
+		return err
+	}
+	if mc == nil {
+		return fmt.Errorf("evidence: memory ledger: case %s: %w", c, ErrNotFound)
+	}
+	if slices.ContainsFunc(mc.checkpoints, func(have Checkpoint) bool { return bytes.Equal(have.Note, cp.Note) }) {
+		return nil
+	}
+	cp.Note = bytes.Clone(cp.Note)
+	mc.checkpoints = append(mc.checkpoints, cp)
+	return nil
+}
+
+// Checkpoints implements [LedgerStore].
+func (s *MemoryLedgerStore) Checkpoints(ctx context.Context, c CaseID) ([]Checkpoint, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	mc, err := s.read(ctx, c)
+	if err != nil || mc == nil {
+		return nil, err
+	}
+	out := make([]Checkpoint, len(mc.checkpoints))
+	for i, cp := range mc.checkpoints {
+		cp.Note = bytes.Clone(cp.Note)
+		out[i] = cp
+	}
+	return out, nil
+}

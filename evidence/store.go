@@ -1,0 +1,65 @@
+package evidence
+
+import (
+	"context"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Hash is a SHA-256 hash in a custody log's Merkle tree.
+type Hash = tlog.Hash
+
+// Append is one atomic append to a case's custody log.
+type Append struct {
+	Case CaseID
+	// Index is the index the record gets: the log must hold exactly
+	// Index records before the append.
+	Index int64
+	// Item is the item the record is about.
+	Item ItemID
+	// Data is the record's canonical encoding.
+	Data []byte
+	// Hashes are the tree hashes to store from tlog.StoredHashIndex(0,
+	// Index) on, as tlog.StoredHashes returns them.
+	Hashes []Hash
+	// NewItem, if set, is stored with the record: the item a collected
+	// record introduces.
+	NewItem *Item
+}
+
+// LedgerStore keeps custody logs: per case, the records, the Merkle tree
+// hashes, the signed checkpoints and the items. It is where a durable store
+// plugs in; [NewMemoryLedgerStore] is the in-memory one, and
+// evidencetest.TestLedgerStore checks an implementation keeps this
+// contract.
+//
+// Implementations must be safe for concurrent use. Methods honour ctx:
+// when it ends before a write commits, nothing is written. Returned slices
+// and items are copies the caller may modify.
+type LedgerStore interface {
+	// Append writes the record, its hashes and any new item atomically. If
+	// the log does not hold exactly a.Index records, or a.NewItem's ID is
+	// already taken in the case, it writes nothing and returns an error
+	// matching [ErrConflict].
+	Append(ctx context.Context, a Append) error
+	// Size returns how many records the case's log holds; 0 for a case
+	// with none.
+	Size(ctx context.Context, c CaseID) (int64, error)
+	// Records returns the encoded records with indexes [start, end).
+	Records(ctx context.Context, c CaseID, start, end int64) ([][]byte, error)
+	// ReadHashes returns the stored hashes at the given stored-hash
+	// indexes (see tlog.StoredHashIndex), in the same order.
+	ReadHashes(ctx context.Context, c CaseID, indexes []int64) ([]Hash, error)
+	// LastRecord returns the index of the item's latest record, or an
+	// error matching [ErrNotFound].
+	LastRecord(ctx context.Context, c CaseID, item ItemID) (int64, error)
+	// Item returns an item, or an error matching [ErrNotFound].
+	Item(ctx context.Context, c CaseID, id ItemID) (Item, error)
+	// Items returns the case's items in the order they were stored.
+	Items(ctx context.Context, c CaseID) ([]Item, error)
+	// AddCheckpoint stores a signed checkpoint of the case's log. Storing
+	// the same checkpoint twice is not an error.
+	AddCheckpoint(ctx context.Context, c CaseID, cp Checkpoint) error
+	// Checkpoints returns the case's checkpoints, oldest first.
+	Checkpoints(ctx context.Context, c CaseID) ([]Checkpoint, error)
+}

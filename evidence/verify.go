@@ -1,0 +1,206 @@
+package evidence
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// CaseLog is everything needed to check one case's chain of custody
+// offline: the encoded records in log order, the items and the signed
+// checkpoints.
+type CaseLog struct {
+	Case        CaseID
+	Origin      string
+	Records     [][]byte
+	Items       []Item
+	Checkpoints []Checkpoint
+}
+
+// Report is the outcome of checking a case's chain of custody.
+type Report struct {
+	Case CaseID
+	// Size and Root are the size and Merkle root of the log as checked.
+	Size int64
+	Root Hash
+	// Items and Checkpoints count what was checked.
+	Items, Checkpoints int
+	// Problems lists every problem found, each a [*TamperError] or an
+	// error explaining why a check could not be made.
+	Problems []error
+}
+
+// OK reports whether no problem was found.
+func (r *Report) OK() bool { return len(r.Problems) == 0 }
+
+// Err returns nil if no problem was found, or all problems joined; the
+// result matches [ErrTampered] if any problem is a tampering.
+func (r *Report) Err() error { return errors.Join(r.Problems...) }
+
+// VerifyLog checks a case's chain of custody offline, touching no store and
+// no network: it decodes every record and checks it is canonical and in its
+// place, rebuilds the Merkle tree, follows every item's links, compares each
+// item with the copy in its collected record, and checks every checkpoint's
+// signature against vkey and its root against the rebuilt tree. It reports
+// every problem, not only the first. Blob contents are checked separately
+// (see [Locker.Verify]).
+func VerifyLog(log CaseLog, vkey string) *Report {
+	rep := &Report{Case: log.Case, Size: int64(len(log.Records)), Items: len(log.Items), Checkpoints: len(log.Checkpoints)}
+	problem := func(item ItemID, index int64, what, expected, found string) {
+		rep.Problems = append(rep.Problems, &TamperError{Case: log.Case, Item: item, Record: index,
+			What: what, Expected: expected, Found: found})
+	}
+	hashes := make([]Hash, 0, tlog.StoredHashCount(rep.Size))
+	reader := tlog.HashReaderFunc(func(indexes []int64) ([]Hash, error) {
+		out := make([]Hash, len(indexes))
+		for i, x := range indexes {
+			out[i] = hashes[x]
+		}
+		return out, nil
+	})
+	last := make(map[ItemID]int64)
+	snapshots := make(map[ItemID]*Item)
+	for i, data := range log.Records {
+		n := int64(i)
+		leaf := tlog.RecordHash(data)
+		stored, err := tlog.StoredHashesForRecordHash(n, leaf, reader)
+		if err != nil {
+			rep.Problems = append(rep.Problems, fmt.Errorf("evidence: rebuild tree at record %d: %w", n, err))
+			return rep
+		}
+		hashes = append(hashes, stored...)
+		r, err := DecodeRecord(data)
+		if err != nil {
+			problem("", n, "record", "a canonical record", err.Error())
+			continue
+		}
+		if r.Index != n {
+			problem(r.Item, n, "record", "index "+strconv.FormatInt(n, 10), "index "+strconv.FormatInt(r.Index, 10))
+		}
+		if r.Case != log.Case {
+			problem(r.Item, n, "record", "case "+string(log.Case), "case "+string(r.Case))
+		}
+		want, seen := last[r.Item]
+		if !seen {
+			want = -1
+		}
+		if r.Prev != want {
+			problem(r.Item, n, "item link", "previous record "+strconv.FormatInt(want, 10), "previous record "+strconv.FormatInt(r.Prev, 10))
+		} else if want >= 0 {
+			if ph := hashes[tlog.StoredHashIndex(0, want)].String(); r.PrevHash != ph {
+				problem(r.Item, n, "item link", "previous record hash "+ph, "previous record hash "+r.PrevHash)
+			}
+		}
+		if !seen && r.Action != ActionCollected {
+			problem(r.Item, n, "item link", "a collected record first", string(r.Action))
+		}
+		if r.Snapshot != nil {
+			snapshots[r.Item] = r.Snapshot
+		}
+		last[r.Item] = n
+	}
+	if root, err := tlog.TreeHash(rep.Size, reader); err == nil {
+		rep.Root = root
+	}
+	for _, it := range log.Items {
+		snap := snapshots[it.ID]
+		switch {
+		case snap == nil:
+			problem(it.ID, -1, "item", "a collected record", "none")
+		case !sameItem(it, *snap):
+			problem(it.ID, last[it.ID], "item", "the item as collected", "a changed description")
+		}
+	}
+	for _, cp := range log.Checkpoints {
+		checkCheckpoint(rep, log, cp, vkey, reader)
+	}
+	return rep
+}
+
+// checkCheckpoint checks one checkpoint against the rebuilt tree.
+func checkCheckpoint(rep *Report, log CaseLog, cp Checkpoint, vkey string, tree tlog.HashReader) {
+	opened, err := OpenCheckpoint(cp.Note, vkey)
+	if err != nil {
+		var te *TamperError
+		if errors.As(err, &te) {
+			te.Case = log.Case
+		}
+		rep.Problems = append(rep.Problems, err)
+		return
+	}
+	bad := func(expected, found string) {
+		rep.Problems = append(rep.Problems, &TamperError{Case: log.Case, Record: -1, What: "checkpoint", Expected: expected, Found: found})
+	}
+	if opened.Origin != log.Origin {
+		bad("origin "+log.Origin, "origin "+opened.Origin)
+		return
+	}
+	if opened.Size != cp.Size || opened.Root != cp.Root {
+		bad("the signed size and root", "a stored copy that differs")
+	}
+	if opened.Size > rep.Size {
+		bad(fmt.Sprintf("at least %d records", opened.Size), fmt.Sprintf("%d records", rep.Size))
+		return
+	}
+	root, err := tlog.TreeHash(opened.Size, tree)
+	if err != nil {
+		rep.Problems = append(rep.Problems, fmt.Errorf("evidence: tree hash at %d: %w", opened.Size, err))
+		return
+	}
+	if root != opened.Root {
+		bad(fmt.Sprintf("root %s at size %d", opened.Root, opened.Size), "root "+root.String())
+	}
+}
+
+// Export reads everything about case c needed by [VerifyLog].
+func (l *Ledger) Export(ctx context.Context, c CaseID) (CaseLog, error) {
+	n, err := l.store.Size(ctx, c)
+	if err != nil {
+		return CaseLog{}, fmt.Errorf("evidence: export case %s: %w", c, err)
+	}
+	log := CaseLog{Case: c, Origin: l.Origin(c)}
+	if log.Records, err = l.store.Records(ctx, c, 0, n); err != nil {
+		return CaseLog{}, fmt.Errorf("evidence: export case %s: %w", c, err)
+	}
+	if log.Items, err = l.store.Items(ctx, c); err != nil {
+		return CaseLog{}, fmt.Errorf("evidence: export case %s: %w", c, err)
+	}
+	if log.Checkpoints, err = l.store.Checkpoints(ctx, c); err != nil {
+		return CaseLog{}, fmt.Errorf("evidence: export case %s: %w", c, err)
+	}
+	return log, nil
+}
+
+// Verify checks case c's log as stored: everything [VerifyLog] checks, and
+// that the store's tree hashes match the tree rebuilt from the records (so
+// the proofs it serves are sound).
+func (l *Ledger) Verify(ctx context.Context, c CaseID) (*Report, error) {
+	log, err := l.Export(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	rep := VerifyLog(log, l.vkey)
+	if rep.Size > 0 {
+		_, root, err := l.Root(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		if root != rep.Root {
+			rep.Problems = append(rep.Problems, &TamperError{Case: c, Record: -1, What: "tree",
+				Expected: "stored hashes giving root " + rep.Root.String(), Found: "root " + root.String()})
+		}
+	}
+	return rep, nil
+}
+
+// sameItem compares items by their encoding, so that equal times in
+// different time-zone representations compare equal.
+func sameItem(a, b Item) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && string(ja) == string(jb)
+}
