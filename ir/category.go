@@ -1,5 +1,7 @@
 package ir
 
+import "strings"
+
 // Category is the kind of incident.
 type Category string
 
@@ -61,6 +63,7 @@ var tlps = []TLP{TLPClear, TLPGreen, TLPAmber, TLPAmberStrict, TLPRed}
 // ParseTLP returns the label s names, ignoring case, with or without the
 // "TLP:" prefix ("amber" and "TLP:AMBER" both work), or an [*InvalidError].
 func ParseTLP(s string) (TLP, error) {
+	s = strings.TrimSpace(s)
 	if t, err := parseEnum("tlp", s, tlps); err == nil {
 		return t, nil
 	}

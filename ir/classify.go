@@ -9,11 +9,9 @@ import (
 // SetSeverity changes the incident's severity. Setting the severity it
 // already has changes nothing.
 func (r *Responder) SetSeverity(ctx context.Context, actor Actor, id ID, s Severity, reason string) (*Incident, error) {
-	to, err := ParseSeverity(string(s))
-	if err != nil {
-		return nil, err
-	}
+	var to Severity
 	return r.mutate(ctx, actor, id, change{op: OpSetSeverity, reason: reason,
+		check: func() (err error) { to, err = ParseSeverity(string(s)); return err },
 		apply: func(_ context.Context, inc *Incident, _ time.Time) ([]EventData, error) {
 			if inc.Severity == to {
 				return nil, nil
@@ -21,17 +19,15 @@ func (r *Responder) SetSeverity(ctx context.Context, actor Actor, id ID, s Sever
 			from := inc.Severity
 			inc.Severity = to
 			return []EventData{&SeverityChanged{From: from, To: to}}, nil
-		}}, attrSeverity.String(string(to)))
+		}})
 }
 
 // SetPriority changes the incident's priority. Setting the priority it
 // already has changes nothing.
 func (r *Responder) SetPriority(ctx context.Context, actor Actor, id ID, p Priority, reason string) (*Incident, error) {
-	to, err := ParsePriority(string(p))
-	if err != nil {
-		return nil, err
-	}
+	var to Priority
 	return r.mutate(ctx, actor, id, change{op: OpSetPriority, reason: reason,
+		check: func() (err error) { to, err = ParsePriority(string(p)); return err },
 		apply: func(_ context.Context, inc *Incident, _ time.Time) ([]EventData, error) {
 			if inc.Priority == to {
 				return nil, nil
@@ -44,11 +40,8 @@ func (r *Responder) SetPriority(ctx context.Context, actor Actor, id ID, p Prior
 
 // SetImpact records a new impact assessment, replacing the previous one.
 func (r *Responder) SetImpact(ctx context.Context, actor Actor, id ID, im Impact, reason string) (*Incident, error) {
-	im, err := im.normalize()
-	if err != nil {
-		return nil, err
-	}
 	return r.mutate(ctx, actor, id, change{op: OpSetImpact, reason: reason,
+		check: func() (err error) { im, err = im.normalize(); return err },
 		apply: func(_ context.Context, inc *Incident, _ time.Time) ([]EventData, error) {
 			if sameImpact(inc.Impact, im) {
 				return nil, nil
@@ -66,14 +59,14 @@ func sameImpact(a, b Impact) bool {
 // SetVerdict records what the incident was, and in words how it was
 // resolved. The built-in models need a verdict before closing.
 func (r *Responder) SetVerdict(ctx context.Context, actor Actor, id ID, v Verdict, resolution string) (*Incident, error) {
-	v, err := ParseVerdict(string(v))
-	if err != nil {
-		return nil, err
-	}
-	if len(resolution) > maxBodyText {
-		return nil, invalid("resolution", "", "must be at most 65536 bytes")
-	}
 	return r.mutate(ctx, actor, id, change{op: OpSetVerdict,
+		check: func() (err error) {
+			if len(resolution) > maxBodyText {
+				return invalid("resolution", "", "must be at most 65536 bytes")
+			}
+			v, err = ParseVerdict(string(v))
+			return err
+		},
 		apply: func(_ context.Context, inc *Incident, _ time.Time) ([]EventData, error) {
 			if inc.Verdict == v && inc.Resolution == resolution {
 				return nil, nil

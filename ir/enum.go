@@ -24,10 +24,11 @@ func marshalEnum[T ~string](field string, v T, values []T) ([]byte, error) {
 	if v == "" {
 		return nil, nil
 	}
-	if _, err := parseEnum(field, string(v), values); err != nil {
+	canonical, err := parseEnum(field, string(v), values)
+	if err != nil {
 		return nil, err
 	}
-	return []byte(v), nil
+	return []byte(canonical), nil
 }
 
 // unmarshalEnum decodes text into v, refusing unknown values. Empty text

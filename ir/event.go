@@ -110,15 +110,21 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Opened records that an incident was opened.
+// Opened records that an incident was opened, with everything it was
+// opened with (observables and assets follow as their own events).
 type Opened struct {
 	Title    string       `json:"title"`
+	Summary  string       `json:"summary,omitempty"`
 	Severity Severity     `json:"severity"`
 	Priority Priority     `json:"priority"`
 	Category Category     `json:"category"`
 	TLP      TLP          `json:"tlp"`
+	Impact   Impact       `json:"impact,omitzero"`
+	Labels   []string     `json:"labels,omitempty"`
 	Model    string       `json:"model"`
 	Phase    phases.Phase `json:"phase"`
+	// Times are the lifecycle times the incident was opened with.
+	Times Lifecycle `json:"times"`
 }
 
 // PhaseChanged records a transition.
@@ -253,7 +259,10 @@ func (e Event) Clone() Event {
 		c.Decision.Options = slices.Clone(d.Decision.Options)
 		e.Data = &c
 	case *Opened:
-		e.Data = copyOf(d)
+		c := *d
+		c.Impact.Information = slices.Clone(d.Impact.Information)
+		c.Labels = slices.Clone(d.Labels)
+		e.Data = &c
 	case *PhaseChanged:
 		e.Data = copyOf(d)
 	case *SeverityChanged:

@@ -118,6 +118,7 @@ func canonicalObservable(t ObservableType, v string) (string, string) {
 		if err != nil || u.Scheme == "" || u.Host == "" {
 			return "", "not an absolute URL"
 		}
+		u.Host = strings.ToLower(u.Host)
 		return u.String(), ""
 	case ObservableEmail:
 		a, err := mail.ParseAddress(v)

@@ -10,10 +10,8 @@ import (
 // its shortest form, a domain in lower case, a hash in lower-case hex);
 // adding one the incident already has changes nothing.
 func (r *Responder) AddObservable(ctx context.Context, actor Actor, id ID, o Observable) (*Incident, error) {
-	if _, err := o.normalize(); err != nil {
-		return nil, err
-	}
 	return r.mutate(ctx, actor, id, change{op: OpAddObservable,
+		check: func() error { _, err := o.normalize(); return err },
 		apply: func(_ context.Context, inc *Incident, now time.Time) ([]EventData, error) {
 			return inc.addObservable(o, actor, now)
 		}})
@@ -22,10 +20,8 @@ func (r *Responder) AddObservable(ctx context.Context, actor Actor, id ID, o Obs
 // AddAsset records an asset the incident affects. Adding one the incident
 // already has (same kind and name) changes nothing.
 func (r *Responder) AddAsset(ctx context.Context, actor Actor, id ID, a Asset) (*Incident, error) {
-	if _, err := a.normalize(); err != nil {
-		return nil, err
-	}
 	return r.mutate(ctx, actor, id, change{op: OpAddAsset,
+		check: func() error { _, err := a.normalize(); return err },
 		apply: func(_ context.Context, inc *Incident, now time.Time) ([]EventData, error) {
 			return inc.addAsset(a, actor, now)
 		}})

@@ -129,8 +129,9 @@ func (r *Responder) build(n NewIncident, actor Actor, now time.Time) (*Incident,
 		}
 	}
 	data := []EventData{&Opened{
-		Title: inc.Title, Severity: inc.Severity, Priority: inc.Priority, Category: inc.Category,
-		TLP: inc.TLP, Model: inc.Model, Phase: inc.Phase,
+		Title: inc.Title, Summary: inc.Summary, Severity: inc.Severity, Priority: inc.Priority,
+		Category: inc.Category, TLP: inc.TLP, Impact: inc.Impact, Labels: slices.Clone(inc.Labels),
+		Model: inc.Model, Phase: inc.Phase, Times: inc.Times,
 	}}
 	for _, o := range n.Observables {
 		d, err := inc.addObservable(o, actor, now)
@@ -161,12 +162,8 @@ func withDefault[T ~string](v, def T, parse func(string) (T, error)) (T, error) 
 // their defaults.
 func openingTimes(n NewIncident, now time.Time) (Lifecycle, error) {
 	t := Lifecycle{Occurred: n.OccurredAt, Detected: n.DetectedAt, Reported: n.ReportedAt, Opened: now}
-	if t.Reported.IsZero() {
-		t.Reported = now
-	}
-	if t.Detected.IsZero() {
-		t.Detected = t.Reported
-	}
+	// The times given are checked before defaults fill the gaps, so an
+	// error names the field the caller set.
 	latest := now.Add(MaxClockSkew)
 	for _, c := range []struct {
 		name string
@@ -175,6 +172,12 @@ func openingTimes(n NewIncident, now time.Time) (Lifecycle, error) {
 		if c.t.After(latest) {
 			return Lifecycle{}, invalid(c.name, c.t.Format(time.RFC3339), "is in the future")
 		}
+	}
+	if t.Reported.IsZero() {
+		t.Reported = now
+	}
+	if t.Detected.IsZero() {
+		t.Detected = t.Reported
 	}
 	if !t.Occurred.IsZero() && t.Occurred.After(t.Detected) {
 		return Lifecycle{}, invalid("occurred time", t.Occurred.Format(time.RFC3339), "is after the detected time")

@@ -8,14 +8,17 @@ import (
 
 // AddNote adds a note to the incident's timeline.
 func (r *Responder) AddNote(ctx context.Context, actor Actor, id ID, text string) (*Incident, error) {
-	text = strings.TrimSpace(text)
-	if text == "" {
-		return nil, invalid("note", "", "must not be empty")
-	}
-	if len(text) > maxBodyText {
-		return nil, invalid("note", "", "must be at most 65536 bytes")
-	}
 	return r.mutate(ctx, actor, id, change{op: OpAddNote,
+		check: func() error {
+			text = strings.TrimSpace(text)
+			if text == "" {
+				return invalid("note", "", "must not be empty")
+			}
+			if len(text) > maxBodyText {
+				return invalid("note", "", "must be at most 65536 bytes")
+			}
+			return nil
+		},
 		apply: func(context.Context, *Incident, time.Time) ([]EventData, error) {
 			return []EventData{&NoteAdded{Text: text}}, nil
 		}})
@@ -25,25 +28,10 @@ func (r *Responder) AddNote(ctx context.Context, actor Actor, id ID, text string
 // options considered and the rationale. The Responder sets the decision's
 // ID, time and author.
 func (r *Responder) Decide(ctx context.Context, actor Actor, id ID, d Decision) (*Incident, error) {
-	summary, err := shortText("decision summary", d.Summary, true)
-	if err != nil {
-		return nil, err
-	}
-	if len(d.Rationale) > maxBodyText {
-		return nil, invalid("decision rationale", "", "must be at most 65536 bytes")
-	}
-	if len(d.Options) > maxLabels {
-		return nil, invalid("decision options", "", "at most 64 options")
-	}
+	var summary string
 	var options []string
-	for _, o := range d.Options {
-		o, err := shortText("decision option", o, true)
-		if err != nil {
-			return nil, err
-		}
-		options = append(options, o)
-	}
 	return r.mutate(ctx, actor, id, change{op: OpDecide,
+		check: func() (err error) { summary, options, err = checkDecision(d); return err },
 		apply: func(_ context.Context, inc *Incident, now time.Time) ([]EventData, error) {
 			if len(inc.Decisions) >= maxListSize {
 				return nil, invalid("decisions", "", "too many decisions")
@@ -56,4 +44,28 @@ func (r *Responder) Decide(ctx context.Context, actor Actor, id ID, d Decision) 
 			dec.Options = append([]string(nil), options...)
 			return []EventData{&DecisionRecorded{Decision: dec}}, nil
 		}})
+}
+
+// checkDecision validates a decision and returns its trimmed summary and
+// options.
+func checkDecision(d Decision) (string, []string, error) {
+	summary, err := shortText("decision summary", d.Summary, true)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(d.Rationale) > maxBodyText {
+		return "", nil, invalid("decision rationale", "", "must be at most 65536 bytes")
+	}
+	if len(d.Options) > maxLabels {
+		return "", nil, invalid("decision options", "", "at most 64 options")
+	}
+	var options []string
+	for _, o := range d.Options {
+		o, err := shortText("decision option", o, true)
+		if err != nil {
+			return "", nil, err
+		}
+		options = append(options, o)
+	}
+	return summary, options, nil
 }

@@ -164,8 +164,14 @@ func (r *Responder) Timeline(ctx context.Context, id ID) (events []Event, err er
 type change struct {
 	op     Operation
 	action phases.Action
+	// pick, if set, chooses the action from the incident as read, for
+	// operations such as Close whose action depends on the phase.
+	pick   func(inc *Incident) (phases.Action, error)
 	role   Role
 	reason string
+	// check, if set, validates the operation's input before the incident
+	// is read.
+	check func() error
 	// apply changes inc, which is a private copy, and returns the events
 	// describing the change, or none if there is nothing to change.
 	apply func(ctx context.Context, inc *Incident, now time.Time) ([]EventData, error)
@@ -186,12 +192,23 @@ func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change, at
 	if len(c.reason) > maxLongText {
 		return nil, invalid("reason", "", "must be at most 4096 bytes")
 	}
+	if c.check != nil {
+		if err := c.check(); err != nil {
+			return nil, err
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		cur, err := r.store.Get(ctx, id)
 		if err != nil {
 			return nil, err
 		}
 		span.SetAttributes(attrSeverity.String(string(cur.Severity)), attrPhaseFrom.String(string(cur.Phase)))
+		if c.pick != nil {
+			if c.action, err = c.pick(cur); err != nil {
+				return nil, err
+			}
+			span.SetAttributes(attrAction.String(string(c.action)))
+		}
 		req := Request{Actor: actor, Operation: c.op, Action: c.action, Role: c.role, Incident: cur}
 		if err := r.authorize(ctx, req); err != nil {
 			return nil, err

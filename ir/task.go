@@ -24,21 +24,9 @@ type NewTask struct {
 // AddTask adds a task to the incident. The new task is the last of the
 // returned incident's Tasks; its ID numbers it within the incident.
 func (r *Responder) AddTask(ctx context.Context, actor Actor, id ID, t NewTask) (*Incident, error) {
-	title, err := shortText("task title", t.Title, true)
-	if err != nil {
-		return nil, err
-	}
-	if t.Phase != "" {
-		if _, ok := r.model.Phase(t.Phase); !ok {
-			return nil, invalid("task phase", string(t.Phase), "not a phase of the model "+r.model.Name())
-		}
-	}
-	if !t.Assignee.IsZero() {
-		if t.Assignee, err = t.Assignee.normalize("task assignee"); err != nil {
-			return nil, err
-		}
-	}
+	var title string
 	return r.mutate(ctx, actor, id, change{op: OpAddTask,
+		check: func() (err error) { title, t, err = r.checkTask(t); return err },
 		apply: func(_ context.Context, inc *Incident, now time.Time) ([]EventData, error) {
 			if len(inc.Tasks) >= maxListSize {
 				return nil, invalid("tasks", "", "too many tasks")
@@ -58,10 +46,13 @@ func (r *Responder) AddTask(ctx context.Context, actor Actor, id ID, t NewTask) 
 // CompleteTask marks a task done, with its outcome in words. Completing a
 // task that is already done changes nothing.
 func (r *Responder) CompleteTask(ctx context.Context, actor Actor, id ID, taskID int, outcome string) (*Incident, error) {
-	if len(outcome) > maxBodyText {
-		return nil, invalid("task outcome", "", "must be at most 65536 bytes")
-	}
 	return r.mutate(ctx, actor, id, change{op: OpCompleteTask,
+		check: func() error {
+			if len(outcome) > maxBodyText {
+				return invalid("task outcome", "", "must be at most 65536 bytes")
+			}
+			return nil
+		},
 		apply: func(_ context.Context, inc *Incident, now time.Time) ([]EventData, error) {
 			for i := range inc.Tasks {
 				t := &inc.Tasks[i]
@@ -76,4 +67,24 @@ func (r *Responder) CompleteTask(ctx context.Context, actor Actor, id ID, taskID
 			}
 			return nil, invalid("task", strconv.Itoa(taskID), "the incident has no such task")
 		}})
+}
+
+// checkTask validates a new task and returns its trimmed title and the task
+// with its assignee normalised.
+func (r *Responder) checkTask(t NewTask) (string, NewTask, error) {
+	title, err := shortText("task title", t.Title, true)
+	if err != nil {
+		return "", t, err
+	}
+	if t.Phase != "" {
+		if _, ok := r.model.Phase(t.Phase); !ok {
+			return "", t, invalid("task phase", string(t.Phase), "not a phase of the model "+r.model.Name())
+		}
+	}
+	if !t.Assignee.IsZero() {
+		if t.Assignee, err = t.Assignee.normalize("task assignee"); err != nil {
+			return "", t, err
+		}
+	}
+	return title, t, nil
 }

@@ -10,14 +10,9 @@ import (
 // Assigning a role someone already holds changes nothing. The first
 // assignment marks the incident acknowledged.
 func (r *Responder) Assign(ctx context.Context, actor Actor, id ID, role Role, who Actor) (*Incident, error) {
-	role, err := ParseRole(string(role))
-	if err != nil {
-		return nil, err
-	}
-	if who, err = who.normalize("assignee"); err != nil {
-		return nil, err
-	}
+	role, roleErr := ParseRole(string(role))
 	return r.mutate(ctx, actor, id, change{op: OpAssign, role: role,
+		check: func() (err error) { who, err = checkAssignee(roleErr, who); return err },
 		apply: func(_ context.Context, inc *Incident, now time.Time) ([]EventData, error) {
 			var replaced Actor
 			kept := inc.Participants[:0]
@@ -45,14 +40,9 @@ func (r *Responder) Assign(ctx context.Context, actor Actor, id ID, role Role, w
 // Unassign takes the role away from who. It fails with [ErrInvalid] if who
 // does not hold it.
 func (r *Responder) Unassign(ctx context.Context, actor Actor, id ID, role Role, who Actor, reason string) (*Incident, error) {
-	role, err := ParseRole(string(role))
-	if err != nil {
-		return nil, err
-	}
-	if who, err = who.normalize("assignee"); err != nil {
-		return nil, err
-	}
+	role, roleErr := ParseRole(string(role))
 	return r.mutate(ctx, actor, id, change{op: OpUnassign, role: role, reason: reason,
+		check: func() (err error) { who, err = checkAssignee(roleErr, who); return err },
 		apply: func(_ context.Context, inc *Incident, _ time.Time) ([]EventData, error) {
 			for i, p := range inc.Participants {
 				if p.Role == role && p.Actor.ID == who.ID {
@@ -62,4 +52,13 @@ func (r *Responder) Unassign(ctx context.Context, actor Actor, id ID, role Role,
 			}
 			return nil, invalid("assignee", who.ID, "does not hold the role "+string(role))
 		}})
+}
+
+// checkAssignee reports the error parsing the role gave, if any, and
+// validates the role's holder.
+func checkAssignee(roleErr error, who Actor) (Actor, error) {
+	if roleErr != nil {
+		return Actor{}, roleErr
+	}
+	return who.normalize("assignee")
 }

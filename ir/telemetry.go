@@ -70,6 +70,9 @@ func newTelemetry(tp trace.TracerProvider, mp metric.MeterProvider, logger *slog
 		metric.WithDescription("Time incidents spent in a phase before leaving it."), metric.WithUnit("s"),
 		metric.WithExplicitBucketBoundaries(60, 300, 900, 1800, 3600, 4*3600, 8*3600, 24*3600, 3*24*3600, 7*24*3600, 30*24*3600))
 	errs = append(errs, err)
+	// The gauge reports the whole store, so one Responder per store should
+	// run it: two Responders on different stores sharing one meter
+	// provider report the same series, and the last one observed wins.
 	t.openGauge, err = meter.Int64ObservableGauge("incidentkit.incidents.open",
 		metric.WithDescription("Open incidents in the store, by severity and phase."), metric.WithUnit("{incident}"))
 	errs = append(errs, err)

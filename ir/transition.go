@@ -2,6 +2,7 @@ package ir
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -18,35 +19,7 @@ import (
 // phases.ErrGuardFailed when guards refuse; the [*phases.GuardError] says
 // which guards and why.
 func (r *Responder) Transition(ctx context.Context, actor Actor, id ID, action phases.Action, reason string) (*Incident, error) {
-	var from, to phases.Phase
-	var entered time.Time
-	inc, err := r.mutate(ctx, actor, id, change{
-		op:     OpTransition,
-		action: action,
-		reason: reason,
-		apply: func(ctx context.Context, inc *Incident, now time.Time) ([]EventData, error) {
-			if inc.Model != r.model.Name() {
-				return nil, invalid("phase model", inc.Model, "the incident follows another model than this responder's "+r.model.Name())
-			}
-			from, entered = inc.Phase, inc.phaseEntered()
-			next, err := r.model.Fire(ctx, inc, from, action)
-			if err != nil {
-				return nil, err
-			}
-			to = next
-			inc.enterPhase(r.model, action, to, now)
-			return []EventData{&PhaseChanged{Action: action, From: from, To: to}}, nil
-		},
-	}, attrAction.String(string(action)), attrModel.String(r.model.Name()))
-	attrs := metric.WithAttributes(attrModel.String(r.model.Name()), attrAction.String(string(action)),
-		attrOutcome.String(outcome(err)))
-	r.tel.transitions.Add(ctx, 1, attrs)
-	if err != nil {
-		return nil, err
-	}
-	r.tel.phaseDuration.Record(ctx, inc.UpdatedAt.Sub(entered).Seconds(),
-		metric.WithAttributes(attrModel.String(r.model.Name()), attrPhase.String(string(from))))
-	return inc, nil
+	return r.transition(ctx, actor, id, reason, change{action: action})
 }
 
 // Close takes the action that closes the incident from its current phase
@@ -54,32 +27,68 @@ func (r *Responder) Transition(ctx context.Context, actor Actor, id ID, action p
 // built-in models, phases.Close from the last phase or phases.Dismiss from
 // triage). It fails like [Responder.Transition].
 func (r *Responder) Close(ctx context.Context, actor Actor, id ID, reason string) (*Incident, error) {
-	return r.transitionBy(ctx, actor, id, reason, r.model.ClosingAction, "no action closes the incident from its current phase")
+	return r.transition(ctx, actor, id, reason, change{action: phases.Close,
+		pick: func(inc *Incident) (phases.Action, error) {
+			if a, ok := r.model.ClosingAction(inc.Phase); ok {
+				return a, nil
+			}
+			return "", &phases.TransitionError{Model: r.model.Name(), Action: phases.Close, From: inc.Phase,
+				Reason: "no action closes the incident from this phase"}
+		}})
 }
 
 // Reopen takes the action that reopens a closed incident (phases.Reopen in
 // the built-in models). Reopening clears the resolved and closed times; the
-// timeline keeps the earlier ones.
+// timeline keeps the earlier ones. Reopening an open incident fails with
+// phases.ErrInvalidTransition.
 func (r *Responder) Reopen(ctx context.Context, actor Actor, id ID, reason string) (*Incident, error) {
-	return r.transitionBy(ctx, actor, id, reason, r.model.ReopeningAction, "the incident is not closed")
+	return r.transition(ctx, actor, id, reason, change{action: phases.Reopen,
+		pick: func(inc *Incident) (phases.Action, error) {
+			if a, ok := r.model.ReopeningAction(inc.Phase); ok {
+				return a, nil
+			}
+			return "", &phases.TransitionError{Model: r.model.Name(), Action: phases.Reopen, From: inc.Phase,
+				Reason: "the incident is not closed"}
+		}})
 }
 
-// transitionBy finds the action pick chooses from the incident's current
-// phase, and takes it.
-func (r *Responder) transitionBy(ctx context.Context, actor Actor, id ID, reason string,
-	pick func(phases.Phase) (phases.Action, bool), none string) (*Incident, error) {
-	if id == "" {
-		return nil, invalid("incident ID", "", "must not be empty")
+// transition runs c as a phase transition: it fires c's action (or the one
+// c.pick chooses) on the model and records the move.
+func (r *Responder) transition(ctx context.Context, actor Actor, id ID, reason string, c change) (*Incident, error) {
+	var from, to phases.Phase
+	var entered time.Time
+	action := c.action
+	pick := c.pick
+	c.op, c.reason = OpTransition, reason
+	if pick != nil {
+		c.pick = func(inc *Incident) (phases.Action, error) {
+			a, err := pick(inc)
+			action = a
+			return a, err
+		}
 	}
-	cur, err := r.store.Get(ctx, id)
+	c.apply = func(ctx context.Context, inc *Incident, now time.Time) ([]EventData, error) {
+		if inc.Model != r.model.Name() {
+			return nil, invalid("phase model", inc.Model, "the incident follows another model than this responder's "+r.model.Name())
+		}
+		from, entered = inc.Phase, inc.phaseEntered()
+		next, err := r.model.Fire(ctx, inc, from, action)
+		if err != nil {
+			return nil, err
+		}
+		to = next
+		inc.enterPhase(r.model, action, to, now)
+		return []EventData{&PhaseChanged{Action: action, From: from, To: to}}, nil
+	}
+	inc, err := r.mutate(ctx, actor, id, c, attrAction.String(string(action)), attrModel.String(r.model.Name()))
+	r.tel.transitions.Add(ctx, 1, metric.WithAttributes(attrModel.String(r.model.Name()),
+		attrAction.String(string(action)), attrOutcome.String(outcome(err))))
 	if err != nil {
 		return nil, err
 	}
-	action, ok := pick(cur.Phase)
-	if !ok {
-		return nil, &phases.TransitionError{Model: r.model.Name(), From: cur.Phase, Reason: none}
-	}
-	return r.Transition(ctx, actor, id, action, reason)
+	r.tel.phaseDuration.Record(ctx, inc.UpdatedAt.Sub(entered).Seconds(),
+		metric.WithAttributes(attrModel.String(r.model.Name()), attrPhase.String(string(from))))
+	return inc, nil
 }
 
 // ActionOption is an action the model offers from an incident's current
@@ -134,23 +143,24 @@ func (inc *Incident) phaseEntered() time.Time {
 
 // enterPhase moves the incident into phase to by action a: it closes the
 // current stay, opens a new one and sets the milestones the phase marks.
-// Entering a terminal phase closes (and resolves) the incident; leaving one
-// reopens it.
+// Entering a terminal phase closes (and resolves) the incident. Going back
+// to a phase that does not mark the incident resolved (reopening, or
+// returning to containment after the post-incident review began) clears the
+// resolved and closed times: the response is running again. Earlier
+// milestones (contained, eradicated…) keep their first time.
 func (inc *Incident) enterPhase(m *phases.Model, a phases.Action, to phases.Phase, now time.Time) {
-	wasClosed := m.IsTerminal(inc.Phase)
 	if n := len(inc.PhaseHistory); n > 0 {
 		inc.PhaseHistory[n-1].Left = now
 	}
 	inc.PhaseHistory = append(inc.PhaseHistory, PhaseInterval{Phase: to, Action: a, Entered: now})
 	inc.Phase = to
-	if wasClosed && !m.IsTerminal(to) {
+	def, _ := m.Phase(to)
+	if !def.Terminal && !slices.Contains(def.Marks, phases.MilestoneResolved) {
 		inc.Times.Resolved = time.Time{}
 		inc.Times.Closed = time.Time{}
 	}
-	if def, ok := m.Phase(to); ok {
-		for _, ms := range def.Marks {
-			inc.Times.mark(ms, now)
-		}
+	for _, ms := range def.Marks {
+		inc.Times.mark(ms, now)
 	}
 	if m.IsTerminal(to) {
 		inc.Times.mark(phases.MilestoneResolved, now)

@@ -250,8 +250,12 @@ func (m *Model) ClosingAction(from Phase) (Action, bool) {
 }
 
 // ReopeningAction returns the first action, in model order, that leads from
-// phase from into a phase that is not terminal.
+// the terminal phase from back into a phase that is not terminal. It
+// returns false if from is not terminal: only a closed incident reopens.
 func (m *Model) ReopeningAction(from Phase) (Action, bool) {
+	if !m.IsTerminal(from) {
+		return "", false
+	}
 	return m.firstAction(from, func(to Phase) bool { return !m.IsTerminal(to) })
 }
 

@@ -118,12 +118,15 @@ func TestClosingAndReopeningAction(t *testing.T) {
 		reopening  phases.Action
 		hasReopen  bool
 	}{
-		{phases.SANS, phases.Preparation, phases.Dismiss, true, phases.Identify, true},
+		// Only a terminal phase reopens: from an open phase there is
+		// nothing to reopen, even where actions lead onwards.
+		{phases.SANS, phases.Preparation, phases.Dismiss, true, "", false},
 		{phases.SANS, phases.LessonsLearned, phases.Close, true, "", false},
-		{phases.SANS, phases.Containment, "", false, phases.Eradicate, true},
+		{phases.SANS, phases.Containment, "", false, "", false},
 		{phases.SANS, phases.Closed, "", false, phases.Reopen, true},
-		{phases.NIST, phases.PostIncidentActivity, phases.Close, true, phases.ReturnToContainment, true},
-		{phases.DACER, phases.Recovery, phases.Close, true, phases.ReturnToContainment, true},
+		{phases.NIST, phases.PostIncidentActivity, phases.Close, true, "", false},
+		{phases.NIST, phases.Closed, "", false, phases.Reopen, true},
+		{phases.DACER, phases.Recovery, phases.Close, true, "", false},
 		{phases.ICARP, phases.Closed, "", false, phases.Reopen, true},
 		{phases.ICARP, "limbo", "", false, "", false},
 	}
