@@ -1,0 +1,457 @@
+// Quickstart runs one security incident from detection to lessons learned
+// with incidentkit.
+//
+// The incident is a credential-phishing intrusion against a finance team,
+// run on the SANS PICERL process (phases.SANS): a fake payroll e-mail leads
+// a finance officer to give away her password and open a booby-trapped
+// spreadsheet. The responders identify the incident, contain it, eradicate
+// it and start recovering, until a second infected laptop sends them back
+// to containment. After a second pass they review the incident and close
+// it.
+//
+// Along the way the program assigns an incident commander and a scribe,
+// records observables, affected assets, decisions and the required tasks of
+// each phase, and shows a guard refusing a transition. At the end it prints
+// the timeline, the lifecycle milestones, the time spent in each phase and
+// the diagram of the process.
+//
+// Run it from the repository root:
+//
+//	go run ./examples/quickstart
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/phases"
+)
+
+func main() {
+	if err := run(context.Background(), os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "quickstart:", err)
+		os.Exit(1)
+	}
+}
+
+// openStore returns the store that keeps the incident and its timeline.
+// This is the one place that chooses it. The memory store keeps everything
+// in memory and forgets it when the program exits.
+func openStore(context.Context) (ir.Store, error) {
+	return ir.NewMemoryStore(), nil
+}
+
+// The people and programs taking part.
+var (
+	mailGateway = ir.Actor{ID: "mail-gateway", Name: "Mail gateway", Kind: ir.Service}
+	dana        = ir.Actor{ID: "dana", Name: "Dana Okafor"}   // security analyst on call
+	alice       = ir.Actor{ID: "alice", Name: "Alice Moreau"} // incident commander
+	ben         = ir.Actor{ID: "ben", Name: "Ben Carter"}     // scribe
+	raj         = ir.Actor{ID: "raj", Name: "Raj Patel"}      // endpoint engineer
+)
+
+// The days of the incident, in UTC.
+var (
+	monday   = time.Date(2026, time.March, 2, 0, 0, 0, 0, time.UTC)
+	tuesday  = monday.AddDate(0, 0, 1)
+	thursday = monday.AddDate(0, 0, 3)
+	friday   = monday.AddDate(0, 0, 4)
+)
+
+// at returns the time hour:minute on day.
+func at(day time.Time, hour, minute int) time.Time {
+	return day.Add(time.Duration(hour)*time.Hour + time.Duration(minute)*time.Minute)
+}
+
+// storyClock is the clock the incident runs on. The story sets it as
+// events happen, so that the output shows a real incident over a working
+// week and is the same on every run. A real program leaves Config.Clock out
+// and gets the system clock.
+type storyClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// Now returns the time the story has reached.
+func (c *storyClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Set moves the story to t.
+func (c *storyClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+// response is the incident being worked, and what works it.
+type response struct {
+	r     *ir.Responder
+	clock *storyClock
+	id    ir.ID
+	out   io.Writer
+	// watch is the recovery task that outlasts the reinfection.
+	watch int
+}
+
+func run(ctx context.Context, out io.Writer) (err error) {
+	store, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	// The story's clock, and a fixed ID for the one incident it opens, make
+	// the output the same on every run. A real program leaves Clock and IDs
+	// out: it gets the system clock and time-sortable IDs.
+	clock := &storyClock{now: monday}
+	r, err := ir.NewResponder(ir.Config{
+		Store: store,
+		Model: phases.SANS,
+		Clock: clock,
+		IDs:   ir.IDGeneratorFunc(func() ir.ID { return "INC-2026-0042" }),
+	})
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, r.Shutdown(ctx)) }()
+
+	s := &response{r: r, clock: clock, out: out}
+	for _, step := range []func(context.Context) error{
+		s.open,
+		s.identify,
+		s.contain,
+		s.eradicate,
+		s.recover,
+		s.reinfection,
+		s.review,
+		s.close,
+	} {
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	return s.print(ctx)
+}
+
+// open: the mail gateway opens the incident when staff report the e-mail.
+func (s *response) open(ctx context.Context) error {
+	s.clock.Set(at(monday, 9, 0))
+	inc, err := s.r.Open(ctx, mailGateway, ir.NewIncident{
+		Title:    "Credential phishing against the finance team",
+		Summary:  "A fake payroll update asked finance staff to sign in and open an attached spreadsheet.",
+		Severity: ir.SeverityHigh,
+		Category: ir.CategoryPhishing,
+		Labels:   []string{"finance", "phishing"},
+		// The first message arrived at 07:52; the first report came at 08:41.
+		OccurredAt: at(monday, 7, 52),
+		DetectedAt: at(monday, 8, 41),
+		Observables: []ir.Observable{
+			{Type: ir.ObservableDomain, Value: "payroll-update.example", Malicious: true,
+				Description: "sender domain of the phishing e-mail"},
+			{Type: ir.ObservableURL, Value: "https://payroll-update.example/o365/login.php", Malicious: true,
+				Description: "credential-harvesting page linked from the e-mail"},
+		},
+	})
+	if err != nil {
+		return err
+	}
+	s.id = inc.ID
+	fmt.Fprintf(s.out, "%s  %s opened %s.\n", stamp(s.clock.Now()), mailGateway, inc.ID)
+	return nil
+}
+
+// identify: the analyst on call confirms the incident and scopes it.
+func (s *response) identify(ctx context.Context) error {
+	s.clock.Set(at(monday, 9, 7))
+	if _, err := s.r.Assign(ctx, dana, s.id, ir.RoleAnalyst, dana); err != nil {
+		return err
+	}
+	s.clock.Set(at(monday, 9, 8))
+	if _, err := s.r.Transition(ctx, dana, s.id, phases.Identify, "three finance staff reported the same e-mail"); err != nil {
+		return err
+	}
+	tasks, err := s.addTasks(ctx, dana,
+		"List every recipient of the e-mail",
+		"Review the recipients' sign-ins since 07:50")
+	if err != nil {
+		return err
+	}
+
+	s.clock.Set(at(monday, 9, 31))
+	if err := s.complete(ctx, dana, tasks[0], "14 recipients, all in finance; 2 clicked the link"); err != nil {
+		return err
+	}
+	s.clock.Set(at(monday, 9, 38))
+	if _, err := s.r.AddObservable(ctx, dana, s.id, ir.Observable{
+		Type: ir.ObservableIP, Value: "203.0.113.47", Malicious: true,
+		Description: "signed in as j.lindqvist with the stolen password",
+	}); err != nil {
+		return err
+	}
+	for _, a := range []ir.Asset{
+		{Kind: ir.AssetAccount, Name: "j.lindqvist", Description: "finance officer; entered her password on the fake page"},
+		{Kind: ir.AssetHost, Name: "FIN-LT-023", Description: "j.lindqvist's laptop; the spreadsheet was opened on it"},
+	} {
+		if _, err := s.r.AddAsset(ctx, dana, s.id, a); err != nil {
+			return err
+		}
+	}
+	s.clock.Set(at(monday, 9, 41))
+	return s.complete(ctx, dana, tasks[1], "one sign-in from 203.0.113.47 at 08:03, which added an inbox rule forwarding mail outside")
+}
+
+// contain: the model wants an incident commander before containment starts.
+// Dana tries anyway, the guard refuses and says why, and Alice takes
+// command.
+func (s *response) contain(ctx context.Context) error {
+	s.clock.Set(at(monday, 9, 45))
+	_, err := s.r.Transition(ctx, dana, s.id, phases.Contain, "the compromised account is known")
+	var refused *phases.GuardError
+	if !errors.As(err, &refused) {
+		return fmt.Errorf("containment before a commander was assigned: want a guard refusal, got %v", err)
+	}
+	fmt.Fprintf(s.out, "%s  %s tried to start containment; the model refused:\n", stamp(s.clock.Now()), dana)
+	for _, why := range refused.Refusals {
+		fmt.Fprintf(s.out, "                  - %v\n", why.Reason)
+	}
+
+	s.clock.Set(at(monday, 9, 52))
+	if _, err := s.r.Assign(ctx, alice, s.id, ir.RoleCommander, alice); err != nil {
+		return err
+	}
+	if _, err := s.r.Assign(ctx, alice, s.id, ir.RoleScribe, ben); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.out, "%s  %s took command; %s keeps the record.\n", stamp(s.clock.Now()), alice, ben)
+
+	s.clock.Set(at(monday, 9, 55))
+	if _, err := s.r.Decide(ctx, alice, s.id, ir.Decision{
+		Summary: "Contain now: reset the password, revoke sessions, isolate the laptop",
+		Options: []string{
+			"Watch the attacker for a day to learn more",
+			"Contain now: reset the password, revoke sessions, isolate the laptop",
+		},
+		Rationale: "The account can approve payments; the risk of fraud outweighs what watching would teach us.",
+	}); err != nil {
+		return err
+	}
+	s.clock.Set(at(monday, 9, 56))
+	if _, err := s.r.Transition(ctx, alice, s.id, phases.Contain, "commander assigned; one compromised account"); err != nil {
+		return err
+	}
+	tasks, err := s.addTasks(ctx, alice,
+		"Reset j.lindqvist's password and revoke her sessions",
+		"Remove the forwarding inbox rule",
+		"Block the sender domain and 203.0.113.47 at the mail gateway and proxy",
+		"Isolate FIN-LT-023 from the network")
+	if err != nil {
+		return err
+	}
+	s.clock.Set(at(monday, 10, 4))
+	if err := s.complete(ctx, dana, tasks[0], "done; no further sign-ins from the attacker"); err != nil {
+		return err
+	}
+	if err := s.complete(ctx, dana, tasks[1], "rule removed; 37 messages had been forwarded"); err != nil {
+		return err
+	}
+	s.clock.Set(at(monday, 10, 20))
+	if err := s.complete(ctx, raj, tasks[2], "blocked"); err != nil {
+		return err
+	}
+	s.clock.Set(at(monday, 10, 42))
+	if _, err := s.r.AddObservable(ctx, raj, s.id, ir.Observable{
+		Type: ir.ObservableSHA256, Value: "9f2c6b8e4a1d7053c3e8b5f0a2d4c6e8f1a3b5c7d9e0f2a4b6c8d0e2f4a6b8c1", Malicious: true,
+		Description: "loader dropped by the spreadsheet's macro",
+	}); err != nil {
+		return err
+	}
+	s.clock.Set(at(monday, 11, 30))
+	return s.complete(ctx, raj, tasks[3], "isolated by the endpoint agent; memory image taken first")
+}
+
+// eradicate: remove the cause.
+func (s *response) eradicate(ctx context.Context) error {
+	s.clock.Set(at(monday, 11, 40))
+	if _, err := s.r.Transition(ctx, alice, s.id, phases.Eradicate, "account secured, laptop isolated, indicators blocked"); err != nil {
+		return err
+	}
+	tasks, err := s.addTasks(ctx, alice,
+		"Purge the e-mail from every mailbox",
+		"Reimage FIN-LT-023",
+		"Sweep all endpoints for the loader's hash")
+	if err != nil {
+		return err
+	}
+	s.clock.Set(at(monday, 12, 15))
+	if err := s.complete(ctx, dana, tasks[0], "purged from 14 mailboxes"); err != nil {
+		return err
+	}
+	s.clock.Set(at(monday, 15, 30))
+	if err := s.complete(ctx, raj, tasks[1], "reimaged from the gold image"); err != nil {
+		return err
+	}
+	s.clock.Set(at(monday, 16, 45))
+	return s.complete(ctx, raj, tasks[2], "no other endpoint has the file")
+}
+
+// recover: bring systems back and watch for the attacker's return.
+func (s *response) recover(ctx context.Context) error {
+	s.clock.Set(at(monday, 17, 10))
+	if _, err := s.r.Transition(ctx, alice, s.id, phases.Recover, "cause removed"); err != nil {
+		return err
+	}
+	tasks, err := s.addTasks(ctx, alice,
+		"Return FIN-LT-023 to its user",
+		"Watch the finance team's sign-ins and endpoints for 48 hours")
+	if err != nil {
+		return err
+	}
+	s.watch = tasks[1]
+	s.clock.Set(at(tuesday, 8, 30))
+	return s.complete(ctx, raj, tasks[0], "returned; j.lindqvist signed in with a new password and MFA")
+}
+
+// reinfection: the watch finds the loader on a second laptop, which sends
+// the incident back to containment, then through eradication and recovery
+// again.
+func (s *response) reinfection(ctx context.Context) error {
+	s.clock.Set(at(tuesday, 10, 15))
+	if _, err := s.r.AddAsset(ctx, raj, s.id, ir.Asset{
+		Kind: ir.AssetHost, Name: "FIN-LT-031",
+		Description: "laptop of the second person who clicked; the loader ran from a scheduled task",
+	}); err != nil {
+		return err
+	}
+	if _, err := s.r.AddNote(ctx, raj, s.id, "The loader started on FIN-LT-031 from a scheduled task; the hash sweep missed it because the file was renamed."); err != nil {
+		return err
+	}
+	s.clock.Set(at(tuesday, 10, 21))
+	if _, err := s.r.Transition(ctx, alice, s.id, phases.ReturnToContainment, "reinfection: the loader is active on FIN-LT-031"); err != nil {
+		return err
+	}
+	tasks, err := s.addTasks(ctx, alice, "Isolate FIN-LT-031 from the network")
+	if err != nil {
+		return err
+	}
+	s.clock.Set(at(tuesday, 10, 40))
+	if err := s.complete(ctx, raj, tasks[0], "isolated; memory image taken first"); err != nil {
+		return err
+	}
+	s.clock.Set(at(tuesday, 10, 55))
+	if _, err := s.r.Decide(ctx, alice, s.id, ir.Decision{
+		Summary: "Hunt for the scheduled task on every finance laptop before recovering again",
+		Options: []string{
+			"Reimage FIN-LT-031 and recover at once",
+			"Hunt for the scheduled task on every finance laptop first",
+		},
+		Rationale: "The hash sweep missed a renamed file, so it cannot prove the other laptops are clean.",
+	}); err != nil {
+		return err
+	}
+
+	s.clock.Set(at(tuesday, 11, 0))
+	if _, err := s.r.Transition(ctx, alice, s.id, phases.Eradicate, "FIN-LT-031 isolated"); err != nil {
+		return err
+	}
+	tasks, err = s.addTasks(ctx, alice,
+		"Reimage FIN-LT-031",
+		"Hunt for the loader's scheduled task on every finance laptop")
+	if err != nil {
+		return err
+	}
+	s.clock.Set(at(tuesday, 14, 10))
+	if err := s.complete(ctx, raj, tasks[0], "reimaged from the gold image"); err != nil {
+		return err
+	}
+	s.clock.Set(at(tuesday, 16, 20))
+	if err := s.complete(ctx, raj, tasks[1], "38 laptops checked; no other scheduled task found"); err != nil {
+		return err
+	}
+
+	s.clock.Set(at(tuesday, 16, 30))
+	if _, err := s.r.Transition(ctx, alice, s.id, phases.Recover, "no other laptop affected"); err != nil {
+		return err
+	}
+	// The 48-hour watch from the first recovery is still open: it restarts
+	// now, and the model will not leave Recovery until it is done.
+	tasks, err = s.addTasks(ctx, alice, "Return FIN-LT-031 to its user")
+	if err != nil {
+		return err
+	}
+	s.clock.Set(at(tuesday, 17, 5))
+	if err := s.complete(ctx, raj, tasks[0], "returned"); err != nil {
+		return err
+	}
+	s.clock.Set(at(thursday, 16, 45))
+	return s.complete(ctx, dana, s.watch, "48 hours without a sign-in from the attacker or a new alert")
+}
+
+// review: the lessons-learned review, then the verdict.
+func (s *response) review(ctx context.Context) error {
+	s.clock.Set(at(thursday, 17, 0))
+	if _, err := s.r.Transition(ctx, alice, s.id, phases.Review, "48 quiet hours"); err != nil {
+		return err
+	}
+	tasks, err := s.addTasks(ctx, alice,
+		"Hold the lessons-learned review",
+		"Write and circulate the incident report")
+	if err != nil {
+		return err
+	}
+	s.clock.Set(at(friday, 11, 0))
+	if err := s.complete(ctx, alice, tasks[0], "held with finance, IT and security"); err != nil {
+		return err
+	}
+	s.clock.Set(at(friday, 11, 20))
+	if _, err := s.r.Decide(ctx, alice, s.id, ir.Decision{
+		Summary:   "Block macros in files from the internet for every finance laptop",
+		Options:   []string{"Train staff again", "Block internet macros by policy", "Both"},
+		Rationale: "Training alone did not stop this attack; the policy costs finance nothing, as they use no macros from outside.",
+	}); err != nil {
+		return err
+	}
+	s.clock.Set(at(friday, 14, 30))
+	if err := s.complete(ctx, ben, tasks[1], "sent to the CISO and the head of finance"); err != nil {
+		return err
+	}
+	_, err = s.r.SetVerdict(ctx, alice, s.id, ir.VerdictTruePositive,
+		"One account and two laptops compromised; no payment was made. Contained the same morning; a second laptop found during recovery was cleaned the next day.")
+	return err
+}
+
+// close: a verdict is set and every task is done, so the model allows it.
+func (s *response) close(ctx context.Context) error {
+	s.clock.Set(at(friday, 15, 0))
+	if _, err := s.r.Close(ctx, alice, s.id, "report circulated; follow-up actions tracked by IT"); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.out, "%s  %s closed %s.\n\n", stamp(s.clock.Now()), alice, s.id)
+	return nil
+}
+
+// addTasks adds required tasks to the incident's current phase and returns
+// their IDs.
+func (s *response) addTasks(ctx context.Context, actor ir.Actor, titles ...string) ([]int, error) {
+	var ids []int
+	for _, title := range titles {
+		inc, err := s.r.AddTask(ctx, actor, s.id, ir.NewTask{Title: title, Required: true})
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, inc.Tasks[len(inc.Tasks)-1].ID)
+	}
+	return ids, nil
+}
+
+// complete marks a task done with its outcome.
+func (s *response) complete(ctx context.Context, actor ir.Actor, task int, outcome string) error {
+	_, err := s.r.CompleteTask(ctx, actor, s.id, task, outcome)
+	return err
+}

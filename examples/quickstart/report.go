@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/phases"
+)
+
+// print writes what the incident record holds once the incident is closed.
+func (s *response) print(ctx context.Context) error {
+	inc, err := s.r.Get(ctx, s.id)
+	if err != nil {
+		return err
+	}
+	events, err := s.r.Timeline(ctx, s.id)
+	if err != nil {
+		return err
+	}
+	model := s.r.Model()
+
+	fmt.Fprintf(s.out, "%s: %s\n", inc.ID, inc.Title)
+	fmt.Fprintf(s.out, "%s, severity %s, priority %s, %s, %s; verdict %s.\n",
+		model.PhaseTitle(inc.Phase), inc.Severity, inc.Priority, inc.Category, inc.TLP, inc.Verdict)
+	fmt.Fprintf(s.out, "%s\n", inc.Resolution)
+
+	fmt.Fprintf(s.out, "\nTimeline (UTC)\n")
+	for _, e := range events {
+		line := describe(model, e)
+		if e.Reason != "" {
+			line += " — " + e.Reason
+		}
+		fmt.Fprintf(s.out, "%s  %-12s  %s\n", stamp(e.At), e.Actor, line)
+	}
+
+	fmt.Fprintf(s.out, "\nDecisions\n")
+	for _, d := range inc.Decisions {
+		fmt.Fprintf(s.out, "%d. %s (%s, %s)\n", d.ID, d.Summary, d.DecidedBy, stamp(d.DecidedAt))
+		fmt.Fprintf(s.out, "   options: %s\n", strings.Join(d.Options, " | "))
+		fmt.Fprintf(s.out, "   why: %s\n", d.Rationale)
+	}
+
+	fmt.Fprintf(s.out, "\nLifecycle (UTC)\n")
+	t := inc.Times
+	for _, m := range []struct {
+		name string
+		at   time.Time
+	}{
+		{"occurred", t.Occurred}, {"detected", t.Detected}, {"reported", t.Reported},
+		{"opened", t.Opened}, {"acknowledged", t.Acknowledged}, {"contained", t.Contained},
+		{"eradicated", t.Eradicated}, {"recovered", t.Recovered}, {"resolved", t.Resolved},
+		{"closed", t.Closed},
+	} {
+		fmt.Fprintf(s.out, "  %-13s %s\n", m.name, stamp(m.at))
+	}
+
+	// ComputeReport works on any set of incidents; here it is one.
+	rep := ir.ComputeReport([]*ir.Incident{inc}).All
+	fmt.Fprintf(s.out, "\nResponse times\n")
+	for _, m := range []struct {
+		name, from, to string
+		took           time.Duration
+	}{
+		{"to detect", "occurred", "detected", rep.TimeToDetect.Mean},
+		{"to acknowledge", "detected", "acknowledged", rep.TimeToAcknowledge.Mean},
+		{"to contain", "detected", "contained", rep.TimeToContain.Mean},
+		{"to resolve", "detected", "resolved", rep.TimeToResolve.Mean},
+	} {
+		fmt.Fprintf(s.out, "  %-15s %-11s %s → %s\n", m.name, span(m.took), m.from, m.to)
+	}
+
+	fmt.Fprintf(s.out, "\nTime in each phase\n")
+	for _, p := range model.Phases() {
+		st, ok := rep.TimeInPhase[p.Name]
+		if !ok {
+			continue
+		}
+		line := fmt.Sprintf("  %-16s %s", p.Title, span(st.Mean))
+		if n := stays(inc, p.Name); n > 1 {
+			line += fmt.Sprintf(" in %d stays", n)
+		}
+		fmt.Fprintln(s.out, line)
+	}
+
+	fmt.Fprintf(s.out, "\nThe %s process, as a Mermaid diagram\n%s", model.Title(), model.Mermaid())
+	return nil
+}
+
+// describe says in words what an event records.
+func describe(m *phases.Model, e ir.Event) string {
+	switch d := e.Data.(type) {
+	case *ir.Opened:
+		return fmt.Sprintf("opened %q, severity %s, in %s", d.Title, d.Severity, m.PhaseTitle(d.Phase))
+	case *ir.PhaseChanged:
+		return fmt.Sprintf("moved the incident %s → %s", m.PhaseTitle(d.From), m.PhaseTitle(d.To))
+	case *ir.RoleAssigned:
+		if d.Assignee == e.Actor {
+			return fmt.Sprintf("took the role of %s", words(string(d.Role)))
+		}
+		return fmt.Sprintf("made %s %s", d.Assignee, words(string(d.Role)))
+	case *ir.RoleUnassigned:
+		return fmt.Sprintf("relieved %s as %s", d.Assignee, words(string(d.Role)))
+	case *ir.TaskAdded:
+		return fmt.Sprintf("added task %d (%s): %s", d.Task.ID, m.PhaseTitle(d.Task.Phase), d.Task.Title)
+	case *ir.TaskCompleted:
+		return fmt.Sprintf("completed task %d: %s", d.TaskID, d.Outcome)
+	case *ir.ObservableAdded:
+		o := d.Observable
+		if o.Malicious {
+			return fmt.Sprintf("recorded malicious %s %s", words(string(o.Type)), o.Value)
+		}
+		return fmt.Sprintf("recorded %s %s", words(string(o.Type)), o.Value)
+	case *ir.AssetAdded:
+		return fmt.Sprintf("recorded affected %s %s", words(string(d.Asset.Kind)), d.Asset.Name)
+	case *ir.NoteAdded:
+		return "noted: " + d.Text
+	case *ir.DecisionRecorded:
+		return fmt.Sprintf("decided (%d): %s", d.Decision.ID, d.Decision.Summary)
+	case *ir.VerdictSet:
+		return "set the verdict: " + words(string(d.Verdict))
+	case *ir.SeverityChanged:
+		return fmt.Sprintf("changed the severity from %s to %s", d.From, d.To)
+	case *ir.PriorityChanged:
+		return fmt.Sprintf("changed the priority from %s to %s", d.From, d.To)
+	case *ir.ImpactAssessed:
+		return "assessed the impact"
+	default:
+		return words(string(e.Type))
+	}
+}
+
+// stays counts how many times the incident entered phase p.
+func stays(inc *ir.Incident, p phases.Phase) int {
+	n := 0
+	for _, stay := range inc.PhaseHistory {
+		if stay.Phase == p {
+			n++
+		}
+	}
+	return n
+}
+
+// stamp formats a moment of the incident, or a dash if it has not come.
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.Format("Mon 02 Jan 15:04")
+}
+
+// span formats a duration in days, hours and minutes.
+func span(d time.Duration) string {
+	d = d.Round(time.Minute)
+	days, hours, minutes := int(d/(24*time.Hour)), int(d/time.Hour)%24, int(d/time.Minute)%60
+	switch {
+	case days > 0:
+		return fmt.Sprintf("%dd %02dh %02dm", days, hours, minutes)
+	case hours > 0:
+		return fmt.Sprintf("%dh %02dm", hours, minutes)
+	default:
+		return fmt.Sprintf("%dm", minutes)
+	}
+}
+
+// words turns a name such as incident_commander into words.
+func words(name string) string { return strings.ReplaceAll(name, "_", " ") }
