@@ -196,7 +196,8 @@ func (inc *Incident) Clone() *Incident {
 		return nil
 	}
 	c := *inc
-	c.PhaseHistory = slices.Clone(inc.PhaseHistory)
+	// Room for one more stay: the next transition appends one.
+	c.PhaseHistory = append(make([]PhaseInterval, 0, len(inc.PhaseHistory)+1), inc.PhaseHistory...)
 	c.Impact.Information = slices.Clone(inc.Impact.Information)
 	c.Assets = slices.Clone(inc.Assets)
 	c.Observables = slices.Clone(inc.Observables)

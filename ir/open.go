@@ -123,11 +123,7 @@ func (r *Responder) build(n NewIncident, actor Actor, now time.Time) (*Incident,
 	}
 	inc.UpdatedAt = now
 	inc.PhaseHistory = []PhaseInterval{{Phase: inc.Phase, Entered: now}}
-	if def, ok := r.model.Phase(inc.Phase); ok {
-		for _, m := range def.Marks {
-			inc.Times.mark(m, now)
-		}
-	}
+	inc.Times.markAll(r.phaseDefs[inc.Phase].Marks, now)
 	data := []EventData{&Opened{
 		Title: inc.Title, Summary: inc.Summary, Severity: inc.Severity, Priority: inc.Priority,
 		Category: inc.Category, TLP: inc.TLP, Impact: inc.Impact, Labels: slices.Clone(inc.Labels),
@@ -186,6 +182,13 @@ func openingTimes(n NewIncident, now time.Time) (Lifecycle, error) {
 		return Lifecycle{}, invalid("detected time", t.Detected.Format(time.RFC3339), "is after the reported time")
 	}
 	return t, nil
+}
+
+// markAll marks each of ms at now.
+func (t *Lifecycle) markAll(ms []phases.Milestone, now time.Time) {
+	for _, m := range ms {
+		t.mark(m, now)
+	}
 }
 
 // mark sets the timestamp of milestone m to now, unless it is already set.

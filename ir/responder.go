@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
@@ -64,6 +63,9 @@ type Responder struct {
 	logger  *slog.Logger
 	tel     *telemetry
 	retries int
+	// phaseDefs holds the model's phases by name, read on every
+	// transition.
+	phaseDefs map[phases.Phase]phases.PhaseDef
 }
 
 // NewResponder returns a Responder configured by cfg, or an error if cfg is
@@ -83,6 +85,10 @@ func NewResponder(cfg Config) (*Responder, error) {
 	}
 	if r.model == nil {
 		r.model = phases.SANS
+	}
+	r.phaseDefs = make(map[phases.Phase]phases.PhaseDef)
+	for _, p := range r.model.Phases() {
+		r.phaseDefs[p.Name] = p
 	}
 	if r.policy == nil {
 		r.policy = AllowAll
@@ -180,8 +186,14 @@ type change struct {
 // mutate runs one change against the stored incident: it checks the actor
 // and the policy, applies the change to a copy, and writes it with a version
 // check, retrying on conflict with the fresh incident.
-func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change, attrs ...attribute.KeyValue) (inc *Incident, err error) {
-	ctx, span := r.tel.start(ctx, c.op, id, attrs...)
+func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change) (inc *Incident, err error) {
+	ctx, span := r.tel.start(ctx, c.op, id)
+	if span.IsRecording() && c.op == OpTransition {
+		span.SetAttributes(attrModel.String(r.model.Name()))
+		if c.action != "" {
+			span.SetAttributes(attrAction.String(string(c.action)))
+		}
+	}
 	defer func() { r.tel.end(ctx, span, err) }()
 	if actor, err = actor.normalize("actor"); err != nil {
 		return nil, err
@@ -202,39 +214,53 @@ func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change, at
 		if err != nil {
 			return nil, err
 		}
-		span.SetAttributes(attrSeverity.String(string(cur.Severity)), attrPhaseFrom.String(string(cur.Phase)))
+		if span.IsRecording() {
+			span.SetAttributes(attrSeverity.String(string(cur.Severity)), attrPhaseFrom.String(string(cur.Phase)))
+		}
 		if c.pick != nil {
 			if c.action, err = c.pick(cur); err != nil {
 				return nil, err
 			}
-			span.SetAttributes(attrAction.String(string(c.action)))
+			if span.IsRecording() {
+				span.SetAttributes(attrAction.String(string(c.action)))
+			}
 		}
 		req := Request{Actor: actor, Operation: c.op, Action: c.action, Role: c.role, Incident: cur}
 		if err := r.authorize(ctx, req); err != nil {
 			return nil, err
 		}
-		next := cur.Clone()
+		// The store returned a private copy, so the change is made on it
+		// directly. apply changes nothing when it returns no events or an
+		// error, so cur is still the stored state then.
+		next := cur
+		prevVersion := cur.Version
 		now := r.clock.Now()
 		data, err := c.apply(ctx, next, now)
 		if err != nil {
 			return nil, err
 		}
 		if len(data) == 0 {
-			return cur, nil
+			return next, nil
 		}
-		next.Version = cur.Version + 1
+		next.Version = prevVersion + 1
 		next.UpdatedAt = now
 		err = r.store.Apply(ctx, Change{Incident: next, Events: r.events(next, actor, now, c.reason, data)})
 		if errors.Is(err, ErrConflict) && attempt < r.retries {
-			r.logger.DebugContext(ctx, "ir: retrying after conflict", "incident", id, "operation", c.op, "attempt", attempt+1)
+			if r.logger.Enabled(ctx, slog.LevelDebug) {
+				r.logger.DebugContext(ctx, "ir: retrying after conflict", "incident", id, "operation", c.op, "attempt", attempt+1)
+			}
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		span.SetAttributes(attrPhaseTo.String(string(next.Phase)))
-		r.logger.InfoContext(ctx, "ir: incident changed", "incident", id, "operation", c.op,
-			"actor", actor.ID, "version", next.Version)
+		if span.IsRecording() {
+			span.SetAttributes(attrPhaseTo.String(string(next.Phase)))
+		}
+		if r.logger.Enabled(ctx, slog.LevelInfo) {
+			r.logger.InfoContext(ctx, "ir: incident changed", "incident", id, "operation", c.op,
+				"actor", actor.ID, "version", next.Version)
+		}
 		return next, nil
 	}
 }

@@ -2,6 +2,7 @@ package ir
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -14,22 +15,27 @@ func (r *Responder) Assign(ctx context.Context, actor Actor, id ID, role Role, w
 	return r.mutate(ctx, actor, id, change{op: OpAssign, role: role,
 		check: func() (err error) { who, err = checkAssignee(roleErr, who); return err },
 		apply: func(_ context.Context, inc *Incident, now time.Time) ([]EventData, error) {
-			var replaced Actor
-			kept := inc.Participants[:0]
+			// Nothing is changed until the assignment is known to be
+			// new: a no-op must leave inc as it was.
 			for _, p := range inc.Participants {
-				switch {
-				case p.Role == role && p.Actor.ID == who.ID:
+				if p.Role == role && p.Actor.ID == who.ID {
 					return nil, nil
-				case p.Role == role && role.Exclusive():
-					replaced = p.Actor
-				default:
-					kept = append(kept, p)
 				}
 			}
-			if len(kept) >= maxListSize {
+			if len(inc.Participants) >= maxListSize {
 				return nil, invalid("participants", "", "too many participants")
 			}
-			inc.Participants = append(kept, Participant{Actor: who, Role: role, AssignedAt: now, AssignedBy: actor})
+			var replaced Actor
+			if role.Exclusive() {
+				inc.Participants = slices.DeleteFunc(inc.Participants, func(p Participant) bool {
+					if p.Role == role {
+						replaced = p.Actor
+						return true
+					}
+					return false
+				})
+			}
+			inc.Participants = append(inc.Participants, Participant{Actor: who, Role: role, AssignedAt: now, AssignedBy: actor})
 			if inc.Times.Acknowledged.IsZero() {
 				inc.Times.Acknowledged = now
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -46,6 +47,7 @@ const (
 )
 
 type telemetry struct {
+	attrs         attrCache
 	tracer        trace.Tracer
 	logger        *slog.Logger
 	opened        metric.Int64Counter
@@ -123,18 +125,50 @@ func outcome(err error) string {
 
 // start opens the span of one Responder operation.
 func (t *telemetry) start(ctx context.Context, op Operation, id ID, attrs ...attribute.KeyValue) (context.Context, trace.Span) {
-	attrs = append(attrs, attrOperation.String(string(op)))
-	if id != "" {
-		attrs = append(attrs, attrIncidentID.String(string(id)))
+	ctx, span := t.tracer.Start(ctx, spanName(op))
+	if span.IsRecording() {
+		attrs = append(attrs, attrOperation.String(string(op)))
+		if id != "" {
+			attrs = append(attrs, attrIncidentID.String(string(id)))
+		}
+		span.SetAttributes(attrs...)
 	}
-	return t.tracer.Start(ctx, "ir."+string(op), trace.WithAttributes(attrs...))
+	return ctx, span
+}
+
+// spanNames holds the span name of each operation, so that naming a span
+// allocates nothing.
+var spanNames sync.Map
+
+func spanName(op Operation) string {
+	if n, ok := spanNames.Load(op); ok {
+		return n.(string)
+	}
+	n := "ir." + string(op)
+	spanNames.Store(op, n)
+	return n
+}
+
+// attrCache holds metric attribute options by their values: the sets are
+// few (actions × outcomes, phases) and building one allocates.
+type attrCache struct{ m sync.Map }
+
+func (c *attrCache) get(key [3]string, make func() metric.MeasurementOption) metric.MeasurementOption {
+	if o, ok := c.m.Load(key); ok {
+		return o.(metric.MeasurementOption)
+	}
+	o := make()
+	c.m.Store(key, o)
+	return o
 }
 
 // end closes span with the operation's outcome and logs failures that are
 // not the caller's doing.
 func (t *telemetry) end(ctx context.Context, span trace.Span, err error) {
 	o := outcome(err)
-	span.SetAttributes(attrOutcome.String(o))
+	if span.IsRecording() {
+		span.SetAttributes(attrOutcome.String(o))
+	}
 	if o == outcomeError {
 		span.RecordError(err)
 		span.SetStatus(codes.Error, err.Error())
@@ -143,4 +177,19 @@ func (t *telemetry) end(ctx context.Context, span trace.Span, err error) {
 		span.SetStatus(codes.Error, o)
 	}
 	span.End()
+}
+
+// transitionAttrs returns the attributes of a transition's measurements.
+func (t *telemetry) transitionAttrs(model string, action phases.Action, outcome string) metric.MeasurementOption {
+	return t.attrs.get([3]string{model, string(action), outcome}, func() metric.MeasurementOption {
+		return metric.WithAttributeSet(attribute.NewSet(attrModel.String(model),
+			attrAction.String(string(action)), attrOutcome.String(outcome)))
+	})
+}
+
+// phaseAttrs returns the attributes of a phase-duration measurement.
+func (t *telemetry) phaseAttrs(model string, phase phases.Phase) metric.MeasurementOption {
+	return t.attrs.get([3]string{model, string(phase), "\x00phase"}, func() metric.MeasurementOption {
+		return metric.WithAttributeSet(attribute.NewSet(attrModel.String(model), attrPhase.String(string(phase))))
+	})
 }

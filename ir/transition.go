@@ -5,8 +5,6 @@ import (
 	"slices"
 	"time"
 
-	"go.opentelemetry.io/otel/metric"
-
 	"github.com/incidentkit/incidentkit/phases"
 )
 
@@ -55,40 +53,47 @@ func (r *Responder) Reopen(ctx context.Context, actor Actor, id ID, reason strin
 // transition runs c as a phase transition: it fires c's action (or the one
 // c.pick chooses) on the model and records the move.
 func (r *Responder) transition(ctx context.Context, actor Actor, id ID, reason string, c change) (*Incident, error) {
-	var from, to phases.Phase
-	var entered time.Time
-	action := c.action
-	pick := c.pick
+	// One state shared by the closures below, so a transition allocates
+	// it once rather than once per captured variable.
+	st := &transitionState{action: c.action, pick: c.pick}
 	c.op, c.reason = OpTransition, reason
-	if pick != nil {
-		c.pick = func(inc *Incident) (phases.Action, error) {
-			a, err := pick(inc)
-			action = a
-			return a, err
-		}
+	if st.pick != nil {
+		c.pick = st.choose
 	}
 	c.apply = func(ctx context.Context, inc *Incident, now time.Time) ([]EventData, error) {
 		if inc.Model != r.model.Name() {
 			return nil, invalid("phase model", inc.Model, "the incident follows another model than this responder's "+r.model.Name())
 		}
-		from, entered = inc.Phase, inc.phaseEntered()
-		next, err := r.model.Fire(ctx, inc, from, action)
+		st.from, st.entered = inc.Phase, inc.phaseEntered()
+		to, err := r.model.Fire(ctx, inc, st.from, st.action)
 		if err != nil {
 			return nil, err
 		}
-		to = next
-		inc.enterPhase(r.model, action, to, now)
-		return []EventData{&PhaseChanged{Action: action, From: from, To: to}}, nil
+		r.enterPhase(inc, st.action, to, now)
+		return []EventData{&PhaseChanged{Action: st.action, From: st.from, To: to}}, nil
 	}
-	inc, err := r.mutate(ctx, actor, id, c, attrAction.String(string(action)), attrModel.String(r.model.Name()))
-	r.tel.transitions.Add(ctx, 1, metric.WithAttributes(attrModel.String(r.model.Name()),
-		attrAction.String(string(action)), attrOutcome.String(outcome(err))))
+	inc, err := r.mutate(ctx, actor, id, c)
+	r.tel.transitions.Add(ctx, 1, r.tel.transitionAttrs(r.model.Name(), st.action, outcome(err)))
 	if err != nil {
 		return nil, err
 	}
-	r.tel.phaseDuration.Record(ctx, inc.UpdatedAt.Sub(entered).Seconds(),
-		metric.WithAttributes(attrModel.String(r.model.Name()), attrPhase.String(string(from))))
+	r.tel.phaseDuration.Record(ctx, inc.UpdatedAt.Sub(st.entered).Seconds(), r.tel.phaseAttrs(r.model.Name(), st.from))
 	return inc, nil
+}
+
+// transitionState is what one transition learns as it runs.
+type transitionState struct {
+	action  phases.Action
+	pick    func(*Incident) (phases.Action, error)
+	from    phases.Phase
+	entered time.Time
+}
+
+// choose picks the action from the incident as read, and remembers it.
+func (st *transitionState) choose(inc *Incident) (phases.Action, error) {
+	a, err := st.pick(inc)
+	st.action = a
+	return a, err
 }
 
 // ActionOption is an action the model offers from an incident's current
@@ -148,21 +153,19 @@ func (inc *Incident) phaseEntered() time.Time {
 // returning to containment after the post-incident review began) clears the
 // resolved and closed times: the response is running again. Earlier
 // milestones (contained, eradicated…) keep their first time.
-func (inc *Incident) enterPhase(m *phases.Model, a phases.Action, to phases.Phase, now time.Time) {
+func (r *Responder) enterPhase(inc *Incident, a phases.Action, to phases.Phase, now time.Time) {
 	if n := len(inc.PhaseHistory); n > 0 {
 		inc.PhaseHistory[n-1].Left = now
 	}
 	inc.PhaseHistory = append(inc.PhaseHistory, PhaseInterval{Phase: to, Action: a, Entered: now})
 	inc.Phase = to
-	def, _ := m.Phase(to)
+	def := r.phaseDefs[to]
 	if !def.Terminal && !slices.Contains(def.Marks, phases.MilestoneResolved) {
 		inc.Times.Resolved = time.Time{}
 		inc.Times.Closed = time.Time{}
 	}
-	for _, ms := range def.Marks {
-		inc.Times.mark(ms, now)
-	}
-	if m.IsTerminal(to) {
+	inc.Times.markAll(def.Marks, now)
+	if def.Terminal {
 		inc.Times.mark(phases.MilestoneResolved, now)
 		inc.Times.mark(phases.MilestoneClosed, now)
 	}

@@ -8,13 +8,6 @@ import (
 	"github.com/looplab/fsm"
 )
 
-// firing carries one transition's subject and outcome through the fsm
-// callbacks.
-type firing struct {
-	transition Transition
-	guards     []Guard
-}
-
 // Fire takes action a on subject s, which is in phase from. It runs the
 // action's guards and returns the phase the subject moves to. Fire changes
 // nothing itself: the caller records the new phase, so Fire doubles as a
@@ -36,39 +29,29 @@ func (m *Model) Fire(ctx context.Context, s Subject, from Phase, a Action) (Phas
 	if err := ctx.Err(); err != nil {
 		return from, fmt.Errorf("phases: %s: %s from %s: %w", m.def.Name, a, from, err)
 	}
+	// Guards run before the machine fires, outside any fsm callback: a
+	// guard can take its time or fail without holding the machine's locks.
+	// They only run for a move the model allows.
+	if to, ok := m.Target(from, a); ok {
+		t := Transition{Model: m.def.Name, Action: a, From: from, To: to, Subject: s}
+		refusals := runGuards(ctx, m.guards[a], t)
+		if err := ctx.Err(); err != nil {
+			// The caller gave up while guards ran: report that, not a
+			// refusal.
+			return from, fmt.Errorf("phases: %s: %s from %s: %w", m.def.Name, a, from, err)
+		}
+		if len(refusals) > 0 {
+			return from, &GuardError{Model: t.Model, Action: a, From: from, To: to, Refusals: refusals}
+		}
+	}
 	// A throwaway machine per transition: looplab/fsm instances can be left
 	// stuck mid-transition by a cancelled context, so none is ever reused.
-	machine := fsm.NewFSM(string(from), m.table, m.callbacks)
-	f := &firing{
-		transition: Transition{Model: m.def.Name, Action: a, From: from, Subject: s},
-		guards:     m.guards[a],
-	}
-	if err := machine.Event(ctx, string(a), f); err != nil {
+	// It decides the move from the one shared transition table.
+	machine := fsm.NewFSM(string(from), m.table, nil)
+	if err := machine.Event(ctx, string(a)); err != nil {
 		return from, m.translate(err, a, from)
 	}
 	return Phase(machine.Current()), nil
-}
-
-// beforeEvent runs the guards of the action being fired, and cancels the
-// transition if any refuses. It must not call back into the machine: fsm
-// holds its locks while before_ callbacks run.
-func (m *Model) beforeEvent(ctx context.Context, e *fsm.Event) {
-	f, ok := e.Args[0].(*firing)
-	if !ok {
-		e.Cancel(errors.New("phases: internal error: missing transition state"))
-		return
-	}
-	f.transition.To = Phase(e.Dst)
-	refusals := runGuards(ctx, f.guards, f.transition)
-	if err := ctx.Err(); err != nil {
-		// The caller gave up while guards ran: report that, not a refusal.
-		e.Cancel(err)
-		return
-	}
-	if len(refusals) > 0 {
-		t := f.transition
-		e.Cancel(&GuardError{Model: t.Model, Action: t.Action, From: t.From, To: t.To, Refusals: refusals})
-	}
 }
 
 // translate turns an fsm error into one of this package's errors.

@@ -82,8 +82,7 @@ type Model struct {
 	guards    map[Action][]Guard
 	available map[Phase][]Action
 	// table is the one transition table every throwaway fsm is built from.
-	table     []fsm.EventDesc
-	callbacks fsm.Callbacks
+	table []fsm.EventDesc
 }
 
 // New validates def and builds a model from it. On failure it returns a
@@ -118,7 +117,6 @@ func New(def Definition) (*Model, error) {
 		}
 		m.table = append(m.table, fsm.EventDesc{Name: string(a.Name), Src: src, Dst: string(a.To)})
 	}
-	m.callbacks = fsm.Callbacks{"before_event": m.beforeEvent}
 	return m, nil
 }
 
@@ -150,8 +148,6 @@ func (m *Model) WithGuards(action Action, guards ...Guard) (*Model, error) {
 		c.guards[a] = slices.Clone(gs)
 	}
 	c.guards[action] = append(c.guards[action], guards...)
-	// The callbacks close over the model whose guards they run.
-	c.callbacks = fsm.Callbacks{"before_event": c.beforeEvent}
 	return &c, nil
 }
 
