@@ -79,8 +79,9 @@ func (l *Ledger) Store() LedgerStore { return l.store }
 
 // Append appends a record to its case's log and returns it as stored, with
 // its Index, Prev and PrevHash filled in. A collected record must carry the
-// item's Snapshot; the item is stored with it. Any other record must be
-// about an item already collected in the case.
+// item's Snapshot; the item is stored with it, numbered as the case's next
+// exhibit (EX-001, EX-002…) if its Exhibit is empty. Any other record must
+// be about an item already collected in the case.
 //
 // The record describes something that already happened, so it is written
 // even if ctx is cancelled (within a bounded time).
@@ -128,6 +129,17 @@ func (l *Ledger) tryAppend(ctx context.Context, r Record) (Record, error) {
 	case errors.Is(err, ErrNotFound):
 		if r.Action != ActionCollected {
 			return Record{}, fmt.Errorf("evidence: %s %s: the item was never collected in case %s: %w", r.Action, r.Item, r.Case, ErrNotFound)
+		}
+		if r.Snapshot.Exhibit == "" {
+			// Numbered under the same head check as the append, so two
+			// collections racing in one case never share a number.
+			items, err := l.store.Items(ctx, r.Case)
+			if err != nil {
+				return Record{}, fmt.Errorf("evidence: append: %w", err)
+			}
+			snap := r.Snapshot.Clone()
+			snap.Exhibit = fmt.Sprintf("EX-%03d", len(items)+1)
+			r.Snapshot = &snap
 		}
 	default:
 		return Record{}, fmt.Errorf("evidence: append: %w", err)
