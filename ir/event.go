@@ -40,38 +40,40 @@ type EventType string
 
 // Event types.
 const (
-	EventOpened           EventType = "opened"
-	EventPhaseChanged     EventType = "phase_changed"
-	EventSeverityChanged  EventType = "severity_changed"
-	EventPriorityChanged  EventType = "priority_changed"
-	EventImpactAssessed   EventType = "impact_assessed"
-	EventRoleAssigned     EventType = "role_assigned"
-	EventRoleUnassigned   EventType = "role_unassigned"
-	EventTaskAdded        EventType = "task_added"
-	EventTaskCompleted    EventType = "task_completed"
-	EventObservableAdded  EventType = "observable_added"
-	EventAssetAdded       EventType = "asset_added"
-	EventNoteAdded        EventType = "note_added"
-	EventDecisionRecorded EventType = "decision_recorded"
-	EventVerdictSet       EventType = "verdict_set"
+	EventOpened            EventType = "opened"
+	EventPhaseChanged      EventType = "phase_changed"
+	EventSeverityChanged   EventType = "severity_changed"
+	EventPriorityChanged   EventType = "priority_changed"
+	EventImpactAssessed    EventType = "impact_assessed"
+	EventRoleAssigned      EventType = "role_assigned"
+	EventRoleUnassigned    EventType = "role_unassigned"
+	EventTaskAdded         EventType = "task_added"
+	EventTaskCompleted     EventType = "task_completed"
+	EventObservableAdded   EventType = "observable_added"
+	EventAssetAdded        EventType = "asset_added"
+	EventNoteAdded         EventType = "note_added"
+	EventDecisionRecorded  EventType = "decision_recorded"
+	EventVerdictSet        EventType = "verdict_set"
+	EventEvidenceCollected EventType = "evidence_collected"
 )
 
 // eventDataTypes makes an empty EventData of each type, for decoding.
 var eventDataTypes = map[EventType]func() EventData{
-	EventOpened:           func() EventData { return &Opened{} },
-	EventPhaseChanged:     func() EventData { return &PhaseChanged{} },
-	EventSeverityChanged:  func() EventData { return &SeverityChanged{} },
-	EventPriorityChanged:  func() EventData { return &PriorityChanged{} },
-	EventImpactAssessed:   func() EventData { return &ImpactAssessed{} },
-	EventRoleAssigned:     func() EventData { return &RoleAssigned{} },
-	EventRoleUnassigned:   func() EventData { return &RoleUnassigned{} },
-	EventTaskAdded:        func() EventData { return &TaskAdded{} },
-	EventTaskCompleted:    func() EventData { return &TaskCompleted{} },
-	EventObservableAdded:  func() EventData { return &ObservableAdded{} },
-	EventAssetAdded:       func() EventData { return &AssetAdded{} },
-	EventNoteAdded:        func() EventData { return &NoteAdded{} },
-	EventDecisionRecorded: func() EventData { return &DecisionRecorded{} },
-	EventVerdictSet:       func() EventData { return &VerdictSet{} },
+	EventOpened:            func() EventData { return &Opened{} },
+	EventPhaseChanged:      func() EventData { return &PhaseChanged{} },
+	EventSeverityChanged:   func() EventData { return &SeverityChanged{} },
+	EventPriorityChanged:   func() EventData { return &PriorityChanged{} },
+	EventImpactAssessed:    func() EventData { return &ImpactAssessed{} },
+	EventRoleAssigned:      func() EventData { return &RoleAssigned{} },
+	EventRoleUnassigned:    func() EventData { return &RoleUnassigned{} },
+	EventTaskAdded:         func() EventData { return &TaskAdded{} },
+	EventTaskCompleted:     func() EventData { return &TaskCompleted{} },
+	EventObservableAdded:   func() EventData { return &ObservableAdded{} },
+	EventAssetAdded:        func() EventData { return &AssetAdded{} },
+	EventNoteAdded:         func() EventData { return &NoteAdded{} },
+	EventDecisionRecorded:  func() EventData { return &DecisionRecorded{} },
+	EventVerdictSet:        func() EventData { return &VerdictSet{} },
+	EventEvidenceCollected: func() EventData { return &EvidenceCollected{} },
 }
 
 // eventGoTypes maps each event type to the Go type of its data.
@@ -204,6 +206,15 @@ type VerdictSet struct {
 	Resolution string  `json:"resolution,omitempty"`
 }
 
+// EvidenceCollected records that an evidence item was collected for the
+// incident, with the digest that identifies its content.
+type EvidenceCollected struct {
+	Evidence EvidenceRef `json:"evidence"`
+}
+
+// EventType returns [EventEvidenceCollected].
+func (*EvidenceCollected) EventType() EventType { return EventEvidenceCollected }
+
 // EventType returns [EventOpened].
 func (*Opened) EventType() EventType { return EventOpened }
 
@@ -284,6 +295,8 @@ func (e Event) Clone() Event {
 	case *NoteAdded:
 		e.Data = copyOf(d)
 	case *VerdictSet:
+		e.Data = copyOf(d)
+	case *EvidenceCollected:
 		e.Data = copyOf(d)
 	}
 	return e

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/phases"
 )
@@ -19,8 +20,12 @@ import (
 func eventSamples() []ir.Event {
 	at := time.Date(2026, time.March, 2, 9, 30, 0, 0, time.UTC)
 	data := []ir.EventData{
-		&ir.Opened{Title: "Phish", Severity: ir.SeverityHigh, Priority: ir.PriorityP2, Category: ir.CategoryPhishing,
-			TLP: ir.TLPAmber, Model: phases.SANS.Name(), Phase: phases.Preparation},
+		&ir.Opened{Title: "Phish", Summary: "Three reports", Severity: ir.SeverityHigh, Priority: ir.PriorityP2,
+			Category: ir.CategoryPhishing, TLP: ir.TLPAmber, Labels: []string{"finance"},
+			Impact: ir.Impact{Functional: ir.FunctionalLow, Information: []ir.InformationImpact{ir.InformationNone},
+				Recoverability: ir.RecoverabilityRegular},
+			Model: phases.SANS.Name(), Phase: phases.Preparation,
+			Times: ir.Lifecycle{Occurred: at.Add(-time.Hour), Detected: at, Reported: at, Opened: at}},
 		&ir.PhaseChanged{Action: phases.Contain, From: phases.Identification, To: phases.Containment},
 		&ir.SeverityChanged{From: ir.SeverityHigh, To: ir.SeverityCritical},
 		&ir.PriorityChanged{From: ir.PriorityP2, To: ir.PriorityP1},
@@ -39,6 +44,9 @@ func eventSamples() []ir.Event {
 		&ir.DecisionRecorded{Decision: ir.Decision{ID: 1, Summary: "Reset the passwords", Options: []string{"reset", "wait"},
 			Rationale: "Credentials were entered", DecidedAt: at, DecidedBy: testAlice}},
 		&ir.VerdictSet{Verdict: ir.VerdictTruePositive, Previous: ir.VerdictInconclusive, Resolution: "Rules removed"},
+		&ir.EvidenceCollected{Evidence: ir.EvidenceRef{Item: "ITEM-1", Exhibit: "EX-001", Name: "mail-gw.log",
+			Kind: evidence.KindLog, Size: 2048, SHA256: "9f2c6b8e4a1d7053c3e8b5f0a2d4c6e8f1a3b5c7d9e0f2a4b6c8d0e2f4a6b8c1",
+			CollectedAt: at, CollectedBy: testAlice}},
 	}
 	events := make([]ir.Event, len(data))
 	for i, d := range data {
@@ -59,20 +67,21 @@ func eventSamples() []ir.Event {
 func TestEventTypesMatchTheirData(t *testing.T) {
 	t.Parallel()
 	want := map[ir.EventType]string{
-		ir.EventOpened:           "*ir.Opened",
-		ir.EventPhaseChanged:     "*ir.PhaseChanged",
-		ir.EventSeverityChanged:  "*ir.SeverityChanged",
-		ir.EventPriorityChanged:  "*ir.PriorityChanged",
-		ir.EventImpactAssessed:   "*ir.ImpactAssessed",
-		ir.EventRoleAssigned:     "*ir.RoleAssigned",
-		ir.EventRoleUnassigned:   "*ir.RoleUnassigned",
-		ir.EventTaskAdded:        "*ir.TaskAdded",
-		ir.EventTaskCompleted:    "*ir.TaskCompleted",
-		ir.EventObservableAdded:  "*ir.ObservableAdded",
-		ir.EventAssetAdded:       "*ir.AssetAdded",
-		ir.EventNoteAdded:        "*ir.NoteAdded",
-		ir.EventDecisionRecorded: "*ir.DecisionRecorded",
-		ir.EventVerdictSet:       "*ir.VerdictSet",
+		ir.EventOpened:            "*ir.Opened",
+		ir.EventPhaseChanged:      "*ir.PhaseChanged",
+		ir.EventSeverityChanged:   "*ir.SeverityChanged",
+		ir.EventPriorityChanged:   "*ir.PriorityChanged",
+		ir.EventImpactAssessed:    "*ir.ImpactAssessed",
+		ir.EventRoleAssigned:      "*ir.RoleAssigned",
+		ir.EventRoleUnassigned:    "*ir.RoleUnassigned",
+		ir.EventTaskAdded:         "*ir.TaskAdded",
+		ir.EventTaskCompleted:     "*ir.TaskCompleted",
+		ir.EventObservableAdded:   "*ir.ObservableAdded",
+		ir.EventAssetAdded:        "*ir.AssetAdded",
+		ir.EventNoteAdded:         "*ir.NoteAdded",
+		ir.EventDecisionRecorded:  "*ir.DecisionRecorded",
+		ir.EventVerdictSet:        "*ir.VerdictSet",
+		ir.EventEvidenceCollected: "*ir.EvidenceCollected",
 	}
 	got := make(map[ir.EventType]string)
 	for _, e := range eventSamples() {
@@ -166,6 +175,9 @@ func TestEventCloneIsDeep(t *testing.T) {
 			dec.Summary = "changed"
 		},
 		ir.EventVerdictSet: func(d ir.EventData) { d.(*ir.VerdictSet).Verdict = ir.VerdictBenign },
+		ir.EventEvidenceCollected: func(d ir.EventData) {
+			d.(*ir.EvidenceCollected).Evidence.SHA256 = "changed"
+		},
 	}
 	for i, e := range eventSamples() {
 		t.Run(string(e.Type), func(t *testing.T) {

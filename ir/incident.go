@@ -54,7 +54,11 @@ type Incident struct {
 	Participants []Participant `json:"participants,omitempty"`
 	Tasks        []Task        `json:"tasks,omitempty"`
 	Decisions    []Decision    `json:"decisions,omitempty"`
-	Labels       []string      `json:"labels,omitempty"`
+	// Evidence lists the evidence collected for the incident; the custody
+	// of each item is in the evidence locker, under the incident's ID as
+	// its case ID.
+	Evidence []EvidenceRef `json:"evidence,omitempty"`
+	Labels   []string      `json:"labels,omitempty"`
 	// Times holds the lifecycle timestamps. They are set by opening the
 	// incident and by its transitions, never directly.
 	Times    Lifecycle `json:"times"`
@@ -188,7 +192,15 @@ func (inc *Incident) HasVerdict(verdicts ...string) bool {
 	return len(verdicts) == 0 || slices.Contains(verdicts, string(inc.Verdict))
 }
 
-var _ phases.Subject = (*Incident)(nil)
+// HasEvidence reports whether any evidence has been collected for the
+// incident; it makes an Incident a phases.EvidenceHolder, for the
+// evidence-preserved guard.
+func (inc *Incident) HasEvidence() bool { return len(inc.Evidence) > 0 }
+
+var (
+	_ phases.Subject        = (*Incident)(nil)
+	_ phases.EvidenceHolder = (*Incident)(nil)
+)
 
 // Clone returns a deep copy of the incident.
 func (inc *Incident) Clone() *Incident {
@@ -208,6 +220,7 @@ func (inc *Incident) Clone() *Incident {
 		c.Decisions[i].Options = slices.Clone(c.Decisions[i].Options)
 	}
 	c.Labels = slices.Clone(inc.Labels)
+	c.Evidence = slices.Clone(inc.Evidence)
 	return &c
 }
 

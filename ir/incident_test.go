@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/phases"
 )
@@ -58,6 +59,11 @@ func fullIncident() *ir.Incident {
 		Decisions: []ir.Decision{
 			{ID: 1, Summary: "Do not pay", Options: []string{"pay", "restore"}, Rationale: "Backups are intact.",
 				DecidedAt: at(100 * time.Minute), DecidedBy: testAlice},
+		},
+		Evidence: []ir.EvidenceRef{
+			{Item: "ITEM-1", Exhibit: "EX-001", Name: "fs01-memory.raw", Kind: evidence.KindMemoryDump, Size: 4096,
+				SHA256:      "9f2c6b8e4a1d7053c3e8b5f0a2d4c6e8f1a3b5c7d9e0f2a4b6c8d0e2f4a6b8c1",
+				CollectedAt: at(3 * time.Hour), CollectedBy: testBob},
 		},
 		Labels: []string{"finance", "ransomware"},
 		Times: ir.Lifecycle{

@@ -25,6 +25,9 @@ const (
 	OpAddAsset      Operation = "add_asset"
 	OpAddNote       Operation = "add_note"
 	OpDecide        Operation = "decide"
+	// OpCollectEvidence is checked before evidence is taken in; the
+	// locker's own access policy then governs custody actions.
+	OpCollectEvidence Operation = "collect_evidence"
 )
 
 // String returns the operation's name.

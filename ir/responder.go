@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/phases"
 )
 
@@ -35,6 +36,10 @@ type Config struct {
 	// means the global providers (see go.opentelemetry.io/otel).
 	TracerProvider trace.TracerProvider
 	MeterProvider  metric.MeterProvider
+	// Evidence is the evidence locker that [Responder.CollectEvidence]
+	// takes evidence into. Nil means evidence cannot be collected through
+	// the Responder.
+	Evidence *evidence.Locker
 	// ConflictRetries is how many times a change that lost a race with
 	// another writer is retried against the fresh incident before
 	// [ErrConflict] is returned. Each retry checks the change again, so a
@@ -55,14 +60,15 @@ type Config struct {
 // A Responder is safe for concurrent use. It starts no goroutines; call
 // [Responder.Shutdown] when done with it to unregister its metric callback.
 type Responder struct {
-	store   Store
-	model   *phases.Model
-	policy  Policy
-	clock   Clock
-	ids     IDGenerator
-	logger  *slog.Logger
-	tel     *telemetry
-	retries int
+	store    Store
+	model    *phases.Model
+	policy   Policy
+	clock    Clock
+	ids      IDGenerator
+	logger   *slog.Logger
+	tel      *telemetry
+	retries  int
+	evidence *evidence.Locker
 	// phaseDefs holds the model's phases by name, read on every
 	// transition.
 	phaseDefs map[phases.Phase]phases.PhaseDef
@@ -75,13 +81,14 @@ func NewResponder(cfg Config) (*Responder, error) {
 		return nil, invalid("config", "", "Config.Store is required (use ir.NewMemoryStore() for tests)")
 	}
 	r := &Responder{
-		store:   cfg.Store,
-		model:   cfg.Model,
-		policy:  cfg.Policy,
-		clock:   cfg.Clock,
-		ids:     cfg.IDs,
-		logger:  cfg.Logger,
-		retries: cfg.ConflictRetries,
+		store:    cfg.Store,
+		model:    cfg.Model,
+		policy:   cfg.Policy,
+		clock:    cfg.Clock,
+		ids:      cfg.IDs,
+		logger:   cfg.Logger,
+		retries:  cfg.ConflictRetries,
+		evidence: cfg.Evidence,
 	}
 	if r.model == nil {
 		r.model = phases.SANS

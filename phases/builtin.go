@@ -1,5 +1,7 @@
 package phases
 
+import "fmt"
+
 // Roles the built-in models' guards ask for. They match the role names of
 // incident records (github.com/incidentkit/incidentkit/ir).
 const (
@@ -160,6 +162,28 @@ var ICARP = MustNew(Definition{
 		{Name: Reopen, Title: "Reopen", From: []Phase{Closed}, To: Identification},
 	},
 })
+
+// eradicationActions names, for each built-in model, the action that
+// starts destroying what an examiner would need.
+var eradicationActions = map[string]Action{
+	"sans-picerl":   Eradicate,
+	"dacer":         Eradicate,
+	"icarp":         Remediate,
+	"nist-800-61r2": Contain, // containment, eradication and recovery are one phase
+}
+
+// WithEvidencePreserved returns a copy of the built-in model m in which
+// eradication needs preserved evidence ([EvidencePreserved]): [Eradicate] in
+// SANS and DACER, [Remediate] in ICARP, and [Contain] in NIST, whose one
+// phase holds containment, eradication and recovery. For other models, use
+// [Model.WithGuards] on the action of your choice.
+func WithEvidencePreserved(m *Model) (*Model, error) {
+	a, ok := eradicationActions[m.Name()]
+	if !ok {
+		return nil, fmt.Errorf("phases: %s is not a built-in model; add EvidencePreserved with WithGuards: %w", m.Name(), ErrUnknownAction)
+	}
+	return m.WithGuards(a, EvidencePreserved())
+}
 
 // Builtin returns the built-in models: [SANS], [NIST], [DACER], [ICARP].
 func Builtin() []*Model { return []*Model{SANS, NIST, DACER, ICARP} }

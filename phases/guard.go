@@ -83,6 +83,9 @@ const (
 	// GuardVerdictSet requires a verdict; with GuardSpec.Verdicts, one of
 	// those.
 	GuardVerdictSet GuardType = "verdict_set"
+	// GuardEvidencePreserved requires evidence to have been preserved
+	// (see [EvidencePreserved]).
+	GuardEvidencePreserved GuardType = "evidence_preserved"
 )
 
 // GuardSpec names a built-in guard in a [Definition], so that models written
@@ -109,6 +112,8 @@ func (s GuardSpec) guard() (Guard, string) {
 		return TasksDone(), ""
 	case GuardVerdictSet:
 		return VerdictSet(s.Verdicts...), ""
+	case GuardEvidencePreserved:
+		return EvidencePreserved(), ""
 	default:
 		return nil, fmt.Sprintf("unknown guard type %q", s.Type)
 	}
@@ -152,6 +157,29 @@ func VerdictSet(verdicts ...string) Guard {
 			return fmt.Errorf("no verdict is set")
 		}
 		return fmt.Errorf("the verdict must be one of %s", strings.Join(verdicts, ", "))
+	}))
+}
+
+// EvidenceHolder is the optional interface a [Subject] implements to tell
+// guards whether evidence has been preserved (collected into custody).
+type EvidenceHolder interface {
+	HasEvidence() bool
+}
+
+// EvidencePreserved returns a guard that requires evidence to have been
+// preserved: the subject must implement [EvidenceHolder] and report some.
+// Put it before eradication, which destroys what an examiner would need;
+// [WithEvidencePreserved] does so for the built-in models.
+func EvidencePreserved() Guard {
+	return NamedGuard("evidence_preserved", GuardFunc(func(_ context.Context, t Transition) error {
+		h, ok := t.Subject.(EvidenceHolder)
+		if !ok {
+			return fmt.Errorf("the incident does not track evidence")
+		}
+		if !h.HasEvidence() {
+			return fmt.Errorf("no evidence has been preserved")
+		}
+		return nil
 	}))
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/phases"
 )
@@ -248,9 +249,9 @@ func (s storeSuite) testEventData(t *testing.T) {
 	pc, ok := got[1].Data.(*ir.PhaseChanged)
 	require.True(t, ok, "event 2 has data %T, want *ir.PhaseChanged", got[1].Data)
 	require.Equal(t, ir.PhaseChanged{Action: phases.Identify, From: phases.Preparation, To: phases.Identification}, *pc)
-	last, ok := got[len(got)-1].Data.(*ir.VerdictSet)
-	require.True(t, ok, "the last event has data %T, want *ir.VerdictSet", got[len(got)-1].Data)
-	require.Equal(t, ir.VerdictTruePositive, last.Verdict)
+	last, ok := got[len(got)-1].Data.(*ir.EvidenceCollected)
+	require.True(t, ok, "the last event has data %T, want *ir.EvidenceCollected", got[len(got)-1].Data)
+	require.Equal(t, "EX-001", last.Evidence.Exhibit)
 }
 
 func (s storeSuite) testInvalid(t *testing.T) {
@@ -1213,6 +1214,11 @@ func fullIncident(id ir.ID) *ir.Incident {
 					Rationale: "Active forwarding rules", DecidedAt: at(33), DecidedBy: alice},
 				{ID: 2, Summary: "No ransom-style notice", DecidedAt: at(700), DecidedBy: alice},
 			}
+			inc.Evidence = []ir.EvidenceRef{
+				{Item: "ITEM-1", Exhibit: "EX-001", Name: "fin-lt-023-memory.raw", Kind: evidence.KindMemoryDump,
+					Size: 17179869184, SHA256: "9f2c6b8e4a1d7053c3e8b5f0a2d4c6e8f1a3b5c7d9e0f2a4b6c8d0e2f4a6b8c1",
+					CollectedAt: at(40).In(zone), CollectedBy: bob},
+			}
 			inc.Times = ir.Lifecycle{
 				Occurred:     at(-180).In(zone),
 				Detected:     at(-60),
@@ -1252,5 +1258,6 @@ func everyEventData() []ir.EventData {
 		&ir.NoteAdded{Text: "Call with the mail provider at " + at(45).In(zone).Format(time.RFC3339) + "\n— no reply yet"},
 		&ir.DecisionRecorded{Decision: inc.Decisions[0]},
 		&ir.VerdictSet{Verdict: ir.VerdictTruePositive, Previous: ir.VerdictInconclusive, Resolution: inc.Resolution},
+		&ir.EvidenceCollected{Evidence: inc.Evidence[0]},
 	}
 }
