@@ -11,9 +11,12 @@
 //
 // Along the way the program assigns an incident commander and a scribe,
 // records observables, affected assets, decisions and the required tasks of
-// each phase, and shows a guard refusing a transition. At the end it prints
-// the timeline, the lifecycle milestones, the time spent in each phase and
-// the diagram of the process.
+// each phase, and shows a guard refusing a transition. Evidence (memory
+// images, the mail gateway's log) goes into an evidence locker with a
+// tamper-evident chain of custody, and the model will not let eradication
+// start before evidence is preserved. At the end it prints the timeline, the
+// lifecycle milestones, the time spent in each phase, the exhibits with
+// their custody and its verification, and the diagram of the process.
 //
 // Run it from the repository root:
 //
@@ -26,9 +29,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/phases"
 )
@@ -45,6 +50,30 @@ func main() {
 // in memory and forgets it when the program exits.
 func openStore(context.Context) (ir.Store, error) {
 	return ir.NewMemoryStore(), nil
+}
+
+// openLocker returns the evidence locker: a content store for the
+// evidence itself and a ledger keeping each case's chain of custody, signed
+// with a key made for this run. Like the incident store, it keeps
+// everything in memory here.
+func openLocker(clock *storyClock) (*evidence.Locker, error) {
+	key, _, err := evidence.GenerateKey("custody.quickstart.example")
+	if err != nil {
+		return nil, err
+	}
+	ledger, err := evidence.NewLedger(evidence.LedgerConfig{Store: evidence.NewMemoryLedgerStore(), Key: key})
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	return evidence.NewLocker(evidence.LockerConfig{
+		Ledger: ledger,
+		Blobs:  evidence.NewMemoryBlobs(),
+		Now:    clock.Now,
+		// Fixed item IDs keep the output the same on every run; a real
+		// program leaves NewID out and gets time-sortable UUIDs.
+		NewID: func() evidence.ItemID { n++; return evidence.ItemID(fmt.Sprintf("ITEM-%d", n)) },
+	})
 }
 
 // The people and programs taking part.
@@ -94,10 +123,11 @@ func (c *storyClock) Set(t time.Time) {
 
 // response is the incident being worked, and what works it.
 type response struct {
-	r     *ir.Responder
-	clock *storyClock
-	id    ir.ID
-	out   io.Writer
+	r      *ir.Responder
+	locker *evidence.Locker
+	clock  *storyClock
+	id     ir.ID
+	out    io.Writer
 	// watch is the recovery task that outlasts the reinfection.
 	watch int
 }
@@ -111,18 +141,28 @@ func run(ctx context.Context, out io.Writer) (err error) {
 	// the output the same on every run. A real program leaves Clock and IDs
 	// out: it gets the system clock and time-sortable IDs.
 	clock := &storyClock{now: monday}
+	locker, err := openLocker(clock)
+	if err != nil {
+		return err
+	}
+	// SANS, with preserved evidence required before eradication.
+	model, err := phases.WithEvidencePreserved(phases.SANS)
+	if err != nil {
+		return err
+	}
 	r, err := ir.NewResponder(ir.Config{
-		Store: store,
-		Model: phases.SANS,
-		Clock: clock,
-		IDs:   ir.IDGeneratorFunc(func() ir.ID { return "INC-2026-0042" }),
+		Store:    store,
+		Model:    model,
+		Evidence: locker,
+		Clock:    clock,
+		IDs:      ir.IDGeneratorFunc(func() ir.ID { return "INC-2026-0042" }),
 	})
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, r.Shutdown(ctx)) }()
 
-	s := &response{r: r, clock: clock, out: out}
+	s := &response{r: r, locker: locker, clock: clock, out: out}
 	for _, step := range []func(context.Context) error{
 		s.open,
 		s.identify,
@@ -272,8 +312,53 @@ func (s *response) contain(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
+	s.clock.Set(at(monday, 11, 10))
+	if err := s.collect(ctx, dana, "mail-gw-2026-03-02.log", evidence.KindLog, "mail-gw01",
+		"the phishing e-mail's delivery and the forwarding rule's traffic", "log export"); err != nil {
+		return err
+	}
+	s.clock.Set(at(monday, 11, 25))
+	image, err := s.collectItem(ctx, raj, "FIN-LT-023-memory.raw", evidence.KindMemoryDump, "FIN-LT-023",
+		"memory before isolation, for the loader", "WinPmem 4.0.rc2")
+	if err != nil {
+		return err
+	}
 	s.clock.Set(at(monday, 11, 30))
-	return s.complete(ctx, raj, tasks[3], "isolated by the endpoint agent; memory image taken first")
+	if err := s.complete(ctx, raj, tasks[3], "isolated by the endpoint agent; memory image taken first"); err != nil {
+		return err
+	}
+	// The image goes to the forensic examiner, on the commander's
+	// authority: a transfer in the chain of custody.
+	s.clock.Set(at(monday, 11, 35))
+	_, err = s.locker.Record(ctx, evidence.Record{
+		Case: ir.CaseID(s.id), Item: image.ID, Action: evidence.ActionTransferred,
+		Actor: party(raj), From: party(raj), To: examiner, Authority: "Alice Moreau, incident commander",
+		Location: "Forensics lab, room 2.14", Reason: "analysis of the loader", Digest: image.Digests.SHA256,
+	})
+	return err
+}
+
+// examiner is the forensic examiner who receives a memory image.
+var examiner = evidence.Party{ID: "mia", Name: "Mia Lund", Organization: "Northgate Forensics"}
+
+// party turns an actor into a party to the chain of custody.
+func party(a ir.Actor) evidence.Party { return evidence.Party{ID: a.ID, Name: a.Name} }
+
+// collect takes an item of evidence in; see collectItem.
+func (s *response) collect(ctx context.Context, by ir.Actor, name string, kind evidence.Kind, host, reason, tool string) error {
+	_, err := s.collectItem(ctx, by, name, kind, host, reason, tool)
+	return err
+}
+
+// collectItem takes an item of evidence in for the incident. The content
+// here is a stand-in; a real program passes the file or stream it
+// collected.
+func (s *response) collectItem(ctx context.Context, by ir.Actor, name string, kind evidence.Kind, host, reason, tool string) (evidence.Item, error) {
+	content := strings.NewReader("stand-in content of " + name + " from " + host + "\n")
+	return s.r.CollectEvidence(ctx, by, s.id, evidence.Collection{
+		Name: name, Kind: kind, Content: content, Source: evidence.Source{Host: host},
+		CollectedBy: party(by), Location: "Evidence locker A", Reason: reason, Tool: tool, SHA1: true, MD5: true,
+	})
 }
 
 // eradicate: remove the cause.
@@ -338,6 +423,11 @@ func (s *response) reinfection(ctx context.Context) error {
 	}
 	tasks, err := s.addTasks(ctx, alice, "Isolate FIN-LT-031 from the network")
 	if err != nil {
+		return err
+	}
+	s.clock.Set(at(tuesday, 10, 35))
+	if err := s.collect(ctx, raj, "FIN-LT-031-memory.raw", evidence.KindMemoryDump, "FIN-LT-031",
+		"memory of the reinfected laptop", "WinPmem 4.0.rc2"); err != nil {
 		return err
 	}
 	s.clock.Set(at(tuesday, 10, 40))

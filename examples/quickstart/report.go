@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/phases"
 )
@@ -85,6 +86,9 @@ func (s *response) print(ctx context.Context) error {
 		fmt.Fprintln(s.out, line)
 	}
 
+	if err := s.printEvidence(ctx); err != nil {
+		return err
+	}
 	fmt.Fprintf(s.out, "\nThe %s process, as a Mermaid diagram\n%s", model.Title(), model.Mermaid())
 	return nil
 }
@@ -125,6 +129,9 @@ func describe(m *phases.Model, e ir.Event) string {
 		return fmt.Sprintf("changed the severity from %s to %s", d.From, d.To)
 	case *ir.PriorityChanged:
 		return fmt.Sprintf("changed the priority from %s to %s", d.From, d.To)
+	case *ir.EvidenceCollected:
+		ev := d.Evidence
+		return fmt.Sprintf("collected exhibit %s, %s (%d bytes, SHA-256 %s…)", ev.Exhibit, ev.Name, ev.Size, ev.SHA256[:16])
 	case *ir.ImpactAssessed:
 		return "assessed the impact"
 	default:
@@ -167,3 +174,48 @@ func span(d time.Duration) string {
 
 // words turns a name such as incident_commander into words.
 func words(name string) string { return strings.ReplaceAll(name, "_", " ") }
+
+// printEvidence prints each exhibit with its chain of custody, then signs a
+// checkpoint of the custody log and verifies the whole case: every record,
+// every link, every signature, and every item's content re-hashed.
+func (s *response) printEvidence(ctx context.Context) error {
+	c := ir.CaseID(s.id)
+	ledger := s.locker.Ledger()
+	items, err := s.locker.Items(ctx, c)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.out, "\nEvidence\n")
+	for _, it := range items {
+		fmt.Fprintf(s.out, "%s  %s (%s, %d bytes)\n", it.Exhibit, it.Name, it.Kind, it.Size)
+		fmt.Fprintf(s.out, "        SHA-256 %s\n", it.Digests.SHA256)
+		history, err := ledger.History(ctx, c, it.ID)
+		if err != nil {
+			return err
+		}
+		for _, r := range history {
+			line := fmt.Sprintf("%s by %s", r.Action, r.Actor)
+			if r.Action == evidence.ActionTransferred {
+				line = fmt.Sprintf("transferred from %s to %s (%s)", r.From, r.To, r.To.Organization)
+			}
+			if r.Authority != "" {
+				line += ", on the authority of " + r.Authority
+			}
+			fmt.Fprintf(s.out, "        %s  %s\n", stamp(r.At), line)
+		}
+	}
+	cp, err := ledger.Checkpoint(ctx, c)
+	if err != nil {
+		return err
+	}
+	rep, err := s.locker.Verify(ctx, c)
+	if err != nil {
+		return err
+	}
+	if !rep.OK() {
+		return fmt.Errorf("custody of %s does not verify: %w", c, rep.Err())
+	}
+	fmt.Fprintf(s.out, "Chain of custody verified: %d records, %d exhibits, content re-hashed; signed checkpoint at size %d, root %s\n",
+		rep.Size, rep.Items, cp.Size, cp.Root)
+	return nil
+}
