@@ -48,10 +48,11 @@ func (a Action) String() string { return string(a) }
 
 // MarshalText encodes the action, refusing unknown values.
 func (a Action) MarshalText() ([]byte, error) {
-	if _, err := ParseAction(string(a)); err != nil {
+	canonical, err := ParseAction(string(a))
+	if err != nil {
 		return nil, err
 	}
-	return []byte(a), nil
+	return []byte(canonical), nil
 }
 
 // UnmarshalText decodes an action, refusing unknown values.
@@ -105,7 +106,14 @@ type Record struct {
 
 // Encode returns the record's canonical encoding: the bytes hashed into the
 // Merkle tree. The same record always encodes to the same bytes.
-func (r Record) Encode() ([]byte, error) { return json.Marshal(r) }
+func (r Record) Encode() ([]byte, error) {
+	if r.Snapshot != nil {
+		// Empty lists encode as absent, as they decode.
+		snap := r.Snapshot.Clone()
+		r.Snapshot = &snap
+	}
+	return json.Marshal(r)
+}
 
 // DecodeRecord decodes a record and checks its encoding is canonical, so
 // that two different byte strings can never stand for the same record.

@@ -52,10 +52,11 @@ func (k Kind) MarshalText() ([]byte, error) {
 	if k == "" {
 		return nil, nil
 	}
-	if _, err := ParseKind(string(k)); err != nil {
+	canonical, err := ParseKind(string(k))
+	if err != nil {
 		return nil, err
 	}
-	return []byte(k), nil
+	return []byte(canonical), nil
 }
 
 // UnmarshalText decodes a kind, refusing unknown values.

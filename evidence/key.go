@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"unicode"
 
 	"golang.org/x/mod/sumdb/note"
 )
@@ -29,10 +30,23 @@ func (SigningKey) GoString() string { return "[redacted]" }
 // through JSON.
 func (SigningKey) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
 
+// Format prints "[redacted]" whatever the verb, so that no format string,
+// not even a mistaken %d or %x, prints the key.
+func (SigningKey) Format(f fmt.State, verb rune) {
+	if verb == 'q' {
+		_, _ = f.Write([]byte(`"[redacted]"`))
+		return
+	}
+	_, _ = f.Write([]byte("[redacted]"))
+}
+
 // GenerateKey makes a new signing key named name (such as
 // "custody.example.org") and returns it with its public verifier key, which
 // auditors use to check checkpoints.
 func GenerateKey(name string) (SigningKey, string, error) {
+	if name == "" || strings.ContainsFunc(name, func(r rune) bool { return r == '+' || unicode.IsSpace(r) || !unicode.IsPrint(r) }) {
+		return "", "", invalid("key name", "must be non-empty, printable, without spaces or '+'")
+	}
 	skey, vkey, err := note.GenerateKey(rand.Reader, name)
 	if err != nil {
 		return "", "", fmt.Errorf("evidence: generate key: %w", err)

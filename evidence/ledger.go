@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -130,6 +132,8 @@ func (l *Ledger) tryAppend(ctx context.Context, r Record) (Record, error) {
 		if r.Action != ActionCollected {
 			return Record{}, fmt.Errorf("evidence: %s %s: the item was never collected in case %s: %w", r.Action, r.Item, r.Case, ErrNotFound)
 		}
+		snap := r.Snapshot.Clone()
+		r.Snapshot = &snap
 		if r.Snapshot.Exhibit == "" {
 			// Numbered under the same head check as the append, so two
 			// collections racing in one case never share a number.
@@ -137,9 +141,7 @@ func (l *Ledger) tryAppend(ctx context.Context, r Record) (Record, error) {
 			if err != nil {
 				return Record{}, fmt.Errorf("evidence: append: %w", err)
 			}
-			snap := r.Snapshot.Clone()
-			snap.Exhibit = fmt.Sprintf("EX-%03d", len(items)+1)
-			r.Snapshot = &snap
+			r.Snapshot.Exhibit = fmt.Sprintf("EX-%03d", len(items)+1)
 		}
 	default:
 		return Record{}, fmt.Errorf("evidence: append: %w", err)
@@ -147,6 +149,12 @@ func (l *Ledger) tryAppend(ctx context.Context, r Record) (Record, error) {
 	data, err := r.Encode()
 	if err != nil {
 		return Record{}, invalid("record", err.Error())
+	}
+	// Only a record that decodes back to itself is written: the encoder
+	// would otherwise silently repair some inputs (invalid UTF-8, say) and
+	// the record could never be verified.
+	if _, err := DecodeRecord(data); err != nil {
+		return Record{}, err
 	}
 	hashes, err := tlog.StoredHashes(n, data, l.hashReader(ctx, r.Case))
 	if err != nil {
@@ -276,6 +284,9 @@ func CheckInclusion(proof []Hash, size int64, root Hash, index int64, data []byt
 // oldSize was changed or removed. It returns an error matching
 // [ErrTampered] if not.
 func CheckConsistency(proof []Hash, newSize int64, newRoot Hash, oldSize int64, oldRoot Hash) error {
+	if oldSize == 0 && len(proof) == 0 && newSize >= 0 {
+		return nil // the empty log is a prefix of every log (RFC 9162, 2.1.4)
+	}
 	if err := tlog.CheckTree(proof, newSize, newRoot, oldSize, oldRoot); err != nil {
 		return &TamperError{Record: -1, What: "consistency proof",
 			Expected: fmt.Sprintf("size %d extending size %d (%s)", newSize, oldSize, oldRoot), Found: err.Error()}
@@ -317,10 +328,13 @@ func checkRecord(r Record) error {
 	return nil
 }
 
-// checkCaseID refuses case IDs that could not be an origin line's suffix.
+// checkCaseID refuses case IDs that could not be an origin line's suffix:
+// a signed note allows only printable UTF-8 text.
 func checkCaseID(c CaseID) error {
-	if c == "" || len(c) > 200 || strings.ContainsAny(string(c), " \t\r\n") {
-		return invalid("case ID", "must be 1 to 200 bytes without spaces or newlines")
+	s := string(c)
+	if s == "" || len(s) > 200 || !utf8.ValidString(s) ||
+		strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }) {
+		return invalid("case ID", "must be 1 to 200 bytes of printable UTF-8 without spaces")
 	}
 	return nil
 }

@@ -41,13 +41,17 @@ func (s *MemoryLedgerStore) Append(ctx context.Context, a Append) error {
 		return fmt.Errorf("evidence: memory ledger: append: %w", err)
 	}
 	c := s.cases[a.Case]
+	var n int64
+	if c != nil {
+		n = int64(len(c.records))
+	}
+	if n != a.Index {
+		return fmt.Errorf("evidence: memory ledger: case %s holds %d records, append expects %d: %w",
+			a.Case, n, a.Index, ErrConflict)
+	}
 	if c == nil {
 		c = &memCase{last: make(map[ItemID]int64), itemIndex: make(map[ItemID]int)}
 		s.cases[a.Case] = c
-	}
-	if int64(len(c.records)) != a.Index {
-		return fmt.Errorf("evidence: memory ledger: case %s holds %d records, append expects %d: %w",
-			a.Case, len(c.records), a.Index, ErrConflict)
 	}
 	if int64(len(c.hashes)) != tlog.StoredHashIndex(0, a.Index) {
 		return fmt.Errorf("evidence: memory ledger: case %s: hash table out of step", a.Case)
@@ -99,6 +103,9 @@ func (s *MemoryLedgerStore) Records(ctx context.Context, c CaseID, start, end in
 		return nil, fmt.Errorf("evidence: memory ledger: records [%d, %d) of %d: %w", start, end, n, ErrNotFound)
 	}
 	out := make([][]byte, 0, end-start)
+	if mc == nil {
+		return out, nil
+	}
 	for _, r := range mc.records[start:end] {
 		out = append(out, bytes.Clone(r))
 	}

@@ -49,6 +49,13 @@ func (r *Report) Err() error { return errors.Join(r.Problems...) }
 // every problem, not only the first. Blob contents are checked separately
 // (see [Locker.Verify]).
 func VerifyLog(log CaseLog, vkey string) *Report {
+	rep, _ := verifyLog(log, vkey)
+	return rep
+}
+
+// verifyLog is VerifyLog, also returning the tree hashes it rebuilt, in
+// stored-hash order.
+func verifyLog(log CaseLog, vkey string) (*Report, []Hash) {
 	rep := &Report{Case: log.Case, Size: int64(len(log.Records)), Items: len(log.Items), Checkpoints: len(log.Checkpoints)}
 	problem := func(item ItemID, index int64, what, expected, found string) {
 		rep.Problems = append(rep.Problems, &TamperError{Case: log.Case, Item: item, Record: index,
@@ -64,13 +71,15 @@ func VerifyLog(log CaseLog, vkey string) *Report {
 	})
 	last := make(map[ItemID]int64)
 	snapshots := make(map[ItemID]*Item)
+	collectedAt := make(map[ItemID]int64)
+	var collectedOrder []ItemID
 	for i, data := range log.Records {
 		n := int64(i)
 		leaf := tlog.RecordHash(data)
 		stored, err := tlog.StoredHashesForRecordHash(n, leaf, reader)
 		if err != nil {
 			rep.Problems = append(rep.Problems, fmt.Errorf("evidence: rebuild tree at record %d: %w", n, err))
-			return rep
+			return rep, nil
 		}
 		hashes = append(hashes, stored...)
 		r, err := DecodeRecord(data)
@@ -98,27 +107,45 @@ func VerifyLog(log CaseLog, vkey string) *Report {
 		if !seen && r.Action != ActionCollected {
 			problem(r.Item, n, "item link", "a collected record first", string(r.Action))
 		}
-		if r.Snapshot != nil {
+		if !seen && r.PrevHash != "" {
+			problem(r.Item, n, "item link", "no previous record hash on an item's first record", r.PrevHash)
+		}
+		if seen && r.Action == ActionCollected {
+			problem(r.Item, n, "record", "one collected record per item", "a second collected record")
+		}
+		if err := checkRecord(r); err != nil {
+			problem(r.Item, n, "record", "a valid custody record", err.Error())
+		}
+		if r.Snapshot != nil && snapshots[r.Item] == nil {
 			snapshots[r.Item] = r.Snapshot
+			collectedAt[r.Item] = n
+			collectedOrder = append(collectedOrder, r.Item)
 		}
 		last[r.Item] = n
 	}
 	if root, err := tlog.TreeHash(rep.Size, reader); err == nil {
 		rep.Root = root
 	}
+	listed := make(map[ItemID]bool, len(log.Items))
 	for _, it := range log.Items {
+		listed[it.ID] = true
 		snap := snapshots[it.ID]
 		switch {
 		case snap == nil:
 			problem(it.ID, -1, "item", "a collected record", "none")
 		case !sameItem(it, *snap):
-			problem(it.ID, last[it.ID], "item", "the item as collected", "a changed description")
+			problem(it.ID, collectedAt[it.ID], "item", "the item as collected", "a changed description")
+		}
+	}
+	for _, id := range collectedOrder {
+		if !listed[id] {
+			problem(id, collectedAt[id], "item", "the item its collected record describes", "no such item")
 		}
 	}
 	for _, cp := range log.Checkpoints {
 		checkCheckpoint(rep, log, cp, vkey, reader)
 	}
-	return rep
+	return rep, hashes
 }
 
 // checkCheckpoint checks one checkpoint against the rebuilt tree.
@@ -156,8 +183,39 @@ func checkCheckpoint(rep *Report, log CaseLog, cp Checkpoint, vkey string, tree 
 	}
 }
 
-// Export reads everything about case c needed by [VerifyLog].
+// exportAttempts bounds how often Export re-reads a log that is growing
+// while it reads.
+const exportAttempts = 10
+
+// Export reads everything about case c needed by [VerifyLog], as one
+// consistent snapshot: if records are appended while it reads, it reads
+// again, and at last keeps only the checkpoints the records it read cover.
 func (l *Ledger) Export(ctx context.Context, c CaseID) (CaseLog, error) {
+	var log CaseLog
+	for range exportAttempts {
+		var err error
+		if log, err = l.exportOnce(ctx, c); err != nil {
+			return CaseLog{}, err
+		}
+		n, err := l.store.Size(ctx, c)
+		if err != nil {
+			return CaseLog{}, fmt.Errorf("evidence: export case %s: %w", c, err)
+		}
+		if n == int64(len(log.Records)) {
+			return log, nil
+		}
+	}
+	cps := log.Checkpoints[:0]
+	for _, cp := range log.Checkpoints {
+		if cp.Size <= int64(len(log.Records)) {
+			cps = append(cps, cp)
+		}
+	}
+	log.Checkpoints = cps
+	return log, nil
+}
+
+func (l *Ledger) exportOnce(ctx context.Context, c CaseID) (CaseLog, error) {
 	n, err := l.store.Size(ctx, c)
 	if err != nil {
 		return CaseLog{}, fmt.Errorf("evidence: export case %s: %w", c, err)
@@ -183,22 +241,46 @@ func (l *Ledger) Verify(ctx context.Context, c CaseID) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := VerifyLog(log, l.vkey)
-	if rep.Size > 0 {
-		_, root, err := l.Root(ctx, c)
-		if err != nil {
-			return nil, err
-		}
-		if root != rep.Root {
-			rep.Problems = append(rep.Problems, &TamperError{Case: c, Record: -1, What: "tree",
-				Expected: "stored hashes giving root " + rep.Root.String(), Found: "root " + root.String()})
-		}
+	rep, rebuilt := verifyLog(log, l.vkey)
+	if rebuilt == nil {
+		return rep, nil
+	}
+	if err := l.compareHashes(ctx, c, rep, rebuilt); err != nil {
+		return nil, err
 	}
 	return rep, nil
 }
 
-// sameItem compares items by their encoding, so that equal times in
-// different time-zone representations compare equal.
+// compareHashes checks every tree hash the store holds for the records
+// checked against the hashes rebuilt from them, since inclusion and
+// consistency proofs are served from the stored ones.
+func (l *Ledger) compareHashes(ctx context.Context, c CaseID, rep *Report, rebuilt []Hash) error {
+	const batch = 4096
+	indexes := make([]int64, 0, batch)
+	for start := int64(0); start < int64(len(rebuilt)); start += batch {
+		indexes = indexes[:0]
+		for i := start; i < min(start+batch, int64(len(rebuilt))); i++ {
+			indexes = append(indexes, i)
+		}
+		stored, err := l.store.ReadHashes(ctx, c, indexes)
+		if err != nil {
+			return fmt.Errorf("evidence: verify case %s: %w", c, err)
+		}
+		for j, h := range stored {
+			i := indexes[j]
+			if h != rebuilt[i] {
+				level, n := tlog.SplitStoredHashIndex(i)
+				rep.Problems = append(rep.Problems, &TamperError{Case: c, Record: -1, What: "tree",
+					Expected: fmt.Sprintf("stored hash %d (level %d, node %d) %s", i, level, n, rebuilt[i]), Found: h.String()})
+			}
+		}
+	}
+	return nil
+}
+
+// sameItem compares items by their encoding, which keeps a time's zone
+// offset: an item must come back from its store exactly as collected,
+// zone included, since the zone is part of the record.
 func sameItem(a, b Item) bool {
 	ja, errA := json.Marshal(a)
 	jb, errB := json.Marshal(b)
