@@ -6,8 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
+	"log"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -372,4 +374,45 @@ type blobCloseRecorder struct {
 func (c *blobCloseRecorder) Close() error {
 	c.closed = true
 	return nil
+}
+
+func ExampleDirBlobs() {
+	dir, err := os.MkdirTemp("", "evidence-blobs")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	store, err := evidence.NewDirBlobs(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	content := strings.NewReader("Mar  2 09:14:07 mail-gw postfix/smtpd: reject: RCPT from unknown\n")
+	res, err := evidence.Ingest(ctx, store, content, evidence.IngestOptions{MD5: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("size:", res.Size)
+	fmt.Println("sha256:", res.Digests.SHA256)
+	fmt.Println("md5:", res.Digests.MD5)
+
+	// Reading a blob checks it again: a changed blob ends with an error
+	// matching evidence.ErrTampered instead of io.EOF.
+	rc, err := store.Open(ctx, res.Digests.SHA256)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rc.Close()
+	n, err := io.Copy(io.Discard, rc)
+	fmt.Println("read back:", n, "bytes, error:", err)
+
+	_, err = store.Open(ctx, "../../etc/passwd")
+	fmt.Println("path refused:", errors.Is(err, evidence.ErrInvalid))
+	// Output:
+	// size: 65
+	// sha256: 6da0fe6f62fe5bd58880ae8891d169962d431d9f885b4fe37838504584f044f3
+	// md5: 295633f40f5f1614c85947d4194ecb7d
+	// read back: 65 bytes, error: <nil>
+	// path refused: true
 }

@@ -1,0 +1,35 @@
+// Package evidence keeps evidence and proves nothing was altered: a chain of
+// custody a forensic examiner, an auditor or a court can check.
+//
+// Content goes into a [BlobStore] under its SHA-256 digest ([DirBlobs] on
+// disk, [MemoryBlobs] for tests); [Ingest] hashes it (SHA-256 always, SHA-1
+// and MD5 on request, for tools that still expect them) in the same single
+// streaming pass that stores it, at constant memory. Reading a blob
+// re-hashes it and fails with [ErrTampered] if it changed.
+//
+// Every custody action — collected, transferred, checked out and in,
+// accessed, analysed, copied, verified, sealed, unsealed, released,
+// disposed, and every refused access — is a [Record]: who, on whose
+// authority, from whom to whom, where, when (with its time zone), why, with
+// which tool, and the digest observed. A [Ledger] appends records to one
+// RFC 6962 Merkle log per case (golang.org/x/mod/sumdb/tlog); each record
+// also links to the previous record of the same item. The ledger signs
+// [Checkpoint]s with Ed25519 in the C2SP signed-note format, and proves any
+// record's inclusion ([CheckInclusion]) and any two checkpoints'
+// consistency ([CheckConsistency]) with short proofs, so any rewrite of
+// history is detected.
+//
+// A [Locker] puts the two together: [Locker.Collect] takes evidence in,
+// [Locker.Record] takes custody actions after an [AccessPolicy] allows them
+// (recording refusals too), [Locker.Open] hands out content that re-hashes
+// itself as it is read, and [Locker.Verify] checks a whole case. The
+// verification itself, [VerifyLog], is a pure function over a [CaseLog]: it
+// touches no disk and no network, and reports every problem it finds as a
+// [*TamperError] naming the item, the record, and what was expected and
+// found.
+//
+// Storage plugs in through [LedgerStore] and [BlobStore]; package
+// evidencetest holds the conformance suites every implementation must pass.
+// The package never imports the incident packages: it works on its own as
+// an evidence locker.
+package evidence
