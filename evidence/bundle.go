@@ -628,13 +628,12 @@ func (br *bundleReader) explain(err error) error {
 	switch {
 	case errors.As(err, &inv):
 		return err
-	case br.src.err != nil && br.src.err != io.EOF:
-		if br.src.tooLarge {
-			return br.src.err
-		}
+	case br.src.tooLarge:
+		return br.src.err
+	case br.src.err != nil:
 		return fmt.Errorf("evidence: read bundle: %w", br.src.err)
-	case isBundleStoreError(err):
-		return err
+	case isBundleStoreError(err), br.ctx.Err() != nil && errors.Is(err, br.ctx.Err()):
+		return err // already says where it came from
 	}
 	// Anything else is the tar reader refusing what it read.
 	where := "bundle"
@@ -1128,8 +1127,8 @@ func (b *Bundle) CaseLog() CaseLog {
 // Verify checks a bundle offline: everything [VerifyLog] checks, with the
 // key trust names or, if trust is the zero value, the key the bundle
 // carries; that the bundle carries the trusted key; that it has a
-// checkpoint covering all its records; that its items are exactly those its
-// records collect; every consistency proof of the manifest; each of the
+// checkpoint covering all its records; every consistency proof of the
+// manifest; each of the
 // caller's own checkpoints; and, if the bundle includes content, that each
 // item's content is there, hashes to its digests and has its size. It
 // lists every problem found in the report, and returns an error only if
@@ -1165,7 +1164,6 @@ func (b *Bundle) Verify(trust BundleTrust) (*BundleReport, error) {
 	rep.Checkpoints = len(m.Checkpoints)
 	rep.Problems = append(keyProblems, rep.Problems...)
 	b.checkSigned(rep)
-	b.checkItems(rep)
 	b.checkProofs(rep)
 	b.checkBlobs(rep)
 	return rep, nil
@@ -1214,37 +1212,6 @@ func (b *Bundle) checkSigned(rep *BundleReport) {
 	}
 }
 
-// checkItems checks the manifest lists exactly the items the records
-// collect, once each.
-func (b *Bundle) checkItems(rep *BundleReport) {
-	m := b.Manifest
-	listed := make(map[ItemID]bool, len(m.Items))
-	for _, it := range m.Items {
-		if listed[it.ID] {
-			rep.Problems = append(rep.Problems, &TamperError{Case: m.Case, Item: it.ID, Record: -1, What: "item",
-				Expected: "each item listed once", Found: "the item listed twice"})
-		}
-		listed[it.ID] = true
-	}
-	collected := make(map[ItemID]int64)
-	for i, data := range b.Records {
-		r, err := DecodeRecord(data)
-		if err != nil || r.Snapshot == nil {
-			continue // VerifyLog reported undecodable records
-		}
-		if first, dup := collected[r.Item]; dup {
-			rep.Problems = append(rep.Problems, &TamperError{Case: m.Case, Item: r.Item, Record: int64(i), What: "item link",
-				Expected: fmt.Sprintf("one collected record, %d", first), Found: "another"})
-			continue
-		}
-		collected[r.Item] = int64(i)
-		if !listed[r.Item] {
-			rep.Problems = append(rep.Problems, &TamperError{Case: m.Case, Item: r.Item, Record: int64(i), What: "item",
-				Expected: "the item collected listed in the manifest", Found: "not listed"})
-		}
-	}
-}
-
 // checkProofs checks each consistency proof of the manifest.
 func (b *Bundle) checkProofs(rep *BundleReport) {
 	m := b.Manifest
@@ -1287,31 +1254,26 @@ func (b *Bundle) checkBlobs(rep *BundleReport) {
 	problem := func(item ItemID, expected, found string) {
 		rep.Problems = append(rep.Problems, &TamperError{Case: m.Case, Item: item, Record: -1, What: "blob", Expected: expected, Found: found})
 	}
-	owners := make(map[string]ItemID, len(m.Items))
+	owned := make(map[string]bool, len(m.Items))
 	for _, it := range m.Items {
-		if _, ok := owners[it.Digests.SHA256]; !ok {
-			owners[it.Digests.SHA256] = it.ID
-		}
+		owned[it.Digests.SHA256] = true
 	}
-	found := make(map[string]BundleBlobCheck, len(b.Blobs))
+	read := make(map[string]BundleBlobCheck, len(b.Blobs))
 	for _, bc := range b.Blobs {
-		owner, ok := owners[bc.SHA256]
-		if !ok {
+		if !owned[bc.SHA256] {
 			problem("", "only content of the case's items", "content "+bc.SHA256+" of no item")
 			continue
 		}
-		if bc.Digests.SHA256 != bc.SHA256 {
-			problem(owner, "content "+bc.SHA256, "content "+bc.Digests.SHA256)
-			continue
-		}
-		found[bc.SHA256] = bc
+		read[bc.SHA256] = bc
 	}
 	for _, it := range m.Items {
-		bc, ok := found[it.Digests.SHA256]
-		if !ok {
-			if !bundleHasBlob(b.Blobs, it.Digests.SHA256) {
-				problem(it.ID, "content "+it.Digests.SHA256, "no content in the bundle")
-			}
+		bc, ok := read[it.Digests.SHA256]
+		switch {
+		case !ok:
+			problem(it.ID, "content "+it.Digests.SHA256, "no content in the bundle")
+			continue
+		case bc.Digests.SHA256 != bc.SHA256:
+			problem(it.ID, "content "+bc.SHA256, "content "+bc.Digests.SHA256)
 			continue
 		}
 		ok = true
@@ -1332,15 +1294,6 @@ func (b *Bundle) checkBlobs(rep *BundleReport) {
 			rep.BlobsChecked++
 		}
 	}
-}
-
-func bundleHasBlob(blobs []BundleBlobCheck, sha256hex string) bool {
-	for _, bc := range blobs {
-		if bc.SHA256 == sha256hex {
-			return true
-		}
-	}
-	return false
 }
 
 // ImportBundle reads a custody bundle from r, verifies it with trust (see

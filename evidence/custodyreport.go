@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -113,8 +114,8 @@ func (l *Locker) WriteCustodyReport(ctx context.Context, w io.Writer, c CaseID, 
 }
 
 // exportVerified exports case c and checks the export as [Ledger.Verify]
-// checks the stored log, at the size exported, so that the report and its
-// verification describe the same records even while others append.
+// does, so that the report and its verification describe the same records
+// even while others append.
 func (l *Ledger) exportVerified(ctx context.Context, c CaseID) (CaseLog, *Report, error) {
 	log, err := l.Export(ctx, c)
 	if err != nil {
@@ -123,14 +124,11 @@ func (l *Ledger) exportVerified(ctx context.Context, c CaseID) (CaseLog, *Report
 	if len(log.Records) == 0 {
 		return CaseLog{}, nil, fmt.Errorf("evidence: custody report of case %s: no custody record: %w", c, ErrNotFound)
 	}
-	rep := VerifyLog(log, l.vkey)
-	stored, err := tlog.TreeHash(rep.Size, l.hashReader(ctx, c))
-	if err != nil {
-		return CaseLog{}, nil, fmt.Errorf("evidence: custody report of case %s: %w", c, err)
-	}
-	if stored != rep.Root {
-		rep.Problems = append(rep.Problems, &TamperError{Case: c, Record: -1, What: "tree",
-			Expected: "stored hashes giving root " + rep.Root.String(), Found: "root " + stored.String()})
+	rep, rebuilt := verifyLog(log, l.vkey)
+	if rebuilt != nil {
+		if err := l.compareHashes(ctx, c, rep, rebuilt); err != nil {
+			return CaseLog{}, nil, err
+		}
 	}
 	return log, rep, nil
 }
@@ -163,9 +161,11 @@ type reportExhibit struct {
 	// listed says the item is in the log's item list, rather than known
 	// only from its records.
 	listed bool
-	// collected is the item as its collected record describes it.
-	collected *Item
-	records   []*reportRecord
+	// collected is the item as its collected record, at collectedAt,
+	// describes it.
+	collected   *Item
+	collectedAt int64
+	records     []*reportRecord
 }
 
 // label names the exhibit in headings and tables.
@@ -225,7 +225,7 @@ func (m *custodyReportModel) attach(rr *reportRecord) {
 	}
 	if r.Snapshot != nil && e.collected == nil {
 		snap := r.Snapshot.Clone()
-		e.collected = &snap
+		e.collected, e.collectedAt = &snap, rr.index
 	}
 	e.records = append(e.records, rr)
 }
@@ -323,10 +323,22 @@ func (m *custodyReportModel) writeRegister(b *bytes.Buffer) {
 	}
 	b.WriteString("\n")
 	for _, e := range m.exhibits {
-		if !e.listed {
-			fmt.Fprintf(b, "Exhibit %s is not in the case's item list: it is described here from its custody records.\n\n", mdText(e.label()))
+		switch {
+		case !e.listed:
+			fmt.Fprintf(b, "**Warning:** exhibit %s is not in the case's item list: it is described here from its custody records.\n\n", mdText(e.label()))
+		case e.collected != nil && !sameDescription(e.item, *e.collected):
+			fmt.Fprintf(b, "**Warning:** the item list describes exhibit %s differently from its collected record, record %d.\n\n",
+				mdText(e.label()), e.collectedAt)
 		}
 	}
+}
+
+// sameDescription compares two descriptions of an item by their encoding,
+// as the custody log stores them.
+func sameDescription(a, b Item) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && bytes.Equal(ja, jb)
 }
 
 func (m *custodyReportModel) writeTimelines(b *bytes.Buffer) {
@@ -399,11 +411,11 @@ func (m *custodyReportModel) writeVerification(b *bytes.Buffer) {
 			mdText(string(m.log.Case)), plural(len(m.log.Records), "record", "records"))
 	}
 	b.WriteString("The verification checked:\n\n")
-	fmt.Fprintf(b, "- that each of the %s decodes to its canonical form and stands at its index in the log;\n", plural(int(v.Size), "record", "records"))
+	fmt.Fprintf(b, "- that each record decodes to its canonical form and stands at its index in the log (%s);\n", plural(int(v.Size), "record", "records"))
 	fmt.Fprintf(b, "- the Merkle tree rebuilt from the records: size %d, root %s;\n", v.Size, mdCode(v.Root.String()))
 	b.WriteString("- each record's link to the previous record of its item, by index and leaf hash;\n")
-	fmt.Fprintf(b, "- each of the %s against the copy in its collected record;\n", plural(v.Items, "item", "items"))
-	fmt.Fprintf(b, "- each of the %s: its signature by the verifier key, its origin, and its root against the rebuilt tree;\n", plural(v.Checkpoints, "signed checkpoint", "signed checkpoints"))
+	fmt.Fprintf(b, "- each item against the copy in its collected record (%s);\n", plural(v.Items, "item", "items"))
+	fmt.Fprintf(b, "- each signed checkpoint: its signature by the verifier key, its origin, and its root against the rebuilt tree (%s);\n", plural(v.Checkpoints, "checkpoint", "checkpoints"))
 	if m.opts.ContentVerified {
 		b.WriteString("- each item's content, re-hashed from the blob store and compared with the SHA-256 recorded at collection.\n\n")
 	} else {
@@ -534,30 +546,38 @@ func (m *custodyReportModel) writeReproduce(b *bytes.Buffer) {
 	b.WriteString("## Steps to reproduce the verification\n\n")
 	b.WriteString("An independent party needs only the case's exported bundle and the verifier key's fingerprint above: " +
 		"no access to the ledger's store, and no network.\n\n")
-	b.WriteString("1. Export the case as a bundle, `bundle.tar`: the deterministic archive of its custody records, items, " +
-		"signed checkpoints and verifier key.\n")
+	b.WriteString("1. Export the case as a custody bundle, `bundle.tar`, with evidence.ExportBundle: a tar archive holding " +
+		"manifest.json (the items, the signed checkpoints with their consistency proofs, the verifier key), " +
+		"records.jsonl (each record's exact bytes, one per line, in log order) and, with BundleOptions.IncludeBlobs, " +
+		"blobs/ with each exhibit's content. BundleOptions.Checkpoint signs a checkpoint first, so that one covers every record.\n")
 	b.WriteString("2. Confirm the fingerprint with the ledger's operator through another channel (on paper, by phone).\n")
 	b.WriteString("3. With Go installed, run the custody verifier on the bundle:\n\n")
 	mdFenced(b, "sh", command+" -fingerprint "+fingerprint+" bundle.tar")
-	b.WriteString("The verifier makes these checks; each proves one thing:\n\n")
+	b.WriteString("The verifier makes these checks (in Go, evidence.ReadBundle and Bundle.Verify make them too); each proves one thing:\n\n")
 	b.WriteString("- **The verifier key in the bundle has the fingerprint given:** the checkpoints are checked against the key named in this report, " +
 		"not against a key that came with a forged bundle.\n")
 	b.WriteString("- **Each checkpoint carries a valid Ed25519 signature by that key:** the key's holder stated that the log had that size and root.\n")
+	b.WriteString("- **A checkpoint covers every record:** no record was added after the last signature.\n")
 	b.WriteString("- **Each record decodes to its canonical form and stands at its index:** no two byte strings can stand for the same record, " +
 		"and no record was moved.\n")
 	b.WriteString("- **The Merkle tree rebuilt from the records has the root each checkpoint signed:** no record a checkpoint covers was changed, " +
 		"removed, reordered or inserted since it was signed.\n")
+	b.WriteString("- **Each earlier checkpoint's consistency proof holds against the latest:** the log only ever grew; " +
+		"what was signed earlier was not rewritten later.\n")
 	b.WriteString("- **Each record links to the previous record of its item, by index and leaf hash:** each exhibit's history is complete and in order.\n")
-	b.WriteString("- **Each item matches the copy in its collected record:** no exhibit's description was changed after collection.\n")
-	b.WriteString("- **Each item's content hashes to the SHA-256 recorded at collection,** for content shipped with the bundle: " +
+	b.WriteString("- **The items are exactly those the records collect, each matching the copy in its collected record:** " +
+		"no exhibit was added, dropped or described differently after collection.\n")
+	b.WriteString("- **Each exhibit's content hashes to the digests recorded at collection and has its size,** when the bundle includes content: " +
 		"the exhibit is bit for bit what was collected.\n\n")
 
 	b.WriteString("### Checking one record by hand\n\n")
-	b.WriteString("1. Take the record's exact bytes from the bundle: its canonical JSON encoding, with no trailing newline.\n")
-	b.WriteString("2. Compute its leaf hash, SHA-256 of a 0x00 byte followed by the record, and compare it with the table of leaf hashes above:\n\n")
-	mdFenced(b, "sh", "( printf '\\000'; cat record.json ) | sha256sum")
-	b.WriteString("3. Obtain the record's inclusion proof for the tree size of the latest checkpoint: at most one hash per level of the tree, " +
-		"from the ledger's operator (Ledger.ProveInclusion).\n")
+	b.WriteString("1. Take the record's line from records.jsonl (record i is line i + 1), without its newline: those are the record's exact bytes, " +
+		"its canonical JSON encoding.\n")
+	b.WriteString("2. Compute its leaf hash, SHA-256 of a 0x00 byte followed by those bytes, and compare it with the table of leaf hashes above. " +
+		"For record 3:\n\n")
+	mdFenced(b, "sh", "tar -xf bundle.tar records.jsonl\n( printf '\\000'; sed -n 4p records.jsonl | tr -d '\\n' ) | sha256sum")
+	b.WriteString("3. Obtain from the ledger's operator the record's inclusion proof for the tree size of the latest checkpoint " +
+		"(Ledger.ProveInclusion): at most one hash per level of the tree.\n")
 	b.WriteString("4. Fold the proof into the leaf hash as RFC 9162 (section 2.1.3.2) describes: with fn = the record's index, " +
 		"sn = tree size − 1 and r = the leaf hash, for each proof hash p in order: if fn is odd or fn = sn, " +
 		"set r = SHA-256(0x01 ‖ p ‖ r) and, while fn is even and not 0, halve fn and sn; otherwise set r = SHA-256(0x01 ‖ r ‖ p); " +
