@@ -51,8 +51,9 @@ func TestOpenRefusesInvalidInput(t *testing.T) {
 		{name: "detected after reported", edit: func(n *ir.NewIncident) {
 			n.DetectedAt, n.ReportedAt = now.Add(-time.Hour), now.Add(-2*time.Hour)
 		}, field: "detected time", msg: "after the reported time"},
-		{name: "detected within the skew but after reported", edit: func(n *ir.NewIncident) {
+		{name: "detected within the skew but after the given reported time", edit: func(n *ir.NewIncident) {
 			n.DetectedAt = now.Add(time.Minute)
+			n.ReportedAt = now
 		}, field: "detected time", msg: "after the reported time"},
 		{name: "bad initial observable", edit: func(n *ir.NewIncident) {
 			n.Observables = []ir.Observable{{Type: ir.ObservableIP, Value: "192.0.2.1"}, {Type: ir.ObservableIP, Value: "not-an-ip"}}

@@ -97,7 +97,7 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		Data json.RawMessage `json:"data"`
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
+		return fmt.Errorf("ir: decode event: %w", err)
 	}
 	mk, ok := eventDataTypes[raw.Type]
 	if !ok {

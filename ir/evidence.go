@@ -25,43 +25,73 @@ type EvidenceRef struct {
 // CaseID returns the evidence case ID of incident id: the incident's ID.
 func CaseID(id ID) evidence.CaseID { return evidence.CaseID(id) }
 
+// linkTimeout bounds how long linking collected evidence to its incident
+// may take once the caller has stopped waiting.
+const linkTimeout = 30 * time.Second
+
 // CollectEvidence takes evidence in for the incident: the locker stores the
 // content and records its collection in the incident's custody log (its
 // case ID is the incident's ID), then the incident gets a reference to the
 // item and an [EvidenceCollected] event carrying its ID and digest.
 //
 // c.Case is set to the incident's case ID, and c.CollectedBy defaults to
-// actor. It needs [Config.Evidence]. If the item was collected but the
-// incident could not be updated, the item is returned with the error: the
-// custody record stands, and the reference can be retried.
+// actor. It needs [Config.Evidence]. Once the item is in custody, linking it
+// to the incident goes ahead even if ctx is cancelled (within a bounded
+// time): the collection already happened. If linking still fails, the item
+// is returned with the error, and [Responder.LinkEvidence] links it later.
 func (r *Responder) CollectEvidence(ctx context.Context, actor Actor, id ID, c evidence.Collection) (evidence.Item, error) {
 	if r.evidence == nil {
 		return evidence.Item{}, invalid("config", "", "collecting evidence needs Config.Evidence")
 	}
-	var item evidence.Item
-	_, err := r.mutate(ctx, actor, id, change{op: OpCollectEvidence,
-		apply: func(ctx context.Context, inc *Incident, now time.Time) ([]EventData, error) {
-			if item.ID == "" {
-				// Collected once, on the first attempt: a retry after a
-				// conflict only links it.
-				c.Case = CaseID(inc.ID)
-				if c.CollectedBy.ID == "" {
-					c.CollectedBy = evidence.Party{ID: actor.ID, Name: actor.Name}
-				}
-				var err error
-				if item, err = r.evidence.Collect(ctx, c); err != nil {
-					return nil, err
+	// The incident must exist and the actor be allowed before anything is
+	// read from c.Content.
+	if _, err := r.mutate(ctx, actor, id, change{op: OpCollectEvidence,
+		apply: func(context.Context, *Incident, time.Time) ([]EventData, error) { return nil, nil }}); err != nil {
+		return evidence.Item{}, err
+	}
+	c.Case = CaseID(id)
+	if c.CollectedBy.ID == "" {
+		c.CollectedBy = evidence.Party{ID: actor.ID, Name: actor.Name}
+	}
+	item, err := r.evidence.Collect(ctx, c)
+	if err != nil {
+		return evidence.Item{}, err
+	}
+	linkCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), linkTimeout)
+	defer cancel()
+	if _, err := r.LinkEvidence(linkCtx, actor, id, item.ID); err != nil {
+		return item, fmt.Errorf("ir: evidence %s collected but not linked to incident %s: %w", item.ID, id, err)
+	}
+	return item, nil
+}
+
+// LinkEvidence links an item already in the incident's custody log to the
+// incident, with an [EvidenceCollected] event. Linking an item the incident
+// already references changes nothing. It needs [Config.Evidence].
+func (r *Responder) LinkEvidence(ctx context.Context, actor Actor, id ID, item evidence.ItemID) (*Incident, error) {
+	if r.evidence == nil {
+		return nil, invalid("config", "", "linking evidence needs Config.Evidence")
+	}
+	return r.mutate(ctx, actor, id, change{op: OpCollectEvidence,
+		apply: func(ctx context.Context, inc *Incident, _ time.Time) ([]EventData, error) {
+			for _, ref := range inc.Evidence {
+				if ref.Item == item {
+					return nil, nil
 				}
 			}
+			if len(inc.Evidence) >= maxListSize {
+				return nil, invalid("evidence", "", "too many evidence items")
+			}
+			it, err := r.evidence.Item(ctx, CaseID(inc.ID), item)
+			if err != nil {
+				return nil, err
+			}
 			ref := EvidenceRef{
-				Item: item.ID, Exhibit: item.Exhibit, Name: item.Name, Kind: item.Kind, Size: item.Size,
-				SHA256: item.Digests.SHA256, CollectedAt: item.CollectedAt, CollectedBy: actor,
+				Item: it.ID, Exhibit: it.Exhibit, Name: it.Name, Kind: it.Kind, Size: it.Size,
+				SHA256: it.Digests.SHA256, CollectedAt: it.CollectedAt,
+				CollectedBy: Actor{ID: it.CollectedBy.ID, Name: it.CollectedBy.Name, Kind: Human},
 			}
 			inc.Evidence = append(inc.Evidence, ref)
 			return []EventData{&EvidenceCollected{Evidence: ref}}, nil
 		}})
-	if err != nil && item.ID != "" {
-		return item, fmt.Errorf("ir: evidence %s collected but not linked to incident %s: %w", item.ID, id, err)
-	}
-	return item, err
 }

@@ -170,7 +170,12 @@ func openingTimes(n NewIncident, now time.Time) (Lifecycle, error) {
 		}
 	}
 	if t.Reported.IsZero() {
+		// A detection reported from a clock slightly ahead is reported no
+		// earlier than it was detected.
 		t.Reported = now
+		if t.Detected.After(now) {
+			t.Reported = t.Detected
+		}
 	}
 	if t.Detected.IsZero() {
 		t.Detected = t.Reported

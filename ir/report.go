@@ -148,9 +148,11 @@ func summarize(d []time.Duration) Stats {
 	}
 	d = slices.Clone(d)
 	slices.Sort(d)
-	var sum time.Duration
+	// Summed in float64 seconds: int64 nanoseconds overflow after about
+	// 292 years, which a few thousand month-long incidents reach.
+	var sum float64
 	for _, x := range d {
-		sum += x
+		sum += x.Seconds()
 	}
 	n := len(d)
 	median := d[n/2]
@@ -158,5 +160,6 @@ func summarize(d []time.Duration) Stats {
 		median = (d[n/2-1] + d[n/2]) / 2
 	}
 	rank := int(math.Ceil(0.9*float64(n))) - 1
-	return Stats{Count: n, Mean: sum / time.Duration(n), Median: median, P90: d[rank]}
+	mean := time.Duration(sum / float64(n) * float64(time.Second))
+	return Stats{Count: n, Mean: mean, Median: median, P90: d[rank]}
 }

@@ -182,9 +182,10 @@ func SortOpenCounts(counts []OpenCount) {
 }
 
 // Validate refuses changes that no store should write, with an error
-// matching [ErrInvalid]: no incident or no ID, a version below 1, or an
-// event that does not belong to the change (wrong incident or version) or
-// whose Data is not the type this package defines for its Type. Stores call
+// matching [ErrInvalid]: no incident or no ID, a version below 1, no event,
+// a new incident whose first event is not [EventOpened], or an event that
+// does not belong to the change (wrong incident or version) or whose Data
+// is nil or not the type this package defines for its Type. Stores call
 // it first in Apply.
 func (ch Change) Validate() error {
 	inc := ch.Incident
@@ -194,6 +195,12 @@ func (ch Change) Validate() error {
 	if inc.Version < 1 {
 		return invalid("change", "", "the incident version must be at least 1")
 	}
+	if len(ch.Events) == 0 {
+		return invalid("change", "", "every change is recorded by at least one event")
+	}
+	if inc.Version == 1 && ch.Events[0].Type != EventOpened {
+		return invalid("change", string(ch.Events[0].Type), "a new incident's timeline starts with an opened event")
+	}
 	for _, e := range ch.Events {
 		if e.IncidentID != inc.ID || e.Version != inc.Version {
 			return invalid("change", "", "every event must carry the incident's ID and new version")
@@ -202,7 +209,7 @@ func (ch Change) Validate() error {
 		if !ok {
 			return invalid("event type", string(e.Type), "unknown event type")
 		}
-		if reflect.TypeOf(e.Data) != want {
+		if reflect.TypeOf(e.Data) != want || reflect.ValueOf(e.Data).IsNil() {
 			return invalid("change", string(e.Type), "event data does not match the event type")
 		}
 	}

@@ -169,12 +169,13 @@ func (t *telemetry) end(ctx context.Context, span trace.Span, err error) {
 	if span.IsRecording() {
 		span.SetAttributes(attrOutcome.String(o))
 	}
+	// Only failures that are not the caller's doing mark the span as an
+	// error: a refused guard or bad input is the library working, and the
+	// outcome attribute says which it was.
 	if o == outcomeError {
 		span.RecordError(err)
 		span.SetStatus(codes.Error, err.Error())
 		t.logger.ErrorContext(ctx, "ir: operation failed", "error", err)
-	} else if err != nil {
-		span.SetStatus(codes.Error, o)
 	}
 	span.End()
 }

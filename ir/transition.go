@@ -73,7 +73,11 @@ func (r *Responder) transition(ctx context.Context, actor Actor, id ID, reason s
 		return []EventData{&PhaseChanged{Action: st.action, From: st.from, To: to}}, nil
 	}
 	inc, err := r.mutate(ctx, actor, id, c)
-	r.tel.transitions.Add(ctx, 1, r.tel.transitionAttrs(r.model.Name(), st.action, outcome(err)))
+	label := st.action
+	if _, known := r.model.Action(label); !known {
+		label = "unknown" // a caller's typo must not become a metric series
+	}
+	r.tel.transitions.Add(ctx, 1, r.tel.transitionAttrs(r.model.Name(), label, outcome(err)))
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +133,10 @@ func (r *Responder) Actions(ctx context.Context, actor Actor, id ID) (opts []Act
 	for _, a := range r.model.Available(inc.Phase) {
 		def, _ := r.model.Action(a)
 		opt := ActionOption{Action: a, Title: def.Title, To: def.To}
-		opt.Err = r.authorize(ctx, Request{Actor: actor, Operation: OpTransition, Action: a, Incident: inc})
+		if perr := r.policy.Authorize(ctx, Request{Actor: actor, Operation: OpTransition, Action: a, Incident: inc}); perr != nil {
+			// A dry run: the refusal is shown, not logged as a denied change.
+			opt.Err = &DeniedError{Request: Request{Actor: actor, Operation: OpTransition, Action: a}, Err: perr}
+		}
 		if opt.Err == nil {
 			_, opt.Err = r.model.Fire(ctx, inc, inc.Phase, a)
 		}

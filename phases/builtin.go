@@ -163,24 +163,26 @@ var ICARP = MustNew(Definition{
 	},
 })
 
-// eradicationActions names, for each built-in model, the action that
-// starts destroying what an examiner would need.
-var eradicationActions = map[string]Action{
-	"sans-picerl":   Eradicate,
-	"dacer":         Eradicate,
-	"icarp":         Remediate,
-	"nist-800-61r2": Contain, // containment, eradication and recovery are one phase
+// eradicationActions names, for each built-in model that has one, the
+// action that starts eradication: the work that destroys what an examiner
+// would need.
+var eradicationActions = map[*Model]Action{
+	SANS:  Eradicate,
+	DACER: Eradicate,
+	ICARP: Remediate,
 }
 
 // WithEvidencePreserved returns a copy of the built-in model m in which
-// eradication needs preserved evidence ([EvidencePreserved]): [Eradicate] in
-// SANS and DACER, [Remediate] in ICARP, and [Contain] in NIST, whose one
-// phase holds containment, eradication and recovery. For other models, use
-// [Model.WithGuards] on the action of your choice.
+// starting eradication needs preserved evidence ([EvidencePreserved]):
+// [Eradicate] in SANS and DACER, [Remediate] in ICARP. NIST has no
+// transition into eradication of its own (containment, eradication and
+// recovery are one phase, and evidence is gathered during containment), so
+// for NIST, as for models of your own, choose the action and use
+// [Model.WithGuards]. It fails with [ErrInvalidModel] for any other model.
 func WithEvidencePreserved(m *Model) (*Model, error) {
-	a, ok := eradicationActions[m.Name()]
+	a, ok := eradicationActions[m]
 	if !ok {
-		return nil, fmt.Errorf("phases: %s is not a built-in model; add EvidencePreserved with WithGuards: %w", m.Name(), ErrUnknownAction)
+		return nil, fmt.Errorf("phases: %s: no built-in eradication action; add EvidencePreserved with WithGuards: %w", m.Name(), ErrInvalidModel)
 	}
 	return m.WithGuards(a, EvidencePreserved())
 }

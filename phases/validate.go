@@ -63,7 +63,10 @@ func validate(def Definition) []string {
 		if len(a.From) == 0 {
 			add("action %q leaves from no phase", name)
 		}
-		for _, from := range a.From {
+		for j, from := range a.From {
+			if slices.Contains(a.From[:j], from) {
+				add("action %q leaves from %q twice", name, from)
+			}
 			if !known[from] {
 				add("action %q leaves from unknown phase %q", name, from)
 			}

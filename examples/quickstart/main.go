@@ -31,6 +31,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/incidentkit/incidentkit/evidence"
@@ -65,14 +66,14 @@ func openLocker(clock *storyClock) (*evidence.Locker, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := 0
+	var n atomic.Int64
 	return evidence.NewLocker(evidence.LockerConfig{
 		Ledger: ledger,
 		Blobs:  evidence.NewMemoryBlobs(),
 		Now:    clock.Now,
 		// Fixed item IDs keep the output the same on every run; a real
 		// program leaves NewID out and gets time-sortable UUIDs.
-		NewID: func() evidence.ItemID { n++; return evidence.ItemID(fmt.Sprintf("ITEM-%d", n)) },
+		NewID: func() evidence.ItemID { return evidence.ItemID(fmt.Sprintf("ITEM-%d", n.Add(1))) },
 	})
 }
 
@@ -469,8 +470,8 @@ func (s *response) reinfection(ctx context.Context) error {
 	if _, err := s.r.Transition(ctx, alice, s.id, phases.Recover, "no other laptop affected"); err != nil {
 		return err
 	}
-	// The 48-hour watch from the first recovery is still open: it restarts
-	// now, and the model will not leave Recovery until it is done.
+	// The 48-hour watch from the first recovery is still open, a required
+	// task of Recovery: the model will not leave Recovery until it is done.
 	tasks, err = s.addTasks(ctx, alice, "Return FIN-LT-031 to its user")
 	if err != nil {
 		return err

@@ -131,7 +131,7 @@ func describe(m *phases.Model, e ir.Event) string {
 		return fmt.Sprintf("changed the priority from %s to %s", d.From, d.To)
 	case *ir.EvidenceCollected:
 		ev := d.Evidence
-		return fmt.Sprintf("collected exhibit %s, %s (%d bytes, SHA-256 %s…)", ev.Exhibit, ev.Name, ev.Size, ev.SHA256[:16])
+		return fmt.Sprintf("collected exhibit %s, %s (%d bytes, SHA-256 %.16s…)", ev.Exhibit, ev.Name, ev.Size, ev.SHA256)
 	case *ir.ImpactAssessed:
 		return "assessed the impact"
 	default:

@@ -293,6 +293,14 @@ func (s storeSuite) testInvalid(t *testing.T) {
 			ch.Events[0].Data = &ir.PhaseChanged{Action: phases.Identify, From: phases.Preparation, To: phases.Identification}
 			return ch
 		}},
+		{"typed nil event data", func(ch ir.Change) ir.Change {
+			ch.Events[0].Data = (*ir.Opened)(nil)
+			return ch
+		}},
+		{"no event", func(ch ir.Change) ir.Change {
+			ch.Events = nil
+			return ch
+		}},
 		{"second event invalid", func(ch ir.Change) ir.Change {
 			bad := ch.Events[0]
 			bad.Type = ir.EventSeverityChanged
