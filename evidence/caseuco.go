@@ -14,8 +14,27 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-// The namespaces of CASE 1.x and UCO 1.x, as the CASE examples
-// (github.com/casework/CASE-Examples) declare them.
+// The export keeps to classes and properties of CASE 1.x and UCO 1.x as the
+// CASE examples (github.com/casework/CASE-Examples) use them. Where CASE has
+// no term for something a custody record holds, the export chooses, and
+// these choices are the ones a CASE reviewer may want otherwise:
+//
+//   - the parties of a transfer are the action's uco-action:participant
+//     values, From first: CASE has no from and to of a transfer;
+//   - a party's organisation is a uco-identity:Organization linked by a
+//     uco-core:Relationship of kind "Affiliated_With", an open-vocabulary
+//     string that no UCO vocabulary lists;
+//   - authorities are case-investigation:Authorization nodes listed by the
+//     investigation's relevantAuthorization, since no property links an
+//     authorisation to one action; each action's description names its
+//     authority in words, as it does its reason and notes;
+//   - the digest an actor observed is a uco-observable:ContentData, the
+//     action's result, holding one uco-types:Hash;
+//   - sizes are xsd:integer literals written as strings, so that no JSON
+//     reader rounds a large size.
+
+// The namespaces of CASE 1.x and UCO 1.x, as the CASE examples declare
+// them.
 var caseContextPrefixes = map[string]string{
 	"case-investigation": "https://ontology.caseontology.org/case/investigation/",
 	"uco-action":         "https://ontology.unifiedcyberontology.org/uco/action/",
@@ -55,9 +74,11 @@ var caseContextPrefixes = map[string]string{
 //     action status "Fail".
 //
 // Every node has an @id under the namespace urn:incidentkit:<origin>/
-// (prefix "kb"), where origin is the case's checkpoint origin, built from
-// the item IDs and record indexes, so the same log always exports the
-// same bytes and two exports of a growing log name the same things alike.
+// (prefix "kb"), where origin is the case's checkpoint origin, derived from
+// what the node stands for: an item's ID, a record's index, a party's ID,
+// the text of a location, tool, organisation or authority. So the same log
+// always exports the same bytes, and two exports of a growing log name the
+// same things alike.
 // Each action's description gives its record's index and leaf hash, to tie
 // the graph back to the signed log.
 //
@@ -168,10 +189,13 @@ func (x *caseExport) build() error {
 // items returns the log's items, then any item known only from its
 // records: from the snapshot of its collected record, or by its ID alone.
 func (x *caseExport) items(records []Record) []Item {
-	items := append([]Item(nil), x.log.Items...)
+	var items []Item
 	seen := make(map[ItemID]bool)
-	for _, it := range items {
-		seen[it.ID] = true
+	for _, it := range x.log.Items {
+		if !seen[it.ID] { // an item listed twice is exported once
+			seen[it.ID] = true
+			items = append(items, it)
+		}
 	}
 	for _, r := range records {
 		if seen[r.Item] {

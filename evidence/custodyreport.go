@@ -670,7 +670,10 @@ func mdParty(p Party) string {
 			s += " (" + p.ID + ")"
 		}
 	}
-	if p.Organization != "" {
+	switch {
+	case s == "":
+		s = p.Organization
+	case p.Organization != "":
 		s += ", " + p.Organization
 	}
 	return mdText(s)
