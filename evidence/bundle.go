@@ -201,19 +201,14 @@ func snapshotBundle(ctx context.Context, l *Ledger, c CaseID, opts BundleOptions
 	fail := func(err error) (*bundleExport, error) {
 		return nil, fmt.Errorf("evidence: export bundle of case %s: %w", c, err)
 	}
-	var n int64
+	n, err := l.store.Size(ctx, c)
+	if err != nil {
+		return fail(err)
+	}
 	if opts.Checkpoint {
-		cp, err := l.Checkpoint(ctx, c)
-		if err != nil {
+		if n, err = checkpointBundle(ctx, l, c, n); err != nil {
 			return nil, err
 		}
-		n = cp.Size
-	} else {
-		size, err := l.store.Size(ctx, c)
-		if err != nil {
-			return fail(err)
-		}
-		n = size
 	}
 	if n == 0 {
 		return fail(fmt.Errorf("the case has no records: %w", ErrNotFound))
@@ -266,6 +261,28 @@ func snapshotBundle(ctx context.Context, l *Ledger, c CaseID, opts BundleOptions
 	return ex, nil
 }
 
+// checkpointBundle signs a checkpoint of case c, unless one signed by the
+// ledger's key covers its n records already, and returns the size to
+// export. A store need not keep a single copy of a checkpoint stored twice,
+// so not signing again keeps the exports of an unchanged case identical.
+func checkpointBundle(ctx context.Context, l *Ledger, c CaseID, n int64) (int64, error) {
+	cps, err := l.store.Checkpoints(ctx, c)
+	if err != nil {
+		return 0, fmt.Errorf("evidence: export bundle of case %s: %w", c, err)
+	}
+	for _, cp := range cps {
+		opened, err := OpenCheckpoint(cp.Note, l.vkey)
+		if n > 0 && err == nil && opened.Size == n && opened.Origin == l.Origin(c) {
+			return n, nil
+		}
+	}
+	cp, err := l.Checkpoint(ctx, c)
+	if err != nil {
+		return 0, err
+	}
+	return cp.Size, nil
+}
+
 // scanRecords reads records [0, n) of case c a batch at a time, and returns
 // the items they collect. It sizes records.jsonl, and refuses a record
 // holding a newline, which would split its line in two: a canonical
@@ -313,7 +330,7 @@ func (ex *bundleExport) eachRecord(ctx context.Context, c CaseID, n int64, f fun
 	return nil
 }
 
-// consistencyProofs proves each checkpoint's log a prefix of the latest
+// bundleConsistencyProofs proves each checkpoint's log a prefix of the latest
 // one's.
 func bundleConsistencyProofs(ctx context.Context, l *Ledger, c CaseID, cps []Checkpoint) ([][]Hash, error) {
 	proofs := make([][]Hash, len(cps))
@@ -592,8 +609,10 @@ func (s *bundleSource) Read(p []byte) (int, error) {
 		s.err = err
 		return 0, err
 	}
-	if room := s.max - s.n + 1; int64(len(p)) > room {
-		p = p[:room]
+	// Read one byte more than the limit allows, to tell a bundle of
+	// exactly the limit from a larger one.
+	if room := s.max - s.n; int64(len(p)) > room {
+		p = p[:room+1]
 	}
 	n, err := s.r.Read(p)
 	s.n += int64(n)
@@ -826,7 +845,7 @@ func (br *bundleReader) readManifest(hdr *tar.Header) (BundleManifest, error) {
 	return m, nil
 }
 
-// checkManifest checks the manifest's form and that it is within limits.
+// checkBundleManifest checks the manifest's form and that it is within limits.
 func checkBundleManifest(m BundleManifest, lim BundleLimits) error {
 	field := "bundle manifest"
 	if m.Format != BundleFormat || m.Version != BundleVersion {
@@ -880,7 +899,7 @@ func checkBundleItem(c CaseID, it Item) error {
 	return it.Digests.validate()
 }
 
-// checkManifestBlobs checks the list of blobs is the form ReadBundle
+// checkBundleManifestBlobs checks the list of blobs is the form ReadBundle
 // expects and within limits.
 func checkBundleManifestBlobs(m BundleManifest, lim BundleLimits) error {
 	field := "bundle manifest"
@@ -953,38 +972,28 @@ func (br *bundleReader) readRecords(hdr *tar.Header, n int64) ([][]byte, error) 
 	}
 }
 
+// bundleExtra says which digests other than SHA-256 items with some
+// content declare.
+type bundleExtra struct{ sha1, md5 bool }
+
 // bundleExtraDigests returns, for each content digest, the other digests
 // items with that content declare.
-func bundleExtraDigests(items []Item) map[string]Digests {
-	extra := make(map[string]Digests)
+func bundleExtraDigests(items []Item) map[string]bundleExtra {
+	extra := make(map[string]bundleExtra)
 	for _, it := range items {
-		d := extra[it.Digests.SHA256]
-		if it.Digests.SHA1 != "" {
-			d.SHA1 = "yes"
-		}
-		if it.Digests.MD5 != "" {
-			d.MD5 = "yes"
-		}
-		extra[it.Digests.SHA256] = d
+		e := extra[it.Digests.SHA256]
+		e.sha1 = e.sha1 || it.Digests.SHA1 != ""
+		e.md5 = e.md5 || it.Digests.MD5 != ""
+		extra[it.Digests.SHA256] = e
 	}
 	return extra
 }
 
 // readBlob streams one blob's content through its hashes, and into the
 // blob store if there is one.
-func (br *bundleReader) readBlob(want BundleBlob, extra Digests, buf []byte) (BundleBlobCheck, error) {
+func (br *bundleReader) readBlob(want BundleBlob, extra bundleExtra, buf []byte) (BundleBlobCheck, error) {
 	check := BundleBlobCheck{SHA256: want.SHA256}
-	sum256 := sha256.New()
-	writers := []io.Writer{sum256}
-	var sum1, sum5 hash.Hash
-	if extra.SHA1 != "" {
-		sum1 = sha1.New()
-		writers = append(writers, sum1)
-	}
-	if extra.MD5 != "" {
-		sum5 = md5.New()
-		writers = append(writers, sum5)
-	}
+	var writers []io.Writer
 	var w BlobWriter
 	if br.blobs != nil {
 		var err error
@@ -994,12 +1003,28 @@ func (br *bundleReader) readBlob(want BundleBlob, extra Digests, buf []byte) (Bu
 		defer func() { _ = w.Abort() }()
 		writers = append(writers, bundleStoreWriter{w})
 	}
+	// The stores of this package hash what they are given already.
+	sum256 := func() string { return w.(sha256Writer).sum256() }
+	if _, ok := w.(sha256Writer); !ok {
+		h := sha256.New()
+		writers = append(writers, h)
+		sum256 = func() string { return hex.EncodeToString(h.Sum(nil)) }
+	}
+	var sum1, sum5 hash.Hash
+	if extra.sha1 {
+		sum1 = sha1.New()
+		writers = append(writers, sum1)
+	}
+	if extra.md5 {
+		sum5 = md5.New()
+		writers = append(writers, sum5)
+	}
 	n, err := io.CopyBuffer(io.MultiWriter(writers...), bundleOnlyReader{br.tr}, buf)
 	check.Size = n
 	if err != nil {
 		return check, err
 	}
-	check.Digests.SHA256 = hex.EncodeToString(sum256.Sum(nil))
+	check.Digests.SHA256 = sum256()
 	if sum1 != nil {
 		check.Digests.SHA1 = hex.EncodeToString(sum1.Sum(nil))
 	}
@@ -1046,6 +1071,15 @@ type BundleTrust struct {
 	// and sign a prefix of the bundle's log, which shows that the log was
 	// not rewritten since, even by the key's holder.
 	Checkpoints [][]byte
+}
+
+// Validate returns an [*InvalidError] if the trust is malformed: a key
+// that is not a verifier key, a fingerprint that is not 64 hex digits, or
+// both given and not matching. [Bundle.Verify] and [ImportBundle] refuse
+// such trust.
+func (t BundleTrust) Validate() error {
+	_, err := t.validate()
+	return err
 }
 
 // validate checks the trust is well formed, and returns it with the
@@ -1126,13 +1160,13 @@ func (b *Bundle) CaseLog() CaseLog {
 
 // Verify checks a bundle offline: everything [VerifyLog] checks, with the
 // key trust names or, if trust is the zero value, the key the bundle
-// carries; that the bundle carries the trusted key; that it has a
-// checkpoint covering all its records; every consistency proof of the
-// manifest; each of the
-// caller's own checkpoints; and, if the bundle includes content, that each
-// item's content is there, hashes to its digests and has its size. It
-// lists every problem found in the report, and returns an error only if
-// trust is malformed.
+// carries; that the bundle carries the trusted key; that a checkpoint
+// covers all its records; every consistency proof of the manifest; each of
+// the caller's own checkpoints; and, if the bundle includes content, that
+// each item's content is there, hashes to its digests and has its size.
+// It lists every problem found in the report, each a [*TamperError] or an
+// error saying why a check could not be made, and returns an error only if
+// trust is malformed (see [BundleTrust.Validate]).
 func (b *Bundle) Verify(trust BundleTrust) (*BundleReport, error) {
 	trust, err := trust.validate()
 	if err != nil {
@@ -1169,7 +1203,7 @@ func (b *Bundle) Verify(trust BundleTrust) (*BundleReport, error) {
 	return rep, nil
 }
 
-// trustedCheckpoints opens the caller's checkpoint notes, so that VerifyLog
+// bundleTrustedCheckpoints opens the caller's checkpoint notes, so that VerifyLog
 // checks them with the bundle's.
 func bundleTrustedCheckpoints(c CaseID, notes [][]byte, vkey string, problems *[]error) []Checkpoint {
 	var out []Checkpoint

@@ -1,0 +1,80 @@
+package evidence_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"strings"
+	"time"
+
+	"github.com/incidentkit/incidentkit/evidence"
+)
+
+// A case leaves the evidence locker as a bundle: its custody records, its
+// items and their content, and signed checkpoints. An outside examiner
+// imports it into a store of their own, checking it against the ledger's
+// key fingerprint, which they got from the custodian over the phone rather
+// than from the bundle. A bundle altered on the way is refused.
+func ExampleExportBundle() {
+	ctx := context.Background()
+	key, vkey, err := evidence.GenerateKey("custody.example.org")
+	if err != nil {
+		log.Fatal(err)
+	}
+	ledger, err := evidence.NewLedger(evidence.LedgerConfig{Store: evidence.NewMemoryLedgerStore(), Key: key})
+	if err != nil {
+		log.Fatal(err)
+	}
+	blobs := evidence.NewMemoryBlobs()
+	locker, err := evidence.NewLocker(evidence.LockerConfig{Ledger: ledger, Blobs: blobs})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	const incident evidence.CaseID = "INC-2026-0042"
+	alice := evidence.Party{ID: "alice", Name: "Alice Moreau", Organization: "CSIRT"}
+	carol := evidence.Party{ID: "carol", Name: "Carol Lindqvist", Organization: "Forensics Lab"}
+	at := time.Date(2026, time.March, 2, 9, 15, 0, 0, time.FixedZone("CET", 60*60))
+	item, err := locker.Collect(ctx, evidence.Collection{
+		Case: incident, Name: "mail-gw.log", Kind: evidence.KindLog,
+		Content:     strings.NewReader("2026-03-02T08:59:12Z accepted payroll.xlsm from hr-payroll@examp1e.com\n"),
+		CollectedBy: alice, CollectedAt: at, Reason: "the phishing mail's delivery",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = locker.Record(ctx, evidence.Record{Case: incident, Item: item.ID, Action: evidence.ActionTransferred,
+		Actor: alice, From: alice, To: carol, At: at.Add(time.Hour), Reason: "external examination"})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// Export the case with its content, signing a checkpoint of it first.
+	var bundle bytes.Buffer
+	err = evidence.ExportBundle(ctx, &bundle, ledger, blobs, incident, evidence.BundleOptions{IncludeBlobs: true, Checkpoint: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// The examiner's side.
+	trust := evidence.BundleTrust{Fingerprint: evidence.KeyFingerprint(vkey)}
+	report, err := evidence.ImportBundle(ctx, bytes.NewReader(bundle.Bytes()), evidence.NewMemoryLedgerStore(),
+		evidence.NewMemoryBlobs(), trust, evidence.BundleLimits{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(report.Verdict())
+
+	// The same bundle with one byte of the log file changed.
+	altered := bytes.Replace(bundle.Bytes(), []byte("examp1e.com"), []byte("example.com"), 1)
+	report, err = evidence.ImportBundle(ctx, bytes.NewReader(altered), evidence.NewMemoryLedgerStore(),
+		evidence.NewMemoryBlobs(), trust, evidence.BundleLimits{})
+	fmt.Println(report.Verdict())
+	fmt.Println("refused as tampering:", errors.Is(err, evidence.ErrTampered))
+	// Output:
+	// VERIFIED: case INC-2026-0042, 2 records, 1 item, 1 checkpoint, content of 1 item checked, key given by the caller
+	// FAILED: 1 problem
+	// refused as tampering: true
+}
