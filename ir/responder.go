@@ -72,6 +72,8 @@ type Responder struct {
 	// phaseDefs holds the model's phases by name, read on every
 	// transition.
 	phaseDefs map[phases.Phase]phases.PhaseDef
+	// actions holds the names of the model's actions.
+	actions map[phases.Action]bool
 }
 
 // NewResponder returns a Responder configured by cfg, or an error if cfg is
@@ -96,6 +98,10 @@ func NewResponder(cfg Config) (*Responder, error) {
 	r.phaseDefs = make(map[phases.Phase]phases.PhaseDef)
 	for _, p := range r.model.Phases() {
 		r.phaseDefs[p.Name] = p
+	}
+	r.actions = make(map[phases.Action]bool)
+	for _, a := range r.model.Actions() {
+		r.actions[a.Name] = true
 	}
 	if r.policy == nil {
 		r.policy = AllowAll

@@ -74,7 +74,7 @@ func (r *Responder) transition(ctx context.Context, actor Actor, id ID, reason s
 	}
 	inc, err := r.mutate(ctx, actor, id, c)
 	label := st.action
-	if _, known := r.model.Action(label); !known {
+	if !r.actions[label] {
 		label = "unknown" // a caller's typo must not become a metric series
 	}
 	r.tel.transitions.Add(ctx, 1, r.tel.transitionAttrs(r.model.Name(), label, outcome(err)))
