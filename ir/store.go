@@ -115,6 +115,11 @@ func (q Query) Normalize() (Query, error) {
 	default:
 		return Query{}, invalid("status", string(q.Status), "want open, closed or empty")
 	}
+	// Labels are stored trimmed, so they are matched trimmed.
+	q.Labels = slices.Clone(q.Labels)
+	for i, l := range q.Labels {
+		q.Labels[i] = strings.TrimSpace(l)
+	}
 	q.Severities = slices.Clone(q.Severities)
 	for i, s := range q.Severities {
 		v, err := ParseSeverity(string(s))
