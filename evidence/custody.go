@@ -1,7 +1,6 @@
 package evidence
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -112,22 +111,18 @@ func (r Record) Encode() ([]byte, error) {
 		snap := r.Snapshot.Clone()
 		r.Snapshot = &snap
 	}
-	return json.Marshal(r)
+	if b, err := appendRecord(make([]byte, 0, 512), r); err == nil {
+		return b, nil
+	}
+	// Let encoding/json report the error.
+	return encodeRecordJSON(r)
 }
 
 // DecodeRecord decodes a record and checks its encoding is canonical, so
 // that two different byte strings can never stand for the same record.
 func DecodeRecord(data []byte) (Record, error) {
-	var r Record
-	if err := json.Unmarshal(data, &r); err != nil {
-		return Record{}, invalid("record", err.Error())
+	if r, ok := decodeRecordFast(data); ok {
+		return r, nil
 	}
-	again, err := r.Encode()
-	if err != nil {
-		return Record{}, invalid("record", err.Error())
-	}
-	if string(again) != string(data) {
-		return Record{}, invalid("record", "not in canonical form")
-	}
-	return r, nil
+	return decodeRecordJSON(data)
 }

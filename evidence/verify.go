@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
+	"sync"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -73,7 +75,12 @@ func verifyLog(log CaseLog, vkey string) (*Report, []Hash) {
 	snapshots := make(map[ItemID]*Item)
 	collectedAt := make(map[ItemID]int64)
 	var collectedOrder []ItemID
+	batch := make([]decodedRecord, min(len(log.Records), decodeChunk))
 	for i, data := range log.Records {
+		if i%decodeChunk == 0 {
+			end := min(i+decodeChunk, len(log.Records))
+			decodeRecords(log.Records[i:end], batch[:end-i])
+		}
 		n := int64(i)
 		leaf := tlog.RecordHash(data)
 		stored, err := tlog.StoredHashesForRecordHash(n, leaf, reader)
@@ -82,7 +89,7 @@ func verifyLog(log CaseLog, vkey string) (*Report, []Hash) {
 			return rep, nil
 		}
 		hashes = append(hashes, stored...)
-		r, err := DecodeRecord(data)
+		r, err := batch[i%decodeChunk].r, batch[i%decodeChunk].err
 		if err != nil {
 			problem("", n, "record", "a canonical record", err.Error())
 			continue
@@ -146,6 +153,37 @@ func verifyLog(log CaseLog, vkey string) (*Report, []Hash) {
 		checkCheckpoint(rep, log, cp, vkey, reader)
 	}
 	return rep, hashes
+}
+
+// decodeChunk is how many records verifyLog decodes at a time.
+const decodeChunk = 4096
+
+type decodedRecord struct {
+	r   Record
+	err error
+}
+
+// decodeRecords decodes records into out, which has the same length,
+// spreading the work over GOMAXPROCS goroutines.
+func decodeRecords(records [][]byte, out []decodedRecord) {
+	workers := min(runtime.GOMAXPROCS(0), (len(records)+255)/256)
+	if workers <= 1 {
+		for i, data := range records {
+			out[i].r, out[i].err = DecodeRecord(data)
+		}
+		return
+	}
+	per := (len(records) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for lo := 0; lo < len(records); lo += per {
+		hi := min(lo+per, len(records))
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				out[i].r, out[i].err = DecodeRecord(records[i])
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // checkCheckpoint checks one checkpoint against the rebuilt tree.

@@ -1,0 +1,552 @@
+package evidence
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// This file holds a hand-written codec for [Record]. Its output is
+// byte-for-byte what encoding/json produces for the same record, which
+// stays the definition of the canonical encoding; the codec only makes
+// encoding and decoding faster. Whenever it meets something it does not
+// handle (an error, a non-canonical input), callers fall back to
+// encoding/json, so errors and results are unchanged.
+
+var errCodec = errors.New("evidence: record not encodable by the fast codec")
+
+// appendRecord appends to dst the encoding json.Marshal gives r. It returns
+// an error for records json.Marshal refuses (unknown kinds or actions,
+// times it cannot write); the error is not json.Marshal's, so callers
+// should ask encoding/json for the error to report.
+func appendRecord(dst []byte, r Record) ([]byte, error) {
+	var err error
+	dst = append(dst, `{"case":`...)
+	dst = appendJSONString(dst, string(r.Case))
+	dst = append(dst, `,"index":`...)
+	dst = strconv.AppendInt(dst, r.Index, 10)
+	dst = append(dst, `,"item":`...)
+	dst = appendJSONString(dst, string(r.Item))
+	dst = append(dst, `,"prev":`...)
+	dst = strconv.AppendInt(dst, r.Prev, 10)
+	dst = codecAppendOpt(dst, `,"prev_hash":`, r.PrevHash)
+	a, ok := canonicalAction(r.Action)
+	if !ok {
+		return dst, errCodec
+	}
+	dst = append(dst, `,"action":`...)
+	dst = appendJSONString(dst, string(a))
+	dst = append(dst, `,"actor":`...)
+	dst = codecAppendParty(dst, r.Actor)
+	dst = codecAppendOpt(dst, `,"authority":`, r.Authority)
+	if !r.From.IsZero() {
+		dst = append(dst, `,"from":`...)
+		dst = codecAppendParty(dst, r.From)
+	}
+	if !r.To.IsZero() {
+		dst = append(dst, `,"to":`...)
+		dst = codecAppendParty(dst, r.To)
+	}
+	dst = codecAppendOpt(dst, `,"location":`, r.Location)
+	dst = append(dst, `,"at":`...)
+	if dst, err = codecAppendTime(dst, r.At); err != nil {
+		return dst, err
+	}
+	dst = codecAppendOpt(dst, `,"reason":`, r.Reason)
+	dst = codecAppendOpt(dst, `,"tool":`, r.Tool)
+	dst = codecAppendOpt(dst, `,"digest":`, r.Digest)
+	dst = codecAppendOpt(dst, `,"notes":`, r.Notes)
+	if r.Snapshot != nil {
+		dst = append(dst, `,"snapshot":`...)
+		if dst, err = codecAppendItem(dst, r.Snapshot); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, '}'), nil
+}
+
+func codecAppendItem(dst []byte, it *Item) ([]byte, error) {
+	var err error
+	dst = append(dst, `{"id":`...)
+	dst = appendJSONString(dst, string(it.ID))
+	dst = append(dst, `,"case_id":`...)
+	dst = appendJSONString(dst, string(it.CaseID))
+	dst = append(dst, `,"exhibit":`...)
+	dst = appendJSONString(dst, it.Exhibit)
+	dst = append(dst, `,"name":`...)
+	dst = appendJSONString(dst, it.Name)
+	k, ok := canonicalKind(it.Kind)
+	if !ok {
+		return dst, errCodec
+	}
+	dst = append(dst, `,"kind":`...)
+	dst = appendJSONString(dst, string(k))
+	dst = codecAppendOpt(dst, `,"media_type":`, it.MediaType)
+	dst = append(dst, `,"size":`...)
+	dst = strconv.AppendInt(dst, it.Size, 10)
+	dst = append(dst, `,"digests":{"sha256":`...)
+	dst = appendJSONString(dst, it.Digests.SHA256)
+	dst = codecAppendOpt(dst, `,"sha1":`, it.Digests.SHA1)
+	dst = codecAppendOpt(dst, `,"md5":`, it.Digests.MD5)
+	dst = append(dst, '}')
+	s := &it.Source
+	// omitzero: the zero Source has every string empty and a nil Network.
+	if s.Host != "" || s.Path != "" || s.SerialNumber != "" || s.Network != nil || s.Description != "" {
+		dst = append(dst, `,"source":{`...)
+		n := len(dst)
+		dst = codecAppendOpt(dst, `,"host":`, s.Host)
+		dst = codecAppendOpt(dst, `,"path":`, s.Path)
+		dst = codecAppendOpt(dst, `,"serial_number":`, s.SerialNumber)
+		if len(s.Network) > 0 {
+			dst = append(dst, `,"network":`...)
+			dst = codecAppendStrings(dst, s.Network)
+		}
+		dst = codecAppendOpt(dst, `,"description":`, s.Description)
+		if len(dst) > n {
+			// Drop the first field's leading comma.
+			dst = append(dst[:n], dst[n+1:]...)
+		}
+		dst = append(dst, '}')
+	}
+	dst = append(dst, `,"collected_by":`...)
+	dst = codecAppendParty(dst, it.CollectedBy)
+	dst = append(dst, `,"collected_at":`...)
+	if dst, err = codecAppendTime(dst, it.CollectedAt); err != nil {
+		return dst, err
+	}
+	dst = codecAppendOpt(dst, `,"location":`, it.Location)
+	if len(it.Labels) > 0 {
+		dst = append(dst, `,"labels":`...)
+		dst = codecAppendStrings(dst, it.Labels)
+	}
+	return append(dst, '}'), nil
+}
+
+func codecAppendParty(dst []byte, p Party) []byte {
+	dst = append(dst, `{"id":`...)
+	dst = appendJSONString(dst, p.ID)
+	dst = codecAppendOpt(dst, `,"name":`, p.Name)
+	dst = codecAppendOpt(dst, `,"organization":`, p.Organization)
+	return append(dst, '}')
+}
+
+func codecAppendStrings(dst []byte, v []string) []byte {
+	dst = append(dst, '[')
+	for i, s := range v {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, s)
+	}
+	return append(dst, ']')
+}
+
+// codecAppendOpt appends key and s, unless s is empty (omitempty).
+func codecAppendOpt(dst []byte, key, s string) []byte {
+	if s == "" {
+		return dst
+	}
+	dst = append(dst, key...)
+	return appendJSONString(dst, s)
+}
+
+// canonicalAction returns what Action.MarshalText writes for a.
+func canonicalAction(a Action) (Action, bool) {
+	for _, c := range actions {
+		if a == c {
+			return c, true
+		}
+	}
+	c, err := ParseAction(string(a))
+	return c, err == nil
+}
+
+// canonicalKind returns what Kind.MarshalText writes for k.
+func canonicalKind(k Kind) (Kind, bool) {
+	if k == "" {
+		return "", true
+	}
+	for _, c := range kinds {
+		if k == c {
+			return c, true
+		}
+	}
+	c, err := ParseKind(string(k))
+	return c, err == nil
+}
+
+// codecAppendTime appends t as time.Time.MarshalJSON writes it: quoted RFC 3339
+// with trailing zeros of the fraction trimmed, refusing years outside
+// 0-9999 and zone offsets of 24 hours or more.
+func codecAppendTime(dst []byte, t time.Time) ([]byte, error) {
+	dst = append(dst, '"')
+	n0 := len(dst)
+	dst = t.AppendFormat(dst, time.RFC3339Nano)
+	if len(dst) < n0+len("2006-01-02T15:04:05Z") || dst[n0+len("2006")] != '-' {
+		return dst, errCodec
+	}
+	if dst[len(dst)-1] != 'Z' {
+		c := dst[len(dst)-len("Z07:00")]
+		h := dst[len(dst)-len("07:00"):]
+		if '0' <= c && c <= '9' || 10*(h[0]-'0')+(h[1]-'0') >= 24 {
+			return dst, errCodec
+		}
+	}
+	return append(dst, '"'), nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+// jsonSafe reports which ASCII bytes encoding/json writes unescaped (its
+// HTML-safe set).
+var jsonSafe = func() (t [utf8.RuneSelf]bool) {
+	for b := 0x20; b < utf8.RuneSelf; b++ {
+		switch b {
+		case '"', '\\', '<', '>', '&':
+		default:
+			t[b] = true
+		}
+	}
+	return t
+}()
+
+// appendJSONString appends s quoted and escaped exactly as encoding/json
+// does by default.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if jsonSafe[b] {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if c == '\u2028' || c == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// encodeRecordJSON is the reference encoding: encoding/json's.
+func encodeRecordJSON(r Record) ([]byte, error) {
+	return json.Marshal(r)
+}
+
+// decodeRecordJSON is the reference decoder: encoding/json's, checked by
+// re-encoding.
+func decodeRecordJSON(data []byte) (Record, error) {
+	var r Record
+	if err := json.Unmarshal(data, &r); err != nil {
+		return Record{}, invalid("record", err.Error())
+	}
+	again, err := r.Encode()
+	if err != nil {
+		return Record{}, invalid("record", err.Error())
+	}
+	if string(again) != string(data) {
+		return Record{}, invalid("record", "not in canonical form")
+	}
+	return r, nil
+}
+
+var codecBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// decodeRecordFast decodes a record in canonical form, reporting false for
+// anything else.
+func decodeRecordFast(data []byte) (Record, bool) {
+	r, ok := parseRecord(data)
+	if !ok {
+		return Record{}, false
+	}
+	bp := codecBufs.Get().(*[]byte)
+	again, err := appendRecord((*bp)[:0], r)
+	ok = err == nil && bytes.Equal(again, data)
+	if cap(again) <= 64<<10 {
+		*bp = again[:0]
+		codecBufs.Put(bp)
+	}
+	if !ok {
+		return Record{}, false
+	}
+	return r, true
+}
+
+// recordParser parses the fields of a canonical record in order. It is
+// lenient in places (a record it returns is re-encoded and compared with
+// the input) but never gives a value other than encoding/json would.
+type recordParser struct {
+	data []byte
+	// str is data as a string, so unescaped field values can share it
+	// rather than each being copied.
+	str string
+	pos int
+	ok  bool
+}
+
+// lit consumes s if the input continues with it.
+func (p *recordParser) lit(s string) bool {
+	if p.ok && len(p.data)-p.pos >= len(s) && string(p.data[p.pos:p.pos+len(s)]) == s {
+		p.pos += len(s)
+		return true
+	}
+	return false
+}
+
+// expect consumes s, or fails the parse.
+func (p *recordParser) expect(s string) {
+	if !p.lit(s) {
+		p.ok = false
+	}
+}
+
+func (p *recordParser) int() int64 {
+	if !p.ok {
+		return 0
+	}
+	i := p.pos
+	if i < len(p.data) && p.data[i] == '-' {
+		i++
+	}
+	for i < len(p.data) && '0' <= p.data[i] && p.data[i] <= '9' {
+		i++
+	}
+	v, err := strconv.ParseInt(string(p.data[p.pos:i]), 10, 64)
+	if err != nil {
+		p.ok = false
+		return 0
+	}
+	p.pos = i
+	return v
+}
+
+// rawString returns the quoted string at the input, quotes included,
+// and whether it has escapes.
+func (p *recordParser) rawString() ([]byte, bool) {
+	if !p.ok || p.pos >= len(p.data) || p.data[p.pos] != '"' {
+		p.ok = false
+		return nil, false
+	}
+	escaped := false
+	for i := p.pos + 1; i < len(p.data); i++ {
+		switch c := p.data[i]; {
+		case c == '"':
+			s := p.data[p.pos : i+1]
+			p.pos = i + 1
+			return s, escaped
+		case c == '\\':
+			escaped = true
+			i++
+		case c < 0x20:
+			p.ok = false
+			return nil, false
+		}
+	}
+	p.ok = false
+	return nil, false
+}
+
+func (p *recordParser) string() string {
+	raw, escaped := p.rawString()
+	if !p.ok {
+		return ""
+	}
+	if !escaped {
+		end := p.pos - 1
+		return p.str[end-(len(raw)-2) : end]
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		p.ok = false
+		return ""
+	}
+	return s
+}
+
+// optString parses key and a string if the input continues with key.
+func (p *recordParser) optString(key string) string {
+	if p.lit(key) {
+		return p.string()
+	}
+	return ""
+}
+
+func (p *recordParser) time() time.Time {
+	raw, escaped := p.rawString()
+	var t time.Time
+	if !p.ok || escaped {
+		p.ok = false
+		return t
+	}
+	if err := t.UnmarshalJSON(raw); err != nil {
+		p.ok = false
+	}
+	return t
+}
+
+func (p *recordParser) party() Party {
+	var v Party
+	p.expect(`{"id":`)
+	v.ID = p.string()
+	v.Name = p.optString(`,"name":`)
+	v.Organization = p.optString(`,"organization":`)
+	p.expect("}")
+	return v
+}
+
+func (p *recordParser) strings() []string {
+	p.expect("[")
+	var v []string
+	for p.ok {
+		v = append(v, p.string())
+		if !p.lit(",") {
+			break
+		}
+	}
+	p.expect("]")
+	return v
+}
+
+func (p *recordParser) item() *Item {
+	it := new(Item)
+	p.expect(`{"id":`)
+	it.ID = ItemID(p.string())
+	p.expect(`,"case_id":`)
+	it.CaseID = CaseID(p.string())
+	p.expect(`,"exhibit":`)
+	it.Exhibit = p.string()
+	p.expect(`,"name":`)
+	it.Name = p.string()
+	p.expect(`,"kind":`)
+	if k := p.string(); k != "" {
+		// Kinds decode through ParseKind; a canonical one is its own name.
+		if kk, ok := canonicalKind(Kind(k)); !ok || string(kk) != k {
+			p.ok = false
+		}
+		it.Kind = Kind(k)
+	}
+	it.MediaType = p.optString(`,"media_type":`)
+	p.expect(`,"size":`)
+	it.Size = p.int()
+	p.expect(`,"digests":{"sha256":`)
+	it.Digests.SHA256 = p.string()
+	it.Digests.SHA1 = p.optString(`,"sha1":`)
+	it.Digests.MD5 = p.optString(`,"md5":`)
+	p.expect("}")
+	if p.lit(`,"source":{`) {
+		s := &it.Source
+		sep := ""
+		if p.lit(`"host":`) {
+			s.Host, sep = p.string(), ","
+		}
+		if p.lit(sep + `"path":`) {
+			s.Path, sep = p.string(), ","
+		}
+		if p.lit(sep + `"serial_number":`) {
+			s.SerialNumber, sep = p.string(), ","
+		}
+		if p.lit(sep + `"network":`) {
+			s.Network, sep = p.strings(), ","
+		}
+		if p.lit(sep + `"description":`) {
+			s.Description = p.string()
+		}
+		p.expect("}")
+	}
+	p.expect(`,"collected_by":`)
+	it.CollectedBy = p.party()
+	p.expect(`,"collected_at":`)
+	it.CollectedAt = p.time()
+	it.Location = p.optString(`,"location":`)
+	if p.lit(`,"labels":`) {
+		it.Labels = p.strings()
+	}
+	p.expect("}")
+	return it
+}
+
+// parseRecord parses a record in canonical form. It reports false for
+// input it cannot parse; a record it returns must still be re-encoded and
+// compared with data before it is trusted (see decodeRecordFast).
+func parseRecord(data []byte) (Record, bool) {
+	p := recordParser{data: data, str: string(data), ok: true}
+	var r Record
+	p.expect(`{"case":`)
+	r.Case = CaseID(p.string())
+	p.expect(`,"index":`)
+	r.Index = p.int()
+	p.expect(`,"item":`)
+	r.Item = ItemID(p.string())
+	p.expect(`,"prev":`)
+	r.Prev = p.int()
+	r.PrevHash = p.optString(`,"prev_hash":`)
+	p.expect(`,"action":`)
+	a := Action(p.string())
+	if c, ok := canonicalAction(a); !ok || c != a {
+		p.ok = false
+	}
+	r.Action = a
+	p.expect(`,"actor":`)
+	r.Actor = p.party()
+	r.Authority = p.optString(`,"authority":`)
+	if p.lit(`,"from":`) {
+		r.From = p.party()
+	}
+	if p.lit(`,"to":`) {
+		r.To = p.party()
+	}
+	r.Location = p.optString(`,"location":`)
+	p.expect(`,"at":`)
+	r.At = p.time()
+	r.Reason = p.optString(`,"reason":`)
+	r.Tool = p.optString(`,"tool":`)
+	r.Digest = p.optString(`,"digest":`)
+	r.Notes = p.optString(`,"notes":`)
+	if p.lit(`,"snapshot":`) {
+		r.Snapshot = p.item()
+	}
+	p.expect("}")
+	if !p.ok || p.pos != len(data) {
+		return Record{}, false
+	}
+	return r, true
+}
