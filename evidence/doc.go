@@ -28,6 +28,13 @@
 // [*TamperError] naming the item, the record, and what was expected and
 // found.
 //
+// [ExportBundle] writes a case as a deterministic bundle that an
+// independent party checks offline ([ReadBundle], [Bundle.Verify]; the
+// program examples/custody-verify does it from the command line), and
+// [ImportBundle] takes one in, verifying before it accepts anything.
+// [RenderCustodyReport] writes the custody report a court or auditor reads,
+// and [WriteCASE] exports items and custody actions as CASE/UCO JSON-LD.
+//
 // Storage plugs in through [LedgerStore] and [BlobStore]; package
 // evidencetest holds the conformance suites every implementation must pass.
 // The package never imports the incident packages: it works on its own as
