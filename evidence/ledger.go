@@ -91,8 +91,13 @@ func (l *Ledger) Append(ctx context.Context, r Record) (Record, error) {
 	if err := checkRecord(r); err != nil {
 		return Record{}, err
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
-	defer cancel()
+	if ctx.Done() != nil {
+		// The caller may give up; the record is written anyway, within
+		// a bounded time. A context that cannot end needs neither.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+		defer cancel()
+	}
 	for range maxAppendAttempts {
 		stored, err := l.tryAppend(ctx, r)
 		if errors.Is(err, ErrConflict) && r.Action != ActionCollected {
@@ -342,33 +347,32 @@ func checkCaseID(c CaseID) error {
 // bytes), and times must have whole-minute zone offsets (RFC 3339 has no
 // seconds in an offset).
 func checkEncodable(r Record) error {
-	texts := []string{string(r.Case), string(r.Item), r.PrevHash, r.Authority, r.Location, r.Reason, r.Tool, r.Digest, r.Notes}
-	texts = appendParty(texts, r.Actor, r.From, r.To)
-	times := []time.Time{r.At}
+	ok := validUTF8(string(r.Case), string(r.Item), r.PrevHash, r.Authority, r.Location, r.Reason, r.Tool, r.Digest, r.Notes) &&
+		validParty(r.Actor) && validParty(r.From) && validParty(r.To)
 	if s := r.Snapshot; s != nil {
-		texts = append(texts, string(s.ID), string(s.CaseID), s.Exhibit, s.Name, s.MediaType, s.Location,
-			s.Source.Host, s.Source.Path, s.Source.SerialNumber, s.Source.Description)
-		texts = append(texts, s.Source.Network...)
-		texts = append(texts, s.Labels...)
-		texts = appendParty(texts, s.CollectedBy)
-		times = append(times, s.CollectedAt)
-	}
-	for _, t := range texts {
-		if !utf8.ValidString(t) {
-			return invalid("record", "text must be valid UTF-8")
-		}
-	}
-	for _, t := range times {
-		if _, off := t.Zone(); off%60 != 0 {
+		ok = ok && validUTF8(string(s.ID), string(s.CaseID), s.Exhibit, s.Name, s.MediaType, s.Location,
+			s.Source.Host, s.Source.Path, s.Source.SerialNumber, s.Source.Description) &&
+			validUTF8(s.Source.Network...) && validUTF8(s.Labels...) && validParty(s.CollectedBy)
+		if _, off := s.CollectedAt.Zone(); off%60 != 0 {
 			return invalid("record time", "the zone offset must be a whole number of minutes")
 		}
+	}
+	if !ok {
+		return invalid("record", "text must be valid UTF-8")
+	}
+	if _, off := r.At.Zone(); off%60 != 0 {
+		return invalid("record time", "the zone offset must be a whole number of minutes")
 	}
 	return nil
 }
 
-func appendParty(texts []string, parties ...Party) []string {
-	for _, p := range parties {
-		texts = append(texts, p.ID, p.Name, p.Organization)
+func validParty(p Party) bool { return validUTF8(p.ID, p.Name, p.Organization) }
+
+func validUTF8(texts ...string) bool {
+	for _, t := range texts {
+		if !utf8.ValidString(t) {
+			return false
+		}
 	}
-	return texts
+	return true
 }
