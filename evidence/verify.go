@@ -64,32 +64,35 @@ func verifyLog(log CaseLog, vkey string) (*Report, []Hash) {
 			What: what, Expected: expected, Found: found})
 	}
 	hashes := make([]Hash, 0, tlog.StoredHashCount(rep.Size))
+	// tlog uses what ReadHashes returns before it reads again, so one
+	// scratch slice serves every read.
+	var scratch []Hash
 	reader := tlog.HashReaderFunc(func(indexes []int64) ([]Hash, error) {
-		out := make([]Hash, len(indexes))
-		for i, x := range indexes {
-			out[i] = hashes[x]
+		scratch = scratch[:0]
+		for _, x := range indexes {
+			scratch = append(scratch, hashes[x])
 		}
-		return out, nil
+		return scratch, nil
 	})
 	last := make(map[ItemID]int64)
 	snapshots := make(map[ItemID]*Item)
 	collectedAt := make(map[ItemID]int64)
 	var collectedOrder []ItemID
 	batch := make([]decodedRecord, min(len(log.Records), decodeChunk))
-	for i, data := range log.Records {
+	for i := range log.Records {
 		if i%decodeChunk == 0 {
 			end := min(i+decodeChunk, len(log.Records))
 			decodeRecords(log.Records[i:end], batch[:end-i])
 		}
 		n := int64(i)
-		leaf := tlog.RecordHash(data)
-		stored, err := tlog.StoredHashesForRecordHash(n, leaf, reader)
+		d := &batch[i%decodeChunk]
+		stored, err := tlog.StoredHashesForRecordHash(n, d.leaf, reader)
 		if err != nil {
 			rep.Problems = append(rep.Problems, fmt.Errorf("evidence: rebuild tree at record %d: %w", n, err))
 			return rep, nil
 		}
 		hashes = append(hashes, stored...)
-		r, err := batch[i%decodeChunk].r, batch[i%decodeChunk].err
+		r, err := d.r, d.err
 		if err != nil {
 			problem("", n, "record", "a canonical record", err.Error())
 			continue
@@ -107,8 +110,8 @@ func verifyLog(log CaseLog, vkey string) (*Report, []Hash) {
 		if r.Prev != want {
 			problem(r.Item, n, "item link", "previous record "+strconv.FormatInt(want, 10), "previous record "+strconv.FormatInt(r.Prev, 10))
 		} else if want >= 0 {
-			if ph := hashes[tlog.StoredHashIndex(0, want)].String(); r.PrevHash != ph {
-				problem(r.Item, n, "item link", "previous record hash "+ph, "previous record hash "+r.PrevHash)
+			if ph := hashes[tlog.StoredHashIndex(0, want)]; !d.prevOK || d.prev != ph {
+				problem(r.Item, n, "item link", "previous record hash "+ph.String(), "previous record hash "+r.PrevHash)
 			}
 		}
 		if !seen && r.Action != ActionCollected {
@@ -120,8 +123,8 @@ func verifyLog(log CaseLog, vkey string) (*Report, []Hash) {
 		if seen && r.Action == ActionCollected {
 			problem(r.Item, n, "record", "one collected record per item", "a second collected record")
 		}
-		if err := checkRecord(r); err != nil {
-			problem(r.Item, n, "record", "a valid custody record", err.Error())
+		if d.checkErr != nil {
+			problem(r.Item, n, "record", "a valid custody record", d.checkErr.Error())
 		}
 		if r.Snapshot != nil && snapshots[r.Item] == nil {
 			snapshots[r.Item] = r.Snapshot
@@ -158,9 +161,29 @@ func verifyLog(log CaseLog, vkey string) (*Report, []Hash) {
 // decodeChunk is how many records verifyLog decodes at a time.
 const decodeChunk = 4096
 
+// decodedRecord is what can be learnt of one record on its own, in
+// parallel with the others: its leaf hash, the record, whether it is valid,
+// and the previous record hash it names.
 type decodedRecord struct {
-	r   Record
-	err error
+	leaf     Hash
+	r        Record
+	err      error
+	checkErr error
+	prev     Hash
+	prevOK   bool
+}
+
+// decodeOne fills d from one encoded record.
+func (d *decodedRecord) decodeOne(data []byte) {
+	*d = decodedRecord{leaf: tlog.RecordHash(data)}
+	if d.r, d.err = DecodeRecord(data); d.err != nil {
+		return
+	}
+	d.checkErr = checkRecord(d.r)
+	if d.r.PrevHash != "" {
+		h, err := tlog.ParseHash(d.r.PrevHash)
+		d.prev, d.prevOK = h, err == nil
+	}
 }
 
 // decodeRecords decodes records into out, which has the same length,
@@ -169,7 +192,7 @@ func decodeRecords(records [][]byte, out []decodedRecord) {
 	workers := min(runtime.GOMAXPROCS(0), (len(records)+255)/256)
 	if workers <= 1 {
 		for i, data := range records {
-			out[i].r, out[i].err = DecodeRecord(data)
+			out[i].decodeOne(data)
 		}
 		return
 	}
@@ -179,7 +202,7 @@ func decodeRecords(records [][]byte, out []decodedRecord) {
 		hi := min(lo+per, len(records))
 		wg.Go(func() {
 			for i := lo; i < hi; i++ {
-				out[i].r, out[i].err = DecodeRecord(records[i])
+				out[i].decodeOne(records[i])
 			}
 		})
 	}
