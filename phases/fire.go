@@ -57,21 +57,11 @@ func (m *Model) Fire(ctx context.Context, s Subject, from Phase, a Action) (Phas
 // translate turns an fsm error into one of this package's errors.
 func (m *Model) translate(err error, a Action, from Phase) error {
 	var (
-		unknown  fsm.UnknownEventError
-		invalid  fsm.InvalidEventError
-		same     fsm.NoTransitionError
-		canceled fsm.CanceledError
+		unknown fsm.UnknownEventError
+		invalid fsm.InvalidEventError
+		same    fsm.NoTransitionError
 	)
 	switch {
-	case errors.As(err, &canceled):
-		var g *GuardError
-		if errors.As(canceled.Err, &g) {
-			return g
-		}
-		if canceled.Err != nil {
-			return fmt.Errorf("phases: %s: %s from %s: %w", m.def.Name, a, from, canceled.Err)
-		}
-		return fmt.Errorf("phases: %s: %s from %s: transition cancelled", m.def.Name, a, from)
 	case errors.As(err, &unknown):
 		return &TransitionError{Model: m.def.Name, Action: a, From: from,
 			Reason: "the model has no such action", kind: ErrUnknownAction}
@@ -84,6 +74,7 @@ func (m *Model) translate(err error, a Action, from Phase) error {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("phases: %s: %s from %s: %w", m.def.Name, a, from, err)
 	default:
+		// Not wrapped: no fsm type may reach callers.
 		return fmt.Errorf("phases: %s: %s from %s: transition failed: %s", m.def.Name, a, from, err.Error())
 	}
 }
