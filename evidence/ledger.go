@@ -117,25 +117,52 @@ func (l *Ledger) Append(ctx context.Context, r Record) (Record, error) {
 }
 
 func (l *Ledger) tryAppend(ctx context.Context, r Record) (Record, error) {
+	r, a, err := l.prepare(ctx, r)
+	if err != nil {
+		return Record{}, err
+	}
+	if err := l.store.Append(ctx, a); err != nil {
+		return Record{}, fmt.Errorf("evidence: append: %w", err)
+	}
+	return r, nil
+}
+
+// Prepare works out how r would be appended to its case's log as it stands,
+// without writing anything: it returns the record as it would be stored
+// (Index, Prev and PrevHash filled in, a collected record's exhibit
+// numbered, as [Ledger.Append] does) and the [Append] to give the ledger's
+// store. It is for stores that write a custody record in the same
+// transaction as other changes: the store's Append check (the log still
+// holds exactly Index records) refuses a prepared append that another
+// writer overtook, with an error matching [ErrConflict], and the caller
+// prepares it again.
+func (l *Ledger) Prepare(ctx context.Context, r Record) (Record, Append, error) {
+	if err := checkRecord(r); err != nil {
+		return Record{}, Append{}, err
+	}
+	return l.prepare(ctx, r)
+}
+
+func (l *Ledger) prepare(ctx context.Context, r Record) (Record, Append, error) {
 	n, err := l.store.Size(ctx, r.Case)
 	if err != nil {
-		return Record{}, fmt.Errorf("evidence: append: %w", err)
+		return Record{}, Append{}, fmt.Errorf("evidence: append: %w", err)
 	}
 	r.Index, r.Prev, r.PrevHash = n, -1, ""
 	prev, err := l.store.LastRecord(ctx, r.Case, r.Item)
 	switch {
 	case err == nil:
 		if r.Action == ActionCollected {
-			return Record{}, fmt.Errorf("evidence: collect %s: item exists: %w", r.Item, ErrConflict)
+			return Record{}, Append{}, fmt.Errorf("evidence: collect %s: item exists: %w", r.Item, ErrConflict)
 		}
 		h, err := l.store.ReadHashes(ctx, r.Case, []int64{tlog.StoredHashIndex(0, prev)})
 		if err != nil {
-			return Record{}, fmt.Errorf("evidence: append: %w", err)
+			return Record{}, Append{}, fmt.Errorf("evidence: append: %w", err)
 		}
 		r.Prev, r.PrevHash = prev, h[0].String()
 	case errors.Is(err, ErrNotFound):
 		if r.Action != ActionCollected {
-			return Record{}, fmt.Errorf("evidence: %s %s: the item was never collected in case %s: %w", r.Action, r.Item, r.Case, ErrNotFound)
+			return Record{}, Append{}, fmt.Errorf("evidence: %s %s: the item was never collected in case %s: %w", r.Action, r.Item, r.Case, ErrNotFound)
 		}
 		snap := r.Snapshot.Clone()
 		r.Snapshot = &snap
@@ -144,26 +171,22 @@ func (l *Ledger) tryAppend(ctx context.Context, r Record) (Record, error) {
 			// collections racing in one case never share a number.
 			items, err := l.store.Items(ctx, r.Case)
 			if err != nil {
-				return Record{}, fmt.Errorf("evidence: append: %w", err)
+				return Record{}, Append{}, fmt.Errorf("evidence: append: %w", err)
 			}
 			r.Snapshot.Exhibit = fmt.Sprintf("EX-%03d", len(items)+1)
 		}
 	default:
-		return Record{}, fmt.Errorf("evidence: append: %w", err)
+		return Record{}, Append{}, fmt.Errorf("evidence: append: %w", err)
 	}
 	data, err := r.Encode()
 	if err != nil {
-		return Record{}, invalid("record", err.Error())
+		return Record{}, Append{}, invalid("record", err.Error())
 	}
 	hashes, err := tlog.StoredHashes(n, data, l.hashReader(ctx, r.Case))
 	if err != nil {
-		return Record{}, fmt.Errorf("evidence: append: %w", err)
+		return Record{}, Append{}, fmt.Errorf("evidence: append: %w", err)
 	}
-	err = l.store.Append(ctx, Append{Case: r.Case, Index: n, Item: r.Item, Data: data, Hashes: hashes, NewItem: r.Snapshot})
-	if err != nil {
-		return Record{}, fmt.Errorf("evidence: append: %w", err)
-	}
-	return r, nil
+	return r, Append{Case: r.Case, Index: n, Item: r.Item, Data: data, Hashes: hashes, NewItem: r.Snapshot}, nil
 }
 
 // hashReader reads stored hashes of case c for tlog.

@@ -114,8 +114,27 @@ type Collection struct {
 // record to the case's custody log. The record is written even if ctx is
 // cancelled once the content is stored.
 func (l *Locker) Collect(ctx context.Context, c Collection) (Item, error) {
-	if err := checkCollection(c); err != nil {
+	r, err := l.Stage(ctx, c)
+	if err != nil {
 		return Item{}, err
+	}
+	rec, err := l.ledger.Append(ctx, r)
+	if err != nil {
+		return Item{}, err
+	}
+	return *rec.Snapshot, nil
+}
+
+// Stage does the first half of [Locker.Collect]: it checks c, asks the
+// policy, and stores the content (hashing it in the same pass), then
+// returns the collected record, not yet appended, with the new item as its
+// Snapshot. Append it with [Ledger.Append], or with [Ledger.Prepare] when a
+// store writes it in the same transaction as other changes. Content stored
+// for a record never appended is harmless: blobs are content-addressed and
+// unreferenced.
+func (l *Locker) Stage(ctx context.Context, c Collection) (Record, error) {
+	if err := checkCollection(c); err != nil {
+		return Record{}, err
 	}
 	kind := c.Kind
 	if kind == "" {
@@ -129,11 +148,11 @@ func (l *Locker) Collect(ctx context.Context, c Collection) (Item, error) {
 	id := l.newID()
 	req := AccessRequest{Case: c.Case, Item: id, Action: ActionCollected, Actor: c.CollectedBy, Authority: c.Authority, Reason: c.Reason}
 	if err := l.allow(ctx, req, false); err != nil {
-		return Item{}, err
+		return Record{}, err
 	}
 	res, err := Ingest(ctx, l.blobs, c.Content, IngestOptions{SHA1: c.SHA1, MD5: c.MD5, Progress: c.Progress, MaxSize: c.MaxSize})
 	if err != nil {
-		return Item{}, fmt.Errorf("evidence: collect %s: %w", c.Name, err)
+		return Record{}, fmt.Errorf("evidence: collect %s: %w", c.Name, err)
 	}
 	item := Item{
 		ID: id, CaseID: c.Case, Name: strings.TrimSpace(c.Name), Kind: kind, MediaType: c.MediaType,
@@ -141,15 +160,11 @@ func (l *Locker) Collect(ctx context.Context, c Collection) (Item, error) {
 		CollectedAt: at, Location: c.Location, Labels: c.Labels,
 	}
 	item = item.Clone()
-	rec, err := l.ledger.Append(ctx, Record{
+	return Record{
 		Case: c.Case, Item: id, Action: ActionCollected, Actor: c.CollectedBy, Authority: c.Authority,
 		Location: c.Location, At: at, Reason: c.Reason, Tool: c.Tool, Digest: res.Digests.SHA256,
 		Notes: c.Notes, Snapshot: &item,
-	})
-	if err != nil {
-		return Item{}, err
-	}
-	return *rec.Snapshot, nil
+	}, nil
 }
 
 func checkCollection(c Collection) error {
