@@ -31,14 +31,20 @@ const linkTimeout = 30 * time.Second
 
 // CollectEvidence takes evidence in for the incident: the locker stores the
 // content and records its collection in the incident's custody log (its
-// case ID is the incident's ID), then the incident gets a reference to the
+// case ID is the incident's ID), and the incident gets a reference to the
 // item and an [EvidenceCollected] event carrying its ID and digest.
 //
 // c.Case is set to the incident's case ID, and c.CollectedBy defaults to
-// actor. It needs [Config.Evidence]. Once the item is in custody, linking it
-// to the incident goes ahead even if ctx is cancelled (within a bounded
-// time): the collection already happened. If linking still fails, the item
-// is returned with the error, and [Responder.LinkEvidence] links it later.
+// actor. It needs [Config.Evidence]. Once the content is stored, the rest
+// goes ahead even if ctx is cancelled (within a bounded time): the
+// collection already happened.
+//
+// When the store also keeps the locker's custody logs (the locker's ledger
+// was made on the same store), the custody record, the incident change and
+// its event are written in one transaction. Otherwise the record is
+// appended first and the incident linked after it; if linking fails, the
+// item is returned with the error, and [Responder.LinkEvidence] links it
+// later.
 func (r *Responder) CollectEvidence(ctx context.Context, actor Actor, id ID, c evidence.Collection) (evidence.Item, error) {
 	if r.evidence == nil {
 		return evidence.Item{}, invalid("config", "", "collecting evidence needs Config.Evidence")
@@ -53,6 +59,9 @@ func (r *Responder) CollectEvidence(ctx context.Context, actor Actor, id ID, c e
 	if c.CollectedBy.ID == "" {
 		c.CollectedBy = evidence.Party{ID: actor.ID, Name: actor.Name}
 	}
+	if r.custody {
+		return r.collectTogether(ctx, actor, id, c)
+	}
 	item, err := r.evidence.Collect(ctx, c)
 	if err != nil {
 		return evidence.Item{}, err
@@ -63,6 +72,55 @@ func (r *Responder) CollectEvidence(ctx context.Context, actor Actor, id ID, c e
 		return item, fmt.Errorf("ir: evidence %s collected but not linked to incident %s: %w", item.ID, id, err)
 	}
 	return item, nil
+}
+
+// custodyRetries is the least number of retries of a change carrying a
+// custody record: other writers to the same case make it conflict, and the
+// content it records is already stored.
+const custodyRetries = 16
+
+// collectTogether stores the content, then writes its collected record,
+// the incident's reference to it and the event in one change.
+func (r *Responder) collectTogether(ctx context.Context, actor Actor, id ID, c evidence.Collection) (evidence.Item, error) {
+	staged, err := r.evidence.Stage(ctx, c)
+	if err != nil {
+		return evidence.Item{}, err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), linkTimeout)
+	defer cancel()
+	var (
+		item    evidence.Item
+		pending evidence.Append
+	)
+	_, err = r.mutate(ctx, actor, id, change{op: OpCollectEvidence, minRetries: custodyRetries,
+		apply: func(ctx context.Context, inc *Incident, _ time.Time) ([]EventData, error) {
+			if len(inc.Evidence) >= maxListSize {
+				return nil, invalid("evidence", "", "too many evidence items")
+			}
+			rec, app, err := r.evidence.Ledger().Prepare(ctx, staged)
+			if err != nil {
+				return nil, err
+			}
+			item, pending = *rec.Snapshot, app
+			ref := evidenceRef(item)
+			inc.Evidence = append(inc.Evidence, ref)
+			return []EventData{&EvidenceCollected{Evidence: ref}}, nil
+		},
+		custody: func() []evidence.Append { return []evidence.Append{pending} },
+	})
+	if err != nil {
+		return evidence.Item{}, fmt.Errorf("ir: evidence %s stored but its collection not recorded: %w", staged.Item, err)
+	}
+	return item, nil
+}
+
+// evidenceRef makes the incident's reference to an item.
+func evidenceRef(it evidence.Item) EvidenceRef {
+	return EvidenceRef{
+		Item: it.ID, Exhibit: it.Exhibit, Name: it.Name, Kind: it.Kind, Size: it.Size,
+		SHA256: it.Digests.SHA256, CollectedAt: it.CollectedAt,
+		CollectedBy: Actor{ID: it.CollectedBy.ID, Name: it.CollectedBy.Name, Kind: Human},
+	}
 }
 
 // LinkEvidence links an item already in the incident's custody log to the
@@ -86,11 +144,7 @@ func (r *Responder) LinkEvidence(ctx context.Context, actor Actor, id ID, item e
 			if err != nil {
 				return nil, err
 			}
-			ref := EvidenceRef{
-				Item: it.ID, Exhibit: it.Exhibit, Name: it.Name, Kind: it.Kind, Size: it.Size,
-				SHA256: it.Digests.SHA256, CollectedAt: it.CollectedAt,
-				CollectedBy: Actor{ID: it.CollectedBy.ID, Name: it.CollectedBy.Name, Kind: Human},
-			}
+			ref := evidenceRef(it)
 			inc.Evidence = append(inc.Evidence, ref)
 			return []EventData{&EvidenceCollected{Evidence: ref}}, nil
 		}})

@@ -6,11 +6,16 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
+	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/phases"
 )
 
-// MemoryStore is a [Store] that keeps everything in memory. It is safe for
+// MemoryStore is a [Store] that keeps everything in memory. Like the
+// durable stores, it also keeps custody logs (it is an
+// evidence.LedgerStore) and an [Outbox], so a change and the custody
+// records and messages it carries are written together. It is safe for
 // concurrent use, and meant for tests and short-lived programs: its contents
 // are lost when the process exits.
 type MemoryStore struct {
@@ -18,17 +23,50 @@ type MemoryStore struct {
 	incidents map[ID]*Incident
 	timelines map[ID][]Event
 	ids       []ID // sorted ascending
+	// ledger keeps the custody logs; writes to it hold mu, so that the
+	// appends of one change are not interleaved with others.
+	ledger *evidence.MemoryLedgerStore
+	outbox memoryOutbox
+	clock  Clock
 }
 
-// NewMemoryStore returns an empty [MemoryStore].
-func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{
-		incidents: make(map[ID]*Incident),
-		timelines: make(map[ID][]Event),
+// MemoryOption configures a [MemoryStore].
+type MemoryOption func(*MemoryStore)
+
+// MemoryClock sets the clock a [MemoryStore]'s outbox reads claim leases
+// and due times from; the default is [SystemClock].
+func MemoryClock(c Clock) MemoryOption {
+	return func(s *MemoryStore) {
+		if c != nil {
+			s.clock = c
+		}
 	}
 }
 
-var _ Store = (*MemoryStore)(nil)
+// NewMemoryStore returns an empty [MemoryStore].
+func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
+	s := &MemoryStore{
+		incidents: make(map[ID]*Incident),
+		timelines: make(map[ID][]Event),
+		ledger:    evidence.NewMemoryLedgerStore(),
+		outbox: memoryOutbox{
+			byID:   make(map[int64]*OutboxEntry),
+			claims: make(map[int64]memoryClaim),
+			due:    make(map[int64]time.Time),
+		},
+		clock:     SystemClock,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+var (
+	_ Store                = (*MemoryStore)(nil)
+	_ Outbox               = (*MemoryStore)(nil)
+	_ evidence.LedgerStore = (*MemoryStore)(nil)
+)
 
 // Apply implements [Store].
 func (s *MemoryStore) Apply(ctx context.Context, ch Change) error {
@@ -50,6 +88,19 @@ func (s *MemoryStore) Apply(ctx context.Context, ch Change) error {
 	if stored != inc.Version-1 {
 		return fmt.Errorf("ir: memory store: incident %s is at version %d, change expects %d: %w",
 			inc.ID, stored, inc.Version-1, ErrConflict)
+	}
+	if err := s.checkCustody(ctx, ch.Custody); err != nil {
+		return err
+	}
+	// Nothing below can fail: the custody appends were checked under
+	// the same lock, and are not given up half-way.
+	for _, a := range ch.Custody {
+		if err := s.ledger.Append(context.WithoutCancel(ctx), a); err != nil {
+			return fmt.Errorf("ir: memory store: apply: %w", err)
+		}
+	}
+	if len(ch.Outbox) > 0 {
+		s.outbox.add(ch.Outbox, s.clock.Now())
 	}
 	if stored == 0 {
 		i, _ := slices.BinarySearch(s.ids, inc.ID)

@@ -64,7 +64,7 @@ func (r *Responder) Open(ctx context.Context, actor Actor, n NewIncident) (inc *
 	if err := r.authorize(ctx, Request{Actor: actor, Operation: OpOpen, Incident: inc.Clone()}); err != nil {
 		return nil, err
 	}
-	if err := r.store.Apply(ctx, Change{Incident: inc, Events: r.events(inc, actor, now, "", data)}); err != nil {
+	if err := r.apply(ctx, Change{Incident: inc, Events: r.events(inc, actor, now, "", data)}); err != nil {
 		return nil, err
 	}
 	r.tel.opened.Add(ctx, 1, metric.WithAttributes(attrSeverity.String(string(inc.Severity)), attrCategory.String(string(inc.Category))))

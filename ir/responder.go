@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -40,6 +41,11 @@ type Config struct {
 	// takes evidence into. Nil means evidence cannot be collected through
 	// the Responder.
 	Evidence *evidence.Locker
+	// Outbox, if set, leaves a message in the store's [Outbox] for every
+	// timeline event, in the same transaction as the change: a [Notice]
+	// that a dispatcher delivers to people and systems. The store must
+	// implement Outbox.
+	Outbox bool
 	// ConflictRetries is how many times a change that lost a race with
 	// another writer is retried against the fresh incident before
 	// [ErrConflict] is returned. Each retry checks the change again, so a
@@ -69,6 +75,11 @@ type Responder struct {
 	tel      *telemetry
 	retries  int
 	evidence *evidence.Locker
+	// outbox is set when every change leaves outbox messages.
+	outbox bool
+	// custody is set when the store keeps the evidence locker's custody
+	// logs, so a change and its custody records commit together.
+	custody bool
 	// phaseDefs holds the model's phases by name, read on every
 	// transition.
 	phaseDefs map[phases.Phase]phases.PhaseDef
@@ -91,6 +102,13 @@ func NewResponder(cfg Config) (*Responder, error) {
 		logger:   cfg.Logger,
 		retries:  cfg.ConflictRetries,
 		evidence: cfg.Evidence,
+		outbox:   cfg.Outbox,
+	}
+	if _, ok := cfg.Store.(Outbox); cfg.Outbox && !ok {
+		return nil, invalid("config", "", "Config.Outbox needs a store that implements ir.Outbox")
+	}
+	if cfg.Evidence != nil {
+		r.custody = sameStore(cfg.Store, cfg.Evidence.Ledger().Store())
 	}
 	if r.model == nil {
 		r.model = phases.SANS
@@ -194,6 +212,32 @@ type change struct {
 	// apply changes inc, which is a private copy, and returns the events
 	// describing the change, or none if there is nothing to change.
 	apply func(ctx context.Context, inc *Incident, now time.Time) ([]EventData, error)
+	// custody, if set, returns the custody records the change carries,
+	// as the last call of apply prepared them.
+	custody func() []evidence.Append
+	// minRetries, if more than the Responder's retries, is how many times
+	// the change is retried after a conflict.
+	minRetries int
+}
+
+// apply writes ch, with its outbox messages when the Responder leaves
+// them.
+func (r *Responder) apply(ctx context.Context, ch Change) error {
+	if r.outbox {
+		msgs, err := outboxMessages(ch.Incident, ch.Events)
+		if err != nil {
+			return err
+		}
+		ch.Outbox = msgs
+	}
+	return r.store.Apply(ctx, ch)
+}
+
+// sameStore reports whether the incident store is also the ledger store:
+// the same value, compared only when its type allows it.
+func sameStore(store Store, ledger evidence.LedgerStore) bool {
+	t := reflect.TypeOf(store)
+	return t != nil && t == reflect.TypeOf(ledger) && t.Comparable() && any(store) == any(ledger)
 }
 
 // mutate runs one change against the stored incident: it checks the actor
@@ -222,6 +266,7 @@ func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change) (i
 			return nil, err
 		}
 	}
+	retries := max(r.retries, c.minRetries)
 	for attempt := 0; ; attempt++ {
 		cur, err := r.store.Get(ctx, id)
 		if err != nil {
@@ -257,8 +302,12 @@ func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change) (i
 		}
 		next.Version = prevVersion + 1
 		next.UpdatedAt = now
-		err = r.store.Apply(ctx, Change{Incident: next, Events: r.events(next, actor, now, c.reason, data)})
-		if errors.Is(err, ErrConflict) && attempt < r.retries {
+		ch := Change{Incident: next, Events: r.events(next, actor, now, c.reason, data)}
+		if c.custody != nil {
+			ch.Custody = c.custody()
+		}
+		err = r.apply(ctx, ch)
+		if errors.Is(err, ErrConflict) && attempt < retries {
 			if r.logger.Enabled(ctx, slog.LevelDebug) {
 				r.logger.DebugContext(ctx, "ir: retrying after conflict", "incident", id, "operation", c.op, "attempt", attempt+1)
 			}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/phases"
 )
 
@@ -21,13 +22,21 @@ import (
 // returned; reads with an ended context return its error too. Returned
 // incidents and events are copies the caller may modify.
 type Store interface {
-	// Apply writes one change atomically: the incident's new state and its
-	// new timeline events, all or nothing. ch.Incident.Version must be one
+	// Apply writes one change atomically: the incident's new state, its
+	// new timeline events, and any custody records and outbox messages it
+	// carries, all or nothing. ch.Incident.Version must be one
 	// more than the stored version (1 for a new incident); otherwise Apply
 	// writes nothing and returns an error matching [ErrConflict]. A change
 	// that [Change.Validate] refuses is not written and its error (matching
 	// [ErrInvalid]) returned. Apply assigns each event its Seq, continuing
 	// the incident's timeline; a failed Apply uses up no Seq.
+	//
+	// A store that does not keep custody logs refuses a change with
+	// Custody, and one that is not an [Outbox] a change with Outbox
+	// messages, with an error matching [ErrInvalid]. A custody append
+	// that another writer overtook (the log no longer holds exactly
+	// Index records) fails the whole change with an error matching both
+	// [ErrConflict] and evidence.ErrConflict.
 	Apply(ctx context.Context, ch Change) error
 	// Get returns the incident, or an error matching [ErrNotFound].
 	Get(ctx context.Context, id ID) (*Incident, error)
@@ -45,14 +54,22 @@ type Store interface {
 	CountOpen(ctx context.Context) ([]OpenCount, error)
 }
 
-// Change is one atomic change to an incident: its new state and the
-// timeline events that record the change.
+// Change is one atomic change to an incident: its new state, the timeline
+// events that record the change, and what else must be written with it.
 type Change struct {
 	// Incident is the incident's state after the change.
 	Incident *Incident
 	// Events are appended to the incident's timeline, in order. Their
 	// IncidentID and Version match Incident.
 	Events []Event
+	// Custody are custody records to append to the incident's evidence
+	// case (its ID, see [CaseID]) in the same transaction, in order, as
+	// evidence.Ledger.Prepare works them out. Only stores that also keep
+	// custody logs (implementing evidence.LedgerStore) take them.
+	Custody []evidence.Append
+	// Outbox are messages to leave in the store's [Outbox] in the same
+	// transaction. Only stores implementing Outbox take them.
+	Outbox []OutboxMessage
 }
 
 // Status selects incidents by whether they are open.
@@ -190,8 +207,10 @@ func SortOpenCounts(counts []OpenCount) {
 // matching [ErrInvalid]: no incident or no ID, a version below 1, no event,
 // a new incident whose first event is not [EventOpened], or an event that
 // does not belong to the change (wrong incident or version) or whose Data
-// is nil or not the type this package defines for its Type. Stores call
-// it first in Apply.
+// is nil or not the type this package defines for its Type, a custody
+// append for another case or without data, and an outbox message for
+// another incident, without a key or type, or whose key repeats. Stores
+// call it first in Apply.
 func (ch Change) Validate() error {
 	inc := ch.Incident
 	if inc == nil || inc.ID == "" {
@@ -216,6 +235,30 @@ func (ch Change) Validate() error {
 		}
 		if reflect.TypeOf(e.Data) != want || reflect.ValueOf(e.Data).IsNil() {
 			return invalid("change", string(e.Type), "event data does not match the event type")
+		}
+	}
+	for i, a := range ch.Custody {
+		if a.Case != CaseID(inc.ID) {
+			return invalid("change", string(a.Case), "a custody record must be in the incident's own case")
+		}
+		if len(a.Data) == 0 || a.Item == "" {
+			return invalid("change", "", "a custody append needs an item and the record's encoding")
+		}
+		if i > 0 && a.Index != ch.Custody[i-1].Index+1 {
+			return invalid("change", "", "custody appends must follow one another")
+		}
+	}
+	for i, m := range ch.Outbox {
+		if m.Incident != inc.ID {
+			return invalid("change", string(m.Incident), "an outbox message must be about the incident")
+		}
+		if m.Key == "" || len(m.Key) > MaxOutboxKey || m.Type == "" {
+			return invalid("change", m.Key, "an outbox message needs a key of at most 512 bytes and a type")
+		}
+		for _, prev := range ch.Outbox[:i] {
+			if prev.Key == m.Key {
+				return invalid("change", m.Key, "outbox message keys must be unique")
+			}
 		}
 	}
 	return nil
