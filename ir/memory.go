@@ -54,7 +54,7 @@ func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
 			claims: make(map[int64]memoryClaim),
 			due:    make(map[int64]time.Time),
 		},
-		clock:     SystemClock,
+		clock: SystemClock,
 	}
 	for _, o := range opts {
 		o(s)

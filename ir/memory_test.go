@@ -3,10 +3,26 @@ package ir_test
 import (
 	"testing"
 
+	"github.com/incidentkit/incidentkit/evidence"
+	"github.com/incidentkit/incidentkit/evidence/evidencetest"
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/ir/irtest"
 )
 
 func TestMemoryStore(t *testing.T) {
 	irtest.TestStore(t, func(*testing.T) ir.Store { return ir.NewMemoryStore() })
+}
+
+func TestMemoryOutbox(t *testing.T) {
+	irtest.TestOutbox(t, func(_ *testing.T, clock ir.Clock) ir.OutboxStore {
+		return ir.NewMemoryStore(ir.MemoryClock(clock))
+	})
+}
+
+func TestMemoryChangeCustody(t *testing.T) {
+	irtest.TestChangeCustody(t, func(*testing.T) irtest.CustodyStore { return ir.NewMemoryStore() })
+}
+
+func TestMemoryLedgerStore(t *testing.T) {
+	evidencetest.TestLedgerStore(t, func(*testing.T) evidence.LedgerStore { return ir.NewMemoryStore() })
 }

@@ -127,7 +127,7 @@ func TruncateError(s string) string {
 // what happened without reading the store.
 type Notice struct {
 	Incident Brief `json:"incident"`
-	Event    Event           `json:"event"`
+	Event    Event `json:"event"`
 }
 
 // Brief is the part of an incident a notification shows.

@@ -1,0 +1,227 @@
+package ir_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/incidentkit/incidentkit/evidence"
+	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/phases"
+)
+
+// withOutbox makes the harness's Responder leave outbox messages.
+func withOutbox(cfg *ir.Config) { cfg.Outbox = true }
+
+// claimAll claims every due message of the harness's store.
+func (h *harness) claimAll() []ir.OutboxEntry {
+	h.t.Helper()
+	got, err := h.store.Claim(h.ctx, "test", ir.MaxPageSize, time.Hour)
+	require.NoError(h.t, err)
+	return got
+}
+
+func TestOutboxLeavesANoticePerEvent(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withOutbox)
+	inc := h.open(phishing())
+	h.transition(inc.ID, phases.Identify)
+	got := h.claimAll()
+
+	events := h.timeline(inc.ID)
+	require.Len(t, got, len(events), "one message per timeline event")
+	for i, e := range got {
+		ev := events[i]
+		assert.Equal(t, inc.ID, e.Incident)
+		assert.Equal(t, ev.Type, e.Type)
+		assert.Equal(t, fmt.Sprintf("%s/%d/%d", inc.ID, ev.Version, 1), e.Key)
+		n, err := ir.DecodeNotice(e.Payload)
+		require.NoError(t, err)
+		assert.Equal(t, ev.Type, n.Event.Type)
+		assert.Equal(t, ev.Data, n.Event.Data, "the notice carries the typed event")
+		assert.Equal(t, ev.Version, n.Incident.Version, "and the incident as the change left it")
+		assert.Equal(t, inc.Title, n.Incident.Title)
+		assert.True(t, n.Incident.Open)
+	}
+	last, err := ir.DecodeNotice(got[len(got)-1].Payload)
+	require.NoError(t, err)
+	assert.Equal(t, phases.Identification, last.Incident.Phase)
+}
+
+func TestOutboxMessagesOnlyWithTheChange(t *testing.T) {
+	t.Parallel()
+	wrapped := &alwaysConflictStore{}
+	h := newHarness(t, withOutbox, func(cfg *ir.Config) {
+		wrapped.Store = cfg.Store
+		cfg.Store = struct {
+			*alwaysConflictStore
+			ir.Outbox
+		}{wrapped, cfg.Store.(ir.Outbox)}
+	})
+	inc := h.open(phishing())
+	require.Len(t, h.claimAll(), 1)
+	wrapped.conflicting.Store(true)
+	_, err := h.r.Transition(h.ctx, testAlice, inc.ID, phases.Identify, "")
+	require.ErrorIs(t, err, ir.ErrConflict)
+	assert.Empty(t, h.claimAll(), "a change that failed left no message")
+}
+
+func TestOutboxNeedsAnOutboxStore(t *testing.T) {
+	t.Parallel()
+	_, err := ir.NewResponder(ir.Config{Store: struct{ ir.Store }{ir.NewMemoryStore()}, Outbox: true})
+	require.ErrorIs(t, err, ir.ErrInvalid)
+	assert.Contains(t, err.Error(), "Outbox")
+}
+
+func TestNoOutboxByDefault(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	inc := h.open(phishing())
+	h.transition(inc.ID, phases.Identify)
+	assert.Empty(t, h.claimAll())
+}
+
+func TestChangeValidateOutboxAndCustody(t *testing.T) {
+	t.Parallel()
+	inc := &ir.Incident{ID: "INC-1", Version: 2}
+	ev := ir.Event{IncidentID: "INC-1", Version: 2, Type: ir.EventNoteAdded, Data: &ir.NoteAdded{Text: "x"}}
+	msg := ir.OutboxMessage{Key: "INC-1/2/1", Incident: "INC-1", Type: ir.EventNoteAdded}
+	app := evidence.Append{Case: "INC-1", Index: 3, Item: "item-1", Data: []byte("{}")}
+	ok := ir.Change{Incident: inc, Events: []ir.Event{ev}, Outbox: []ir.OutboxMessage{msg}, Custody: []evidence.Append{app}}
+	require.NoError(t, ok.Validate())
+	for name, edit := range map[string]func(*ir.Change){
+		"message for another incident": func(c *ir.Change) { c.Outbox[0].Incident = "INC-2" },
+		"message without key":          func(c *ir.Change) { c.Outbox[0].Key = "" },
+		"message with a huge key":      func(c *ir.Change) { c.Outbox[0].Key = strings.Repeat("k", ir.MaxOutboxKey+1) },
+		"message without type":         func(c *ir.Change) { c.Outbox[0].Type = "" },
+		"repeated key":                 func(c *ir.Change) { c.Outbox = append(c.Outbox, c.Outbox[0]) },
+		"custody in another case":      func(c *ir.Change) { c.Custody[0].Case = "INC-2" },
+		"custody without data":         func(c *ir.Change) { c.Custody[0].Data = nil },
+		"custody without item":         func(c *ir.Change) { c.Custody[0].Item = "" },
+		"custody out of order": func(c *ir.Change) {
+			next := c.Custody[0]
+			next.Index += 2
+			c.Custody = append(c.Custody, next)
+		},
+	} {
+		ch := ok
+		ch.Outbox = append([]ir.OutboxMessage(nil), ok.Outbox...)
+		ch.Custody = append([]evidence.Append(nil), ok.Custody...)
+		edit(&ch)
+		assert.ErrorIs(t, ch.Validate(), ir.ErrInvalid, name)
+	}
+}
+
+func TestMemoryStoreRefusesPartialCustody(t *testing.T) {
+	t.Parallel()
+	// A change whose second custody append would fail writes nothing.
+	st := ir.NewMemoryStore()
+	ctx := context.Background()
+	inc := &ir.Incident{ID: "INC-1", Title: "t", Version: 1}
+	open := ir.Change{Incident: inc, Events: []ir.Event{{IncidentID: "INC-1", Version: 1, Type: ir.EventOpened, Data: &ir.Opened{}}}}
+	require.NoError(t, st.Apply(ctx, open))
+	it := evidence.Item{ID: "item-1", CaseID: "INC-1"}
+	next := inc.Clone()
+	next.Version = 2
+	ch := ir.Change{Incident: next, Events: []ir.Event{{IncidentID: "INC-1", Version: 2, Type: ir.EventNoteAdded, Data: &ir.NoteAdded{Text: "x"}}},
+		Custody: []evidence.Append{
+			{Case: "INC-1", Index: 0, Item: "item-1", Data: []byte("a"), NewItem: &it},
+			{Case: "INC-1", Index: 1, Item: "item-1", Data: []byte("b"), NewItem: &it},
+		}}
+	require.ErrorIs(t, st.Apply(ctx, ch), ir.ErrConflict)
+	n, err := st.Size(ctx, "INC-1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(0), n)
+	got, err := st.Get(ctx, "INC-1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), got.Version)
+}
+
+// withSharedLocker gives the harness's Responder an evidence locker whose
+// ledger keeps its logs in the store the Responder is given, so collecting
+// writes the custody record and the incident change together. The locker
+// is put in *locker.
+func withSharedLocker(t *testing.T, locker **evidence.Locker) func(*ir.Config) {
+	return func(cfg *ir.Config) {
+		key, _, err := evidence.GenerateKey("custody.test")
+		require.NoError(t, err)
+		ledger, err := evidence.NewLedger(evidence.LedgerConfig{Store: cfg.Store.(evidence.LedgerStore), Key: key})
+		require.NoError(t, err)
+		var n atomic.Int64
+		l, err := evidence.NewLocker(evidence.LockerConfig{
+			Ledger: ledger, Blobs: evidence.NewMemoryBlobs(), Now: cfg.Clock.Now,
+			NewID: func() evidence.ItemID { return evidence.ItemID(fmt.Sprintf("ITEM-%d", n.Add(1))) },
+		})
+		require.NoError(t, err)
+		cfg.Evidence, *locker = l, l
+	}
+}
+
+func TestCollectEvidenceInOneChange(t *testing.T) {
+	t.Parallel()
+	var locker *evidence.Locker
+	h := newHarness(t, withOutbox, withSharedLocker(t, &locker))
+	inc := h.open(phishing())
+	before := inc.Version
+	item, err := h.r.CollectEvidence(h.ctx, testAlice, inc.ID, evidence.Collection{
+		Name: "mail-gw.log", Kind: evidence.KindLog, Content: strings.NewReader("Mar  2 07:50 accepted"),
+	})
+	require.NoError(t, err)
+	assert.Equal(t, "EX-001", item.Exhibit)
+
+	got := h.stored(inc.ID)
+	assert.Equal(t, before+1, got.Version)
+	require.Len(t, got.Evidence, 1)
+	assert.Equal(t, item.ID, got.Evidence[0].Item)
+	n, err := h.store.Size(h.ctx, ir.CaseID(inc.ID))
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n)
+	msgs := h.claimAll()
+	require.Len(t, msgs, 2)
+	assert.Equal(t, ir.EventEvidenceCollected, msgs[1].Type, "the event's message went in with it")
+
+	_, err = h.r.CollectEvidence(h.ctx, testBob, inc.ID, evidence.Collection{
+		Name: "proxy.log", Content: strings.NewReader("GET /payload"),
+	})
+	require.NoError(t, err)
+	rep, err := locker.Verify(h.ctx, ir.CaseID(inc.ID))
+	require.NoError(t, err)
+	require.NoError(t, rep.Err())
+	items, err := locker.Items(h.ctx, ir.CaseID(inc.ID))
+	require.NoError(t, err)
+	require.Len(t, items, 2)
+	assert.Equal(t, "EX-002", items[1].Exhibit)
+	assert.Len(t, h.stored(inc.ID).Evidence, 2)
+}
+
+func TestCollectEvidenceInOneChangeWritesNothingOnFailure(t *testing.T) {
+	t.Parallel()
+	wrapped := &alwaysConflictStore{}
+	var locker *evidence.Locker
+	h := newHarness(t, func(cfg *ir.Config) {
+		// The ledger is kept in the same wrapped store as the incidents.
+		wrapped.Store = cfg.Store
+		cfg.Store = struct {
+			*alwaysConflictStore
+			evidence.LedgerStore
+		}{wrapped, cfg.Store.(evidence.LedgerStore)}
+	}, withSharedLocker(t, &locker))
+	inc := h.open(phishing())
+	wrapped.conflicting.Store(true)
+	_, err := h.r.CollectEvidence(h.ctx, testAlice, inc.ID, evidence.Collection{
+		Name: "mail-gw.log", Content: strings.NewReader("accepted"),
+	})
+	require.ErrorIs(t, err, ir.ErrConflict)
+	assert.Contains(t, err.Error(), "not recorded")
+	assert.Greater(t, wrapped.refused.Load(), int64(3), "a change carrying custody is retried more than others")
+	n, err := h.store.Size(h.ctx, ir.CaseID(inc.ID))
+	require.NoError(t, err)
+	assert.Equal(t, int64(0), n, "no custody record without the incident change")
+	assert.Equal(t, inc.Version, h.stored(inc.ID).Version)
+}
