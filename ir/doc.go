@@ -27,6 +27,18 @@
 // a [*DeniedError] (matching [ErrUnauthorized]); a refused transition the
 // errors of package phases. In every case nothing is changed.
 //
+// A store may keep more than incidents, so that what belongs to a change is
+// written in the same transaction ([Change]). Stores that implement
+// [Outbox] take the messages [Config.Outbox] leaves for every event (a
+// [Notice] each), which dispatchers claim, deliver at least once, and
+// acknowledge. Stores that also keep the custody logs of package evidence
+// take custody records: when the evidence locker's ledger is on the same
+// store, [Responder.CollectEvidence] writes the collected record, the
+// incident's reference to the item and its event together. [MemoryStore]
+// does all three in memory; the sqlite and postgres packages keep them in
+// a database, and package irtest holds the suites that check a store does
+// it right.
+//
 // The Responder is instrumented with OpenTelemetry: a span for every
 // operation, and the metrics incidentkit.incidents.opened,
 // incidentkit.transitions, incidentkit.incidents.open (by severity and

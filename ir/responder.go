@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"reflect"
 	"time"
 
@@ -233,6 +234,28 @@ func (r *Responder) apply(ctx context.Context, ch Change) error {
 	return r.store.Apply(ctx, ch)
 }
 
+// conflictBackoff waits before the retry that follows a conflict: a random
+// time below 100µs·2^attempt, at most 10ms, so that writers that keep
+// colliding (such as service instances sharing a database) spread out
+// instead of colliding again at once.
+func conflictBackoff(ctx context.Context, attempt int) error {
+	limit := maxConflictBackoff
+	if attempt < 7 {
+		limit = min(limit, 100*time.Microsecond<<attempt)
+	}
+	t := time.NewTimer(rand.N(limit))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// maxConflictBackoff is the longest wait between conflict retries.
+const maxConflictBackoff = 10 * time.Millisecond
+
 // sameStore reports whether the incident store is also the ledger store:
 // the same value, compared only when its type allows it.
 func sameStore(store Store, ledger evidence.LedgerStore) bool {
@@ -310,6 +333,9 @@ func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change) (i
 		if errors.Is(err, ErrConflict) && attempt < retries {
 			if r.logger.Enabled(ctx, slog.LevelDebug) {
 				r.logger.DebugContext(ctx, "ir: retrying after conflict", "incident", id, "operation", c.op, "attempt", attempt+1)
+			}
+			if err := conflictBackoff(ctx, attempt); err != nil {
+				return nil, fmt.Errorf("ir: %s %s: %w", c.op, id, err)
 			}
 			continue
 		}
