@@ -214,12 +214,31 @@ var jsonSafe = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
+// jsonSafeWord reports whether encoding/json writes all 8 bytes of s
+// unescaped, testing them at once: all ASCII, none a control character, a
+// quote, a backslash or one of <, > and &. It may report false for a safe
+// word, never true for another.
+func jsonSafeWord(s string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	hasZero := func(v uint64) uint64 { return (v - ones) & ^v & highs }
+	bad := x&highs | (x-0x20*ones)&^x&highs |
+		hasZero(x^('"'*ones)) | hasZero(x^('\\'*ones)) | hasZero(x^('<'*ones)) |
+		hasZero(x^('>'*ones)) | hasZero(x^('&'*ones))
+	return bad == 0
+}
+
 // appendJSONString appends s quoted and escaped exactly as encoding/json
 // does by default.
 func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) && jsonSafeWord(s[i:i+8]) {
+			i += 8
+			continue
+		}
 		if b := s[i]; b < utf8.RuneSelf {
 			if jsonSafe[b] {
 				i++

@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -117,7 +118,26 @@ func (l *Ledger) Append(ctx context.Context, r Record) (Record, error) {
 }
 
 func (l *Ledger) tryAppend(ctx context.Context, r Record) (Record, error) {
-	r, a, err := l.prepare(ctx, r)
+	var buf []byte
+	_, pooled := l.store.(appendCopier)
+	if pooled {
+		// The store copies what it keeps, so the encoding is only
+		// needed until Append returns.
+		bp := codecBufs.Get().(*[]byte)
+		defer func() {
+			if cap(buf) <= 64<<10 {
+				*bp = buf[:0]
+				codecBufs.Put(bp)
+			}
+		}()
+		buf = (*bp)[:0]
+	} else {
+		buf = make([]byte, 0, 512)
+	}
+	r, a, err := l.prepare(ctx, r, buf)
+	if a.Data != nil {
+		buf = a.Data
+	}
 	if err != nil {
 		return Record{}, err
 	}
@@ -140,47 +160,107 @@ func (l *Ledger) Prepare(ctx context.Context, r Record) (Record, Append, error) 
 	if err := checkRecord(r); err != nil {
 		return Record{}, Append{}, err
 	}
-	return l.prepare(ctx, r)
+	return l.prepare(ctx, r, make([]byte, 0, 512))
 }
 
-func (l *Ledger) prepare(ctx context.Context, r Record) (Record, Append, error) {
+// logHead is what an append needs to know of a case's log as it stands.
+type logHead struct {
+	// size is how many records the log holds.
+	size int64
+	// prev is the index of the latest record of the item appended to,
+	// or -1 if it has none; prevHash is that record's leaf hash, unless
+	// the record appended is a collected one.
+	prev     int64
+	prevHash Hash
+	// items is how many items the case holds, or -1 if not read.
+	items int
+}
+
+// headStore is a [LedgerStore] that reads a [logHead] in one call.
+type headStore interface {
+	head(ctx context.Context, c CaseID, item ItemID) (logHead, error)
+}
+
+// appendCopier is a [LedgerStore] whose Append keeps copies of what it is
+// given, never the given slices themselves.
+type appendCopier interface {
+	copiesAppend()
+}
+
+// readHead reads what appending r to its case's log needs to know.
+func (l *Ledger) readHead(ctx context.Context, r Record) (logHead, error) {
+	if hs, ok := l.store.(headStore); ok {
+		h, err := hs.head(ctx, r.Case, r.Item)
+		if err != nil {
+			return logHead{}, fmt.Errorf("evidence: append: %w", err)
+		}
+		return h, nil
+	}
 	n, err := l.store.Size(ctx, r.Case)
 	if err != nil {
-		return Record{}, Append{}, fmt.Errorf("evidence: append: %w", err)
+		return logHead{}, fmt.Errorf("evidence: append: %w", err)
 	}
-	r.Index, r.Prev, r.PrevHash = n, -1, ""
+	h := logHead{size: n, prev: -1, items: -1}
 	prev, err := l.store.LastRecord(ctx, r.Case, r.Item)
 	switch {
 	case err == nil:
+		h.prev = prev
+		if r.Action == ActionCollected {
+			return h, nil
+		}
+		hashes, err := l.store.ReadHashes(ctx, r.Case, []int64{tlog.StoredHashIndex(0, prev)})
+		if err != nil {
+			return logHead{}, fmt.Errorf("evidence: append: %w", err)
+		}
+		h.prevHash = hashes[0]
+	case errors.Is(err, ErrNotFound):
+	default:
+		return logHead{}, fmt.Errorf("evidence: append: %w", err)
+	}
+	return h, nil
+}
+
+// prepare is Prepare for a checked record; it encodes the record by
+// appending to buf.
+func (l *Ledger) prepare(ctx context.Context, r Record, buf []byte) (Record, Append, error) {
+	h, err := l.readHead(ctx, r)
+	if err != nil {
+		return Record{}, Append{}, err
+	}
+	n := h.size
+	r.Index, r.Prev, r.PrevHash = n, -1, ""
+	switch {
+	case h.prev >= 0:
 		if r.Action == ActionCollected {
 			return Record{}, Append{}, fmt.Errorf("evidence: collect %s: item exists: %w", r.Item, ErrConflict)
 		}
-		h, err := l.store.ReadHashes(ctx, r.Case, []int64{tlog.StoredHashIndex(0, prev)})
-		if err != nil {
-			return Record{}, Append{}, fmt.Errorf("evidence: append: %w", err)
-		}
-		r.Prev, r.PrevHash = prev, h[0].String()
-	case errors.Is(err, ErrNotFound):
-		if r.Action != ActionCollected {
-			return Record{}, Append{}, fmt.Errorf("evidence: %s %s: the item was never collected in case %s: %w", r.Action, r.Item, r.Case, ErrNotFound)
-		}
+		r.Prev, r.PrevHash = h.prev, hashString(h.prevHash)
+	case r.Action != ActionCollected:
+		return Record{}, Append{}, fmt.Errorf("evidence: %s %s: the item was never collected in case %s: %w", r.Action, r.Item, r.Case, ErrNotFound)
+	default:
 		snap := r.Snapshot.Clone()
 		r.Snapshot = &snap
 		if r.Snapshot.Exhibit == "" {
 			// Numbered under the same head check as the append, so two
 			// collections racing in one case never share a number.
-			items, err := l.store.Items(ctx, r.Case)
-			if err != nil {
-				return Record{}, Append{}, fmt.Errorf("evidence: append: %w", err)
+			if h.items < 0 {
+				items, err := l.store.Items(ctx, r.Case)
+				if err != nil {
+					return Record{}, Append{}, fmt.Errorf("evidence: append: %w", err)
+				}
+				h.items = len(items)
 			}
-			r.Snapshot.Exhibit = fmt.Sprintf("EX-%03d", len(items)+1)
+			r.Snapshot.Exhibit = fmt.Sprintf("EX-%03d", h.items+1)
 		}
-	default:
-		return Record{}, Append{}, fmt.Errorf("evidence: append: %w", err)
 	}
-	data, err := r.Encode()
+	// r.Snapshot, if any, is a clone already: appendRecord writes what
+	// Encode would.
+	data, err := appendRecord(buf, r)
 	if err != nil {
-		return Record{}, Append{}, invalid("record", err.Error())
+		// Let Encode decide, with encoding/json.
+		if data, err = r.Encode(); err != nil {
+			return Record{}, Append{}, invalid("record", err.Error())
+		}
 	}
 	hashes, err := tlog.StoredHashes(n, data, l.hashReader(ctx, r.Case))
 	if err != nil {
@@ -324,7 +404,8 @@ func checkRecord(r Record) error {
 	if r.Item == "" {
 		return invalid("record item", "must not be empty")
 	}
-	if _, err := ParseAction(string(r.Action)); err != nil {
+	if _, ok := canonicalAction(r.Action); !ok {
+		_, err := ParseAction(string(r.Action))
 		return err
 	}
 	if r.Actor.ID == "" {
@@ -357,6 +438,9 @@ func checkRecord(r Record) error {
 // a signed note allows only printable UTF-8 text.
 func checkCaseID(c CaseID) error {
 	s := string(c)
+	if printableASCII(s) && len(s) <= 200 {
+		return nil
+	}
 	if s == "" || len(s) > 200 || !utf8.ValidString(s) ||
 		strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }) {
 		return invalid("case ID", "must be 1 to 200 bytes of printable UTF-8 without spaces")
@@ -387,6 +471,25 @@ func checkEncodable(r Record) error {
 		return invalid("record time", "the zone offset must be a whole number of minutes")
 	}
 	return nil
+}
+
+// printableASCII reports whether s is non-empty and all printable ASCII
+// other than the space: what most case IDs are, and quicker to check than
+// runes.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// hashString is h.String() with one allocation rather than two.
+func hashString(h Hash) string {
+	var b [44]byte
+	base64.StdEncoding.Encode(b[:], h[:])
+	return string(b[:])
 }
 
 func validParty(p Party) bool { return validUTF8(p.ID, p.Name, p.Organization) }

@@ -18,8 +18,12 @@ type MemoryLedgerStore struct {
 }
 
 type memCase struct {
-	records     [][]byte
-	hashes      []Hash
+	// records are copies of the records appended, carved from slab;
+	// hashes are the stored tree hashes. Both are kept in chunks, so
+	// that a long log grows without being copied.
+	records     chunkList[[]byte]
+	slab        byteSlab
+	hashes      chunkList[Hash]
 	last        map[ItemID]int64
 	items       []Item
 	itemIndex   map[ItemID]int
@@ -43,7 +47,7 @@ func (s *MemoryLedgerStore) Append(ctx context.Context, a Append) error {
 	c := s.cases[a.Case]
 	var n int64
 	if c != nil {
-		n = int64(len(c.records))
+		n = c.records.len()
 	}
 	if n != a.Index {
 		return fmt.Errorf("evidence: memory ledger: case %s holds %d records, append expects %d: %w",
@@ -53,7 +57,7 @@ func (s *MemoryLedgerStore) Append(ctx context.Context, a Append) error {
 		c = &memCase{last: make(map[ItemID]int64), itemIndex: make(map[ItemID]int)}
 		s.cases[a.Case] = c
 	}
-	if int64(len(c.hashes)) != tlog.StoredHashIndex(0, a.Index) {
+	if c.hashes.len() != tlog.StoredHashIndex(0, a.Index) {
 		return fmt.Errorf("evidence: memory ledger: case %s: hash table out of step", a.Case)
 	}
 	if a.NewItem != nil {
@@ -63,8 +67,10 @@ func (s *MemoryLedgerStore) Append(ctx context.Context, a Append) error {
 		c.itemIndex[a.NewItem.ID] = len(c.items)
 		c.items = append(c.items, a.NewItem.Clone())
 	}
-	c.records = append(c.records, bytes.Clone(a.Data))
-	c.hashes = append(c.hashes, a.Hashes...)
+	c.records.push(c.slab.clone(a.Data))
+	for _, h := range a.Hashes {
+		c.hashes.push(h)
+	}
 	c.last[a.Item] = a.Index
 	return nil
 }
@@ -84,7 +90,7 @@ func (s *MemoryLedgerStore) Size(ctx context.Context, c CaseID) (int64, error) {
 	if err != nil || mc == nil {
 		return 0, err
 	}
-	return int64(len(mc.records)), nil
+	return mc.records.len(), nil
 }
 
 // Records implements [LedgerStore].
@@ -97,7 +103,7 @@ func (s *MemoryLedgerStore) Records(ctx context.Context, c CaseID, start, end in
 	}
 	var n int64
 	if mc != nil {
-		n = int64(len(mc.records))
+		n = mc.records.len()
 	}
 	if start < 0 || end < start || end > n {
 		return nil, fmt.Errorf("evidence: memory ledger: records [%d, %d) of %d: %w", start, end, n, ErrNotFound)
@@ -106,8 +112,8 @@ func (s *MemoryLedgerStore) Records(ctx context.Context, c CaseID, start, end in
 	if mc == nil {
 		return out, nil
 	}
-	for _, r := range mc.records[start:end] {
-		out = append(out, bytes.Clone(r))
+	for i := start; i < end; i++ {
+		out = append(out, bytes.Clone(mc.records.at(i)))
 	}
 	return out, nil
 }
@@ -122,10 +128,10 @@ func (s *MemoryLedgerStore) ReadHashes(ctx context.Context, c CaseID, indexes []
 	}
 	out := make([]Hash, len(indexes))
 	for i, x := range indexes {
-		if mc == nil || x < 0 || x >= int64(len(mc.hashes)) {
+		if mc == nil || x < 0 || x >= mc.hashes.len() {
 			return nil, fmt.Errorf("evidence: memory ledger: hash %d: %w", x, ErrNotFound)
 		}
-		out[i] = mc.hashes[x]
+		out[i] = mc.hashes.at(x)
 	}
 	return out, nil
 }
@@ -211,3 +217,27 @@ func (s *MemoryLedgerStore) Checkpoints(ctx context.Context, c CaseID) ([]Checkp
 	}
 	return out, nil
 }
+
+// head implements [headStore]: what [Ledger] needs to know of the log
+// before an append, read under one lock.
+func (s *MemoryLedgerStore) head(ctx context.Context, c CaseID, item ItemID) (logHead, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	mc, err := s.read(ctx, c)
+	if err != nil {
+		return logHead{}, err
+	}
+	h := logHead{prev: -1}
+	if mc == nil {
+		return h, nil
+	}
+	h.size = mc.records.len()
+	if i, ok := mc.last[item]; ok {
+		h.prev, h.prevHash = i, mc.hashes.at(tlog.StoredHashIndex(0, i))
+	}
+	h.items = len(mc.items)
+	return h, nil
+}
+
+// copiesAppend implements [appendCopier].
+func (s *MemoryLedgerStore) copiesAppend() {}
