@@ -1,0 +1,332 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/phases"
+)
+
+// Apply implements ir.Store. A change is written by one statement: the
+// incident with a version check, its events numbered after the timeline's
+// last, and its outbox messages, all or nothing. A change carrying custody
+// records runs that statement in a transaction that then appends them
+// under the lock of the case's log head.
+func (s *Store) Apply(ctx context.Context, ch ir.Change) error {
+	if err := ch.Validate(); err != nil {
+		return err
+	}
+	if err := ctxErr(ctx, "apply"); err != nil {
+		return err
+	}
+	w, err := s.encodeChange(ch)
+	if err != nil {
+		return err
+	}
+	if len(ch.Custody) == 0 {
+		// One batch outside a transaction runs as one implicit
+		// transaction: the change and its notification commit together.
+		return s.writeIncident(ctx, s.pool, ch.Incident, w)
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return wrap(ctx, "apply", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if err := s.writeIncident(ctx, tx, ch.Incident, w); err != nil {
+		return err
+	}
+	if err := s.appendCustody(ctx, tx, ch.Custody); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return wrap(ctx, "apply: commit", err)
+	}
+	return nil
+}
+
+// encodedChange is a change as its statements take it.
+type encodedChange struct {
+	doc                 []byte
+	labels              []string
+	types               []string
+	ats                 []time.Time
+	events              [][]byte
+	keys, msgTypes      []string
+	payloads            [][]byte
+	openedSec           int64
+	openedNsec          int32
+	phase, severity, id string
+}
+
+// encodeChange encodes ch's incident and events as JSON, before a
+// transaction is opened, so that no connection waits on encoding.
+func (s *Store) encodeChange(ch ir.Change) (encodedChange, error) {
+	inc := ch.Incident
+	doc, err := json.Marshal(inc)
+	if err != nil {
+		return encodedChange{}, fmt.Errorf("postgres: apply: encode incident %s: %w", inc.ID, err)
+	}
+	w := encodedChange{
+		doc:        doc,
+		id:         string(inc.ID),
+		phase:      string(inc.Phase),
+		severity:   string(inc.Severity),
+		labels:     slices.Clone(inc.Labels),
+		openedSec:  inc.Times.Opened.Unix(),
+		openedNsec: int32(inc.Times.Opened.Nanosecond()),
+		types:      make([]string, len(ch.Events)),
+		ats:        make([]time.Time, len(ch.Events)),
+		events:     make([][]byte, len(ch.Events)),
+	}
+	if w.labels == nil {
+		w.labels = []string{}
+	}
+	for i, e := range ch.Events {
+		e.Seq = 0 // assigned by the store, kept in its own column
+		b, err := json.Marshal(e)
+		if err != nil {
+			return encodedChange{}, fmt.Errorf("postgres: apply: encode %s event of %s: %w", e.Type, inc.ID, err)
+		}
+		w.types[i], w.ats[i], w.events[i] = string(e.Type), e.At, b
+	}
+	w.keys = make([]string, 0, len(ch.Outbox))
+	w.msgTypes = make([]string, 0, len(ch.Outbox))
+	w.payloads = make([][]byte, 0, len(ch.Outbox))
+	for _, m := range ch.Outbox {
+		w.keys = append(w.keys, m.Key)
+		w.msgTypes = append(w.msgTypes, string(m.Type))
+		payload := m.Payload
+		if payload == nil {
+			payload = []byte{}
+		}
+		w.payloads = append(w.payloads, payload)
+	}
+	return w, nil
+}
+
+// batcher sends a batch of statements: a pool, which runs it as one
+// implicit transaction, or a transaction.
+type batcher interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// writeIncident writes the incident, its events and its outbox messages
+// with one statement, and refuses a stale version with [ir.ErrConflict].
+func (s *Store) writeIncident(ctx context.Context, db batcher, inc *ir.Incident, w encodedChange) error {
+	sql := s.q.updateIncident
+	if inc.Version == 1 {
+		sql = s.q.insertIncident
+	}
+	b := &pgx.Batch{}
+	b.Queue(sql, w.id, inc.Version, w.phase, w.severity, inc.IsOpen(), w.openedSec, w.openedNsec, w.labels,
+		int64(len(w.events)), w.doc, w.types, w.ats, w.events, microsUp(s.clock.Now()), w.keys, w.msgTypes, w.payloads)
+	if len(w.keys) > 0 {
+		b.Queue("SELECT pg_notify($1, '')", s.channel)
+	}
+	res := db.SendBatch(ctx, b)
+	var written int64
+	err := res.QueryRow().Scan(&written)
+	if cerr := res.Close(); err == nil {
+		err = cerr
+	}
+	switch {
+	case err != nil:
+		return wrap(ctx, "apply: write incident "+w.id, err)
+	case written == 1:
+		return nil
+	case inc.Version == 1:
+		return fmt.Errorf("postgres: apply: incident %s exists: %w", inc.ID, ir.ErrConflict)
+	default:
+		return fmt.Errorf("postgres: apply: incident %s is not at version %d: %w", inc.ID, inc.Version-1, ir.ErrConflict)
+	}
+}
+
+// Get implements ir.Store.
+func (s *Store) Get(ctx context.Context, id ir.ID) (*ir.Incident, error) {
+	if err := ctxErr(ctx, "get"); err != nil {
+		return nil, err
+	}
+	var doc []byte
+	err := s.pool.QueryRow(ctx, s.q.getIncident, string(id)).Scan(&doc)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("postgres: incident %s: %w", id, ir.ErrNotFound)
+	}
+	if err != nil {
+		return nil, wrap(ctx, "get "+string(id), err)
+	}
+	return decodeIncident(doc)
+}
+
+func decodeIncident(doc []byte) (*ir.Incident, error) {
+	inc := new(ir.Incident)
+	if err := json.Unmarshal(doc, inc); err != nil {
+		return nil, fmt.Errorf("postgres: decode incident: %w", err)
+	}
+	return inc, nil
+}
+
+// List implements ir.Store. It selects what ir.Query.Matches selects, with
+// SQL over the indexed columns, newest first by ID, and pages by ID.
+func (s *Store) List(ctx context.Context, q ir.Query) (ir.Page, error) {
+	q, err := q.Normalize()
+	if err != nil {
+		return ir.Page{}, err
+	}
+	if err := ctxErr(ctx, "list"); err != nil {
+		return ir.Page{}, err
+	}
+	sql, args := s.listQuery(q)
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return ir.Page{}, wrap(ctx, "list", err)
+	}
+	var page ir.Page
+	docs, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	if err != nil {
+		return ir.Page{}, wrap(ctx, "list", err)
+	}
+	for i, doc := range docs {
+		if i == q.Limit {
+			page.Next = string(page.Incidents[i-1].ID)
+			break
+		}
+		inc, err := decodeIncident(doc)
+		if err != nil {
+			return ir.Page{}, err
+		}
+		page.Incidents = append(page.Incidents, inc)
+	}
+	return page, nil
+}
+
+// listQuery writes the SQL of a normalized query: only the filters it
+// uses, so that the planner sees each query's own shape. It fetches one
+// row more than the page, to learn whether another page follows.
+func (s *Store) listQuery(q ir.Query) (string, []any) {
+	var (
+		where []string
+		args  []any
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if len(q.Phases) > 0 {
+		ps := make([]string, len(q.Phases))
+		for i, p := range q.Phases {
+			ps[i] = string(p)
+		}
+		where = append(where, "phase = ANY("+arg(ps)+"::text[])")
+	}
+	if len(q.Severities) > 0 {
+		ss := make([]string, len(q.Severities))
+		for i, v := range q.Severities {
+			ss[i] = string(v)
+		}
+		where = append(where, "severity = ANY("+arg(ss)+"::text[])")
+	}
+	if len(q.Labels) > 0 {
+		where = append(where, "labels @> "+arg(q.Labels)+"::text[]")
+	}
+	switch q.Status {
+	case ir.StatusOpen:
+		where = append(where, "open")
+	case ir.StatusClosed:
+		where = append(where, "NOT open")
+	}
+	if !q.OpenedAfter.IsZero() {
+		where = append(where, fmt.Sprintf("(opened_sec, opened_nsec) >= (%s::bigint, %s::integer)",
+			arg(q.OpenedAfter.Unix()), arg(int32(q.OpenedAfter.Nanosecond()))))
+	}
+	if !q.OpenedBefore.IsZero() {
+		where = append(where, fmt.Sprintf("(opened_sec, opened_nsec) < (%s::bigint, %s::integer)",
+			arg(q.OpenedBefore.Unix()), arg(int32(q.OpenedBefore.Nanosecond()))))
+	}
+	if q.After != "" {
+		where = append(where, "id < "+arg(q.After)+` COLLATE "C"`)
+	}
+	var sb strings.Builder
+	sb.WriteString("SELECT doc FROM " + s.q.schema + ".incidents")
+	if len(where) > 0 {
+		sb.WriteString(" WHERE " + strings.Join(where, " AND "))
+	}
+	sb.WriteString(" ORDER BY id DESC LIMIT " + arg(q.Limit+1))
+	return sb.String(), args
+}
+
+// Timeline implements ir.Store.
+func (s *Store) Timeline(ctx context.Context, id ir.ID) ([]ir.Event, error) {
+	if err := ctxErr(ctx, "timeline"); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, s.q.timeline, string(id))
+	if err != nil {
+		return nil, wrap(ctx, "timeline of "+string(id), err)
+	}
+	var events []ir.Event
+	var (
+		seq int64
+		doc []byte
+	)
+	_, err = pgx.ForEachRow(rows, []any{&seq, &doc}, func() error {
+		var e ir.Event
+		if err := json.Unmarshal(doc, &e); err != nil {
+			return fmt.Errorf("decode event %d: %w", seq, err)
+		}
+		e.Seq = seq
+		events = append(events, e)
+		return nil
+	})
+	if err != nil {
+		return nil, wrap(ctx, "timeline of "+string(id), err)
+	}
+	// Every incident has at least its opened event, written with it.
+	if len(events) == 0 {
+		return nil, fmt.Errorf("postgres: incident %s: %w", id, ir.ErrNotFound)
+	}
+	return events, nil
+}
+
+// CountOpen implements ir.Store.
+func (s *Store) CountOpen(ctx context.Context) ([]ir.OpenCount, error) {
+	if err := ctxErr(ctx, "count open"); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, s.q.countOpen)
+	if err != nil {
+		return nil, wrap(ctx, "count open", err)
+	}
+	var (
+		out             []ir.OpenCount
+		severity, phase string
+		n               int64
+	)
+	_, err = pgx.ForEachRow(rows, []any{&severity, &phase, &n}, func() error {
+		out = append(out, ir.OpenCount{Severity: ir.Severity(severity), Phase: phases.Phase(phase), Count: n})
+		return nil
+	})
+	if err != nil {
+		return nil, wrap(ctx, "count open", err)
+	}
+	ir.SortOpenCounts(out)
+	return out, nil
+}
+
+// microsUp rounds t up to a whole microsecond, the precision PostgreSQL
+// keeps: a lease or a due time is then never shortened by storing it.
+func microsUp(t time.Time) time.Time {
+	if r := t.Nanosecond() % 1000; r != 0 {
+		return t.Add(time.Duration(1000 - r))
+	}
+	return t
+}

@@ -1,0 +1,136 @@
+package postgres_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/ir/irtest"
+	"github.com/incidentkit/incidentkit/ir/postgres"
+)
+
+func TestConcurrentOpenersMigrateOnce(t *testing.T) {
+	t.Parallel()
+	dsn := testDSN(t)
+	schema := testSchema(t)
+	ctx := t.Context()
+	const openers = 8
+	stores := make([]*postgres.Store, openers)
+	errs := make([]error, openers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range openers {
+		wg.Go(func() {
+			<-start
+			if i%2 == 0 {
+				stores[i], errs[i] = postgres.Open(ctx, dsn, postgres.Config{Schema: schema})
+			} else {
+				stores[i], errs[i] = postgres.New(ctx, testPool(t), postgres.Config{Schema: schema})
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		require.NoError(t, err, "opener %d", i)
+		defer stores[i].Close()
+	}
+
+	var n, maxVersion int
+	err := testPool(t).QueryRow(ctx, "SELECT count(*), max(version) FROM "+
+		pgx.Identifier{schema, "incidentkit_schema_version"}.Sanitize()).Scan(&n, &maxVersion)
+	require.NoError(t, err)
+	assert.Equal(t, postgres.SchemaVersion(), n, "each migration applied once")
+	assert.Equal(t, postgres.SchemaVersion(), maxVersion)
+
+	// Every opener works on the same tables.
+	open := irtest.OpenChange(irtest.Incident("INC-000001").Build())
+	require.NoError(t, stores[0].Apply(ctx, open))
+	for i, st := range stores {
+		got, err := st.Get(ctx, "INC-000001")
+		require.NoError(t, err, "store %d", i)
+		assert.Equal(t, int64(1), got.Version)
+	}
+}
+
+func TestOpenRefusesForeignSchema(t *testing.T) {
+	t.Parallel()
+	pool := testPool(t)
+	schema := testSchema(t)
+	ctx := t.Context()
+	q := pgx.Identifier{schema}.Sanitize()
+	_, err := pool.Exec(ctx, "CREATE SCHEMA "+q+"; CREATE TABLE "+q+".invoices (id bigint PRIMARY KEY, total numeric)")
+	require.NoError(t, err)
+
+	_, err = postgres.New(ctx, pool, postgres.Config{Schema: schema})
+	require.ErrorIs(t, err, postgres.ErrForeignSchema)
+	_, err = postgres.Open(ctx, testDSN(t), postgres.Config{Schema: schema})
+	require.ErrorIs(t, err, postgres.ErrForeignSchema)
+
+	var tables int
+	require.NoError(t, pool.QueryRow(ctx,
+		"SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = $1", schema).Scan(&tables))
+	assert.Equal(t, 1, tables, "the foreign schema was left as it was")
+}
+
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	t.Parallel()
+	pool := testPool(t)
+	schema := testSchema(t)
+	ctx := t.Context()
+	st, err := postgres.New(ctx, pool, postgres.Config{Schema: schema})
+	require.NoError(t, err)
+	st.Close()
+	_, err = pool.Exec(ctx, "INSERT INTO "+pgx.Identifier{schema, "incidentkit_schema_version"}.Sanitize()+
+		" (version, name) VALUES ($1, 'from_the_future.sql')", postgres.SchemaVersion()+1)
+	require.NoError(t, err)
+
+	_, err = postgres.New(ctx, pool, postgres.Config{Schema: schema})
+	require.ErrorIs(t, err, postgres.ErrSchemaTooNew)
+	_, err = postgres.Open(ctx, testDSN(t), postgres.Config{Schema: schema})
+	require.ErrorIs(t, err, postgres.ErrSchemaTooNew)
+}
+
+func TestOpenReopensSchema(t *testing.T) {
+	t.Parallel()
+	schema := testSchema(t)
+	ctx := t.Context()
+	st, err := postgres.Open(ctx, testDSN(t), postgres.Config{Schema: schema})
+	require.NoError(t, err)
+	open := irtest.OpenChange(irtest.Incident("INC-000001").Build())
+	require.NoError(t, st.Apply(ctx, open))
+	st.Close()
+
+	st, err = postgres.Open(ctx, testDSN(t), postgres.Config{Schema: schema})
+	require.NoError(t, err)
+	defer st.Close()
+	got, err := st.Get(ctx, "INC-000001")
+	require.NoError(t, err)
+	assert.Equal(t, open.Incident.Title, got.Title)
+	assert.Equal(t, schema, st.Schema())
+}
+
+func TestOpenRefusesBadConfig(t *testing.T) {
+	t.Parallel()
+	dsn := testDSN(t)
+	ctx := t.Context()
+	long := string(make([]byte, 64))
+	for _, schema := range []string{"with\x00nul", long} {
+		_, err := postgres.Open(ctx, dsn, postgres.Config{Schema: schema})
+		require.ErrorIs(t, err, ir.ErrInvalid, "schema %q", schema)
+	}
+	_, err := postgres.New(ctx, nil, postgres.Config{})
+	require.ErrorIs(t, err, ir.ErrInvalid, "no pool")
+	_, err = postgres.Open(ctx, "postgres://%zz", postgres.Config{})
+	require.Error(t, err, "a DSN that does not parse")
+
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = postgres.New(canceled, testPool(t), postgres.Config{Schema: testSchema(t)})
+	require.ErrorIs(t, err, context.Canceled)
+}

@@ -1,0 +1,109 @@
+package postgres
+
+import "strings"
+
+// queries holds the store's SQL, with the schema's quoted name written
+// into every table reference, so that no statement depends on the search
+// path of a pooled connection.
+type queries struct {
+	schema string
+
+	insertIncident, updateIncident, getIncident, timeline, countOpen string
+
+	lockHead, createHead, insertItems, insertRecords, insertHashes, advanceHead string
+	size, records, readHashes, lastRecord, item, items                          string
+	addCheckpoint, caseExists, checkpoints                                      string
+
+	claim, ack, retry string
+}
+
+// newQueries writes the statements for the schema whose quoted identifier
+// is schema.
+func newQueries(schema string) queries {
+	t := func(s string) string { return strings.ReplaceAll(s, "§.", schema+".") }
+	return queries{
+		schema: schema,
+
+		// A change is one statement: the incident written with its
+		// version check, and, from the row it returns, its events
+		// (numbered after the timeline's last) and outbox messages. A
+		// refused write returns no row, so nothing else is written; the
+		// count tells the caller which happened.
+		insertIncident: t(`WITH inc AS (
+				INSERT INTO §.incidents
+					(id, version, phase, severity, open, opened_sec, opened_nsec, labels, event_count, doc)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+				ON CONFLICT (id) DO NOTHING
+				RETURNING id, version, event_count)` + changeTail),
+		updateIncident: t(`WITH inc AS (
+				UPDATE §.incidents SET
+					version = $2, phase = $3, severity = $4, open = $5, opened_sec = $6, opened_nsec = $7,
+					labels = $8, event_count = event_count + $9, doc = $10
+				WHERE id = $1 AND version = $2 - 1
+				RETURNING id, version, event_count)` + changeTail),
+		getIncident: t(`SELECT doc FROM §.incidents WHERE id = $1`),
+		timeline:    t(`SELECT seq, doc FROM §.events WHERE incident_id = $1 ORDER BY seq`),
+		countOpen: t(`SELECT severity, phase, count(*) FROM §.incidents WHERE open
+			GROUP BY severity, phase`),
+
+		createHead: t(`INSERT INTO §.custody_heads (case_id) VALUES ($1) ON CONFLICT (case_id) DO NOTHING`),
+		lockHead:   t(`SELECT size, items FROM §.custody_heads WHERE case_id = $1 FOR UPDATE`),
+		insertItems: t(`INSERT INTO §.custody_items (case_id, item_id, ord, doc)
+			SELECT $1, i.id, $2 + i.ord, i.doc FROM unnest($3::text[], $4::json[]) WITH ORDINALITY AS i(id, doc, ord)
+			ON CONFLICT (case_id, item_id) DO NOTHING`),
+		insertRecords: t(`INSERT INTO §.custody_records (case_id, idx, item_id, data)
+			SELECT $1, r.idx, r.item, r.data FROM unnest($2::bigint[], $3::text[], $4::bytea[]) AS r(idx, item, data)`),
+		insertHashes: t(`INSERT INTO §.custody_hashes (case_id, idx, hash)
+			SELECT $1, $2 + h.ord - 1, h.hash FROM unnest($3::bytea[]) WITH ORDINALITY AS h(hash, ord)`),
+		advanceHead: t(`UPDATE §.custody_heads SET size = size + $2, items = items + $3 WHERE case_id = $1`),
+
+		size:       t(`SELECT size FROM §.custody_heads WHERE case_id = $1`),
+		records:    t(`SELECT data FROM §.custody_records WHERE case_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx`),
+		readHashes: t(`SELECT idx, hash FROM §.custody_hashes WHERE case_id = $1 AND idx = ANY($2::bigint[])`),
+		lastRecord: t(`SELECT max(idx) FROM §.custody_records WHERE case_id = $1 AND item_id = $2`),
+		item:       t(`SELECT doc FROM §.custody_items WHERE case_id = $1 AND item_id = $2`),
+		items:      t(`SELECT doc FROM §.custody_items WHERE case_id = $1 ORDER BY ord`),
+		addCheckpoint: t(`INSERT INTO §.custody_checkpoints (case_id, note_sha256, origin, size, root, note)
+			SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM §.custody_heads WHERE case_id = $1)
+			ON CONFLICT (case_id, note_sha256) DO NOTHING`),
+		caseExists:  t(`SELECT EXISTS (SELECT 1 FROM §.custody_heads WHERE case_id = $1)`),
+		checkpoints: t(`SELECT origin, size, root, note FROM §.custody_checkpoints WHERE case_id = $1 ORDER BY id`),
+
+		// Due rows, oldest first; rows another claimer is claiming right
+		// now are skipped rather than waited for.
+		claim: t(`WITH due AS (
+				SELECT id FROM §.outbox
+				WHERE available_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1)
+				ORDER BY id LIMIT $2
+				FOR UPDATE SKIP LOCKED)
+			UPDATE §.outbox o SET claimed_by = $3, claimed_until = $4, attempts = o.attempts + 1
+			FROM due WHERE o.id = due.id
+			RETURNING o.id, o.key, o.incident_id, o.type, o.payload, o.created_at, o.attempts, o.last_error`),
+		// The data-modifying CTE's effect is not visible to the outer
+		// query, so "found" reports whether the row existed before it.
+		ack: t(`WITH done AS (DELETE FROM §.outbox WHERE id = $1 AND claimed_by = $2 RETURNING 1)
+			SELECT (SELECT count(*) FROM done), EXISTS (SELECT 1 FROM §.outbox WHERE id = $1)`),
+		retry: t(`WITH back AS (
+				UPDATE §.outbox SET claimed_by = NULL, claimed_until = NULL, available_at = $3, last_error = $4
+				WHERE id = $1 AND claimed_by = $2 RETURNING 1)
+			SELECT (SELECT count(*) FROM back), EXISTS (SELECT 1 FROM §.outbox WHERE id = $1)`),
+	}
+}
+
+// changeTail follows the CTE "inc" that writes an incident: it writes the
+// events and outbox messages of the change and counts the incidents
+// written. Its parameters follow those of the incident write: $9 is the
+// number of events, $11 to $13 their types, times and JSON, $14 the
+// outbox's creation time, $15 to $17 the messages' keys, types and
+// payloads.
+const changeTail = `,
+	ev AS (
+		INSERT INTO §.events (incident_id, seq, version, type, at, doc)
+		SELECT inc.id, inc.event_count - $9 + e.ord, inc.version, e.type, e.at, e.doc
+		FROM inc, unnest($11::text[], $12::timestamptz[], $13::json[]) WITH ORDINALITY AS e(type, at, doc, ord)),
+	ob AS (
+		INSERT INTO §.outbox (key, incident_id, type, payload, created_at, available_at)
+		SELECT m.key, inc.id, m.type, m.payload, $14, $14
+		FROM inc, unnest($15::text[], $16::text[], $17::bytea[]) WITH ORDINALITY AS m(key, type, payload, ord)
+		ORDER BY m.ord)
+	SELECT count(*) FROM inc`
