@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 var codecPieces = []string{
@@ -159,6 +161,50 @@ func checkDecode(t *testing.T, data []byte) {
 			t.Fatalf("decodeRecordFast(%q) accepted %#v; encoding/json gives %#v, %v", data, r, want, wantErr)
 		}
 	}
+	checkStrictDecode(t, data)
+}
+
+// checkStrictDecode checks the strict decoder accepts exactly what the
+// re-encoding decoder accepts, with the same record, and that its
+// validation agrees with checkRecord.
+func checkStrictDecode(t *testing.T, data []byte) {
+	t.Helper()
+	want, wantOK := decodeRecordReencode(data)
+	// A decoder that decoded other records before, as in use.
+	d := recordDecoders.Get().(*recordDecoder)
+	defer recordDecoders.Put(d)
+	var got Record
+	gotOK := d.decode(data, &got)
+	if gotOK != wantOK {
+		t.Fatalf("strict decode of %q: ok %v, re-encoding decoder: ok %v", data, gotOK, wantOK)
+	}
+	if !gotOK {
+		return
+	}
+	if !reflect.DeepEqual(got, want) || !got.At.Equal(want.At) || got.At.Location().String() != want.At.Location().String() {
+		t.Fatalf("strict decode of %q = %#v, want %#v", data, got, want)
+	}
+	if err := checkEncodable(got); err != nil {
+		t.Fatalf("strict decode of %q gave a record that is not encodable: %v", data, err)
+	}
+	// Twice: the second time with the case ID cached.
+	for range 2 {
+		gotErr, wantErr := d.validate(&got), checkRecord(got)
+		if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
+			t.Fatalf("validate(%q) = %v, checkRecord gives %v", data, gotErr, wantErr)
+		}
+	}
+	// Decoding again with the same decoder (interned strings, cached
+	// zones) gives the same record.
+	var again Record
+	if !d.decode(data, &again) || !reflect.DeepEqual(again, want) {
+		t.Fatalf("second strict decode of %q = %#v, want %#v", data, again, want)
+	}
+	if h, err := tlog.ParseHash(got.PrevHash); true {
+		if g, ok := parseHash(got.PrevHash); ok != (err == nil) || g != h {
+			t.Fatalf("parseHash(%q) = %v, %v; tlog.ParseHash gives %v, %v", got.PrevHash, g, ok, h, err)
+		}
+	}
 }
 
 func TestRecordCodecDifferential(t *testing.T) {
@@ -247,4 +293,118 @@ func FuzzRecordCodec(f *testing.F) {
 			t.Fatalf("appendRecord(%#v) = %s, %v; json.Marshal gives %s, %v", r, got, gotErr, want, wantErr)
 		}
 	})
+}
+
+// validRecord returns a record of rng that checkRecord accepts, encoded.
+func validRecord(rng *rand.Rand) []byte {
+	zones := []*time.Location{time.UTC, time.FixedZone("", 5*3600+30*60), time.FixedZone("", -8*3600)}
+	r := Record{
+		Case: "CASE-1", Index: rng.Int64N(1 << 20), Item: ItemID("ITEM-" + codecString(rng)), Prev: -1,
+		Action: actions[rng.IntN(len(actions))], Actor: Party{ID: "alice", Name: codecString(rng)},
+		At:     time.Unix(rng.Int64N(1<<31), rng.Int64N(1e9)).In(zones[rng.IntN(len(zones))]),
+		Reason: codecString(rng), Location: codecString(rng),
+	}
+	if rng.IntN(2) == 0 {
+		r.Prev, r.PrevHash = rng.Int64N(r.Index+1), tlog.RecordHash([]byte(r.Reason)).String()
+	}
+	switch r.Action {
+	case ActionCollected:
+		r.Snapshot = &Item{ID: r.Item, CaseID: r.Case, Kind: KindFile, Digests: Digests{SHA256: strings.Repeat("ab", 32)},
+			CollectedBy: r.Actor, CollectedAt: r.At, Labels: codecStrings(rng)}
+	case ActionTransferred:
+		r.From, r.To = r.Actor, Party{ID: "bob"}
+	case ActionVerified:
+		r.Digest = strings.Repeat("0f", 32)
+	}
+	b, err := r.Encode()
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// FuzzStrictDecode checks the strict decoder against the decoder that
+// re-encodes: the same records accepted, the same records decoded, and
+// validation that agrees with checkRecord.
+func FuzzStrictDecode(f *testing.F) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 20 {
+		if b, err := prepared(codecRecord(rng)).Encode(); err == nil {
+			f.Add(b)
+		}
+		f.Add(validRecord(rng))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkStrictDecode(t, data)
+	})
+}
+
+// FuzzStrictTime checks the strict decoder's times against
+// time.Time.UnmarshalJSON and the encoder: a time is accepted exactly when
+// it decodes and encodes back to the same text, and decodes to the same
+// value.
+func FuzzStrictTime(f *testing.F) {
+	for _, s := range []string{
+		"2024-01-02T03:04:05Z", "2024-01-02T03:04:05.1Z", "2024-01-02T03:04:05.123456789+05:30",
+		"2024-02-29T23:59:59-08:00", "2023-02-29T00:00:00Z", "0000-01-01T00:00:00Z", "9999-12-31T23:59:59.999999999-23:59",
+		"2024-01-02T03:04:05+00:00", "2024-01-02T03:04:05.10Z", "2024-01-02T03:04:05.1234567891Z", "2024-01-02T24:00:00Z",
+		"2024-01-02T03:04:05+24:00", "2024-01-02T03:04:05+01:60", "2024-13-02T03:04:05Z", "2024-01-02t03:04:05z",
+		"2024-01-02T03:04:05.Z", "2024-01-02T03:04:60Z", "-001-01-01T00:00:00Z", "2024-01-02T03:04:05+1:00",
+		"1900-02-29T00:00:00Z", "2000-02-29T00:00:00Z", "2024-04-31T00:00:00Z", "2024-01-02T03:04:05.000000001+14:00",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		raw := []byte(`"` + s + `"`)
+		var want time.Time
+		wantOK := want.UnmarshalJSON(raw) == nil
+		if wantOK {
+			again, err := codecAppendTime(nil, want)
+			wantOK = err == nil && bytes.Equal(again, raw)
+		}
+		d := newRecordDecoder()
+		d.data, d.ok = raw, true
+		got := d.time()
+		gotOK := d.ok && d.pos == len(raw)
+		if gotOK != wantOK {
+			t.Fatalf("strict time %q: ok %v, want %v (%v)", s, gotOK, wantOK, want)
+		}
+		if gotOK && (!reflect.DeepEqual(got, want) || !got.Equal(want) || got.Location().String() != want.Location().String()) {
+			t.Fatalf("strict time %q = %#v, want %#v", s, got, want)
+		}
+	})
+}
+
+func TestStrictDecodeValidRecords(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for range 5000 {
+		data := validRecord(rng)
+		checkDecode(t, data)
+		if _, err := decodeRecordJSON(data); err == nil {
+			if _, ok := decodeRecordFast(data); !ok {
+				t.Fatalf("strict decoder refused canonical %s", data)
+			}
+		}
+		for range 3 {
+			m := bytes.Clone(data)
+			m[rng.IntN(len(m))] ^= byte(1 << rng.IntN(8))
+			checkDecode(t, m)
+		}
+	}
+}
+
+func TestDaysSinceEpoch(t *testing.T) {
+	for y := 0; y <= 9999; y++ {
+		for _, m := range []int{1, 2, 3, 12} {
+			for _, d := range []int{1, daysInMonth(y, m)} {
+				want := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+				if want.Day() != d {
+					t.Fatalf("daysInMonth(%d, %d) = %d", y, m, d)
+				}
+				if got := daysSinceEpoch(y, m, d); got*86400 != want.Unix() {
+					t.Fatalf("daysSinceEpoch(%d, %d, %d) = %d, want %d", y, m, d, got, want.Unix()/86400)
+				}
+			}
+		}
+	}
 }

@@ -1,11 +1,14 @@
 package evidence
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -89,8 +92,14 @@ func (l *Ledger) Store() LedgerStore { return l.store }
 // The record describes something that already happened, so it is written
 // even if ctx is cancelled (within a bounded time).
 func (l *Ledger) Append(ctx context.Context, r Record) (Record, error) {
-	if err := checkRecord(r); err != nil {
+	sc := appendScratches.Get().(*appendScratch)
+	defer sc.release()
+	tail, err := checkRecordTail(sc.tail[:0], r)
+	if err != nil {
 		return Record{}, err
+	}
+	if tail != nil {
+		sc.tail = tail
 	}
 	if ctx.Done() != nil {
 		// The caller may give up; the record is written anyway, within
@@ -100,7 +109,7 @@ func (l *Ledger) Append(ctx context.Context, r Record) (Record, error) {
 		defer cancel()
 	}
 	for range maxAppendAttempts {
-		stored, err := l.tryAppend(ctx, r)
+		stored, err := l.tryAppend(ctx, r, tail, sc)
 		if errors.Is(err, ErrConflict) && r.Action != ActionCollected {
 			continue
 		}
@@ -117,26 +126,37 @@ func (l *Ledger) Append(ctx context.Context, r Record) (Record, error) {
 	return Record{}, fmt.Errorf("evidence: append to case %s: too much contention: %w", r.Case, ErrConflict)
 }
 
-func (l *Ledger) tryAppend(ctx context.Context, r Record) (Record, error) {
-	var buf []byte
-	_, pooled := l.store.(appendCopier)
-	if pooled {
-		// The store copies what it keeps, so the encoding is only
-		// needed until Append returns.
-		bp := codecBufs.Get().(*[]byte)
-		defer func() {
-			if cap(buf) <= 64<<10 {
-				*bp = buf[:0]
-				codecBufs.Put(bp)
-			}
-		}()
-		buf = (*bp)[:0]
-	} else {
-		buf = make([]byte, 0, 512)
+// appendScratch is memory an append works in, reused by later appends.
+type appendScratch struct {
+	// tail holds the encoding of the record from its action on.
+	tail []byte
+	// data and hashes hold the record's encoding and tree hashes for a
+	// store that copies what it is given; sibs the hashes of the
+	// subtrees the record completes.
+	data         []byte
+	hashes, sibs []Hash
+}
+
+var appendScratches = sync.Pool{New: func() any { return &appendScratch{tail: make([]byte, 0, 512), data: make([]byte, 0, 1024)} }}
+
+// release returns sc to the pool, unless it grew large.
+func (sc *appendScratch) release() {
+	if cap(sc.tail) <= 64<<10 && cap(sc.data) <= 64<<10 {
+		appendScratches.Put(sc)
 	}
-	r, a, err := l.prepare(ctx, r, buf)
-	if a.Data != nil {
-		buf = a.Data
+}
+
+func (l *Ledger) tryAppend(ctx context.Context, r Record, tail []byte, sc *appendScratch) (Record, error) {
+	var buf []byte
+	var hbuf []Hash
+	if _, pooled := l.store.(appendCopier); pooled {
+		// The store copies what it keeps, so the encoding and hashes
+		// are only needed until Append returns.
+		buf, hbuf = sc.data[:0], sc.hashes[:0]
+	}
+	r, a, err := l.prepare(ctx, r, tail, buf, hbuf, sc)
+	if buf != nil && a.Data != nil {
+		sc.data, sc.hashes = a.Data, a.Hashes
 	}
 	if err != nil {
 		return Record{}, err
@@ -160,7 +180,7 @@ func (l *Ledger) Prepare(ctx context.Context, r Record) (Record, Append, error) 
 	if err := checkRecord(r); err != nil {
 		return Record{}, Append{}, err
 	}
-	return l.prepare(ctx, r, make([]byte, 0, 512))
+	return l.prepare(ctx, r, nil, nil, nil, nil)
 }
 
 // logHead is what an append needs to know of a case's log as it stands.
@@ -174,11 +194,17 @@ type logHead struct {
 	prevHash Hash
 	// items is how many items the case holds, or -1 if not read.
 	items int
+	// siblings, if hasSiblings, are the hashes of the subtrees the
+	// record appended completes, from the lowest level up: the hashes
+	// tlog.StoredHashes would read.
+	siblings    []Hash
+	hasSiblings bool
 }
 
-// headStore is a [LedgerStore] that reads a [logHead] in one call.
+// headStore is a [LedgerStore] that reads a [logHead] in one call,
+// appending its siblings to sibs.
 type headStore interface {
-	head(ctx context.Context, c CaseID, item ItemID) (logHead, error)
+	head(ctx context.Context, c CaseID, item ItemID, sibs []Hash) (logHead, error)
 }
 
 // appendCopier is a [LedgerStore] whose Append keeps copies of what it is
@@ -187,10 +213,18 @@ type appendCopier interface {
 	copiesAppend()
 }
 
-// readHead reads what appending r to its case's log needs to know.
-func (l *Ledger) readHead(ctx context.Context, r Record) (logHead, error) {
+// readHead reads what appending r to its case's log needs to know; sc, if
+// not nil, lends memory for it.
+func (l *Ledger) readHead(ctx context.Context, r Record, sc *appendScratch) (logHead, error) {
 	if hs, ok := l.store.(headStore); ok {
-		h, err := hs.head(ctx, r.Case, r.Item)
+		var sibs []Hash
+		if sc != nil {
+			sibs = sc.sibs[:0]
+		}
+		h, err := hs.head(ctx, r.Case, r.Item, sibs)
+		if sc != nil && cap(h.siblings) > cap(sc.sibs) {
+			sc.sibs = h.siblings
+		}
 		if err != nil {
 			return logHead{}, fmt.Errorf("evidence: append: %w", err)
 		}
@@ -220,10 +254,12 @@ func (l *Ledger) readHead(ctx context.Context, r Record) (logHead, error) {
 	return h, nil
 }
 
-// prepare is Prepare for a checked record; it encodes the record by
-// appending to buf.
-func (l *Ledger) prepare(ctx context.Context, r Record, buf []byte) (Record, Append, error) {
-	h, err := l.readHead(ctx, r)
+// prepare is Prepare for a checked record. It encodes the record by
+// appending to buf, reusing tail, the encoding from the action on, if not
+// nil; it appends the tree hashes to hbuf, and reads the head with sc's
+// memory if sc is not nil.
+func (l *Ledger) prepare(ctx context.Context, r Record, tail, buf []byte, hbuf []Hash, sc *appendScratch) (Record, Append, error) {
+	h, err := l.readHead(ctx, r, sc)
 	if err != nil {
 		return Record{}, Append{}, err
 	}
@@ -234,7 +270,7 @@ func (l *Ledger) prepare(ctx context.Context, r Record, buf []byte) (Record, App
 		if r.Action == ActionCollected {
 			return Record{}, Append{}, fmt.Errorf("evidence: collect %s: item exists: %w", r.Item, ErrConflict)
 		}
-		r.Prev, r.PrevHash = h.prev, hashString(h.prevHash)
+		r.Prev = h.prev
 	case r.Action != ActionCollected:
 		return Record{}, Append{}, fmt.Errorf("evidence: %s %s: the item was never collected in case %s: %w", r.Action, r.Item, r.Case, ErrNotFound)
 	default:
@@ -253,20 +289,62 @@ func (l *Ledger) prepare(ctx context.Context, r Record, buf []byte) (Record, App
 			r.Snapshot.Exhibit = fmt.Sprintf("EX-%03d", h.items+1)
 		}
 	}
-	// r.Snapshot, if any, is a clone already: appendRecord writes what
-	// Encode would.
-	data, err := appendRecord(buf, r)
-	if err != nil {
-		// Let Encode decide, with encoding/json.
-		if data, err = r.Encode(); err != nil {
-			return Record{}, Append{}, invalid("record", err.Error())
+	var data []byte
+	if tail != nil && r.Snapshot == nil {
+		data = appendRecordHead(buf, r)
+		if r.Prev >= 0 {
+			// What appendRecordHead writes for r.PrevHash: base64 needs
+			// no escaping.
+			data = append(data, `,"prev_hash":"`...)
+			start := len(data)
+			data = base64.StdEncoding.AppendEncode(data, h.prevHash[:])
+			r.PrevHash = string(data[start:])
+			data = append(data, '"')
+		}
+		data = append(data, tail...)
+	} else {
+		if r.Prev >= 0 {
+			r.PrevHash = hashString(h.prevHash)
+		}
+		// r.Snapshot, if any, is a clone already: appendRecord writes
+		// what Encode would.
+		if data, err = appendRecord(buf, r); err != nil {
+			// Let Encode decide, with encoding/json.
+			if data, err = r.Encode(); err != nil {
+				return Record{}, Append{}, invalid("record", err.Error())
+			}
 		}
 	}
-	hashes, err := tlog.StoredHashes(n, data, l.hashReader(ctx, r.Case))
-	if err != nil {
+	var hashes []Hash
+	if h.hasSiblings {
+		hashes = storedHashes(hbuf, data, h.siblings)
+	} else if hashes, err = tlog.StoredHashes(n, data, l.hashReader(ctx, r.Case)); err != nil {
 		return Record{}, Append{}, fmt.Errorf("evidence: append: %w", err)
 	}
 	return r, Append{Case: r.Case, Index: n, Item: r.Item, Data: data, Hashes: hashes, NewItem: r.Snapshot}, nil
+}
+
+// storedHashes appends to dst the tree hashes to store for a record with
+// the given encoding that completes the subtrees whose hashes are
+// siblings, lowest first: what tlog.StoredHashes returns (RFC 6962: the
+// leaf hash, then the hash of each subtree completed).
+func storedHashes(dst []Hash, data []byte, siblings []Hash) []Hash {
+	h := tlog.RecordHash(data)
+	dst = append(dst, h)
+	for _, s := range siblings {
+		h = tlog.NodeHash(s, h)
+		dst = append(dst, h)
+	}
+	return dst
+}
+
+// siblingIndexes appends to dst the stored-hash indexes of the subtrees
+// record n completes, lowest first.
+func siblingIndexes(dst []int64, n int64) []int64 {
+	for i := range bits.TrailingZeros64(uint64(n + 1)) {
+		dst = append(dst, tlog.StoredHashIndex(i, n>>uint(i)-1))
+	}
+	return dst
 }
 
 // hashReader reads stored hashes of case c for tlog.
@@ -432,6 +510,53 @@ func checkRecord(r Record) error {
 		return invalid("record", "the snapshot is of another item")
 	}
 	return nil
+}
+
+// checkRecordTail returns checkRecord(r) and, for a valid record that is
+// not a collected one, appends to dst its encoding from the action on
+// (appendRecordTail), validating it as it encodes; for any other it
+// returns a nil tail.
+func checkRecordTail(dst []byte, r Record) ([]byte, error) {
+	if !quickValid(r) {
+		return nil, checkRecord(r)
+	}
+	tail, err := appendRecordTail(dst, r)
+	if err != nil {
+		return nil, checkRecord(r)
+	}
+	// The encoder writes \ufffd for every byte of invalid UTF-8 and
+	// nowhere else but after a backslash of the text.
+	if bytes.Contains(tail, []byte(`\ufffd`)) {
+		if err := checkRecord(r); err != nil {
+			return nil, err
+		}
+	}
+	return tail, nil
+}
+
+// quickValid reports whether checkRecord would accept r for sure,
+// leaving out only the text of the fields appendRecordTail writes, which
+// must be valid UTF-8. It reports false for a collected record.
+func quickValid(r Record) bool {
+	if !isAction(r.Action) || r.Action == ActionCollected || r.Snapshot != nil ||
+		checkCaseID(r.Case) != nil || r.Item == "" || r.Actor.ID == "" || r.At.IsZero() ||
+		r.Action == ActionTransferred && (r.From.ID == "" || r.To.ID == "") ||
+		r.Digest != "" && !isLowerHex(r.Digest, 32) ||
+		!utf8.ValidString(string(r.Item)) || !utf8.ValidString(r.PrevHash) {
+		return false
+	}
+	_, off := r.At.Zone()
+	return off%60 == 0
+}
+
+// isAction reports whether a is one of the actions, by its exact name.
+func isAction(a Action) bool {
+	for _, c := range actions {
+		if a == c {
+			return true
+		}
+	}
+	return false
 }
 
 // checkCaseID refuses case IDs that could not be an origin line's suffix:

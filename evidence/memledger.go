@@ -220,14 +220,14 @@ func (s *MemoryLedgerStore) Checkpoints(ctx context.Context, c CaseID) ([]Checkp
 
 // head implements [headStore]: what [Ledger] needs to know of the log
 // before an append, read under one lock.
-func (s *MemoryLedgerStore) head(ctx context.Context, c CaseID, item ItemID) (logHead, error) {
+func (s *MemoryLedgerStore) head(ctx context.Context, c CaseID, item ItemID, sibs []Hash) (logHead, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	mc, err := s.read(ctx, c)
 	if err != nil {
 		return logHead{}, err
 	}
-	h := logHead{prev: -1}
+	h := logHead{prev: -1, siblings: sibs[:0], hasSiblings: true}
 	if mc == nil {
 		return h, nil
 	}
@@ -236,6 +236,10 @@ func (s *MemoryLedgerStore) head(ctx context.Context, c CaseID, item ItemID) (lo
 		h.prev, h.prevHash = i, mc.hashes.at(tlog.StoredHashIndex(0, i))
 	}
 	h.items = len(mc.items)
+	var idx [64]int64
+	for _, x := range siblingIndexes(idx[:0], h.size) {
+		h.siblings = append(h.siblings, mc.hashes.at(x))
+	}
 	return h, nil
 }
 

@@ -78,20 +78,28 @@ func verifyLog(log CaseLog, vkey string) (*Report, []Hash) {
 	snapshots := make(map[ItemID]*Item)
 	collectedAt := make(map[ItemID]int64)
 	var collectedOrder []ItemID
-	batch := make([]decodedRecord, min(len(log.Records), decodeChunk))
+	chunks := newChunkDecoder(log.Records)
+	defer chunks.wait()
 	for i := range log.Records {
 		if i%decodeChunk == 0 {
-			end := min(i+decodeChunk, len(log.Records))
-			decodeRecords(log.Records[i:end], batch[:end-i])
+			// The chunk's tree hashes that need no earlier chunk.
+			hashes = append(hashes, chunks.next().hashes...)
 		}
 		n := int64(i)
-		d := &batch[i%decodeChunk]
-		stored, err := tlog.StoredHashesForRecordHash(n, d.leaf, reader)
-		if err != nil {
-			rep.Problems = append(rep.Problems, fmt.Errorf("evidence: rebuild tree at record %d: %w", n, err))
+		c := chunks.current()
+		d := &c.recs[i%decodeChunk]
+		if i%decodeChunk == c.errAt {
+			rep.Problems = append(rep.Problems, fmt.Errorf("evidence: rebuild tree at record %d: %w", n, c.err))
 			return rep, nil
 		}
-		hashes = append(hashes, stored...)
+		if i%decodeChunk == decodeChunk-1 {
+			stored, err := tlog.StoredHashesForRecordHash(n, d.leaf, reader)
+			if err != nil {
+				rep.Problems = append(rep.Problems, fmt.Errorf("evidence: rebuild tree at record %d: %w", n, err))
+				return rep, nil
+			}
+			hashes = append(hashes, stored...)
+		}
 		r, err := d.r, d.err
 		if err != nil {
 			problem("", n, "record", "a canonical record", err.Error())
@@ -158,8 +166,105 @@ func verifyLog(log CaseLog, vkey string) (*Report, []Hash) {
 	return rep, hashes
 }
 
-// decodeChunk is how many records verifyLog decodes at a time.
-const decodeChunk = 4096
+// decodeChunk is how many records verifyLog decodes at a time. It is a
+// power of two, so that a chunk's records, but for its last, complete only
+// subtrees of the chunk's own records.
+const decodeChunk = 1 << 12
+
+// logChunk is one chunk of a log, decoded.
+type logChunk struct {
+	recs []decodedRecord
+	// hashes are the stored tree hashes of the chunk's records, in
+	// order; for a full chunk they leave out its last record's, which
+	// need earlier chunks' hashes.
+	hashes []Hash
+	// err is the error rebuilding the hashes of record errAt of the
+	// chunk; errAt is -1 if there was none.
+	err   error
+	errAt int
+	dec   *recordDecoder
+	wg    sync.WaitGroup
+}
+
+// fill decodes chunk k of records into c and computes its own tree
+// hashes.
+func (c *logChunk) fill(records [][]byte, k int) {
+	lo := k * decodeChunk
+	hi := min(lo+decodeChunk, len(records))
+	if c.recs == nil {
+		c.recs = make([]decodedRecord, decodeChunk)
+		c.dec = newRecordDecoder()
+	}
+	c.hashes, c.err, c.errAt = c.hashes[:0], nil, -1
+	base := tlog.StoredHashIndex(0, int64(lo))
+	var scratch []Hash
+	reader := tlog.HashReaderFunc(func(indexes []int64) ([]Hash, error) {
+		scratch = scratch[:0]
+		for _, x := range indexes {
+			if x < base || x-base >= int64(len(c.hashes)) {
+				return nil, fmt.Errorf("evidence: hash %d outside chunk %d", x, k)
+			}
+			scratch = append(scratch, c.hashes[x-base])
+		}
+		return scratch, nil
+	})
+	for j := range hi - lo {
+		d := &c.recs[j]
+		d.decodeOne(c.dec, records[lo+j])
+		if j == decodeChunk-1 {
+			break
+		}
+		stored, err := tlog.StoredHashesForRecordHash(int64(lo+j), d.leaf, reader)
+		if err != nil {
+			c.err, c.errAt = err, j
+			return
+		}
+		c.hashes = append(c.hashes, stored...)
+	}
+}
+
+// chunkDecoder decodes a log's chunks in order, several ahead of the one
+// in use, each by its own goroutine.
+type chunkDecoder struct {
+	records [][]byte
+	slots   []logChunk
+	k       int // the chunk in use, or -1
+}
+
+func newChunkDecoder(records [][]byte) *chunkDecoder {
+	n := (len(records) + decodeChunk - 1) / decodeChunk
+	cd := &chunkDecoder{records: records, slots: make([]logChunk, min(n, runtime.GOMAXPROCS(0)+1)), k: -1}
+	for k := range cd.slots {
+		cd.start(k)
+	}
+	return cd
+}
+
+func (cd *chunkDecoder) start(k int) {
+	c := &cd.slots[k%len(cd.slots)]
+	c.wg.Go(func() { c.fill(cd.records, k) })
+}
+
+// next releases the chunk in use and returns the next one, once decoded.
+func (cd *chunkDecoder) next() *logChunk {
+	if cd.k >= 0 && (cd.k+len(cd.slots))*decodeChunk < len(cd.records) {
+		cd.start(cd.k + len(cd.slots))
+	}
+	cd.k++
+	c := cd.current()
+	c.wg.Wait()
+	return c
+}
+
+// current returns the chunk in use.
+func (cd *chunkDecoder) current() *logChunk { return &cd.slots[cd.k%len(cd.slots)] }
+
+// wait waits for every goroutine started.
+func (cd *chunkDecoder) wait() {
+	for i := range cd.slots {
+		cd.slots[i].wg.Wait()
+	}
+}
 
 // decodedRecord is what can be learnt of one record on its own, in
 // parallel with the others: its leaf hash, the record, whether it is valid,
@@ -173,40 +278,21 @@ type decodedRecord struct {
 	prevOK   bool
 }
 
-// decodeOne fills d from one encoded record.
-func (d *decodedRecord) decodeOne(data []byte) {
-	*d = decodedRecord{leaf: tlog.RecordHash(data)}
-	if d.r, d.err = DecodeRecord(data); d.err != nil {
-		return
-	}
-	d.checkErr = checkRecord(d.r)
-	if d.r.PrevHash != "" {
-		h, err := tlog.ParseHash(d.r.PrevHash)
-		d.prev, d.prevOK = h, err == nil
-	}
-}
-
-// decodeRecords decodes records into out, which has the same length,
-// spreading the work over GOMAXPROCS goroutines.
-func decodeRecords(records [][]byte, out []decodedRecord) {
-	workers := min(runtime.GOMAXPROCS(0), (len(records)+255)/256)
-	if workers <= 1 {
-		for i, data := range records {
-			out[i].decodeOne(data)
+// decodeOne fills d from one encoded record, decoding it with dec.
+func (d *decodedRecord) decodeOne(dec *recordDecoder, data []byte) {
+	d.leaf, d.err, d.checkErr, d.prev, d.prevOK = tlog.RecordHash(data), nil, nil, Hash{}, false
+	if !dec.decode(data, &d.r) {
+		// Not canonical: let the reference decoder say why.
+		if d.r, d.err = DecodeRecord(data); d.err != nil {
+			return
 		}
-		return
+		d.checkErr = checkRecord(d.r)
+	} else {
+		d.checkErr = dec.validate(&d.r)
 	}
-	per := (len(records) + workers - 1) / workers
-	var wg sync.WaitGroup
-	for lo := 0; lo < len(records); lo += per {
-		hi := min(lo+per, len(records))
-		wg.Go(func() {
-			for i := lo; i < hi; i++ {
-				out[i].decodeOne(records[i])
-			}
-		})
+	if d.r.PrevHash != "" {
+		d.prev, d.prevOK = parseHash(d.r.PrevHash)
 	}
-	wg.Wait()
 }
 
 // checkCheckpoint checks one checkpoint against the rebuilt tree.
