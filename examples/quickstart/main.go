@@ -18,17 +18,28 @@
 // lifecycle milestones, the time spent in each phase, the exhibits with
 // their custody and its verification, and the diagram of the process.
 //
+// Everything is kept in the embedded SQLite store, in a directory the
+// program names (incidentkit-data by default, or -data dir): the incidents
+// and their timelines, the chain of custody in the same database, the
+// evidence files, and the key that signs custody checkpoints. Run it again
+// and it finds the incidents of earlier runs there, verifies their custody,
+// and runs the story once more as a new incident.
+//
 // Run it from the repository root:
 //
 //	go run ./examples/quickstart
+//	go run ./examples/quickstart -data /tmp/ir-demo
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,45 +47,77 @@ import (
 
 	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/ir/sqlite"
 	"github.com/incidentkit/incidentkit/phases"
 )
 
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	dir := flag.String("data", "incidentkit-data", "directory that keeps the incidents, the evidence and the custody key")
+	flag.Parse()
+	if err := run(context.Background(), *dir, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-// openStore returns the store that keeps the incident and its timeline.
-// This is the one place that chooses it. The memory store keeps everything
-// in memory and forgets it when the program exits.
-func openStore(context.Context) (ir.Store, error) {
-	return ir.NewMemoryStore(), nil
+// openStore opens the store that keeps incidents, timelines and chains of
+// custody: one SQLite file in dir. This is the one place that chooses it;
+// ir.NewMemoryStore() keeps everything in memory instead, and the postgres
+// package shares one database between many instances.
+func openStore(ctx context.Context, dir string) (*sqlite.Store, error) {
+	return sqlite.Open(ctx, filepath.Join(dir, "incidentkit.db"), sqlite.Config{})
 }
 
-// openLocker returns the evidence locker: a content store for the
-// evidence itself and a ledger keeping each case's chain of custody, signed
-// with a key made for this run. Like the incident store, it keeps
-// everything in memory here.
-func openLocker(clock *storyClock) (*evidence.Locker, error) {
-	key, _, err := evidence.GenerateKey("custody.quickstart.example")
+// openLocker returns the evidence locker: the evidence files in dir, and a
+// ledger keeping each case's chain of custody in the store, so that a
+// collection and the incident change recording it are one transaction.
+// Checkpoints are signed with the key in dir, made on the first run.
+func openLocker(store *sqlite.Store, dir string, clock *storyClock) (*evidence.Locker, error) {
+	key, err := loadKey(filepath.Join(dir, "custody.key"))
 	if err != nil {
 		return nil, err
 	}
-	ledger, err := evidence.NewLedger(evidence.LedgerConfig{Store: evidence.NewMemoryLedgerStore(), Key: key})
+	ledger, err := evidence.NewLedger(evidence.LedgerConfig{Store: store, Key: key})
+	if err != nil {
+		return nil, err
+	}
+	blobs, err := evidence.NewDirBlobs(filepath.Join(dir, "evidence"))
 	if err != nil {
 		return nil, err
 	}
 	var n atomic.Int64
 	return evidence.NewLocker(evidence.LockerConfig{
 		Ledger: ledger,
-		Blobs:  evidence.NewMemoryBlobs(),
+		Blobs:  blobs,
 		Now:    clock.Now,
 		// Fixed item IDs keep the output the same on every run; a real
 		// program leaves NewID out and gets time-sortable UUIDs.
 		NewID: func() evidence.ItemID { return evidence.ItemID(fmt.Sprintf("ITEM-%d", n.Add(1))) },
 	})
+}
+
+// loadKey reads the custody signing key from path, or makes one and saves
+// it there, readable by its owner only, on the first run. A real
+// deployment keeps it in a secret store, and gives auditors the verifier
+// key.
+func loadKey(path string) (evidence.SigningKey, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return evidence.SigningKey(strings.TrimSpace(string(b))), nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	key, _, err := evidence.GenerateKey("custody.quickstart.example")
+	if err != nil {
+		return "", err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", err
+	}
+	_, err = f.WriteString(string(key) + "\n")
+	return key, errors.Join(err, f.Sync(), f.Close())
 }
 
 // The people and programs taking part.
@@ -133,19 +176,29 @@ type response struct {
 	watch int
 }
 
-func run(ctx context.Context, out io.Writer) (err error) {
-	store, err := openStore(ctx)
+func run(ctx context.Context, dir string, out io.Writer) (err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	store, err := openStore(ctx, dir)
 	if err != nil {
 		return err
 	}
-	// The story's clock, and a fixed ID for the one incident it opens, make
-	// the output the same on every run. A real program leaves Clock and IDs
-	// out: it gets the system clock and time-sortable IDs.
+	defer func() { err = errors.Join(err, store.Close()) }()
+	// The story's clock, and IDs numbered from INC-2026-0042, make the
+	// output the same on every run but for the incident's number. A real
+	// program leaves Clock and IDs out: it gets the system clock and
+	// time-sortable IDs.
 	clock := &storyClock{now: monday}
-	locker, err := openLocker(clock)
+	locker, err := openLocker(store, dir, clock)
 	if err != nil {
 		return err
 	}
+	earlier, err := printEarlier(ctx, store, locker, dir, out)
+	if err != nil {
+		return err
+	}
+	id := ir.ID(fmt.Sprintf("INC-2026-%04d", 42+earlier))
 	// SANS, with preserved evidence required before eradication.
 	model, err := phases.WithEvidencePreserved(phases.SANS)
 	if err != nil {
@@ -156,7 +209,7 @@ func run(ctx context.Context, out io.Writer) (err error) {
 		Model:    model,
 		Evidence: locker,
 		Clock:    clock,
-		IDs:      ir.IDGeneratorFunc(func() ir.ID { return "INC-2026-0042" }),
+		IDs:      ir.IDGeneratorFunc(func() ir.ID { return id }),
 	})
 	if err != nil {
 		return err
@@ -178,7 +231,48 @@ func run(ctx context.Context, out io.Writer) (err error) {
 			return err
 		}
 	}
-	return s.print(ctx)
+	if err := s.print(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nEverything above is kept in %s; run the program again to find it there.\n", dir)
+	return nil
+}
+
+// printEarlier lists the incidents earlier runs left in the store, with
+// the verification of each one's chain of custody, and returns how many
+// there are.
+func printEarlier(ctx context.Context, store ir.Store, locker *evidence.Locker, dir string, out io.Writer) (int, error) {
+	var all []*ir.Incident
+	for q := (ir.Query{}); ; {
+		page, err := store.List(ctx, q)
+		if err != nil {
+			return 0, err
+		}
+		all = append(all, page.Incidents...)
+		if page.Next == "" {
+			break
+		}
+		q.After = page.Next
+	}
+	if len(all) == 0 {
+		fmt.Fprintf(out, "%s is a new store.\n\n", dir)
+		return 0, nil
+	}
+	fmt.Fprintf(out, "%s holds %d incident(s) from earlier runs:\n", dir, len(all))
+	for _, inc := range all {
+		rep, err := locker.Verify(ctx, ir.CaseID(inc.ID))
+		if err != nil {
+			return 0, err
+		}
+		verdict := "custody verified"
+		if rep.Err() != nil {
+			verdict = "CUSTODY FAILED VERIFICATION: " + rep.Err().Error()
+		}
+		fmt.Fprintf(out, "  %s  %s, %s, version %d, %d exhibit(s), %s\n",
+			inc.ID, inc.Title, inc.Phase, inc.Version, len(inc.Evidence), verdict)
+	}
+	fmt.Fprintln(out)
+	return len(all), nil
 }
 
 // open: the mail gateway opens the incident when staff report the e-mail.

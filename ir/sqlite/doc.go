@@ -1,0 +1,53 @@
+// Package sqlite is the embedded default store: incidents, their timelines,
+// the evidence custody logs of their cases and an outbox of notifications,
+// in one SQLite file, written together.
+//
+// [Open] opens (or creates) the file and brings its schema up to date; it
+// refuses a file made by a newer version of this package
+// ([ErrSchemaTooNew]), an SQLite database holding another application's
+// tables ([ErrForeignSchema]), and a file that is not a database or is
+// damaged ([ErrCorrupt]):
+//
+//	store, err := sqlite.Open(ctx, "/var/lib/incidentkit/incidentkit.db", sqlite.Config{})
+//	if err != nil { … }
+//	defer store.Close()
+//	r, err := ir.NewResponder(ir.Config{Store: store, Outbox: true, Evidence: locker})
+//
+// A [Store] plays three parts. As an ir.Store it keeps incidents with
+// optimistic concurrency: each change names the version it follows, a stale
+// one is refused with ir.ErrConflict, and the ir.Responder reads the
+// incident again and retries, so writers never lose each other's updates.
+// As an evidence.LedgerStore it keeps the custody logs of an
+// evidence.Ledger: every append checks, under the file's write lock, that
+// the log holds exactly the records it expects, so a log never forks. As an
+// ir.Outbox it hands messages to dispatchers, each held by one claimer
+// until acknowledged or its lease lapses. Because the three share one file,
+// [Store.Apply] writes an incident change, its timeline events, the custody
+// records it carries (evidence collected through the Responder, when the
+// locker's ledger is on the same Store) and its outbox messages in one
+// transaction.
+//
+// # Durability and concurrency
+//
+// The file is in WAL mode with synchronous=FULL: a change is on disk when
+// Apply returns, and survives a crash of the process or of the machine.
+// Writes are immediate transactions on one connection per Store, so a
+// transaction that reads and then writes never fails half-way because
+// another process wrote in between; writers of several Stores or processes
+// on one file wait for each other up to [Config.BusyTimeout]. Reads run on
+// a pool of [Config.MaxConns] connections, never waiting for a write.
+//
+// # Storage
+//
+// Incidents, events and evidence items are stored as the JSON encoding/json
+// writes, so their times come back to the nanosecond in the zone offset
+// they were written with. Beside each incident's JSON sit the columns that
+// listings filter on: status, phase, severity, opening time, and a labels
+// table. The index on (open, phase, severity, id) serves the listing a
+// console shows most, open incidents of given phases and severities newest
+// first, in ID order without sorting, and the counts of open incidents.
+// Timelines and custody logs are append-only in the file too: triggers
+// refuse updates and deletes of their rows. Migrations are SQL files
+// embedded in the package, applied in one immediate transaction, so
+// processes starting together apply each once.
+package sqlite

@@ -1,0 +1,67 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+
+	"github.com/incidentkit/incidentkit/ir"
+)
+
+// ApplyAll writes changes in one transaction, as Apply writes each: tests
+// and benchmarks seed large stores with it quickly.
+func ApplyAll(ctx context.Context, s *Store, changes []ir.Change) error {
+	encoded := make([]encodedChange, len(changes))
+	for i, ch := range changes {
+		if err := ch.Validate(); err != nil {
+			return err
+		}
+		w, err := encodeChange(ch)
+		if err != nil {
+			return err
+		}
+		encoded[i] = w
+	}
+	return s.write(ctx, "apply all", func(tx *sql.Tx) error {
+		for i, ch := range changes {
+			if err := s.applyTx(ctx, tx, ch, encoded[i], s.clock.Now()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ListPlan returns SQLite's plan of the statement List runs for q, one
+// step a line.
+func ListPlan(ctx context.Context, s *Store, q ir.Query) (string, error) {
+	q, err := q.Normalize()
+	if err != nil {
+		return "", err
+	}
+	query, args := listQuery(q)
+	rows, err := s.r.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = rows.Close() }()
+	var steps []string
+	for rows.Next() {
+		var (
+			id, parent, unused int
+			detail             string
+		)
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return "", err
+		}
+		steps = append(steps, detail)
+	}
+	return strings.Join(steps, "\n"), rows.Err()
+}
+
+// DB returns the pool of the Store's writing connection.
+func DB(s *Store) *sql.DB { return s.w }
+
+// WriterDSN returns the data source name a Store's writing connection
+// opens the file at path with: the same pragmas and transaction mode.
+func WriterDSN(path string) string { return dsn(path, DefaultBusyTimeout, true) }

@@ -1,0 +1,73 @@
+package sqlite
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+)
+
+// headerSize is the size of an SQLite database header
+// (https://sqlite.org/fileformat2.html#the_database_header).
+const headerSize = 100
+
+// sqliteMagic opens every SQLite database file.
+var sqliteMagic = []byte("SQLite format 3\x00")
+
+// checkFile looks at the database file before SQLite opens it, so that
+// damage SQLite would only find when a query reaches the damaged page is
+// refused up front with [ErrCorrupt]: a file that does not start with an
+// SQLite header, and a file shorter than its header says (cut short by a
+// failed copy or a full disk). A missing or empty file is a new database.
+//
+// The length is only compared when the file has no write-ahead log: the
+// log may hold pages that a checkpoint interrupted by a crash had not yet
+// copied into the file, and SQLite replays them on opening.
+func checkFile(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	defer func() { _ = f.Close() }()
+	info, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if info.Size() == 0 {
+		return nil
+	}
+	var h [headerSize]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil {
+		return fmt.Errorf("sqlite: %s is %d bytes, shorter than a database header: %w", path, info.Size(), ErrCorrupt)
+	}
+	if !bytes.Equal(h[:len(sqliteMagic)], sqliteMagic) {
+		return fmt.Errorf("sqlite: %s does not start with an SQLite header: %w", path, ErrCorrupt)
+	}
+	pageSize := int64(binary.BigEndian.Uint16(h[16:18]))
+	if pageSize == 1 {
+		pageSize = 65536
+	}
+	if pageSize < 512 || pageSize&(pageSize-1) != 0 {
+		return fmt.Errorf("sqlite: %s has an invalid page size %d: %w", path, pageSize, ErrCorrupt)
+	}
+	if wal, err := os.Stat(path + "-wal"); err == nil && wal.Size() > 0 {
+		return nil
+	}
+	// The page count in the header is valid only when the change counter
+	// matches the version-valid-for number.
+	pages := int64(binary.BigEndian.Uint32(h[28:32]))
+	if pages == 0 || !bytes.Equal(h[24:28], h[92:96]) {
+		return nil
+	}
+	if want := pages * pageSize; info.Size() < want {
+		return fmt.Errorf("sqlite: %s is %d bytes, its header says %d: the file was cut short: %w",
+			path, info.Size(), want, ErrCorrupt)
+	}
+	return nil
+}

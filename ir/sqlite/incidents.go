@@ -1,0 +1,385 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/phases"
+)
+
+// Apply implements ir.Store. It writes the change in one immediate
+// transaction: the incident with its version check, its events numbered
+// after the timeline's last, the custody records it carries (as
+// [Store.Append] writes them) and its outbox messages, all or nothing.
+func (s *Store) Apply(ctx context.Context, ch ir.Change) error {
+	if err := ch.Validate(); err != nil {
+		return err
+	}
+	if err := ctxErr(ctx, "apply"); err != nil {
+		return err
+	}
+	w, err := encodeChange(ch)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, "apply", func(tx *sql.Tx) error {
+		return s.applyTx(ctx, tx, ch, w, s.clock.Now())
+	})
+}
+
+// encodedChange is a change as its statements take it, encoded before a
+// transaction begins, so that the file's write lock is not held while JSON
+// is written.
+type encodedChange struct {
+	id, phase, severity, labels, doc string
+	open                             bool
+	openedSec, openedNsec            int64
+	events                           []encodedEvent
+}
+
+// encodedEvent is an event as its statement takes it.
+type encodedEvent struct {
+	typ, at, doc string
+}
+
+// encodeChange encodes ch's incident and events.
+func encodeChange(ch ir.Change) (encodedChange, error) {
+	inc := ch.Incident
+	doc, err := json.Marshal(inc)
+	if err != nil {
+		return encodedChange{}, fmt.Errorf("sqlite: apply: encode incident %s: %w", inc.ID, err)
+	}
+	labels := inc.Labels
+	if labels == nil {
+		labels = []string{}
+	}
+	lb, err := json.Marshal(labels)
+	if err != nil {
+		return encodedChange{}, fmt.Errorf("sqlite: apply: encode labels of %s: %w", inc.ID, err)
+	}
+	w := encodedChange{
+		id:         string(inc.ID),
+		phase:      string(inc.Phase),
+		severity:   string(inc.Severity),
+		labels:     string(lb),
+		doc:        string(doc),
+		open:       inc.IsOpen(),
+		openedSec:  inc.Times.Opened.Unix(),
+		openedNsec: int64(inc.Times.Opened.Nanosecond()),
+		events:     make([]encodedEvent, len(ch.Events)),
+	}
+	for i, e := range ch.Events {
+		e.Seq = 0 // assigned by the store, kept in its own column
+		b, err := json.Marshal(e)
+		if err != nil {
+			return encodedChange{}, fmt.Errorf("sqlite: apply: encode %s event of %s: %w", e.Type, inc.ID, err)
+		}
+		w.events[i] = encodedEvent{typ: string(e.Type), at: e.At.Format(time.RFC3339Nano), doc: string(b)}
+	}
+	return w, nil
+}
+
+// applyTx writes a checked and encoded change in tx. now is the creation
+// time of its outbox messages.
+func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, ch ir.Change, w encodedChange, now time.Time) error {
+	inc := ch.Incident
+	var count int64
+	if inc.Version == 1 {
+		res, err := tx.StmtContext(ctx, s.q.insertIncident).ExecContext(ctx, w.id, inc.Version, w.phase, w.severity,
+			w.open, w.openedSec, w.openedNsec, w.labels, int64(len(w.events)), w.doc)
+		if err != nil {
+			return wrap(ctx, "apply: write incident "+w.id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return fmt.Errorf("sqlite: apply: incident %s exists: %w", inc.ID, ir.ErrConflict)
+		}
+		count = int64(len(w.events))
+	} else {
+		var err error
+		if count, err = s.updateIncident(ctx, tx, inc, w); err != nil {
+			return err
+		}
+	}
+	insertEvent := tx.StmtContext(ctx, s.q.insertEvent)
+	seq := count - int64(len(w.events))
+	for _, e := range w.events {
+		seq++
+		if _, err := insertEvent.ExecContext(ctx, w.id, seq, inc.Version, e.typ, e.at, e.doc); err != nil {
+			return wrap(ctx, "apply: write event of "+w.id, err)
+		}
+	}
+	if len(ch.Custody) > 0 {
+		if err := s.appendCustody(ctx, tx, ch.Custody); err != nil {
+			return err
+		}
+	}
+	if len(ch.Outbox) > 0 {
+		insertOutbox := tx.StmtContext(ctx, s.q.insertOutbox)
+		created, due := now.Format(time.RFC3339Nano), unixNano(now)
+		for _, m := range ch.Outbox {
+			payload := m.Payload
+			if payload == nil {
+				payload = []byte{}
+			}
+			if _, err := insertOutbox.ExecContext(ctx, m.Key, string(m.Incident), string(m.Type), payload, created, due); err != nil {
+				return wrap(ctx, "apply: write outbox message "+m.Key, err)
+			}
+		}
+	}
+	return nil
+}
+
+// updateIncident writes an incident over the version it follows, and
+// returns the new length of its timeline. The indexed columns are written
+// only if they changed.
+func (s *Store) updateIncident(ctx context.Context, tx *sql.Tx, inc *ir.Incident, w encodedChange) (int64, error) {
+	var (
+		version, count, openedSec, openedNsec int64
+		phase, severity, labels               string
+		open                                  bool
+	)
+	err := tx.StmtContext(ctx, s.q.readIncident).QueryRowContext(ctx, w.id).
+		Scan(&version, &count, &phase, &severity, &open, &openedSec, &openedNsec, &labels)
+	if errors.Is(err, sql.ErrNoRows) {
+		version = 0
+	} else if err != nil {
+		return 0, wrap(ctx, "apply: read incident "+w.id, err)
+	}
+	if version != inc.Version-1 {
+		return 0, fmt.Errorf("sqlite: apply: incident %s is at version %d, the change expects %d: %w",
+			inc.ID, version, inc.Version-1, ir.ErrConflict)
+	}
+	mask := 0
+	args := []any{w.id, inc.Version, count + int64(len(w.events)), w.doc}
+	for i, col := range []struct {
+		changed bool
+		value   any
+	}{
+		{phase != w.phase, w.phase}, {severity != w.severity, w.severity}, {open != w.open, w.open},
+		{openedSec != w.openedSec, w.openedSec}, {openedNsec != w.openedNsec, w.openedNsec}, {labels != w.labels, w.labels},
+	} {
+		if col.changed {
+			mask |= 1 << i
+			args = append(args, col.value)
+		}
+	}
+	count += int64(len(w.events))
+	if _, err := tx.StmtContext(ctx, s.q.update(mask)).ExecContext(ctx, args...); err != nil {
+		return 0, wrap(ctx, "apply: write incident "+w.id, err)
+	}
+	return count, nil
+}
+
+// Get implements ir.Store.
+func (s *Store) Get(ctx context.Context, id ir.ID) (*ir.Incident, error) {
+	if err := ctxErr(ctx, "get"); err != nil {
+		return nil, err
+	}
+	var doc []byte
+	err := s.q.getIncident.QueryRowContext(ctx, string(id)).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlite: incident %s: %w", id, ir.ErrNotFound)
+	}
+	if err != nil {
+		return nil, wrap(ctx, "get "+string(id), err)
+	}
+	return decodeIncident(doc)
+}
+
+func decodeIncident(doc []byte) (*ir.Incident, error) {
+	inc := new(ir.Incident)
+	if err := json.Unmarshal(doc, inc); err != nil {
+		return nil, fmt.Errorf("sqlite: decode incident: %w", err)
+	}
+	return inc, nil
+}
+
+// List implements ir.Store. It selects what ir.Query.Matches selects, with
+// SQL over the indexed columns, newest first by ID, and pages by ID.
+func (s *Store) List(ctx context.Context, q ir.Query) (ir.Page, error) {
+	q, err := q.Normalize()
+	if err != nil {
+		return ir.Page{}, err
+	}
+	if err := ctxErr(ctx, "list"); err != nil {
+		return ir.Page{}, err
+	}
+	query, args := listQuery(q)
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return ir.Page{}, wrap(ctx, "list", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var page ir.Page
+	for rows.Next() {
+		if len(page.Incidents) == q.Limit {
+			page.Next = string(page.Incidents[q.Limit-1].ID)
+			break
+		}
+		var doc []byte
+		if err := rows.Scan(&doc); err != nil {
+			return ir.Page{}, wrap(ctx, "list", err)
+		}
+		inc, err := decodeIncident(doc)
+		if err != nil {
+			return ir.Page{}, err
+		}
+		page.Incidents = append(page.Incidents, inc)
+	}
+	if err := rows.Err(); err != nil {
+		return ir.Page{}, wrap(ctx, "list", err)
+	}
+	return page, nil
+}
+
+// listQuery writes the SQL of a normalized query: only the filters it
+// uses, so that the planner sees each query's own shape and picks the
+// index that fits it. It fetches one row more than the page, to learn
+// whether another page follows.
+func listQuery(q ir.Query) (string, []any) {
+	var (
+		where []string
+		args  []any
+	)
+	in := func(column string, values []string) {
+		marks := strings.Repeat(", ?", len(values))[2:]
+		where = append(where, column+" IN ("+marks+")")
+		for _, v := range values {
+			args = append(args, v)
+		}
+	}
+	switch q.Status {
+	case ir.StatusOpen:
+		where = append(where, "open = 1")
+	case ir.StatusClosed:
+		where = append(where, "open = 0")
+	}
+	if len(q.Phases) > 0 {
+		ps := make([]string, len(q.Phases))
+		for i, p := range q.Phases {
+			ps[i] = string(p)
+		}
+		in("phase", ps)
+	}
+	if len(q.Severities) > 0 {
+		ss := make([]string, len(q.Severities))
+		for i, v := range q.Severities {
+			ss[i] = string(v)
+		}
+		in("severity", ss)
+	}
+	for _, l := range q.Labels {
+		where = append(where, "id IN (SELECT incident_id FROM incident_labels WHERE label = ?)")
+		args = append(args, l)
+	}
+	if !q.OpenedAfter.IsZero() {
+		where = append(where, "(opened_sec, opened_nsec) >= (?, ?)")
+		args = append(args, q.OpenedAfter.Unix(), int64(q.OpenedAfter.Nanosecond()))
+	}
+	if !q.OpenedBefore.IsZero() {
+		where = append(where, "(opened_sec, opened_nsec) < (?, ?)")
+		args = append(args, q.OpenedBefore.Unix(), int64(q.OpenedBefore.Nanosecond()))
+	}
+	if q.After != "" {
+		where = append(where, "id < ?")
+		args = append(args, q.After)
+	}
+	var sb strings.Builder
+	sb.WriteString("SELECT doc FROM incidents")
+	if len(where) > 0 {
+		sb.WriteString(" WHERE " + strings.Join(where, " AND "))
+	}
+	sb.WriteString(" ORDER BY id DESC LIMIT ?")
+	args = append(args, q.Limit+1)
+	return sb.String(), args
+}
+
+// Timeline implements ir.Store.
+func (s *Store) Timeline(ctx context.Context, id ir.ID) ([]ir.Event, error) {
+	if err := ctxErr(ctx, "timeline"); err != nil {
+		return nil, err
+	}
+	rows, err := s.q.timeline.QueryContext(ctx, string(id))
+	if err != nil {
+		return nil, wrap(ctx, "timeline of "+string(id), err)
+	}
+	defer func() { _ = rows.Close() }()
+	var events []ir.Event
+	for rows.Next() {
+		var (
+			seq int64
+			doc []byte
+		)
+		if err := rows.Scan(&seq, &doc); err != nil {
+			return nil, wrap(ctx, "timeline of "+string(id), err)
+		}
+		var e ir.Event
+		if err := json.Unmarshal(doc, &e); err != nil {
+			return nil, fmt.Errorf("sqlite: timeline of %s: decode event %d: %w", id, seq, err)
+		}
+		e.Seq = seq
+		events = append(events, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap(ctx, "timeline of "+string(id), err)
+	}
+	// Every incident has at least its opened event, written with it.
+	if len(events) == 0 {
+		return nil, fmt.Errorf("sqlite: incident %s: %w", id, ir.ErrNotFound)
+	}
+	return events, nil
+}
+
+// CountOpen implements ir.Store. It reads only the index on status, phase
+// and severity.
+func (s *Store) CountOpen(ctx context.Context) ([]ir.OpenCount, error) {
+	if err := ctxErr(ctx, "count open"); err != nil {
+		return nil, err
+	}
+	rows, err := s.q.countOpen.QueryContext(ctx)
+	if err != nil {
+		return nil, wrap(ctx, "count open", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var out []ir.OpenCount
+	for rows.Next() {
+		var (
+			severity, phase string
+			n               int64
+		)
+		if err := rows.Scan(&severity, &phase, &n); err != nil {
+			return nil, wrap(ctx, "count open", err)
+		}
+		out = append(out, ir.OpenCount{Severity: ir.Severity(severity), Phase: phases.Phase(phase), Count: n})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap(ctx, "count open", err)
+	}
+	ir.SortOpenCounts(out)
+	return out, nil
+}
+
+// Limits of the Unix nanosecond times the outbox keeps.
+var (
+	minNanoTime = time.Unix(0, -1<<63)
+	maxNanoTime = time.Unix(0, 1<<63-1)
+)
+
+// unixNano returns t in Unix nanoseconds, clamped to the range an int64
+// holds: a due time centuries away is as good as never, and one centuries
+// ago as good as now.
+func unixNano(t time.Time) int64 {
+	switch {
+	case t.Before(minNanoTime):
+		return -1 << 63
+	case t.After(maxNanoTime):
+		return 1<<63 - 1
+	}
+	return t.UnixNano()
+}

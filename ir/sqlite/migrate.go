@@ -1,0 +1,138 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// migrationFiles holds the schema migrations, named NNNN_name.sql and
+// numbered from 0001 without gaps.
+//
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// versionTable records the migrations applied to a database. Its name also
+// marks the database as this package's.
+const versionTable = "incidentkit_schema_version"
+
+// migration is one step of the schema.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations returns the embedded migrations in order.
+func migrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	slices.Sort(names)
+	out := make([]migration, 0, len(names))
+	for i, name := range names {
+		base := path.Base(name)
+		num, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v != i+1 {
+			return nil, fmt.Errorf("sqlite: migration %s is not numbered %04d", base, i+1)
+		}
+		body, err := migrationFiles.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: migration %s: %w", base, err)
+		}
+		out = append(out, migration{version: v, name: base, sql: string(body)})
+	}
+	return out, nil
+}
+
+// SchemaVersion is the schema version this package migrates to: the number
+// of its migrations.
+func SchemaVersion() int {
+	ms, err := migrations()
+	if err != nil {
+		return 0
+	}
+	return len(ms)
+}
+
+// migrate brings the database up to date in one immediate transaction: it
+// holds the file's write lock from its start, so concurrent openers in any
+// process queue up, apply each migration exactly once, and none sees a
+// half-made schema.
+func migrate(ctx context.Context, db *sql.DB) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap(ctx, "migrate", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	current, err := schemaState(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if current > len(ms) {
+		return fmt.Errorf("sqlite: database schema is at version %d, this program knows %d: %w",
+			current, len(ms), ErrSchemaTooNew)
+	}
+	if current == len(ms) {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS "+versionTable+` (
+		version    INTEGER NOT NULL PRIMARY KEY,
+		name       TEXT NOT NULL,
+		applied_at TEXT NOT NULL)`); err != nil {
+		return wrap(ctx, "migrate", err)
+	}
+	for _, m := range ms[current:] {
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			return wrap(ctx, "migrate: "+m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO "+versionTable+" (version, name, applied_at) VALUES (?, ?, ?)",
+			m.version, m.name, time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
+			return wrap(ctx, "migrate: "+m.name, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return wrap(ctx, "migrate: commit", err)
+	}
+	return nil
+}
+
+// schemaState returns the version the database is at: 0 if it is empty. A
+// database with tables but no version table is refused with
+// [ErrForeignSchema].
+func schemaState(ctx context.Context, tx *sql.Tx) (int, error) {
+	var hasVersions bool
+	var tables int
+	err := tx.QueryRowContext(ctx, `SELECT
+			EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?),
+			(SELECT count(*) FROM sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\_%' ESCAPE '\')`,
+		versionTable).Scan(&hasVersions, &tables)
+	if err != nil {
+		return 0, wrap(ctx, "migrate: inspect schema", err)
+	}
+	if !hasVersions {
+		if tables > 0 {
+			return 0, fmt.Errorf("sqlite: database holds %d tables or views and no %s: %w",
+				tables, versionTable, ErrForeignSchema)
+		}
+		return 0, nil
+	}
+	var v int
+	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM "+versionTable).Scan(&v); err != nil {
+		return 0, wrap(ctx, "migrate: read schema version", err)
+	}
+	return v, nil
+}

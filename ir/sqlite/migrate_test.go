@@ -1,0 +1,181 @@
+package sqlite_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/ir/irtest"
+	"github.com/incidentkit/incidentkit/ir/sqlite"
+)
+
+func TestReopenKeepsData(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "a", "b", "store.db")
+	st, err := sqlite.Open(ctx, path, sqlite.Config{})
+	require.NoError(t, err)
+	open := irtest.OpenChange(irtest.Incident("INC-000001").Build())
+	require.NoError(t, st.Apply(ctx, open))
+	require.NoError(t, st.Close())
+
+	st = openStore(t, path, sqlite.Config{})
+	got, err := st.Get(ctx, "INC-000001")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), got.Version)
+	var applied int
+	require.NoError(t, sqlite.DB(st).QueryRow("SELECT count(*) FROM incidentkit_schema_version").Scan(&applied))
+	assert.Equal(t, sqlite.SchemaVersion(), applied, "reopening applies nothing again")
+}
+
+func TestSchemaTooNew(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "store.db")
+	st, err := sqlite.Open(ctx, path, sqlite.Config{})
+	require.NoError(t, err)
+	_, err = sqlite.DB(st).Exec("INSERT INTO incidentkit_schema_version (version, name, applied_at) VALUES (?, 'future.sql', '')",
+		sqlite.SchemaVersion()+1)
+	require.NoError(t, err)
+	require.NoError(t, st.Close())
+
+	_, err = sqlite.Open(ctx, path, sqlite.Config{})
+	require.ErrorIs(t, err, sqlite.ErrSchemaTooNew)
+	assert.Contains(t, err.Error(), fmt.Sprintf("version %d", sqlite.SchemaVersion()+1))
+}
+
+// rawDB writes the SQLite file at path with statements, through the same
+// driver, outside any Store.
+func rawDB(t *testing.T, path string, statements ...string) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, db.Close()) }()
+	for _, s := range statements {
+		_, err := db.Exec(s)
+		require.NoError(t, err)
+	}
+}
+
+func TestOpenRefuses(t *testing.T) {
+	t.Parallel()
+	random := func(n int) []byte {
+		b := make([]byte, n)
+		_, _ = rand.Read(b)
+		return b
+	}
+	tests := []struct {
+		name string
+		// make writes the file at path.
+		make func(t *testing.T, path string)
+		want error
+	}{
+		{"RandomBytes", func(t *testing.T, path string) {
+			require.NoError(t, os.WriteFile(path, random(64<<10), 0o600))
+		}, sqlite.ErrCorrupt},
+		{"ShortRandomBytes", func(t *testing.T, path string) {
+			require.NoError(t, os.WriteFile(path, random(10), 0o600))
+		}, sqlite.ErrCorrupt},
+		{"TextFile", func(t *testing.T, path string) {
+			require.NoError(t, os.WriteFile(path, []byte("incident,severity\nINC-1,high\n"), 0o600))
+		}, sqlite.ErrCorrupt},
+		{"Truncated", func(t *testing.T, path string) {
+			seedFile(t, path, 300)
+			info, err := os.Stat(path)
+			require.NoError(t, err)
+			require.NoError(t, os.Truncate(path, info.Size()/2))
+		}, sqlite.ErrCorrupt},
+		{"TruncatedOnPage", func(t *testing.T, path string) {
+			seedFile(t, path, 300)
+			info, err := os.Stat(path)
+			require.NoError(t, err)
+			require.NoError(t, os.Truncate(path, info.Size()/4096/2*4096))
+		}, sqlite.ErrCorrupt},
+		{"OverwrittenSchema", func(t *testing.T, path string) {
+			seedFile(t, path, 300)
+			f, err := os.OpenFile(path, os.O_WRONLY, 0)
+			require.NoError(t, err)
+			// Page 1 beyond the header holds the schema table.
+			_, err = f.WriteAt(random(4096-100), 100)
+			require.NoError(t, err)
+			require.NoError(t, f.Close())
+		}, sqlite.ErrCorrupt},
+		{"ForeignTables", func(t *testing.T, path string) {
+			rawDB(t, path, "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)", "INSERT INTO users (name) VALUES ('alice')")
+		}, sqlite.ErrForeignSchema},
+		{"ForeignView", func(t *testing.T, path string) {
+			rawDB(t, path, "CREATE VIEW answer AS SELECT 42")
+		}, sqlite.ErrForeignSchema},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "store.db")
+			tc.make(t, path)
+			var err error
+			require.NotPanics(t, func() {
+				var st *sqlite.Store
+				st, err = sqlite.Open(context.Background(), path, sqlite.Config{})
+				if err == nil {
+					_ = st.Close()
+				}
+			})
+			require.ErrorIs(t, err, tc.want)
+			t.Log(err)
+		})
+	}
+}
+
+// seedFile makes a store at path holding n incidents, and closes it.
+func seedFile(t *testing.T, path string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, path, sqlite.Config{})
+	require.NoError(t, err)
+	changes := make([]ir.Change, n)
+	for i := range changes {
+		changes[i] = irtest.OpenChange(irtest.Incident(ir.ID(fmt.Sprintf("INC-%06d", i))).
+			Title(fmt.Sprintf("Incident number %d with a title long enough to fill pages", i)).Build())
+	}
+	require.NoError(t, sqlite.ApplyAll(ctx, st, changes))
+	require.NoError(t, st.Close())
+	_, err = os.Stat(path + "-wal")
+	require.ErrorIs(t, err, os.ErrNotExist, "closing the store checkpoints and removes the log")
+}
+
+func TestOpenInvalid(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	for name, open := range map[string]func() error{
+		"no path": func() error { _, err := sqlite.Open(ctx, "", sqlite.Config{}); return err },
+		"negative conns": func() error {
+			_, err := sqlite.Open(ctx, filepath.Join(dir, "a.db"), sqlite.Config{MaxConns: -1})
+			return err
+		},
+		"negative timeout": func() error {
+			_, err := sqlite.Open(ctx, filepath.Join(dir, "b.db"), sqlite.Config{BusyTimeout: -1})
+			return err
+		},
+		"microsecond limit": func() error {
+			_, err := sqlite.Open(ctx, filepath.Join(dir, "c.db"), sqlite.Config{BusyTimeout: 1000})
+			return err
+		},
+	} {
+		assert.ErrorIs(t, open(), ir.ErrInvalid, name)
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err := sqlite.Open(canceled, filepath.Join(dir, "d.db"), sqlite.Config{})
+	assert.ErrorIs(t, err, context.Canceled)
+	_, err = sqlite.Open(ctx, dir, sqlite.Config{})
+	assert.Error(t, err, "a directory is no database file")
+}

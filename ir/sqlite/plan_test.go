@@ -1,0 +1,54 @@
+package sqlite_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/ir/sqlite"
+	"github.com/incidentkit/incidentkit/phases"
+)
+
+// TestListPlans checks the plans SQLite makes for common listings: each
+// reads an index, and most read the page in ID order without sorting. With
+// several phases and severities, SQLite walks the open incidents newest
+// first and filters them, or (once it has statistics showing that pays)
+// looks up each phase and severity in the status index and sorts.
+func TestListPlans(t *testing.T) {
+	t.Parallel()
+	st := newStore(t, nil)
+	tests := []struct {
+		name  string
+		q     ir.Query
+		index string
+		// sorted is whether the plan may sort the matches.
+		sorted bool
+	}{
+		{"OpenByPhaseAndSeverity", ir.Query{Status: ir.StatusOpen, Phases: []phases.Phase{phases.Containment},
+			Severities: []ir.Severity{ir.SeverityHigh}}, "incidents_status_phase_severity", false},
+		{"OpenByPhasesAndSeverities", ir.Query{Status: ir.StatusOpen, Phases: []phases.Phase{phases.Containment, phases.Eradication},
+			Severities: []ir.Severity{ir.SeverityHigh, ir.SeverityCritical}}, "incidents_status", true},
+		{"Open", ir.Query{Status: ir.StatusOpen}, "incidents_status", false},
+		{"ByPhase", ir.Query{Phases: []phases.Phase{phases.Containment}}, "incidents_phase", false},
+		{"BySeverity", ir.Query{Severities: []ir.Severity{ir.SeverityHigh}}, "incidents_severity", false},
+		{"All", ir.Query{}, "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			plan, err := sqlite.ListPlan(context.Background(), st, tc.q)
+			require.NoError(t, err)
+			t.Log(plan)
+			if tc.index != "" {
+				assert.Contains(t, plan, "USING INDEX "+tc.index)
+			}
+			assert.NotContains(t, plan, "USING TEMP B-TREE FOR GROUP BY")
+			assert.NotContains(t, plan, "SCAN incidents\n", "no full scan of the table")
+			if !tc.sorted {
+				assert.NotContains(t, plan, "TEMP B-TREE", "no sort")
+			}
+		})
+	}
+}

@@ -1,0 +1,144 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// statements holds the store's prepared statements: those that write on
+// the writing connection, the others on the reading ones. database/sql
+// prepares each on a connection the first time it runs there, and a
+// transaction on the writing connection reuses the writer's.
+type statements struct {
+	all []*sql.Stmt
+	// updates holds the incident updates, by the mask of the indexed
+	// columns they set.
+	updates [1 << 6]*sql.Stmt
+
+	// Incidents and timelines.
+	insertIncident, readIncident, insertEvent, insertOutbox *sql.Stmt
+	getIncident, timeline, countOpen                        *sql.Stmt
+
+	// Custody logs.
+	readHead, writeHead, insertItem, insertRecord, insertHash *sql.Stmt
+	addCheckpoint, caseExists                                 *sql.Stmt
+	size, records, lastRecord, item, items, checkpoints       *sql.Stmt
+
+	// The outbox.
+	claim, ack, retry, outboxEntryExists *sql.Stmt
+}
+
+// prepare prepares every statement.
+func (q *statements) prepare(ctx context.Context, w, r *sql.DB) error {
+	if err := q.prepareUpdates(ctx, w); err != nil {
+		return err
+	}
+	for _, s := range []struct {
+		dst **sql.Stmt
+		db  *sql.DB
+		sql string
+	}{
+		// A new incident is written only if its ID is free. An update
+		// is written only over the version it follows, and returns the
+		// timeline's new length, from which its events take their Seq.
+		{&q.insertIncident, w, `INSERT INTO incidents
+			(id, version, phase, severity, open, opened_sec, opened_nsec, labels, event_count, doc)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+			ON CONFLICT (id) DO NOTHING`},
+		{&q.readIncident, w, `SELECT version, event_count, phase, severity, open, opened_sec, opened_nsec, labels
+			FROM incidents WHERE id = ?`},
+		{&q.insertEvent, w, `INSERT INTO events (incident_id, seq, version, type, at, doc) VALUES (?, ?, ?, ?, ?, ?)`},
+		{&q.insertOutbox, w, `INSERT INTO outbox (key, incident_id, type, payload, created_at, available_at)
+			VALUES (?, ?, ?, ?, ?, ?)`},
+		{&q.getIncident, r, `SELECT doc FROM incidents WHERE id = ?`},
+		{&q.timeline, r, `SELECT seq, doc FROM events WHERE incident_id = ? ORDER BY seq`},
+		{&q.countOpen, r, `SELECT severity, phase, count(*) FROM incidents WHERE open = 1 GROUP BY phase, severity`},
+
+		{&q.readHead, w, `SELECT size, items FROM custody_heads WHERE case_id = ?`},
+		{&q.writeHead, w, `INSERT INTO custody_heads (case_id, size, items) VALUES (?1, ?2, ?3)
+			ON CONFLICT (case_id) DO UPDATE SET size = ?2, items = ?3`},
+		{&q.insertItem, w, `INSERT INTO custody_items (case_id, item_id, ord, doc) VALUES (?, ?, ?, ?)
+			ON CONFLICT (case_id, item_id) DO NOTHING`},
+		{&q.insertRecord, w, `INSERT INTO custody_records (case_id, idx, item_id, data) VALUES (?, ?, ?, ?)`},
+		{&q.insertHash, w, `INSERT INTO custody_hashes (case_id, idx, hash) VALUES (?, ?, ?)`},
+		{&q.addCheckpoint, w, `INSERT INTO custody_checkpoints (case_id, note_sha256, origin, size, root, note)
+			SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM custody_heads WHERE case_id = ?1)
+			ON CONFLICT (case_id, note_sha256) DO NOTHING`},
+		{&q.caseExists, w, `SELECT EXISTS (SELECT 1 FROM custody_heads WHERE case_id = ?)`},
+		{&q.size, r, `SELECT size FROM custody_heads WHERE case_id = ?`},
+		{&q.records, r, `SELECT data FROM custody_records WHERE case_id = ? AND idx >= ? AND idx < ? ORDER BY idx`},
+		{&q.lastRecord, r, `SELECT max(idx) FROM custody_records WHERE case_id = ? AND item_id = ?`},
+		{&q.item, r, `SELECT doc FROM custody_items WHERE case_id = ? AND item_id = ?`},
+		{&q.items, r, `SELECT doc FROM custody_items WHERE case_id = ? ORDER BY ord`},
+		{&q.checkpoints, r, `SELECT origin, size, root, note FROM custody_checkpoints WHERE case_id = ? ORDER BY id`},
+
+		// Due rows, oldest first: not held back by Retry, and not
+		// claimed or with a lapsed claim.
+		{&q.claim, w, `UPDATE outbox SET claimed_by = ?1, claimed_until = ?2, attempts = attempts + 1
+			WHERE id IN (
+				SELECT id FROM outbox
+				WHERE available_at <= ?3 AND (claimed_until IS NULL OR claimed_until <= ?3)
+				ORDER BY id LIMIT ?4)
+			RETURNING id, key, incident_id, type, payload, created_at, attempts, last_error`},
+		{&q.ack, w, `DELETE FROM outbox WHERE id = ? AND claimed_by = ?`},
+		{&q.retry, w, `UPDATE outbox SET claimed_by = NULL, claimed_until = NULL, available_at = ?, last_error = ?
+			WHERE id = ? AND claimed_by = ?`},
+		{&q.outboxEntryExists, w, `SELECT EXISTS (SELECT 1 FROM outbox WHERE id = ?)`},
+	} {
+		st, err := s.db.PrepareContext(ctx, s.sql)
+		if err != nil {
+			return err
+		}
+		*s.dst = st
+		q.all = append(q.all, st)
+	}
+	return nil
+}
+
+// indexedColumns are the incident columns that indexes and the labels
+// trigger read, in the order of the bits of an update's mask.
+var indexedColumns = []string{"phase", "severity", "open", "opened_sec", "opened_nsec", "labels"}
+
+// update returns the statement that updates an incident's version, event
+// count and document, and the indexed columns whose bits are set in mask,
+// with one parameter each, in the order of indexedColumns, after the
+// first four (id, version, event count, document). SQLite rewrites the
+// index entries of every column an UPDATE sets, changed or not, so an
+// update sets only the indexed columns that changed: a transition writes
+// the phase indexes, not the severity or time ones.
+func (q *statements) update(mask int) *sql.Stmt { return q.updates[mask] }
+
+// prepareUpdates prepares the statement of every mask of update. They are
+// prepared up front because a transaction holds the only writing
+// connection while it would need one.
+func (q *statements) prepareUpdates(ctx context.Context, w *sql.DB) error {
+	for mask := range q.updates {
+		var sb strings.Builder
+		sb.WriteString("UPDATE incidents SET version = ?2, event_count = ?3, doc = ?4")
+		n := 4
+		for i, c := range indexedColumns {
+			if mask&(1<<i) != 0 {
+				n++
+				fmt.Fprintf(&sb, ", %s = ?%d", c, n)
+			}
+		}
+		sb.WriteString(" WHERE id = ?1")
+		st, err := w.PrepareContext(ctx, sb.String())
+		if err != nil {
+			return err
+		}
+		q.updates[mask] = st
+		q.all = append(q.all, st)
+	}
+	return nil
+}
+
+// close closes every statement prepared.
+func (q *statements) close() {
+	for _, st := range q.all {
+		_ = st.Close() // only fails on a closed pool, which frees it anyway
+	}
+	q.all = nil
+}

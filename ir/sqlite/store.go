@@ -1,0 +1,238 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	// The driver registers itself with database/sql as "sqlite3".
+	_ "github.com/ncruces/go-sqlite3/driver"
+
+	"github.com/incidentkit/incidentkit/evidence"
+	"github.com/incidentkit/incidentkit/ir"
+)
+
+// Defaults of [Config].
+const (
+	// DefaultMaxConns is the number of reading connections when
+	// [Config.MaxConns] is zero.
+	DefaultMaxConns = 4
+	// DefaultBusyTimeout is how long a write waits for another process's
+	// write to finish when [Config.BusyTimeout] is zero.
+	DefaultBusyTimeout = 10 * time.Second
+)
+
+// Config configures a [Store]. The zero value is ready to use.
+type Config struct {
+	// Clock tells the time of outbox leases, due times and creation
+	// times. Nil means ir.SystemClock. Processes sharing a file should
+	// read the same time, since claim leases are compared across them.
+	Clock ir.Clock
+	// MaxConns bounds the connections that read at the same time; zero
+	// means [DefaultMaxConns]. Writes go through one more connection of
+	// their own: SQLite lets one writer at a time commit anyway, and
+	// queuing writers in the process is fairer and cheaper than having
+	// them poll the file lock.
+	MaxConns int
+	// BusyTimeout is how long a write waits for the file's write lock
+	// while another process holds it, before failing with an error
+	// matching ir.ErrConflict; zero means [DefaultBusyTimeout]. At least
+	// a millisecond.
+	BusyTimeout time.Duration
+}
+
+// check validates cfg and fills in its defaults.
+func (cfg Config) check() (Config, error) {
+	if cfg.MaxConns < 0 {
+		return Config{}, &ir.InvalidError{Field: "max conns", Value: strconv.Itoa(cfg.MaxConns), Reason: "must not be negative"}
+	}
+	if cfg.BusyTimeout < 0 || (cfg.BusyTimeout > 0 && cfg.BusyTimeout < time.Millisecond) {
+		return Config{}, &ir.InvalidError{Field: "busy timeout", Value: cfg.BusyTimeout.String(), Reason: "must be zero or at least 1ms"}
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = ir.SystemClock
+	}
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	if cfg.BusyTimeout == 0 {
+		cfg.BusyTimeout = DefaultBusyTimeout
+	}
+	return cfg, nil
+}
+
+// Store keeps incidents, their timelines, the evidence custody logs of their
+// cases and an outbox of messages in one SQLite file, so that an incident
+// change, its timeline events, its custody records and its outbox messages
+// commit in one transaction. It implements ir.Store, ir.Outbox and
+// evidence.LedgerStore.
+//
+// A Store is safe for concurrent use. Several Stores, in one process or in
+// several, may open the same file: every write is an immediate transaction
+// that holds the file's write lock from its first statement, so writers
+// follow one another, and readers never wait for them (the file is in WAL
+// mode). A Store starts no goroutines of its own; [Store.Close] releases
+// its connections.
+type Store struct {
+	path  string
+	clock ir.Clock
+	// w is the pool of the one writing connection; r that of the
+	// reading ones.
+	w, r *sql.DB
+	q    statements
+}
+
+var (
+	_ ir.Store             = (*Store)(nil)
+	_ ir.Outbox            = (*Store)(nil)
+	_ ir.OutboxStore       = (*Store)(nil)
+	_ evidence.LedgerStore = (*Store)(nil)
+)
+
+// Open opens the store in the SQLite file at path, creating the file and its
+// parent directory if missing, and brings its schema up to date.
+//
+// Opening a file whose schema a newer version of this package made fails
+// with an error matching [ErrSchemaTooNew]; a database holding tables that
+// this package did not create, with one matching [ErrForeignSchema]; a file
+// that is not an SQLite database, or a damaged one, with one matching
+// [ErrCorrupt]. Concurrent openers, in any process, apply each migration
+// exactly once.
+func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
+	cfg, err := cfg.check()
+	if err != nil {
+		return nil, err
+	}
+	if path == "" {
+		return nil, &ir.InvalidError{Field: "path", Reason: "must name the database file"}
+	}
+	if err := ctxErr(ctx, "open"); err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if err := checkFile(abs); err != nil {
+		return nil, err
+	}
+	s := &Store{path: abs, clock: cfg.Clock}
+	if s.w, err = sql.Open("sqlite3", dsn(abs, cfg.BusyTimeout, true)); err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	s.w.SetMaxOpenConns(1)
+	s.w.SetMaxIdleConns(1)
+	s.w.SetConnMaxLifetime(0)
+	s.w.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, s.w); err != nil {
+		_ = s.w.Close()
+		return nil, err
+	}
+	if s.r, err = sql.Open("sqlite3", dsn(abs, cfg.BusyTimeout, false)); err != nil {
+		_ = s.w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	s.r.SetMaxOpenConns(cfg.MaxConns)
+	s.r.SetMaxIdleConns(cfg.MaxConns)
+	s.r.SetConnMaxLifetime(0)
+	s.r.SetConnMaxIdleTime(0)
+	if err := s.q.prepare(ctx, s.w, s.r); err != nil {
+		_ = s.close()
+		return nil, wrap(ctx, "open "+path, err)
+	}
+	return s, nil
+}
+
+// dsn returns the data source name of a connection to the file at path.
+// Every connection the pools open runs the pragmas, so every one of them
+// waits for locks, checks foreign keys and, for the writer, commits
+// durably:
+//
+//   - busy_timeout comes first, so that the pragmas after it wait for a
+//     lock another opener holds instead of failing;
+//   - journal_mode=WAL lets readers run while a write commits, and is
+//     recorded in the file, so readers need not set it;
+//   - synchronous=FULL syncs the WAL on every commit. With NORMAL, a
+//     commit survives a crash of the process but the last ones can be
+//     lost when the machine loses power; a committed change, custody
+//     record or outbox message must never be lost, so FULL it is;
+//   - foreign_keys=ON makes SQLite check the schema's references;
+//   - readers are query_only, so that nothing writes around the writer's
+//     immediate transactions.
+//
+// The writer's transactions are immediate (_txlock): they take the write
+// lock when they begin, so that a transaction that reads and then writes
+// cannot fail half-way with "database is locked" when another process
+// wrote in between; a deferred one would.
+func dsn(path string, busy time.Duration, writer bool) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
+	if writer {
+		q.Add("_pragma", "journal_mode(wal)")
+		q.Add("_pragma", "synchronous(full)")
+	}
+	q.Add("_pragma", "foreign_keys(on)")
+	if writer {
+		q.Set("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "query_only(on)")
+	}
+	u := url.URL{Scheme: "file", OmitHost: true, Path: filepath.ToSlash(path), RawQuery: q.Encode()}
+	return u.String()
+}
+
+// Close releases the Store's connections. The Store must not be used
+// afterwards.
+func (s *Store) Close() error {
+	// Let SQLite refresh the statistics its planner reads, as its
+	// documentation advises before a connection closes; a failure costs
+	// at most a slower plan, so it is not reported.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	_, _ = s.w.ExecContext(ctx, "PRAGMA optimize")
+	cancel()
+	return s.close()
+}
+
+func (s *Store) close() error {
+	s.q.close()
+	var errR error
+	if s.r != nil {
+		errR = s.r.Close()
+	}
+	if err := errors.Join(s.w.Close(), errR); err != nil {
+		return fmt.Errorf("sqlite: close %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Path returns the absolute path of the Store's database file.
+func (s *Store) Path() string { return s.path }
+
+// write runs f in an immediate transaction on the writing connection and
+// commits it, or rolls it back if f or the commit fails or ctx ends first.
+func (s *Store) write(ctx context.Context, op string, f func(tx *sql.Tx) error) error {
+	if err := ctxErr(ctx, op); err != nil {
+		return err
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap(ctx, op, err)
+	}
+	if err := f(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return wrap(ctx, op+": commit", err)
+	}
+	return nil
+}
