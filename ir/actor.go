@@ -32,6 +32,12 @@ func (a Actor) normalize(field string) (Actor, error) {
 	if len(a.ID) > maxShortText || len(a.Name) > maxShortText {
 		return Actor{}, invalid(field, "", "actor ID and name must be at most 200 bytes")
 	}
+	if err := checkText(field+" ID", a.ID, maxShortText); err != nil {
+		return Actor{}, err
+	}
+	if err := checkText(field+" name", a.Name, maxShortText); err != nil {
+		return Actor{}, err
+	}
 	if a.Kind == "" {
 		a.Kind = Human
 	}

@@ -61,11 +61,11 @@ func (a Asset) normalize() (Asset, error) {
 	if a.Name == "" {
 		return Asset{}, invalid("asset name", "", "must not be empty")
 	}
-	if len(a.Name) > maxShortText {
-		return Asset{}, invalid("asset name", "", "must be at most 200 bytes")
+	if err := checkText("asset name", a.Name, maxShortText); err != nil {
+		return Asset{}, err
 	}
-	if len(a.Description) > maxLongText {
-		return Asset{}, invalid("asset description", "", "must be at most 4096 bytes")
+	if err := checkText("asset description", a.Description, maxLongText); err != nil {
+		return Asset{}, err
 	}
 	return a, nil
 }

@@ -61,8 +61,8 @@ func sameImpact(a, b Impact) bool {
 func (r *Responder) SetVerdict(ctx context.Context, actor Actor, id ID, v Verdict, resolution string) (*Incident, error) {
 	return r.mutate(ctx, actor, id, change{op: OpSetVerdict,
 		check: func() (err error) {
-			if len(resolution) > maxBodyText {
-				return invalid("resolution", "", "must be at most 65536 bytes")
+			if err := checkText("resolution", resolution, maxBodyText); err != nil {
+				return err
 			}
 			v, err = ParseVerdict(string(v))
 			return err

@@ -1,8 +1,11 @@
 package ir
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/incidentkit/incidentkit/phases"
 )
@@ -21,6 +24,21 @@ const (
 	maxLongText  = 4096    // descriptions, reasons, observable values
 	maxBodyText  = 1 << 16 // summaries, notes, rationales
 )
+
+// checkText refuses text longer than max bytes, text that is not valid
+// UTF-8, and text holding a NUL byte, which no store keeps faithfully
+// (JSON replaces invalid bytes; PostgreSQL refuses both).
+func checkText(field, s string, max int) error {
+	switch {
+	case len(s) > max:
+		return invalid(field, "", fmt.Sprintf("must be at most %d bytes", max))
+	case !utf8.ValidString(s):
+		return invalid(field, "", "must be valid UTF-8")
+	case strings.IndexByte(s, 0) >= 0:
+		return invalid(field, "", "must not contain a NUL byte")
+	}
+	return nil
+}
 
 // Incident is a security incident record. It is a value: the [Responder]
 // hands out copies, and changing a copy changes nothing stored. Every change

@@ -81,11 +81,11 @@ func (o Observable) normalize() (Observable, error) {
 	if o.Value == "" {
 		return Observable{}, invalid("observable value", "", "must not be empty")
 	}
-	if len(o.Value) > maxLongText {
-		return Observable{}, invalid("observable value", "", "must be at most 4096 bytes")
+	if err := checkText("observable value", o.Value, maxLongText); err != nil {
+		return Observable{}, err
 	}
-	if len(o.Description) > maxLongText {
-		return Observable{}, invalid("observable description", "", "must be at most 4096 bytes")
+	if err := checkText("observable description", o.Description, maxLongText); err != nil {
+		return Observable{}, err
 	}
 	v, reason := canonicalObservable(t, o.Value)
 	if reason != "" {

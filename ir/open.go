@@ -79,8 +79,8 @@ func (r *Responder) build(n NewIncident, actor Actor, now time.Time) (*Incident,
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(n.Summary) > maxBodyText {
-		return nil, nil, invalid("summary", "", "must be at most 65536 bytes")
+	if err := checkText("summary", n.Summary, maxBodyText); err != nil {
+		return nil, nil, err
 	}
 	inc := &Incident{
 		Title:    title,
@@ -226,8 +226,8 @@ func shortText(field, s string, required bool) (string, error) {
 	if required && s == "" {
 		return "", invalid(field, "", "must not be empty")
 	}
-	if len(s) > maxShortText {
-		return "", invalid(field, "", "must be at most 200 bytes")
+	if err := checkText(field, s, maxShortText); err != nil {
+		return "", err
 	}
 	return s, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -95,9 +96,12 @@ const (
 // CheckClaim checks the arguments of [Outbox.Claim], with an error matching
 // [ErrInvalid]. Outbox implementations call it first.
 func CheckClaim(owner string, limit int, lease time.Duration) error {
+	if err := checkText("outbox owner", owner, maxShortText); err != nil {
+		return err
+	}
 	switch {
-	case owner == "" || len(owner) > maxShortText:
-		return invalid("outbox owner", "", "must be 1 to 200 bytes")
+	case owner == "":
+		return invalid("outbox owner", "", "must not be empty")
 	case limit < 1 || limit > MaxPageSize:
 		return invalid("outbox limit", "", "must be between 1 and 1000")
 	case lease < MinOutboxLease:
@@ -106,9 +110,12 @@ func CheckClaim(owner string, limit int, lease time.Duration) error {
 	return nil
 }
 
-// TruncateError cuts an error text to [MaxOutboxError] bytes, on a
-// character boundary. Outbox implementations keep last errors this way.
+// TruncateError makes an error text fit for keeping: invalid UTF-8 and NUL
+// bytes (an error often quotes a remote server's reply) become U+FFFD, and
+// the text is cut to [MaxOutboxError] bytes on a character boundary. Outbox
+// implementations keep last errors this way.
 func TruncateError(s string) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 	if len(s) <= MaxOutboxError {
 		return s
 	}

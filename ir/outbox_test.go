@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -92,7 +93,7 @@ func TestChangeValidateOutboxAndCustody(t *testing.T) {
 	inc := &ir.Incident{ID: "INC-1", Version: 2}
 	ev := ir.Event{IncidentID: "INC-1", Version: 2, Type: ir.EventNoteAdded, Data: &ir.NoteAdded{Text: "x"}}
 	msg := ir.OutboxMessage{Key: "INC-1/2/1", Incident: "INC-1", Type: ir.EventNoteAdded}
-	app := evidence.Append{Case: "INC-1", Index: 3, Item: "item-1", Data: []byte("{}")}
+	app := evidence.Append{Case: "INC-1", Index: 0, Item: "item-1", Data: []byte("{}"), Hashes: make([]evidence.Hash, 1)}
 	ok := ir.Change{Incident: inc, Events: []ir.Event{ev}, Outbox: []ir.OutboxMessage{msg}, Custody: []evidence.Append{app}}
 	require.NoError(t, ok.Validate())
 	for name, edit := range map[string]func(*ir.Change){
@@ -104,6 +105,16 @@ func TestChangeValidateOutboxAndCustody(t *testing.T) {
 		"custody in another case":      func(c *ir.Change) { c.Custody[0].Case = "INC-2" },
 		"custody without data":         func(c *ir.Change) { c.Custody[0].Data = nil },
 		"custody without item":         func(c *ir.Change) { c.Custody[0].Item = "" },
+		"custody at a negative index":  func(c *ir.Change) { c.Custody[0].Index = -1 },
+		"custody without its hashes":   func(c *ir.Change) { c.Custody[0].Hashes = nil },
+		"custody with extra hashes":    func(c *ir.Change) { c.Custody[0].Hashes = make([]evidence.Hash, 2) },
+		"custody with another item": func(c *ir.Change) {
+			c.Custody[0].NewItem = &evidence.Item{ID: "item-2", CaseID: "INC-1"}
+		},
+		"custody with an item of another case": func(c *ir.Change) {
+			c.Custody[0].NewItem = &evidence.Item{ID: "item-1", CaseID: "INC-2"}
+		},
+		"key with a NUL byte": func(c *ir.Change) { c.Outbox[0].Key = "INC-1/2/\x00" },
 		"custody out of order": func(c *ir.Change) {
 			next := c.Custody[0]
 			next.Index += 2
@@ -131,8 +142,8 @@ func TestMemoryStoreRefusesPartialCustody(t *testing.T) {
 	next.Version = 2
 	ch := ir.Change{Incident: next, Events: []ir.Event{{IncidentID: "INC-1", Version: 2, Type: ir.EventNoteAdded, Data: &ir.NoteAdded{Text: "x"}}},
 		Custody: []evidence.Append{
-			{Case: "INC-1", Index: 0, Item: "item-1", Data: []byte("a"), NewItem: &it},
-			{Case: "INC-1", Index: 1, Item: "item-1", Data: []byte("b"), NewItem: &it},
+			{Case: "INC-1", Index: 0, Item: "item-1", Data: []byte("a"), NewItem: &it, Hashes: make([]evidence.Hash, 1)},
+			{Case: "INC-1", Index: 1, Item: "item-1", Data: []byte("b"), NewItem: &it, Hashes: make([]evidence.Hash, 2)},
 		}}
 	require.ErrorIs(t, st.Apply(ctx, ch), ir.ErrConflict)
 	n, err := st.Size(ctx, "INC-1")
@@ -224,4 +235,52 @@ func TestCollectEvidenceInOneChangeWritesNothingOnFailure(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(0), n, "no custody record without the incident change")
 	assert.Equal(t, inc.Version, h.stored(inc.ID).Version)
+}
+
+func TestTruncateErrorKeepsValidText(t *testing.T) {
+	t.Parallel()
+	got := ir.TruncateError("550 rejected: \xff\x00 bad")
+	assert.True(t, utf8.ValidString(got))
+	assert.NotContains(t, got, "\x00")
+	assert.Equal(t, "550 rejected: \uFFFD\uFFFD bad", got)
+}
+
+func TestTextMustBeValid(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for name, n := range map[string]ir.NewIncident{
+		"NUL in the title":         {Title: "a\x00b", Severity: ir.SeverityLow},
+		"invalid UTF-8 in a label": {Title: "t", Severity: ir.SeverityLow, Labels: []string{"bad\xff"}},
+		"NUL in the summary":       {Title: "t", Summary: "x\x00", Severity: ir.SeverityLow},
+	} {
+		_, err := h.r.Open(h.ctx, testAlice, n)
+		assert.ErrorIs(t, err, ir.ErrInvalid, name)
+	}
+	inc := h.open(phishing())
+	_, err := h.r.AddNote(h.ctx, testAlice, inc.ID, "bad \xff note")
+	assert.ErrorIs(t, err, ir.ErrInvalid)
+	_, err = h.r.AddNote(h.ctx, ir.Actor{ID: "a\x00", Name: "A"}, inc.ID, "note")
+	assert.ErrorIs(t, err, ir.ErrInvalid)
+	_, err = h.store.Claim(h.ctx, "owner\x00", 1, time.Minute)
+	assert.ErrorIs(t, err, ir.ErrInvalid)
+}
+
+// valueStore is a store passed by value whose fields cannot be compared.
+type valueStore struct {
+	*ir.MemoryStore
+	hook any
+}
+
+func TestNewResponderComparesStoresSafely(t *testing.T) {
+	t.Parallel()
+	st := valueStore{MemoryStore: ir.NewMemoryStore(), hook: func() {}}
+	key, _, err := evidence.GenerateKey("custody.test")
+	require.NoError(t, err)
+	ledger, err := evidence.NewLedger(evidence.LedgerConfig{Store: st, Key: key})
+	require.NoError(t, err)
+	locker, err := evidence.NewLocker(evidence.LockerConfig{Ledger: ledger, Blobs: evidence.NewMemoryBlobs()})
+	require.NoError(t, err)
+	r, err := ir.NewResponder(ir.Config{Store: st, Evidence: locker})
+	require.NoError(t, err, "a store whose values cannot be compared is not the same store, and no panic")
+	require.NoError(t, r.Shutdown(context.Background()))
 }

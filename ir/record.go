@@ -14,8 +14,8 @@ func (r *Responder) AddNote(ctx context.Context, actor Actor, id ID, text string
 			if text == "" {
 				return invalid("note", "", "must not be empty")
 			}
-			if len(text) > maxBodyText {
-				return invalid("note", "", "must be at most 65536 bytes")
+			if err := checkText("note", text, maxBodyText); err != nil {
+				return err
 			}
 			return nil
 		},
@@ -53,8 +53,8 @@ func checkDecision(d Decision) (string, []string, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	if len(d.Rationale) > maxBodyText {
-		return "", nil, invalid("decision rationale", "", "must be at most 65536 bytes")
+	if err := checkText("decision rationale", d.Rationale, maxBodyText); err != nil {
+		return "", nil, err
 	}
 	if len(d.Options) > maxLabels {
 		return "", nil, invalid("decision options", "", "at most 64 options")

@@ -257,10 +257,10 @@ func conflictBackoff(ctx context.Context, attempt int) error {
 const maxConflictBackoff = 10 * time.Millisecond
 
 // sameStore reports whether the incident store is also the ledger store:
-// the same value, compared only when its type allows it.
+// the same value, compared only when both values allow it.
 func sameStore(store Store, ledger evidence.LedgerStore) bool {
-	t := reflect.TypeOf(store)
-	return t != nil && t == reflect.TypeOf(ledger) && t.Comparable() && any(store) == any(ledger)
+	a, b := reflect.ValueOf(store), reflect.ValueOf(ledger)
+	return a.IsValid() && b.IsValid() && a.Type() == b.Type() && a.Comparable() && b.Comparable() && a.Equal(b)
 }
 
 // mutate runs one change against the stored incident: it checks the actor
@@ -281,8 +281,8 @@ func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change) (i
 	if id == "" {
 		return nil, invalid("incident ID", "", "must not be empty")
 	}
-	if len(c.reason) > maxLongText {
-		return nil, invalid("reason", "", "must be at most 4096 bytes")
+	if err := checkText("reason", c.reason, maxLongText); err != nil {
+		return nil, err
 	}
 	if c.check != nil {
 		if err := c.check(); err != nil {

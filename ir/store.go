@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/mod/sumdb/tlog"
+
 	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/phases"
 )
@@ -192,6 +194,24 @@ func (q Query) Matches(inc *Incident) bool {
 	return q.After == "" || string(inc.ID) < q.After
 }
 
+// checkAppend refuses a custody append that does not belong to incident
+// id's case or is not whole: no item or record, a negative index, other
+// than the tree hashes an append at its index stores, or a new item that
+// is not the one the record is about.
+func checkAppend(id ID, a evidence.Append) error {
+	switch {
+	case a.Case != CaseID(id):
+		return invalid("change", string(a.Case), "a custody record must be in the incident's own case")
+	case len(a.Data) == 0 || a.Item == "":
+		return invalid("change", "", "a custody append needs an item and the record's encoding")
+	case a.Index < 0 || int64(len(a.Hashes)) != tlog.StoredHashCount(a.Index+1)-tlog.StoredHashCount(a.Index):
+		return invalid("change", "", "a custody append needs the tree hashes of its index")
+	case a.NewItem != nil && (a.NewItem.ID != a.Item || a.NewItem.CaseID != a.Case):
+		return invalid("change", string(a.NewItem.ID), "a custody append's new item must be the item of its record")
+	}
+	return nil
+}
+
 // SortOpenCounts orders counts by severity, most severe first, then by
 // phase name, so that listings and tests see a stable order.
 func SortOpenCounts(counts []OpenCount) {
@@ -238,11 +258,8 @@ func (ch Change) Validate() error {
 		}
 	}
 	for i, a := range ch.Custody {
-		if a.Case != CaseID(inc.ID) {
-			return invalid("change", string(a.Case), "a custody record must be in the incident's own case")
-		}
-		if len(a.Data) == 0 || a.Item == "" {
-			return invalid("change", "", "a custody append needs an item and the record's encoding")
+		if err := checkAppend(inc.ID, a); err != nil {
+			return err
 		}
 		if i > 0 && a.Index != ch.Custody[i-1].Index+1 {
 			return invalid("change", "", "custody appends must follow one another")
@@ -252,8 +269,11 @@ func (ch Change) Validate() error {
 		if m.Incident != inc.ID {
 			return invalid("change", string(m.Incident), "an outbox message must be about the incident")
 		}
-		if m.Key == "" || len(m.Key) > MaxOutboxKey || m.Type == "" {
-			return invalid("change", m.Key, "an outbox message needs a key of at most 512 bytes and a type")
+		if m.Key == "" || m.Type == "" {
+			return invalid("change", m.Key, "an outbox message needs a key and a type")
+		}
+		if err := checkText("outbox message key", m.Key, MaxOutboxKey); err != nil {
+			return err
 		}
 		for _, prev := range ch.Outbox[:i] {
 			if prev.Key == m.Key {

@@ -48,8 +48,8 @@ func (r *Responder) AddTask(ctx context.Context, actor Actor, id ID, t NewTask) 
 func (r *Responder) CompleteTask(ctx context.Context, actor Actor, id ID, taskID int, outcome string) (*Incident, error) {
 	return r.mutate(ctx, actor, id, change{op: OpCompleteTask,
 		check: func() error {
-			if len(outcome) > maxBodyText {
-				return invalid("task outcome", "", "must be at most 65536 bytes")
+			if err := checkText("task outcome", outcome, maxBodyText); err != nil {
+				return err
 			}
 			return nil
 		},

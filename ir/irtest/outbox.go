@@ -44,6 +44,7 @@ func TestOutbox(t *testing.T, newStore func(t *testing.T, clock ir.Clock) ir.Out
 		{"LapsedClaimStillAcks", s.testLapsedClaimStillAcks},
 		{"Retry", s.testRetry},
 		{"RetryKeepsShortError", s.testRetryKeepsShortError},
+		{"DueAtOnce", s.testDueAtOnce},
 		{"InvalidClaim", s.testInvalidClaim},
 		{"CanceledContext", s.testCanceledContext},
 		{"ConcurrentClaimers", s.testConcurrentClaimers},
@@ -288,6 +289,19 @@ func (s outboxSuite) testRetryKeepsShortError(t *testing.T) {
 	assert.NotEmpty(t, again[0].LastError)
 }
 
+// testDueAtOnce checks that a message is due the moment it is written, and
+// again the moment Retry says, even on a clock finer than a database keeps.
+func (s outboxSuite) testDueAtOnce(t *testing.T) {
+	st, clock := s.store(t)
+	ctx := context.Background()
+	clock.Set(t0.Add(500 * time.Nanosecond))
+	openWithMessages(t, st, "INC-000001", 0)
+	got := claim(t, st, "worker-1", 10)
+	require.Len(t, got, 1, "a message is due when it is written")
+	require.NoError(t, st.Retry(ctx, "worker-1", got[0].ID, clock.Now(), "try again now"))
+	require.Len(t, claim(t, st, "worker-1", 10), 1, "a message given back for now is due now")
+}
+
 func (s outboxSuite) testInvalidClaim(t *testing.T) {
 	st, _ := s.store(t)
 	ctx := context.Background()
@@ -319,8 +333,8 @@ func (s outboxSuite) testCanceledContext(t *testing.T) {
 	got := claim(t, st, "worker-1", 10)
 	require.Len(t, got, 1, "a canceled claim took nothing")
 	assert.Equal(t, 1, got[0].Attempts)
-	require.Error(t, st.Ack(ctx, "worker-1", got[0].ID))
-	require.Error(t, st.Retry(ctx, "worker-1", got[0].ID, t0, ""))
+	require.ErrorIs(t, st.Ack(ctx, "worker-1", got[0].ID), context.Canceled)
+	require.ErrorIs(t, st.Retry(ctx, "worker-1", got[0].ID, t0, ""), context.Canceled)
 	require.NoError(t, st.Ack(context.Background(), "worker-1", got[0].ID), "a canceled ack removed nothing")
 }
 

@@ -29,7 +29,7 @@ func (s *Store) Append(ctx context.Context, a evidence.Append) error {
 	if err != nil {
 		return wrap(ctx, "append", err)
 	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	defer rollback(ctx, tx)
 	if err := s.appendCustody(ctx, tx, []evidence.Append{a}); err != nil {
 		return err
 	}

@@ -26,6 +26,23 @@ const (
 	codeUniqueViolation      = "23505"
 )
 
+// SQLSTATE codes of text the database cannot keep: a NUL byte, or bytes
+// that are not valid in its encoding.
+const (
+	codeCharacterNotInRepertoire = "22021"
+	codeUntranslatableCharacter  = "22P05"
+)
+
+// badText reports whether err is PostgreSQL refusing text it cannot keep,
+// which is the caller's input to fix.
+func badText(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	return pgErr.Code == codeCharacterNotInRepertoire || pgErr.Code == codeUntranslatableCharacter
+}
+
 // lostRace reports whether err is PostgreSQL refusing a transaction
 // because a concurrent one got there first: retrying it with fresh data is
 // the cure, so callers see it as a conflict.

@@ -41,7 +41,7 @@ func (s *Store) Apply(ctx context.Context, ch ir.Change) error {
 	if err != nil {
 		return wrap(ctx, "apply", err)
 	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	defer rollback(ctx, tx)
 	if err := s.writeIncident(ctx, tx, ch.Incident, w); err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func (s *Store) writeIncident(ctx context.Context, db batcher, inc *ir.Incident,
 	}
 	b := &pgx.Batch{}
 	b.Queue(sql, w.id, inc.Version, w.phase, w.severity, inc.IsOpen(), w.openedSec, w.openedNsec, w.labels,
-		int64(len(w.events)), w.doc, w.types, w.ats, w.events, microsUp(s.clock.Now()), w.keys, w.msgTypes, w.payloads)
+		int64(len(w.events)), w.doc, w.types, w.ats, w.events, s.clock.Now().Truncate(time.Microsecond), w.keys, w.msgTypes, w.payloads)
 	if len(w.keys) > 0 {
 		b.Queue("SELECT pg_notify($1, '')", s.channel)
 	}

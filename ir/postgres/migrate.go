@@ -80,7 +80,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 	if err != nil {
 		return wrap(ctx, "migrate", err)
 	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	defer rollback(ctx, tx)
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", schemaKey(schema)); err != nil {
 		return wrap(ctx, "migrate: lock", err)
 	}

@@ -7,9 +7,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// unlistenTimeout bounds how long a connection that waited for the outbox
-// may take to stop listening before it goes back to the pool.
-const unlistenTimeout = 5 * time.Second
+// closeTimeout bounds how long closing the connection that waited may
+// take.
+const closeTimeout = 5 * time.Second
 
 // Wait blocks until a change leaves messages in the outbox of the Store's
 // schema, written through any Store in any process, or until ctx ends, and
@@ -30,33 +30,33 @@ const unlistenTimeout = 5 * time.Second
 //		}
 //	}
 //
-// Wait holds one connection of the pool while it waits.
+// Wait takes a connection out of the pool while it waits, and closes it
+// afterwards, so that no pooled connection ever listens or keeps
+// notifications for whoever uses it next.
 func (s *Store) Wait(ctx context.Context) error {
 	if err := ctxErr(ctx, "wait"); err != nil {
 		return err
 	}
-	conn, err := s.pool.Acquire(ctx)
+	pooled, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return wrap(ctx, "wait", err)
 	}
-	channel := pgx.Identifier{s.channel}.Sanitize()
+	conn := pooled.Hijack()
 	defer func() {
-		// A connection that still listens would collect notifications
-		// for whoever uses it next; one that cannot stop is dropped.
-		if !conn.Conn().IsClosed() {
-			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlistenTimeout)
-			if _, err := conn.Exec(uctx, "UNLISTEN "+channel); err != nil {
-				_ = conn.Conn().Close(uctx)
-			}
-			cancel()
-		}
-		conn.Release()
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
+		_ = conn.Close(cctx)
+		cancel()
 	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{s.channel}.Sanitize()); err != nil {
 		return wrap(ctx, "wait: listen", err)
 	}
-	if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
-		return wrap(ctx, "wait", err)
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return wrap(ctx, "wait", err)
+		}
+		if n.Channel == s.channel {
+			return nil
+		}
 	}
-	return nil
 }

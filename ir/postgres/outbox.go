@@ -65,7 +65,7 @@ func (s *Store) Retry(ctx context.Context, owner string, id int64, at time.Time,
 	if err := ctxErr(ctx, "retry"); err != nil {
 		return err
 	}
-	return s.settle(ctx, "retry", id, owner, s.q.retry, id, owner, microsUp(at), ir.TruncateError(lastErr))
+	return s.settle(ctx, "retry", id, owner, s.q.retry, id, owner, at.Truncate(time.Microsecond), ir.TruncateError(lastErr))
 }
 
 // settle runs an ack or retry statement, which reports whether it changed

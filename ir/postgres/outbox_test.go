@@ -122,3 +122,29 @@ func TestClaimPassesOverLockedRows(t *testing.T) {
 	require.Len(t, got, 1, "released, the row is due again")
 	assert.Equal(t, locked, got[0].ID)
 }
+
+func TestOutboxSubMicrosecondClock(t *testing.T) {
+	t.Parallel()
+	// A message written at an instant with nanoseconds is due at that
+	// instant, as in every other store.
+	clock := irtest.NewClock(time.Date(2026, time.March, 2, 9, 0, 0, 500, time.UTC))
+	st := newStore(t, clock)
+	ctx := context.Background()
+	open := irtest.OpenChange(irtest.Incident("INC-000001").Build())
+	open.Outbox = []ir.OutboxMessage{{Key: "INC-000001/1/1", Incident: "INC-000001", Type: ir.EventOpened}}
+	require.NoError(t, st.Apply(ctx, open))
+	got, err := st.Claim(ctx, "w", 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.NoError(t, st.Retry(ctx, "w", got[0].ID, clock.Now(), "again"))
+	again, err := st.Claim(ctx, "w", 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, again, 1, "a message given back for now is due now")
+}
+
+func TestTextThePostgresCannotKeep(t *testing.T) {
+	t.Parallel()
+	st := newStore(t, nil)
+	_, err := st.Get(context.Background(), "INC-\x00")
+	require.ErrorIs(t, err, ir.ErrInvalid)
+}

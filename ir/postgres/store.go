@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -181,5 +182,21 @@ func wrap(ctx context.Context, op string, err error) error {
 	if lostRace(err) {
 		return fmt.Errorf("postgres: %s: %w (%w) (%w)", op, err, ir.ErrConflict, evidence.ErrConflict)
 	}
+	if badText(err) {
+		return fmt.Errorf("postgres: %s: %w (%w) (%w)", op, err, ir.ErrInvalid, evidence.ErrInvalid)
+	}
 	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+// rollbackTimeout bounds how long rolling back a transaction the caller
+// gave up on may take: on a dead connection, pgx closes it when the
+// rollback's context ends.
+const rollbackTimeout = 5 * time.Second
+
+// rollback rolls tx back, if it is still open, within rollbackTimeout even
+// when ctx has ended.
+func rollback(ctx context.Context, tx pgx.Tx) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	defer cancel()
+	_ = tx.Rollback(rctx)
 }
