@@ -45,8 +45,9 @@ type Crash struct {
 	// closed with t.Cleanup or by close.
 	Open func(t *testing.T) (st Store, close func())
 	// OutboxKeys returns the keys of the incident's outbox messages in
-	// the order they were written, without claiming them.
-	OutboxKeys func(t *testing.T, id ir.ID) []string
+	// st (a store Open returned) in the order they were written, without
+	// claiming them.
+	OutboxKeys func(t *testing.T, st Store, id ir.ID) []string
 	// BlobsDir holds the evidence content, and Key signs checkpoints, for
 	// child and checks alike.
 	BlobsDir string
@@ -182,7 +183,7 @@ func checkIncident(t *testing.T, c Crash, st Store, locker *evidence.Locker, inc
 		want = append(want, fmt.Sprintf("%s/%d/%d", inc.ID, e.Version, n))
 	}
 	require.Equal(t, inc.Version, events[len(events)-1].Version, "the timeline of %s ends with its latest change", inc.ID)
-	assert.Equal(t, want, c.OutboxKeys(t, inc.ID), "one outbox message per event of %s, in order", inc.ID)
+	assert.Equal(t, want, c.OutboxKeys(t, st, inc.ID), "one outbox message per event of %s, in order", inc.ID)
 
 	cs := ir.CaseID(inc.ID)
 	size, err := st.Size(ctx, cs)

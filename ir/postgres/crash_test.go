@@ -43,7 +43,7 @@ func TestCrash(t *testing.T) {
 		Open: func(t *testing.T) (storetest.Store, func()) {
 			return newStoreInSchema(t, schema), func() {}
 		},
-		OutboxKeys: func(t *testing.T, id ir.ID) []string {
+		OutboxKeys: func(t *testing.T, _ storetest.Store, id ir.ID) []string {
 			rows, err := testPool(t).Query(context.Background(),
 				"SELECT key FROM "+pgx.Identifier{schema, "outbox"}.Sanitize()+" WHERE incident_id = $1 ORDER BY id", string(id))
 			require.NoError(t, err)

@@ -35,7 +35,9 @@
 // transaction that reads and then writes never fails half-way because
 // another process wrote in between; writers of several Stores or processes
 // on one file wait for each other up to [Config.BusyTimeout]. Reads run on
-// a pool of [Config.MaxConns] connections, never waiting for a write.
+// a pool of [Config.MaxConns] connections, never waiting for a write;
+// [Store.Get] reads on the writing connection instead when it is idle,
+// since that connection still holds the pages it wrote last.
 //
 // # Storage
 //

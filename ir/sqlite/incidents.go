@@ -28,9 +28,17 @@ func (s *Store) Apply(ctx context.Context, ch ir.Change) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, "apply", func(tx *sql.Tx) error {
-		return s.applyTx(ctx, tx, ch, w, s.clock.Now())
+	var count int64
+	err = s.write(ctx, "apply", func(tx *sql.Tx) error {
+		var err error
+		count, err = s.applyTx(ctx, tx, ch, w, s.clock.Now())
+		return err
 	})
+	if err != nil {
+		return err
+	}
+	s.cols.put(w.id, w.indexed(ch.Incident.Version, count))
+	return nil
 }
 
 // encodedChange is a change as its statements take it, encoded before a
@@ -41,6 +49,13 @@ type encodedChange struct {
 	open                             bool
 	openedSec, openedNsec            int64
 	events                           []encodedEvent
+}
+
+// indexed returns the columns w writes besides the document, at version,
+// after a timeline of eventCount events.
+func (w *encodedChange) indexed(version, eventCount int64) indexed {
+	return indexed{version: version, eventCount: eventCount, phase: w.phase, severity: w.severity, open: w.open,
+		openedSec: w.openedSec, openedNsec: w.openedNsec, labels: w.labels}
 }
 
 // encodedEvent is an event as its statement takes it.
@@ -85,25 +100,26 @@ func encodeChange(ch ir.Change) (encodedChange, error) {
 	return w, nil
 }
 
-// applyTx writes a checked and encoded change in tx. now is the creation
-// time of its outbox messages.
-func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, ch ir.Change, w encodedChange, now time.Time) error {
+// applyTx writes a checked and encoded change in tx, and returns the new
+// length of the incident's timeline. now is the creation time of its
+// outbox messages.
+func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, ch ir.Change, w encodedChange, now time.Time) (int64, error) {
 	inc := ch.Incident
 	var count int64
 	if inc.Version == 1 {
 		res, err := tx.StmtContext(ctx, s.q.insertIncident).ExecContext(ctx, w.id, inc.Version, w.phase, w.severity,
 			w.open, w.openedSec, w.openedNsec, w.labels, int64(len(w.events)), w.doc)
 		if err != nil {
-			return wrap(ctx, "apply: write incident "+w.id, err)
+			return 0, wrap(ctx, "apply: write incident "+w.id, err)
 		}
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return fmt.Errorf("sqlite: apply: incident %s exists: %w", inc.ID, ir.ErrConflict)
+			return 0, fmt.Errorf("sqlite: apply: incident %s exists: %w", inc.ID, ir.ErrConflict)
 		}
 		count = int64(len(w.events))
 	} else {
 		var err error
 		if count, err = s.updateIncident(ctx, tx, inc, w); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	insertEvent := tx.StmtContext(ctx, s.q.insertEvent)
@@ -111,12 +127,12 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, ch ir.Change, w encoded
 	for _, e := range w.events {
 		seq++
 		if _, err := insertEvent.ExecContext(ctx, w.id, seq, inc.Version, e.typ, e.at, e.doc); err != nil {
-			return wrap(ctx, "apply: write event of "+w.id, err)
+			return 0, wrap(ctx, "apply: write event of "+w.id, err)
 		}
 	}
 	if len(ch.Custody) > 0 {
 		if err := s.appendCustody(ctx, tx, ch.Custody); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	if len(ch.Outbox) > 0 {
@@ -128,52 +144,78 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, ch ir.Change, w encoded
 				payload = []byte{}
 			}
 			if _, err := insertOutbox.ExecContext(ctx, m.Key, string(m.Incident), string(m.Type), payload, created, due); err != nil {
-				return wrap(ctx, "apply: write outbox message "+m.Key, err)
+				return 0, wrap(ctx, "apply: write outbox message "+m.Key, err)
 			}
 		}
 	}
-	return nil
+	return count, nil
 }
 
 // updateIncident writes an incident over the version it follows, and
 // returns the new length of its timeline. The indexed columns are written
-// only if they changed.
+// only if they changed: they are compared with those the Store remembers
+// of the version the change follows, or, if it remembers another version
+// or none, with those read from the row.
 func (s *Store) updateIncident(ctx context.Context, tx *sql.Tx, inc *ir.Incident, w encodedChange) (int64, error) {
-	var (
-		version, count, openedSec, openedNsec int64
-		phase, severity, labels               string
-		open                                  bool
-	)
-	err := tx.StmtContext(ctx, s.q.readIncident).QueryRowContext(ctx, w.id).
-		Scan(&version, &count, &phase, &severity, &open, &openedSec, &openedNsec, &labels)
-	if errors.Is(err, sql.ErrNoRows) {
-		version = 0
-	} else if err != nil {
-		return 0, wrap(ctx, "apply: read incident "+w.id, err)
+	prev, ok := s.cols.get(w.id)
+	if !ok || prev.version != inc.Version-1 {
+		var err error
+		if prev, err = s.readIndexed(ctx, tx, w.id); err != nil {
+			return 0, err
+		}
+		if prev.version != inc.Version-1 {
+			return 0, versionConflict(inc, prev.version)
+		}
 	}
-	if version != inc.Version-1 {
-		return 0, fmt.Errorf("sqlite: apply: incident %s is at version %d, the change expects %d: %w",
-			inc.ID, version, inc.Version-1, ir.ErrConflict)
-	}
+	count := prev.eventCount + int64(len(w.events))
 	mask := 0
-	args := []any{w.id, inc.Version, count + int64(len(w.events)), w.doc}
+	args := []any{w.id, inc.Version, count, w.doc}
 	for i, col := range []struct {
 		changed bool
 		value   any
 	}{
-		{phase != w.phase, w.phase}, {severity != w.severity, w.severity}, {open != w.open, w.open},
-		{openedSec != w.openedSec, w.openedSec}, {openedNsec != w.openedNsec, w.openedNsec}, {labels != w.labels, w.labels},
+		{prev.phase != w.phase, w.phase}, {prev.severity != w.severity, w.severity}, {prev.open != w.open, w.open},
+		{prev.openedSec != w.openedSec, w.openedSec}, {prev.openedNsec != w.openedNsec, w.openedNsec}, {prev.labels != w.labels, w.labels},
 	} {
 		if col.changed {
 			mask |= 1 << i
 			args = append(args, col.value)
 		}
 	}
-	count += int64(len(w.events))
-	if _, err := tx.StmtContext(ctx, s.q.update(mask)).ExecContext(ctx, args...); err != nil {
+	res, err := tx.StmtContext(ctx, s.q.update(mask)).ExecContext(ctx, args...)
+	if err != nil {
 		return 0, wrap(ctx, "apply: write incident "+w.id, err)
 	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		// The version check failed: another writer got there first.
+		cur, err := s.readIndexed(ctx, tx, w.id)
+		if err != nil {
+			return 0, err
+		}
+		return 0, versionConflict(inc, cur.version)
+	}
 	return count, nil
+}
+
+// readIndexed reads the version and indexed columns of incident id in tx;
+// the version of a missing incident is 0.
+func (s *Store) readIndexed(ctx context.Context, tx *sql.Tx, id string) (indexed, error) {
+	var x indexed
+	err := tx.StmtContext(ctx, s.q.readIncident).QueryRowContext(ctx, id).Scan(x.dests()...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return indexed{}, nil
+	}
+	if err != nil {
+		return indexed{}, wrap(ctx, "apply: read incident "+id, err)
+	}
+	return x, nil
+}
+
+// versionConflict is the error of a change to inc that does not follow the
+// stored version.
+func versionConflict(inc *ir.Incident, stored int64) error {
+	return fmt.Errorf("sqlite: apply: incident %s is at version %d, the change expects %d: %w",
+		inc.ID, stored, inc.Version-1, ir.ErrConflict)
 }
 
 // Get implements ir.Store.
@@ -181,15 +223,35 @@ func (s *Store) Get(ctx context.Context, id ir.ID) (*ir.Incident, error) {
 	if err := ctxErr(ctx, "get"); err != nil {
 		return nil, err
 	}
-	var doc []byte
-	err := s.q.getIncident.QueryRowContext(ctx, string(id)).Scan(&doc)
+	var (
+		doc []byte
+		x   indexed
+	)
+	// The writing connection reads the row from the pages it wrote last,
+	// which it still holds; a reading connection must read them again
+	// from the file after every commit. So the read takes the writing
+	// connection if no write is under way or waiting, and a reading one
+	// otherwise. A write that begins meanwhile waits for the read, or,
+	// if it takes the connection first, the read waits for the write.
+	get := s.q.getIncident
+	if s.wusers.CompareAndSwap(0, 1) {
+		get = s.q.getIncidentW
+		defer s.wusers.Add(-1)
+	}
+	err := get.QueryRowContext(ctx, string(id)).Scan(append([]any{&doc}, x.dests()...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("sqlite: incident %s: %w", id, ir.ErrNotFound)
 	}
 	if err != nil {
 		return nil, wrap(ctx, "get "+string(id), err)
 	}
-	return decodeIncident(doc)
+	inc, err := decodeIncident(doc)
+	if err != nil {
+		return nil, err
+	}
+	// A change to the incident usually follows this read.
+	s.cols.put(string(id), x)
+	return inc, nil
 }
 
 func decodeIncident(doc []byte) (*ir.Incident, error) {

@@ -19,7 +19,7 @@ type statements struct {
 
 	// Incidents and timelines.
 	insertIncident, readIncident, insertEvent, insertOutbox *sql.Stmt
-	getIncident, timeline, countOpen                        *sql.Stmt
+	getIncident, getIncidentW, timeline, countOpen          *sql.Stmt
 
 	// Custody logs.
 	readHead, writeHead, insertItem, insertRecord, insertHash *sql.Stmt
@@ -40,19 +40,18 @@ func (q *statements) prepare(ctx context.Context, w, r *sql.DB) error {
 		db  *sql.DB
 		sql string
 	}{
-		// A new incident is written only if its ID is free. An update
-		// is written only over the version it follows, and returns the
-		// timeline's new length, from which its events take their Seq.
+		// A new incident is written only if its ID is free. Updates are
+		// prepared by prepareUpdates.
 		{&q.insertIncident, w, `INSERT INTO incidents
 			(id, version, phase, severity, open, opened_sec, opened_nsec, labels, event_count, doc)
 			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
 			ON CONFLICT (id) DO NOTHING`},
-		{&q.readIncident, w, `SELECT version, event_count, phase, severity, open, opened_sec, opened_nsec, labels
-			FROM incidents WHERE id = ?`},
+		{&q.readIncident, w, `SELECT ` + indexedSelect + ` FROM incidents WHERE id = ?`},
 		{&q.insertEvent, w, `INSERT INTO events (incident_id, seq, version, type, at, doc) VALUES (?, ?, ?, ?, ?, ?)`},
 		{&q.insertOutbox, w, `INSERT INTO outbox (key, incident_id, type, payload, created_at, available_at)
 			VALUES (?, ?, ?, ?, ?, ?)`},
-		{&q.getIncident, r, `SELECT doc FROM incidents WHERE id = ?`},
+		{&q.getIncident, r, `SELECT doc, ` + indexedSelect + ` FROM incidents WHERE id = ?`},
+		{&q.getIncidentW, w, `SELECT doc, ` + indexedSelect + ` FROM incidents WHERE id = ?`},
 		{&q.timeline, r, `SELECT seq, doc FROM events WHERE incident_id = ? ORDER BY seq`},
 		{&q.countOpen, r, `SELECT severity, phase, count(*) FROM incidents WHERE open = 1 GROUP BY phase, severity`},
 
@@ -101,13 +100,14 @@ func (q *statements) prepare(ctx context.Context, w, r *sql.DB) error {
 // trigger read, in the order of the bits of an update's mask.
 var indexedColumns = []string{"phase", "severity", "open", "opened_sec", "opened_nsec", "labels"}
 
-// update returns the statement that updates an incident's version, event
-// count and document, and the indexed columns whose bits are set in mask,
-// with one parameter each, in the order of indexedColumns, after the
-// first four (id, version, event count, document). SQLite rewrites the
-// index entries of every column an UPDATE sets, changed or not, so an
-// update sets only the indexed columns that changed: a transition writes
-// the phase indexes, not the severity or time ones.
+// update returns the statement that updates an incident over the version
+// before ?2: it sets the version to ?2, the event count to ?3, the
+// document to ?4 and the indexed columns whose bits are set in mask, with
+// one parameter each, in the order of indexedColumns. It changes no row if
+// the incident is not at version ?2 - 1. SQLite rewrites the index entries
+// of every column an UPDATE sets, changed or not, so an update sets only
+// the indexed columns that changed: a transition writes the phase indexes,
+// not the severity or time ones.
 func (q *statements) update(mask int) *sql.Stmt { return q.updates[mask] }
 
 // prepareUpdates prepares the statement of every mask of update. They are
@@ -124,7 +124,7 @@ func (q *statements) prepareUpdates(ctx context.Context, w *sql.DB) error {
 				fmt.Fprintf(&sb, ", %s = ?%d", c, n)
 			}
 		}
-		sb.WriteString(" WHERE id = ?1")
+		sb.WriteString(" WHERE id = ?1 AND version = ?2 - 1")
 		st, err := w.PrepareContext(ctx, sb.String())
 		if err != nil {
 			return err

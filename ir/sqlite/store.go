@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	// The driver registers itself with database/sql as "sqlite3".
@@ -86,6 +87,13 @@ type Store struct {
 	// reading ones.
 	w, r *sql.DB
 	q    statements
+	// wusers counts the writes under way or waiting for the writing
+	// connection, and a read using that connection, so that a read takes
+	// the connection only when no write wants it.
+	wusers atomic.Int64
+	// cols remembers the indexed columns of incidents read or written
+	// last, so that most updates need not read them again.
+	cols columnCache
 }
 
 var (
@@ -223,6 +231,8 @@ func (s *Store) write(ctx context.Context, op string, f func(tx *sql.Tx) error) 
 	if err := ctxErr(ctx, op); err != nil {
 		return err
 	}
+	s.wusers.Add(1)
+	defer s.wusers.Add(-1)
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return wrap(ctx, op, err)
