@@ -21,6 +21,7 @@ import (
 	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/ir/postgres"
+	"github.com/incidentkit/incidentkit/phases"
 )
 
 // Environment of the writer processes TestMultiProcess starts.
@@ -103,7 +104,9 @@ func TestMultiProcess(t *testing.T) {
 			Name: fmt.Sprintf("host-%d.log", i+1), Content: strings.NewReader(fmt.Sprintf("log of host %d\n", i+1)),
 		})
 		require.NoError(t, err)
-		inc, err = r.Get(ctx, inc.ID)
+		// With a commander, the writers can move the incident around
+		// the containment loop.
+		inc, err = r.Assign(ctx, alice, inc.ID, ir.RoleCommander, alice)
 		require.NoError(t, err)
 		start[inc.ID] = inc
 		ids = append(ids, string(inc.ID))
@@ -156,13 +159,17 @@ func TestMultiProcess(t *testing.T) {
 		assert.Equal(t, start[id].Version+changes, inc.Version, "incident %s: no lost updates", id)
 		tl, err := st.Timeline(ctx, id)
 		require.NoError(t, err)
-		notes := 0
+		notes, moves := 0, 0
 		for _, e := range tl {
-			if e.Type == ir.EventNoteAdded {
+			switch e.Type {
+			case ir.EventNoteAdded:
 				notes++
+			case ir.EventPhaseChanged:
+				moves++
 			}
 		}
-		assert.Equal(t, 2*mpWorkers*((mpRounds+1)/2), notes, "incident %s: every note of both writers", id)
+		assert.Equal(t, 2*mpWorkers*((mpRounds+2)/3), notes, "incident %s: every note of both writers", id)
+		assert.Equal(t, 2*mpWorkers*(mpRounds/3), moves, "incident %s: every transition of both writers", id)
 		assert.Equal(t, int64(len(tl)), int64(countEventsUpTo(t, st, id, start[id].Version))+events,
 			"incident %s: the timeline holds every event of every change", id)
 		assert.Equal(t, inc.Version, tl[len(tl)-1].Version)
@@ -272,6 +279,7 @@ func TestMultiProcessWriter(t *testing.T) {
 	actor := ir.Actor{ID: role, Name: "Responder " + role, Kind: ir.Service}
 	party := evidence.Party{ID: role, Name: "Responder " + role}
 	severities := []ir.Severity{ir.SeverityLow, ir.SeverityHigh, ir.SeverityCritical}
+	loop := []phases.Action{phases.Identify, phases.Contain, phases.Eradicate, phases.Recover, phases.ReturnToContainment}
 
 	var (
 		mu      sync.Mutex
@@ -284,10 +292,26 @@ func TestMultiProcessWriter(t *testing.T) {
 			for round := range mpRounds {
 				for _, tg := range targets {
 					var err error
-					if round%2 == 0 {
+					switch round % 3 {
+					case 0:
 						_, err = r.AddNote(ctx, actor, tg.id, fmt.Sprintf("%s worker %d round %d", role, w, round))
-					} else {
+					case 1:
 						_, err = r.SetSeverity(ctx, actor, tg.id, severities[(w+round)%len(severities)], role)
+					default:
+						// Whichever phase the other writers left it in,
+						// one of these moves it on; the others are refused
+						// and change nothing.
+						// Others may move it between two tries, so go
+						// round again until one move is made.
+						err = phases.ErrInvalidTransition
+						for pass := 0; pass < 100 && errors.Is(err, phases.ErrInvalidTransition); pass++ {
+							for _, a := range loop {
+								_, err = r.Transition(ctx, actor, tg.id, a, role)
+								if !errors.Is(err, phases.ErrInvalidTransition) {
+									break
+								}
+							}
+						}
 					}
 					if err != nil {
 						errs[w] = err
