@@ -125,7 +125,7 @@ func schemaState(ctx context.Context, tx *sql.Tx) (int, error) {
 	}
 	if !hasVersions {
 		if tables > 0 {
-			return 0, fmt.Errorf("sqlite: database holds %d tables or views and no %s: %w",
+			return 0, fmt.Errorf("sqlite: database has tables (%d, with views) but no %s table: %w",
 				tables, versionTable, ErrForeignSchema)
 		}
 		return 0, nil
