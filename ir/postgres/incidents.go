@@ -33,8 +33,8 @@ func (s *Store) Apply(ctx context.Context, ch ir.Change) error {
 		return err
 	}
 	if len(ch.Custody) == 0 {
-		// One batch outside a transaction runs as one implicit
-		// transaction: the change and its notification commit together.
+		// One statement is one transaction: the change, its messages
+		// and their notification commit together.
 		return s.writeIncident(ctx, s.pool, ch.Incident, w)
 	}
 	tx, err := s.pool.Begin(ctx)
@@ -114,31 +114,23 @@ func (s *Store) encodeChange(ch ir.Change) (encodedChange, error) {
 	return w, nil
 }
 
-// batcher sends a batch of statements: a pool, which runs it as one
-// implicit transaction, or a transaction.
-type batcher interface {
-	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+// querier runs a statement: a pool, where one statement is one
+// transaction, or a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
 // writeIncident writes the incident, its events and its outbox messages
 // with one statement, and refuses a stale version with [ir.ErrConflict].
-func (s *Store) writeIncident(ctx context.Context, db batcher, inc *ir.Incident, w encodedChange) error {
+func (s *Store) writeIncident(ctx context.Context, db querier, inc *ir.Incident, w encodedChange) error {
 	sql := s.q.updateIncident
 	if inc.Version == 1 {
 		sql = s.q.insertIncident
 	}
-	b := &pgx.Batch{}
-	b.Queue(sql, w.id, inc.Version, w.phase, w.severity, inc.IsOpen(), w.openedSec, w.openedNsec, w.labels,
-		int64(len(w.events)), w.doc, w.types, w.ats, w.events, s.clock.Now().Truncate(time.Microsecond), w.keys, w.msgTypes, w.payloads)
-	if len(w.keys) > 0 {
-		b.Queue("SELECT pg_notify($1, '')", s.channel)
-	}
-	res := db.SendBatch(ctx, b)
-	var written int64
-	err := res.QueryRow().Scan(&written)
-	if cerr := res.Close(); err == nil {
-		err = cerr
-	}
+	var written, notified int64
+	err := db.QueryRow(ctx, sql, w.id, inc.Version, w.phase, w.severity, inc.IsOpen(), w.openedSec, w.openedNsec, w.labels,
+		int64(len(w.events)), w.doc, w.types, w.ats, w.events, s.clock.Now().Truncate(time.Microsecond), w.keys, w.msgTypes, w.payloads,
+		s.channel).Scan(&written, &notified)
 	switch {
 	case err != nil:
 		return wrap(ctx, "apply: write incident "+w.id, err)

@@ -91,11 +91,13 @@ func newQueries(schema string) queries {
 }
 
 // changeTail follows the CTE "inc" that writes an incident: it writes the
-// events and outbox messages of the change and counts the incidents
-// written. Its parameters follow those of the incident write: $9 is the
+// events and outbox messages of the change, and returns the number of
+// incidents written and of notifications sent (reading it is what makes
+// the notification happen). Its parameters follow those of the incident write: $9 is the
 // number of events, $11 to $13 their types, times and JSON, $14 the
 // outbox's creation time, $15 to $17 the messages' keys, types and
-// payloads.
+// payloads, and $18 the channel to notify of new messages, which is only
+// notified when the change was written and left messages.
 const changeTail = `,
 	ev AS (
 		INSERT INTO §.events (incident_id, seq, version, type, at, doc)
@@ -105,5 +107,7 @@ const changeTail = `,
 		INSERT INTO §.outbox (key, incident_id, type, payload, created_at, available_at)
 		SELECT m.key, inc.id, m.type, m.payload, $14, $14
 		FROM inc, unnest($15::text[], $16::text[], $17::bytea[]) WITH ORDINALITY AS m(key, type, payload, ord)
-		ORDER BY m.ord)
-	SELECT count(*) FROM inc`
+		ORDER BY m.ord),
+	nt AS (
+		SELECT pg_notify($18, '') FROM inc WHERE cardinality($15::text[]) > 0)
+	SELECT count(*), (SELECT count(*) FROM nt) FROM inc`
