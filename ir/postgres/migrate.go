@@ -4,14 +4,11 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/incidentkit/incidentkit/internal/migration"
 )
 
 // migrationFiles holds the schema migrations, named NNNN_name.sql and
@@ -26,35 +23,13 @@ var migrationFiles embed.FS
 // marks the schema as this package's.
 const versionTable = "incidentkit_schema_version"
 
-// migration is one step of the schema.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
 // migrations returns the embedded migrations in order.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+func migrations() ([]migration.Migration, error) {
+	ms, err := migration.Load(migrationFiles, "migrations")
 	if err != nil {
-		return nil, fmt.Errorf("postgres: migrations: %w", err)
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	slices.Sort(names)
-	out := make([]migration, 0, len(names))
-	for i, name := range names {
-		base := path.Base(name)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v != i+1 {
-			return nil, fmt.Errorf("postgres: migration %s is not numbered %04d", base, i+1)
-		}
-		body, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return nil, fmt.Errorf("postgres: migration %s: %w", base, err)
-		}
-		out = append(out, migration{version: v, name: base, sql: string(body)})
-	}
-	return out, nil
+	return ms, nil
 }
 
 // SchemaVersion is the schema version this package migrates to: the number
@@ -109,11 +84,11 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 		}
 	}
 	for _, m := range ms[current:] {
-		if _, err := tx.Exec(ctx, m.sql); err != nil {
-			return wrap(ctx, "migrate: "+m.name, err)
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			return wrap(ctx, "migrate: "+m.Name, err)
 		}
-		if _, err := tx.Exec(ctx, "INSERT INTO "+versionTable+" (version, name) VALUES ($1, $2)", m.version, m.name); err != nil {
-			return wrap(ctx, "migrate: "+m.name, err)
+		if _, err := tx.Exec(ctx, "INSERT INTO "+versionTable+" (version, name) VALUES ($1, $2)", m.Version, m.Name); err != nil {
+			return wrap(ctx, "migrate: "+m.Name, err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {

@@ -5,12 +5,9 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/incidentkit/incidentkit/internal/migration"
 )
 
 // migrationFiles holds the schema migrations, named NNNN_name.sql and
@@ -23,35 +20,13 @@ var migrationFiles embed.FS
 // marks the database as this package's.
 const versionTable = "incidentkit_schema_version"
 
-// migration is one step of the schema.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
 // migrations returns the embedded migrations in order.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+func migrations() ([]migration.Migration, error) {
+	ms, err := migration.Load(migrationFiles, "migrations")
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: migrations: %w", err)
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	slices.Sort(names)
-	out := make([]migration, 0, len(names))
-	for i, name := range names {
-		base := path.Base(name)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v != i+1 {
-			return nil, fmt.Errorf("sqlite: migration %s is not numbered %04d", base, i+1)
-		}
-		body, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: migration %s: %w", base, err)
-		}
-		out = append(out, migration{version: v, name: base, sql: string(body)})
-	}
-	return out, nil
+	return ms, nil
 }
 
 // SchemaVersion is the schema version this package migrates to: the number
@@ -96,12 +71,12 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return wrap(ctx, "migrate", err)
 	}
 	for _, m := range ms[current:] {
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			return wrap(ctx, "migrate: "+m.name, err)
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			return wrap(ctx, "migrate: "+m.Name, err)
 		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO "+versionTable+" (version, name, applied_at) VALUES (?, ?, ?)",
-			m.version, m.name, time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
-			return wrap(ctx, "migrate: "+m.name, err)
+			m.Version, m.Name, time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
+			return wrap(ctx, "migrate: "+m.Name, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
