@@ -230,6 +230,13 @@ func (l *Ledger) readHead(ctx context.Context, r Record, sc *appendScratch) (log
 		}
 		return h, nil
 	}
+	if hr, ok := l.store.(HeadReader); ok {
+		lh, err := hr.LogHead(ctx, r.Case, r.Item)
+		if err != nil {
+			return logHead{}, fmt.Errorf("evidence: append: %w", err)
+		}
+		return logHead{size: lh.Size, prev: lh.Prev, prevHash: lh.PrevHash, items: lh.Items}, nil
+	}
 	n, err := l.store.Size(ctx, r.Case)
 	if err != nil {
 		return logHead{}, fmt.Errorf("evidence: append: %w", err)

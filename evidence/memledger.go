@@ -245,3 +245,12 @@ func (s *MemoryLedgerStore) head(ctx context.Context, c CaseID, item ItemID, sib
 
 // copiesAppend implements [appendCopier].
 func (s *MemoryLedgerStore) copiesAppend() {}
+
+// LogHead implements [HeadReader].
+func (s *MemoryLedgerStore) LogHead(ctx context.Context, c CaseID, item ItemID) (LogHead, error) {
+	h, err := s.head(ctx, c, item, nil)
+	if err != nil {
+		return LogHead{}, err
+	}
+	return LogHead{Size: h.size, Prev: h.prev, PrevHash: h.prevHash, Items: h.items}, nil
+}

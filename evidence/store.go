@@ -63,3 +63,27 @@ type LedgerStore interface {
 	// Checkpoints returns the case's checkpoints, oldest first.
 	Checkpoints(ctx context.Context, c CaseID) ([]Checkpoint, error)
 }
+
+// LogHead is what appending to a case's log needs to know of the log as it
+// stands; see [HeadReader].
+type LogHead struct {
+	// Size is how many records the log holds.
+	Size int64
+	// Prev is the index of the item's latest record, or -1 if it has
+	// none; PrevHash is that record's leaf hash (the stored hash at
+	// tlog.StoredHashIndex(0, Prev)) when it has one.
+	Prev     int64
+	PrevHash Hash
+	// Items is how many items the case holds.
+	Items int
+}
+
+// HeadReader is a [LedgerStore] that reads a case's [LogHead] for an
+// append in one call. A [Ledger] uses it when its store has it; otherwise
+// it calls Size, LastRecord and ReadHashes, and Items to number a new
+// exhibit. It reads the head as of some moment: an append worked out from
+// a head that has moved since is refused by the store's Append, as always.
+// A case with no records has a zero head with Prev -1.
+type HeadReader interface {
+	LogHead(ctx context.Context, c CaseID, item ItemID) (LogHead, error)
+}

@@ -66,6 +66,7 @@ var (
 	_ Store                = (*MemoryStore)(nil)
 	_ Outbox               = (*MemoryStore)(nil)
 	_ evidence.LedgerStore = (*MemoryStore)(nil)
+	_ evidence.HeadReader  = (*MemoryStore)(nil)
 )
 
 // Apply implements [Store].

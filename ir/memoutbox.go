@@ -186,3 +186,8 @@ func (s *MemoryStore) Items(ctx context.Context, c evidence.CaseID) ([]evidence.
 func (s *MemoryStore) Checkpoints(ctx context.Context, c evidence.CaseID) ([]evidence.Checkpoint, error) {
 	return s.ledger.Checkpoints(ctx, c)
 }
+
+// LogHead implements evidence.HeadReader.
+func (s *MemoryStore) LogHead(ctx context.Context, c evidence.CaseID, item evidence.ItemID) (evidence.LogHead, error) {
+	return s.ledger.LogHead(ctx, c, item)
+}

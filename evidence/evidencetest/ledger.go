@@ -54,6 +54,7 @@ func TestLedgerStore(t *testing.T, newStore func(t *testing.T) evidence.LedgerSt
 		{"WrongIndex", s.testWrongIndex},
 		{"ItemExists", s.testItemExists},
 		{"LastRecord", s.testLastRecord},
+		{"LogHead", s.testLogHead},
 		{"Items", s.testItems},
 		{"Checkpoints", s.testCheckpoints},
 		{"CasesIndependent", s.testCasesIndependent},
@@ -468,6 +469,49 @@ func (s ledgerSuite) testLastRecord(t *testing.T) {
 	require.ErrorIs(t, err, evidence.ErrNotFound, "LastRecord of an unknown item")
 	_, err = st.LastRecord(ctx, "CASE-2", "A")
 	require.ErrorIs(t, err, evidence.ErrNotFound, "LastRecord of an item of another case")
+}
+
+// testLogHead checks, for a store that is an [evidence.HeadReader], that
+// the head it reads in one call is what the other methods say.
+func (s ledgerSuite) testLogHead(t *testing.T) {
+	st := s.store(t)
+	hr, ok := st.(evidence.HeadReader)
+	if !ok {
+		t.Skip("the store is not an evidence.HeadReader")
+	}
+	ctx := t.Context()
+	check := func(c evidence.CaseID, item evidence.ItemID) {
+		t.Helper()
+		got, err := hr.LogHead(ctx, c, item)
+		require.NoError(t, err)
+		want := evidence.LogHead{Prev: -1}
+		want.Size, err = st.Size(ctx, c)
+		require.NoError(t, err)
+		items, err := st.Items(ctx, c)
+		require.NoError(t, err)
+		want.Items = len(items)
+		if prev, err := st.LastRecord(ctx, c, item); err == nil {
+			hashes, err := st.ReadHashes(ctx, c, []int64{tlog.StoredHashIndex(0, prev)})
+			require.NoError(t, err)
+			want.Prev, want.PrevHash = prev, hashes[0]
+		}
+		require.Equal(t, want, got, "head of case %s for item %s", c, item)
+	}
+	w := newLedgerWriter("CASE-1")
+	check(w.c, "A")
+	for _, step := range []struct {
+		item   evidence.ItemID
+		action evidence.Action
+	}{
+		{"A", evidence.ActionCollected}, {"B", evidence.ActionCollected}, {"A", evidence.ActionTransferred},
+		{"C", evidence.ActionCollected}, {"B", evidence.ActionAnalyzed},
+	} {
+		w.write(t, st, step.item, step.action)
+		for _, id := range []evidence.ItemID{"A", "B", "C", "Z"} {
+			check(w.c, id)
+		}
+	}
+	check("CASE-2", "A")
 }
 
 func (s ledgerSuite) testItems(t *testing.T) {

@@ -210,6 +210,32 @@ func (s *Store) ReadHashes(ctx context.Context, c evidence.CaseID, indexes []int
 	return out, nil
 }
 
+// LogHead implements evidence.HeadReader: the head in one query, and the
+// item's latest record's hash if it has one.
+func (s *Store) LogHead(ctx context.Context, c evidence.CaseID, item evidence.ItemID) (evidence.LogHead, error) {
+	if err := ctxErr(ctx, "log head"); err != nil {
+		return evidence.LogHead{}, err
+	}
+	h := evidence.LogHead{Prev: -1}
+	var items int64
+	err := s.pool.QueryRow(ctx, s.q.logHead, string(c), string(item)).Scan(&h.Size, &items, &h.Prev)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return evidence.LogHead{Prev: -1}, nil
+	}
+	if err != nil {
+		return evidence.LogHead{}, wrap(ctx, "log head of case "+string(c), err)
+	}
+	h.Items = int(items)
+	if h.Prev >= 0 {
+		hashes, err := s.ReadHashes(ctx, c, []int64{tlog.StoredHashIndex(0, h.Prev)})
+		if err != nil {
+			return evidence.LogHead{}, err
+		}
+		h.PrevHash = hashes[0]
+	}
+	return h, nil
+}
+
 // LastRecord implements evidence.LedgerStore.
 func (s *Store) LastRecord(ctx context.Context, c evidence.CaseID, item evidence.ItemID) (int64, error) {
 	if err := ctxErr(ctx, "last record"); err != nil {

@@ -12,6 +12,7 @@ type queries struct {
 
 	lockHead, createHead, insertItems, insertRecords, insertHashes, advanceHead string
 	size, records, readHashes, lastRecord, item, items                          string
+	logHead                                                                     string
 	addCheckpoint, caseExists, checkpoints                                      string
 
 	claim, ack, retry string
@@ -57,7 +58,10 @@ func newQueries(schema string) queries {
 			SELECT $1, $2 + h.ord - 1, h.hash FROM unnest($3::bytea[]) WITH ORDINALITY AS h(hash, ord)`),
 		advanceHead: t(`UPDATE §.custody_heads SET size = size + $2, items = items + $3 WHERE case_id = $1`),
 
-		size:       t(`SELECT size FROM §.custody_heads WHERE case_id = $1`),
+		size: t(`SELECT size FROM §.custody_heads WHERE case_id = $1`),
+		logHead: t(`SELECT size, items,
+			coalesce((SELECT max(idx) FROM §.custody_records WHERE case_id = $1 AND item_id = $2), -1)
+			FROM §.custody_heads WHERE case_id = $1`),
 		records:    t(`SELECT data FROM §.custody_records WHERE case_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx`),
 		readHashes: t(`SELECT idx, hash FROM §.custody_hashes WHERE case_id = $1 AND idx = ANY($2::bigint[])`),
 		lastRecord: t(`SELECT max(idx) FROM §.custody_records WHERE case_id = $1 AND item_id = $2`),

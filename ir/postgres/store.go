@@ -64,6 +64,7 @@ var (
 	_ ir.Outbox            = (*Store)(nil)
 	_ ir.OutboxStore       = (*Store)(nil)
 	_ evidence.LedgerStore = (*Store)(nil)
+	_ evidence.HeadReader  = (*Store)(nil)
 )
 
 // Open connects to the database dsn names (a PostgreSQL URL or keyword/value

@@ -222,6 +222,30 @@ func (s *Store) readHashes(ctx context.Context, c evidence.CaseID, indexes []int
 	return nil
 }
 
+// LogHead implements evidence.HeadReader: the head in one query, and the
+// item's latest record's hash if it has one.
+func (s *Store) LogHead(ctx context.Context, c evidence.CaseID, item evidence.ItemID) (evidence.LogHead, error) {
+	if err := ctxErr(ctx, "log head"); err != nil {
+		return evidence.LogHead{}, err
+	}
+	h := evidence.LogHead{Prev: -1}
+	err := s.q.logHead.QueryRowContext(ctx, string(c), string(item)).Scan(&h.Size, &h.Items, &h.Prev)
+	if errors.Is(err, sql.ErrNoRows) {
+		return evidence.LogHead{Prev: -1}, nil
+	}
+	if err != nil {
+		return evidence.LogHead{}, wrap(ctx, "log head of case "+string(c), err)
+	}
+	if h.Prev >= 0 {
+		hashes, err := s.ReadHashes(ctx, c, []int64{tlog.StoredHashIndex(0, h.Prev)})
+		if err != nil {
+			return evidence.LogHead{}, err
+		}
+		h.PrevHash = hashes[0]
+	}
+	return h, nil
+}
+
 // LastRecord implements evidence.LedgerStore.
 func (s *Store) LastRecord(ctx context.Context, c evidence.CaseID, item evidence.ItemID) (int64, error) {
 	if err := ctxErr(ctx, "last record"); err != nil {

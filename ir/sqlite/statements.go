@@ -25,6 +25,7 @@ type statements struct {
 	readHead, writeHead, insertItem, insertRecord, insertHash *sql.Stmt
 	addCheckpoint, caseExists                                 *sql.Stmt
 	size, records, lastRecord, item, items, checkpoints       *sql.Stmt
+	logHead                                                   *sql.Stmt
 
 	// The outbox.
 	claim, ack, retry, outboxEntryExists *sql.Stmt
@@ -67,6 +68,9 @@ func (q *statements) prepare(ctx context.Context, w, r *sql.DB) error {
 			ON CONFLICT (case_id, note_sha256) DO NOTHING`},
 		{&q.caseExists, w, `SELECT EXISTS (SELECT 1 FROM custody_heads WHERE case_id = ?)`},
 		{&q.size, r, `SELECT size FROM custody_heads WHERE case_id = ?`},
+		{&q.logHead, r, `SELECT size, items,
+			coalesce((SELECT max(idx) FROM custody_records WHERE case_id = ?1 AND item_id = ?2), -1)
+			FROM custody_heads WHERE case_id = ?1`},
 		{&q.records, r, `SELECT data FROM custody_records WHERE case_id = ? AND idx >= ? AND idx < ? ORDER BY idx`},
 		{&q.lastRecord, r, `SELECT max(idx) FROM custody_records WHERE case_id = ? AND item_id = ?`},
 		{&q.item, r, `SELECT doc FROM custody_items WHERE case_id = ? AND item_id = ?`},

@@ -101,6 +101,7 @@ var (
 	_ ir.Outbox            = (*Store)(nil)
 	_ ir.OutboxStore       = (*Store)(nil)
 	_ evidence.LedgerStore = (*Store)(nil)
+	_ evidence.HeadReader  = (*Store)(nil)
 )
 
 // Open opens the store in the SQLite file at path, creating the file and its
