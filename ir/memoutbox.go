@@ -138,6 +138,10 @@ func (s *MemoryStore) checkCustody(ctx context.Context, apps []evidence.Append) 
 	return nil
 }
 
+// The custody log is read under the store's lock, like incidents, so that
+// a reader never sees a custody record before the incident change that
+// carries it.
+
 // Append implements evidence.LedgerStore.
 func (s *MemoryStore) Append(ctx context.Context, a evidence.Append) error {
 	s.mu.Lock()
@@ -154,40 +158,56 @@ func (s *MemoryStore) AddCheckpoint(ctx context.Context, c evidence.CaseID, cp e
 
 // Size implements evidence.LedgerStore.
 func (s *MemoryStore) Size(ctx context.Context, c evidence.CaseID) (int64, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.ledger.Size(ctx, c)
 }
 
 // Records implements evidence.LedgerStore.
 func (s *MemoryStore) Records(ctx context.Context, c evidence.CaseID, start, end int64) ([][]byte, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.ledger.Records(ctx, c, start, end)
 }
 
 // ReadHashes implements evidence.LedgerStore.
 func (s *MemoryStore) ReadHashes(ctx context.Context, c evidence.CaseID, indexes []int64) ([]evidence.Hash, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.ledger.ReadHashes(ctx, c, indexes)
 }
 
 // LastRecord implements evidence.LedgerStore.
 func (s *MemoryStore) LastRecord(ctx context.Context, c evidence.CaseID, item evidence.ItemID) (int64, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.ledger.LastRecord(ctx, c, item)
 }
 
 // Item implements evidence.LedgerStore.
 func (s *MemoryStore) Item(ctx context.Context, c evidence.CaseID, id evidence.ItemID) (evidence.Item, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.ledger.Item(ctx, c, id)
 }
 
 // Items implements evidence.LedgerStore.
 func (s *MemoryStore) Items(ctx context.Context, c evidence.CaseID) ([]evidence.Item, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.ledger.Items(ctx, c)
 }
 
 // Checkpoints implements evidence.LedgerStore.
 func (s *MemoryStore) Checkpoints(ctx context.Context, c evidence.CaseID) ([]evidence.Checkpoint, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.ledger.Checkpoints(ctx, c)
 }
 
 // LogHead implements evidence.HeadReader.
 func (s *MemoryStore) LogHead(ctx context.Context, c evidence.CaseID, item evidence.ItemID) (evidence.LogHead, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.ledger.LogHead(ctx, c, item)
 }
