@@ -129,7 +129,7 @@ func (s *Store) writeIncident(ctx context.Context, db querier, inc *ir.Incident,
 	}
 	var written, notified int64
 	err := db.QueryRow(ctx, sql, w.id, inc.Version, w.phase, w.severity, inc.IsOpen(), w.openedSec, w.openedNsec, w.labels,
-		int64(len(w.events)), w.doc, w.types, w.ats, w.events, s.clock.Now().Truncate(time.Microsecond), w.keys, w.msgTypes, w.payloads,
+		int64(len(w.events)), w.doc, w.types, w.ats, w.events, s.now(), w.keys, w.msgTypes, w.payloads,
 		s.channel).Scan(&written, &notified)
 	switch {
 	case err != nil:

@@ -16,8 +16,9 @@ import (
 // FOR UPDATE SKIP LOCKED, so that claimers in any number of processes
 // share the outbox: a row another claimer is taking right now is passed
 // over rather than waited for, and a row claimed a moment ago is no longer
-// due. Times are read from [Config.Clock]; PostgreSQL keeps microseconds,
-// so a lease's end is rounded up to the next one, never shortened.
+// due. Times are the server's, or read from [Config.Clock]; PostgreSQL
+// keeps microseconds, so a lease's end is rounded up to the next one, never
+// shortened.
 func (s *Store) Claim(ctx context.Context, owner string, limit int, lease time.Duration) ([]ir.OutboxEntry, error) {
 	if err := ir.CheckClaim(owner, limit, lease); err != nil {
 		return nil, err
@@ -25,10 +26,15 @@ func (s *Store) Claim(ctx context.Context, owner string, limit int, lease time.D
 	if err := ctxErr(ctx, "claim"); err != nil {
 		return nil, err
 	}
-	now := s.clock.Now()
-	// now is rounded down by storing it and the lease's end up, so the
-	// claim holds at least for lease.
-	rows, err := s.pool.Query(ctx, s.q.claim, now, limit, owner, microsUp(now.Add(lease)))
+	// The lease's end is rounded up to the microsecond, so the claim
+	// holds at least for lease.
+	micros := int64((lease + time.Microsecond - 1) / time.Microsecond)
+	var now, until any
+	if s.clock != nil {
+		t := s.clock.Now()
+		now, until = t, microsUp(t.Add(lease))
+	}
+	rows, err := s.pool.Query(ctx, s.q.claim, now, limit, owner, until, micros)
 	if err != nil {
 		return nil, wrap(ctx, "claim", err)
 	}

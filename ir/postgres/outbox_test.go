@@ -148,3 +148,27 @@ func TestTextThePostgresCannotKeep(t *testing.T) {
 	_, err := st.Get(context.Background(), "INC-\x00")
 	require.ErrorIs(t, err, ir.ErrInvalid)
 }
+
+func TestOutboxOnServerTime(t *testing.T) {
+	t.Parallel()
+	// Without a clock, the outbox reads the server's time: a message is
+	// due as soon as it is written, a claim holds against every other
+	// claimer, and a message given back for a past moment is due again.
+	st := newStore(t, nil)
+	ctx := context.Background()
+	open := irtest.OpenChange(irtest.Incident("INC-000001").Build())
+	open.Outbox = []ir.OutboxMessage{{Key: "INC-000001/1/1", Incident: "INC-000001", Type: ir.EventOpened}}
+	require.NoError(t, st.Apply(ctx, open))
+	got, err := st.Claim(ctx, "w1", 10, time.Hour)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	other, err := st.Claim(ctx, "w2", 10, time.Hour)
+	require.NoError(t, err)
+	assert.Empty(t, other, "the claim holds")
+	require.NoError(t, st.Retry(ctx, "w1", got[0].ID, time.Now().Add(-time.Hour), "again"))
+	again, err := st.Claim(ctx, "w2", 10, time.Hour)
+	require.NoError(t, err)
+	require.Len(t, again, 1)
+	assert.Equal(t, 2, again[0].Attempts)
+	require.NoError(t, st.Ack(ctx, "w2", again[0].ID))
+}

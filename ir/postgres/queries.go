@@ -75,12 +75,17 @@ func newQueries(schema string) queries {
 
 		// Due rows, oldest first; rows another claimer is claiming right
 		// now are skipped rather than waited for.
+		// $1 is the time now, or NULL for the server's; $4 the lease's
+		// end, or NULL for the server's time plus $5 microseconds.
 		claim: t(`WITH due AS (
 				SELECT id FROM §.outbox
-				WHERE available_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1)
+				WHERE available_at <= coalesce($1::timestamptz, statement_timestamp())
+					AND (claimed_until IS NULL OR claimed_until <= coalesce($1::timestamptz, statement_timestamp()))
 				ORDER BY id LIMIT $2
 				FOR UPDATE SKIP LOCKED)
-			UPDATE §.outbox o SET claimed_by = $3, claimed_until = $4, attempts = o.attempts + 1
+			UPDATE §.outbox o SET claimed_by = $3,
+				claimed_until = coalesce($4::timestamptz, statement_timestamp() + $5::bigint * interval '1 microsecond'),
+				attempts = o.attempts + 1
 			FROM due WHERE o.id = due.id
 			RETURNING o.id, o.key, o.incident_id, o.type, o.payload, o.created_at, o.attempts, o.last_error`),
 		// The data-modifying CTE's effect is not visible to the outer
@@ -99,7 +104,7 @@ func newQueries(schema string) queries {
 // incidents written and of notifications sent (reading it is what makes
 // the notification happen). Its parameters follow those of the incident write: $9 is the
 // number of events, $11 to $13 their types, times and JSON, $14 the
-// outbox's creation time, $15 to $17 the messages' keys, types and
+// outbox's creation time (NULL for the server's), $15 to $17 the messages' keys, types and
 // payloads, and $18 the channel to notify of new messages, which is only
 // notified when the change was written and left messages.
 const changeTail = `,
@@ -109,7 +114,8 @@ const changeTail = `,
 		FROM inc, unnest($11::text[], $12::timestamptz[], $13::json[]) WITH ORDINALITY AS e(type, at, doc, ord)),
 	ob AS (
 		INSERT INTO §.outbox (key, incident_id, type, payload, created_at, available_at)
-		SELECT m.key, inc.id, m.type, m.payload, $14, $14
+		SELECT m.key, inc.id, m.type, m.payload,
+			coalesce($14::timestamptz, statement_timestamp()), coalesce($14::timestamptz, statement_timestamp())
 		FROM inc, unnest($15::text[], $16::text[], $17::bytea[]) WITH ORDINALITY AS m(key, type, payload, ord)
 		ORDER BY m.ord),
 	nt AS (

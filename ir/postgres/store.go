@@ -32,9 +32,11 @@ type Config struct {
 	// one database use different ones. At most 63 bytes, no NUL.
 	Schema string
 	// Clock tells the time of outbox leases, due times and creation
-	// times. Nil means ir.SystemClock. Every instance sharing a schema
-	// should read the same time, since claim leases are compared across
-	// them.
+	// times. Nil means the database server's clock (its statement
+	// time), which every instance sharing a schema reads alike, so that
+	// an instance whose own clock runs ahead cannot take claims others
+	// still hold. Set it for tests, or when all instances share one
+	// clock.
 	Clock ir.Clock
 }
 
@@ -52,8 +54,9 @@ type Config struct {
 type Store struct {
 	pool     *pgxpool.Pool
 	ownsPool bool
-	clock    ir.Clock
-	schema   string
+	// clock is nil when the outbox reads the server's time.
+	clock  ir.Clock
+	schema string
 	// channel is the NOTIFY channel of the schema's outbox.
 	channel string
 	q       queries
@@ -117,9 +120,6 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		schema:  schema,
 		channel: channelName(schema),
 		q:       newQueries(pgx.Identifier{schema}.Sanitize()),
-	}
-	if s.clock == nil {
-		s.clock = ir.SystemClock
 	}
 	if err := migrate(ctx, pool, schema); err != nil {
 		return nil, err
@@ -200,4 +200,14 @@ func rollback(ctx context.Context, tx pgx.Tx) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 	defer cancel()
 	_ = tx.Rollback(rctx)
+}
+
+// now returns the time the outbox works from as a statement parameter:
+// the Store's clock's, to the microsecond, or nil when the statement reads
+// the server's own time.
+func (s *Store) now() any {
+	if s.clock == nil {
+		return nil
+	}
+	return s.clock.Now().Truncate(time.Microsecond)
 }
