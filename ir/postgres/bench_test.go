@@ -2,25 +2,14 @@ package postgres_test
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/incidentkit/incidentkit/internal/storetest"
 	"github.com/incidentkit/incidentkit/ir"
-	"github.com/incidentkit/incidentkit/ir/irtest"
-	"github.com/incidentkit/incidentkit/ir/postgres"
 	"github.com/incidentkit/incidentkit/phases"
 )
-
-// benchCycle is the loop both sides of BenchmarkDurableTransition walk,
-// starting in Containment: containment → eradication → recovery →
-// containment.
-var benchCycle = []phases.Action{phases.Eradicate, phases.Recover, phases.ReturnToContainment}
-
-// benchIncidentLength is how many transitions an incident takes before a
-// fresh one is opened, so that phase histories stay realistically short.
-const benchIncidentLength = 12
 
 // BenchmarkDurableTransition compares one phase transition through the
 // Responder on a Store with a raw pgx transaction doing the same writes to
@@ -39,45 +28,26 @@ func BenchmarkDurableTransition(b *testing.B) {
 func benchmarkRawTransition(b *testing.B) {
 	ctx := context.Background()
 	pool := testPool(b)
-	r, st := benchResponder(b)
-	defer shutdown(b, r)
-	id := benchContainedIncident(ctx, b, r)
-	inc, err := st.Get(ctx, id)
-	if err != nil {
-		b.Fatal(err)
-	}
-	events, err := st.Timeline(ctx, id)
-	if err != nil {
-		b.Fatal(err)
-	}
-	doc, err := json.Marshal(inc)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ev := ir.Event{IncidentID: id, Type: ir.EventPhaseChanged, At: inc.UpdatedAt, Actor: inc.OpenedBy,
-		Data: &ir.PhaseChanged{Action: phases.Eradicate, From: phases.Containment, To: phases.Eradication}}
-	evDoc, err := json.Marshal(ev)
-	if err != nil {
-		b.Fatal(err)
-	}
+	st := newStore(b, nil)
+	raw := storetest.NewRawTransition(ctx, b, storetest.BenchResponder(b, st), st)
 	schema := pgx.Identifier{st.Schema()}.Sanitize()
 	update := "UPDATE " + schema + ".incidents SET version = $2, phase = $3, doc = $4, event_count = event_count + 1" +
 		" WHERE id = $1 AND version = $2 - 1"
 	insert := "INSERT INTO " + schema + ".events (incident_id, seq, version, type, at, doc) VALUES ($1, $2, $3, $4, $5, $6)"
-	version, seq := inc.Version, int64(len(events))
+	version, seq := raw.Version, raw.Seq
 	b.ReportAllocs()
 	for b.Loop() {
 		version++
 		seq++
 		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, update, string(id), version, string(phases.Eradication), doc)
+			tag, err := tx.Exec(ctx, update, string(raw.ID), version, string(phases.Eradication), raw.Doc)
 			if err != nil {
 				return err
 			}
 			if tag.RowsAffected() != 1 {
 				return ir.ErrConflict
 			}
-			_, err = tx.Exec(ctx, insert, string(id), seq, version, string(ev.Type), ev.At, evDoc)
+			_, err = tx.Exec(ctx, insert, string(raw.ID), seq, version, string(raw.Event.Type), raw.Event.At, raw.EventDoc)
 			return err
 		})
 		if err != nil {
@@ -86,63 +56,7 @@ func benchmarkRawTransition(b *testing.B) {
 	}
 }
 
-// benchmarkResponderTransition takes the actions of benchCycle with
-// Responder.Transition, on a fresh incident every benchIncidentLength
-// transitions, opened with the timer stopped.
+// benchmarkResponderTransition is storetest.BenchTransitions on a Store.
 func benchmarkResponderTransition(b *testing.B) {
-	ctx := context.Background()
-	commander := ir.Actor{ID: "alice", Name: "Alice Moreau"}
-	r, _ := benchResponder(b)
-	defer shutdown(b, r)
-	var id ir.ID
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		if i%benchIncidentLength == 0 {
-			b.StopTimer()
-			id = benchContainedIncident(ctx, b, r)
-			b.StartTimer()
-		}
-		if _, err := r.Transition(ctx, commander, id, benchCycle[i%len(benchCycle)], ""); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// benchResponder makes a Responder on a Store in a fresh schema.
-func benchResponder(b *testing.B) (*ir.Responder, *postgres.Store) {
-	b.Helper()
-	st := newStore(b, nil)
-	r, err := ir.NewResponder(ir.Config{Store: st, Model: phases.SANS, Clock: irtest.NewClock(irtest.Epoch), IDs: &irtest.IDs{}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return r, st
-}
-
-// benchContainedIncident opens an incident, assigns its commander and
-// moves it into Containment.
-func benchContainedIncident(ctx context.Context, b *testing.B, r *ir.Responder) ir.ID {
-	b.Helper()
-	commander := ir.Actor{ID: "alice", Name: "Alice Moreau"}
-	inc, err := r.Open(ctx, commander, ir.NewIncident{Title: "Benchmark incident", Severity: ir.SeverityHigh})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := r.Assign(ctx, commander, inc.ID, ir.RoleCommander, commander); err != nil {
-		b.Fatal(err)
-	}
-	for _, a := range []phases.Action{phases.Identify, phases.Contain} {
-		if _, err := r.Transition(ctx, commander, inc.ID, a, ""); err != nil {
-			b.Fatal(err)
-		}
-	}
-	return inc.ID
-}
-
-func shutdown(b *testing.B, r *ir.Responder) {
-	if r != nil {
-		if err := r.Shutdown(context.Background()); err != nil {
-			b.Error(err)
-		}
-	}
+	storetest.BenchTransitions(b, storetest.BenchResponder(b, newStore(b, nil)))
 }

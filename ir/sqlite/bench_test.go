@@ -3,27 +3,18 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/incidentkit/incidentkit/internal/storetest"
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/ir/irtest"
 	"github.com/incidentkit/incidentkit/ir/sqlite"
 	"github.com/incidentkit/incidentkit/phases"
 )
-
-// benchCycle is the loop both sides of BenchmarkDurableTransition walk,
-// starting in Containment: containment → eradication → recovery →
-// containment.
-var benchCycle = []phases.Action{phases.Eradicate, phases.Recover, phases.ReturnToContainment}
-
-// benchIncidentLength is how many transitions an incident takes before a
-// fresh one is opened, so that phase histories stay realistically short.
-const benchIncidentLength = 12
 
 // BenchmarkDurableTransition compares one phase transition through the
 // Responder on a Store with a raw SQLite transaction, on the same driver
@@ -44,27 +35,8 @@ func benchmarkRawTransition(b *testing.B) {
 	ctx := context.Background()
 	path := filepath.Join(b.TempDir(), "raw.db")
 	st := openStore(b, path, sqlite.Config{})
-	r := benchResponder(b, st)
-	id := benchContainedIncident(ctx, b, r)
-	inc, err := st.Get(ctx, id)
-	if err != nil {
-		b.Fatal(err)
-	}
-	events, err := st.Timeline(ctx, id)
-	if err != nil {
-		b.Fatal(err)
-	}
-	doc, err := json.Marshal(inc)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ev := ir.Event{IncidentID: id, Type: ir.EventPhaseChanged, At: inc.UpdatedAt, Actor: inc.OpenedBy,
-		Data: &ir.PhaseChanged{Action: phases.Eradicate, From: phases.Containment, To: phases.Eradication}}
-	evDoc, err := json.Marshal(ev)
-	if err != nil {
-		b.Fatal(err)
-	}
-	at := ev.At.Format(time.RFC3339Nano)
+	raw := storetest.NewRawTransition(ctx, b, storetest.BenchResponder(b, st), st)
+	at := raw.Event.At.Format(time.RFC3339Nano)
 
 	db, err := sql.Open("sqlite3", sqlite.WriterDSN(path))
 	if err != nil {
@@ -81,12 +53,12 @@ func benchmarkRawTransition(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	version, seq := inc.Version, int64(len(events))
+	version, seq := raw.Version, raw.Seq
 	b.ReportAllocs()
 	for b.Loop() {
 		version++
 		seq++
-		if err := rawTransition(ctx, db, update, insert, string(id), version, seq, string(doc), string(evDoc), at); err != nil {
+		if err := rawTransition(ctx, db, update, insert, string(raw.ID), version, seq, string(raw.Doc), string(raw.EventDoc), at); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -112,57 +84,10 @@ func rawTransition(ctx context.Context, db *sql.DB, update, insert *sql.Stmt, id
 	return tx.Commit()
 }
 
-// benchmarkResponderTransition takes the actions of benchCycle with
-// Responder.Transition, on a fresh incident every benchIncidentLength
-// transitions, opened with the timer stopped.
+// benchmarkResponderTransition is storetest.BenchTransitions on a Store.
 func benchmarkResponderTransition(b *testing.B) {
-	ctx := context.Background()
-	commander := ir.Actor{ID: "alice", Name: "Alice Moreau"}
 	st := openStore(b, filepath.Join(b.TempDir(), "responder.db"), sqlite.Config{})
-	r := benchResponder(b, st)
-	var id ir.ID
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		if i%benchIncidentLength == 0 {
-			b.StopTimer()
-			id = benchContainedIncident(ctx, b, r)
-			b.StartTimer()
-		}
-		if _, err := r.Transition(ctx, commander, id, benchCycle[i%len(benchCycle)], ""); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// benchResponder makes a Responder on st.
-func benchResponder(b *testing.B, st *sqlite.Store) *ir.Responder {
-	b.Helper()
-	r, err := ir.NewResponder(ir.Config{Store: st, Model: phases.SANS, Clock: irtest.NewClock(irtest.Epoch), IDs: &irtest.IDs{}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = r.Shutdown(context.Background()) })
-	return r
-}
-
-// benchContainedIncident opens an incident, assigns its commander and
-// moves it into Containment.
-func benchContainedIncident(ctx context.Context, b *testing.B, r *ir.Responder) ir.ID {
-	b.Helper()
-	commander := ir.Actor{ID: "alice", Name: "Alice Moreau"}
-	inc, err := r.Open(ctx, commander, ir.NewIncident{Title: "Benchmark incident", Severity: ir.SeverityHigh})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := r.Assign(ctx, commander, inc.ID, ir.RoleCommander, commander); err != nil {
-		b.Fatal(err)
-	}
-	for _, a := range []phases.Action{phases.Identify, phases.Contain} {
-		if _, err := r.Transition(ctx, commander, inc.ID, a, ""); err != nil {
-			b.Fatal(err)
-		}
-	}
-	return inc.ID
+	storetest.BenchTransitions(b, storetest.BenchResponder(b, st))
 }
 
 // listIncidents is how many incidents BenchmarkListOpen's store holds.

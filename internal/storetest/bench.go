@@ -1,0 +1,118 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/ir/irtest"
+	"github.com/incidentkit/incidentkit/phases"
+)
+
+// benchCycle is the loop a durable transition benchmark walks, starting in
+// Containment: containment → eradication → recovery → containment.
+var benchCycle = []phases.Action{phases.Eradicate, phases.Recover, phases.ReturnToContainment}
+
+// benchIncidentLength is how many transitions an incident takes before a
+// fresh one is opened, so that phase histories stay realistically short.
+const benchIncidentLength = 12
+
+// benchCommander is who runs the benchmark incidents.
+var benchCommander = ir.Actor{ID: "alice", Name: "Alice Moreau"}
+
+// BenchResponder returns a Responder on st running SANS, with a fake clock
+// and predictable IDs, shut down when b ends.
+func BenchResponder(b *testing.B, st ir.Store) *ir.Responder {
+	b.Helper()
+	r, err := ir.NewResponder(ir.Config{Store: st, Model: phases.SANS, Clock: irtest.NewClock(irtest.Epoch), IDs: &irtest.IDs{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if err := r.Shutdown(context.Background()); err != nil {
+			b.Error(err)
+		}
+	})
+	return r
+}
+
+// ContainedIncident opens an incident on r, assigns its commander and
+// moves it into Containment.
+func ContainedIncident(ctx context.Context, b *testing.B, r *ir.Responder) ir.ID {
+	b.Helper()
+	inc, err := r.Open(ctx, benchCommander, ir.NewIncident{Title: "Benchmark incident", Severity: ir.SeverityHigh})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := r.Assign(ctx, benchCommander, inc.ID, ir.RoleCommander, benchCommander); err != nil {
+		b.Fatal(err)
+	}
+	for _, a := range []phases.Action{phases.Identify, phases.Contain} {
+		if _, err := r.Transition(ctx, benchCommander, inc.ID, a, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return inc.ID
+}
+
+// BenchTransitions is the incidentkit side of a durable transition
+// benchmark: r takes the actions of the containment loop with
+// Responder.Transition, on a fresh incident every 12 transitions, opened
+// with the timer stopped.
+func BenchTransitions(b *testing.B, r *ir.Responder) {
+	ctx := context.Background()
+	var id ir.ID
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if i%benchIncidentLength == 0 {
+			b.StopTimer()
+			id = ContainedIncident(ctx, b, r)
+			b.StartTimer()
+		}
+		if _, err := r.Transition(ctx, benchCommander, id, benchCycle[i%len(benchCycle)], ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// RawTransition is what the baseline of a durable transition benchmark
+// writes for each transition of one incident in Containment: the incident
+// row's new version and document, and one phase-changed event.
+type RawTransition struct {
+	ID ir.ID
+	// Version and Seq are the incident's version and its timeline's last
+	// Seq before the first transition.
+	Version, Seq int64
+	// Doc is the incident's JSON; Event and EventDoc the event and its
+	// JSON.
+	Doc      []byte
+	Event    ir.Event
+	EventDoc []byte
+}
+
+// NewRawTransition opens a contained incident on r, whose store is st,
+// and returns what the baseline writes for it.
+func NewRawTransition(ctx context.Context, b *testing.B, r *ir.Responder, st ir.Store) RawTransition {
+	b.Helper()
+	id := ContainedIncident(ctx, b, r)
+	inc, err := st.Get(ctx, id)
+	if err != nil {
+		b.Fatal(err)
+	}
+	events, err := st.Timeline(ctx, id)
+	if err != nil {
+		b.Fatal(err)
+	}
+	doc, err := json.Marshal(inc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ev := ir.Event{IncidentID: id, Type: ir.EventPhaseChanged, At: inc.UpdatedAt, Actor: inc.OpenedBy,
+		Data: &ir.PhaseChanged{Action: phases.Eradicate, From: phases.Containment, To: phases.Eradication}}
+	evDoc, err := json.Marshal(ev)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return RawTransition{ID: id, Version: inc.Version, Seq: int64(len(events)), Doc: doc, Event: ev, EventDoc: evDoc}
+}
