@@ -227,15 +227,11 @@ func (s *MemoryLedgerStore) head(ctx context.Context, c CaseID, item ItemID, sib
 	if err != nil {
 		return logHead{}, err
 	}
-	h := logHead{prev: -1, siblings: sibs[:0], hasSiblings: true}
+	lh := mc.head(item)
+	h := logHead{size: lh.Size, prev: lh.Prev, prevHash: lh.PrevHash, items: lh.Items, siblings: sibs[:0], hasSiblings: true}
 	if mc == nil {
 		return h, nil
 	}
-	h.size = mc.records.len()
-	if i, ok := mc.last[item]; ok {
-		h.prev, h.prevHash = i, mc.hashes.at(tlog.StoredHashIndex(0, i))
-	}
-	h.items = len(mc.items)
 	var idx [64]int64
 	for _, x := range siblingIndexes(idx[:0], h.size) {
 		h.siblings = append(h.siblings, mc.hashes.at(x))
@@ -243,14 +239,31 @@ func (s *MemoryLedgerStore) head(ctx context.Context, c CaseID, item ItemID, sib
 	return h, nil
 }
 
+// head returns the head of the case's log for an append about item; a nil
+// case has an empty one.
+func (mc *memCase) head(item ItemID) LogHead {
+	h := LogHead{Prev: -1}
+	if mc == nil {
+		return h
+	}
+	h.Size = mc.records.len()
+	if i, ok := mc.last[item]; ok {
+		h.Prev, h.PrevHash = i, mc.hashes.at(tlog.StoredHashIndex(0, i))
+	}
+	h.Items = len(mc.items)
+	return h
+}
+
 // copiesAppend implements [appendCopier].
 func (s *MemoryLedgerStore) copiesAppend() {}
 
 // LogHead implements [HeadReader].
 func (s *MemoryLedgerStore) LogHead(ctx context.Context, c CaseID, item ItemID) (LogHead, error) {
-	h, err := s.head(ctx, c, item, nil)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	mc, err := s.read(ctx, c)
 	if err != nil {
 		return LogHead{}, err
 	}
-	return LogHead{Size: h.size, Prev: h.prev, PrevHash: h.prevHash, Items: h.items}, nil
+	return mc.head(item), nil
 }
