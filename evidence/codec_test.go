@@ -189,7 +189,7 @@ func checkStrictDecode(t *testing.T, data []byte) {
 	}
 	// Twice: the second time with the case ID cached.
 	for range 2 {
-		gotErr, wantErr := d.validate(&got), checkRecord(got)
+		gotErr, wantErr := d.validate(&got, data), checkRecord(got)
 		if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
 			t.Fatalf("validate(%q) = %v, checkRecord gives %v", data, gotErr, wantErr)
 		}

@@ -342,36 +342,48 @@ func TestCustodyReportHandCheck(t *testing.T) {
 // same markup as the report of the same case with harmless text.
 func TestCustodyReportEscapesUserText(t *testing.T) {
 	t.Parallel()
-	hostile := strings.Join([]string{
-		"pipe | in the middle",
-		"new\nline and\r\ncarriage return",
-		"`code span` and ``double``",
-		"<script>alert(1)</script>",
-		"<img src=x onerror=alert(1)>",
-		"[a link](https://evil.example/) ![an image](https://evil.example/x.png)",
-		"**bold** _emphasis_ ~~struck~~ $math$",
-		"# not a heading",
-		"&lt;entity&gt;",
-		"back\\slash\\|pipe",
-		"invoice\u202Egpj.exe",
-		"zero\u200Bwidth and nul\x00 and bell\a",
-	}, " ")
+	// Two texts, each short enough for an item ID (MaxIDLen).
+	for _, part := range []struct {
+		hostile, want []string
+	}{{
+		hostile: []string{
+			"pipe | in the middle",
+			"new\nline and\r\ncarriage return",
+			"`code span` and ``double``",
+			"<script>alert(1)</script>",
+			"<img src=x onerror=alert(1)>",
+			"back\\slash\\|pipe",
+		},
+		want: []string{"&lt;script&gt;alert(1)&lt;/script&gt;", "new<br>line and<br>carriage return", "pipe \\| in the middle"},
+	}, {
+		hostile: []string{
+			"[a link](https://evil.example/) ![an image](https://evil.example/x.png)",
+			"**bold** _emphasis_ ~~struck~~ $math$",
+			"# not a heading",
+			"&lt;entity&gt;",
+			"invoice\u202Egpj.exe",
+			"zero\u200Bwidth and bell\a",
+		},
+		want: []string{"\\[a link\\](https://evil.example/) !\\[an image\\]", "&amp;lt;entity&amp;gt;", "invoice\uFFFDgpj.exe"},
+	}} {
+		checkReportEscapes(t, strings.Join(part.hostile, " "), part.want...)
+	}
+}
+
+// checkReportEscapes checks the report of a case with hostile text
+// everywhere holds the lines want and has the markup of a report of
+// harmless text.
+func checkReportEscapes(t *testing.T, hostile string, want ...string) {
+	t.Helper()
 	harmless := hostileReport(t, "X", "Y")
-	// A ledger refuses invalid UTF-8, but an imported log may hold some.
-	report := hostileReport(t, hostile, "bad utf-8 \xff\xfe")
+	// A ledger refuses invalid UTF-8 and NUL bytes, but an imported log
+	// may hold some.
+	report := hostileReport(t, hostile, "bad utf-8 \xff\xfe and nul\x00")
 
 	for _, bad := range []string{"<script", "<img", "\u202E", "\u200B", "\x00", "\a", "\xff", "&lt;entity"} {
 		assert.False(t, strings.Contains(report, bad), "the report holds %q", bad)
 	}
-	requireLines(t, report,
-		"&lt;script&gt;alert(1)&lt;/script&gt;",
-		"\\[a link\\](https://evil.example/) !\\[an image\\]",
-		"&amp;lt;entity&amp;gt;",
-		"invoice\uFFFDgpj.exe",
-		"new<br>line and<br>carriage return",
-		"pipe \\| in the middle",
-		"bad utf-8 \uFFFD\uFFFD",
-	)
+	requireLines(t, report, append(want, "bad utf-8 \uFFFD\uFFFD")...)
 
 	want, got := strings.Split(harmless, "\n"), strings.Split(report, "\n")
 	require.Len(t, got, len(want), "hostile text adds no line")

@@ -13,7 +13,7 @@ func BenchmarkDecodeRecord(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		data := log.Records[i%len(log.Records)]
-		if !d.decode(data, &r) || d.validate(&r) != nil {
+		if !d.decode(data, &r) || d.validate(&r, data) != nil {
 			b.Fatal("refused")
 		}
 	}

@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"bytes"
 	"encoding/base64"
 	"hash/maphash"
 	"sync"
@@ -630,11 +631,12 @@ func daysSinceEpoch(year, month, day int) int64 {
 	return era*146097 + doe - 719468
 }
 
-// validate returns checkRecord(*r) for a record decode accepted, quickly
-// when the record is valid: such a record is always encodable (its text
-// is valid UTF-8, its zone offsets whole minutes), which leaves few
-// checks to make.
-func (d *recordDecoder) validate(r *Record) error {
+// validate returns checkRecord(*r) for a record decode accepted from
+// data, quickly when the record is valid: such a record is always
+// encodable (its text is valid UTF-8, its zone offsets whole minutes),
+// which leaves few checks to make. A NUL byte in its text is written
+// \u0000, which data holds nowhere else but after a backslash of the text.
+func (d *recordDecoder) validate(r *Record, data []byte) error {
 	if r.Case != d.caseID || d.caseID == "" {
 		d.caseID, d.caseErr = r.Case, checkCaseID(r.Case)
 	}
@@ -642,7 +644,8 @@ func (d *recordDecoder) validate(r *Record) error {
 		r.Action == ActionTransferred && (r.From.ID == "" || r.To.ID == "") ||
 		r.Digest != "" && !isLowerHex(r.Digest, 32) ||
 		(r.Action == ActionCollected) != (r.Snapshot != nil) ||
-		r.Snapshot != nil && (r.Snapshot.ID != r.Item || r.Snapshot.CaseID != r.Case) {
+		r.Snapshot != nil && (r.Snapshot.ID != r.Item || r.Snapshot.CaseID != r.Case) ||
+		r.Snapshot != nil || !withinLimits(r) || bytes.Contains(data, []byte(`\u0000`)) {
 		return checkRecord(*r)
 	}
 	return nil

@@ -486,8 +486,8 @@ func checkRecord(r Record) error {
 	if err := checkCaseID(r.Case); err != nil {
 		return err
 	}
-	if r.Item == "" {
-		return invalid("record item", "must not be empty")
+	if err := checkItemID("record item", r.Item); err != nil {
+		return err
 	}
 	if _, ok := canonicalAction(r.Action); !ok {
 		_, err := ParseAction(string(r.Action))
@@ -504,6 +504,9 @@ func checkRecord(r Record) error {
 	}
 	if r.Digest != "" && !isHex(r.Digest, 32) {
 		return invalid("record digest", "want 64 lower-case hex digits")
+	}
+	if err := checkRecordText(&r); err != nil {
+		return err
 	}
 	if err := checkEncodable(r); err != nil {
 		return err
@@ -531,9 +534,10 @@ func checkRecordTail(dst []byte, r Record) ([]byte, error) {
 	if err != nil {
 		return nil, checkRecord(r)
 	}
-	// The encoder writes \ufffd for every byte of invalid UTF-8 and
-	// nowhere else but after a backslash of the text.
-	if bytes.Contains(tail, []byte(`\ufffd`)) {
+	// The encoder writes \ufffd for every byte of invalid UTF-8, and
+	// \u0000 for a NUL byte, and nowhere else but after a backslash of
+	// the text.
+	if bytes.Contains(tail, []byte(`\ufffd`)) || bytes.Contains(tail, []byte(`\u0000`)) {
 		if err := checkRecord(r); err != nil {
 			return nil, err
 		}
@@ -543,10 +547,12 @@ func checkRecordTail(dst []byte, r Record) ([]byte, error) {
 
 // quickValid reports whether checkRecord would accept r for sure,
 // leaving out only the text of the fields appendRecordTail writes, which
-// must be valid UTF-8. It reports false for a collected record.
+// must be valid UTF-8 without NUL bytes. It reports false for a collected
+// record.
 func quickValid(r Record) bool {
 	if !isAction(r.Action) || r.Action == ActionCollected || r.Snapshot != nil ||
 		checkCaseID(r.Case) != nil || r.Item == "" || r.Actor.ID == "" || r.At.IsZero() ||
+		!withinLimits(&r) || strings.IndexByte(string(r.Item), 0) >= 0 || strings.IndexByte(r.PrevHash, 0) >= 0 ||
 		r.Action == ActionTransferred && (r.From.ID == "" || r.To.ID == "") ||
 		r.Digest != "" && !isLowerHex(r.Digest, 32) ||
 		!utf8.ValidString(string(r.Item)) || !utf8.ValidString(r.PrevHash) {
@@ -570,10 +576,10 @@ func isAction(a Action) bool {
 // a signed note allows only printable UTF-8 text.
 func checkCaseID(c CaseID) error {
 	s := string(c)
-	if printableASCII(s) && len(s) <= 200 {
+	if printableASCII(s) && len(s) <= MaxIDLen {
 		return nil
 	}
-	if s == "" || len(s) > 200 || !utf8.ValidString(s) ||
+	if s == "" || len(s) > MaxIDLen || !utf8.ValidString(s) ||
 		strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }) {
 		return invalid("case ID", "must be 1 to 200 bytes of printable UTF-8 without spaces")
 	}
@@ -582,22 +588,14 @@ func checkCaseID(c CaseID) error {
 
 // checkEncodable refuses records the JSON encoder would silently change,
 // so that every record written decodes back to exactly itself and can be
-// verified: strings must be valid UTF-8 (the encoder replaces invalid
-// bytes), and times must have whole-minute zone offsets (RFC 3339 has no
-// seconds in an offset).
+// verified: times must have whole-minute zone offsets (RFC 3339 has no
+// seconds in an offset). Text, which must be valid UTF-8 since the encoder
+// replaces invalid bytes, is checkRecordText's.
 func checkEncodable(r Record) error {
-	ok := validUTF8(string(r.Case), string(r.Item), r.PrevHash, r.Authority, r.Location, r.Reason, r.Tool, r.Digest, r.Notes) &&
-		validParty(r.Actor) && validParty(r.From) && validParty(r.To)
 	if s := r.Snapshot; s != nil {
-		ok = ok && validUTF8(string(s.ID), string(s.CaseID), s.Exhibit, s.Name, s.MediaType, s.Location,
-			s.Source.Host, s.Source.Path, s.Source.SerialNumber, s.Source.Description) &&
-			validUTF8(s.Source.Network...) && validUTF8(s.Labels...) && validParty(s.CollectedBy)
 		if _, off := s.CollectedAt.Zone(); off%60 != 0 {
 			return invalid("record time", "the zone offset must be a whole number of minutes")
 		}
-	}
-	if !ok {
-		return invalid("record", "text must be valid UTF-8")
 	}
 	if _, off := r.At.Zone(); off%60 != 0 {
 		return invalid("record time", "the zone offset must be a whole number of minutes")
@@ -622,15 +620,4 @@ func hashString(h Hash) string {
 	var b [44]byte
 	base64.StdEncoding.Encode(b[:], h[:])
 	return string(b[:])
-}
-
-func validParty(p Party) bool { return validUTF8(p.ID, p.Name, p.Organization) }
-
-func validUTF8(texts ...string) bool {
-	for _, t := range texts {
-		if !utf8.ValidString(t) {
-			return false
-		}
-	}
-	return true
 }

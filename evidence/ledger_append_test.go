@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -57,8 +58,8 @@ func appendRecords(rng *rand.Rand, c CaseID, n int) []Record {
 			id := ItemID(fmt.Sprintf("ITEM-%d", len(items)))
 			items = append(items, id)
 			out = append(out, Record{Case: c, Item: id, Action: ActionCollected, Actor: Party{ID: "alice"}, At: at,
-				Snapshot: &Item{ID: id, CaseID: c, Name: codecString(rng), Kind: KindLog, Digests: Digests{SHA256: strings.Repeat("ab", 32)},
-					CollectedBy: Party{ID: "alice"}, CollectedAt: at, Labels: codecStrings(rng)}})
+				Snapshot: &Item{ID: id, CaseID: c, Name: strings.ReplaceAll(codecString(rng), "\x00", "0"), Kind: KindLog, Digests: Digests{SHA256: strings.Repeat("ab", 32)},
+					CollectedBy: Party{ID: "alice"}, CollectedAt: at, Labels: slices.DeleteFunc(codecStrings(rng), func(s string) bool { return strings.Contains(s, "\x00") })}})
 			continue
 		}
 		r := Record{Case: c, Item: items[rng.IntN(len(items))], Action: actions[1+rng.IntN(len(actions)-1)],
@@ -96,9 +97,21 @@ func appendRecords(rng *rand.Rand, c CaseID, n int) []Record {
 		case 11:
 			r.Item += "\xc3"
 		}
+		if rng.IntN(20) > 0 {
+			// Most records hold no NUL byte, which a ledger refuses.
+			dropNUL(&r)
+		}
 		out = append(out, r)
 	}
 	return out
+}
+
+// dropNUL replaces the NUL bytes of a record's text.
+func dropNUL(r *Record) {
+	for _, s := range []*string{&r.Authority, &r.Location, &r.Reason, &r.Tool, &r.Notes,
+		&r.Actor.ID, &r.Actor.Name, &r.Actor.Organization, &r.From.ID, &r.From.Name, &r.From.Organization} {
+		*s = strings.ReplaceAll(*s, "\x00", "0")
+	}
 }
 
 func TestCheckRecordTail(t *testing.T) {

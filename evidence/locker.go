@@ -86,7 +86,11 @@ func (l *Locker) Ledger() *Ledger { return l.ledger }
 // Collection describes evidence being taken in.
 type Collection struct {
 	Case CaseID
-	// Name names the item, such as a file name; required.
+	// Name names the item, such as a file name; required. It is a label,
+	// never a path: it is kept as given (without surrounding spaces),
+	// whatever it holds (a name like "../../etc/passwd" included), and
+	// never touches the file system, where content is kept under its
+	// digest. See [MaxNameLen] and the other limits.
 	Name      string
 	Kind      Kind
 	MediaType string
@@ -185,7 +189,36 @@ func checkCollection(c Collection) error {
 	if c.CollectedBy.ID == "" {
 		return invalid("collected by", "a party needs an ID")
 	}
-	return nil
+	return checkCollectionText(c)
+}
+
+// checkCollectionText checks the text c gives the item and its collected
+// record against the limits (see [MaxNameLen]), before any content is
+// read.
+func checkCollectionText(c Collection) error {
+	for _, f := range []struct {
+		field, v string
+		max      int
+	}{
+		{"name", strings.TrimSpace(c.Name), MaxNameLen},
+		{"media type", c.MediaType, MaxNameLen},
+		{"location", c.Location, MaxNameLen},
+		{"authority", c.Authority, MaxTextLen},
+		{"reason", c.Reason, MaxTextLen},
+		{"tool", c.Tool, MaxNameLen},
+		{"notes", c.Notes, MaxNotesLen},
+	} {
+		if err := checkText(f.field, f.v, f.max); err != nil {
+			return err
+		}
+	}
+	if err := checkSource(c.Source); err != nil {
+		return err
+	}
+	if err := checkParty("collected by", c.CollectedBy); err != nil {
+		return err
+	}
+	return checkList("labels", c.Labels, MaxLabels, MaxNameLen)
 }
 
 // Record takes a custody action on an item, after the policy allows it, and

@@ -39,6 +39,9 @@ var _ LedgerStore = (*MemoryLedgerStore)(nil)
 
 // Append implements [LedgerStore].
 func (s *MemoryLedgerStore) Append(ctx context.Context, a Append) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := ctx.Err(); err != nil {

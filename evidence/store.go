@@ -1,7 +1,10 @@
 package evidence
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"strconv"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -27,6 +30,72 @@ type Append struct {
 	NewItem *Item
 }
 
+// Validate refuses an append no store should write, with an error matching
+// [ErrInvalid]: a case ID that is not one (see [MaxIDLen]), a negative
+// index, an item ID that is empty or not text within [MaxIDLen], record
+// data that is empty, longer than [DefaultBundleMaxRecordSize] (so that
+// every case exports to a bundle [ReadBundle] accepts) or that does not
+// begin as the canonical encoding of a record of this case, index and
+// item, other than the tree hashes an append at its index stores, and a
+// new item that is not the item of the record, not within the limits, or
+// brought by a record that is not the item's collection (or the other way
+// round). It reads nothing and does not check the hashes' values or the
+// rest of the record: that is [Ledger]'s work, and [VerifyLog]'s to
+// prove. Every [LedgerStore] calls it first in Append, so a bad append is
+// refused the same way by all of them.
+func (a Append) Validate() error {
+	if err := checkCaseID(a.Case); err != nil {
+		return err
+	}
+	if a.Index < 0 {
+		return invalid("append", "negative index "+strconv.FormatInt(a.Index, 10))
+	}
+	if err := checkItemID("append item", a.Item); err != nil {
+		return err
+	}
+	switch {
+	case len(a.Data) == 0:
+		return invalid("append", "no record data")
+	case len(a.Data) > DefaultBundleMaxRecordSize:
+		return invalid("append", "record data longer than "+strconv.Itoa(DefaultBundleMaxRecordSize)+" bytes")
+	}
+	if want := tlog.StoredHashCount(a.Index+1) - tlog.StoredHashCount(a.Index); int64(len(a.Hashes)) != want {
+		return invalid("append", fmt.Sprintf("record %d needs %d tree hashes, got %d", a.Index, want, len(a.Hashes)))
+	}
+	rest, ok := cutRecordHead(a.Data, a)
+	if !ok {
+		return invalid("append", "the record data is not a record of case "+strconv.Quote(string(a.Case))+
+			" at index "+strconv.FormatInt(a.Index, 10)+" about item "+strconv.Quote(string(a.Item)))
+	}
+	collected := bytes.HasPrefix(rest, []byte(`-1,"action":"collected",`))
+	switch {
+	case a.NewItem == nil && collected:
+		return invalid("append", "a collected record needs its new item")
+	case a.NewItem == nil:
+		return nil
+	case !collected:
+		return invalid("append", "only a collected record brings a new item")
+	case a.NewItem.ID != a.Item || a.NewItem.CaseID != a.Case:
+		return invalid("append", "the new item is not the item of the record")
+	}
+	return checkItemText(a.NewItem)
+}
+
+// cutRecordHead returns what follows the beginning of the canonical
+// encoding of a record of a's case, index and item, up to its "prev" key,
+// if data begins so.
+func cutRecordHead(data []byte, a Append) ([]byte, bool) {
+	var buf [256]byte
+	head := append(buf[:0], `{"case":`...)
+	head = appendJSONString(head, string(a.Case))
+	head = append(head, `,"index":`...)
+	head = strconv.AppendInt(head, a.Index, 10)
+	head = append(head, `,"item":`...)
+	head = appendJSONString(head, string(a.Item))
+	head = append(head, `,"prev":`...)
+	return bytes.CutPrefix(data, head)
+}
+
 // LedgerStore keeps custody logs: per case, the records, the Merkle tree
 // hashes, the signed checkpoints and the items. It is where a durable store
 // plugs in; [NewMemoryLedgerStore] is the in-memory one, and
@@ -37,7 +106,9 @@ type Append struct {
 // when it ends before a write commits, nothing is written. Returned slices
 // and items are copies the caller may modify.
 type LedgerStore interface {
-	// Append writes the record, its hashes and any new item atomically. If
+	// Append writes the record, its hashes and any new item atomically.
+	// It first calls [Append.Validate] and returns its error, writing
+	// nothing, for an append it refuses. If
 	// the log does not hold exactly a.Index records, or a.NewItem's ID is
 	// already taken in the case, it writes nothing and returns an error
 	// matching [ErrConflict].

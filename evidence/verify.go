@@ -288,7 +288,7 @@ func (d *decodedRecord) decodeOne(dec *recordDecoder, data []byte) {
 		}
 		d.checkErr = checkRecord(d.r)
 	} else {
-		d.checkErr = dec.validate(&d.r)
+		d.checkErr = dec.validate(&d.r, data)
 	}
 	if d.r.PrevHash != "" {
 		d.prev, d.prevOK = parseHash(d.r.PrevHash)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
@@ -93,7 +94,7 @@ func TestChangeValidateOutboxAndCustody(t *testing.T) {
 	inc := &ir.Incident{ID: "INC-1", Version: 2}
 	ev := ir.Event{IncidentID: "INC-1", Version: 2, Type: ir.EventNoteAdded, Data: &ir.NoteAdded{Text: "x"}}
 	msg := ir.OutboxMessage{Key: "INC-1/2/1", Incident: "INC-1", Type: ir.EventNoteAdded}
-	app := evidence.Append{Case: "INC-1", Index: 0, Item: "item-1", Data: []byte("{}"), Hashes: make([]evidence.Hash, 1)}
+	app := custodyAppend(t, "INC-1", 0, "item-1", nil)
 	ok := ir.Change{Incident: inc, Events: []ir.Event{ev}, Outbox: []ir.OutboxMessage{msg}, Custody: []evidence.Append{app}}
 	require.NoError(t, ok.Validate())
 	for name, edit := range map[string]func(*ir.Change){
@@ -105,6 +106,7 @@ func TestChangeValidateOutboxAndCustody(t *testing.T) {
 		"custody in another case":      func(c *ir.Change) { c.Custody[0].Case = "INC-2" },
 		"custody without data":         func(c *ir.Change) { c.Custody[0].Data = nil },
 		"custody without item":         func(c *ir.Change) { c.Custody[0].Item = "" },
+		"custody of another's record":  func(c *ir.Change) { c.Custody[0].Item = "item-2" },
 		"custody at a negative index":  func(c *ir.Change) { c.Custody[0].Index = -1 },
 		"custody without its hashes":   func(c *ir.Change) { c.Custody[0].Hashes = nil },
 		"custody with extra hashes":    func(c *ir.Change) { c.Custody[0].Hashes = make([]evidence.Hash, 2) },
@@ -137,13 +139,14 @@ func TestMemoryStoreRefusesPartialCustody(t *testing.T) {
 	inc := &ir.Incident{ID: "INC-1", Title: "t", Version: 1}
 	open := ir.Change{Incident: inc, Events: []ir.Event{{IncidentID: "INC-1", Version: 1, Type: ir.EventOpened, Data: &ir.Opened{}}}}
 	require.NoError(t, st.Apply(ctx, open))
-	it := evidence.Item{ID: "item-1", CaseID: "INC-1"}
+	it := evidence.Item{ID: "item-1", CaseID: "INC-1", Name: "x", Kind: evidence.KindFile,
+		Digests: evidence.Digests{SHA256: strings.Repeat("ab", 32)}, CollectedBy: evidence.Party{ID: "alice"}, CollectedAt: time.Unix(1e9, 0).UTC()}
 	next := inc.Clone()
 	next.Version = 2
 	ch := ir.Change{Incident: next, Events: []ir.Event{{IncidentID: "INC-1", Version: 2, Type: ir.EventNoteAdded, Data: &ir.NoteAdded{Text: "x"}}},
 		Custody: []evidence.Append{
-			{Case: "INC-1", Index: 0, Item: "item-1", Data: []byte("a"), NewItem: &it, Hashes: make([]evidence.Hash, 1)},
-			{Case: "INC-1", Index: 1, Item: "item-1", Data: []byte("b"), NewItem: &it, Hashes: make([]evidence.Hash, 2)},
+			custodyAppend(t, "INC-1", 0, "item-1", &it),
+			custodyAppend(t, "INC-1", 1, "item-1", &it),
 		}}
 	require.ErrorIs(t, st.Apply(ctx, ch), ir.ErrConflict)
 	n, err := st.Size(ctx, "INC-1")
@@ -152,6 +155,22 @@ func TestMemoryStoreRefusesPartialCustody(t *testing.T) {
 	got, err := st.Get(ctx, "INC-1")
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), got.Version)
+}
+
+// custodyAppend returns an append of a record about item at index of case
+// c: its collection of it if it is not nil, else an access. Its tree
+// hashes are made up, but as many as at that index.
+func custodyAppend(t *testing.T, c evidence.CaseID, index int64, item evidence.ItemID, it *evidence.Item) evidence.Append {
+	t.Helper()
+	r := evidence.Record{Case: c, Index: index, Item: item, Prev: -1, Action: evidence.ActionAccessed,
+		Actor: evidence.Party{ID: "alice"}, At: time.Unix(1e9, 0).UTC()}
+	if it != nil {
+		r.Action, r.Snapshot = evidence.ActionCollected, it
+	}
+	data, err := r.Encode()
+	require.NoError(t, err)
+	return evidence.Append{Case: c, Index: index, Item: item, Data: data, NewItem: it,
+		Hashes: make([]evidence.Hash, tlog.StoredHashCount(index+1)-tlog.StoredHashCount(index))}
 }
 
 // withSharedLocker gives the harness's Responder an evidence locker whose

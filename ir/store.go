@@ -2,12 +2,11 @@ package ir
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
 	"time"
-
-	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/phases"
@@ -195,19 +194,14 @@ func (q Query) Matches(inc *Incident) bool {
 }
 
 // checkAppend refuses a custody append that does not belong to incident
-// id's case or is not whole: no item or record, a negative index, other
-// than the tree hashes an append at its index stores, or a new item that
-// is not the one the record is about.
+// id's case, or that [evidence.Append.Validate] refuses; the error matches
+// both [ErrInvalid] and [evidence.ErrInvalid].
 func checkAppend(id ID, a evidence.Append) error {
-	switch {
-	case a.Case != CaseID(id):
+	if a.Case != CaseID(id) {
 		return invalid("change", string(a.Case), "a custody record must be in the incident's own case")
-	case len(a.Data) == 0 || a.Item == "":
-		return invalid("change", "", "a custody append needs an item and the record's encoding")
-	case a.Index < 0 || int64(len(a.Hashes)) != tlog.StoredHashCount(a.Index+1)-tlog.StoredHashCount(a.Index):
-		return invalid("change", "", "a custody append needs the tree hashes of its index")
-	case a.NewItem != nil && (a.NewItem.ID != a.Item || a.NewItem.CaseID != a.Case):
-		return invalid("change", string(a.NewItem.ID), "a custody append's new item must be the item of its record")
+	}
+	if err := a.Validate(); err != nil {
+		return fmt.Errorf("ir: change: %w (%w)", err, ErrInvalid)
 	}
 	return nil
 }
@@ -228,7 +222,8 @@ func SortOpenCounts(counts []OpenCount) {
 // a new incident whose first event is not [EventOpened], or an event that
 // does not belong to the change (wrong incident or version) or whose Data
 // is nil or not the type this package defines for its Type, a custody
-// append for another case or without data, and an outbox message for
+// append for another case or that [evidence.Append.Validate] refuses, and
+// an outbox message for
 // another incident, without a key or type, or whose key repeats. Stores
 // call it first in Apply.
 func (ch Change) Validate() error {

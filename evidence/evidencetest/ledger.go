@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,7 +24,8 @@ import (
 // and any new item atomically, at exactly the next index; conflicts that
 // write nothing; items kept exactly as given; idempotent checkpoints kept
 // in order; cases kept apart; copies handed out; concurrent appends of
-// which exactly one wins; and cancellation. It ends with a
+// which exactly one wins; invalid appends refused as
+// [evidence.Append.Validate] refuses them; and cancellation. It ends with a
 // [evidence.Ledger] on the store, appending concurrently, proving and
 // verifying. Every implementation runs it from its own tests:
 //
@@ -53,6 +55,7 @@ func TestLedgerStore(t *testing.T, newStore func(t *testing.T) evidence.LedgerSt
 		{"EmptyCase", s.testEmptyCase},
 		{"WrongIndex", s.testWrongIndex},
 		{"ItemExists", s.testItemExists},
+		{"InvalidAppend", s.testInvalidAppend},
 		{"LastRecord", s.testLastRecord},
 		{"LogHead", s.testLogHead},
 		{"Items", s.testItems},
@@ -152,7 +155,16 @@ func (w *ledgerWriter) next(t *testing.T, item evidence.ItemID, action evidence.
 // nextWithReason is next with the record's reason given.
 func (w *ledgerWriter) nextWithReason(t *testing.T, item evidence.ItemID, action evidence.Action, reason string) evidence.Append {
 	t.Helper()
-	n := w.size()
+	_, collected := w.last[item]
+	return w.build(t, item, action, reason, w.size(), !collected)
+}
+
+// build returns the append of a record about item at index, collecting
+// the item if collect is set, else taking action on it. At an index other
+// than the next, the tree hashes are made up, but as many as at that
+// index.
+func (w *ledgerWriter) build(t *testing.T, item evidence.ItemID, action evidence.Action, reason string, n int64, collect bool) evidence.Append {
+	t.Helper()
 	r := evidence.Record{
 		Case:     w.c,
 		Index:    n,
@@ -165,7 +177,8 @@ func (w *ledgerWriter) nextWithReason(t *testing.T, item evidence.ItemID, action
 		Reason:   reason,
 	}
 	a := evidence.Append{Case: w.c, Index: n, Item: item}
-	if prev, ok := w.last[item]; ok {
+	if !collect {
+		prev := w.last[item]
 		r.Prev, r.PrevHash = prev, w.leaves[prev].String()
 	} else {
 		it := ledgerItem(w.c, item, n)
@@ -182,7 +195,9 @@ func (w *ledgerWriter) nextWithReason(t *testing.T, item evidence.ItemID, action
 	a.Hashes, err = tlog.StoredHashes(n, a.Data, tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
 		out := make([]tlog.Hash, len(indexes))
 		for i, x := range indexes {
-			out[i] = w.hashes[x]
+			if x < int64(len(w.hashes)) {
+				out[i] = w.hashes[x]
+			}
 		}
 		return out, nil
 	}))
@@ -230,7 +245,9 @@ func (w *ledgerWriter) checkpointElsewhere(t *testing.T) evidence.Checkpoint {
 	scratch := evidence.NewMemoryLedgerStore()
 	for i := range w.size() {
 		lo, hi := tlog.StoredHashIndex(0, i), tlog.StoredHashIndex(0, i+1)
-		a := evidence.Append{Case: w.c, Index: i, Item: "-", Data: w.records[i], Hashes: w.hashes[lo:hi]}
+		r, err := evidence.DecodeRecord(w.records[i])
+		require.NoError(t, err)
+		a := evidence.Append{Case: w.c, Index: i, Item: r.Item, Data: w.records[i], Hashes: w.hashes[lo:hi], NewItem: r.Snapshot}
 		require.NoError(t, scratch.Append(t.Context(), a))
 	}
 	cp, err := ledgerOn(t, scratch, "custody-2026.example.org").Checkpoint(t.Context(), w.c)
@@ -396,21 +413,17 @@ func (s ledgerSuite) testWrongIndex(t *testing.T) {
 	ctx := t.Context()
 	w := newLedgerWriter("CASE-1")
 
-	a := w.next(t, "A", evidence.ActionCollected)
-	for _, index := range []int64{1, 2, -1} {
-		wrong := a
-		wrong.Index = index
+	for _, index := range []int64{1, 2} {
+		wrong := w.build(t, "A", evidence.ActionCollected, "wrong index", index, true)
 		require.ErrorIs(t, st.Append(ctx, wrong), evidence.ErrConflict, "Append at index %d of an empty log", index)
 	}
 	w.requireState(t, st)
 
 	w.writeMix(t, st, 4)
 	for _, index := range []int64{0, 3, 5, 100} {
-		wrong := w.next(t, "NEW", evidence.ActionCollected)
-		wrong.Index = index
+		wrong := w.build(t, "NEW", evidence.ActionCollected, "wrong index", index, true)
 		require.ErrorIs(t, st.Append(ctx, wrong), evidence.ErrConflict, "Append at index %d of a log of 4", index)
-		wrong = w.next(t, "A", evidence.ActionAccessed)
-		wrong.Index = index
+		wrong = w.build(t, "A", evidence.ActionAccessed, "wrong index", index, false)
 		require.ErrorIs(t, st.Append(ctx, wrong), evidence.ErrConflict, "Append at index %d of a log of 4", index)
 		w.requireState(t, st)
 		_, err := st.Item(ctx, w.c, "NEW")
@@ -429,17 +442,84 @@ func (s ledgerSuite) testItemExists(t *testing.T) {
 	w.write(t, st, "A", evidence.ActionCollected)
 	w.write(t, st, "B", evidence.ActionCollected)
 
-	again := w.next(t, "C", evidence.ActionCollected)
-	again.Item = "A"
-	clash := ledgerItem(w.c, "A", 99)
-	clash.Name = "replacement.pcap"
-	again.NewItem = &clash
+	again := w.build(t, "A", evidence.ActionCollected, "collected again", w.size(), true)
+	again.NewItem.Name = "replacement.pcap"
 	require.ErrorIs(t, st.Append(ctx, again), evidence.ErrConflict, "Append of a new item whose ID is taken")
 	w.requireState(t, st)
 	_, err := st.Records(ctx, w.c, 2, 3)
 	require.Error(t, err, "no record was written")
 
 	w.write(t, st, "A", evidence.ActionSealed)
+	w.requireState(t, st)
+}
+
+// testInvalidAppend checks every store refuses the appends
+// evidence.Append.Validate refuses, as invalid, writing nothing.
+func (s ledgerSuite) testInvalidAppend(t *testing.T) {
+	st := s.store(t)
+	ctx := t.Context()
+	w := newLedgerWriter("CASE-1")
+	w.writeMix(t, st, 3)
+	long := func(n int) string { return strings.Repeat("x", n+1) }
+	cases := []struct {
+		name    string
+		collect bool
+		edit    func(a *evidence.Append)
+	}{
+		{"no case", false, func(a *evidence.Append) { a.Case = "" }},
+		{"a case ID with a space", false, func(a *evidence.Append) { a.Case = "CASE 1" }},
+		{"a case ID too long", false, func(a *evidence.Append) { a.Case = evidence.CaseID(long(evidence.MaxIDLen)) }},
+		{"a negative index", false, func(a *evidence.Append) { a.Index = -1 }},
+		{"no item", false, func(a *evidence.Append) { a.Item = "" }},
+		{"an item ID too long", false, func(a *evidence.Append) { a.Item = evidence.ItemID(long(evidence.MaxIDLen)) }},
+		{"an item ID with a NUL byte", false, func(a *evidence.Append) { a.Item = "A\x00" }},
+		{"an item ID of invalid UTF-8", false, func(a *evidence.Append) { a.Item = "A\xff" }},
+		{"no record data", false, func(a *evidence.Append) { a.Data = nil }},
+		{"record data too long", false, func(a *evidence.Append) {
+			a.Data = append(a.Data, make([]byte, evidence.DefaultBundleMaxRecordSize)...)
+		}},
+		{"record data that is no record", false, func(a *evidence.Append) { a.Data = []byte("{}") }},
+		{"the record of another item", false, func(a *evidence.Append) { a.Item = "B" }},
+		{"the record of another case", false, func(a *evidence.Append) { a.Case = "CASE-2" }},
+		{"no tree hashes", false, func(a *evidence.Append) { a.Hashes = nil }},
+		{"too many tree hashes", false, func(a *evidence.Append) { a.Hashes = append(a.Hashes, a.Hashes...) }},
+		{"a new item with a record that is not its collection", false, func(a *evidence.Append) {
+			it := ledgerItem(a.Case, a.Item, 0)
+			a.NewItem = &it
+		}},
+		{"a collection without its new item", true, func(a *evidence.Append) { a.NewItem = nil }},
+		{"a new item of another item", true, func(a *evidence.Append) { a.NewItem.ID = "Z" }},
+		{"a new item of another case", true, func(a *evidence.Append) { a.NewItem.CaseID = "CASE-2" }},
+		{"a new item's name too long", true, func(a *evidence.Append) { a.NewItem.Name = long(evidence.MaxNameLen) }},
+		{"a new item's name with a NUL byte", true, func(a *evidence.Append) { a.NewItem.Name = "a\x00b" }},
+		{"a new item's name of invalid UTF-8", true, func(a *evidence.Append) { a.NewItem.Name = "a\xffb" }},
+		{"a new item's path too long", true, func(a *evidence.Append) { a.NewItem.Source.Path = long(evidence.MaxTextLen) }},
+		{"a new item with too many labels", true, func(a *evidence.Append) {
+			a.NewItem.Labels = make([]string, evidence.MaxLabels+1)
+		}},
+		{"a new item's label too long", true, func(a *evidence.Append) { a.NewItem.Labels[0] = long(evidence.MaxNameLen) }},
+		{"a new item's collector's ID too long", true, func(a *evidence.Append) {
+			a.NewItem.CollectedBy.ID = long(evidence.MaxIDLen)
+		}},
+	}
+	for _, tc := range cases {
+		a := w.next(t, "A", evidence.ActionAccessed)
+		if tc.collect {
+			a = w.next(t, "NEW", evidence.ActionCollected)
+		}
+		tc.edit(&a)
+		ledgerNoPanic(t, "Append of "+tc.name, func() {
+			require.ErrorIs(t, st.Append(ctx, a), evidence.ErrInvalid, "Append of %s", tc.name)
+		})
+		w.requireState(t, st)
+		_, err := st.Item(ctx, w.c, "NEW")
+		require.ErrorIs(t, err, evidence.ErrNotFound, "the item of a refused append of %s", tc.name)
+		n, err := st.Size(ctx, "CASE-2")
+		require.NoError(t, err)
+		require.Zero(t, n, "records of case CASE-2 after an append of %s", tc.name)
+	}
+	w.write(t, st, "NEW", evidence.ActionCollected)
+	w.write(t, st, "A", evidence.ActionAccessed)
 	w.requireState(t, st)
 }
 

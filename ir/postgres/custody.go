@@ -22,8 +22,8 @@ func (s *Store) Append(ctx context.Context, a evidence.Append) error {
 	if err := ctxErr(ctx, "append"); err != nil {
 		return err
 	}
-	if len(a.Data) == 0 {
-		return fmt.Errorf("postgres: append: %w", &evidence.InvalidError{Field: "append", Reason: "no record data"})
+	if err := a.Validate(); err != nil {
+		return fmt.Errorf("postgres: append: %w", err)
 	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
