@@ -35,7 +35,14 @@
 // [RenderCustodyReport] writes the custody report a court or auditor reads,
 // and [WriteCASE] exports items and custody actions as CASE/UCO JSON-LD.
 //
-// Storage plugs in through [LedgerStore] and [BlobStore]; package
+// Everything a record keeps is text within documented limits ([MaxIDLen],
+// [MaxNameLen], [MaxTextLen], [MaxNotesLen], [MaxLabels], [MaxNetwork]),
+// valid UTF-8 without NUL bytes, checked when the record is made, so every
+// case exports to a bundle [ReadBundle] accepts. An item's name is a label,
+// never a path: it is kept as given and never touches the file system.
+//
+// Storage plugs in through [LedgerStore] and [BlobStore], and every store
+// checks what it is asked to append with [Append.Validate]; package
 // evidencetest holds the conformance suites every implementation must pass.
 // The package never imports the incident packages: it works on its own as
 // an evidence locker.

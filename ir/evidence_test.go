@@ -134,3 +134,32 @@ func TestCollectEvidenceIsAuthorised(t *testing.T) {
 type readerFunc func(p []byte) (int, error)
 
 func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+// TestCollectEvidenceRefusesOversizedText collects evidence with a 2 MiB
+// name and with 200,000 labels: both are refused before any content is
+// read, and nothing is written, so the case stays exportable.
+func TestCollectEvidenceRefusesOversizedText(t *testing.T) {
+	t.Parallel()
+	var locker *evidence.Locker
+	h := newHarness(t, withSharedLocker(t, &locker))
+	inc := h.open(phishing())
+	before, events := h.snapshot(inc.ID)
+	for name, c := range map[string]evidence.Collection{
+		"a 2 MiB name":    {Name: strings.Repeat("n", 2<<20)},
+		"200,000 labels":  {Name: "x", Labels: make([]string, 200_000)},
+		"a NUL in a name": {Name: "x\x00.log"},
+	} {
+		var read bool
+		c.Content = readerFunc(func([]byte) (int, error) {
+			read = true
+			return 0, io.EOF
+		})
+		_, err := h.r.CollectEvidence(h.ctx, testAlice, inc.ID, c)
+		require.ErrorIs(t, err, evidence.ErrInvalid, name)
+		assert.False(t, read, "%s: no content read", name)
+		h.assertUnchanged(t, before, events)
+		n, err := h.store.Size(h.ctx, ir.CaseID(inc.ID))
+		require.NoError(t, err)
+		assert.Zero(t, n, "%s: no custody record", name)
+	}
+}
