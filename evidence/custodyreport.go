@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -56,8 +58,9 @@ type CustodyReportOptions struct {
 // checkpoints. verification is the outcome of checking the log, from
 // [VerifyLog], [Ledger.Verify] or [Locker.Verify]; nil reports the log as
 // not verified. The report renders whatever the log holds, a tampered log
-// included: records that cannot be decoded are listed as such, and every
-// problem in verification is shown.
+// included: records that cannot be decoded are listed as such, every
+// problem in verification is shown, numbered, and every record a problem
+// names is marked with the problems' numbers wherever the report shows it.
 //
 // The function touches no store, so it also reports on a log imported from
 // a bundle. Its output depends only on its arguments: the same inputs,
@@ -145,6 +148,9 @@ type custodyReportModel struct {
 	byItem       map[ItemID]*reportExhibit
 	root         Hash
 	rootErr      error
+	// problems lists, for each record a verification problem names, the
+	// numbers of those problems, from 1 as the report lists them.
+	problems map[int64][]int
 }
 
 // reportRecord is one record of the log, decoded if it could be.
@@ -207,7 +213,60 @@ func newCustodyReportModel(log CaseLog, vkey string, verification *Report, opts 
 		}
 	}
 	m.root, m.rootErr = custodyTreeRoot(log.Records)
+	m.problems = recordProblems(verification)
 	return m
+}
+
+// recordProblems maps each record the problems of rep name to the numbers
+// of those problems.
+func recordProblems(rep *Report) map[int64][]int {
+	out := make(map[int64][]int)
+	if rep == nil {
+		return out
+	}
+	for i, p := range rep.Problems {
+		for _, te := range tamperErrors(p) {
+			if te.Record >= 0 && !slices.Contains(out[te.Record], i+1) {
+				out[te.Record] = append(out[te.Record], i+1)
+			}
+		}
+	}
+	return out
+}
+
+// tamperErrors returns the tamper errors err is or joins.
+func tamperErrors(err error) []*TamperError {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []*TamperError
+		for _, e := range joined.Unwrap() {
+			out = append(out, tamperErrors(e)...)
+		}
+		return out
+	}
+	var te *TamperError
+	if errors.As(err, &te) {
+		return []*TamperError{te}
+	}
+	return nil
+}
+
+// recordCell shows a record's index, marked with the problems that name
+// it.
+func (m *custodyReportModel) recordCell(index int64) string {
+	s := strconv.FormatInt(index, 10)
+	nums := m.problems[index]
+	if len(nums) == 0 {
+		return s
+	}
+	refs := make([]string, len(nums))
+	for i, n := range nums {
+		refs[i] = strconv.Itoa(n)
+	}
+	word := "problem"
+	if len(nums) > 1 {
+		word = "problems"
+	}
+	return fmt.Sprintf("**%s ⚠ %s %s**", s, word, strings.Join(refs, ", "))
 }
 
 // attach files a decoded record under its item, adding the item if the
@@ -354,7 +413,7 @@ func (m *custodyReportModel) writeTimelines(b *bytes.Buffer) {
 		mdTableHead(b, "Record", "Time", "Action", "Actor", "Authority", "From → To", "Location", "Reason", "Tool", "Digest observed", "Notes")
 		for _, rr := range e.records {
 			r := rr.rec
-			mdTableRow(b, strconv.FormatInt(rr.index, 10), reportTime(r.At), actionWords(r.Action), mdParty(r.Actor),
+			mdTableRow(b, m.recordCell(rr.index), reportTime(r.At), actionWords(r.Action), mdParty(r.Actor),
 				mdValue(r.Authority), mdTransfer(r.From, r.To), mdValue(r.Location), mdValue(r.Reason), mdValue(r.Tool),
 				mdObserved(r.Digest, e.collectedSHA256()), mdValue(r.Notes))
 		}
@@ -372,7 +431,7 @@ func (m *custodyReportModel) writeTimelines(b *bytes.Buffer) {
 	b.WriteString("### Records that could not be read\n\n")
 	b.WriteString("These records are in the log but do not decode to a custody record in canonical form; their content is not shown.\n\n")
 	for _, rr := range unread {
-		fmt.Fprintf(b, "- Record %d: %s\n", rr.index, mdText(rr.err.Error()))
+		fmt.Fprintf(b, "- Record %s: %s\n", m.recordCell(rr.index), mdText(rr.err.Error()))
 	}
 	b.WriteString("\n")
 }
@@ -529,7 +588,7 @@ func (m *custodyReportModel) writeAppendix(b *bytes.Buffer) {
 		if rr.err == nil {
 			exhibit, action = mdText(m.byItem[rr.rec.Item].label()), actionWords(rr.rec.Action)
 		}
-		mdTableRow(b, strconv.FormatInt(rr.index, 10), exhibit, action, mdCode(hex.EncodeToString(rr.leaf[:])))
+		mdTableRow(b, m.recordCell(rr.index), exhibit, action, mdCode(hex.EncodeToString(rr.leaf[:])))
 	}
 	b.WriteString("\n")
 }

@@ -522,7 +522,12 @@ func TestLedgerVerifyDetectsStoreTampering(t *testing.T) {
 			require.NoError(t, err)
 			rep, err := l.Verify(t.Context(), tamperCase)
 			require.NoError(t, err)
-			requireProblems(t, rep, []tamperProblem{{"tree", "", -1}}, true)
+			// A leaf hash names its record; a hash above the leaves none.
+			record := int64(-1)
+			if tc.level == 0 {
+				record = tc.node
+			}
+			requireProblems(t, rep, []tamperProblem{{"tree", "", record}}, true)
 		})
 	}
 }

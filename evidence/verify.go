@@ -48,7 +48,11 @@ func (r *Report) Err() error { return errors.Join(r.Problems...) }
 // place, rebuilds the Merkle tree, follows every item's links, compares each
 // item with the copy in its collected record, and checks every checkpoint's
 // signature against vkey and its root against the rebuilt tree. It reports
-// every problem, not only the first. Blob contents are checked separately
+// every problem, not only the first. When a record's link to the previous
+// record of its item does not hold that record's leaf hash, and a signed
+// checkpoint shows the link holds the hash that record had when signed,
+// it also reports the record linked to as changed, so the problem names
+// the record that was altered, not only the record after it. Blob contents are checked separately
 // (see [Locker.Verify]).
 func VerifyLog(log CaseLog, vkey string) *Report {
 	rep, _ := verifyLog(log, vkey)
@@ -78,6 +82,7 @@ func verifyLog(log CaseLog, vkey string) (*Report, []Hash) {
 	snapshots := make(map[ItemID]*Item)
 	collectedAt := make(map[ItemID]int64)
 	var collectedOrder []ItemID
+	var broken []brokenLink
 	chunks := newChunkDecoder(log.Records)
 	defer chunks.wait()
 	for i := range log.Records {
@@ -120,6 +125,9 @@ func verifyLog(log CaseLog, vkey string) (*Report, []Hash) {
 		} else if want >= 0 {
 			if ph := hashes[tlog.StoredHashIndex(0, want)]; !d.prevOK || d.prev != ph {
 				problem(r.Item, n, "item link", "previous record hash "+ph.String(), "previous record hash "+r.PrevHash)
+				if d.prevOK {
+					broken = append(broken, brokenLink{item: r.Item, from: n, to: want, linked: d.prev})
+				}
 			}
 		}
 		if !seen && r.Action != ActionCollected {
@@ -160,10 +168,50 @@ func verifyLog(log CaseLog, vkey string) (*Report, []Hash) {
 			problem(id, collectedAt[id], "item", "the item its collected record describes", "no such item")
 		}
 	}
+	var signed []Checkpoint
 	for _, cp := range log.Checkpoints {
-		checkCheckpoint(rep, log, cp, vkey, reader)
+		if opened, ok := checkCheckpoint(rep, log, cp, vkey, reader); ok {
+			signed = append(signed, opened)
+		}
+	}
+	for _, bl := range broken {
+		if te := changedRecord(log.Case, bl, reader, hashes, signed); te != nil {
+			rep.Problems = append(rep.Problems, te)
+		}
 	}
 	return rep, hashes
+}
+
+// brokenLink is a record whose link to the previous record of its item
+// names another leaf hash than that record's.
+type brokenLink struct {
+	item ItemID
+	// from links to record to with the leaf hash linked.
+	from, to int64
+	linked   Hash
+}
+
+// changedRecord names the record a broken link points at as the one
+// changed, when that can be known: when a signed checkpoint signs the tree
+// in which that record has the leaf hash the link holds (its inclusion
+// proof from the rebuilt tree, which does not depend on the leaf itself,
+// leads from that hash to the signed root). The link is then the
+// original, and the record it points at was changed after both were
+// signed. It returns nil if no checkpoint says so.
+func changedRecord(c CaseID, bl brokenLink, tree tlog.HashReader, hashes []Hash, signed []Checkpoint) *TamperError {
+	for _, cp := range signed {
+		if cp.Size <= bl.to {
+			continue
+		}
+		proof, err := tlog.ProveRecord(cp.Size, bl.to, tree)
+		if err != nil || tlog.CheckRecord(proof, cp.Size, cp.Root, bl.to, bl.linked) != nil {
+			continue
+		}
+		return &TamperError{Case: c, Item: bl.item, Record: bl.to, What: "record",
+			Expected: fmt.Sprintf("leaf hash %s, as record %d links to it and the checkpoint of size %d signs it", bl.linked, bl.from, cp.Size),
+			Found:    "leaf hash " + hashes[tlog.StoredHashIndex(0, bl.to)].String()}
+	}
+	return nil
 }
 
 // decodeChunk is how many records verifyLog decodes at a time. It is a
@@ -295,8 +343,10 @@ func (d *decodedRecord) decodeOne(dec *recordDecoder, data []byte) {
 	}
 }
 
-// checkCheckpoint checks one checkpoint against the rebuilt tree.
-func checkCheckpoint(rep *Report, log CaseLog, cp Checkpoint, vkey string, tree tlog.HashReader) {
+// checkCheckpoint checks one checkpoint against the rebuilt tree. It
+// returns the checkpoint as signed, and whether its signature and origin
+// are sound and its size within the log, whatever its root.
+func checkCheckpoint(rep *Report, log CaseLog, cp Checkpoint, vkey string, tree tlog.HashReader) (Checkpoint, bool) {
 	opened, err := OpenCheckpoint(cp.Note, vkey)
 	if err != nil {
 		var te *TamperError
@@ -304,30 +354,31 @@ func checkCheckpoint(rep *Report, log CaseLog, cp Checkpoint, vkey string, tree 
 			te.Case = log.Case
 		}
 		rep.Problems = append(rep.Problems, err)
-		return
+		return Checkpoint{}, false
 	}
 	bad := func(expected, found string) {
 		rep.Problems = append(rep.Problems, &TamperError{Case: log.Case, Record: -1, What: "checkpoint", Expected: expected, Found: found})
 	}
 	if opened.Origin != log.Origin {
 		bad("origin "+log.Origin, "origin "+opened.Origin)
-		return
+		return Checkpoint{}, false
 	}
 	if opened.Size != cp.Size || opened.Root != cp.Root {
 		bad("the signed size and root", "a stored copy that differs")
 	}
 	if opened.Size > rep.Size {
 		bad(fmt.Sprintf("at least %d records", opened.Size), fmt.Sprintf("%d records", rep.Size))
-		return
+		return Checkpoint{}, false
 	}
 	root, err := tlog.TreeHash(opened.Size, tree)
 	if err != nil {
 		rep.Problems = append(rep.Problems, fmt.Errorf("evidence: tree hash at %d: %w", opened.Size, err))
-		return
+		return Checkpoint{}, false
 	}
 	if root != opened.Root {
 		bad(fmt.Sprintf("root %s at size %d", opened.Root, opened.Size), "root "+root.String())
 	}
+	return opened, true
 }
 
 // exportAttempts bounds how often Export re-reads a log that is growing
@@ -417,7 +468,13 @@ func (l *Ledger) compareHashes(ctx context.Context, c CaseID, rep *Report, rebui
 			i := indexes[j]
 			if h != rebuilt[i] {
 				level, n := tlog.SplitStoredHashIndex(i)
-				rep.Problems = append(rep.Problems, &TamperError{Case: c, Record: -1, What: "tree",
+				// A leaf hash stored at append is the record's as it
+				// was then: the record at that index changed since.
+				record := int64(-1)
+				if level == 0 {
+					record = n
+				}
+				rep.Problems = append(rep.Problems, &TamperError{Case: c, Record: record, What: "tree",
 					Expected: fmt.Sprintf("stored hash %d (level %d, node %d) %s", i, level, n, rebuilt[i]), Found: h.String()})
 			}
 		}
