@@ -128,12 +128,12 @@ func ExampleModel_Mermaid() {
 	// Output:
 	// stateDiagram-v2
 	//     %% Domain takedown
-	//     state "Requested" as requested
-	//     state "Taken down" as done
-	//     [*] --> requested
-	//     requested --> done: confirm
-	//     done --> requested: reopen
-	//     done --> [*]
+	//     state "Requested" as s0
+	//     state "Taken down" as s1
+	//     [*] --> s0
+	//     s0 --> s1: confirm
+	//     s1 --> s0: reopen
+	//     s1 --> [*]
 }
 
 func ExampleModel_WithGuards() {

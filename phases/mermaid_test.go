@@ -57,14 +57,14 @@ func TestMermaidSmallModel(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, `stateDiagram-v2
     %% Small
-    state "New" as new
-    state "Work" as work
-    state "Done" as done
-    [*] --> new
-    new --> work: start
-    work --> done: finish
-    done --> work: reopen
-    done --> [*]
+    state "New" as s0
+    state "Work" as s1
+    state "Done" as s2
+    [*] --> s0
+    s0 --> s1: start
+    s1 --> s2: finish
+    s2 --> s1: reopen
+    s2 --> [*]
 `, m.Mermaid())
 }
 
@@ -91,24 +91,24 @@ func TestMermaidEscapesText(t *testing.T) {
 		{
 			name:     "double quote in a phase title",
 			edit:     func(d *phases.Definition) { d.Phases[1].Title = `Work "in progress"` },
-			wantLine: `    state "Work #quot;in progress#quot;" as work`,
+			wantLine: `    state "Work #quot;in progress#quot;" as s1`,
 		},
 		{
 			name:     "newline in a phase title",
 			edit:     func(d *phases.Definition) { d.Phases[1].Title = "Work\nin progress\r\n" },
-			wantLine: `    state "Work in progress  " as work`,
+			wantLine: `    state "Work in progress  " as s1`,
 		},
 		{
 			name:     "no phase title",
 			edit:     func(d *phases.Definition) { d.Phases[1].Title = "" },
-			wantLine: `    state "work" as work`,
+			wantLine: `    state "work" as s1`,
 		},
 		{
 			// Mermaid has no backslash escapes inside a quoted state
-			// description, so the text must be written as it is.
+			// description: entity codes write the text as it is.
 			name:     "backslash in a phase title",
 			edit:     func(d *phases.Definition) { d.Phases[1].Title = `Work on C:\temp` },
-			wantLine: `    state "Work on C:\temp" as work`,
+			wantLine: `    state "Work on C#58;#92;temp" as s1`,
 		},
 		{
 			// The model title is a %% comment; a newline in it would end the
