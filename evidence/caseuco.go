@@ -31,7 +31,11 @@ import (
 //   - the digest an actor observed is a uco-observable:ContentData, the
 //     action's result, holding one uco-types:Hash;
 //   - sizes are xsd:integer literals written as strings, so that no JSON
-//     reader rounds a large size.
+//     reader rounds a large size;
+//   - a hash method and an action status are plain strings (xsd:string)
+//     from UCO's vocabularies (HashNameVocab, ActionStatusTypeVocab), as
+//     UCO 1.4 asks and UCO 2.0 requires, not literals typed with the
+//     vocabulary.
 
 // The namespaces of CASE 1.x and UCO 1.x, as the CASE examples declare
 // them.
@@ -44,7 +48,6 @@ var caseContextPrefixes = map[string]string{
 	"uco-observable":     "https://ontology.unifiedcyberontology.org/uco/observable/",
 	"uco-tool":           "https://ontology.unifiedcyberontology.org/uco/tool/",
 	"uco-types":          "https://ontology.unifiedcyberontology.org/uco/types/",
-	"uco-vocabulary":     "https://ontology.unifiedcyberontology.org/uco/vocabulary/",
 	"xsd":                "http://www.w3.org/2001/XMLSchema#",
 }
 
@@ -267,7 +270,7 @@ func caseContentFacet(id string, size int64, mediaType string, d Digests) caseNo
 		hashes = append(hashes, caseNode{
 			"@id":                  id + "/hash/" + strings.ToLower(h.method),
 			"@type":                "uco-types:Hash",
-			"uco-types:hashMethod": caseTyped("uco-vocabulary:HashNameVocab", h.method),
+			"uco-types:hashMethod": h.method,
 			"uco-types:hashValue":  caseTyped("xsd:hexBinary", h.value),
 		})
 	}
@@ -351,7 +354,7 @@ func (x *caseExport) addRecord(index int64, r Record, leaf Hash, collectedSHA256
 		x.authorization(r.Authority)
 	}
 	if r.Action == ActionAccessDenied {
-		action["uco-action:actionStatus"] = caseTyped("uco-vocabulary:ActionStatusTypeVocab", "Fail")
+		action["uco-action:actionStatus"] = "Fail"
 	}
 	var results []any
 	var produced []caseNode

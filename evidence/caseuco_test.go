@@ -184,11 +184,11 @@ func TestWriteCASEGraph(t *testing.T) {
 			for _, h := range hashes {
 				h := h.(map[string]any)
 				assert.Equal(t, "uco-types:Hash", h["@type"])
-				method := h["uco-types:hashMethod"].(map[string]any)
-				assert.Equal(t, "uco-vocabulary:HashNameVocab", method["@type"])
+				method, ok := h["uco-types:hashMethod"].(string)
+				require.True(t, ok, "the hash method is an xsd:string: %v", h["uco-types:hashMethod"])
 				value := h["uco-types:hashValue"].(map[string]any)
 				assert.Equal(t, "xsd:hexBinary", value["@type"])
-				assert.Equal(t, want[method["@value"].(string)], value["@value"])
+				assert.Equal(t, want[method], value["@value"])
 			}
 		}
 		assert.Len(t, files[0]["uco-core:hasFacet"].([]any)[1].(map[string]any)["uco-observable:hash"], 3, "SHA-256, SHA-1 and MD5")
@@ -219,7 +219,7 @@ func TestWriteCASEGraph(t *testing.T) {
 		for i, a := range actions {
 			assert.True(t, strings.HasSuffix(a["uco-action:startTime"].(map[string]any)["@value"].(string), offsets[i]), "record %d", i)
 		}
-		assert.Equal(t, map[string]any{"@type": "uco-vocabulary:ActionStatusTypeVocab", "@value": "Fail"}, actions[4]["uco-action:actionStatus"], "the refused access")
+		assert.Equal(t, "Fail", actions[4]["uco-action:actionStatus"], "the refused access, as an xsd:string")
 		assert.Equal(t, []string{"kb:party/alice", "kb:party/carol"}, caseRefs(actions[2]["uco-action:participant"]), "the transfer's parties")
 		assert.Len(t, caseRefs(actions[0]["uco-action:instrument"]), 1)
 		assert.Len(t, caseRefs(actions[0]["uco-action:location"]), 1)
@@ -369,4 +369,68 @@ func TestWriteCASEInconsistentItems(t *testing.T) {
 		"**Warning:** exhibit EX-002 is not in the case's item list: it is described here from its custody records.",
 		"- **Exhibits:** 3",
 	)
+}
+
+// caseLiteralTypes are the datatypes UCO 1.4 and CASE 1.4 give the typed
+// literals the export writes; every other literal it writes is a plain
+// string (xsd:string) or a boolean.
+var caseLiteralTypes = map[string]string{
+	"uco-observable:sizeInBytes": "xsd:integer",
+	"uco-types:hashValue":        "xsd:hexBinary",
+	"uco-action:startTime":       "xsd:dateTime",
+}
+
+// caseStringVocabularies are properties whose values are xsd:string
+// members of a UCO vocabulary.
+var caseStringVocabularies = map[string][]string{
+	"uco-types:hashMethod":        {"MD5", "MD6", "SHA1", "SHA224", "SHA256", "SHA3-224", "SHA3-256", "SHA3-384", "SHA3-512", "SHA384", "SHA512", "SSDEEP"},
+	"uco-action:actionStatus":     {"Complete/Finish", "Error", "Fail", "Ongoing", "Pending", "Success", "Unknown"},
+	"uco-core:isDirectional":      nil,
+	"uco-core:kindOfRelationship": nil,
+}
+
+// TestWriteCASEDatatypes checks every literal of an export has the
+// datatype the ontology gives its property.
+func TestWriteCASEDatatypes(t *testing.T) {
+	t.Parallel()
+	rc := newReportCase(t, evidence.NewMemoryBlobs())
+	log, err := rc.ledger.Export(t.Context(), reportCaseID)
+	require.NoError(t, err)
+	_, doc := exportCASE(t, log)
+	seen := map[string]int{}
+	var walk func(prop string, v any)
+	walk = func(prop string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if value, ok := x["@value"]; ok {
+				seen[prop]++
+				assert.Equal(t, caseLiteralTypes[prop], x["@type"], "datatype of %s", prop)
+				assert.IsType(t, "", value, "%s is written as a string", prop)
+				return
+			}
+			for k, child := range x {
+				if !strings.HasPrefix(k, "@") {
+					walk(k, child)
+				}
+			}
+		case []any:
+			for _, child := range x {
+				walk(prop, child)
+			}
+		case string:
+			seen[prop]++
+			if vocab := caseStringVocabularies[prop]; vocab != nil {
+				assert.Contains(t, vocab, x, "%s is a member of its vocabulary", prop)
+			}
+			assert.NotContains(t, caseLiteralTypes, prop, "%s is written as a typed literal", prop)
+		case bool:
+			assert.Equal(t, "uco-core:isDirectional", prop)
+		}
+	}
+	for _, n := range doc.Graph {
+		walk("", n)
+	}
+	for _, prop := range []string{"uco-types:hashMethod", "uco-action:actionStatus", "uco-types:hashValue", "uco-observable:sizeInBytes", "uco-action:startTime"} {
+		assert.Positive(t, seen[prop], "the export writes %s", prop)
+	}
 }

@@ -77,7 +77,10 @@ type Record struct {
 	Index int64  `json:"index"`
 	Item  ItemID `json:"item"`
 	// Prev is the index of the item's previous record, or -1 for its
-	// first; PrevHash is that record's leaf hash in hex.
+	// first; PrevHash is that record's leaf hash (RFC 6962:
+	// SHA-256(0x00 ‖ its encoding)) in standard base64 with padding, as
+	// tlog.Hash.String and checkpoint roots write a hash, and empty for an
+	// item's first record.
 	Prev     int64  `json:"prev"`
 	PrevHash string `json:"prev_hash,omitempty"`
 	Action   Action `json:"action"`

@@ -1,6 +1,7 @@
 package evidence_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/incidentkit/incidentkit/evidence"
 )
@@ -167,5 +169,30 @@ func TestDecodeRecordRefusesNonCanonical(t *testing.T) {
 			_, err := evidence.DecodeRecord([]byte(tc.data))
 			require.ErrorIs(t, err, evidence.ErrInvalid, "DecodeRecord(%s)", tc.data)
 		})
+	}
+}
+
+// TestPrevHashIsBase64LeafHash checks a record's PrevHash is its item's
+// previous record's RFC 6962 leaf hash in standard base64, through both
+// paths of Append (a collected record's successor and later ones).
+func TestPrevHashIsBase64LeafHash(t *testing.T) {
+	t.Parallel()
+	const c = "CASE-PREV"
+	l := newCustodyLedger(t)
+	recs := appendRecords(t, l,
+		collectRecord(c, "A", custodyAt(0)),
+		actRecord(c, "A", evidence.ActionTransferred, custodyAt(1)),
+		actRecord(c, "A", evidence.ActionAnalyzed, custodyAt(2)),
+	)
+	raw, err := l.Store().Records(t.Context(), c, 0, 3)
+	require.NoError(t, err)
+	assert.Empty(t, recs[0].PrevHash, "an item's first record")
+	for i := 1; i < 3; i++ {
+		leaf := tlog.RecordHash(raw[i-1])
+		assert.Equal(t, base64.StdEncoding.EncodeToString(leaf[:]), recs[i].PrevHash, "record %d", i)
+		stored, err := evidence.DecodeRecord(raw[i])
+		require.NoError(t, err)
+		assert.Equal(t, recs[i].PrevHash, stored.PrevHash, "record %d as stored", i)
+		assert.Contains(t, string(raw[i]), `"prev_hash":"`+leaf.String()+`"`)
 	}
 }
