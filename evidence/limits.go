@@ -17,8 +17,12 @@ import (
 // anything, and [VerifyLog] reports a stored record beyond them.
 //
 // At every maximum, and with every character one that JSON escapes, a
-// record's encoding stays below [DefaultBundleMaxRecordSize].
+// record's encoding stays below [MaxRecordSize].
 const (
+	// MaxRecordSize bounds a record's encoding, in bytes: what a
+	// [LedgerStore] appends and what [ReadBundle] reads by default
+	// ([DefaultBundleMaxRecordSize]).
+	MaxRecordSize = 1 << 20
 	// MaxIDLen bounds identifiers: a case ID, an item ID, a party's ID
 	// and an exhibit number.
 	MaxIDLen = 200

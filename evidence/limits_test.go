@@ -78,9 +78,10 @@ func TestRecordsAtEveryMaximumExport(t *testing.T) {
 
 	recs, err := ledger.Store().Records(ctx, c, 0, 2)
 	require.NoError(t, err)
+	require.LessOrEqual(t, evidence.MaxRecordSize, evidence.DefaultBundleMaxRecordSize, "ReadBundle reads every record a store keeps")
 	for i, data := range recs {
-		assert.LessOrEqual(t, len(data), evidence.DefaultBundleMaxRecordSize, "record %d", i)
-		assert.Greater(t, len(data), evidence.DefaultBundleMaxRecordSize/4, "record %d is at the limits", i)
+		assert.LessOrEqual(t, len(data), evidence.MaxRecordSize, "record %d", i)
+		assert.Greater(t, len(data), evidence.MaxRecordSize/4, "record %d is at the limits", i)
 	}
 	assert.Equal(t, it.Name, rec.Snapshot.Name)
 

@@ -33,8 +33,8 @@ type Append struct {
 // Validate refuses an append no store should write, with an error matching
 // [ErrInvalid]: a case ID that is not one (see [MaxIDLen]), a negative
 // index, an item ID that is empty or not text within [MaxIDLen], record
-// data that is empty, longer than [DefaultBundleMaxRecordSize] (so that
-// every case exports to a bundle [ReadBundle] accepts) or that does not
+// data that is empty, longer than [MaxRecordSize] (so that every case
+// exports to a bundle [ReadBundle] accepts) or that does not
 // begin as the canonical encoding of a record of this case, index and
 // item, other than the tree hashes an append at its index stores, and a
 // new item that is not the item of the record, not within the limits, or
@@ -56,8 +56,8 @@ func (a Append) Validate() error {
 	switch {
 	case len(a.Data) == 0:
 		return invalid("append", "no record data")
-	case len(a.Data) > DefaultBundleMaxRecordSize:
-		return invalid("append", "record data longer than "+strconv.Itoa(DefaultBundleMaxRecordSize)+" bytes")
+	case len(a.Data) > MaxRecordSize:
+		return invalid("append", "record data longer than "+strconv.Itoa(MaxRecordSize)+" bytes")
 	}
 	if want := tlog.StoredHashCount(a.Index+1) - tlog.StoredHashCount(a.Index); int64(len(a.Hashes)) != want {
 		return invalid("append", fmt.Sprintf("record %d needs %d tree hashes, got %d", a.Index, want, len(a.Hashes)))

@@ -476,7 +476,7 @@ func (s ledgerSuite) testInvalidAppend(t *testing.T) {
 		{"an item ID of invalid UTF-8", false, func(a *evidence.Append) { a.Item = "A\xff" }},
 		{"no record data", false, func(a *evidence.Append) { a.Data = nil }},
 		{"record data too long", false, func(a *evidence.Append) {
-			a.Data = append(a.Data, make([]byte, evidence.DefaultBundleMaxRecordSize)...)
+			a.Data = append(a.Data, make([]byte, evidence.MaxRecordSize)...)
 		}},
 		{"record data that is no record", false, func(a *evidence.Append) { a.Data = []byte("{}") }},
 		{"the record of another item", false, func(a *evidence.Append) { a.Item = "B" }},
