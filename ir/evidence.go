@@ -45,7 +45,8 @@ const linkTimeout = 30 * time.Second
 // appended first and the incident linked after it; if linking fails, the
 // item is returned with the error, and [Responder.LinkEvidence] links it
 // later.
-func (r *Responder) CollectEvidence(ctx context.Context, actor Actor, id ID, c evidence.Collection) (evidence.Item, error) {
+func (r *Responder) CollectEvidence(ctx context.Context, actor Actor, id ID, c evidence.Collection) (_ evidence.Item, err error) {
+	defer func() { err = facade(err) }()
 	if r.evidence == nil {
 		return evidence.Item{}, invalid("config", "", "collecting evidence needs Config.Evidence")
 	}

@@ -50,7 +50,7 @@ const (
 // returns it. The timeline starts with an [Opened] event.
 func (r *Responder) Open(ctx context.Context, actor Actor, n NewIncident) (inc *Incident, err error) {
 	ctx, span := r.tel.start(ctx, OpOpen, "", attrSeverity.String(string(n.Severity)))
-	defer func() { r.tel.end(ctx, span, err) }()
+	defer func() { err = facade(err); r.tel.end(ctx, span, err) }()
 	if actor, err = actor.normalize("actor"); err != nil {
 		return nil, err
 	}

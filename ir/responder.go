@@ -64,6 +64,14 @@ type Config struct {
 // atomically with an optimistic version check, so concurrent writers never
 // lose each other's updates.
 //
+// Its errors match this package's sentinels whichever package found the
+// problem, and that package's errors too: bad input matches [ErrInvalid]
+// (an unknown evidence kind also matches evidence.ErrInvalid), a refusal
+// by the policy or the evidence locker's access policy [ErrUnauthorized],
+// a transition the phase or the guards do not allow [ErrRefused] (and
+// phases.ErrInvalidTransition or phases.ErrGuardFailed), a missing
+// incident or evidence item [ErrNotFound], and a lost race [ErrConflict].
+//
 // A Responder is safe for concurrent use. It starts no goroutines; call
 // [Responder.Shutdown] when done with it to unregister its metric callback.
 type Responder struct {
@@ -274,7 +282,7 @@ func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change) (i
 			span.SetAttributes(attrAction.String(string(c.action)))
 		}
 	}
-	defer func() { r.tel.end(ctx, span, err) }()
+	defer func() { err = facade(err); r.tel.end(ctx, span, err) }()
 	if actor, err = actor.normalize("actor"); err != nil {
 		return nil, err
 	}

@@ -12,10 +12,11 @@ import (
 // after the model's guards allow it, and returns the incident in its new
 // phase. Entering a phase sets the lifecycle timestamps it marks.
 //
-// Errors match phases.ErrInvalidTransition when the action does not leave
-// from the current phase (or is unknown: phases.ErrUnknownAction), and
-// phases.ErrGuardFailed when guards refuse; the [*phases.GuardError] says
-// which guards and why.
+// Errors match [ErrRefused] and phases.ErrInvalidTransition when the
+// action does not leave from the current phase, [ErrRefused] and
+// phases.ErrGuardFailed when guards refuse (the [*phases.GuardError] says
+// which guards and why), and [ErrInvalid] and phases.ErrUnknownAction when
+// the model has no such action.
 func (r *Responder) Transition(ctx context.Context, actor Actor, id ID, action phases.Action, reason string) (*Incident, error) {
 	return r.transition(ctx, actor, id, reason, change{action: action})
 }
@@ -38,7 +39,7 @@ func (r *Responder) Close(ctx context.Context, actor Actor, id ID, reason string
 // Reopen takes the action that reopens a closed incident (phases.Reopen in
 // the built-in models). Reopening clears the resolved and closed times; the
 // timeline keeps the earlier ones. Reopening an open incident fails with
-// phases.ErrInvalidTransition.
+// [ErrRefused] and phases.ErrInvalidTransition.
 func (r *Responder) Reopen(ctx context.Context, actor Actor, id ID, reason string) (*Incident, error) {
 	return r.transition(ctx, actor, id, reason, change{action: phases.Reopen,
 		pick: func(inc *Incident) (phases.Action, error) {
