@@ -16,11 +16,13 @@ import (
 // ir.ErrConflict, ir.ErrInvalid, evidence.ErrNotFound, evidence.ErrConflict.
 var (
 	// ErrSchemaTooNew means the database was migrated by a newer version
-	// of this package than the one running; nothing was changed. Upgrade
+	// of this package than the one running; nothing was changed: the
+	// file is left byte for byte as it was. Upgrade
 	// the program.
 	ErrSchemaTooNew = errors.New("sqlite: database schema is newer than this program")
 	// ErrForeignSchema means the file is an SQLite database holding
-	// tables that this package did not create; nothing was changed.
+	// tables that this package did not create; nothing was changed: the
+	// file is left byte for byte as it was, in its own journal mode.
 	// Choose another path.
 	ErrForeignSchema = errors.New("sqlite: database holds tables of another application")
 	// ErrCorrupt means the file is not an SQLite database, or one that

@@ -111,8 +111,9 @@ var (
 // with an error matching [ErrSchemaTooNew]; a database holding tables that
 // this package did not create, with one matching [ErrForeignSchema]; a file
 // that is not an SQLite database, or a damaged one, with one matching
-// [ErrCorrupt]. Concurrent openers, in any process, apply each migration
-// exactly once.
+// [ErrCorrupt]. A file refused for any of these reasons is left as it was,
+// byte for byte, with no journal or log file beside it. Concurrent
+// openers, in any process, apply each migration exactly once.
 func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	cfg, err := cfg.check()
 	if err != nil {
@@ -132,6 +133,9 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	if err := checkFile(abs); err != nil {
+		return nil, err
+	}
+	if err := inspect(ctx, abs, cfg.BusyTimeout); err != nil {
 		return nil, err
 	}
 	s := &Store{path: abs, clock: cfg.Clock}
