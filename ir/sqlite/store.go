@@ -240,14 +240,24 @@ func (s *Store) write(ctx context.Context, op string, f func(tx *sql.Tx) error) 
 	defer s.wusers.Add(-1)
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return wrap(ctx, op, err)
+		return wrap(ctx, op, noSpace(s.path, err))
 	}
 	if err := f(tx); err != nil {
 		_ = tx.Rollback()
-		return err
+		return s.diskFull(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return wrap(ctx, op+": commit", err)
+		return wrap(ctx, op+": commit", noSpace(s.path, err))
 	}
 	return nil
+}
+
+// diskFull returns err, an error a write's statements returned, saying so
+// when it failed for want of space (see [noSpace]).
+func (s *Store) diskFull(err error) error {
+	tagged := noSpace(s.path, err)
+	if tagged == err {
+		return err
+	}
+	return fmt.Errorf("%w (disk full)", tagged)
 }
