@@ -3,6 +3,7 @@ package ir
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/phases"
@@ -20,7 +21,8 @@ var (
 	// and retry.
 	ErrConflict = errors.New("ir: conflict")
 	// ErrInvalid means the input was rejected; nothing was changed. The
-	// error is an [*InvalidError] that says which field and why, or, for
+	// error is an [*InvalidError] that says which field and why (an
+	// [*InputError] listing them, when an input has several), or, for
 	// input another package checks, that package's error: an
 	// *evidence.InvalidError for evidence (matching evidence.ErrInvalid),
 	// a transition error for a phase action the model does not have
@@ -96,11 +98,14 @@ type InvalidError struct {
 	Reason string
 }
 
-func (e *InvalidError) Error() string {
+func (e *InvalidError) Error() string { return "ir: " + e.problem() }
+
+// problem is the error's message without the package's name.
+func (e *InvalidError) problem() string {
 	if e.Value != "" {
-		return fmt.Sprintf("ir: invalid %s %q: %s", e.Field, e.Value, e.Reason)
+		return fmt.Sprintf("invalid %s %q: %s", e.Field, e.Value, e.Reason)
 	}
-	return fmt.Sprintf("ir: invalid %s: %s", e.Field, e.Reason)
+	return fmt.Sprintf("invalid %s: %s", e.Field, e.Reason)
 }
 
 // Is reports whether target is [ErrInvalid].
@@ -108,6 +113,72 @@ func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
 
 func invalid(field, value, reason string) error {
 	return &InvalidError{Field: field, Value: value, Reason: reason}
+}
+
+// InputError lists every problem found in one input, such as the
+// [NewIncident] given to [Responder.Open], so that a person can fix them
+// all at once. It matches [ErrInvalid]. Each problem is an [*InvalidError]
+// in Problems; [errors.As] finds the first. An input with one problem
+// returns that [*InvalidError] alone.
+type InputError struct {
+	// Problems holds one error per problem, in the order of the input's
+	// fields.
+	Problems []*InvalidError
+}
+
+func (e *InputError) Error() string {
+	var b strings.Builder
+	b.WriteString("ir: ")
+	for i, p := range e.Problems {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(p.problem())
+	}
+	return b.String()
+}
+
+// Is reports whether target is [ErrInvalid].
+func (e *InputError) Is(target error) bool { return target == ErrInvalid }
+
+// Unwrap returns each problem.
+func (e *InputError) Unwrap() []error {
+	errs := make([]error, len(e.Problems))
+	for i, p := range e.Problems {
+		errs[i] = p
+	}
+	return errs
+}
+
+// problems collects the problems found in one input.
+type problems []*InvalidError
+
+// add records err, if not nil: an [*InvalidError], or the problems of an
+// [*InputError].
+func (ps *problems) add(err error) {
+	var in *InputError
+	var inv *InvalidError
+	switch {
+	case err == nil:
+	case errors.As(err, &in):
+		*ps = append(*ps, in.Problems...)
+	case errors.As(err, &inv):
+		*ps = append(*ps, inv)
+	default:
+		*ps = append(*ps, &InvalidError{Field: "input", Reason: err.Error()})
+	}
+}
+
+// err returns nil if no problem was found, the one [*InvalidError] if one
+// was, or an [*InputError] listing them all.
+func (ps problems) err() error {
+	switch len(ps) {
+	case 0:
+		return nil
+	case 1:
+		return ps[0]
+	}
+	return &InputError{Problems: ps}
 }
 
 // DeniedError reports a request the [Policy] refused. It matches

@@ -340,3 +340,47 @@ func TestConflictsMatchIRErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestOpenReportsEveryBadField(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	_, err := h.r.Open(h.ctx, testAlice, ir.NewIncident{
+		Title:       "  ",
+		Severity:    "urgent",
+		TLP:         "purple",
+		Labels:      []string{"ok", ""},
+		Observables: []ir.Observable{{Type: ir.ObservableIP, Value: "not an address"}},
+	})
+	require.ErrorIs(t, err, ir.ErrInvalid)
+	var in *ir.InputError
+	require.ErrorAs(t, err, &in)
+	var fields []string
+	for _, p := range in.Problems {
+		fields = append(fields, p.Field)
+	}
+	assert.Equal(t, []string{"title", "severity", "tlp", "label", "ip observable"}, fields)
+	assert.Equal(t, `ir: invalid title: must not be empty; `+
+		`invalid severity "urgent": unknown severity; want one of low, medium, high, critical; `+
+		`invalid tlp "purple": unknown tlp; want one of TLP:CLEAR, TLP:GREEN, TLP:AMBER, TLP:AMBER+STRICT, TLP:RED; `+
+		`invalid label: must not be empty; `+
+		`invalid ip observable "not an address": not an IP address or CIDR prefix`, err.Error())
+	var first *ir.InvalidError
+	require.ErrorAs(t, err, &first)
+	assert.Equal(t, "title", first.Field, "errors.As finds the first problem")
+	assert.Equal(t, 1, strings.Count(err.Error(), "ir: "), "the message names the package once: %s", err)
+
+	page, err := h.r.List(h.ctx, ir.Query{})
+	require.NoError(t, err)
+	assert.Empty(t, page.Incidents, "nothing was opened")
+}
+
+func TestOpenWithOneBadFieldReturnsItsInvalidError(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	_, err := h.r.Open(h.ctx, testAlice, ir.NewIncident{Title: "Phishing", Severity: "urgent"})
+	var inv *ir.InvalidError
+	require.ErrorAs(t, err, &inv)
+	assert.Equal(t, "severity", inv.Field)
+	var in *ir.InputError
+	assert.False(t, errors.As(err, &in), "one problem is not a list")
+}
