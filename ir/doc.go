@@ -24,6 +24,10 @@
 // refused with [ErrConflict] by the store; the Responder retries it against
 // the fresh incident (checking it again), so no update is ever lost.
 //
+// Input is bounded by exported limits: [MaxShortText] for titles and names,
+// [MaxLongText] for descriptions and reasons, [MaxBodyText] for summaries
+// and notes, [MaxLabels], [MaxDecisionOptions] and [MaxListSize] for lists.
+//
 // The Responder speaks one error vocabulary, whichever package found the
 // problem; in every case nothing is changed:
 //

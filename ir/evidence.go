@@ -35,7 +35,8 @@ const linkTimeout = 30 * time.Second
 // item and an [EvidenceCollected] event carrying its ID and digest.
 //
 // c.Case is set to the incident's case ID, and c.CollectedBy defaults to
-// actor. It needs [Config.Evidence]. Once the content is stored, the rest
+// actor. It needs [Config.Evidence]. An incident references at most
+// [MaxListSize] evidence items. Once the content is stored, the rest
 // goes ahead even if ctx is cancelled (within a bounded time): the
 // collection already happened.
 //
@@ -95,7 +96,7 @@ func (r *Responder) collectTogether(ctx context.Context, actor Actor, id ID, c e
 	)
 	_, err = r.mutate(ctx, actor, id, change{op: OpCollectEvidence, minRetries: custodyRetries,
 		apply: func(ctx context.Context, inc *Incident, _ time.Time) ([]EventData, error) {
-			if len(inc.Evidence) >= maxListSize {
+			if len(inc.Evidence) >= MaxListSize {
 				return nil, invalid("evidence", "", "too many evidence items")
 			}
 			rec, app, err := r.evidence.Ledger().Prepare(ctx, staged)
@@ -138,7 +139,7 @@ func (r *Responder) LinkEvidence(ctx context.Context, actor Actor, id ID, item e
 					return nil, nil
 				}
 			}
-			if len(inc.Evidence) >= maxListSize {
+			if len(inc.Evidence) >= MaxListSize {
 				return nil, invalid("evidence", "", "too many evidence items")
 			}
 			it, err := r.evidence.Item(ctx, CaseID(inc.ID), item)

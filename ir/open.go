@@ -15,7 +15,9 @@ import (
 // NewIncident is what [Responder.Open] needs to open an incident. Title and
 // Severity are required; every other field has a default.
 type NewIncident struct {
-	Title   string
+	// Title is required, at most [MaxShortText] bytes.
+	Title string
+	// Summary is at most [MaxBodyText] bytes.
 	Summary string
 	// Severity is required.
 	Severity Severity
@@ -26,8 +28,10 @@ type NewIncident struct {
 	// TLP defaults to [TLPAmber].
 	TLP    TLP
 	Impact Impact
+	// Labels are at most [MaxLabels], each at most [MaxShortText] bytes.
 	Labels []string
-	// Observables and Assets known at the outset.
+	// Observables and Assets known at the outset, at most [MaxListSize]
+	// of each.
 	Observables []Observable
 	Assets      []Asset
 	// OccurredAt is when the incident began, if known. DetectedAt defaults
@@ -40,12 +44,6 @@ type NewIncident struct {
 // MaxClockSkew is how far in the future a reported time may be, to allow
 // for clocks on other machines running slightly ahead.
 const MaxClockSkew = 5 * time.Minute
-
-// Limits on what one incident holds.
-const (
-	maxLabels   = 64
-	maxListSize = 10000 // observables, assets, tasks, decisions, participants
-)
 
 // Open opens an incident in the initial phase of the Responder's model and
 // returns it. The timeline starts with an [Opened] event.
@@ -84,7 +82,7 @@ func (r *Responder) build(n NewIncident, actor Actor, now time.Time) (*Incident,
 	var errs problems
 	title, err := shortText("title", n.Title, true)
 	errs.add(err)
-	errs.add(checkText("summary", n.Summary, maxBodyText))
+	errs.add(checkText("summary", n.Summary, MaxBodyText))
 	inc := &Incident{
 		Title:    title,
 		Summary:  strings.TrimSpace(n.Summary),
@@ -112,8 +110,8 @@ func (r *Responder) build(n NewIncident, actor Actor, now time.Time) (*Incident,
 	inc.Times, err = openingTimes(n, now)
 	errs.add(err)
 	var data []EventData
-	if len(n.Observables) > maxListSize || len(n.Assets) > maxListSize {
-		errs.add(invalid("incident", "", fmt.Sprintf("at most %d observables and %d assets", maxListSize, maxListSize)))
+	if len(n.Observables) > MaxListSize || len(n.Assets) > MaxListSize {
+		errs.add(invalid("incident", "", fmt.Sprintf("at most %d observables and %d assets", MaxListSize, MaxListSize)))
 	} else {
 		for _, o := range n.Observables {
 			d, err := inc.addObservable(o, actor, now)
@@ -224,7 +222,7 @@ func shortText(field, s string, required bool) (string, error) {
 	if required && s == "" {
 		return "", invalid(field, "", "must not be empty")
 	}
-	if err := checkText(field, s, maxShortText); err != nil {
+	if err := checkText(field, s, MaxShortText); err != nil {
 		return "", err
 	}
 	return s, nil
@@ -232,8 +230,8 @@ func shortText(field, s string, required bool) (string, error) {
 
 // normalizeLabels trims labels, drops repeats and checks their size.
 func normalizeLabels(labels []string) ([]string, error) {
-	if len(labels) > maxLabels {
-		return nil, invalid("labels", "", "at most 64 labels")
+	if len(labels) > MaxLabels {
+		return nil, invalid("labels", "", fmt.Sprintf("at most %d labels", MaxLabels))
 	}
 	var out []string
 	for _, l := range labels {

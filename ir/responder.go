@@ -60,7 +60,10 @@ type Config struct {
 // programs use.
 //
 // Every change takes an [Actor], is checked by the [Policy], is validated
-// (bad input returns an [*InvalidError] and changes nothing), and is written
+// against the limits ([MaxShortText], [MaxLongText], [MaxBodyText],
+// [MaxLabels], [MaxDecisionOptions], [MaxListSize]; the reason a change
+// gives is at most [MaxLongText] bytes; bad input returns an
+// [*InvalidError] and changes nothing), and is written
 // atomically with an optimistic version check, so concurrent writers never
 // lose each other's updates.
 //
@@ -289,7 +292,7 @@ func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change) (i
 	if id == "" {
 		return nil, invalid("incident ID", "", "must not be empty")
 	}
-	if err := checkText("reason", c.reason, maxLongText); err != nil {
+	if err := checkText("reason", c.reason, MaxLongText); err != nil {
 		return nil, err
 	}
 	if c.check != nil {
