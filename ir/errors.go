@@ -201,3 +201,18 @@ func (e *DeniedError) Is(target error) bool { return target == ErrUnauthorized }
 
 // Unwrap returns the policy's error.
 func (e *DeniedError) Unwrap() error { return e.Err }
+
+// opError is an error of one of this package's operations. Its message
+// names the package once, even when the error it wraps is this package's
+// too ("ir: evidence … collected but not linked to incident …: conflict"
+// rather than repeating "ir: "), and it unwraps to that error.
+type opError struct {
+	op  string
+	err error
+}
+
+func (e *opError) Error() string {
+	return "ir: " + e.op + ": " + strings.TrimPrefix(e.err.Error(), "ir: ")
+}
+
+func (e *opError) Unwrap() error { return e.err }

@@ -384,3 +384,41 @@ func TestOpenWithOneBadFieldReturnsItsInvalidError(t *testing.T) {
 	var in *ir.InputError
 	assert.False(t, errors.As(err, &in), "one problem is not a list")
 }
+
+func TestMessagesNameEachLayerOnce(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		do   func(h *harness, id ir.ID) error
+		want string
+	}{
+		{"evidence too large", func(h *harness, id ir.ID) error {
+			_, err := h.r.CollectEvidence(h.ctx, testAlice, id, evidence.Collection{
+				Name: "huge.bin", Content: strings.NewReader("0123456789"), MaxSize: 4})
+			return err
+		}, "evidence: collect huge.bin: ingest: invalid content: larger than the maximum of 4 bytes"},
+		{"unknown evidence item", func(h *harness, id ir.ID) error {
+			_, err := h.r.LinkEvidence(h.ctx, testAlice, id, "ITEM-404")
+			return err
+		}, "evidence: item ITEM-404: memory ledger: item ITEM-404: not found"},
+		{"unknown incident", func(h *harness, _ ir.ID) error {
+			_, err := h.r.AddNote(h.ctx, testAlice, "INC-404", "called the CFO")
+			return err
+		}, "ir: memory store: incident INC-404: not found"},
+		{"denied", func(h *harness, id ir.ID) error {
+			h2 := newHarness(t, withPolicy(denyAll), func(cfg *ir.Config) { cfg.Store = h.store })
+			_, err := h2.r.AddNote(h.ctx, testAlice, id, "called the CFO")
+			return err
+		}, "ir: add_note denied to alice: read-only shift"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, withLocker(t))
+			inc := h.open(phishing())
+			err := tt.do(h, inc.ID)
+			require.Error(t, err)
+			assert.Equal(t, tt.want, err.Error())
+		})
+	}
+}

@@ -71,7 +71,7 @@ func (r *Responder) CollectEvidence(ctx context.Context, actor Actor, id ID, c e
 	linkCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), linkTimeout)
 	defer cancel()
 	if _, err := r.LinkEvidence(linkCtx, actor, id, item.ID); err != nil {
-		return item, fmt.Errorf("ir: evidence %s collected but not linked to incident %s: %w", item.ID, id, err)
+		return item, &opError{op: fmt.Sprintf("evidence %s collected but not linked to incident %s", item.ID, id), err: err}
 	}
 	return item, nil
 }
@@ -111,7 +111,7 @@ func (r *Responder) collectTogether(ctx context.Context, actor Actor, id ID, c e
 		custody: func() []evidence.Append { return []evidence.Append{pending} },
 	})
 	if err != nil {
-		return evidence.Item{}, fmt.Errorf("ir: evidence %s stored but its collection not recorded: %w", staged.Item, err)
+		return evidence.Item{}, &opError{op: fmt.Sprintf("evidence %s stored but its collection not recorded", staged.Item), err: err}
 	}
 	return item, nil
 }

@@ -80,6 +80,7 @@ func TestFullDiskSaysSo(t *testing.T) {
 	assert.NotErrorIs(t, failure, sqlite.ErrCorrupt)
 	assert.NotErrorIs(t, failure, ir.ErrConflict, "retrying does not free space")
 	assert.Contains(t, failure.Error(), "disk full")
+	assert.Equal(t, 1, strings.Count(failure.Error(), "sqlite: "), "the store names itself once: %v", failure)
 
 	// Still full: writes keep failing the same way, reads work.
 	err = st.Apply(ctx, change(len(acked)))

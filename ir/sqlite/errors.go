@@ -66,13 +66,13 @@ func wrap(ctx context.Context, op string, err error) error {
 	switch {
 	case isDiskFull(err):
 		if !errors.Is(err, ErrDiskFull) {
-			err = &kindError{kind: ErrDiskFull, err: err}
+			err = &kindError{kinds: []error{ErrDiskFull}, err: err}
 		}
 		return fmt.Errorf("sqlite: %s: disk full: %w", op, err)
 	case isCorrupt(err):
-		return fmt.Errorf("sqlite: %s: %w (%w)", op, ErrCorrupt, err)
+		return fmt.Errorf("sqlite: %s: corrupt: %w", op, &kindError{kinds: []error{ErrCorrupt}, err: err})
 	case errors.Is(err, sqlite3.BUSY):
-		return fmt.Errorf("sqlite: %s: %w (%w) (%w)", op, err, ir.ErrConflict, evidence.ErrConflict)
+		return fmt.Errorf("sqlite: %s: %w", op, &kindError{kinds: []error{ir.ErrConflict, evidence.ErrConflict}, err: err})
 	}
 	return fmt.Errorf("sqlite: %s: %w", op, err)
 }
@@ -110,16 +110,17 @@ func noSpace(path string, err error) error {
 	if free, ok := freeSpace(path); !ok || free >= lowSpace {
 		return err
 	}
-	return &kindError{kind: ErrDiskFull, err: err}
+	return &kindError{kinds: []error{ErrDiskFull}, err: err}
 }
 
-// kindError gives err the sentinel kind, for [errors.Is], without putting
-// the sentinel's words in the message: the message wrapping it names the
-// kind once, in its own words.
+// kindError gives err the sentinels kinds, for [errors.Is], without
+// putting their words in the message: the message wrapping it names the
+// kind once, in its own words ("sqlite: apply: disk full: sqlite3: disk
+// I/O error", not "sqlite: apply: sqlite: disk full (sqlite3: …)").
 type kindError struct {
-	kind error
-	err  error
+	kinds []error
+	err   error
 }
 
 func (e *kindError) Error() string   { return e.err.Error() }
-func (e *kindError) Unwrap() []error { return []error{e.kind, e.err} }
+func (e *kindError) Unwrap() []error { return append(e.kinds[:len(e.kinds):len(e.kinds)], e.err) }
