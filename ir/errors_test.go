@@ -422,3 +422,20 @@ func TestMessagesNameEachLayerOnce(t *testing.T) {
 		})
 	}
 }
+
+func TestActionsRefusalsMatchIRErrors(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	inc := h.open(phishing())
+	opts, err := h.r.Actions(h.ctx, testAlice, inc.ID)
+	require.NoError(t, err)
+	refused := 0
+	for _, o := range opts {
+		if o.Err != nil {
+			refused++
+			assert.ErrorIs(t, o.Err, ir.ErrRefused, "%s", o.Action)
+			assert.ErrorIs(t, o.Err, phases.ErrGuardFailed, "%s", o.Action)
+		}
+	}
+	assert.Positive(t, refused, "dismissing needs a verdict")
+}

@@ -110,7 +110,8 @@ type ActionOption struct {
 	// To is the phase the action leads to.
 	To phases.Phase
 	// Err is nil if the action may be taken now. Otherwise it says why
-	// not: a [*phases.GuardError], or a [*DeniedError] from the policy.
+	// not: a [*phases.GuardError] (matching [ErrRefused]), or a
+	// [*DeniedError] from the policy (matching [ErrUnauthorized]).
 	Err error
 }
 
@@ -140,6 +141,7 @@ func (r *Responder) Actions(ctx context.Context, actor Actor, id ID) (opts []Act
 		}
 		if opt.Err == nil {
 			_, opt.Err = r.model.Fire(ctx, inc, inc.Phase, a)
+			opt.Err = facade(opt.Err)
 		}
 		opts = append(opts, opt)
 	}
