@@ -70,7 +70,7 @@ func NewDirBlobs(dir string) (*DirBlobs, error) {
 	}
 	tmp := filepath.Join(dir, dirBlobsTmp)
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
-		return nil, fmt.Errorf("evidence: dir blobs: %w", err)
+		return nil, wrapOp("dir blobs", err)
 	}
 	return &DirBlobs{dir: dir, tmp: tmp}, nil
 }
@@ -81,11 +81,11 @@ func (d *DirBlobs) Dir() string { return d.dir }
 // Create starts a new blob in a temporary file.
 func (d *DirBlobs) Create(ctx context.Context) (BlobWriter, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("evidence: dir blobs: create: %w", err)
+		return nil, wrapOp("dir blobs: create", err)
 	}
 	f, err := os.CreateTemp(d.tmp, dirBlobsTmpPattern)
 	if err != nil {
-		return nil, fmt.Errorf("evidence: dir blobs: create: %w", err)
+		return nil, wrapOp("dir blobs: create", err)
 	}
 	return &dirBlobWriter{d: d, f: f, h: sha256.New()}, nil
 }
@@ -127,17 +127,17 @@ func (d *DirBlobs) Stat(ctx context.Context, sha256hex string) (int64, error) {
 // hour is a safe choice. It returns how many files it deleted.
 func (d *DirBlobs) RemoveTemp(ctx context.Context, olderThan time.Duration) (int, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("evidence: dir blobs: remove temporary files: %w", err)
+		return 0, wrapOp("dir blobs: remove temporary files", err)
 	}
 	entries, err := os.ReadDir(d.tmp)
 	if err != nil {
-		return 0, fmt.Errorf("evidence: dir blobs: remove temporary files: %w", err)
+		return 0, wrapOp("dir blobs: remove temporary files", err)
 	}
 	removed := 0
 	cutoff := time.Now().Add(-olderThan)
 	for _, e := range entries {
 		if err := ctx.Err(); err != nil {
-			return removed, fmt.Errorf("evidence: dir blobs: remove temporary files: %w", err)
+			return removed, wrapOp("dir blobs: remove temporary files", err)
 		}
 		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), strings.TrimSuffix(dirBlobsTmpPattern, "*")) {
 			continue
@@ -147,7 +147,7 @@ func (d *DirBlobs) RemoveTemp(ctx context.Context, olderThan time.Duration) (int
 			continue // committed or aborted since the listing
 		}
 		if err != nil {
-			return removed, fmt.Errorf("evidence: dir blobs: remove temporary files: %w", err)
+			return removed, wrapOp("dir blobs: remove temporary files", err)
 		}
 		if fi.ModTime().After(cutoff) {
 			continue
@@ -157,7 +157,7 @@ func (d *DirBlobs) RemoveTemp(ctx context.Context, olderThan time.Duration) (int
 			continue
 		}
 		if err != nil {
-			return removed, fmt.Errorf("evidence: dir blobs: remove temporary files: %w", err)
+			return removed, wrapOp("dir blobs: remove temporary files", err)
 		}
 		removed++
 	}
@@ -168,7 +168,7 @@ func (d *DirBlobs) RemoveTemp(ctx context.Context, olderThan time.Duration) (int
 // checking ctx and the digest.
 func (d *DirBlobs) path(ctx context.Context, op, sha256hex string) (string, error) {
 	if err := ctx.Err(); err != nil {
-		return "", fmt.Errorf("evidence: dir blobs: %s: %w", op, err)
+		return "", wrapOp(fmt.Sprintf("dir blobs: %s", op), err)
 	}
 	if err := checkBlobDigest(sha256hex); err != nil {
 		return "", err
@@ -184,9 +184,9 @@ func (d *DirBlobs) fanOut(sha256hex string) string {
 
 func (d *DirBlobs) fileError(op, sha256hex string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("evidence: dir blobs: %s blob %s: %w", op, sha256hex, ErrNotFound)
+		return wrapOp(fmt.Sprintf("dir blobs: %s blob %s", op, sha256hex), ErrNotFound)
 	}
-	return fmt.Errorf("evidence: dir blobs: %s blob %s: %w", op, sha256hex, err)
+	return wrapOp(fmt.Sprintf("dir blobs: %s blob %s", op, sha256hex), err)
 }
 
 // dirBlobWriter is the [BlobWriter] of a [DirBlobs].
@@ -213,7 +213,7 @@ func (w *dirBlobWriter) Write(p []byte) (int, error) {
 	}
 	n, err := w.writeAndHash(p)
 	if err != nil {
-		w.err = fmt.Errorf("evidence: dir blobs: write blob: %w", err)
+		w.err = wrapOp("dir blobs: write blob", err)
 		return n, w.err
 	}
 	w.unsynced += int64(n)
@@ -253,7 +253,7 @@ func (w *dirBlobWriter) syncAhead() {
 		case err := <-w.syncing:
 			w.syncing = nil
 			if err != nil {
-				w.err = fmt.Errorf("evidence: dir blobs: sync blob: %w", err)
+				w.err = wrapOp("dir blobs: sync blob", err)
 				return
 			}
 		default:
@@ -293,7 +293,7 @@ func (w *dirBlobWriter) Commit(ctx context.Context, sha256hex string) error {
 
 func (w *dirBlobWriter) commit(ctx context.Context, sha256hex string) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("evidence: dir blobs: commit: %w", err)
+		return wrapOp("dir blobs: commit", err)
 	}
 	if err := checkBlobDigest(sha256hex); err != nil {
 		return err
@@ -305,7 +305,7 @@ func (w *dirBlobWriter) commit(ctx context.Context, sha256hex string) error {
 		return err
 	}
 	wrap := func(err error) error {
-		return fmt.Errorf("evidence: dir blobs: commit blob %s: %w", sha256hex, err)
+		return wrapOp(fmt.Sprintf("dir blobs: commit blob %s", sha256hex), err)
 	}
 	if err := w.waitSync(); err != nil {
 		return wrap(err)
@@ -324,7 +324,7 @@ func (w *dirBlobWriter) commit(ctx context.Context, sha256hex string) error {
 		return wrap(err)
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("evidence: dir blobs: commit: %w", err)
+		return wrapOp("dir blobs: commit", err)
 	}
 	target := filepath.Join(dir, sha256hex)
 	if _, err := os.Lstat(target); err == nil {
@@ -360,7 +360,7 @@ func (w *dirBlobWriter) discard() error {
 	_ = w.waitSync()
 	_ = w.f.Close() // already closed if Commit got that far
 	if err := removeBlobTemp(w.f.Name()); err != nil {
-		return fmt.Errorf("evidence: dir blobs: abort: %w", err)
+		return wrapOp("dir blobs: abort", err)
 	}
 	return nil
 }

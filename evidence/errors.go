@@ -3,6 +3,7 @@ package evidence
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Errors that callers branch on with [errors.Is].
@@ -75,3 +76,35 @@ func (e *InvalidError) Error() string {
 func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
 
 func invalid(field, reason string) error { return &InvalidError{Field: field, Reason: reason} }
+
+// opError is an error of one of this package's operations. Its message
+// names the package once, however many of the package's operations the
+// error passed through ("evidence: collect huge.bin: ingest: invalid
+// content: …" rather than repeating "evidence: " at each step), and it
+// unwraps to the error it wraps, and to kind, a sentinel the error
+// matches without the sentinel's words in its message.
+type opError struct {
+	op   string
+	kind error
+	err  error
+}
+
+func (e *opError) Error() string {
+	return "evidence: " + e.op + ": " + strings.TrimPrefix(e.err.Error(), "evidence: ")
+}
+
+// Unwrap returns the wrapped error, and the sentinel if there is one.
+func (e *opError) Unwrap() []error {
+	if e.kind == nil {
+		return []error{e.err}
+	}
+	return []error{e.kind, e.err}
+}
+
+// wrapOp names the operation op in err, or returns nil if err is nil.
+func wrapOp(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &opError{op: op, err: err}
+}

@@ -92,7 +92,7 @@ func Ingest(ctx context.Context, store BlobStore, r io.Reader, opts IngestOption
 	}
 	w, err := store.Create(ctx)
 	if err != nil {
-		return IngestResult{}, fmt.Errorf("evidence: ingest: %w", err)
+		return IngestResult{}, wrapOp("ingest", err)
 	}
 	// Abort after a successful Commit does nothing; and it runs after
 	// the pipeline has stopped writing to w.
@@ -110,14 +110,14 @@ func Ingest(ctx context.Context, store BlobStore, r io.Reader, opts IngestOption
 		err = p.failure()
 	}
 	if err != nil {
-		return IngestResult{}, fmt.Errorf("evidence: ingest: %w", err)
+		return IngestResult{}, wrapOp("ingest", err)
 	}
 	if opts.Progress != nil && p.reported != size {
 		opts.Progress(size)
 	}
 	digests := hashes.digests(w)
 	if err := w.Commit(ctx, digests.SHA256); err != nil {
-		return IngestResult{}, fmt.Errorf("evidence: ingest: %w", err)
+		return IngestResult{}, wrapOp("ingest", err)
 	}
 	return IngestResult{Digests: digests, Size: size}, nil
 }

@@ -117,13 +117,13 @@ func (l *Ledger) Append(ctx context.Context, r Record) (Record, error) {
 			// Either another writer took the head (retry) or the
 			// item exists (final): find out which.
 			if _, ierr := l.store.Item(ctx, r.Case, r.Item); ierr == nil {
-				return Record{}, fmt.Errorf("evidence: collect %s: item exists: %w", r.Item, ErrConflict)
+				return Record{}, wrapOp(fmt.Sprintf("collect %s: item exists", r.Item), ErrConflict)
 			}
 			continue
 		}
 		return stored, err
 	}
-	return Record{}, fmt.Errorf("evidence: append to case %s: too much contention: %w", r.Case, ErrConflict)
+	return Record{}, wrapOp(fmt.Sprintf("append to case %s: too much contention", r.Case), ErrConflict)
 }
 
 // appendScratch is memory an append works in, reused by later appends.
@@ -162,7 +162,7 @@ func (l *Ledger) tryAppend(ctx context.Context, r Record, tail []byte, sc *appen
 		return Record{}, err
 	}
 	if err := l.store.Append(ctx, a); err != nil {
-		return Record{}, fmt.Errorf("evidence: append: %w", err)
+		return Record{}, wrapOp("append", err)
 	}
 	return r, nil
 }
@@ -226,20 +226,20 @@ func (l *Ledger) readHead(ctx context.Context, r Record, sc *appendScratch) (log
 			sc.sibs = h.siblings
 		}
 		if err != nil {
-			return logHead{}, fmt.Errorf("evidence: append: %w", err)
+			return logHead{}, wrapOp("append", err)
 		}
 		return h, nil
 	}
 	if hr, ok := l.store.(HeadReader); ok {
 		lh, err := hr.LogHead(ctx, r.Case, r.Item)
 		if err != nil {
-			return logHead{}, fmt.Errorf("evidence: append: %w", err)
+			return logHead{}, wrapOp("append", err)
 		}
 		return logHead{size: lh.Size, prev: lh.Prev, prevHash: lh.PrevHash, items: lh.Items}, nil
 	}
 	n, err := l.store.Size(ctx, r.Case)
 	if err != nil {
-		return logHead{}, fmt.Errorf("evidence: append: %w", err)
+		return logHead{}, wrapOp("append", err)
 	}
 	h := logHead{size: n, prev: -1, items: -1}
 	prev, err := l.store.LastRecord(ctx, r.Case, r.Item)
@@ -251,12 +251,12 @@ func (l *Ledger) readHead(ctx context.Context, r Record, sc *appendScratch) (log
 		}
 		hashes, err := l.store.ReadHashes(ctx, r.Case, []int64{tlog.StoredHashIndex(0, prev)})
 		if err != nil {
-			return logHead{}, fmt.Errorf("evidence: append: %w", err)
+			return logHead{}, wrapOp("append", err)
 		}
 		h.prevHash = hashes[0]
 	case errors.Is(err, ErrNotFound):
 	default:
-		return logHead{}, fmt.Errorf("evidence: append: %w", err)
+		return logHead{}, wrapOp("append", err)
 	}
 	return h, nil
 }
@@ -275,11 +275,11 @@ func (l *Ledger) prepare(ctx context.Context, r Record, tail, buf []byte, hbuf [
 	switch {
 	case h.prev >= 0:
 		if r.Action == ActionCollected {
-			return Record{}, Append{}, fmt.Errorf("evidence: collect %s: item exists: %w", r.Item, ErrConflict)
+			return Record{}, Append{}, wrapOp(fmt.Sprintf("collect %s: item exists", r.Item), ErrConflict)
 		}
 		r.Prev = h.prev
 	case r.Action != ActionCollected:
-		return Record{}, Append{}, fmt.Errorf("evidence: %s %s: the item was never collected in case %s: %w", r.Action, r.Item, r.Case, ErrNotFound)
+		return Record{}, Append{}, wrapOp(fmt.Sprintf("%s %s: the item was never collected in case %s", r.Action, r.Item, r.Case), ErrNotFound)
 	default:
 		snap := r.Snapshot.Clone()
 		r.Snapshot = &snap
@@ -289,7 +289,7 @@ func (l *Ledger) prepare(ctx context.Context, r Record, tail, buf []byte, hbuf [
 			if h.items < 0 {
 				items, err := l.store.Items(ctx, r.Case)
 				if err != nil {
-					return Record{}, Append{}, fmt.Errorf("evidence: append: %w", err)
+					return Record{}, Append{}, wrapOp("append", err)
 				}
 				h.items = len(items)
 			}
@@ -326,7 +326,7 @@ func (l *Ledger) prepare(ctx context.Context, r Record, tail, buf []byte, hbuf [
 	if h.hasSiblings {
 		hashes = storedHashes(hbuf, data, h.siblings)
 	} else if hashes, err = tlog.StoredHashes(n, data, l.hashReader(ctx, r.Case)); err != nil {
-		return Record{}, Append{}, fmt.Errorf("evidence: append: %w", err)
+		return Record{}, Append{}, wrapOp("append", err)
 	}
 	return r, Append{Case: r.Case, Index: n, Item: r.Item, Data: data, Hashes: hashes, NewItem: r.Snapshot}, nil
 }
@@ -365,11 +365,11 @@ func (l *Ledger) hashReader(ctx context.Context, c CaseID) tlog.HashReader {
 func (l *Ledger) Root(ctx context.Context, c CaseID) (int64, Hash, error) {
 	n, err := l.store.Size(ctx, c)
 	if err != nil {
-		return 0, Hash{}, fmt.Errorf("evidence: root of case %s: %w", c, err)
+		return 0, Hash{}, wrapOp(fmt.Sprintf("root of case %s", c), err)
 	}
 	h, err := tlog.TreeHash(n, l.hashReader(ctx, c))
 	if err != nil {
-		return 0, Hash{}, fmt.Errorf("evidence: root of case %s: %w", c, err)
+		return 0, Hash{}, wrapOp(fmt.Sprintf("root of case %s", c), err)
 	}
 	return n, h, nil
 }
@@ -382,14 +382,14 @@ func (l *Ledger) Checkpoint(ctx context.Context, c CaseID) (Checkpoint, error) {
 		return Checkpoint{}, err
 	}
 	if n == 0 {
-		return Checkpoint{}, fmt.Errorf("evidence: checkpoint of case %s: the log is empty: %w", c, ErrNotFound)
+		return Checkpoint{}, wrapOp(fmt.Sprintf("checkpoint of case %s: the log is empty", c), ErrNotFound)
 	}
 	cp, err := signCheckpoint(l.signer, l.Origin(c), n, root)
 	if err != nil {
 		return Checkpoint{}, err
 	}
 	if err := l.store.AddCheckpoint(ctx, c, cp); err != nil {
-		return Checkpoint{}, fmt.Errorf("evidence: checkpoint of case %s: %w", c, err)
+		return Checkpoint{}, wrapOp(fmt.Sprintf("checkpoint of case %s", c), err)
 	}
 	return cp, nil
 }
@@ -399,7 +399,7 @@ func (l *Ledger) Checkpoint(ctx context.Context, c CaseID) (Checkpoint, error) {
 func (l *Ledger) ProveInclusion(ctx context.Context, c CaseID, index, size int64) ([]Hash, error) {
 	p, err := tlog.ProveRecord(size, index, l.hashReader(ctx, c))
 	if err != nil {
-		return nil, fmt.Errorf("evidence: prove record %d in case %s of size %d: %w", index, c, size, err)
+		return nil, wrapOp(fmt.Sprintf("prove record %d in case %s of size %d", index, c, size), err)
 	}
 	return p, nil
 }
@@ -410,7 +410,7 @@ func (l *Ledger) ProveInclusion(ctx context.Context, c CaseID, index, size int64
 func (l *Ledger) ProveConsistency(ctx context.Context, c CaseID, oldSize, newSize int64) ([]Hash, error) {
 	p, err := tlog.ProveTree(newSize, oldSize, l.hashReader(ctx, c))
 	if err != nil {
-		return nil, fmt.Errorf("evidence: prove case %s size %d extends size %d: %w", c, newSize, oldSize, err)
+		return nil, wrapOp(fmt.Sprintf("prove case %s size %d extends size %d", c, newSize, oldSize), err)
 	}
 	return p, nil
 }
@@ -419,12 +419,12 @@ func (l *Ledger) ProveConsistency(ctx context.Context, c CaseID, oldSize, newSiz
 func (l *Ledger) Records(ctx context.Context, c CaseID, start, end int64) ([]Record, error) {
 	raw, err := l.store.Records(ctx, c, start, end)
 	if err != nil {
-		return nil, fmt.Errorf("evidence: records of case %s: %w", c, err)
+		return nil, wrapOp(fmt.Sprintf("records of case %s", c), err)
 	}
 	out := make([]Record, len(raw))
 	for i, data := range raw {
 		if out[i], err = DecodeRecord(data); err != nil {
-			return nil, fmt.Errorf("evidence: record %d of case %s: %w", start+int64(i), c, err)
+			return nil, wrapOp(fmt.Sprintf("record %d of case %s", start+int64(i), c), err)
 		}
 	}
 	return out, nil
@@ -435,7 +435,7 @@ func (l *Ledger) Records(ctx context.Context, c CaseID, start, end int64) ([]Rec
 func (l *Ledger) History(ctx context.Context, c CaseID, item ItemID) ([]Record, error) {
 	i, err := l.store.LastRecord(ctx, c, item)
 	if err != nil {
-		return nil, fmt.Errorf("evidence: history of %s: %w", item, err)
+		return nil, wrapOp(fmt.Sprintf("history of %s", item), err)
 	}
 	var out []Record
 	for i >= 0 {

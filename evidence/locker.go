@@ -156,7 +156,7 @@ func (l *Locker) Stage(ctx context.Context, c Collection) (Record, error) {
 	}
 	res, err := Ingest(ctx, l.blobs, c.Content, IngestOptions{SHA1: c.SHA1, MD5: c.MD5, Progress: c.Progress, MaxSize: c.MaxSize})
 	if err != nil {
-		return Record{}, fmt.Errorf("evidence: collect %s: %w", c.Name, err)
+		return Record{}, wrapOp(fmt.Sprintf("collect %s", c.Name), err)
 	}
 	item := Item{
 		ID: id, CaseID: c.Case, Name: strings.TrimSpace(c.Name), Kind: kind, MediaType: c.MediaType,
@@ -252,7 +252,7 @@ func (l *Locker) allow(ctx context.Context, req AccessRequest, recordRefusal boo
 	if perr == nil {
 		return nil
 	}
-	denied := fmt.Errorf("evidence: %s of %s denied to %s: %w: %w", req.Action, req.Item, req.Actor.ID, ErrDenied, perr)
+	denied := &opError{op: fmt.Sprintf("%s of %s denied to %s", req.Action, req.Item, req.Actor.ID), kind: ErrDenied, err: perr}
 	if !recordRefusal {
 		return denied
 	}
@@ -261,7 +261,7 @@ func (l *Locker) allow(ctx context.Context, req AccessRequest, recordRefusal boo
 		At: l.now().Round(0), Reason: req.Reason, Notes: fmt.Sprintf("refused %s: %v", req.Action, perr),
 	})
 	if err != nil {
-		return errors.Join(denied, fmt.Errorf("evidence: record the refusal: %w", err))
+		return errors.Join(denied, wrapOp("record the refusal", err))
 	}
 	return denied
 }
@@ -273,7 +273,7 @@ func (l *Locker) allow(ctx context.Context, req AccessRequest, recordRefusal boo
 func (l *Locker) Open(ctx context.Context, c CaseID, id ItemID, actor Party, reason string) (io.ReadCloser, error) {
 	item, err := l.ledger.store.Item(ctx, c, id)
 	if err != nil {
-		return nil, fmt.Errorf("evidence: open %s: %w", id, err)
+		return nil, wrapOp(fmt.Sprintf("open %s", id), err)
 	}
 	if _, err := l.Record(ctx, Record{Case: c, Item: id, Action: ActionAccessed, Actor: actor, Reason: reason}); err != nil {
 		return nil, err
@@ -285,7 +285,7 @@ func (l *Locker) Open(ctx context.Context, c CaseID, id ItemID, actor Party, rea
 func (l *Locker) Item(ctx context.Context, c CaseID, id ItemID) (Item, error) {
 	it, err := l.ledger.store.Item(ctx, c, id)
 	if err != nil {
-		return Item{}, fmt.Errorf("evidence: item %s: %w", id, err)
+		return Item{}, wrapOp(fmt.Sprintf("item %s", id), err)
 	}
 	return it, nil
 }
@@ -294,7 +294,7 @@ func (l *Locker) Item(ctx context.Context, c CaseID, id ItemID) (Item, error) {
 func (l *Locker) Items(ctx context.Context, c CaseID) ([]Item, error) {
 	items, err := l.ledger.store.Items(ctx, c)
 	if err != nil {
-		return nil, fmt.Errorf("evidence: items of case %s: %w", c, err)
+		return nil, wrapOp(fmt.Sprintf("items of case %s", c), err)
 	}
 	return items, nil
 }
@@ -327,7 +327,7 @@ func (l *Locker) checkBlob(ctx context.Context, it Item) error {
 			return &TamperError{Case: it.CaseID, Item: it.ID, Record: -1, What: "blob",
 				Expected: "content " + it.Digests.SHA256, Found: "no content"}
 		}
-		return fmt.Errorf("evidence: check %s: %w", it.ID, err)
+		return wrapOp(fmt.Sprintf("check %s", it.ID), err)
 	}
 	defer rc.Close()
 	n, err := io.Copy(io.Discard, rc)
@@ -337,7 +337,7 @@ func (l *Locker) checkBlob(ctx context.Context, it Item) error {
 			te.Case, te.Item = it.CaseID, it.ID
 			return te
 		}
-		return fmt.Errorf("evidence: check %s: %w", it.ID, err)
+		return wrapOp(fmt.Sprintf("check %s", it.ID), err)
 	}
 	if n != it.Size {
 		return &TamperError{Case: it.CaseID, Item: it.ID, Record: -1, What: "blob",

@@ -26,7 +26,7 @@ func NewMemoryBlobs() *MemoryBlobs { return &MemoryBlobs{} }
 // Create starts a new blob, held in memory until it is committed.
 func (m *MemoryBlobs) Create(ctx context.Context) (BlobWriter, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("evidence: memory blobs: create: %w", err)
+		return nil, wrapOp("memory blobs: create", err)
 	}
 	return &memBlobWriter{m: m, h: sha256.New()}, nil
 }
@@ -54,7 +54,7 @@ func (m *MemoryBlobs) Stat(ctx context.Context, sha256hex string) (int64, error)
 // never changed once stored, so it is returned without a copy.
 func (m *MemoryBlobs) blob(ctx context.Context, op, sha256hex string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("evidence: memory blobs: %s: %w", op, err)
+		return nil, wrapOp(fmt.Sprintf("memory blobs: %s", op), err)
 	}
 	if err := checkBlobDigest(sha256hex); err != nil {
 		return nil, err
@@ -63,7 +63,7 @@ func (m *MemoryBlobs) blob(ctx context.Context, op, sha256hex string) ([]byte, e
 	b, ok := m.blobs[sha256hex]
 	m.mu.RUnlock()
 	if !ok {
-		return nil, fmt.Errorf("evidence: memory blobs: %s blob %s: %w", op, sha256hex, ErrNotFound)
+		return nil, wrapOp(fmt.Sprintf("memory blobs: %s blob %s", op, sha256hex), ErrNotFound)
 	}
 	return b, nil
 }
@@ -107,7 +107,7 @@ func (w *memBlobWriter) Commit(ctx context.Context, sha256hex string) error {
 	content := w.buf.Bytes()
 	w.buf = bytes.Buffer{}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("evidence: memory blobs: commit: %w", err)
+		return wrapOp("memory blobs: commit", err)
 	}
 	if err := checkBlobDigest(sha256hex); err != nil {
 		return err

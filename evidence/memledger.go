@@ -80,7 +80,7 @@ func (s *MemoryLedgerStore) Append(ctx context.Context, a Append) error {
 
 func (s *MemoryLedgerStore) read(ctx context.Context, c CaseID) (*memCase, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("evidence: memory ledger: %w", err)
+		return nil, wrapOp("memory ledger", err)
 	}
 	return s.cases[c], nil
 }
@@ -109,7 +109,7 @@ func (s *MemoryLedgerStore) Records(ctx context.Context, c CaseID, start, end in
 		n = mc.records.len()
 	}
 	if start < 0 || end < start || end > n {
-		return nil, fmt.Errorf("evidence: memory ledger: records [%d, %d) of %d: %w", start, end, n, ErrNotFound)
+		return nil, wrapOp(fmt.Sprintf("memory ledger: records [%d, %d) of %d", start, end, n), ErrNotFound)
 	}
 	out := make([][]byte, 0, end-start)
 	if mc == nil {
@@ -132,7 +132,7 @@ func (s *MemoryLedgerStore) ReadHashes(ctx context.Context, c CaseID, indexes []
 	out := make([]Hash, len(indexes))
 	for i, x := range indexes {
 		if mc == nil || x < 0 || x >= mc.hashes.len() {
-			return nil, fmt.Errorf("evidence: memory ledger: hash %d: %w", x, ErrNotFound)
+			return nil, wrapOp(fmt.Sprintf("memory ledger: hash %d", x), ErrNotFound)
 		}
 		out[i] = mc.hashes.at(x)
 	}
@@ -152,7 +152,7 @@ func (s *MemoryLedgerStore) LastRecord(ctx context.Context, c CaseID, item ItemI
 			return i, nil
 		}
 	}
-	return 0, fmt.Errorf("evidence: memory ledger: item %s has no records: %w", item, ErrNotFound)
+	return 0, wrapOp(fmt.Sprintf("memory ledger: item %s has no records", item), ErrNotFound)
 }
 
 // Item implements [LedgerStore].
@@ -168,7 +168,7 @@ func (s *MemoryLedgerStore) Item(ctx context.Context, c CaseID, id ItemID) (Item
 			return mc.items[i].Clone(), nil
 		}
 	}
-	return Item{}, fmt.Errorf("evidence: memory ledger: item %s: %w", id, ErrNotFound)
+	return Item{}, wrapOp(fmt.Sprintf("memory ledger: item %s", id), ErrNotFound)
 }
 
 // Items implements [LedgerStore].
@@ -195,7 +195,7 @@ func (s *MemoryLedgerStore) AddCheckpoint(ctx context.Context, c CaseID, cp Chec
 		return err
 	}
 	if mc == nil {
-		return fmt.Errorf("evidence: memory ledger: case %s: %w", c, ErrNotFound)
+		return wrapOp(fmt.Sprintf("memory ledger: case %s", c), ErrNotFound)
 	}
 	if slices.ContainsFunc(mc.checkpoints, func(have Checkpoint) bool { return bytes.Equal(have.Note, cp.Note) }) {
 		return nil

@@ -1,13 +1,16 @@
 package ir
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // Actor is whoever makes a change: a person or a program. Every change
 // records its actor.
 type Actor struct {
-	// ID identifies the actor; required.
+	// ID identifies the actor; required, at most [MaxShortText] bytes.
 	ID string `json:"id"`
-	// Name is the display name.
+	// Name is the display name, at most [MaxShortText] bytes.
 	Name string `json:"name,omitempty"`
 	// Kind says whether the actor is a person or a program.
 	Kind ActorKind `json:"kind,omitempty"`
@@ -29,13 +32,13 @@ func (a Actor) normalize(field string) (Actor, error) {
 	if strings.TrimSpace(a.ID) == "" {
 		return Actor{}, invalid(field, "", "an actor needs an ID")
 	}
-	if len(a.ID) > maxShortText || len(a.Name) > maxShortText {
-		return Actor{}, invalid(field, "", "actor ID and name must be at most 200 bytes")
+	if len(a.ID) > MaxShortText || len(a.Name) > MaxShortText {
+		return Actor{}, invalid(field, "", fmt.Sprintf("actor ID and name must be at most %d bytes", MaxShortText))
 	}
-	if err := checkText(field+" ID", a.ID, maxShortText); err != nil {
+	if err := checkText(field+" ID", a.ID, MaxShortText); err != nil {
 		return Actor{}, err
 	}
-	if err := checkText(field+" name", a.Name, maxShortText); err != nil {
+	if err := checkText(field+" name", a.Name, MaxShortText); err != nil {
 		return Actor{}, err
 	}
 	if a.Kind == "" {

@@ -61,10 +61,10 @@ func (a Asset) normalize() (Asset, error) {
 	if a.Name == "" {
 		return Asset{}, invalid("asset name", "", "must not be empty")
 	}
-	if err := checkText("asset name", a.Name, maxShortText); err != nil {
+	if err := checkText("asset name", a.Name, MaxShortText); err != nil {
 		return Asset{}, err
 	}
-	if err := checkText("asset description", a.Description, maxLongText); err != nil {
+	if err := checkText("asset description", a.Description, MaxLongText); err != nil {
 		return Asset{}, err
 	}
 	return a, nil

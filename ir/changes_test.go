@@ -199,9 +199,9 @@ func invalidCases() []invalidCase {
 			return err
 		}, is: errUnknownIncident},
 		{name: "unknown action", do: transition("teleport"),
-			is: []error{phases.ErrUnknownAction, phases.ErrInvalidTransition}, not: []error{ir.ErrInvalid, phases.ErrGuardFailed}},
+			is: []error{ir.ErrInvalid, phases.ErrUnknownAction, phases.ErrInvalidTransition}, not: []error{ir.ErrRefused, phases.ErrGuardFailed}},
 		{name: "action not allowed from the phase", do: transition(phases.Contain),
-			is: []error{phases.ErrInvalidTransition}, not: []error{phases.ErrUnknownAction, phases.ErrGuardFailed},
+			is: []error{ir.ErrRefused, phases.ErrInvalidTransition}, not: []error{ir.ErrInvalid, phases.ErrUnknownAction, phases.ErrGuardFailed},
 			check: func(t *testing.T, err error) {
 				var te *phases.TransitionError
 				if assert.ErrorAs(t, err, &te) {
@@ -212,7 +212,7 @@ func invalidCases() []invalidCase {
 		{name: "action of another model", do: transition(phases.Detect),
 			is: []error{phases.ErrInvalidTransition, phases.ErrUnknownAction}},
 		{name: "guard refuses: no commander", setup: identified, do: transition(phases.Contain),
-			is: []error{phases.ErrGuardFailed}, not: []error{phases.ErrInvalidTransition, ir.ErrInvalid},
+			is: []error{ir.ErrRefused, phases.ErrGuardFailed}, not: []error{phases.ErrInvalidTransition, ir.ErrInvalid},
 			check: func(t *testing.T, err error) {
 				var ge *phases.GuardError
 				require.ErrorAs(t, err, &ge)

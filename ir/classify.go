@@ -57,11 +57,12 @@ func sameImpact(a, b Impact) bool {
 }
 
 // SetVerdict records what the incident was, and in words how it was
-// resolved. The built-in models need a verdict before closing.
+// resolved (at most [MaxBodyText] bytes). The built-in models need a
+// verdict before closing.
 func (r *Responder) SetVerdict(ctx context.Context, actor Actor, id ID, v Verdict, resolution string) (*Incident, error) {
 	return r.mutate(ctx, actor, id, change{op: OpSetVerdict,
 		check: func() (err error) {
-			if err := checkText("resolution", resolution, maxBodyText); err != nil {
+			if err := checkText("resolution", resolution, MaxBodyText); err != nil {
 				return err
 			}
 			v, err = ParseVerdict(string(v))

@@ -22,10 +22,36 @@
 //
 // Changes are atomic and versioned. A write made from a stale read is
 // refused with [ErrConflict] by the store; the Responder retries it against
-// the fresh incident (checking it again), so no update is ever lost. Bad
-// input returns an [*InvalidError] (matching [ErrInvalid]); a refused actor
-// a [*DeniedError] (matching [ErrUnauthorized]); a refused transition the
-// errors of package phases. In every case nothing is changed.
+// the fresh incident (checking it again), so no update is ever lost.
+//
+// Input is bounded by exported limits: [MaxShortText] for titles and names,
+// [MaxLongText] for descriptions and reasons, [MaxBodyText] for summaries
+// and notes, [MaxLabels], [MaxDecisionOptions] and [MaxListSize] for lists.
+//
+// The Responder speaks one error vocabulary, whichever package found the
+// problem; in every case nothing is changed:
+//
+//   - [ErrInvalid]: bad input. An [*InvalidError] says which field and
+//     why; input that package evidence checks (an unknown evidence kind,
+//     content over its size limit) also matches evidence.ErrInvalid, and a
+//     phase action the model does not have phases.ErrUnknownAction.
+//   - [ErrUnauthorized]: the [Policy] refused the actor (a [*DeniedError]),
+//     or the evidence locker's access policy did (evidence.ErrDenied).
+//   - [ErrRefused]: the input was well formed and the actor allowed, but the
+//     incident's state does not allow the change: the action does not
+//     leave from the current phase (phases.ErrInvalidTransition), or the
+//     model's guards refuse it (phases.ErrGuardFailed, a
+//     [*phases.GuardError] saying which guards and why). It is neither bad
+//     input nor a refused actor: the same call succeeds once the incident
+//     is ready (a commander assigned, a required task done, a verdict set).
+//   - [ErrNotFound]: no such incident, or no such evidence item
+//     (evidence.ErrNotFound).
+//   - [ErrConflict]: another writer changed the incident or its custody
+//     log, and the retries ran out.
+//
+// The other package's errors and types still match as well, so a caller
+// that already branches on phases.ErrGuardFailed keeps working, and the
+// message is that package's own, unchanged.
 //
 // A store may keep more than incidents, so that what belongs to a change is
 // written in the same transaction ([Change]). Stores that implement

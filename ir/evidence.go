@@ -35,7 +35,8 @@ const linkTimeout = 30 * time.Second
 // item and an [EvidenceCollected] event carrying its ID and digest.
 //
 // c.Case is set to the incident's case ID, and c.CollectedBy defaults to
-// actor. It needs [Config.Evidence]. Once the content is stored, the rest
+// actor. It needs [Config.Evidence]. An incident references at most
+// [MaxListSize] evidence items. Once the content is stored, the rest
 // goes ahead even if ctx is cancelled (within a bounded time): the
 // collection already happened.
 //
@@ -45,7 +46,8 @@ const linkTimeout = 30 * time.Second
 // appended first and the incident linked after it; if linking fails, the
 // item is returned with the error, and [Responder.LinkEvidence] links it
 // later.
-func (r *Responder) CollectEvidence(ctx context.Context, actor Actor, id ID, c evidence.Collection) (evidence.Item, error) {
+func (r *Responder) CollectEvidence(ctx context.Context, actor Actor, id ID, c evidence.Collection) (_ evidence.Item, err error) {
+	defer func() { err = facade(err) }()
 	if r.evidence == nil {
 		return evidence.Item{}, invalid("config", "", "collecting evidence needs Config.Evidence")
 	}
@@ -69,7 +71,7 @@ func (r *Responder) CollectEvidence(ctx context.Context, actor Actor, id ID, c e
 	linkCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), linkTimeout)
 	defer cancel()
 	if _, err := r.LinkEvidence(linkCtx, actor, id, item.ID); err != nil {
-		return item, fmt.Errorf("ir: evidence %s collected but not linked to incident %s: %w", item.ID, id, err)
+		return item, &opError{op: fmt.Sprintf("evidence %s collected but not linked to incident %s", item.ID, id), err: err}
 	}
 	return item, nil
 }
@@ -94,7 +96,7 @@ func (r *Responder) collectTogether(ctx context.Context, actor Actor, id ID, c e
 	)
 	_, err = r.mutate(ctx, actor, id, change{op: OpCollectEvidence, minRetries: custodyRetries,
 		apply: func(ctx context.Context, inc *Incident, _ time.Time) ([]EventData, error) {
-			if len(inc.Evidence) >= maxListSize {
+			if len(inc.Evidence) >= MaxListSize {
 				return nil, invalid("evidence", "", "too many evidence items")
 			}
 			rec, app, err := r.evidence.Ledger().Prepare(ctx, staged)
@@ -109,7 +111,7 @@ func (r *Responder) collectTogether(ctx context.Context, actor Actor, id ID, c e
 		custody: func() []evidence.Append { return []evidence.Append{pending} },
 	})
 	if err != nil {
-		return evidence.Item{}, fmt.Errorf("ir: evidence %s stored but its collection not recorded: %w", staged.Item, err)
+		return evidence.Item{}, &opError{op: fmt.Sprintf("evidence %s stored but its collection not recorded", staged.Item), err: err}
 	}
 	return item, nil
 }
@@ -137,7 +139,7 @@ func (r *Responder) LinkEvidence(ctx context.Context, actor Actor, id ID, item e
 					return nil, nil
 				}
 			}
-			if len(inc.Evidence) >= maxListSize {
+			if len(inc.Evidence) >= MaxListSize {
 				return nil, invalid("evidence", "", "too many evidence items")
 			}
 			it, err := r.evidence.Item(ctx, CaseID(inc.ID), item)

@@ -134,10 +134,11 @@ func ExampleResponder_Transition() {
 		log.Fatal(err)
 	}
 
-	// Every guard that refuses says why.
+	// Every guard that refuses says why. The refusal matches
+	// ir.ErrRefused as well as phases.ErrGuardFailed.
 	_, err = r.Transition(ctx, dana, inc.ID, phases.Contain, "")
 	var refused *phases.GuardError
-	if errors.Is(err, phases.ErrGuardFailed) && errors.As(err, &refused) {
+	if errors.Is(err, ir.ErrRefused) && errors.As(err, &refused) {
 		for _, why := range refused.Refusals {
 			fmt.Printf("%s: %v\n", why.Guard, why.Reason)
 		}
@@ -145,11 +146,36 @@ func ExampleResponder_Transition() {
 
 	// An action that does not leave from the current phase is refused too.
 	_, err = r.Transition(ctx, dana, inc.ID, phases.Recover, "")
-	fmt.Println(errors.Is(err, phases.ErrInvalidTransition))
+	fmt.Println(errors.Is(err, ir.ErrRefused), errors.Is(err, phases.ErrInvalidTransition))
 	// Output:
 	// role_assigned(incident_commander): no incident commander is assigned
 	// tasks_done: required tasks of identification not done: Find every affected host
+	// true true
+}
+
+// Open checks every field of a new incident and reports each problem, so
+// that a form can mark them all at once.
+func ExampleInputError() {
+	ctx := context.Background()
+	r, err := ir.NewResponder(ir.Config{Store: ir.NewMemoryStore()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Shutdown(ctx)
+
+	_, err = r.Open(ctx, ir.Actor{ID: "dana"}, ir.NewIncident{Title: "", Severity: "urgent", TLP: "purple"})
+	fmt.Println(errors.Is(err, ir.ErrInvalid))
+	var in *ir.InputError
+	if errors.As(err, &in) {
+		for _, p := range in.Problems {
+			fmt.Printf("%s: %s\n", p.Field, p.Reason)
+		}
+	}
+	// Output:
 	// true
+	// title: must not be empty
+	// severity: unknown severity; want one of low, medium, high, critical
+	// tlp: unknown tlp; want one of TLP:CLEAR, TLP:GREEN, TLP:AMBER, TLP:AMBER+STRICT, TLP:RED
 }
 
 func ExampleResponder_Actions() {

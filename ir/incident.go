@@ -17,14 +17,6 @@ type ID string
 // String returns the ID.
 func (id ID) String() string { return string(id) }
 
-// Limits on text fields, so that one oversized input cannot bloat every
-// copy of an incident.
-const (
-	maxShortText = 200     // titles, names, labels
-	maxLongText  = 4096    // descriptions, reasons, observable values
-	maxBodyText  = 1 << 16 // summaries, notes, rationales
-)
-
 // checkText refuses text longer than max bytes, text that is not valid
 // UTF-8, and text holding a NUL byte, which no store keeps faithfully
 // (JSON replaces invalid bytes; PostgreSQL refuses both).

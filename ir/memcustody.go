@@ -17,7 +17,7 @@ func (s *MemoryStore) checkCustody(ctx context.Context, apps []evidence.Append) 
 	}
 	n, err := s.ledger.Size(ctx, apps[0].Case)
 	if err != nil {
-		return fmt.Errorf("ir: memory store: apply: %w", err)
+		return &opError{op: "memory store: apply", err: err}
 	}
 	if n != apps[0].Index {
 		return fmt.Errorf("ir: memory store: custody log of case %s holds %d records, the change expects %d: %w (%w)",

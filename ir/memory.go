@@ -80,15 +80,14 @@ func (s *MemoryStore) Apply(ctx context.Context, ch Change) error {
 	// Checked under the lock: a change whose caller gave up while it
 	// waited must not be written.
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("ir: memory store: apply: %w", err)
+		return &opError{op: "memory store: apply", err: err}
 	}
 	var stored int64
 	if cur, ok := s.incidents[inc.ID]; ok {
 		stored = cur.Version
 	}
 	if stored != inc.Version-1 {
-		return fmt.Errorf("ir: memory store: incident %s is at version %d, change expects %d: %w",
-			inc.ID, stored, inc.Version-1, ErrConflict)
+		return &opError{op: fmt.Sprintf("memory store: incident %s is at version %d, change expects %d", inc.ID, stored, inc.Version-1), err: ErrConflict}
 	}
 	if err := s.checkCustody(ctx, ch.Custody); err != nil {
 		return err
@@ -97,7 +96,7 @@ func (s *MemoryStore) Apply(ctx context.Context, ch Change) error {
 	// the same lock, and are not given up half-way.
 	for _, a := range ch.Custody {
 		if err := s.ledger.Append(context.WithoutCancel(ctx), a); err != nil {
-			return fmt.Errorf("ir: memory store: apply: %w", err)
+			return &opError{op: "memory store: apply", err: err}
 		}
 	}
 	if len(ch.Outbox) > 0 {
@@ -121,13 +120,13 @@ func (s *MemoryStore) Apply(ctx context.Context, ch Change) error {
 // Get implements [Store].
 func (s *MemoryStore) Get(ctx context.Context, id ID) (*Incident, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("ir: memory store: get: %w", err)
+		return nil, &opError{op: "memory store: get", err: err}
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	inc, ok := s.incidents[id]
 	if !ok {
-		return nil, fmt.Errorf("ir: memory store: incident %s: %w", id, ErrNotFound)
+		return nil, &opError{op: fmt.Sprintf("memory store: incident %s", id), err: ErrNotFound}
 	}
 	return inc.Clone(), nil
 }
@@ -139,7 +138,7 @@ func (s *MemoryStore) List(ctx context.Context, q Query) (Page, error) {
 		return Page{}, err
 	}
 	if err := ctx.Err(); err != nil {
-		return Page{}, fmt.Errorf("ir: memory store: list: %w", err)
+		return Page{}, &opError{op: "memory store: list", err: err}
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -165,13 +164,13 @@ func (s *MemoryStore) List(ctx context.Context, q Query) (Page, error) {
 // Timeline implements [Store].
 func (s *MemoryStore) Timeline(ctx context.Context, id ID) ([]Event, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("ir: memory store: timeline: %w", err)
+		return nil, &opError{op: "memory store: timeline", err: err}
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	tl, ok := s.timelines[id]
 	if !ok {
-		return nil, fmt.Errorf("ir: memory store: incident %s: %w", id, ErrNotFound)
+		return nil, &opError{op: fmt.Sprintf("memory store: incident %s", id), err: ErrNotFound}
 	}
 	out := make([]Event, len(tl))
 	for i, e := range tl {
@@ -183,7 +182,7 @@ func (s *MemoryStore) Timeline(ctx context.Context, id ID) ([]Event, error) {
 // CountOpen implements [Store].
 func (s *MemoryStore) CountOpen(ctx context.Context) ([]OpenCount, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("ir: memory store: count: %w", err)
+		return nil, &opError{op: "memory store: count", err: err}
 	}
 	type key struct {
 		sev   Severity

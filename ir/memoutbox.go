@@ -41,7 +41,7 @@ func (s *MemoryStore) Claim(ctx context.Context, owner string, limit int, lease 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("ir: memory store: claim: %w", err)
+		return nil, &opError{op: "memory store: claim", err: err}
 	}
 	o := &s.outbox
 	now := s.clock.Now()
@@ -98,13 +98,13 @@ func (s *MemoryStore) Retry(ctx context.Context, owner string, id int64, at time
 // holds checks that owner holds the claim of entry id.
 func (o *memoryOutbox) holds(ctx context.Context, owner string, id int64) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("ir: memory store: outbox: %w", err)
+		return &opError{op: "memory store: outbox", err: err}
 	}
 	if _, ok := o.byID[id]; !ok {
-		return fmt.Errorf("ir: memory store: outbox entry %d: %w", id, ErrNotFound)
+		return &opError{op: fmt.Sprintf("memory store: outbox entry %d", id), err: ErrNotFound}
 	}
 	if c, ok := o.claims[id]; !ok || c.owner != owner {
-		return fmt.Errorf("ir: memory store: outbox entry %d is not claimed by %q: %w", id, owner, ErrConflict)
+		return &opError{op: fmt.Sprintf("memory store: outbox entry %d is not claimed by %q", id, owner), err: ErrConflict}
 	}
 	return nil
 }

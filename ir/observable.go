@@ -81,10 +81,10 @@ func (o Observable) normalize() (Observable, error) {
 	if o.Value == "" {
 		return Observable{}, invalid("observable value", "", "must not be empty")
 	}
-	if err := checkText("observable value", o.Value, maxLongText); err != nil {
+	if err := checkText("observable value", o.Value, MaxLongText); err != nil {
 		return Observable{}, err
 	}
-	if err := checkText("observable description", o.Description, maxLongText); err != nil {
+	if err := checkText("observable description", o.Description, MaxLongText); err != nil {
 		return Observable{}, err
 	}
 	v, reason := canonicalObservable(t, o.Value)

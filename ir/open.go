@@ -2,6 +2,7 @@ package ir
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -14,7 +15,9 @@ import (
 // NewIncident is what [Responder.Open] needs to open an incident. Title and
 // Severity are required; every other field has a default.
 type NewIncident struct {
-	Title   string
+	// Title is required, at most [MaxShortText] bytes.
+	Title string
+	// Summary is at most [MaxBodyText] bytes.
 	Summary string
 	// Severity is required.
 	Severity Severity
@@ -25,8 +28,10 @@ type NewIncident struct {
 	// TLP defaults to [TLPAmber].
 	TLP    TLP
 	Impact Impact
+	// Labels are at most [MaxLabels], each at most [MaxShortText] bytes.
 	Labels []string
-	// Observables and Assets known at the outset.
+	// Observables and Assets known at the outset, at most [MaxListSize]
+	// of each.
 	Observables []Observable
 	Assets      []Asset
 	// OccurredAt is when the incident began, if known. DetectedAt defaults
@@ -40,17 +45,15 @@ type NewIncident struct {
 // for clocks on other machines running slightly ahead.
 const MaxClockSkew = 5 * time.Minute
 
-// Limits on what one incident holds.
-const (
-	maxLabels   = 64
-	maxListSize = 10000 // observables, assets, tasks, decisions, participants
-)
-
 // Open opens an incident in the initial phase of the Responder's model and
 // returns it. The timeline starts with an [Opened] event.
+//
+// Every field of n is checked before Open returns: bad input returns an
+// [*InvalidError], or, when several fields are wrong, an [*InputError]
+// listing each of them; both match [ErrInvalid].
 func (r *Responder) Open(ctx context.Context, actor Actor, n NewIncident) (inc *Incident, err error) {
 	ctx, span := r.tel.start(ctx, OpOpen, "", attrSeverity.String(string(n.Severity)))
-	defer func() { r.tel.end(ctx, span, err) }()
+	defer func() { err = facade(err); r.tel.end(ctx, span, err) }()
 	if actor, err = actor.normalize("actor"); err != nil {
 		return nil, err
 	}
@@ -73,15 +76,13 @@ func (r *Responder) Open(ctx context.Context, actor Actor, n NewIncident) (inc *
 }
 
 // build validates n and makes the incident it describes, with the events
-// that record its opening.
+// that record its opening. It checks every field before it returns, and
+// reports every problem found: an [*InputError] when there are several.
 func (r *Responder) build(n NewIncident, actor Actor, now time.Time) (*Incident, []EventData, error) {
+	var errs problems
 	title, err := shortText("title", n.Title, true)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := checkText("summary", n.Summary, maxBodyText); err != nil {
-		return nil, nil, err
-	}
+	errs.add(err)
+	errs.add(checkText("summary", n.Summary, MaxBodyText))
 	inc := &Incident{
 		Title:    title,
 		Summary:  strings.TrimSpace(n.Summary),
@@ -91,31 +92,40 @@ func (r *Responder) build(n NewIncident, actor Actor, now time.Time) (*Incident,
 		Version:  1,
 	}
 	if n.Severity == "" {
-		return nil, nil, invalid("severity", "", "is required")
+		errs.add(invalid("severity", "", "is required"))
+	} else {
+		inc.Severity, err = ParseSeverity(string(n.Severity))
+		errs.add(err)
 	}
-	if inc.Severity, err = ParseSeverity(string(n.Severity)); err != nil {
+	inc.Priority, err = withDefault(n.Priority, DefaultPriority(inc.Severity), ParsePriority)
+	errs.add(err)
+	inc.Category, err = withDefault(n.Category, CategoryOther, ParseCategory)
+	errs.add(err)
+	inc.TLP, err = withDefault(n.TLP, TLPAmber, ParseTLP)
+	errs.add(err)
+	inc.Impact, err = n.Impact.normalize()
+	errs.add(err)
+	inc.Labels, err = normalizeLabels(n.Labels)
+	errs.add(err)
+	inc.Times, err = openingTimes(n, now)
+	errs.add(err)
+	var data []EventData
+	if len(n.Observables) > MaxListSize || len(n.Assets) > MaxListSize {
+		errs.add(invalid("incident", "", fmt.Sprintf("at most %d observables and %d assets", MaxListSize, MaxListSize)))
+	} else {
+		for _, o := range n.Observables {
+			d, err := inc.addObservable(o, actor, now)
+			errs.add(err)
+			data = append(data, d...)
+		}
+		for _, a := range n.Assets {
+			d, err := inc.addAsset(a, actor, now)
+			errs.add(err)
+			data = append(data, d...)
+		}
+	}
+	if err := errs.err(); err != nil {
 		return nil, nil, err
-	}
-	if inc.Priority, err = withDefault(n.Priority, DefaultPriority(inc.Severity), ParsePriority); err != nil {
-		return nil, nil, err
-	}
-	if inc.Category, err = withDefault(n.Category, CategoryOther, ParseCategory); err != nil {
-		return nil, nil, err
-	}
-	if inc.TLP, err = withDefault(n.TLP, TLPAmber, ParseTLP); err != nil {
-		return nil, nil, err
-	}
-	if inc.Impact, err = n.Impact.normalize(); err != nil {
-		return nil, nil, err
-	}
-	if inc.Labels, err = normalizeLabels(n.Labels); err != nil {
-		return nil, nil, err
-	}
-	if inc.Times, err = openingTimes(n, now); err != nil {
-		return nil, nil, err
-	}
-	if len(n.Observables) > maxListSize || len(n.Assets) > maxListSize {
-		return nil, nil, invalid("incident", "", "too many observables or assets")
 	}
 	inc.ID = r.ids.NewID()
 	if inc.ID == "" {
@@ -124,26 +134,12 @@ func (r *Responder) build(n NewIncident, actor Actor, now time.Time) (*Incident,
 	inc.UpdatedAt = now
 	inc.PhaseHistory = []PhaseInterval{{Phase: inc.Phase, Entered: now}}
 	inc.Times.markAll(r.phaseDefs[inc.Phase].Marks, now)
-	data := []EventData{&Opened{
+	opened := &Opened{
 		Title: inc.Title, Summary: inc.Summary, Severity: inc.Severity, Priority: inc.Priority,
 		Category: inc.Category, TLP: inc.TLP, Impact: inc.Impact, Labels: slices.Clone(inc.Labels),
 		Model: inc.Model, Phase: inc.Phase, Times: inc.Times,
-	}}
-	for _, o := range n.Observables {
-		d, err := inc.addObservable(o, actor, now)
-		if err != nil {
-			return nil, nil, err
-		}
-		data = append(data, d...)
 	}
-	for _, a := range n.Assets {
-		d, err := inc.addAsset(a, actor, now)
-		if err != nil {
-			return nil, nil, err
-		}
-		data = append(data, d...)
-	}
-	return inc, data, nil
+	return inc, append([]EventData{opened}, data...), nil
 }
 
 // withDefault parses v, or returns def if v is unset.
@@ -226,7 +222,7 @@ func shortText(field, s string, required bool) (string, error) {
 	if required && s == "" {
 		return "", invalid(field, "", "must not be empty")
 	}
-	if err := checkText(field, s, maxShortText); err != nil {
+	if err := checkText(field, s, MaxShortText); err != nil {
 		return "", err
 	}
 	return s, nil
@@ -234,8 +230,8 @@ func shortText(field, s string, required bool) (string, error) {
 
 // normalizeLabels trims labels, drops repeats and checks their size.
 func normalizeLabels(labels []string) ([]string, error) {
-	if len(labels) > maxLabels {
-		return nil, invalid("labels", "", "at most 64 labels")
+	if len(labels) > MaxLabels {
+		return nil, invalid("labels", "", fmt.Sprintf("at most %d labels", MaxLabels))
 	}
 	var out []string
 	for _, l := range labels {

@@ -96,7 +96,7 @@ const (
 // CheckClaim checks the arguments of [Outbox.Claim], with an error matching
 // [ErrInvalid]. Outbox implementations call it first.
 func CheckClaim(owner string, limit int, lease time.Duration) error {
-	if err := checkText("outbox owner", owner, maxShortText); err != nil {
+	if err := checkText("outbox owner", owner, MaxShortText); err != nil {
 		return err
 	}
 	switch {

@@ -2,11 +2,13 @@ package ir
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 )
 
-// AddNote adds a note to the incident's timeline.
+// AddNote adds a note to the incident's timeline. The text is required, at
+// most [MaxBodyText] bytes.
 func (r *Responder) AddNote(ctx context.Context, actor Actor, id ID, text string) (*Incident, error) {
 	return r.mutate(ctx, actor, id, change{op: OpAddNote,
 		check: func() error {
@@ -14,7 +16,7 @@ func (r *Responder) AddNote(ctx context.Context, actor Actor, id ID, text string
 			if text == "" {
 				return invalid("note", "", "must not be empty")
 			}
-			if err := checkText("note", text, maxBodyText); err != nil {
+			if err := checkText("note", text, MaxBodyText); err != nil {
 				return err
 			}
 			return nil
@@ -24,16 +26,19 @@ func (r *Responder) AddNote(ctx context.Context, actor Actor, id ID, text string
 		}})
 }
 
-// Decide records a decision: what was decided (Summary, required), the
-// options considered and the rationale. The Responder sets the decision's
-// ID, time and author.
+// Decide records a decision: what was decided (Summary, required, at most
+// [MaxShortText] bytes), the options considered (at most
+// [MaxDecisionOptions], each at most [MaxShortText] bytes) and the
+// rationale (at most [MaxBodyText] bytes). The Responder sets the
+// decision's ID, time and author. An incident holds at most [MaxListSize]
+// decisions.
 func (r *Responder) Decide(ctx context.Context, actor Actor, id ID, d Decision) (*Incident, error) {
 	var summary string
 	var options []string
 	return r.mutate(ctx, actor, id, change{op: OpDecide,
 		check: func() (err error) { summary, options, err = checkDecision(d); return err },
 		apply: func(_ context.Context, inc *Incident, now time.Time) ([]EventData, error) {
-			if len(inc.Decisions) >= maxListSize {
+			if len(inc.Decisions) >= MaxListSize {
 				return nil, invalid("decisions", "", "too many decisions")
 			}
 			dec := Decision{
@@ -53,11 +58,11 @@ func checkDecision(d Decision) (string, []string, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	if err := checkText("decision rationale", d.Rationale, maxBodyText); err != nil {
+	if err := checkText("decision rationale", d.Rationale, MaxBodyText); err != nil {
 		return "", nil, err
 	}
-	if len(d.Options) > maxLabels {
-		return "", nil, invalid("decision options", "", "at most 64 options")
+	if len(d.Options) > MaxDecisionOptions {
+		return "", nil, invalid("decision options", "", fmt.Sprintf("at most %d options", MaxDecisionOptions))
 	}
 	var options []string
 	for _, o := range d.Options {

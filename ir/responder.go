@@ -60,9 +60,20 @@ type Config struct {
 // programs use.
 //
 // Every change takes an [Actor], is checked by the [Policy], is validated
-// (bad input returns an [*InvalidError] and changes nothing), and is written
+// against the limits ([MaxShortText], [MaxLongText], [MaxBodyText],
+// [MaxLabels], [MaxDecisionOptions], [MaxListSize]; the reason a change
+// gives is at most [MaxLongText] bytes; bad input returns an
+// [*InvalidError] and changes nothing), and is written
 // atomically with an optimistic version check, so concurrent writers never
 // lose each other's updates.
+//
+// Its errors match this package's sentinels whichever package found the
+// problem, and that package's errors too: bad input matches [ErrInvalid]
+// (an unknown evidence kind also matches evidence.ErrInvalid), a refusal
+// by the policy or the evidence locker's access policy [ErrUnauthorized],
+// a transition the phase or the guards do not allow [ErrRefused] (and
+// phases.ErrInvalidTransition or phases.ErrGuardFailed), a missing
+// incident or evidence item [ErrNotFound], and a lost race [ErrConflict].
 //
 // A Responder is safe for concurrent use. It starts no goroutines; call
 // [Responder.Shutdown] when done with it to unregister its metric callback.
@@ -274,14 +285,14 @@ func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change) (i
 			span.SetAttributes(attrAction.String(string(c.action)))
 		}
 	}
-	defer func() { r.tel.end(ctx, span, err) }()
+	defer func() { err = facade(err); r.tel.end(ctx, span, err) }()
 	if actor, err = actor.normalize("actor"); err != nil {
 		return nil, err
 	}
 	if id == "" {
 		return nil, invalid("incident ID", "", "must not be empty")
 	}
-	if err := checkText("reason", c.reason, maxLongText); err != nil {
+	if err := checkText("reason", c.reason, MaxLongText); err != nil {
 		return nil, err
 	}
 	if c.check != nil {

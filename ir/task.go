@@ -10,6 +10,7 @@ import (
 
 // NewTask is what [Responder.AddTask] needs to add a task.
 type NewTask struct {
+	// Title is required, at most [MaxShortText] bytes.
 	Title string
 	// Phase is the phase the task belongs to; empty means the incident's
 	// current phase.
@@ -22,13 +23,14 @@ type NewTask struct {
 }
 
 // AddTask adds a task to the incident. The new task is the last of the
-// returned incident's Tasks; its ID numbers it within the incident.
+// returned incident's Tasks; its ID numbers it within the incident. An
+// incident holds at most [MaxListSize] tasks.
 func (r *Responder) AddTask(ctx context.Context, actor Actor, id ID, t NewTask) (*Incident, error) {
 	var title string
 	return r.mutate(ctx, actor, id, change{op: OpAddTask,
 		check: func() (err error) { title, t, err = r.checkTask(t); return err },
 		apply: func(_ context.Context, inc *Incident, now time.Time) ([]EventData, error) {
-			if len(inc.Tasks) >= maxListSize {
+			if len(inc.Tasks) >= MaxListSize {
 				return nil, invalid("tasks", "", "too many tasks")
 			}
 			task := Task{
@@ -43,12 +45,13 @@ func (r *Responder) AddTask(ctx context.Context, actor Actor, id ID, t NewTask) 
 		}})
 }
 
-// CompleteTask marks a task done, with its outcome in words. Completing a
-// task that is already done changes nothing.
+// CompleteTask marks a task done, with its outcome in words (at most
+// [MaxBodyText] bytes). Completing a task that is already done changes
+// nothing.
 func (r *Responder) CompleteTask(ctx context.Context, actor Actor, id ID, taskID int, outcome string) (*Incident, error) {
 	return r.mutate(ctx, actor, id, change{op: OpCompleteTask,
 		check: func() error {
-			if err := checkText("task outcome", outcome, maxBodyText); err != nil {
+			if err := checkText("task outcome", outcome, MaxBodyText); err != nil {
 				return err
 			}
 			return nil

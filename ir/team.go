@@ -9,7 +9,8 @@ import (
 // Assign gives who the role in the incident. For an exclusive role (see
 // [Role.Exclusive]) this hands the role over from its current holder.
 // Assigning a role someone already holds changes nothing. The first
-// assignment marks the incident acknowledged.
+// assignment marks the incident acknowledged. An incident has at most
+// [MaxListSize] participants.
 func (r *Responder) Assign(ctx context.Context, actor Actor, id ID, role Role, who Actor) (*Incident, error) {
 	role, roleErr := ParseRole(string(role))
 	return r.mutate(ctx, actor, id, change{op: OpAssign, role: role,
@@ -22,7 +23,7 @@ func (r *Responder) Assign(ctx context.Context, actor Actor, id ID, role Role, w
 					return nil, nil
 				}
 			}
-			if len(inc.Participants) >= maxListSize {
+			if len(inc.Participants) >= MaxListSize {
 				return nil, invalid("participants", "", "too many participants")
 			}
 			var replaced Actor

@@ -104,6 +104,12 @@ func outcome(err error) string {
 	switch {
 	case err == nil:
 		return outcomeOK
+	// A transition's own outcomes come first: an unknown action is bad
+	// input too, and is counted as a transition that could not be taken.
+	case errors.Is(err, phases.ErrGuardFailed):
+		return outcomeGuardFailed
+	case errors.Is(err, phases.ErrInvalidTransition):
+		return outcomeBadAction
 	case errors.Is(err, ErrInvalid):
 		return outcomeInvalid
 	case errors.Is(err, ErrNotFound):
@@ -112,10 +118,6 @@ func outcome(err error) string {
 		return outcomeConflict
 	case errors.Is(err, ErrUnauthorized):
 		return outcomeUnauthorized
-	case errors.Is(err, phases.ErrGuardFailed):
-		return outcomeGuardFailed
-	case errors.Is(err, phases.ErrInvalidTransition):
-		return outcomeBadAction
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return outcomeCanceled
 	default:

@@ -12,10 +12,11 @@ import (
 // after the model's guards allow it, and returns the incident in its new
 // phase. Entering a phase sets the lifecycle timestamps it marks.
 //
-// Errors match phases.ErrInvalidTransition when the action does not leave
-// from the current phase (or is unknown: phases.ErrUnknownAction), and
-// phases.ErrGuardFailed when guards refuse; the [*phases.GuardError] says
-// which guards and why.
+// Errors match [ErrRefused] and phases.ErrInvalidTransition when the
+// action does not leave from the current phase, [ErrRefused] and
+// phases.ErrGuardFailed when guards refuse (the [*phases.GuardError] says
+// which guards and why), and [ErrInvalid] and phases.ErrUnknownAction when
+// the model has no such action.
 func (r *Responder) Transition(ctx context.Context, actor Actor, id ID, action phases.Action, reason string) (*Incident, error) {
 	return r.transition(ctx, actor, id, reason, change{action: action})
 }
@@ -38,7 +39,7 @@ func (r *Responder) Close(ctx context.Context, actor Actor, id ID, reason string
 // Reopen takes the action that reopens a closed incident (phases.Reopen in
 // the built-in models). Reopening clears the resolved and closed times; the
 // timeline keeps the earlier ones. Reopening an open incident fails with
-// phases.ErrInvalidTransition.
+// [ErrRefused] and phases.ErrInvalidTransition.
 func (r *Responder) Reopen(ctx context.Context, actor Actor, id ID, reason string) (*Incident, error) {
 	return r.transition(ctx, actor, id, reason, change{action: phases.Reopen,
 		pick: func(inc *Incident) (phases.Action, error) {
@@ -109,7 +110,8 @@ type ActionOption struct {
 	// To is the phase the action leads to.
 	To phases.Phase
 	// Err is nil if the action may be taken now. Otherwise it says why
-	// not: a [*phases.GuardError], or a [*DeniedError] from the policy.
+	// not: a [*phases.GuardError] (matching [ErrRefused]), or a
+	// [*DeniedError] from the policy (matching [ErrUnauthorized]).
 	Err error
 }
 
@@ -139,6 +141,7 @@ func (r *Responder) Actions(ctx context.Context, actor Actor, id ID) (opts []Act
 		}
 		if opt.Err == nil {
 			_, opt.Err = r.model.Fire(ctx, inc, inc.Phase, a)
+			opt.Err = facade(opt.Err)
 		}
 		opts = append(opts, opt)
 	}

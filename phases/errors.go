@@ -1,6 +1,7 @@
 package phases
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -21,7 +22,8 @@ var (
 	// error is a [*GuardError] that says which and why.
 	ErrGuardFailed = errors.New("phases: guard refused transition")
 	// ErrInvalidModel means a model definition failed validation; the error
-	// is a [*ValidationError] listing every problem.
+	// is a [*ValidationError] listing every problem, or, for a definition
+	// [Load] could not decode, a [*DecodeError] saying where.
 	ErrInvalidModel = errors.New("phases: invalid model")
 )
 
@@ -106,3 +108,36 @@ func (e *ValidationError) Error() string {
 
 // Is reports whether target is [ErrInvalidModel].
 func (e *ValidationError) Is(target error) bool { return target == ErrInvalidModel }
+
+// DecodeError reports a model definition that [Load] could not decode:
+// malformed JSON, an unknown field, a value of the wrong type, or data
+// after the definition. It matches [ErrInvalidModel] and unwraps to the
+// decoder's error.
+type DecodeError struct {
+	// Line and Column locate the problem, both counted from 1; the column
+	// counts bytes.
+	Line, Column int
+	// Offset is the problem's offset in bytes from the start of the input.
+	Offset int64
+	Err    error
+}
+
+// newDecodeError returns the [*DecodeError] of err, found at offset off of
+// data.
+func newDecodeError(data []byte, off int64, err error) *DecodeError {
+	off = max(0, min(off, int64(len(data))))
+	before := data[:off]
+	line := bytes.Count(before, []byte("\n")) + 1
+	col := int(off) - bytes.LastIndexByte(before, '\n')
+	return &DecodeError{Line: line, Column: col, Offset: off, Err: err}
+}
+
+func (e *DecodeError) Error() string {
+	return fmt.Sprintf("phases: invalid model definition at line %d, column %d: %v", e.Line, e.Column, e.Err)
+}
+
+// Is reports whether target is [ErrInvalidModel].
+func (e *DecodeError) Is(target error) bool { return target == ErrInvalidModel }
+
+// Unwrap returns the decoder's error.
+func (e *DecodeError) Unwrap() error { return e.Err }

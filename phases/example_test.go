@@ -110,6 +110,25 @@ func ExampleLoad() {
 	// phases: phishing: cannot close from investigating to closed: verdict_set: no verdict is set
 }
 
+// A definition Load cannot decode is refused with the line and column of
+// the problem.
+func ExampleDecodeError() {
+	const model = `{
+		"name": "phishing",
+		"initial": "reported",
+		"phases": [{"name": "reported", "terminl": true}]
+	}`
+	_, err := phases.Load(strings.NewReader(model))
+	var de *phases.DecodeError
+	if errors.As(err, &de) {
+		fmt.Println(errors.Is(err, phases.ErrInvalidModel), de.Line, de.Column)
+	}
+	fmt.Println(err)
+	// Output:
+	// true 4 35
+	// phases: invalid model definition at line 4, column 35: json: unknown field "terminl"
+}
+
 func ExampleModel_Mermaid() {
 	m := phases.MustNew(phases.Definition{
 		Name:    "takedown",

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,7 +90,40 @@ func TestLoadRefusesUnknownFields(t *testing.T) {
 			require.Error(t, err)
 			assert.Nil(t, m)
 			assert.Contains(t, err.Error(), `unknown field "`+tt.field+`"`)
-			assert.NotErrorIs(t, err, phases.ErrInvalidModel, "a decoding problem is not a model problem")
+			assert.ErrorIs(t, err, phases.ErrInvalidModel)
+			var de *phases.DecodeError
+			require.ErrorAs(t, err, &de)
+			assert.Equal(t, 1, de.Line)
+			assert.Equal(t, strings.Index(tt.json, `"`+tt.field+`"`)+1, de.Column, "the column of the unknown key")
+		})
+	}
+}
+
+func TestLoadSaysWhereTheDefinitionIsWrong(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, json   string
+		line, column int
+		says         string
+	}{
+		{"syntax", "{\n  \"name\": \"m\",\n  \"initial\" \"a\"\n}", 3, 13, "invalid character"},
+		{"unknown field", "{\n  \"name\": \"m\",\n  \"phases\": [\n    {\"name\": \"a\", \"terminl\": true}\n  ]\n}", 4, 19, `unknown field "terminl"`},
+		{"key known elsewhere", "{\"phases\": [{\"name\": \"a\", \"initial\": \"a\"}]}", 1, 27, `unknown field "initial"`},
+		{"wrong type", "{\n\"name\": 5}", 2, 9, "cannot unmarshal number"},
+		{"truncated", "{\"name\":\"m\",\n\"phases\":[", 2, 11, "unexpected EOF"},
+		{"empty", "", 1, 1, "EOF"},
+		{"trailing data", "{\"name\":\"m\"}\n  x", 2, 3, "unexpected data after the definition"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := phases.Load(strings.NewReader(tt.json))
+			require.ErrorIs(t, err, phases.ErrInvalidModel)
+			var de *phases.DecodeError
+			require.ErrorAs(t, err, &de)
+			assert.Equal(t, [2]int{tt.line, tt.column}, [2]int{de.Line, de.Column}, "line and column of %v", err)
+			assert.Contains(t, err.Error(), tt.says)
+			assert.Contains(t, err.Error(), fmt.Sprintf("at line %d, column %d: ", tt.line, tt.column))
 		})
 	}
 }

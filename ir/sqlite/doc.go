@@ -6,7 +6,10 @@
 // refuses a file made by a newer version of this package
 // ([ErrSchemaTooNew]), an SQLite database holding another application's
 // tables ([ErrForeignSchema]), and a file that is not a database or is
-// damaged ([ErrCorrupt]):
+// damaged ([ErrCorrupt]), and leaves a refused file as it was, byte for
+// byte. A write that finds no space left fails with an error matching
+// [ErrDiskFull], rolled back, and the store writes again once space is
+// freed:
 //
 //	store, err := sqlite.Open(ctx, "/var/lib/incidentkit/incidentkit.db", sqlite.Config{})
 //	if err != nil { … }

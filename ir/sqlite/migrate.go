@@ -4,7 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/incidentkit/incidentkit/internal/migration"
@@ -57,9 +62,8 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return err
 	}
-	if current > len(ms) {
-		return fmt.Errorf("sqlite: database schema is at version %d, this program knows %d: %w",
-			current, len(ms), ErrSchemaTooNew)
+	if err := checkVersion(current, len(ms)); err != nil {
+		return err
 	}
 	if current == len(ms) {
 		return nil
@@ -83,6 +87,68 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return wrap(ctx, "migrate: commit", err)
 	}
 	return nil
+}
+
+// checkVersion refuses a schema at a version above known, the number of
+// migrations this package has, with [ErrSchemaTooNew].
+func checkVersion(current, known int) error {
+	if current > known {
+		return fmt.Errorf("sqlite: database schema is at version %d, this program knows %d: %w",
+			current, known, ErrSchemaTooNew)
+	}
+	return nil
+}
+
+// inspect reads the schema of the existing database at path without
+// changing the file, and refuses it, before anything is written to it,
+// when [migrate] would: a database holding other tables with
+// [ErrForeignSchema], one a newer version made with [ErrSchemaTooNew], a
+// damaged one with [ErrCorrupt]. The writer's connection sets WAL mode,
+// which rewrites the file's header, so it opens only a file that passed.
+//
+// The reading connection sets no journal mode and is query_only, and its
+// transaction only reads: a file in rollback-journal mode is left as it
+// was, byte for byte, with no journal beside it. A missing or empty file
+// is a new database, and is not opened. migrate checks the schema again
+// under the write lock, since another process may change it in between.
+func inspect(ctx context.Context, path string, busy time.Duration) error {
+	info, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && info.Size() == 0) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db, err := sql.Open("sqlite3", probeDSN(path, busy))
+	if err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	defer func() { _ = db.Close() }()
+	db.SetMaxOpenConns(1)
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return wrap(ctx, "open "+path, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	current, err := schemaState(ctx, tx)
+	if err != nil {
+		return err
+	}
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	return checkVersion(current, len(ms))
+}
+
+// probeDSN returns the data source name of the connection [inspect]
+// reads the schema with: no journal mode, query_only.
+func probeDSN(path string, busy time.Duration) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
+	q.Add("_pragma", "query_only(on)")
+	u := url.URL{Scheme: "file", OmitHost: true, Path: filepath.ToSlash(path), RawQuery: q.Encode()}
+	return u.String()
 }
 
 // schemaState returns the version the database is at: 0 if it is empty. A

@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -178,4 +179,69 @@ func TestOpenInvalid(t *testing.T) {
 	assert.ErrorIs(t, err, context.Canceled)
 	_, err = sqlite.Open(ctx, dir, sqlite.Config{})
 	assert.Error(t, err, "a directory is no database file")
+}
+
+// TestRefusedFileIsLeftAsItWas opens files Open refuses and checks each is
+// left byte for byte as it was, with no journal, log or shared-memory file
+// beside it: the refusal is decided before anything is written.
+func TestRefusedFileIsLeftAsItWas(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		make func(t *testing.T, path string)
+		want error
+	}{
+		{"ForeignRollbackJournal", func(t *testing.T, path string) {
+			rawDB(t, path, "PRAGMA journal_mode=DELETE",
+				"CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)", "INSERT INTO users (name) VALUES ('alice')")
+		}, sqlite.ErrForeignSchema},
+		{"ForeignWAL", func(t *testing.T, path string) {
+			rawDB(t, path, "PRAGMA journal_mode=WAL",
+				"CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)", "INSERT INTO users (name) VALUES ('alice')")
+		}, sqlite.ErrForeignSchema},
+		{"SchemaTooNew", func(t *testing.T, path string) {
+			seedFile(t, path, 3)
+			rawDB(t, path, fmt.Sprintf("INSERT INTO incidentkit_schema_version (version, name, applied_at) VALUES (%d, 'future.sql', '')",
+				sqlite.SchemaVersion()+1))
+		}, sqlite.ErrSchemaTooNew},
+		{"OverwrittenSchema", func(t *testing.T, path string) {
+			rawDB(t, path, "PRAGMA journal_mode=DELETE", "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+			f, err := os.OpenFile(path, os.O_WRONLY, 0)
+			require.NoError(t, err)
+			_, err = f.WriteAt(bytes.Repeat([]byte{0xA5}, 4096-100), 100)
+			require.NoError(t, err)
+			require.NoError(t, f.Close())
+		}, sqlite.ErrCorrupt},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			path := filepath.Join(dir, "other.db")
+			tc.make(t, path)
+			before, err := os.ReadFile(path)
+			require.NoError(t, err)
+			require.Equal(t, []string{"other.db"}, dirNames(t, dir), "the file is alone before opening")
+
+			_, err = sqlite.Open(context.Background(), path, sqlite.Config{})
+			require.ErrorIs(t, err, tc.want)
+
+			after, err := os.ReadFile(path)
+			require.NoError(t, err)
+			assert.True(t, bytes.Equal(before, after), "the refused file is unchanged")
+			assert.Equal(t, []string{"other.db"}, dirNames(t, dir), "no journal, log or shared memory is left")
+		})
+	}
+}
+
+// dirNames returns the names in dir, sorted.
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.Name()
+	}
+	return names
 }

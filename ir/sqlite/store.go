@@ -111,8 +111,9 @@ var (
 // with an error matching [ErrSchemaTooNew]; a database holding tables that
 // this package did not create, with one matching [ErrForeignSchema]; a file
 // that is not an SQLite database, or a damaged one, with one matching
-// [ErrCorrupt]. Concurrent openers, in any process, apply each migration
-// exactly once.
+// [ErrCorrupt]. A file refused for any of these reasons is left as it was,
+// byte for byte, with no journal or log file beside it. Concurrent
+// openers, in any process, apply each migration exactly once.
 func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	cfg, err := cfg.check()
 	if err != nil {
@@ -132,6 +133,9 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	if err := checkFile(abs); err != nil {
+		return nil, err
+	}
+	if err := inspect(ctx, abs, cfg.BusyTimeout); err != nil {
 		return nil, err
 	}
 	s := &Store{path: abs, clock: cfg.Clock}
@@ -236,14 +240,24 @@ func (s *Store) write(ctx context.Context, op string, f func(tx *sql.Tx) error) 
 	defer s.wusers.Add(-1)
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return wrap(ctx, op, err)
+		return wrap(ctx, op, noSpace(s.path, err))
 	}
 	if err := f(tx); err != nil {
 		_ = tx.Rollback()
-		return err
+		return s.diskFull(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return wrap(ctx, op+": commit", err)
+		return wrap(ctx, op+": commit", noSpace(s.path, err))
 	}
 	return nil
+}
+
+// diskFull returns err, an error a write's statements returned, saying so
+// when it failed for want of space (see [noSpace]).
+func (s *Store) diskFull(err error) error {
+	tagged := noSpace(s.path, err)
+	if tagged == err {
+		return err
+	}
+	return fmt.Errorf("%w (disk full)", tagged)
 }
