@@ -163,21 +163,44 @@ func (s *MemoryStore) List(ctx context.Context, q Query) (Page, error) {
 }
 
 // Timeline implements [Store].
-func (s *MemoryStore) Timeline(ctx context.Context, id ID) ([]Event, error) {
+func (s *MemoryStore) Timeline(ctx context.Context, id ID, q TimelineQuery) (TimelinePage, error) {
+	q, err := q.Normalize()
+	if err != nil {
+		return TimelinePage{}, err
+	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("ir: memory store: timeline: %w", err)
+		return TimelinePage{}, fmt.Errorf("ir: memory store: timeline: %w", err)
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	tl, ok := s.timelines[id]
 	if !ok {
-		return nil, fmt.Errorf("ir: memory store: incident %s: %w", id, ErrNotFound)
+		return TimelinePage{}, fmt.Errorf("ir: memory store: incident %s: %w", id, ErrNotFound)
 	}
-	out := make([]Event, len(tl))
-	for i, e := range tl {
-		out[i] = e.Clone()
+	// Seq n is tl[n-1].
+	var page TimelinePage
+	if q.NewestFirst {
+		from := int64(len(tl))
+		if q.From != 0 {
+			from = min(q.From, from)
+		}
+		for seq := from; seq >= 1; seq-- {
+			if len(page.Events) == q.Limit {
+				page.Next = seq
+				break
+			}
+			page.Events = append(page.Events, tl[seq-1].Clone())
+		}
+		return page, nil
 	}
-	return out, nil
+	for seq := max(q.From, 1); seq <= int64(len(tl)); seq++ {
+		if len(page.Events) == q.Limit {
+			page.Next = seq
+			break
+		}
+		page.Events = append(page.Events, tl[seq-1].Clone())
+	}
+	return page, nil
 }
 
 // CountOpen implements [Store].

@@ -22,6 +22,7 @@ import (
 
 	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/ir/irtest"
 	"github.com/incidentkit/incidentkit/phases"
 )
 
@@ -178,7 +179,7 @@ func checkAfterCrash(t *testing.T, c Crash, round int, reported map[ir.ID]int64,
 func checkIncident(t *testing.T, c Crash, st Store, locker *evidence.Locker, inc *ir.Incident) {
 	t.Helper()
 	ctx := context.Background()
-	events, err := st.Timeline(ctx, inc.ID)
+	events, err := irtest.ReadTimeline(ctx, st, inc.ID)
 	require.NoError(t, err)
 	var want []string
 	n := 0

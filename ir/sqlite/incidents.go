@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -362,40 +363,64 @@ func listQuery(q ir.Query) (string, []any) {
 	return sb.String(), args
 }
 
-// Timeline implements ir.Store.
-func (s *Store) Timeline(ctx context.Context, id ir.ID) ([]ir.Event, error) {
-	if err := ctxErr(ctx, "timeline"); err != nil {
-		return nil, err
-	}
-	rows, err := s.q.timeline.QueryContext(ctx, string(id))
+// Timeline implements ir.Store. A page is one range of the events' primary
+// key, read in either direction.
+func (s *Store) Timeline(ctx context.Context, id ir.ID, q ir.TimelineQuery) (ir.TimelinePage, error) {
+	q, err := q.Normalize()
 	if err != nil {
-		return nil, wrap(ctx, "timeline of "+string(id), err)
+		return ir.TimelinePage{}, err
+	}
+	if err := ctxErr(ctx, "timeline"); err != nil {
+		return ir.TimelinePage{}, err
+	}
+	stmt, from := s.q.timelineUp, q.From
+	if q.NewestFirst {
+		stmt = s.q.timelineDown
+		if from == 0 {
+			from = math.MaxInt64
+		}
+	}
+	// One more than the page, to know whether another follows.
+	rows, err := stmt.QueryContext(ctx, string(id), from, q.Limit+1)
+	if err != nil {
+		return ir.TimelinePage{}, wrap(ctx, "timeline of "+string(id), err)
 	}
 	defer func() { _ = rows.Close() }()
-	var events []ir.Event
+	page := ir.TimelinePage{Events: make([]ir.Event, 0, min(q.Limit, 64))}
 	for rows.Next() {
 		var (
 			seq int64
 			doc []byte
 		)
 		if err := rows.Scan(&seq, &doc); err != nil {
-			return nil, wrap(ctx, "timeline of "+string(id), err)
+			return ir.TimelinePage{}, wrap(ctx, "timeline of "+string(id), err)
+		}
+		if len(page.Events) == q.Limit {
+			page.Next = seq
+			break
 		}
 		var e ir.Event
 		if err := json.Unmarshal(doc, &e); err != nil {
-			return nil, fmt.Errorf("sqlite: timeline of %s: decode event %d: %w", id, seq, err)
+			return ir.TimelinePage{}, fmt.Errorf("sqlite: timeline of %s: decode event %d: %w", id, seq, err)
 		}
 		e.Seq = seq
-		events = append(events, e)
+		page.Events = append(page.Events, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, wrap(ctx, "timeline of "+string(id), err)
+		return ir.TimelinePage{}, wrap(ctx, "timeline of "+string(id), err)
 	}
-	// Every incident has at least its opened event, written with it.
-	if len(events) == 0 {
-		return nil, fmt.Errorf("sqlite: incident %s: %w", id, ir.ErrNotFound)
+	if len(page.Events) == 0 {
+		// Every incident has at least its opened event, written with it,
+		// so only a page past the end of a known incident is empty.
+		var exists bool
+		if err := s.q.incidentExists.QueryRowContext(ctx, string(id)).Scan(&exists); err != nil {
+			return ir.TimelinePage{}, wrap(ctx, "timeline of "+string(id), err)
+		}
+		if !exists {
+			return ir.TimelinePage{}, fmt.Errorf("sqlite: incident %s: %w", id, ir.ErrNotFound)
+		}
 	}
-	return events, nil
+	return page, nil
 }
 
 // CountOpen implements ir.Store. It reads only the index on status, phase
