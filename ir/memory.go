@@ -23,6 +23,9 @@ type MemoryStore struct {
 	incidents map[ID]*Incident
 	timelines map[ID][]Event
 	ids       []ID // sorted ascending
+	// open counts the open incidents by severity and phase; groups that
+	// reach zero are removed.
+	open map[openKey]int64
 	// ledger keeps the custody logs; writes to it hold mu, so that the
 	// appends of one change are not interleaved with others.
 	ledger *evidence.MemoryLedgerStore
@@ -48,6 +51,7 @@ func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
 	s := &MemoryStore{
 		incidents: make(map[ID]*Incident),
 		timelines: make(map[ID][]Event),
+		open:      make(map[openKey]int64),
 		ledger:    evidence.NewMemoryLedgerStore(),
 		outbox: memoryOutbox{
 			byID:   make(map[int64]*OutboxEntry),
@@ -83,7 +87,8 @@ func (s *MemoryStore) Apply(ctx context.Context, ch Change) error {
 		return fmt.Errorf("ir: memory store: apply: %w", err)
 	}
 	var stored int64
-	if cur, ok := s.incidents[inc.ID]; ok {
+	cur, ok := s.incidents[inc.ID]
+	if ok {
 		stored = cur.Version
 	}
 	if stored != inc.Version-1 {
@@ -107,6 +112,8 @@ func (s *MemoryStore) Apply(ctx context.Context, ch Change) error {
 		i, _ := slices.BinarySearch(s.ids, inc.ID)
 		s.ids = slices.Insert(s.ids, i, inc.ID)
 	}
+	s.count(cur, -1)
+	s.count(inc, 1)
 	s.incidents[inc.ID] = inc.Clone()
 	tl := s.timelines[inc.ID]
 	for _, e := range ch.Events {
@@ -203,27 +210,34 @@ func (s *MemoryStore) Timeline(ctx context.Context, id ID, q TimelineQuery) (Tim
 	return page, nil
 }
 
-// CountOpen implements [Store].
+// openKey is a group of open incidents [MemoryStore.CountOpen] counts.
+type openKey struct {
+	sev   Severity
+	phase phases.Phase
+}
+
+// count adds n to the count of inc's group if inc is open; inc may be nil.
+func (s *MemoryStore) count(inc *Incident, n int64) {
+	if inc == nil || !inc.IsOpen() {
+		return
+	}
+	k := openKey{inc.Severity, inc.Phase}
+	if s.open[k] += n; s.open[k] == 0 {
+		delete(s.open, k)
+	}
+}
+
+// CountOpen implements [Store]. It reads counts kept with every change.
 func (s *MemoryStore) CountOpen(ctx context.Context) ([]OpenCount, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("ir: memory store: count: %w", err)
 	}
-	type key struct {
-		sev   Severity
-		phase phases.Phase
-	}
-	counts := make(map[key]int64)
 	s.mu.RLock()
-	for _, inc := range s.incidents {
-		if inc.IsOpen() {
-			counts[key{inc.Severity, inc.Phase}]++
-		}
-	}
-	s.mu.RUnlock()
-	out := make([]OpenCount, 0, len(counts))
-	for k, n := range counts {
+	out := make([]OpenCount, 0, len(s.open))
+	for k, n := range s.open {
 		out = append(out, OpenCount{Severity: k.sev, Phase: k.phase, Count: n})
 	}
+	s.mu.RUnlock()
 	SortOpenCounts(out)
 	return out, nil
 }

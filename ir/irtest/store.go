@@ -642,7 +642,7 @@ func (s storeSuite) testListLatestVersion(t *testing.T) {
 	st := s.store(t)
 	ctx := t.Context()
 	a := OpenChange(Incident("INC-000001").Severity(ir.SeverityLow).Build())
-	b := OpenChange(Incident("INC-000002").Severity(ir.SeverityLow).Phase(phases.Recovery).Build())
+	b := OpenChange(Incident("INC-000002").Severity(ir.SeverityLow).Phase(phases.Recovery).Labels("triage", "mail").Build())
 	mustApply(t, st, a)
 	mustApply(t, st, b)
 
@@ -654,6 +654,7 @@ func (s storeSuite) testListLatestVersion(t *testing.T) {
 	b2.Incident.Phase = phases.Closed
 	b2.Incident.Times.Resolved = b2.Incident.UpdatedAt
 	b2.Incident.Times.Closed = b2.Incident.UpdatedAt
+	b2.Incident.Labels = []string{"mail"}
 	mustApply(t, st, b2)
 
 	page, err := st.List(ctx, ir.Query{})
@@ -669,6 +670,9 @@ func (s storeSuite) testListLatestVersion(t *testing.T) {
 		{ir.Query{Severities: []ir.Severity{ir.SeverityCritical}}, []ir.ID{"INC-000001"}},
 		{ir.Query{Severities: []ir.Severity{ir.SeverityLow}}, []ir.ID{"INC-000002"}},
 		{ir.Query{Labels: []string{"escalated"}}, []ir.ID{"INC-000001"}},
+		{ir.Query{Labels: []string{"triage"}}, nil},
+		{ir.Query{Labels: []string{"mail"}}, []ir.ID{"INC-000002"}},
+		{ir.Query{Labels: []string{"mail", "triage"}}, nil},
 		{ir.Query{Status: ir.StatusOpen}, []ir.ID{"INC-000001"}},
 		{ir.Query{Status: ir.StatusClosed}, []ir.ID{"INC-000002"}},
 		{ir.Query{Phases: []phases.Phase{phases.Recovery}}, nil},
@@ -723,12 +727,25 @@ func (s storeSuite) testCountOpen(t *testing.T) {
 	ch.Incident.Times.Resolved, ch.Incident.Times.Closed = time.Time{}, time.Time{}
 	mustApply(t, st, ch)
 
+	// A group that empties is left out; a change that moves no incident
+	// between groups counts nothing twice.
+	moved := OpenChange(mk("INC-000010", ir.SeverityMedium, phases.Eradication).Build())
+	mustApply(t, st, moved)
+	ch = NextChange(moved.Incident, &ir.PhaseChanged{Action: phases.Recover, From: phases.Eradication, To: phases.Recovery})
+	ch.Incident.Phase = phases.Recovery
+	mustApply(t, st, ch)
+	mustApply(t, st, NextChange(ch.Incident))
+	noted, err := st.Get(ctx, "INC-000001")
+	require.NoError(t, err)
+	mustApply(t, st, NextChange(noted))
+
 	counts, err = st.CountOpen(ctx)
 	require.NoError(t, err)
 	want := []ir.OpenCount{
 		{Severity: ir.SeverityCritical, Phase: phases.Containment, Count: 1},
 		{Severity: ir.SeverityHigh, Phase: phases.Containment, Count: 1},
 		{Severity: ir.SeverityHigh, Phase: phases.Identification, Count: 2},
+		{Severity: ir.SeverityMedium, Phase: phases.Recovery, Count: 1},
 		{Severity: ir.SeverityLow, Phase: phases.Identification, Count: 2},
 	}
 	counts = slices.Clone(counts)

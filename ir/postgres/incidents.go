@@ -228,8 +228,17 @@ func (s *Store) listQuery(q ir.Query) (string, []any) {
 		}
 		where = append(where, "severity = ANY("+arg(ss)+"::text[])")
 	}
+	// With labels, the first one drives the listing: its range of the
+	// label index is in ID order, so a page reads its matches newest first
+	// and stops, however many incidents there are.
+	from, idColumn := s.q.schema+".incidents", "id"
 	if len(q.Labels) > 0 {
-		where = append(where, "labels @> "+arg(q.Labels)+"::text[]")
+		from = s.q.schema + ".incident_labels AS l JOIN " + s.q.schema + ".incidents ON incidents.id = l.incident_id"
+		idColumn = "l.incident_id"
+		where = append(where, "l.label = "+arg(q.Labels[0]))
+		if len(q.Labels) > 1 {
+			where = append(where, "labels @> "+arg(q.Labels[1:])+"::text[]")
+		}
 	}
 	switch q.Status {
 	case ir.StatusOpen:
@@ -246,14 +255,14 @@ func (s *Store) listQuery(q ir.Query) (string, []any) {
 			arg(q.OpenedBefore.Unix()), arg(int32(q.OpenedBefore.Nanosecond()))))
 	}
 	if q.After != "" {
-		where = append(where, "id < "+arg(q.After)+` COLLATE "C"`)
+		where = append(where, idColumn+" < "+arg(q.After)+` COLLATE "C"`)
 	}
 	var sb strings.Builder
-	sb.WriteString("SELECT doc FROM " + s.q.schema + ".incidents")
+	sb.WriteString("SELECT incidents.doc FROM " + from)
 	if len(where) > 0 {
 		sb.WriteString(" WHERE " + strings.Join(where, " AND "))
 	}
-	sb.WriteString(" ORDER BY id DESC LIMIT " + arg(q.Limit+1))
+	sb.WriteString(" ORDER BY " + idColumn + " DESC LIMIT " + arg(q.Limit+1))
 	return sb.String(), args
 }
 
@@ -314,7 +323,8 @@ func (s *Store) Timeline(ctx context.Context, id ir.ID, q ir.TimelineQuery) (ir.
 	return page, nil
 }
 
-// CountOpen implements ir.Store.
+// CountOpen implements ir.Store. It reads the counts that a trigger keeps
+// with every incident write, a row per severity and phase.
 func (s *Store) CountOpen(ctx context.Context) ([]ir.OpenCount, error) {
 	if err := ctxErr(ctx, "count open"); err != nil {
 		return nil, err

@@ -51,8 +51,7 @@ func newQueries(schema string) queries {
 		timelineDown: t(`SELECT seq, doc FROM §.events WHERE incident_id = $1 AND seq <= $2
 			ORDER BY seq DESC LIMIT $3`),
 		incidentExists: t(`SELECT EXISTS (SELECT 1 FROM §.incidents WHERE id = $1)`),
-		countOpen: t(`SELECT severity, phase, count(*) FROM §.incidents WHERE open
-			GROUP BY severity, phase`),
+		countOpen:      t(`SELECT severity, phase, n FROM §.open_counts WHERE n > 0`),
 
 		createHead: t(`INSERT INTO §.custody_heads (case_id) VALUES ($1) ON CONFLICT (case_id) DO NOTHING`),
 		lockHead:   t(`SELECT size, items FROM §.custody_heads WHERE case_id = $1 FOR UPDATE`),

@@ -337,9 +337,19 @@ func listQuery(q ir.Query) (string, []any) {
 		}
 		in("severity", ss)
 	}
-	for _, l := range q.Labels {
-		where = append(where, "id IN (SELECT incident_id FROM incident_labels WHERE label = ?)")
-		args = append(args, l)
+	// With labels, the first one drives the listing: its range of the
+	// label index is in ID order, so a page reads its matches newest first
+	// and stops, however many incidents there are. CROSS JOIN keeps the
+	// label index the outer loop.
+	from, idColumn := "incidents", "id"
+	if len(q.Labels) > 0 {
+		from, idColumn = "incident_labels AS l CROSS JOIN incidents ON incidents.id = l.incident_id", "l.incident_id"
+		where = append(where, "l.label = ?")
+		args = append(args, q.Labels[0])
+		for _, l := range q.Labels[1:] {
+			where = append(where, "EXISTS (SELECT 1 FROM incident_labels AS m WHERE m.incident_id = incidents.id AND m.label = ?)")
+			args = append(args, l)
+		}
 	}
 	if !q.OpenedAfter.IsZero() {
 		where = append(where, "(opened_sec, opened_nsec) >= (?, ?)")
@@ -350,15 +360,15 @@ func listQuery(q ir.Query) (string, []any) {
 		args = append(args, q.OpenedBefore.Unix(), int64(q.OpenedBefore.Nanosecond()))
 	}
 	if q.After != "" {
-		where = append(where, "id < ?")
+		where = append(where, idColumn+" < ?")
 		args = append(args, q.After)
 	}
 	var sb strings.Builder
-	sb.WriteString("SELECT doc FROM incidents")
+	sb.WriteString("SELECT incidents.doc FROM " + from)
 	if len(where) > 0 {
 		sb.WriteString(" WHERE " + strings.Join(where, " AND "))
 	}
-	sb.WriteString(" ORDER BY id DESC LIMIT ?")
+	sb.WriteString(" ORDER BY " + idColumn + " DESC LIMIT ?")
 	args = append(args, q.Limit+1)
 	return sb.String(), args
 }
@@ -423,8 +433,8 @@ func (s *Store) Timeline(ctx context.Context, id ir.ID, q ir.TimelineQuery) (ir.
 	return page, nil
 }
 
-// CountOpen implements ir.Store. It reads only the index on status, phase
-// and severity.
+// CountOpen implements ir.Store. It reads the counts that triggers keep
+// with every incident write, a row per severity and phase.
 func (s *Store) CountOpen(ctx context.Context) ([]ir.OpenCount, error) {
 	if err := ctxErr(ctx, "count open"); err != nil {
 		return nil, err

@@ -59,7 +59,7 @@ func (q *statements) prepare(ctx context.Context, w, r *sql.DB) error {
 		{&q.timelineUp, r, `SELECT seq, doc FROM events WHERE incident_id = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3`},
 		{&q.timelineDown, r, `SELECT seq, doc FROM events WHERE incident_id = ?1 AND seq <= ?2 ORDER BY seq DESC LIMIT ?3`},
 		{&q.incidentExists, r, `SELECT EXISTS (SELECT 1 FROM incidents WHERE id = ?)`},
-		{&q.countOpen, r, `SELECT severity, phase, count(*) FROM incidents WHERE open = 1 GROUP BY phase, severity`},
+		{&q.countOpen, r, `SELECT severity, phase, n FROM open_counts WHERE n > 0`},
 
 		{&q.readHead, w, `SELECT size, items FROM custody_heads WHERE case_id = ?`},
 		{&q.writeHead, w, `INSERT INTO custody_heads (case_id, size, items) VALUES (?1, ?2, ?3)
