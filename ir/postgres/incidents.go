@@ -255,7 +255,13 @@ func (s *Store) listQuery(q ir.Query) (string, []any) {
 			arg(q.OpenedBefore.Unix()), arg(int32(q.OpenedBefore.Nanosecond()))))
 	}
 	if q.After != "" {
-		where = append(where, idColumn+" < "+arg(q.After)+` COLLATE "C"`)
+		after := arg(q.After)
+		where = append(where, "id < "+after+` COLLATE "C"`)
+		if idColumn != "id" {
+			// Said of both sides of the join, so that a merge join
+			// starts both at the cursor.
+			where = append(where, idColumn+" < "+after+` COLLATE "C"`)
+		}
 	}
 	var sb strings.Builder
 	sb.WriteString("SELECT incidents.doc FROM " + from)
