@@ -178,7 +178,8 @@ func TestMigrationIndexesStoredIncidents(t *testing.T) {
 	st.Close()
 	q := pgx.Identifier{schema}.Sanitize()
 	for _, stmt := range []string{
-		"DROP TRIGGER incidents_keep_index ON " + q + ".incidents",
+		"DROP TRIGGER incidents_keep_index_insert ON " + q + ".incidents",
+		"DROP TRIGGER incidents_keep_index_update ON " + q + ".incidents",
 		"DROP FUNCTION " + q + ".incidents_keep_index()",
 		"DROP TABLE " + q + ".open_counts",
 		"DROP TABLE " + q + ".incident_labels",

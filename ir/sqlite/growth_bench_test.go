@@ -164,3 +164,31 @@ func seedIncidents(ctx context.Context, st *sqlite.Store, n int) error {
 	}
 	return nil
 }
+
+// BenchmarkTimelinePage reads the latest page (50 events, newest first) of
+// timelines of 1,000 and 50,000 events. A page is one range of the events'
+// primary key, so both take about as long.
+func BenchmarkTimelinePage(b *testing.B) {
+	ctx := context.Background()
+	st := openStore(b, filepath.Join(b.TempDir(), "timeline.db"), sqlite.Config{})
+	for _, n := range []int{1_000, 50_000} {
+		id := ir.ID(fmt.Sprintf("INC-%07d", n))
+		open := irtest.OpenChange(irtest.Incident(id).Build())
+		data := make([]ir.EventData, n-1)
+		for i := range data {
+			data[i] = &ir.NoteAdded{Text: fmt.Sprintf("note %d", i)}
+		}
+		if err := sqlite.ApplyAll(ctx, st, []ir.Change{open, irtest.NextChange(open.Incident, data...)}); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("events=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				page, err := st.Timeline(ctx, id, ir.TimelineQuery{NewestFirst: true})
+				if err != nil || len(page.Events) != ir.DefaultPageSize || page.Events[0].Seq != int64(n) {
+					b.Fatal(len(page.Events), err)
+				}
+			}
+		})
+	}
+}

@@ -50,5 +50,10 @@ BEGIN
 	RETURN NULL;
 END
 $$;
-CREATE TRIGGER incidents_keep_index AFTER INSERT OR UPDATE ON incidents
+-- An update that changes none of the columns kept runs no function.
+CREATE TRIGGER incidents_keep_index_insert AFTER INSERT ON incidents
 	FOR EACH ROW EXECUTE FUNCTION incidents_keep_index();
+CREATE TRIGGER incidents_keep_index_update AFTER UPDATE ON incidents
+	FOR EACH ROW
+	WHEN ((OLD.open, OLD.severity, OLD.phase, OLD.labels) IS DISTINCT FROM (NEW.open, NEW.severity, NEW.phase, NEW.labels))
+	EXECUTE FUNCTION incidents_keep_index();
