@@ -161,7 +161,7 @@ func invalidCases() []invalidCase {
 			return err
 		}, is: invalidInput, field: "incident ID"},
 		{name: "empty incident ID on timeline", do: func(h *harness, _ ir.ID) error {
-			_, err := h.r.Timeline(h.ctx, "")
+			_, err := h.r.Timeline(h.ctx, "", ir.TimelineQuery{})
 			return err
 		}, is: invalidInput, field: "incident ID"},
 		{name: "empty incident ID on transition", do: func(h *harness, _ ir.ID) error {
@@ -178,7 +178,7 @@ func invalidCases() []invalidCase {
 			return err
 		}, is: errUnknownIncident},
 		{name: "unknown incident on timeline", do: func(h *harness, _ ir.ID) error {
-			_, err := h.r.Timeline(h.ctx, missing)
+			_, err := h.r.Timeline(h.ctx, missing, ir.TimelineQuery{})
 			return err
 		}, is: errUnknownIncident},
 		{name: "unknown incident on transition", do: func(h *harness, _ ir.ID) error { return transition(phases.Identify)(h, missing) }, is: errUnknownIncident},

@@ -14,8 +14,10 @@
 // [Responder.Reopen] close and reopen it.
 //
 // Every change names its [Actor], is checked by the [Policy], and appends a
-// typed [Event] (who, when, what, why) to the incident's timeline, read with
-// [Responder.Timeline]. Lifecycle timestamps ([Lifecycle]) are set by
+// typed [Event] (who, when, what, why) to the incident's timeline, read a
+// page at a time with [Responder.Timeline], newest or oldest first, or
+// streamed whole with [Responder.AllEvents]; [Responder.Snapshot] reads an
+// incident with its latest events as of one version. Lifecycle timestamps ([Lifecycle]) are set by
 // opening and by transitions, never by hand, and [ComputeReport] turns them
 // into response metrics: time to detect, acknowledge, contain and resolve,
 // and time in each phase, with median and 90th percentile per severity.

@@ -102,7 +102,7 @@ var reads = []call{
 		return err
 	}},
 	{"Timeline", func(ctx context.Context, r *ir.Responder, _ ir.Actor, id ir.ID) error {
-		_, err := r.Timeline(ctx, id)
+		_, err := r.Timeline(ctx, id, ir.TimelineQuery{})
 		return err
 	}},
 	{"Actions", func(ctx context.Context, r *ir.Responder, a ir.Actor, id ir.ID) error {

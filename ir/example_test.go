@@ -242,11 +242,12 @@ func ExampleResponder_Timeline() {
 		log.Fatal(err)
 	}
 
-	events, err := r.Timeline(ctx, inc.ID)
+	// The latest events first, as a console shows them.
+	page, err := r.Timeline(ctx, inc.ID, ir.TimelineQuery{NewestFirst: true, Limit: 10})
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, e := range events {
+	for _, e := range page.Events {
 		fmt.Printf("%s %s %s", e.At.Format("15:04"), e.Actor, e.Type)
 		switch d := e.Data.(type) {
 		case *ir.RoleAssigned:
@@ -257,9 +258,9 @@ func ExampleResponder_Timeline() {
 		fmt.Println()
 	}
 	// Output:
-	// 09:00 Alice Moreau opened
-	// 09:04 Alice Moreau role_assigned: Alice Moreau is incident_commander
 	// 09:06 Alice Moreau phase_changed: preparation -> identification (three reports of the same e-mail)
+	// 09:04 Alice Moreau role_assigned: Alice Moreau is incident_commander
+	// 09:00 Alice Moreau opened
 }
 
 func ExampleComputeReport() {
@@ -310,4 +311,81 @@ func ExamplePolicyFunc() {
 	// Output:
 	// true ir: transition identify denied to mail-gateway: only people move incidents between phases
 	// identification
+}
+
+func ExampleResponder_Snapshot() {
+	ctx := context.Background()
+	clock := irtest.NewClock(time.Date(2026, time.March, 2, 9, 0, 0, 0, time.UTC))
+	r, err := ir.NewResponder(ir.Config{Store: ir.NewMemoryStore(), Clock: clock, IDs: &irtest.IDs{}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Shutdown(ctx)
+
+	alice := ir.Actor{ID: "alice", Name: "Alice Moreau"}
+	inc, err := r.Open(ctx, alice, ir.NewIncident{Title: "Credential phishing against finance", Severity: ir.SeverityHigh})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, note := range []string{"three reports so far", "the sender domain is two days old", "mail gateway rule added"} {
+		clock.Advance(time.Minute)
+		if _, err := r.AddNote(ctx, alice, inc.ID, note); err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	// The incident and its two latest events, as of one version.
+	snap, err := r.Snapshot(ctx, inc.ID, 2)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%s at version %d\n", snap.Incident.Title, snap.Incident.Version)
+	for _, e := range snap.Events {
+		fmt.Printf("#%d %s %s\n", e.Seq, e.At.Format("15:04"), e.Data.(*ir.NoteAdded).Text)
+	}
+	// Older events, a page at a time.
+	older, err := r.Timeline(ctx, inc.ID, ir.TimelineQuery{From: snap.Next, NewestFirst: true, Limit: 2})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, e := range older.Events {
+		fmt.Printf("#%d %s %s\n", e.Seq, e.At.Format("15:04"), e.Type)
+	}
+	// Output:
+	// Credential phishing against finance at version 4
+	// #4 09:03 mail gateway rule added
+	// #3 09:02 the sender domain is two days old
+	// #2 09:01 note_added
+	// #1 09:00 opened
+}
+
+func ExampleResponder_AllEvents() {
+	ctx := context.Background()
+	clock := irtest.NewClock(time.Date(2026, time.March, 2, 9, 0, 0, 0, time.UTC))
+	r, err := ir.NewResponder(ir.Config{Store: ir.NewMemoryStore(), Clock: clock, IDs: &irtest.IDs{}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Shutdown(ctx)
+
+	alice := ir.Actor{ID: "alice", Name: "Alice Moreau"}
+	inc, err := r.Open(ctx, alice, ir.NewIncident{Title: "Credential phishing against finance", Severity: ir.SeverityHigh})
+	if err != nil {
+		log.Fatal(err)
+	}
+	clock.Advance(4 * time.Minute)
+	if _, err := r.Assign(ctx, alice, inc.ID, ir.RoleCommander, alice); err != nil {
+		log.Fatal(err)
+	}
+
+	// The whole timeline, oldest first, read a page at a time.
+	for e, err := range r.AllEvents(ctx, inc.ID) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("#%d %s %s\n", e.Seq, e.At.Format("15:04"), e.Type)
+	}
+	// Output:
+	// #1 09:00 opened
+	// #2 09:04 role_assigned
 }

@@ -105,7 +105,7 @@ func (h *harness) stored(id ir.ID) *ir.Incident {
 // timeline reads the incident's timeline straight from the memory store.
 func (h *harness) timeline(id ir.ID) []ir.Event {
 	h.t.Helper()
-	events, err := h.store.Timeline(h.ctx, id)
+	events, err := irtest.ReadTimeline(h.ctx, h.store, id)
 	require.NoError(h.t, err)
 	return events
 }

@@ -23,6 +23,9 @@ type MemoryStore struct {
 	incidents map[ID]*Incident
 	timelines map[ID][]Event
 	ids       []ID // sorted ascending
+	// open counts the open incidents by severity and phase; groups that
+	// reach zero are removed.
+	open map[openKey]int64
 	// ledger keeps the custody logs; writes to it hold mu, so that the
 	// appends of one change are not interleaved with others.
 	ledger *evidence.MemoryLedgerStore
@@ -48,6 +51,7 @@ func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
 	s := &MemoryStore{
 		incidents: make(map[ID]*Incident),
 		timelines: make(map[ID][]Event),
+		open:      make(map[openKey]int64),
 		ledger:    evidence.NewMemoryLedgerStore(),
 		outbox: memoryOutbox{
 			byID:   make(map[int64]*OutboxEntry),
@@ -83,7 +87,8 @@ func (s *MemoryStore) Apply(ctx context.Context, ch Change) error {
 		return &opError{op: "memory store: apply", err: err}
 	}
 	var stored int64
-	if cur, ok := s.incidents[inc.ID]; ok {
+	cur, ok := s.incidents[inc.ID]
+	if ok {
 		stored = cur.Version
 	}
 	if stored != inc.Version-1 {
@@ -106,6 +111,8 @@ func (s *MemoryStore) Apply(ctx context.Context, ch Change) error {
 		i, _ := slices.BinarySearch(s.ids, inc.ID)
 		s.ids = slices.Insert(s.ids, i, inc.ID)
 	}
+	s.count(cur, -1)
+	s.count(inc, 1)
 	s.incidents[inc.ID] = inc.Clone()
 	tl := s.timelines[inc.ID]
 	for _, e := range ch.Events {
@@ -162,44 +169,74 @@ func (s *MemoryStore) List(ctx context.Context, q Query) (Page, error) {
 }
 
 // Timeline implements [Store].
-func (s *MemoryStore) Timeline(ctx context.Context, id ID) ([]Event, error) {
+func (s *MemoryStore) Timeline(ctx context.Context, id ID, q TimelineQuery) (TimelinePage, error) {
+	q, err := q.Normalize()
+	if err != nil {
+		return TimelinePage{}, err
+	}
 	if err := ctx.Err(); err != nil {
-		return nil, &opError{op: "memory store: timeline", err: err}
+		return TimelinePage{}, &opError{op: "memory store: timeline", err: err}
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	tl, ok := s.timelines[id]
 	if !ok {
-		return nil, &opError{op: fmt.Sprintf("memory store: incident %s", id), err: ErrNotFound}
+		return TimelinePage{}, &opError{op: fmt.Sprintf("memory store: incident %s", id), err: ErrNotFound}
 	}
-	out := make([]Event, len(tl))
-	for i, e := range tl {
-		out[i] = e.Clone()
+	// Seq n is tl[n-1].
+	var page TimelinePage
+	if q.NewestFirst {
+		from := int64(len(tl))
+		if q.From != 0 {
+			from = min(q.From, from)
+		}
+		for seq := from; seq >= 1; seq-- {
+			if len(page.Events) == q.Limit {
+				page.Next = seq
+				break
+			}
+			page.Events = append(page.Events, tl[seq-1].Clone())
+		}
+		return page, nil
 	}
-	return out, nil
+	for seq := max(q.From, 1); seq <= int64(len(tl)); seq++ {
+		if len(page.Events) == q.Limit {
+			page.Next = seq
+			break
+		}
+		page.Events = append(page.Events, tl[seq-1].Clone())
+	}
+	return page, nil
 }
 
-// CountOpen implements [Store].
+// openKey is a group of open incidents [MemoryStore.CountOpen] counts.
+type openKey struct {
+	sev   Severity
+	phase phases.Phase
+}
+
+// count adds n to the count of inc's group if inc is open; inc may be nil.
+func (s *MemoryStore) count(inc *Incident, n int64) {
+	if inc == nil || !inc.IsOpen() {
+		return
+	}
+	k := openKey{inc.Severity, inc.Phase}
+	if s.open[k] += n; s.open[k] == 0 {
+		delete(s.open, k)
+	}
+}
+
+// CountOpen implements [Store]. It reads counts kept with every change.
 func (s *MemoryStore) CountOpen(ctx context.Context) ([]OpenCount, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, &opError{op: "memory store: count", err: err}
 	}
-	type key struct {
-		sev   Severity
-		phase phases.Phase
-	}
-	counts := make(map[key]int64)
 	s.mu.RLock()
-	for _, inc := range s.incidents {
-		if inc.IsOpen() {
-			counts[key{inc.Severity, inc.Phase}]++
-		}
-	}
-	s.mu.RUnlock()
-	out := make([]OpenCount, 0, len(counts))
-	for k, n := range counts {
+	out := make([]OpenCount, 0, len(s.open))
+	for k, n := range s.open {
 		out = append(out, OpenCount{Severity: k.sev, Phase: k.phase, Count: n})
 	}
+	s.mu.RUnlock()
 	SortOpenCounts(out)
 	return out, nil
 }

@@ -2,14 +2,15 @@ package ir
 
 import (
 	"context"
-	"math"
-	"slices"
 	"time"
 
 	"github.com/incidentkit/incidentkit/phases"
 )
 
-// Stats summarises a set of durations.
+// Stats summarises a set of durations. Count and Mean are exact; so are
+// Median and P90 for up to 1,024 durations, and for more each is within
+// 0.5% of the exact figure, so that a report takes memory that does not
+// grow with the number of incidents.
 type Stats struct {
 	// Count is how many durations there were; the rest are zero if none.
 	Count int
@@ -49,59 +50,84 @@ type Report struct {
 // ComputeReport computes response metrics over incidents. It is a pure
 // function of its input.
 func ComputeReport(incidents []*Incident) Report {
-	all := newSamples()
-	bySev := make(map[Severity]*samples)
+	var acc reportAccumulator
 	for _, inc := range incidents {
-		all.add(inc)
-		s := bySev[inc.Severity]
-		if s == nil {
-			s = newSamples()
-			bySev[inc.Severity] = s
-		}
-		s.add(inc)
+		acc.add(inc)
 	}
-	rep := Report{All: all.times(), BySeverity: make(map[Severity]ResponseTimes, len(bySev))}
-	for sev, s := range bySev {
-		rep.BySeverity[sev] = s.times()
-	}
-	return rep
+	return acc.report()
 }
 
 // Report computes response metrics over every incident q selects (its Limit
-// and After are ignored: all pages are read).
+// and After are ignored: all pages are read). It reads the incidents a page
+// at a time and keeps none of them, so its memory does not grow with their
+// number (see [Stats]).
 func (r *Responder) Report(ctx context.Context, q Query) (rep Report, err error) {
 	ctx, span := r.tel.start(ctx, "report", "")
 	defer func() { r.tel.end(ctx, span, err) }()
 	q.Limit, q.After = MaxPageSize, ""
-	var incidents []*Incident
+	var acc reportAccumulator
 	for {
 		page, err := r.List(ctx, q)
 		if err != nil {
 			return Report{}, err
 		}
-		incidents = append(incidents, page.Incidents...)
+		for _, inc := range page.Incidents {
+			acc.add(inc)
+		}
 		if page.Next == "" {
-			return ComputeReport(incidents), nil
+			return acc.report(), nil
 		}
 		q.After = page.Next
 	}
 }
 
-type samples struct {
-	n                      int
-	detect, ack, cont, res []time.Duration
-	inPhase                map[phases.Phase][]time.Duration
+// reportAccumulator gathers the response metrics of incidents added one at
+// a time, over all of them and per severity.
+type reportAccumulator struct {
+	all   *samples
+	bySev map[Severity]*samples
 }
 
-func newSamples() *samples { return &samples{inPhase: make(map[phases.Phase][]time.Duration)} }
+func (a *reportAccumulator) add(inc *Incident) {
+	if a.all == nil {
+		a.all, a.bySev = newSamples(), make(map[Severity]*samples)
+	}
+	a.all.add(inc)
+	s := a.bySev[inc.Severity]
+	if s == nil {
+		s = newSamples()
+		a.bySev[inc.Severity] = s
+	}
+	s.add(inc)
+}
+
+func (a *reportAccumulator) report() Report {
+	if a.all == nil {
+		a.all = newSamples()
+	}
+	rep := Report{All: a.all.times(), BySeverity: make(map[Severity]ResponseTimes, len(a.bySev))}
+	for sev, s := range a.bySev {
+		rep.BySeverity[sev] = s.times()
+	}
+	return rep
+}
+
+// samples gathers the durations of one set of incidents.
+type samples struct {
+	n                      int
+	detect, ack, cont, res durations
+	inPhase                map[phases.Phase]*durations
+}
+
+func newSamples() *samples { return &samples{inPhase: make(map[phases.Phase]*durations)} }
 
 func (s *samples) add(inc *Incident) {
 	t := inc.Times
 	s.n++
-	s.detect = appendSpan(s.detect, t.Occurred, t.Detected)
-	s.ack = appendSpan(s.ack, t.Detected, t.Acknowledged)
-	s.cont = appendSpan(s.cont, t.Detected, t.Contained)
-	s.res = appendSpan(s.res, t.Detected, t.Resolved)
+	addSpan(&s.detect, t.Occurred, t.Detected)
+	addSpan(&s.ack, t.Detected, t.Acknowledged)
+	addSpan(&s.cont, t.Detected, t.Contained)
+	addSpan(&s.res, t.Detected, t.Resolved)
 	perPhase := make(map[phases.Phase]time.Duration)
 	var order []phases.Phase
 	for _, stay := range inc.PhaseHistory {
@@ -114,52 +140,34 @@ func (s *samples) add(inc *Incident) {
 		perPhase[stay.Phase] += stay.Left.Sub(stay.Entered)
 	}
 	for _, p := range order {
-		s.inPhase[p] = append(s.inPhase[p], perPhase[p])
+		d := s.inPhase[p]
+		if d == nil {
+			d = new(durations)
+			s.inPhase[p] = d
+		}
+		d.add(perPhase[p])
 	}
 }
 
-// appendSpan appends the time from start to end when both are known.
-func appendSpan(d []time.Duration, start, end time.Time) []time.Duration {
+// addSpan adds the time from start to end to d when both are known.
+func addSpan(d *durations, start, end time.Time) {
 	if start.IsZero() || end.IsZero() || end.Before(start) {
-		return d
+		return
 	}
-	return append(d, end.Sub(start))
+	d.add(end.Sub(start))
 }
 
 func (s *samples) times() ResponseTimes {
 	rt := ResponseTimes{
 		Incidents:         s.n,
-		TimeToDetect:      summarize(s.detect),
-		TimeToAcknowledge: summarize(s.ack),
-		TimeToContain:     summarize(s.cont),
-		TimeToResolve:     summarize(s.res),
+		TimeToDetect:      s.detect.stats(),
+		TimeToAcknowledge: s.ack.stats(),
+		TimeToContain:     s.cont.stats(),
+		TimeToResolve:     s.res.stats(),
 		TimeInPhase:       make(map[phases.Phase]Stats, len(s.inPhase)),
 	}
 	for p, d := range s.inPhase {
-		rt.TimeInPhase[p] = summarize(d)
+		rt.TimeInPhase[p] = d.stats()
 	}
 	return rt
-}
-
-// summarize computes the statistics of d.
-func summarize(d []time.Duration) Stats {
-	if len(d) == 0 {
-		return Stats{}
-	}
-	d = slices.Clone(d)
-	slices.Sort(d)
-	// Summed in float64 seconds: int64 nanoseconds overflow after about
-	// 292 years, which a few thousand month-long incidents reach.
-	var sum float64
-	for _, x := range d {
-		sum += x.Seconds()
-	}
-	n := len(d)
-	median := d[n/2]
-	if n%2 == 0 {
-		median = (d[n/2-1] + d[n/2]) / 2
-	}
-	rank := int(math.Ceil(0.9*float64(n))) - 1
-	mean := time.Duration(sum / float64(n) * float64(time.Second))
-	return Stats{Count: n, Mean: mean, Median: median, P90: d[rank]}
 }

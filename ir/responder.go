@@ -199,16 +199,6 @@ func (r *Responder) List(ctx context.Context, q Query) (page Page, err error) {
 	return r.store.List(ctx, q)
 }
 
-// Timeline returns every event of the incident, oldest first.
-func (r *Responder) Timeline(ctx context.Context, id ID) (events []Event, err error) {
-	ctx, span := r.tel.start(ctx, "timeline", id)
-	defer func() { r.tel.end(ctx, span, err) }()
-	if id == "" {
-		return nil, invalid("incident ID", "", "must not be empty")
-	}
-	return r.store.Timeline(ctx, id)
-}
-
 // change is one mutation of an existing incident.
 type change struct {
 	op     Operation

@@ -683,8 +683,9 @@ func TestMutationsRecordTypedEvents(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, got, stored, "Get agrees with what the change returned")
 
-			timeline, err := h.r.Timeline(h.ctx, inc.ID)
+			page, err := h.r.Timeline(h.ctx, inc.ID, ir.TimelineQuery{Limit: ir.MaxPageSize})
 			require.NoError(t, err)
+			timeline := page.Events
 			require.Len(t, timeline, events+1, "the change appends exactly one event")
 			assert.Equal(t, h.timeline(inc.ID), timeline)
 			last := timeline[len(timeline)-1]
@@ -805,9 +806,9 @@ func TestReturnedIncidentsAndEventsAreCopies(t *testing.T) {
 	got, err := h.r.Get(h.ctx, inc.ID)
 	require.NoError(t, err)
 	got.PhaseHistory[0].Phase = phases.Closed
-	tl, err := h.r.Timeline(h.ctx, inc.ID)
+	page, err := h.r.Timeline(h.ctx, inc.ID, ir.TimelineQuery{})
 	require.NoError(t, err)
-	dataOf[*ir.Opened](t, tl[0]).Title = "changed"
+	dataOf[*ir.Opened](t, page.Events[0]).Title = "changed"
 
 	h.assertUnchanged(t, before, events)
 	assert.Equal(t, "Copies", dataOf[*ir.Opened](t, h.timeline(inc.ID)[0]).Title)

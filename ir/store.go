@@ -47,9 +47,15 @@ type Store interface {
 	// Next is full; paging by Next visits every match exactly once even
 	// while incidents are being added.
 	List(ctx context.Context, q Query) (Page, error)
-	// Timeline returns the incident's events in order, or an error
-	// matching [ErrNotFound].
-	Timeline(ctx context.Context, id ID) ([]Event, error)
+	// Timeline returns one page of the incident's events, from q.From in
+	// q's direction, or an error matching [ErrNotFound] for an unknown
+	// incident. A query that [TimelineQuery.Normalize] refuses returns its
+	// error (matching [ErrInvalid]). Oldest first, a From past the latest
+	// event gives an empty page; newest first, a From past it starts at
+	// the latest event. A page with a Next is full, and Next is the Seq of
+	// the event that starts the following page; a page without one
+	// reached the end as it stood when read.
+	Timeline(ctx context.Context, id ID, q TimelineQuery) (TimelinePage, error)
 	// CountOpen counts the open incidents by severity and phase. Groups
 	// with no incidents are left out.
 	CountOpen(ctx context.Context) ([]OpenCount, error)
@@ -105,7 +111,7 @@ type Query struct {
 	After string
 }
 
-// Page sizes for [Query].
+// Page sizes for [Query] and [TimelineQuery].
 const (
 	DefaultPageSize = 50
 	MaxPageSize     = 1000

@@ -166,7 +166,7 @@ func TestEveryOperationHasASpan(t *testing.T) {
 			return err
 		}, want: want{span: "ir.list", op: "list"}},
 		{name: "timeline", do: func(h *harness, id ir.ID) error {
-			_, err := h.r.Timeline(h.ctx, id)
+			_, err := h.r.Timeline(h.ctx, id, ir.TimelineQuery{})
 			return err
 		}, want: want{span: "ir.timeline", op: "timeline", incident: true}},
 		{name: "actions", do: func(h *harness, id ir.ID) error {

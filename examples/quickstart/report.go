@@ -17,10 +17,6 @@ func (s *response) print(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	events, err := s.r.Timeline(ctx, s.id)
-	if err != nil {
-		return err
-	}
 	model := s.r.Model()
 
 	fmt.Fprintf(s.out, "%s: %s\n", inc.ID, inc.Title)
@@ -29,7 +25,10 @@ func (s *response) print(ctx context.Context) error {
 	fmt.Fprintf(s.out, "%s\n", inc.Resolution)
 
 	fmt.Fprintf(s.out, "\nTimeline (UTC)\n")
-	for _, e := range events {
+	for e, err := range s.r.AllEvents(ctx, s.id) {
+		if err != nil {
+			return err
+		}
 		line := describe(model, e)
 		if e.Reason != "" {
 			line += " — " + e.Reason

@@ -100,7 +100,7 @@ func NewRawTransition(ctx context.Context, b *testing.B, r *ir.Responder, st ir.
 	if err != nil {
 		b.Fatal(err)
 	}
-	events, err := st.Timeline(ctx, id)
+	latest, err := st.Timeline(ctx, id, ir.TimelineQuery{NewestFirst: true, Limit: 1})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -114,5 +114,5 @@ func NewRawTransition(ctx context.Context, b *testing.B, r *ir.Responder, st ir.
 	if err != nil {
 		b.Fatal(err)
 	}
-	return RawTransition{ID: id, Version: inc.Version, Seq: int64(len(events)), Doc: doc, Event: ev, EventDoc: evDoc}
+	return RawTransition{ID: id, Version: inc.Version, Seq: latest.Events[0].Seq, Doc: doc, Event: ev, EventDoc: evDoc}
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/ir/irtest"
 	"github.com/incidentkit/incidentkit/phases"
 )
 
@@ -52,6 +53,12 @@ type Crash struct {
 	// child and checks alike.
 	BlobsDir string
 	Key      evidence.SigningKey
+	// Settle, if set, is called after each kill, before the store is
+	// checked, and returns once nothing the killed child started can still
+	// change the store. A database server may commit the child's last
+	// transaction after the child is gone: checking before its session has
+	// ended could see an incident without the events that commit adds.
+	Settle func(t *testing.T)
 }
 
 // RunCrash kills a process writing to a store with SIGKILL at random
@@ -65,6 +72,9 @@ func RunCrash(t *testing.T, c Crash) {
 	changes := 0
 	for round := range c.Rounds {
 		lines := runChild(t, c, time.Duration(10+rand.IntN(240))*time.Millisecond)
+		if c.Settle != nil {
+			c.Settle(t)
+		}
 		for _, line := range lines {
 			f := strings.Fields(line)
 			switch {
@@ -169,7 +179,7 @@ func checkAfterCrash(t *testing.T, c Crash, round int, reported map[ir.ID]int64,
 func checkIncident(t *testing.T, c Crash, st Store, locker *evidence.Locker, inc *ir.Incident) {
 	t.Helper()
 	ctx := context.Background()
-	events, err := st.Timeline(ctx, inc.ID)
+	events, err := irtest.ReadTimeline(ctx, st, inc.ID)
 	require.NoError(t, err)
 	var want []string
 	n := 0

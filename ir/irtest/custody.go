@@ -152,7 +152,7 @@ func (s custodySuite) testOvertaken(t *testing.T) {
 	got, err := st.Get(ctx, inc.ID)
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), got.Version, "the incident change was not written")
-	tl, err := st.Timeline(ctx, inc.ID)
+	tl, err := ReadTimeline(ctx, st, inc.ID)
 	require.NoError(t, err)
 	assert.Len(t, tl, 1)
 	n, err := st.Size(ctx, c)

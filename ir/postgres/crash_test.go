@@ -5,12 +5,15 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/incidentkit/incidentkit/internal/storetest"
 	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/ir/postgres"
 )
 
 // crashSchemaEnv and crashDirEnv name the variables that make the test
@@ -53,7 +56,35 @@ func TestCrash(t *testing.T) {
 		},
 		BlobsDir: filepath.Join(dir, "blobs"),
 		Key:      mpKey(t),
+		Settle:   func(t *testing.T) { waitSessionsEnded(t, crashAppName(schema)) },
 	})
+}
+
+// crashAppName is the application_name of the crash child's sessions, so
+// that the checker can tell when the server has finished with them.
+func crashAppName(schema string) string { return "incidentkit-crash-" + schema }
+
+// waitSessionsEnded waits until the server has no session named app. A
+// killed client's last COMMIT may still be running on its backend; once
+// the backend has ended, every transaction it committed is visible and
+// none of the others can commit.
+func waitSessionsEnded(t *testing.T, app string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		var n int
+		err := testPool(t).QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", app).Scan(&n)
+		require.NoError(t, err, "the killed child's sessions are still on the server")
+		if n == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%d sessions of the killed child still on the server", n)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // TestCrashChild is the process TestCrash kills.
@@ -62,6 +93,14 @@ func TestCrashChild(t *testing.T) {
 	if schema == "" {
 		t.Skip("run by TestCrash")
 	}
-	st := newStoreInSchema(t, schema)
+	cfg, err := pgxpool.ParseConfig(testDSN(t))
+	require.NoError(t, err)
+	cfg.ConnConfig.RuntimeParams["application_name"] = crashAppName(schema)
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	st, err := postgres.New(context.Background(), pool, postgres.Config{Schema: schema})
+	require.NoError(t, err)
+	t.Cleanup(st.Close)
 	storetest.RunCrashChild(t, st, filepath.Join(os.Getenv(crashDirEnv), "blobs"), mpKey(t))
 }

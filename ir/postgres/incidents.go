@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -227,8 +228,17 @@ func (s *Store) listQuery(q ir.Query) (string, []any) {
 		}
 		where = append(where, "severity = ANY("+arg(ss)+"::text[])")
 	}
+	// With labels, the first one drives the listing: its range of the
+	// label index is in ID order, so a page reads its matches newest first
+	// and stops, however many incidents there are.
+	from, idColumn := s.q.schema+".incidents", "id"
 	if len(q.Labels) > 0 {
-		where = append(where, "labels @> "+arg(q.Labels)+"::text[]")
+		from = s.q.schema + ".incident_labels AS l JOIN " + s.q.schema + ".incidents ON incidents.id = l.incident_id"
+		idColumn = "l.incident_id"
+		where = append(where, "l.label = "+arg(q.Labels[0]))
+		if len(q.Labels) > 1 {
+			where = append(where, "labels @> "+arg(q.Labels[1:])+"::text[]")
+		}
 	}
 	switch q.Status {
 	case ir.StatusOpen:
@@ -245,51 +255,82 @@ func (s *Store) listQuery(q ir.Query) (string, []any) {
 			arg(q.OpenedBefore.Unix()), arg(int32(q.OpenedBefore.Nanosecond()))))
 	}
 	if q.After != "" {
-		where = append(where, "id < "+arg(q.After)+` COLLATE "C"`)
+		after := arg(q.After)
+		where = append(where, "id < "+after+` COLLATE "C"`)
+		if idColumn != "id" {
+			// Said of both sides of the join, so that a merge join
+			// starts both at the cursor.
+			where = append(where, idColumn+" < "+after+` COLLATE "C"`)
+		}
 	}
 	var sb strings.Builder
-	sb.WriteString("SELECT doc FROM " + s.q.schema + ".incidents")
+	sb.WriteString("SELECT incidents.doc FROM " + from)
 	if len(where) > 0 {
 		sb.WriteString(" WHERE " + strings.Join(where, " AND "))
 	}
-	sb.WriteString(" ORDER BY id DESC LIMIT " + arg(q.Limit+1))
+	sb.WriteString(" ORDER BY " + idColumn + " DESC LIMIT " + arg(q.Limit+1))
 	return sb.String(), args
 }
 
-// Timeline implements ir.Store.
-func (s *Store) Timeline(ctx context.Context, id ir.ID) ([]ir.Event, error) {
-	if err := ctxErr(ctx, "timeline"); err != nil {
-		return nil, err
-	}
-	rows, err := s.pool.Query(ctx, s.q.timeline, string(id))
+// Timeline implements ir.Store. A page is one range of the events' primary
+// key, read in either direction.
+func (s *Store) Timeline(ctx context.Context, id ir.ID, q ir.TimelineQuery) (ir.TimelinePage, error) {
+	q, err := q.Normalize()
 	if err != nil {
-		return nil, wrap(ctx, "timeline of "+string(id), err)
+		return ir.TimelinePage{}, err
 	}
-	var events []ir.Event
+	if err := ctxErr(ctx, "timeline"); err != nil {
+		return ir.TimelinePage{}, err
+	}
+	query, from := s.q.timelineUp, q.From
+	if q.NewestFirst {
+		query = s.q.timelineDown
+		if from == 0 {
+			from = math.MaxInt64
+		}
+	}
+	// One more than the page, to know whether another follows.
+	rows, err := s.pool.Query(ctx, query, string(id), from, q.Limit+1)
+	if err != nil {
+		return ir.TimelinePage{}, wrap(ctx, "timeline of "+string(id), err)
+	}
+	page := ir.TimelinePage{Events: make([]ir.Event, 0, min(q.Limit, 64))}
 	var (
 		seq int64
 		doc []byte
 	)
 	_, err = pgx.ForEachRow(rows, []any{&seq, &doc}, func() error {
+		if len(page.Events) == q.Limit {
+			page.Next = seq
+			return nil
+		}
 		var e ir.Event
 		if err := json.Unmarshal(doc, &e); err != nil {
 			return fmt.Errorf("decode event %d: %w", seq, err)
 		}
 		e.Seq = seq
-		events = append(events, e)
+		page.Events = append(page.Events, e)
 		return nil
 	})
 	if err != nil {
-		return nil, wrap(ctx, "timeline of "+string(id), err)
+		return ir.TimelinePage{}, wrap(ctx, "timeline of "+string(id), err)
 	}
-	// Every incident has at least its opened event, written with it.
-	if len(events) == 0 {
-		return nil, fmt.Errorf("postgres: incident %s: %w", id, ir.ErrNotFound)
+	if len(page.Events) == 0 {
+		// Every incident has at least its opened event, written with it,
+		// so only a page past the end of a known incident is empty.
+		var exists bool
+		if err := s.pool.QueryRow(ctx, s.q.incidentExists, string(id)).Scan(&exists); err != nil {
+			return ir.TimelinePage{}, wrap(ctx, "timeline of "+string(id), err)
+		}
+		if !exists {
+			return ir.TimelinePage{}, fmt.Errorf("postgres: incident %s: %w", id, ir.ErrNotFound)
+		}
 	}
-	return events, nil
+	return page, nil
 }
 
-// CountOpen implements ir.Store.
+// CountOpen implements ir.Store. It reads the counts that a trigger keeps
+// with every incident write, a row per severity and phase.
 func (s *Store) CountOpen(ctx context.Context) ([]ir.OpenCount, error) {
 	if err := ctxErr(ctx, "count open"); err != nil {
 		return nil, err

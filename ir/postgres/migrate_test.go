@@ -2,8 +2,10 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
@@ -12,6 +14,7 @@ import (
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/ir/irtest"
 	"github.com/incidentkit/incidentkit/ir/postgres"
+	"github.com/incidentkit/incidentkit/phases"
 )
 
 func TestConcurrentOpenersMigrateOnce(t *testing.T) {
@@ -133,4 +136,86 @@ func TestOpenRefusesBadConfig(t *testing.T) {
 	cancel()
 	_, err = postgres.New(canceled, testPool(t), postgres.Config{Schema: testSchema(t)})
 	require.ErrorIs(t, err, context.Canceled)
+}
+
+// countedChanges returns changes opening incidents of several severities,
+// phases and labels, some closed, some moved on to another phase.
+func countedChanges() []ir.Change {
+	sevs := []ir.Severity{ir.SeverityLow, ir.SeverityMedium, ir.SeverityHigh, ir.SeverityCritical}
+	ps := []phases.Phase{phases.Identification, phases.Containment, phases.Eradication}
+	var changes []ir.Change
+	for i := range 30 {
+		b := irtest.Incident(ir.ID(fmt.Sprintf("INC-%06d", i))).Severity(sevs[i%4]).Phase(ps[i%3]).
+			Labels(fmt.Sprintf("team-%d", i%5), "seed")
+		if i%5 == 0 {
+			b = b.Closed(irtest.Epoch.Add(time.Hour))
+		}
+		open := irtest.OpenChange(b.Build())
+		changes = append(changes, open)
+		if i%4 == 1 {
+			next := irtest.NextChange(open.Incident, &ir.PhaseChanged{Action: phases.Contain, From: ps[i%3], To: phases.Containment})
+			next.Incident.Phase = phases.Containment
+			changes = append(changes, next)
+		}
+	}
+	return changes
+}
+
+// TestMigrationIndexesStoredIncidents takes a schema back to before open
+// counts and label rows were kept, and checks that migrating it counts and
+// indexes the incidents already stored.
+func TestMigrationIndexesStoredIncidents(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	schema := testSchema(t)
+	st, err := postgres.New(ctx, testPool(t), postgres.Config{Schema: schema})
+	require.NoError(t, err)
+	mem := ir.NewMemoryStore()
+	for _, ch := range countedChanges() {
+		require.NoError(t, st.Apply(ctx, ch))
+		require.NoError(t, mem.Apply(ctx, ch))
+	}
+	st.Close()
+	q := pgx.Identifier{schema}.Sanitize()
+	for _, stmt := range []string{
+		"DROP TRIGGER incidents_keep_index_insert ON " + q + ".incidents",
+		"DROP TRIGGER incidents_keep_index_update ON " + q + ".incidents",
+		"DROP FUNCTION " + q + ".incidents_keep_index()",
+		"DROP TABLE " + q + ".open_counts",
+		"DROP TABLE " + q + ".incident_labels",
+		"DELETE FROM " + q + ".incidentkit_schema_version WHERE name = '0002_counts_labels.sql'",
+	} {
+		_, err := testPool(t).Exec(ctx, stmt)
+		require.NoError(t, err, stmt)
+	}
+
+	st, err = postgres.New(ctx, testPool(t), postgres.Config{Schema: schema})
+	require.NoError(t, err)
+	defer st.Close()
+	want, err := mem.CountOpen(ctx)
+	require.NoError(t, err)
+	got, err := st.CountOpen(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, want, got, "the incidents stored before the migration are counted")
+	for _, labels := range [][]string{{"team-3"}, {"seed"}, {"seed", "team-1"}, {"team-1", "team-2"}} {
+		q := ir.Query{Labels: labels, Limit: 7}
+		assert.Equal(t, listIDs(t, mem, q), listIDs(t, st, q), "labels %v", labels)
+	}
+}
+
+// listIDs lists every incident q selects in st, a page at a time.
+func listIDs(t *testing.T, st ir.Store, q ir.Query) []ir.ID {
+	t.Helper()
+	var out []ir.ID
+	for {
+		page, err := st.List(t.Context(), q)
+		require.NoError(t, err)
+		for _, inc := range page.Incidents {
+			out = append(out, inc.ID)
+		}
+		if page.Next == "" {
+			return out
+		}
+		q.After = page.Next
+	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/ir/irtest"
 	"github.com/incidentkit/incidentkit/ir/postgres"
 	"github.com/incidentkit/incidentkit/phases"
 )
@@ -157,7 +158,7 @@ func TestMultiProcess(t *testing.T) {
 		inc, err := st.Get(ctx, id)
 		require.NoError(t, err)
 		assert.Equal(t, start[id].Version+changes, inc.Version, "incident %s: no lost updates", id)
-		tl, err := st.Timeline(ctx, id)
+		tl, err := irtest.ReadTimeline(ctx, st, id)
 		require.NoError(t, err)
 		notes, moves := 0, 0
 		for _, e := range tl {
@@ -196,7 +197,7 @@ func TestMultiProcess(t *testing.T) {
 // countEventsUpTo counts the events of incident id up to version v.
 func countEventsUpTo(t *testing.T, st *postgres.Store, id ir.ID, v int64) int {
 	t.Helper()
-	tl, err := st.Timeline(t.Context(), id)
+	tl, err := irtest.ReadTimeline(t.Context(), st, id)
 	require.NoError(t, err)
 	n := 0
 	for _, e := range tl {

@@ -8,7 +8,8 @@ import "strings"
 type queries struct {
 	schema string
 
-	insertIncident, updateIncident, getIncident, timeline, countOpen string
+	insertIncident, updateIncident, getIncident, countOpen string
+	timelineUp, timelineDown, incidentExists               string
 
 	lockHead, createHead, insertItems, insertRecords, insertHashes, advanceHead string
 	size, records, readHashes, lastRecord, item, items                          string
@@ -43,9 +44,14 @@ func newQueries(schema string) queries {
 				WHERE id = $1 AND version = $2 - 1
 				RETURNING id, version, event_count)` + changeTail),
 		getIncident: t(`SELECT doc FROM §.incidents WHERE id = $1`),
-		timeline:    t(`SELECT seq, doc FROM §.events WHERE incident_id = $1 ORDER BY seq`),
-		countOpen: t(`SELECT severity, phase, count(*) FROM §.incidents WHERE open
-			GROUP BY severity, phase`),
+		// Pages of a timeline, either way, each one range of the events'
+		// primary key.
+		timelineUp: t(`SELECT seq, doc FROM §.events WHERE incident_id = $1 AND seq >= $2
+			ORDER BY seq LIMIT $3`),
+		timelineDown: t(`SELECT seq, doc FROM §.events WHERE incident_id = $1 AND seq <= $2
+			ORDER BY seq DESC LIMIT $3`),
+		incidentExists: t(`SELECT EXISTS (SELECT 1 FROM §.incidents WHERE id = $1)`),
+		countOpen:      t(`SELECT severity, phase, n FROM §.open_counts WHERE n > 0`),
 
 		createHead: t(`INSERT INTO §.custody_heads (case_id) VALUES ($1) ON CONFLICT (case_id) DO NOTHING`),
 		lockHead:   t(`SELECT size, items FROM §.custody_heads WHERE case_id = $1 FOR UPDATE`),

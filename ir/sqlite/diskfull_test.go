@@ -110,7 +110,7 @@ func assertKept(t *testing.T, st *sqlite.Store, ids []ir.ID) {
 			return
 		}
 		assert.Equal(t, int64(1), inc.Version)
-		events, err := st.Timeline(ctx, id)
+		events, err := irtest.ReadTimeline(ctx, st, id)
 		require.NoError(t, err)
 		assert.Len(t, events, 1)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -336,9 +337,19 @@ func listQuery(q ir.Query) (string, []any) {
 		}
 		in("severity", ss)
 	}
-	for _, l := range q.Labels {
-		where = append(where, "id IN (SELECT incident_id FROM incident_labels WHERE label = ?)")
-		args = append(args, l)
+	// With labels, the first one drives the listing: its range of the
+	// label index is in ID order, so a page reads its matches newest first
+	// and stops, however many incidents there are. CROSS JOIN keeps the
+	// label index the outer loop.
+	from, idColumn := "incidents", "id"
+	if len(q.Labels) > 0 {
+		from, idColumn = "incident_labels AS l CROSS JOIN incidents ON incidents.id = l.incident_id", "l.incident_id"
+		where = append(where, "l.label = ?")
+		args = append(args, q.Labels[0])
+		for _, l := range q.Labels[1:] {
+			where = append(where, "EXISTS (SELECT 1 FROM incident_labels AS m WHERE m.incident_id = incidents.id AND m.label = ?)")
+			args = append(args, l)
+		}
 	}
 	if !q.OpenedAfter.IsZero() {
 		where = append(where, "(opened_sec, opened_nsec) >= (?, ?)")
@@ -349,57 +360,81 @@ func listQuery(q ir.Query) (string, []any) {
 		args = append(args, q.OpenedBefore.Unix(), int64(q.OpenedBefore.Nanosecond()))
 	}
 	if q.After != "" {
-		where = append(where, "id < ?")
+		where = append(where, idColumn+" < ?")
 		args = append(args, q.After)
 	}
 	var sb strings.Builder
-	sb.WriteString("SELECT doc FROM incidents")
+	sb.WriteString("SELECT incidents.doc FROM " + from)
 	if len(where) > 0 {
 		sb.WriteString(" WHERE " + strings.Join(where, " AND "))
 	}
-	sb.WriteString(" ORDER BY id DESC LIMIT ?")
+	sb.WriteString(" ORDER BY " + idColumn + " DESC LIMIT ?")
 	args = append(args, q.Limit+1)
 	return sb.String(), args
 }
 
-// Timeline implements ir.Store.
-func (s *Store) Timeline(ctx context.Context, id ir.ID) ([]ir.Event, error) {
-	if err := ctxErr(ctx, "timeline"); err != nil {
-		return nil, err
-	}
-	rows, err := s.q.timeline.QueryContext(ctx, string(id))
+// Timeline implements ir.Store. A page is one range of the events' primary
+// key, read in either direction.
+func (s *Store) Timeline(ctx context.Context, id ir.ID, q ir.TimelineQuery) (ir.TimelinePage, error) {
+	q, err := q.Normalize()
 	if err != nil {
-		return nil, wrap(ctx, "timeline of "+string(id), err)
+		return ir.TimelinePage{}, err
+	}
+	if err := ctxErr(ctx, "timeline"); err != nil {
+		return ir.TimelinePage{}, err
+	}
+	stmt, from := s.q.timelineUp, q.From
+	if q.NewestFirst {
+		stmt = s.q.timelineDown
+		if from == 0 {
+			from = math.MaxInt64
+		}
+	}
+	// One more than the page, to know whether another follows.
+	rows, err := stmt.QueryContext(ctx, string(id), from, q.Limit+1)
+	if err != nil {
+		return ir.TimelinePage{}, wrap(ctx, "timeline of "+string(id), err)
 	}
 	defer func() { _ = rows.Close() }()
-	var events []ir.Event
+	page := ir.TimelinePage{Events: make([]ir.Event, 0, min(q.Limit, 64))}
 	for rows.Next() {
 		var (
 			seq int64
 			doc []byte
 		)
 		if err := rows.Scan(&seq, &doc); err != nil {
-			return nil, wrap(ctx, "timeline of "+string(id), err)
+			return ir.TimelinePage{}, wrap(ctx, "timeline of "+string(id), err)
+		}
+		if len(page.Events) == q.Limit {
+			page.Next = seq
+			break
 		}
 		var e ir.Event
 		if err := json.Unmarshal(doc, &e); err != nil {
-			return nil, fmt.Errorf("sqlite: timeline of %s: decode event %d: %w", id, seq, err)
+			return ir.TimelinePage{}, fmt.Errorf("sqlite: timeline of %s: decode event %d: %w", id, seq, err)
 		}
 		e.Seq = seq
-		events = append(events, e)
+		page.Events = append(page.Events, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, wrap(ctx, "timeline of "+string(id), err)
+		return ir.TimelinePage{}, wrap(ctx, "timeline of "+string(id), err)
 	}
-	// Every incident has at least its opened event, written with it.
-	if len(events) == 0 {
-		return nil, fmt.Errorf("sqlite: incident %s: %w", id, ir.ErrNotFound)
+	if len(page.Events) == 0 {
+		// Every incident has at least its opened event, written with it,
+		// so only a page past the end of a known incident is empty.
+		var exists bool
+		if err := s.q.incidentExists.QueryRowContext(ctx, string(id)).Scan(&exists); err != nil {
+			return ir.TimelinePage{}, wrap(ctx, "timeline of "+string(id), err)
+		}
+		if !exists {
+			return ir.TimelinePage{}, fmt.Errorf("sqlite: incident %s: %w", id, ir.ErrNotFound)
+		}
 	}
-	return events, nil
+	return page, nil
 }
 
-// CountOpen implements ir.Store. It reads only the index on status, phase
-// and severity.
+// CountOpen implements ir.Store. It reads the counts that triggers keep
+// with every incident write, a row per severity and phase.
 func (s *Store) CountOpen(ctx context.Context) ([]ir.OpenCount, error) {
 	if err := ctxErr(ctx, "count open"); err != nil {
 		return nil, err

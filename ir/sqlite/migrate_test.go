@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -16,6 +17,7 @@ import (
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/ir/irtest"
 	"github.com/incidentkit/incidentkit/ir/sqlite"
+	"github.com/incidentkit/incidentkit/phases"
 )
 
 func TestReopenKeepsData(t *testing.T) {
@@ -244,4 +246,69 @@ func dirNames(t *testing.T, dir string) []string {
 		names[i] = e.Name()
 	}
 	return names
+}
+
+// countedChanges returns changes opening incidents of several severities
+// and phases, some closed, some moved on to another phase.
+func countedChanges() []ir.Change {
+	sevs := []ir.Severity{ir.SeverityLow, ir.SeverityMedium, ir.SeverityHigh, ir.SeverityCritical}
+	ps := []phases.Phase{phases.Identification, phases.Containment, phases.Eradication}
+	var changes []ir.Change
+	for i := range 30 {
+		b := irtest.Incident(ir.ID(fmt.Sprintf("INC-%06d", i))).Severity(sevs[i%4]).Phase(ps[i%3]).
+			Labels(fmt.Sprintf("team-%d", i%5))
+		if i%5 == 0 {
+			b = b.Closed(irtest.Epoch.Add(time.Hour))
+		}
+		open := irtest.OpenChange(b.Build())
+		changes = append(changes, open)
+		if i%4 == 1 {
+			next := irtest.NextChange(open.Incident, &ir.PhaseChanged{Action: phases.Contain, From: ps[i%3], To: phases.Containment})
+			next.Incident.Phase = phases.Containment
+			changes = append(changes, next)
+		}
+	}
+	return changes
+}
+
+// TestMigrationCountsStoredIncidents takes a file back to the schema before
+// open counts were kept, and checks that migrating it counts the incidents
+// already stored, and that later changes keep counting.
+func TestMigrationCountsStoredIncidents(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "store.db")
+	st, err := sqlite.Open(ctx, path, sqlite.Config{})
+	require.NoError(t, err)
+	mem := ir.NewMemoryStore()
+	changes := countedChanges()
+	for _, ch := range changes {
+		require.NoError(t, st.Apply(ctx, ch))
+		require.NoError(t, mem.Apply(ctx, ch))
+	}
+	require.NoError(t, st.Close())
+	rawDB(t, path,
+		"DROP TRIGGER incidents_count_insert",
+		"DROP TRIGGER incidents_count_update",
+		"DROP TABLE open_counts",
+		"DELETE FROM incidentkit_schema_version WHERE name = '0002_open_counts.sql'")
+
+	st = openStore(t, path, sqlite.Config{})
+	want, err := mem.CountOpen(ctx)
+	require.NoError(t, err)
+	require.NotEmpty(t, want)
+	got, err := st.CountOpen(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, want, got, "the incidents stored before the migration are counted")
+
+	last := changes[len(changes)-1].Incident
+	closing := irtest.NextChange(last)
+	closing.Incident.Times.Closed = closing.Incident.UpdatedAt
+	require.NoError(t, st.Apply(ctx, closing))
+	require.NoError(t, mem.Apply(ctx, closing))
+	want, err = mem.CountOpen(ctx)
+	require.NoError(t, err)
+	got, err = st.CountOpen(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, want, got, "changes after the migration are counted")
 }

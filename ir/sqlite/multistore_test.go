@@ -15,6 +15,7 @@ import (
 
 	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/ir/irtest"
 	"github.com/incidentkit/incidentkit/ir/sqlite"
 )
 
@@ -97,7 +98,7 @@ func TestTwoStoresOneFile(t *testing.T) {
 		got, err := st.Get(ctx, inc.ID)
 		require.NoError(t, err)
 		assert.Equal(t, int64(1+changes), got.Version, "version read through store %d", i)
-		events, err := st.Timeline(ctx, inc.ID)
+		events, err := irtest.ReadTimeline(ctx, st, inc.ID)
 		require.NoError(t, err)
 		require.Len(t, events, 1+changes)
 		for j, e := range events {

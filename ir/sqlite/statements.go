@@ -19,7 +19,8 @@ type statements struct {
 
 	// Incidents and timelines.
 	insertIncident, readIncident, insertEvent, insertOutbox *sql.Stmt
-	getIncident, getIncidentW, timeline, countOpen          *sql.Stmt
+	getIncident, getIncidentW, countOpen                    *sql.Stmt
+	timelineUp, timelineDown, incidentExists                *sql.Stmt
 
 	// Custody logs.
 	readHead, writeHead, insertItem, insertRecord, insertHash *sql.Stmt
@@ -53,8 +54,12 @@ func (q *statements) prepare(ctx context.Context, w, r *sql.DB) error {
 			VALUES (?, ?, ?, ?, ?, ?)`},
 		{&q.getIncident, r, `SELECT doc, ` + indexedSelect + ` FROM incidents WHERE id = ?`},
 		{&q.getIncidentW, w, `SELECT doc, ` + indexedSelect + ` FROM incidents WHERE id = ?`},
-		{&q.timeline, r, `SELECT seq, doc FROM events WHERE incident_id = ? ORDER BY seq`},
-		{&q.countOpen, r, `SELECT severity, phase, count(*) FROM incidents WHERE open = 1 GROUP BY phase, severity`},
+		// Pages of a timeline, either way, each one range of the events'
+		// primary key.
+		{&q.timelineUp, r, `SELECT seq, doc FROM events WHERE incident_id = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3`},
+		{&q.timelineDown, r, `SELECT seq, doc FROM events WHERE incident_id = ?1 AND seq <= ?2 ORDER BY seq DESC LIMIT ?3`},
+		{&q.incidentExists, r, `SELECT EXISTS (SELECT 1 FROM incidents WHERE id = ?)`},
+		{&q.countOpen, r, `SELECT severity, phase, n FROM open_counts WHERE n > 0`},
 
 		{&q.readHead, w, `SELECT size, items FROM custody_heads WHERE case_id = ?`},
 		{&q.writeHead, w, `INSERT INTO custody_heads (case_id, size, items) VALUES (?1, ?2, ?3)
