@@ -39,9 +39,9 @@ const linkTimeout = 30 * time.Second
 // goes ahead even if ctx is cancelled (within a bounded time): the
 // collection already happened.
 //
-// When the store also keeps the locker's custody logs (the locker's ledger
-// was made on the same store), the custody record, the incident change and
-// its event are written in one transaction. Otherwise the record is
+// With [Config.AtomicCustody] (the store also keeps the locker's custody
+// logs, checked by [NewResponder]), the custody record, the incident change
+// and its event are written in one transaction. Otherwise the record is
 // appended first and the incident linked after it; if linking fails, the
 // item is returned with the error, and [Responder.LinkEvidence] links it
 // later.

@@ -205,11 +205,12 @@ func run(ctx context.Context, dir string, out io.Writer) (err error) {
 		return err
 	}
 	r, err := ir.NewResponder(ir.Config{
-		Store:    store,
-		Model:    model,
-		Evidence: locker,
-		Clock:    clock,
-		IDs:      ir.IDGeneratorFunc(func() ir.ID { return id }),
+		Store:         store,
+		Model:         model,
+		Evidence:      locker,
+		AtomicCustody: true,
+		Clock:         clock,
+		IDs:           ir.IDGeneratorFunc(func() ir.ID { return id }),
 	})
 	if err != nil {
 		return err

@@ -11,7 +11,7 @@
 //	store, err := sqlite.Open(ctx, "/var/lib/incidentkit/incidentkit.db", sqlite.Config{})
 //	if err != nil { … }
 //	defer store.Close()
-//	r, err := ir.NewResponder(ir.Config{Store: store, Outbox: true, Evidence: locker})
+//	r, err := ir.NewResponder(ir.Config{Store: store, Outbox: true, Evidence: locker, AtomicCustody: true})
 //
 // A [Store] plays three parts. As an ir.Store it keeps incidents with
 // optimistic concurrency: each change names the version it follows, a stale
@@ -23,8 +23,8 @@
 // ir.Outbox it hands messages to dispatchers, each held by one claimer
 // until acknowledged or its lease lapses. Because the three share one file,
 // [Store.Apply] writes an incident change, its timeline events, the custody
-// records it carries (evidence collected through the Responder, when the
-// locker's ledger is on the same Store) and its outbox messages in one
+// records it carries (evidence collected through a Responder with
+// ir.Config.AtomicCustody, whose locker's ledger is on the same Store) and its outbox messages in one
 // transaction.
 //
 // # Durability and concurrency
