@@ -13,6 +13,16 @@
 //	defer store.Close()
 //	r, err := ir.NewResponder(ir.Config{Store: store, Outbox: true, Evidence: locker, AtomicCustody: true})
 //
+// [OpenDir] opens, in one call, everything a durable setup keeps in a
+// directory: the store, a custody ledger on it, the evidence files and the
+// key that signs custody checkpoints (made once, mode 0600), and returns a
+// ready ir.Responder with what it opened:
+//
+//	d, err := sqlite.OpenDir(ctx, "incidentkit-data", sqlite.DirConfig{})
+//	if err != nil { … }
+//	defer d.Close(ctx)
+//	inc, err := d.Responder.Open(ctx, alice, ir.NewIncident{…})
+//
 // A [Store] plays three parts. As an ir.Store it keeps incidents with
 // optimistic concurrency: each change names the version it follows, a stale
 // one is refused with ir.ErrConflict, and the ir.Responder reads the
