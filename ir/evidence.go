@@ -111,6 +111,9 @@ func (r *Responder) collectTogether(ctx context.Context, actor Actor, id ID, c e
 	if err != nil {
 		return evidence.Item{}, fmt.Errorf("ir: evidence %s stored but its collection not recorded: %w", staged.Item, err)
 	}
+	// The record is committed: a witness failing now loses nothing, and
+	// the ledger witnesses the log again on its next append or verify.
+	_ = r.evidence.Ledger().WitnessHead(ctx, CaseID(id))
 	return item, nil
 }
 

@@ -21,7 +21,8 @@
 // Everything is kept in the embedded SQLite store, in a directory the
 // program names (incidentkit-data by default, or -data dir): the incidents
 // and their timelines, the chain of custody in the same database, the
-// evidence files, and the key that signs custody checkpoints, all opened by
+// evidence files, the key that signs custody checkpoints, and a witness
+// holding each case's latest checkpoint outside the database, all opened by
 // one call, sqlite.OpenDir. Run it again
 // and it finds the incidents of earlier runs there, verifies their custody,
 // and runs the story once more as a new incident.

@@ -23,6 +23,9 @@ const (
 	// DirEvidence is the directory of evidence content (an
 	// evidence.DirBlobs).
 	DirEvidence = "evidence"
+	// DirWitness is the directory of the custody witness (an
+	// evidence.DirWitness) when [DirConfig.WitnessDir] is empty.
+	DirWitness = "witness"
 )
 
 // DefaultKeyName names the signing key [OpenDir] makes when
@@ -50,6 +53,19 @@ type DirConfig struct {
 	// Origin starts each case's checkpoint origin line, as
 	// evidence.LedgerConfig.Origin.
 	Origin string
+	// WitnessDir is the directory of the witness that keeps each case's
+	// latest custody checkpoint outside the database (an
+	// evidence.DirWitness); empty means [DirWitness] in the directory.
+	// With it, a custody log cut short in the database, with or without
+	// its checkpoints, or a database restored from an older copy, fails
+	// verification as a rollback. Kept in the same directory, it catches
+	// changes made to the database alone; kept on another volume or
+	// machine, or owned by another user, it also catches someone able
+	// to rewrite the whole directory. See evidence.Witness.
+	WitnessDir string
+	// NoWitness keeps no witness: a log cut short together with its
+	// checkpoints then verifies.
+	NoWitness bool
 }
 
 // Dir is what [OpenDir] opened in a directory: a ready Responder and
@@ -74,6 +90,9 @@ type Dir struct {
 	Blobs *evidence.DirBlobs
 	// VerifierKey is the public key that checks the ledger's checkpoints.
 	VerifierKey string
+	// Witness keeps each case's latest custody checkpoint outside the
+	// database; nil with [DirConfig.NoWitness].
+	Witness *evidence.DirWitness
 
 	closeOnce sync.Once
 	closeErr  error
@@ -123,7 +142,11 @@ func (e *DirError) Unwrap() error { return e.Err }
 //   - the evidence content in the directory [DirEvidence];
 //   - the key that signs custody checkpoints in [DirKey]: made once, on
 //     the first open, written with mode 0600 and never overwritten, then
-//     read back on every open.
+//     read back on every open;
+//   - a witness keeping each case's latest checkpoint outside the
+//     database, in the directory [DirWitness] unless
+//     [DirConfig.WitnessDir] or [DirConfig.NoWitness] says otherwise, so
+//     that verification catches a custody log cut short in the database.
 //
 // The directory, and any missing parent, is created with mode 0700.
 // OpenDir refuses, with a [*DirError] matching ir.ErrInvalid, a path that
@@ -157,6 +180,16 @@ func OpenDir(ctx context.Context, path string, cfg DirConfig) (d *Dir, err error
 	if err != nil {
 		return nil, &DirError{Path: path, Err: err}
 	}
+	var witness *evidence.DirWitness
+	if !cfg.NoWitness {
+		wdir := cfg.WitnessDir
+		if wdir == "" {
+			wdir = filepath.Join(path, DirWitness)
+		}
+		if witness, err = evidence.NewDirWitness(wdir, vkey); err != nil {
+			return nil, &DirError{Path: path, Err: err}
+		}
+	}
 	sc := cfg.Store
 	if sc.Clock == nil {
 		sc.Clock = rc.Clock
@@ -170,7 +203,11 @@ func OpenDir(ctx context.Context, path string, cfg DirConfig) (d *Dir, err error
 			err = errors.Join(err, store.Close())
 		}
 	}()
-	ledger, err := evidence.NewLedger(evidence.LedgerConfig{Store: store, Key: key, Origin: cfg.Origin})
+	lcfg := evidence.LedgerConfig{Store: store, Key: key, Origin: cfg.Origin}
+	if witness != nil {
+		lcfg.Witness = witness
+	}
+	ledger, err := evidence.NewLedger(lcfg)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +225,7 @@ func OpenDir(ctx context.Context, path string, cfg DirConfig) (d *Dir, err error
 	if err != nil {
 		return nil, err
 	}
-	return &Dir{Path: path, Responder: r, Store: store, Ledger: ledger, Locker: locker, Blobs: blobs, VerifierKey: vkey}, nil
+	return &Dir{Path: path, Responder: r, Store: store, Ledger: ledger, Locker: locker, Blobs: blobs, VerifierKey: vkey, Witness: witness}, nil
 }
 
 // Close shuts the Responder down and closes the store, in that order, once;
