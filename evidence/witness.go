@@ -9,8 +9,8 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-// A witness keeps each case's latest checkpoint outside the ledger's
-// store, so that a log cut short there is caught.
+// Witness keeps the latest checkpoint of each case's custody log outside
+// the ledger's store, so that a log cut short there is caught.
 //
 // A [Ledger] alone detects any change to the records its checkpoints
 // cover, but not the loss of records together with the checkpoints that
@@ -25,20 +25,19 @@ import (
 // whose What is "rollback".
 //
 // What it protects against: truncating or rewriting a log in the store,
-// with or without its checkpoints, restoring an older copy of the store,
-// and a store that forks a log. What it does not: a witness kept where the
+// with or without its checkpoints; restoring an older copy of the store;
+// a store that forks a log. What it does not: a witness kept where the
 // same person can change it too (a [DirWitness] next to the database
 // protects against edits to the database, not against someone who can
 // rewrite both); records appended after the last checkpoint witnessed
-// (when witnessing fails, see [LedgerConfig.Witness]); and a witness
-// deleted outright, which looks like one that never witnessed the case,
-// since a witness that holds nothing cannot tell.
-
-// Witness keeps the latest checkpoint of each case's custody log, outside
-// the ledger's store. It must only ever move forward: it accepts a
-// checkpoint only with a proof that it extends the one it holds.
-// Implementations must be safe for concurrent use; [DirWitness] keeps
-// checkpoints in a directory.
+// (when witnessing failed, see [LedgerConfig.Witness]); and a witness
+// emptied or deleted, which looks like one that never saw the case: a
+// witness that holds nothing cannot tell.
+//
+// A witness must only ever move forward: it accepts a checkpoint only with
+// a proof that it extends the one it holds. Implementations must be safe
+// for concurrent use; evidencetest.TestWitness checks one keeps this
+// contract.
 type Witness interface {
 	// Witness records cp as the latest checkpoint of case c. oldSize is
 	// the size of the checkpoint the caller read from Latest (0 if
