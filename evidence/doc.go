@@ -19,6 +19,16 @@
 // consistency ([CheckConsistency]) with short proofs, so any rewrite of
 // history is detected.
 //
+// The signing key is a [SigningKey]: it prints as "[redacted]" and refuses
+// to be marshalled, so it is kept on purpose or not at all;
+// [SaveSigningKey] writes it to a file of mode 0600 that is never
+// overwritten, and [LoadSigningKey] reads it back, checking the file's
+// mode. A ledger given a [Witness] ([DirWitness] keeps one in a directory
+// of its own) hands it a checkpoint after every append, so that a log cut
+// short in the store, together with its checkpoints, fails verification as
+// a rollback; [Witness] says what it protects against and what it does
+// not.
+//
 // A [Locker] puts the two together: [Locker.Collect] takes evidence in,
 // [Locker.Record] takes custody actions after an [AccessPolicy] allows them
 // (recording refusals too), [Locker.Open] hands out content that re-hashes
@@ -41,9 +51,10 @@
 // case exports to a bundle [ReadBundle] accepts. An item's name is a label,
 // never a path: it is kept as given and never touches the file system.
 //
-// Storage plugs in through [LedgerStore] and [BlobStore], and every store
-// checks what it is asked to append with [Append.Validate]; package
-// evidencetest holds the conformance suites every implementation must pass.
+// Storage plugs in through [LedgerStore], [BlobStore] and [Witness], and
+// every ledger store checks what it is asked to append with
+// [Append.Validate]; package evidencetest holds the conformance suites
+// every implementation must pass.
 // The package never imports the incident packages: it works on its own as
 // an evidence locker.
 package evidence

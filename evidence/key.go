@@ -16,8 +16,11 @@ import (
 // SigningKey is an Ed25519 private key in the signed-note format
 // ("PRIVATE+KEY+name+hash+data", see golang.org/x/mod/sumdb/note), used to
 // sign custody log checkpoints. It prints as "[redacted]" so that it never
-// reaches a log line or an error by accident; convert it to a string
-// explicitly to store it.
+// reaches a log line or an error by accident, and refuses to be marshalled
+// (JSON, XML, text or binary encodings, gob) with an error matching
+// [ErrInvalid], so that a key is never saved as "[redacted]" and lost. Save
+// and load it with [SaveSigningKey] and [LoadSigningKey], or convert it to
+// a string explicitly to keep it in a secret store.
 type SigningKey string
 
 // String returns "[redacted]".
@@ -26,9 +29,20 @@ func (SigningKey) String() string { return "[redacted]" }
 // GoString returns "[redacted]".
 func (SigningKey) GoString() string { return "[redacted]" }
 
-// MarshalText returns "[redacted]", so a key inside a struct cannot leak
-// through JSON.
-func (SigningKey) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
+// errKeyMarshal is the error marshalling a signing key returns.
+var errKeyMarshal = invalid("signing key", "a signing key is never marshalled: save it with SaveSigningKey, or store string(key) in a secret store")
+
+// MarshalText returns an error matching [ErrInvalid]: a key inside a
+// struct neither leaks through JSON, XML or another text encoding nor is
+// silently replaced by "[redacted]".
+func (SigningKey) MarshalText() ([]byte, error) { return nil, errKeyMarshal }
+
+// MarshalJSON returns an error matching [ErrInvalid], as MarshalText does.
+func (SigningKey) MarshalJSON() ([]byte, error) { return nil, errKeyMarshal }
+
+// MarshalBinary returns an error matching [ErrInvalid], so that
+// encoding/gob and binary encodings refuse a key too.
+func (SigningKey) MarshalBinary() ([]byte, error) { return nil, errKeyMarshal }
 
 // Format prints "[redacted]" whatever the verb, so that no format string,
 // not even a mistaken %d or %x, prints the key.

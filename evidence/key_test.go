@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/gob"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -81,17 +83,20 @@ func TestSigningKeyRedacted(t *testing.T) {
 		})
 	}
 
-	t.Run("json", func(t *testing.T) {
+	t.Run("marshalling fails", func(t *testing.T) {
 		t.Parallel()
 		for _, v := range []any{key, holder{"k", key}, &cfg, map[string]evidence.SigningKey{"k": key}, []evidence.SigningKey{key}} {
 			out, err := json.Marshal(v)
-			require.NoError(t, err)
-			requireNoSecret(t, key, string(out))
-			assert.Contains(t, string(out), `"[redacted]"`)
+			require.ErrorIs(t, err, evidence.ErrInvalid, "json.Marshal(%T)", v)
+			assert.Empty(t, out)
+			requireNoSecret(t, key, err.Error())
+			_, err = xml.Marshal(holder{"k", key})
+			assert.ErrorIs(t, err, evidence.ErrInvalid, "xml")
+			var buf bytes.Buffer
+			err = gob.NewEncoder(&buf).Encode(v)
+			require.Error(t, err, "gob.Encode(%T)", v)
+			requireNoSecret(t, key, err.Error()+buf.String())
 		}
-		out, err := json.Marshal(holder{"k", key})
-		require.NoError(t, err)
-		assert.JSONEq(t, `{"Name":"k","Key":"[redacted]"}`, string(out))
 	})
 
 	t.Run("slog", func(t *testing.T) {

@@ -38,6 +38,20 @@ type LedgerConfig struct {
 	// Origin starts each case's checkpoint origin line; empty means
 	// [DefaultOrigin]. It must not contain spaces or newlines.
 	Origin string
+	// Witness, if set, keeps each case's latest checkpoint outside
+	// Store, so that [Ledger.Verify] catches a log cut short in Store
+	// together with its checkpoints (see [Witness]). After every record
+	// [Ledger.Append] writes, and with every checkpoint
+	// [Ledger.Checkpoint] signs, the ledger hands the witness a
+	// checkpoint of the log with a consistency proof. A record is
+	// committed before it is witnessed: if witnessing fails, Append still
+	// returns the record and no error (the record must not be lost), and
+	// the log is witnessed again by the next append, checkpoint or
+	// successful [Ledger.Verify] of the case; until then the records
+	// after the last checkpoint witnessed are not covered. Witnessing
+	// costs a signature and the witness's write (for a [DirWitness], a
+	// file synced to disk) on every append.
+	Witness Witness
 }
 
 // Ledger keeps one append-only custody log per case: an RFC 6962 Merkle log
@@ -46,10 +60,11 @@ type LedgerConfig struct {
 // also by several processes sharing one store: appends are serialised on
 // the head of the log, so it never forks.
 type Ledger struct {
-	store  LedgerStore
-	signer note.Signer
-	vkey   string
-	origin string
+	store   LedgerStore
+	signer  note.Signer
+	vkey    string
+	origin  string
+	witness Witness
 }
 
 // NewLedger returns a Ledger configured by cfg.
@@ -71,7 +86,7 @@ func NewLedger(cfg LedgerConfig) (*Ledger, error) {
 	if strings.ContainsAny(origin, " \t\r\n") {
 		return nil, invalid("origin", "must not contain spaces or newlines")
 	}
-	return &Ledger{store: cfg.Store, signer: signer, vkey: vkey, origin: origin}, nil
+	return &Ledger{store: cfg.Store, signer: signer, vkey: vkey, origin: origin, witness: cfg.Witness}, nil
 }
 
 // VerifierKey returns the public key that checks this ledger's checkpoints.
@@ -110,6 +125,11 @@ func (l *Ledger) Append(ctx context.Context, r Record) (Record, error) {
 	}
 	for range maxAppendAttempts {
 		stored, err := l.tryAppend(ctx, r, tail, sc)
+		if err == nil && l.witness != nil {
+			// Committed: a witness failing now must not lose the
+			// record, and the log is witnessed again later.
+			_ = l.WitnessHead(ctx, r.Case)
+		}
 		if errors.Is(err, ErrConflict) && r.Action != ActionCollected {
 			continue
 		}
@@ -375,7 +395,8 @@ func (l *Ledger) Root(ctx context.Context, c CaseID) (int64, Hash, error) {
 }
 
 // Checkpoint signs and stores a checkpoint of case c's log at its current
-// size, and returns it.
+// size, and returns it. With a witness, it hands the checkpoint to it too;
+// if that fails, the checkpoint is stored and returned with the error.
 func (l *Ledger) Checkpoint(ctx context.Context, c CaseID) (Checkpoint, error) {
 	n, root, err := l.Root(ctx, c)
 	if err != nil {
@@ -390,6 +411,11 @@ func (l *Ledger) Checkpoint(ctx context.Context, c CaseID) (Checkpoint, error) {
 	}
 	if err := l.store.AddCheckpoint(ctx, c, cp); err != nil {
 		return Checkpoint{}, wrapOp(fmt.Sprintf("checkpoint of case %s", c), err)
+	}
+	if l.witness != nil {
+		if err := l.witnessCheckpoint(ctx, c, cp); err != nil {
+			return cp, fmt.Errorf("evidence: checkpoint of case %s stored but not witnessed: %w", c, err)
+		}
 	}
 	return cp, nil
 }

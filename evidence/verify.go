@@ -434,17 +434,27 @@ func (l *Ledger) exportOnce(ctx context.Context, c CaseID) (CaseLog, error) {
 // Verify checks case c's log as stored: everything [VerifyLog] checks, and
 // that the store's tree hashes match the tree rebuilt from the records (so
 // the proofs it serves are sound).
+//
+// With a witness ([LedgerConfig.Witness]), it also checks the log against
+// the latest checkpoint witnessed: a log with fewer records than it, or
+// whose tree at its size has another root, was rolled back, and is
+// reported as a [*TamperError] whose What is "rollback". A log found sound
+// and longer than the witnessed checkpoint is then witnessed, so that
+// records whose witnessing failed are covered from now on; a failure to
+// read or update the witness is reported as a problem.
 func (l *Ledger) Verify(ctx context.Context, c CaseID) (*Report, error) {
 	log, err := l.Export(ctx, c)
 	if err != nil {
 		return nil, err
 	}
 	rep, rebuilt := verifyLog(log, l.vkey)
-	if rebuilt == nil {
-		return rep, nil
+	if rebuilt != nil {
+		if err := l.compareHashes(ctx, c, rep, rebuilt); err != nil {
+			return nil, err
+		}
 	}
-	if err := l.compareHashes(ctx, c, rep, rebuilt); err != nil {
-		return nil, err
+	if l.witness != nil {
+		l.checkWitnessed(ctx, c, rep, rebuilt)
 	}
 	return rep, nil
 }

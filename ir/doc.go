@@ -60,9 +60,11 @@
 // [Outbox] take the messages [Config.Outbox] leaves for every event (a
 // [Notice] each), which dispatchers claim, deliver at least once, and
 // acknowledge. Stores that also keep the custody logs of package evidence
-// take custody records: when the evidence locker's ledger is on the same
-// store, [Responder.CollectEvidence] writes the collected record, the
-// incident's reference to the item and its event together. [MemoryStore]
+// take custody records: with [Config.AtomicCustody], whose ledger must be
+// on the very same store (a setup where it is not is refused by
+// [NewResponder], never silently written in two steps),
+// [Responder.CollectEvidence] writes the collected record, the incident's
+// reference to the item and its event together. [MemoryStore]
 // does all three in memory; the sqlite and postgres packages keep them in
 // a database, and package irtest holds the suites that check a store does
 // it right.

@@ -40,9 +40,9 @@ const linkTimeout = 30 * time.Second
 // goes ahead even if ctx is cancelled (within a bounded time): the
 // collection already happened.
 //
-// When the store also keeps the locker's custody logs (the locker's ledger
-// was made on the same store), the custody record, the incident change and
-// its event are written in one transaction. Otherwise the record is
+// With [Config.AtomicCustody] (the store also keeps the locker's custody
+// logs, checked by [NewResponder]), the custody record, the incident change
+// and its event are written in one transaction. Otherwise the record is
 // appended first and the incident linked after it; if linking fails, the
 // item is returned with the error, and [Responder.LinkEvidence] links it
 // later.
@@ -113,6 +113,9 @@ func (r *Responder) collectTogether(ctx context.Context, actor Actor, id ID, c e
 	if err != nil {
 		return evidence.Item{}, &opError{op: fmt.Sprintf("evidence %s stored but its collection not recorded", staged.Item), err: err}
 	}
+	// The record is committed: a witness failing now loses nothing, and
+	// the ledger witnesses the log again on its next append or verify.
+	_ = r.evidence.Ledger().WitnessHead(ctx, CaseID(id))
 	return item, nil
 }
 

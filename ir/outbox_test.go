@@ -189,7 +189,7 @@ func withSharedLocker(t *testing.T, locker **evidence.Locker) func(*ir.Config) {
 			NewID: func() evidence.ItemID { return evidence.ItemID(fmt.Sprintf("ITEM-%d", n.Add(1))) },
 		})
 		require.NoError(t, err)
-		cfg.Evidence, *locker = l, l
+		cfg.Evidence, cfg.AtomicCustody, *locker = l, true, l
 	}
 }
 
@@ -290,16 +290,96 @@ type valueStore struct {
 	hook any
 }
 
-func TestNewResponderComparesStoresSafely(t *testing.T) {
-	t.Parallel()
-	st := valueStore{MemoryStore: ir.NewMemoryStore(), hook: func() {}}
+// lockerOn returns an in-memory locker whose ledger keeps its logs in st.
+func lockerOn(t *testing.T, st evidence.LedgerStore) *evidence.Locker {
+	t.Helper()
 	key, _, err := evidence.GenerateKey("custody.test")
 	require.NoError(t, err)
 	ledger, err := evidence.NewLedger(evidence.LedgerConfig{Store: st, Key: key})
 	require.NoError(t, err)
 	locker, err := evidence.NewLocker(evidence.LockerConfig{Ledger: ledger, Blobs: evidence.NewMemoryBlobs()})
 	require.NoError(t, err)
-	r, err := ir.NewResponder(ir.Config{Store: st, Evidence: locker})
-	require.NoError(t, err, "a store whose values cannot be compared is not the same store, and no panic")
-	require.NoError(t, r.Shutdown(context.Background()))
+	return locker
+}
+
+// wrappedStore is a store wrapped for metrics or tracing: it forwards
+// every call to the store it wraps.
+type wrappedStore struct{ *ir.MemoryStore }
+
+func TestNewResponderAtomicCustody(t *testing.T) {
+	t.Parallel()
+	mem := ir.NewMemoryStore()
+	unc := valueStore{MemoryStore: ir.NewMemoryStore(), hook: func() {}}
+	wrapped := wrappedStore{mem}
+	tests := []struct {
+		name   string
+		store  ir.Store
+		locker *evidence.Locker
+		atomic bool
+		ok     bool
+	}{
+		{"the ledger on the store", mem, lockerOn(t, mem), true, true},
+		{"a wrapped store, the ledger on the wrapper too", wrapped, lockerOn(t, wrapped), true, true},
+		{"a wrapped store, the ledger on the store underneath", wrapped, lockerOn(t, mem), true, false},
+		{"the ledger on another store", mem, lockerOn(t, ir.NewMemoryStore()), true, false},
+		{"the ledger on a store of its own", mem, lockerOn(t, evidence.NewMemoryLedgerStore()), true, false},
+		{"no locker", mem, nil, true, false},
+		{"a store whose values cannot be compared", unc, lockerOn(t, unc), true, false},
+		{"two steps, asked for", mem, lockerOn(t, evidence.NewMemoryLedgerStore()), false, true},
+		{"two steps on one store, asked for", mem, lockerOn(t, mem), false, true},
+		{"two steps, uncomparable store", unc, lockerOn(t, unc), false, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := ir.NewResponder(ir.Config{Store: tc.store, Evidence: tc.locker, AtomicCustody: tc.atomic})
+			if !tc.ok {
+				require.ErrorIs(t, err, ir.ErrInvalid)
+				assert.Contains(t, err.Error(), "AtomicCustody")
+				assert.Nil(t, r)
+				return
+			}
+			require.NoError(t, err)
+			require.NoError(t, r.Shutdown(context.Background()))
+		})
+	}
+}
+
+// TestCollectEvidenceInTwoSteps checks the two-step path, asked for on a
+// store that could have written both together: the custody record is
+// appended first, then the incident linked to the item.
+func TestCollectEvidenceInTwoSteps(t *testing.T) {
+	t.Parallel()
+	var locker *evidence.Locker
+	counting := &applyCountingStore{}
+	h := newHarness(t, func(cfg *ir.Config) {
+		counting.MemoryStore = cfg.Store.(*ir.MemoryStore)
+		cfg.Store = counting
+	}, withSharedLocker(t, &locker), func(cfg *ir.Config) { cfg.AtomicCustody = false })
+	inc := h.open(phishing())
+	item, err := h.r.CollectEvidence(h.ctx, testAlice, inc.ID, evidence.Collection{
+		Name: "mail-gw.log", Content: strings.NewReader("accepted"),
+	})
+	require.NoError(t, err)
+	assert.Zero(t, counting.custody.Load(), "no change carried a custody record")
+	n, err := locker.Ledger().Store().Size(h.ctx, ir.CaseID(inc.ID))
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n, "the custody record was appended")
+	stored := h.stored(inc.ID)
+	require.Len(t, stored.Evidence, 1)
+	assert.Equal(t, item.ID, stored.Evidence[0].Item)
+}
+
+// applyCountingStore counts the changes it applies that carry custody
+// records.
+type applyCountingStore struct {
+	*ir.MemoryStore
+	custody atomic.Int64
+}
+
+func (s *applyCountingStore) Apply(ctx context.Context, ch ir.Change) error {
+	if len(ch.Custody) > 0 {
+		s.custody.Add(1)
+	}
+	return s.MemoryStore.Apply(ctx, ch)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"reflect"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -42,6 +41,18 @@ type Config struct {
 	// takes evidence into. Nil means evidence cannot be collected through
 	// the Responder.
 	Evidence *evidence.Locker
+	// AtomicCustody, if set, makes [Responder.CollectEvidence] write the
+	// collected custody record, the incident's reference to the item and
+	// its event in one transaction of Store. It needs the locker's ledger
+	// to keep its custody logs in Store itself: the ledger must have been
+	// made on the very Store value given here
+	// (evidence.LedgerConfig{Store: store}), so that the ledger reads
+	// what Store's Apply writes. NewResponder refuses with [ErrInvalid] a
+	// Config where that is not so, such as a Store wrapped for metrics or
+	// tracing while the ledger has the store underneath: wrap both, or
+	// neither. Unset, evidence is collected in two steps (the custody
+	// record first, then the incident change), whatever the stores.
+	AtomicCustody bool
 	// Outbox, if set, leaves a message in the store's [Outbox] for every
 	// timeline event, in the same transaction as the change: a [Notice]
 	// that a dispatcher delivers to people and systems. The store must
@@ -119,8 +130,11 @@ func NewResponder(cfg Config) (*Responder, error) {
 	if _, ok := cfg.Store.(Outbox); cfg.Outbox && !ok {
 		return nil, invalid("config", "", "Config.Outbox needs a store that implements ir.Outbox")
 	}
-	if cfg.Evidence != nil {
-		r.custody = sameStore(cfg.Store, cfg.Evidence.Ledger().Store())
+	if cfg.AtomicCustody {
+		if err := checkAtomicCustody(cfg); err != nil {
+			return nil, err
+		}
+		r.custody = true
 	}
 	if r.model == nil {
 		r.model = phases.SANS
@@ -257,11 +271,32 @@ func conflictBackoff(ctx context.Context, attempt int) error {
 // maxConflictBackoff is the longest wait between conflict retries.
 const maxConflictBackoff = 10 * time.Millisecond
 
-// sameStore reports whether the incident store is also the ledger store:
-// the same value, compared only when both values allow it.
-func sameStore(store Store, ledger evidence.LedgerStore) bool {
-	a, b := reflect.ValueOf(store), reflect.ValueOf(ledger)
-	return a.IsValid() && b.IsValid() && a.Type() == b.Type() && a.Comparable() && b.Comparable() && a.Equal(b)
+// checkAtomicCustody checks that cfg can write custody records and
+// incident changes together: the locker's ledger keeps its logs in the
+// very value cfg.Store is.
+func checkAtomicCustody(cfg Config) error {
+	if cfg.Evidence == nil {
+		return invalid("config", "", "Config.AtomicCustody needs Config.Evidence")
+	}
+	if _, ok := cfg.Store.(evidence.LedgerStore); !ok {
+		return invalid("config", "", fmt.Sprintf("Config.AtomicCustody needs a store that keeps custody logs (evidence.LedgerStore); %T does not", cfg.Store))
+	}
+	if !sameValue(cfg.Store, cfg.Evidence.Ledger().Store()) {
+		return invalid("config", "", fmt.Sprintf("Config.AtomicCustody needs the locker's ledger made on Config.Store itself; its store is a %T, Config.Store a %T", cfg.Evidence.Ledger().Store(), cfg.Store))
+	}
+	return nil
+}
+
+// sameValue reports whether a and b are the same value: for stores, which
+// are pointers, the same store. Values of a type that cannot be compared
+// are never the same.
+func sameValue(a, b any) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = false
+		}
+	}()
+	return a == b
 }
 
 // mutate runs one change against the stored incident: it checks the actor

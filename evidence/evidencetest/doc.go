@@ -12,4 +12,7 @@
 //			return s
 //		})
 //	}
+//
+// [TestLedgerStore] checks an [evidence.LedgerStore] in the same way, and
+// [TestWitness] an [evidence.Witness].
 package evidencetest

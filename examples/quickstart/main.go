@@ -21,7 +21,9 @@
 // Everything is kept in the embedded SQLite store, in a directory the
 // program names (incidentkit-data by default, or -data dir): the incidents
 // and their timelines, the chain of custody in the same database, the
-// evidence files, and the key that signs custody checkpoints. Run it again
+// evidence files, the key that signs custody checkpoints, and a witness
+// holding each case's latest checkpoint outside the database, all opened by
+// one call, sqlite.OpenDir. Run it again
 // and it finds the incidents of earlier runs there, verifies their custody,
 // and runs the story once more as a new incident.
 //
@@ -37,9 +39,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -60,64 +60,10 @@ func main() {
 	}
 }
 
-// openStore opens the store that keeps incidents, timelines and chains of
-// custody: one SQLite file in dir. This is the one place that chooses it;
-// ir.NewMemoryStore() keeps everything in memory instead, and the postgres
-// package shares one database between many instances.
-func openStore(ctx context.Context, dir string) (*sqlite.Store, error) {
-	return sqlite.Open(ctx, filepath.Join(dir, "incidentkit.db"), sqlite.Config{})
-}
-
-// openLocker returns the evidence locker: the evidence files in dir, and a
-// ledger keeping each case's chain of custody in the store, so that a
-// collection and the incident change recording it are one transaction.
-// Checkpoints are signed with the key in dir, made on the first run.
-func openLocker(store *sqlite.Store, dir string, clock *storyClock) (*evidence.Locker, error) {
-	key, err := loadKey(filepath.Join(dir, "custody.key"))
-	if err != nil {
-		return nil, err
-	}
-	ledger, err := evidence.NewLedger(evidence.LedgerConfig{Store: store, Key: key})
-	if err != nil {
-		return nil, err
-	}
-	blobs, err := evidence.NewDirBlobs(filepath.Join(dir, "evidence"))
-	if err != nil {
-		return nil, err
-	}
+// itemIDs numbers evidence items ITEM-1, ITEM-2…
+func itemIDs() func() evidence.ItemID {
 	var n atomic.Int64
-	return evidence.NewLocker(evidence.LockerConfig{
-		Ledger: ledger,
-		Blobs:  blobs,
-		Now:    clock.Now,
-		// Fixed item IDs keep the output the same on every run; a real
-		// program leaves NewID out and gets time-sortable UUIDs.
-		NewID: func() evidence.ItemID { return evidence.ItemID(fmt.Sprintf("ITEM-%d", n.Add(1))) },
-	})
-}
-
-// loadKey reads the custody signing key from path, or makes one and saves
-// it there, readable by its owner only, on the first run. A real
-// deployment keeps it in a secret store, and gives auditors the verifier
-// key.
-func loadKey(path string) (evidence.SigningKey, error) {
-	b, err := os.ReadFile(path)
-	if err == nil {
-		return evidence.SigningKey(strings.TrimSpace(string(b))), nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return "", err
-	}
-	key, _, err := evidence.GenerateKey("custody.quickstart.example")
-	if err != nil {
-		return "", err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return "", err
-	}
-	_, err = f.WriteString(string(key) + "\n")
-	return key, errors.Join(err, f.Sync(), f.Close())
+	return func() evidence.ItemID { return evidence.ItemID(fmt.Sprintf("ITEM-%d", n.Add(1))) }
 }
 
 // The people and programs taking part.
@@ -177,46 +123,46 @@ type response struct {
 }
 
 func run(ctx context.Context, dir string, out io.Writer) (err error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	store, err := openStore(ctx, dir)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, store.Close()) }()
 	// The story's clock, and IDs numbered from INC-2026-0042, make the
 	// output the same on every run but for the incident's number. A real
 	// program leaves Clock and IDs out: it gets the system clock and
 	// time-sortable IDs.
 	clock := &storyClock{now: monday}
-	locker, err := openLocker(store, dir, clock)
-	if err != nil {
-		return err
-	}
-	earlier, err := printEarlier(ctx, store, locker, dir, out)
-	if err != nil {
-		return err
-	}
-	id := ir.ID(fmt.Sprintf("INC-2026-%04d", 42+earlier))
+	var id ir.ID
 	// SANS, with preserved evidence required before eradication.
 	model, err := phases.WithEvidencePreserved(phases.SANS)
 	if err != nil {
 		return err
 	}
-	r, err := ir.NewResponder(ir.Config{
-		Store:    store,
-		Model:    model,
-		Evidence: locker,
-		Clock:    clock,
-		IDs:      ir.IDGeneratorFunc(func() ir.ID { return id }),
+	// Everything durable is in dir: the SQLite store keeping incidents,
+	// timelines and chains of custody, the evidence files, and the key
+	// that signs custody checkpoints, made on the first run. Collecting
+	// evidence records its custody in the same transaction as the
+	// incident change. ir.NewMemoryStore() keeps everything in memory
+	// instead, and the postgres package shares one database between
+	// many instances.
+	d, err := sqlite.OpenDir(ctx, dir, sqlite.DirConfig{
+		KeyName: "custody.quickstart.example",
+		Responder: ir.Config{
+			Model: model,
+			Clock: clock,
+			IDs:   ir.IDGeneratorFunc(func() ir.ID { return id }),
+		},
+		// Fixed item IDs keep the output the same on every run; a real
+		// program leaves NewID out and gets time-sortable UUIDs.
+		Locker: evidence.LockerConfig{NewID: itemIDs()},
 	})
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, r.Shutdown(ctx)) }()
+	defer func() { err = errors.Join(err, d.Close(ctx)) }()
+	earlier, err := printEarlier(ctx, d.Store, d.Locker, dir, out)
+	if err != nil {
+		return err
+	}
+	id = ir.ID(fmt.Sprintf("INC-2026-%04d", 42+earlier))
 
-	s := &response{r: r, locker: locker, clock: clock, out: out}
+	s := &response{r: d.Responder, locker: d.Locker, clock: clock, out: out}
 	for _, step := range []func(context.Context) error{
 		s.open,
 		s.identify,

@@ -228,7 +228,7 @@ func newLocker(t *testing.T, st Store, blobsDir string, key evidence.SigningKey)
 func RunCrashChild(t *testing.T, st Store, blobsDir string, key evidence.SigningKey) {
 	ctx := context.Background()
 	locker := newLocker(t, st, blobsDir, key)
-	r, err := ir.NewResponder(ir.Config{Store: st, Evidence: locker, Outbox: true})
+	r, err := ir.NewResponder(ir.Config{Store: st, Evidence: locker, AtomicCustody: true, Outbox: true})
 	require.NoError(t, err)
 	out := bufio.NewWriter(os.Stdout)
 	report := func(format string, args ...any) {

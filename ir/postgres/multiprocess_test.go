@@ -91,7 +91,7 @@ func TestMultiProcess(t *testing.T) {
 	blobs := t.TempDir()
 	st := newStoreInSchema(t, schema)
 	locker := mpLocker(t, st, blobs)
-	r, err := ir.NewResponder(ir.Config{Store: st, Evidence: locker})
+	r, err := ir.NewResponder(ir.Config{Store: st, Evidence: locker, AtomicCustody: true})
 	require.NoError(t, err)
 	defer func() { assert.NoError(t, r.Shutdown(context.Background())) }()
 

@@ -14,7 +14,17 @@
 //	store, err := sqlite.Open(ctx, "/var/lib/incidentkit/incidentkit.db", sqlite.Config{})
 //	if err != nil { … }
 //	defer store.Close()
-//	r, err := ir.NewResponder(ir.Config{Store: store, Outbox: true, Evidence: locker})
+//	r, err := ir.NewResponder(ir.Config{Store: store, Outbox: true, Evidence: locker, AtomicCustody: true})
+//
+// [OpenDir] opens, in one call, everything a durable setup keeps in a
+// directory: the store, a custody ledger on it, the evidence files and the
+// key that signs custody checkpoints (made once, mode 0600), and returns a
+// ready ir.Responder with what it opened:
+//
+//	d, err := sqlite.OpenDir(ctx, "incidentkit-data", sqlite.DirConfig{})
+//	if err != nil { … }
+//	defer d.Close(ctx)
+//	inc, err := d.Responder.Open(ctx, alice, ir.NewIncident{…})
 //
 // A [Store] plays three parts. As an ir.Store it keeps incidents with
 // optimistic concurrency: each change names the version it follows, a stale
@@ -26,8 +36,8 @@
 // ir.Outbox it hands messages to dispatchers, each held by one claimer
 // until acknowledged or its lease lapses. Because the three share one file,
 // [Store.Apply] writes an incident change, its timeline events, the custody
-// records it carries (evidence collected through the Responder, when the
-// locker's ledger is on the same Store) and its outbox messages in one
+// records it carries (evidence collected through a Responder with
+// ir.Config.AtomicCustody, whose locker's ledger is on the same Store) and its outbox messages in one
 // transaction.
 //
 // # Durability and concurrency

@@ -50,7 +50,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	r, err := ir.NewResponder(ir.Config{Store: store, Evidence: locker, Outbox: true,
+	r, err := ir.NewResponder(ir.Config{Store: store, Evidence: locker, AtomicCustody: true, Outbox: true,
 		Clock: irtest.NewClock(irtest.Epoch), IDs: &irtest.IDs{}})
 	if err != nil {
 		log.Fatal(err)

@@ -37,7 +37,7 @@ func responderOn(t testing.TB, st *sqlite.Store, key evidence.SigningKey, blobs 
 	require.NoError(t, err)
 	locker, err := evidence.NewLocker(evidence.LockerConfig{Ledger: ledger, Blobs: blobs})
 	require.NoError(t, err)
-	r, err := ir.NewResponder(ir.Config{Store: st, Outbox: true, Evidence: locker, ConflictRetries: 1000})
+	r, err := ir.NewResponder(ir.Config{Store: st, Outbox: true, Evidence: locker, AtomicCustody: true, ConflictRetries: 1000})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = r.Shutdown(context.Background()) })
 	return r, locker

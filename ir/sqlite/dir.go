@@ -1,0 +1,296 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/incidentkit/incidentkit/evidence"
+	"github.com/incidentkit/incidentkit/ir"
+)
+
+// The names [OpenDir] gives what it keeps in its directory.
+const (
+	// DirDatabase is the SQLite file: incidents, timelines, custody logs
+	// and the outbox.
+	DirDatabase = "incidentkit.db"
+	// DirKey is the file holding the key that signs custody
+	// checkpoints, mode 0600.
+	DirKey = "custody.key"
+	// DirEvidence is the directory of evidence content (an
+	// evidence.DirBlobs).
+	DirEvidence = "evidence"
+	// DirWitness is the directory of the custody witness (an
+	// evidence.DirWitness) when [DirConfig.WitnessDir] is empty.
+	DirWitness = "witness"
+)
+
+// DefaultKeyName names the signing key [OpenDir] makes when
+// [DirConfig.KeyName] is empty.
+const DefaultKeyName = "custody.incidentkit"
+
+// DirConfig configures [OpenDir]. The zero value is ready to use.
+type DirConfig struct {
+	// Store configures the SQLite store. A nil Store.Clock means
+	// Responder.Clock.
+	Store Config
+	// Responder configures the Responder: its model, policy, clock, IDs,
+	// logger, telemetry providers, outbox and conflict retries. Leave
+	// Store, Evidence and AtomicCustody unset: OpenDir sets them.
+	Responder ir.Config
+	// Locker configures the evidence locker: its access policy, clock and
+	// item IDs. Leave Ledger and Blobs unset: OpenDir sets them. A nil
+	// Locker.Now means the Responder's clock.
+	Locker evidence.LockerConfig
+	// KeyName names the signing key made on the first open (it appears
+	// in every checkpoint's signature line); empty means
+	// [DefaultKeyName]. A key already in the directory is used whatever
+	// its name.
+	KeyName string
+	// Origin starts each case's checkpoint origin line, as
+	// evidence.LedgerConfig.Origin.
+	Origin string
+	// WitnessDir is the directory of the witness that keeps each case's
+	// latest custody checkpoint outside the database (an
+	// evidence.DirWitness); empty means [DirWitness] in the directory.
+	// With it, a custody log cut short in the database, with or without
+	// its checkpoints, or a database restored from an older copy, fails
+	// verification as a rollback. Kept in the same directory, it catches
+	// changes made to the database alone; kept on another volume or
+	// machine, or owned by another user, it also catches someone able
+	// to rewrite the whole directory. See evidence.Witness.
+	WitnessDir string
+	// NoWitness keeps no witness: a log cut short together with its
+	// checkpoints then verifies.
+	NoWitness bool
+}
+
+// Dir is what [OpenDir] opened in a directory: a ready Responder and
+// everything under it. Use the Responder for incidents; the Locker for
+// evidence custody beyond collection (transfers, verification, bundles);
+// VerifierKey is what auditors check checkpoints with. Call [Dir.Close]
+// when done. A Dir is safe for concurrent use.
+type Dir struct {
+	// Path is the directory.
+	Path string
+	// Responder runs incidents on Store, collecting evidence into Locker
+	// with each custody record written in the same transaction as its
+	// incident change (ir.Config.AtomicCustody).
+	Responder *ir.Responder
+	// Store keeps incidents, timelines, custody logs and the outbox.
+	Store *Store
+	// Ledger keeps each case's custody log in Store.
+	Ledger *evidence.Ledger
+	// Locker is the evidence locker of Ledger and Blobs.
+	Locker *evidence.Locker
+	// Blobs keeps the evidence content.
+	Blobs *evidence.DirBlobs
+	// VerifierKey is the public key that checks the ledger's checkpoints.
+	VerifierKey string
+	// Witness keeps each case's latest custody checkpoint outside the
+	// database; nil with [DirConfig.NoWitness].
+	Witness *evidence.DirWitness
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// DirError says why [OpenDir] cannot use a directory. It matches
+// ir.ErrInvalid when something in the directory is unfit (a file where a
+// directory should be, a key file with wrong permissions or content), and
+// whatever Err matches otherwise; a key file's problem is also an
+// *evidence.KeyFileError in Err.
+type DirError struct {
+	// Path is the directory, or the file in it that is unfit.
+	Path string
+	// Problem says what is unfit; empty when Err alone says what failed.
+	Problem string
+	// Err is the underlying error, if any.
+	Err error
+}
+
+func (e *DirError) Error() string {
+	msg := "sqlite: open directory " + e.Path
+	if e.Problem != "" {
+		msg += ": " + e.Problem
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Is reports whether target is ir.ErrInvalid, for a directory that is
+// unfit.
+func (e *DirError) Is(target error) bool {
+	return target == ir.ErrInvalid && (e.Problem != "" || errors.Is(e.Err, evidence.ErrInvalid))
+}
+
+// Unwrap returns the underlying error.
+func (e *DirError) Unwrap() error { return e.Err }
+
+// OpenDir opens, or creates on first use, everything a durable setup keeps
+// in directory path, and returns a ready Responder with what it opened:
+//
+//   - the SQLite store in [DirDatabase], as [Open] opens it;
+//   - a custody ledger on that same store, so that evidence collected
+//     through the Responder is recorded in the same transaction as the
+//     incident change;
+//   - the evidence content in the directory [DirEvidence];
+//   - the key that signs custody checkpoints in [DirKey]: made once, on
+//     the first open, written with mode 0600 and never overwritten, then
+//     read back on every open;
+//   - a witness keeping each case's latest checkpoint outside the
+//     database, in the directory [DirWitness] unless
+//     [DirConfig.WitnessDir] or [DirConfig.NoWitness] says otherwise, so
+//     that verification catches a custody log cut short in the database.
+//
+// The directory, and any missing parent, is created with mode 0700.
+// OpenDir refuses, with a [*DirError] matching ir.ErrInvalid, a path that
+// is a file, and a key file others may read or that holds no valid key;
+// it returns the errors of [Open] for a database it cannot use. Several
+// processes may open one directory at once, also the first time: they
+// share one key.
+func OpenDir(ctx context.Context, path string, cfg DirConfig) (d *Dir, err error) {
+	if path == "" {
+		return nil, &DirError{Path: path, Problem: "empty path"}
+	}
+	rc := cfg.Responder
+	if rc.Store != nil || rc.Evidence != nil {
+		return nil, &ir.InvalidError{Field: "config", Reason: "DirConfig.Responder.Store and Evidence are set by OpenDir"}
+	}
+	if cfg.Locker.Ledger != nil || cfg.Locker.Blobs != nil {
+		return nil, &ir.InvalidError{Field: "config", Reason: "DirConfig.Locker.Ledger and Blobs are set by OpenDir"}
+	}
+	if err := makeDir(path); err != nil {
+		return nil, err
+	}
+	key, err := dirKey(filepath.Join(path, DirKey), cfg.KeyName)
+	if err != nil {
+		return nil, &DirError{Path: path, Err: err}
+	}
+	vkey, err := key.VerifierKey()
+	if err != nil {
+		return nil, &DirError{Path: path, Err: err}
+	}
+	blobs, err := evidence.NewDirBlobs(filepath.Join(path, DirEvidence))
+	if err != nil {
+		return nil, &DirError{Path: path, Err: err}
+	}
+	var witness *evidence.DirWitness
+	if !cfg.NoWitness {
+		wdir := cfg.WitnessDir
+		if wdir == "" {
+			wdir = filepath.Join(path, DirWitness)
+		}
+		if witness, err = evidence.NewDirWitness(wdir, vkey); err != nil {
+			return nil, &DirError{Path: path, Err: err}
+		}
+	}
+	sc := cfg.Store
+	if sc.Clock == nil {
+		sc.Clock = rc.Clock
+	}
+	store, err := openDirStore(ctx, filepath.Join(path, DirDatabase), sc)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, store.Close())
+		}
+	}()
+	lcfg := evidence.LedgerConfig{Store: store, Key: key, Origin: cfg.Origin}
+	if witness != nil {
+		lcfg.Witness = witness
+	}
+	ledger, err := evidence.NewLedger(lcfg)
+	if err != nil {
+		return nil, err
+	}
+	lc := cfg.Locker
+	lc.Ledger, lc.Blobs = ledger, blobs
+	if lc.Now == nil && rc.Clock != nil {
+		lc.Now = rc.Clock.Now
+	}
+	locker, err := evidence.NewLocker(lc)
+	if err != nil {
+		return nil, err
+	}
+	rc.Store, rc.Evidence, rc.AtomicCustody = store, locker, true
+	r, err := ir.NewResponder(rc)
+	if err != nil {
+		return nil, err
+	}
+	return &Dir{Path: path, Responder: r, Store: store, Ledger: ledger, Locker: locker, Blobs: blobs, VerifierKey: vkey, Witness: witness}, nil
+}
+
+// Close shuts the Responder down and closes the store, in that order, once;
+// later calls return what the first returned. Nothing opened may be used
+// after it.
+func (d *Dir) Close(ctx context.Context) error {
+	d.closeOnce.Do(func() {
+		d.closeErr = errors.Join(d.Responder.Shutdown(ctx), d.Store.Close())
+	})
+	return d.closeErr
+}
+
+// openDirStore opens the store at path, trying again for up to the busy
+// timeout while the file is locked: SQLite may refuse to switch a new file
+// to WAL mode while another process opening it for the first time holds
+// it, without waiting for it.
+func openDirStore(ctx context.Context, path string, cfg Config) (*Store, error) {
+	busy := cfg.BusyTimeout
+	if busy <= 0 {
+		busy = DefaultBusyTimeout
+	}
+	deadline := time.Now().Add(busy)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		store, err := Open(ctx, path, cfg)
+		if err == nil || !errors.Is(err, ir.ErrConflict) || time.Now().Add(wait).After(deadline) {
+			return store, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+	}
+}
+
+// makeDir creates directory path with mode 0700 if missing, and refuses a
+// path that is not a directory.
+func makeDir(path string) error {
+	if err := os.MkdirAll(path, 0o700); err != nil {
+		if fi, serr := os.Stat(path); serr == nil && !fi.IsDir() {
+			return &DirError{Path: path, Problem: "not a directory"}
+		}
+		return &DirError{Path: path, Err: err}
+	}
+	return nil
+}
+
+// dirKey loads the signing key at path, or makes one named name and saves
+// it there if there is none. Of several processes making one at once, the
+// first to save it wins, and the others load it.
+func dirKey(path, name string) (evidence.SigningKey, error) {
+	key, err := evidence.LoadSigningKey(path)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return key, err
+	}
+	if name == "" {
+		name = DefaultKeyName
+	}
+	if key, _, err = evidence.GenerateKey(name); err != nil {
+		return "", err
+	}
+	err = evidence.SaveSigningKey(path, key)
+	if errors.Is(err, fs.ErrExist) {
+		return evidence.LoadSigningKey(path)
+	}
+	return key, err
+}
