@@ -50,8 +50,18 @@ type Config struct {
 	// ConflictRetries is how many times a change that lost a race with
 	// another writer is retried against the fresh incident before
 	// [ErrConflict] is returned. Each retry checks the change again, so a
-	// transition that is no longer valid fails as such. Zero means 3;
+	// transition that is no longer valid fails as such. Zero means 20;
 	// negative means no retries.
+	//
+	// A Responder queues the changes it makes to one incident, so only
+	// writers outside it (other processes, or other Responders on the
+	// same store) can make a change conflict. Before each retry it waits
+	// a random time between half of and all of 1ms·2^n for the n-th
+	// retry, at most 50ms: the default allows 0.4s to 0.8s of
+	// waiting in all, far more than several processes writing one
+	// incident at full speed need. A context that ends while a change
+	// waits, for its turn or for a retry, ends it with the context's
+	// error and nothing written.
 	ConflictRetries int
 }
 
@@ -62,7 +72,10 @@ type Config struct {
 // Every change takes an [Actor], is checked by the [Policy], is validated
 // (bad input returns an [*InvalidError] and changes nothing), and is written
 // atomically with an optimistic version check, so concurrent writers never
-// lose each other's updates.
+// lose each other's updates. Changes to one incident through one Responder
+// take turns, in the order they came: they never conflict with each other,
+// and conflicts with other writers are retried (see
+// [Config.ConflictRetries]).
 //
 // A Responder is safe for concurrent use. It starts no goroutines; call
 // [Responder.Shutdown] when done with it to unregister its metric callback.
@@ -86,6 +99,9 @@ type Responder struct {
 	phaseDefs map[phases.Phase]phases.PhaseDef
 	// actions holds the names of the model's actions.
 	actions map[phases.Action]bool
+	// locks queues the changes to one incident, so that they never
+	// conflict with each other.
+	locks incidentLocks
 }
 
 // NewResponder returns a Responder configured by cfg, or an error if cfg is
@@ -136,7 +152,7 @@ func NewResponder(cfg Config) (*Responder, error) {
 	}
 	switch {
 	case r.retries == 0:
-		r.retries = 3
+		r.retries = defaultConflictRetries
 	case r.retries < 0:
 		r.retries = 0
 	}
@@ -234,16 +250,17 @@ func (r *Responder) apply(ctx context.Context, ch Change) error {
 	return r.store.Apply(ctx, ch)
 }
 
-// conflictBackoff waits before the retry that follows a conflict: a random
-// time below 100µs·2^attempt, at most 10ms, so that writers that keep
-// colliding (such as service instances sharing a database) spread out
-// instead of colliding again at once.
+// conflictBackoff waits before the retry that follows a conflict, which
+// only a writer in another process (or another Responder) can cause: at
+// least half of, and at most, 1ms·2^attempt, capped at 50ms. Growing waits
+// let writers that keep colliding (service instances sharing a database)
+// spread out; the random part keeps them from colliding again at once.
 func conflictBackoff(ctx context.Context, attempt int) error {
 	limit := maxConflictBackoff
-	if attempt < 7 {
-		limit = min(limit, 100*time.Microsecond<<attempt)
+	if attempt < 16 {
+		limit = min(limit, minConflictBackoff<<attempt)
 	}
-	t := time.NewTimer(rand.N(limit))
+	t := time.NewTimer(limit/2 + rand.N(limit/2+1))
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
@@ -253,8 +270,15 @@ func conflictBackoff(ctx context.Context, attempt int) error {
 	}
 }
 
-// maxConflictBackoff is the longest wait between conflict retries.
-const maxConflictBackoff = 10 * time.Millisecond
+// Bounds of the wait between conflict retries.
+const (
+	minConflictBackoff = time.Millisecond
+	maxConflictBackoff = 50 * time.Millisecond
+)
+
+// defaultConflictRetries is how many times a change is retried after a
+// conflict when Config.ConflictRetries is zero.
+const defaultConflictRetries = 20
 
 // sameStore reports whether the incident store is also the ledger store:
 // the same value, compared only when both values allow it.
@@ -289,6 +313,11 @@ func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change) (i
 			return nil, err
 		}
 	}
+	unlock, err := r.locks.lock(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("ir: %s %s: %w", c.op, id, err)
+	}
+	defer unlock()
 	retries := max(r.retries, c.minRetries)
 	for attempt := 0; ; attempt++ {
 		cur, err := r.store.Get(ctx, id)
