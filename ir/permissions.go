@@ -109,7 +109,7 @@ func (r *Responder) mayChange(ctx context.Context, actor Actor, inc *Incident, o
 	}
 	switch op {
 	case OpUnassign:
-		if !inc.HasRole(string(role)) {
+		if !inc.HasRole(role) {
 			return invalid("role", string(role), "no one holds it")
 		}
 	case OpAddTask:
