@@ -27,14 +27,25 @@ type incidentLock struct {
 	// users counts the callers holding or waiting for the lock; it is
 	// guarded by incidentLocks.mu.
 	users int
+	// written is the incident as the last holder wrote it, left for the
+	// next holder when one was waiting, so that it need not read the
+	// incident back from the store. Only the holder touches it.
+	written *Incident
 }
 
-// lock waits until the caller holds id's lock and returns the function
-// that releases it. If ctx ends first, it returns ctx's error and holds
-// nothing; a caller whose context has ended by the time it gets the lock
-// gives it back at once and returns ctx's error too, so that nothing is
-// written for it.
-func (l *incidentLocks) lock(ctx context.Context, id ID) (unlock func(), err error) {
+// incidentTurn is a caller's hold on an incident's lock.
+type incidentTurn struct {
+	locks *incidentLocks
+	id    ID
+	e     *incidentLock
+}
+
+// lock waits until the caller holds id's lock and returns its turn, to be
+// released with [incidentTurn.release]. If ctx ends first, it returns
+// ctx's error and holds nothing; a caller whose context has ended by the
+// time it gets the lock gives it back at once and returns ctx's error too,
+// so that nothing is written for it.
+func (l *incidentLocks) lock(ctx context.Context, id ID) (*incidentTurn, error) {
 	l.mu.Lock()
 	if l.m == nil {
 		l.m = make(map[ID]*incidentLock)
@@ -54,14 +65,35 @@ func (l *incidentLocks) lock(ctx context.Context, id ID) (unlock func(), err err
 			l.leave(id, e)
 			return nil, err
 		}
-		return func() {
-			<-e.slot
-			l.leave(id, e)
-		}, nil
+		return &incidentTurn{locks: l, id: id, e: e}, nil
 	case <-ctx.Done():
 		l.leave(id, e)
 		return nil, ctx.Err()
 	}
+}
+
+// take returns the incident as the previous holder wrote it, once, or nil
+// if it left none. The incident is the caller's own copy. Another process
+// may have changed the incident since: the store's version check then
+// refuses the change, and the caller reads the incident again.
+func (t *incidentTurn) take() *Incident {
+	inc := t.e.written
+	t.e.written = nil
+	return inc
+}
+
+// release gives the lock up. written, if not nil, is the incident as the
+// holder just wrote it: a copy is left for the next holder if one waits.
+func (t *incidentTurn) release(written *Incident) {
+	t.locks.mu.Lock()
+	waiting := t.e.users > 1
+	t.locks.mu.Unlock()
+	t.e.written = nil
+	if waiting && written != nil {
+		t.e.written = written.Clone()
+	}
+	<-t.e.slot
+	t.locks.leave(t.id, t.e)
 }
 
 // leave counts one caller of e out, and removes e when no one holds or

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -128,5 +129,95 @@ func TestLocksAreDropped(t *testing.T) {
 		events, err := r.Timeline(ctx, id)
 		require.NoError(t, err)
 		assert.Len(t, events, 1+8)
+	}
+}
+
+// handOffStore counts reads, holds each Apply until release is closed
+// (telling entered, which must have room, when one has started), and runs
+// after, once, after the first Apply that follows its being set.
+type handOffStore struct {
+	Store
+	gets    atomic.Int64
+	entered chan struct{}
+	release chan struct{}
+	after   func()
+}
+
+func (s *handOffStore) Get(ctx context.Context, id ID) (*Incident, error) {
+	s.gets.Add(1)
+	return s.Store.Get(ctx, id)
+}
+
+func (s *handOffStore) Apply(ctx context.Context, ch Change) error {
+	s.entered <- struct{}{}
+	<-s.release
+	err := s.Store.Apply(ctx, ch)
+	if f := s.after; f != nil {
+		s.after = nil
+		f()
+	}
+	return err
+}
+
+// TestQueuedChangeUsesTheIncidentWritten checks that a change waiting for
+// another change to the same incident starts from the incident that change
+// wrote, without reading it back; and that when another writer changed the
+// incident in between, the stale copy is refused by the store and the
+// change is made again on the incident read afresh.
+func TestQueuedChangeUsesTheIncidentWritten(t *testing.T) {
+	t.Parallel()
+	for _, interloper := range []bool{false, true} {
+		t.Run(fmt.Sprintf("interloper=%v", interloper), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			mem := NewMemoryStore()
+			store := &handOffStore{Store: mem, entered: make(chan struct{}, 8), release: make(chan struct{})}
+			r := newLockTestResponder(t, store)
+			other := newLockTestResponder(t, mem)
+			alice := Actor{ID: "alice"}
+			close(store.release)
+			inc, err := r.Open(ctx, alice, NewIncident{Title: "Handed on", Severity: SeverityLow})
+			require.NoError(t, err)
+			<-store.entered
+			store.release = make(chan struct{})
+			if interloper {
+				store.after = func() {
+					_, err := other.AddNote(ctx, alice, inc.ID, "from another process")
+					assert.NoError(t, err)
+				}
+			}
+			store.gets.Store(0)
+
+			first := make(chan error, 1)
+			go func() {
+				_, err := r.AddNote(ctx, alice, inc.ID, "first")
+				first <- err
+			}()
+			<-store.entered
+			second := make(chan error, 1)
+			go func() {
+				_, err := r.AddNote(ctx, alice, inc.ID, "second")
+				second <- err
+			}()
+			require.Eventually(t, func() bool { return r.locks.users(inc.ID) == 2 }, 10*time.Second, time.Millisecond)
+			close(store.release)
+			require.NoError(t, <-first)
+			require.NoError(t, <-second)
+
+			events, err := mem.Timeline(ctx, inc.ID)
+			require.NoError(t, err)
+			var notes []string
+			for _, e := range events[1:] {
+				notes = append(notes, e.Data.(*NoteAdded).Text)
+			}
+			if interloper {
+				assert.Equal(t, []string{"first", "from another process", "second"}, notes)
+				assert.Equal(t, int64(2), store.gets.Load(), "the second change read the incident again after its conflict")
+			} else {
+				assert.Equal(t, []string{"first", "second"}, notes)
+				assert.Equal(t, int64(1), store.gets.Load(), "only the first change read the incident")
+			}
+			assert.Zero(t, r.locks.len())
+		})
 	}
 }

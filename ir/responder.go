@@ -313,16 +313,21 @@ func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change) (i
 			return nil, err
 		}
 	}
-	unlock, err := r.locks.lock(ctx, id)
+	turn, err := r.locks.lock(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("ir: %s %s: %w", c.op, id, err)
 	}
-	defer unlock()
+	var written *Incident
+	defer func() { turn.release(written) }()
 	retries := max(r.retries, c.minRetries)
 	for attempt := 0; ; attempt++ {
-		cur, err := r.store.Get(ctx, id)
-		if err != nil {
-			return nil, err
+		// The change before this one in the queue leaves the incident
+		// as it wrote it, which saves reading it back.
+		cur := turn.take()
+		if cur == nil {
+			if cur, err = r.store.Get(ctx, id); err != nil {
+				return nil, err
+			}
 		}
 		if span.IsRecording() {
 			span.SetAttributes(attrSeverity.String(string(cur.Severity)), attrPhaseFrom.String(string(cur.Phase)))
@@ -371,6 +376,7 @@ func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change) (i
 		if err != nil {
 			return nil, err
 		}
+		written = next
 		if span.IsRecording() {
 			span.SetAttributes(attrPhaseTo.String(string(next.Phase)))
 		}
