@@ -115,7 +115,7 @@ func TestConflictsAreRetriedThenReported(t *testing.T) {
 		retries  int
 		attempts int64
 	}{
-		{retries: 0, attempts: 4}, // zero means the default of 3 retries
+		{retries: 0, attempts: 21}, // zero means the default of 20 retries
 		{retries: -1, attempts: 1},
 		{retries: -7, attempts: 1},
 		{retries: 1, attempts: 2},
@@ -152,15 +152,18 @@ func TestConflictsAreRetriedThenReported(t *testing.T) {
 func TestRetryChecksTheChangeAgain(t *testing.T) {
 	t.Parallel()
 	// A store that lets one other writer in before the first write: the
-	// retried transition sees the fresh incident and fails as such.
+	// retried transition sees the fresh incident and fails as such. The
+	// other writer is another Responder on the same store, as another
+	// process would be: one Responder queues its own writers.
 	store := &interleavingStore{}
 	h := newHarness(t, func(c *ir.Config) {
 		store.Store = c.Store
 		c.Store = store
 	})
+	other := newHarness(t, func(c *ir.Config) { c.Store = h.store })
 	inc := h.open(phishing())
 	store.before = func() {
-		_, err := h.r.Transition(h.ctx, testBob, inc.ID, phases.Identify, "bob was faster")
+		_, err := other.r.Transition(h.ctx, testBob, inc.ID, phases.Identify, "bob was faster")
 		require.NoError(t, err)
 	}
 	_, err := h.r.Transition(h.ctx, testAlice, inc.ID, phases.Identify, "alice")
@@ -190,4 +193,42 @@ func (s *interleavingStore) Apply(ctx context.Context, ch ir.Change) error {
 		f()
 	}
 	return s.Store.Apply(ctx, ch)
+}
+
+// TestOneResponderQueuesItsWriters changes one incident from many
+// goroutines through one Responder that never retries: the Responder
+// queues them, so none conflicts and every change lands.
+func TestOneResponderQueuesItsWriters(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{8, 16} {
+		t.Run(fmt.Sprintf("writers=%d", n), func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, func(c *ir.Config) { c.ConflictRetries = -1 })
+			inc := h.open(phishing())
+			const each = 8
+			errs := startTogether(n, func(i int) error {
+				for j := range each {
+					var err error
+					if j%2 == 0 {
+						_, err = h.r.AddNote(h.ctx, testBob, inc.ID, fmt.Sprintf("writer %02d note %d", i, j))
+					} else {
+						_, err = h.r.AddTask(h.ctx, testBob, inc.ID, ir.NewTask{Title: fmt.Sprintf("writer %02d task %d", i, j)})
+					}
+					if err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			for i, err := range errs {
+				assert.NotErrorIs(t, err, ir.ErrConflict)
+				assert.NoErrorf(t, err, "writer %d", i)
+			}
+			after := h.stored(inc.ID)
+			assert.Equal(t, int64(1+n*each), after.Version)
+			assert.Len(t, after.Tasks, n*each/2)
+			notes := eventsOfType(h.timeline(inc.ID), ir.EventNoteAdded)
+			assert.Len(t, notes, n*each/2)
+		})
+	}
 }

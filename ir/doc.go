@@ -22,9 +22,12 @@
 // into response metrics: time to detect, acknowledge, contain and resolve,
 // and time in each phase, with median and 90th percentile per severity.
 //
-// Changes are atomic and versioned. A write made from a stale read is
-// refused with [ErrConflict] by the store; the Responder retries it against
-// the fresh incident (checking it again), so no update is ever lost.
+// Changes are atomic and versioned. A Responder queues the changes it makes
+// to one incident, so they never conflict with each other; a write made from
+// a stale read because another process (or another Responder) changed the
+// incident first is refused with [ErrConflict] by the store, and the
+// Responder retries it against the fresh incident (checking it again), so no
+// update is ever lost.
 //
 // Input is bounded by exported limits: [MaxShortText] for titles and names,
 // [MaxLongText] for descriptions and reasons, [MaxBodyText] for summaries

@@ -169,17 +169,20 @@ func (inc *Incident) Task(id int) (Task, bool) {
 	return Task{}, false
 }
 
-// HasRole reports whether someone holds the role named role. With
-// PendingTasks and HasVerdict it makes an Incident a phases.Subject, which
-// is what phase guards see.
-func (inc *Incident) HasRole(role string) bool {
+// HasRole reports whether someone holds role.
+func (inc *Incident) HasRole(role Role) bool {
 	for _, p := range inc.Participants {
-		if string(p.Role) == role {
+		if p.Role == role {
 			return true
 		}
 	}
 	return false
 }
+
+// HoldsRole reports whether someone holds the role named role. With
+// PendingTasks and VerdictIn it makes an Incident a phases.Subject, which
+// is what phase guards see; use [Incident.HasRole] with a [Role].
+func (inc *Incident) HoldsRole(role string) bool { return inc.HasRole(Role(role)) }
 
 // PendingTasks returns the titles of the required tasks of phase p that are
 // not done.
@@ -195,7 +198,17 @@ func (inc *Incident) PendingTasks(p phases.Phase) []string {
 
 // HasVerdict reports whether a verdict is set; given verdicts, whether the
 // verdict is one of them.
-func (inc *Incident) HasVerdict(verdicts ...string) bool {
+func (inc *Incident) HasVerdict(verdicts ...Verdict) bool {
+	if inc.Verdict == "" {
+		return false
+	}
+	return len(verdicts) == 0 || slices.Contains(verdicts, inc.Verdict)
+}
+
+// VerdictIn reports whether a verdict is set and, given verdicts named by
+// strings, whether it is one of them: [Incident.HasVerdict] as a
+// phases.Subject asks it.
+func (inc *Incident) VerdictIn(verdicts ...string) bool {
 	if inc.Verdict == "" {
 		return false
 	}

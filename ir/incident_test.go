@@ -185,8 +185,10 @@ func TestIncidentQueries(t *testing.T) {
 	assert.Equal(t, []ir.Actor{testBob, testCarol}, inc.Holders(ir.RoleAnalyst))
 	assert.Empty(t, inc.Holders(ir.RoleScribe))
 
-	assert.True(t, inc.HasRole(string(ir.RoleCommander)))
-	assert.False(t, inc.HasRole(string(ir.RoleLegal)))
+	assert.True(t, inc.HasRole(ir.RoleCommander))
+	assert.False(t, inc.HasRole(ir.RoleLegal))
+	assert.True(t, inc.HoldsRole(phases.RoleCommander), "guards ask by name")
+	assert.False(t, inc.HoldsRole(string(ir.RoleLegal)))
 
 	task, ok := inc.Task(2)
 	assert.True(t, ok)
@@ -200,11 +202,15 @@ func TestIncidentQueries(t *testing.T) {
 	assert.Empty(t, inc.PendingTasks(phases.Recovery))
 
 	assert.True(t, inc.HasVerdict())
-	assert.True(t, inc.HasVerdict(phases.VerdictFalsePositive, string(ir.VerdictTruePositive)))
-	assert.False(t, inc.HasVerdict(phases.VerdictFalsePositive, phases.VerdictBenign))
+	assert.True(t, inc.HasVerdict(ir.VerdictFalsePositive, ir.VerdictTruePositive))
+	assert.False(t, inc.HasVerdict(ir.VerdictFalsePositive, ir.VerdictBenign))
+	assert.True(t, inc.VerdictIn(), "guards ask by name")
+	assert.True(t, inc.VerdictIn(phases.VerdictFalsePositive, string(ir.VerdictTruePositive)))
+	assert.False(t, inc.VerdictIn(phases.VerdictFalsePositive, phases.VerdictBenign))
 	inc.Verdict = ""
 	assert.False(t, inc.HasVerdict())
-	assert.False(t, inc.HasVerdict(string(ir.VerdictTruePositive)))
+	assert.False(t, inc.HasVerdict(ir.VerdictTruePositive))
+	assert.False(t, inc.VerdictIn())
 
 	assert.True(t, inc.HasLabel("finance"))
 	assert.False(t, inc.HasLabel("Finance"))

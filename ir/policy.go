@@ -50,7 +50,10 @@ type Request struct {
 // Policy decides whether an actor may make a change. Authorize returns nil
 // to allow it, or an error saying why not; the [Responder] then returns a
 // [*DeniedError] (matching [ErrUnauthorized]) and changes nothing.
-// Implementations must be safe for concurrent use.
+// Implementations must be safe for concurrent use. Authorize is called
+// while the change holds its incident's turn (see [Responder]): it may
+// read through the Responder, but must not change the same incident
+// through it, which would wait for itself.
 type Policy interface {
 	Authorize(ctx context.Context, req Request) error
 }

@@ -61,8 +61,18 @@ type Config struct {
 	// ConflictRetries is how many times a change that lost a race with
 	// another writer is retried against the fresh incident before
 	// [ErrConflict] is returned. Each retry checks the change again, so a
-	// transition that is no longer valid fails as such. Zero means 3;
+	// transition that is no longer valid fails as such. Zero means 20;
 	// negative means no retries.
+	//
+	// A Responder queues the changes it makes to one incident, so only
+	// writers outside it (other processes, or other Responders on the
+	// same store) can make a change conflict. Before each retry it waits
+	// a random time between half of and all of 1ms·2^n for the n-th
+	// retry, at most 50ms: the default allows 0.4s to 0.8s of
+	// waiting in all, far more than several processes writing one
+	// incident at full speed need. A context that ends while a change
+	// waits, for its turn or for a retry, ends it with the context's
+	// error and nothing written.
 	ConflictRetries int
 }
 
@@ -76,7 +86,10 @@ type Config struct {
 // gives is at most [MaxLongText] bytes; bad input returns an
 // [*InvalidError] and changes nothing), and is written
 // atomically with an optimistic version check, so concurrent writers never
-// lose each other's updates.
+// lose each other's updates. Changes to one incident through one Responder
+// take turns, in the order they came: they never conflict with each other,
+// and conflicts with other writers are retried (see
+// [Config.ConflictRetries]).
 //
 // Its errors match this package's sentinels whichever package found the
 // problem, and that package's errors too: bad input matches [ErrInvalid]
@@ -108,6 +121,9 @@ type Responder struct {
 	phaseDefs map[phases.Phase]phases.PhaseDef
 	// actions holds the names of the model's actions.
 	actions map[phases.Action]bool
+	// locks queues the changes to one incident, so that they never
+	// conflict with each other.
+	locks incidentLocks
 }
 
 // NewResponder returns a Responder configured by cfg, or an error if cfg is
@@ -161,7 +177,7 @@ func NewResponder(cfg Config) (*Responder, error) {
 	}
 	switch {
 	case r.retries == 0:
-		r.retries = 3
+		r.retries = defaultConflictRetries
 	case r.retries < 0:
 		r.retries = 0
 	}
@@ -249,16 +265,17 @@ func (r *Responder) apply(ctx context.Context, ch Change) error {
 	return r.store.Apply(ctx, ch)
 }
 
-// conflictBackoff waits before the retry that follows a conflict: a random
-// time below 100µs·2^attempt, at most 10ms, so that writers that keep
-// colliding (such as service instances sharing a database) spread out
-// instead of colliding again at once.
+// conflictBackoff waits before the retry that follows a conflict, which
+// only a writer in another process (or another Responder) can cause: at
+// least half of, and at most, 1ms·2^attempt, capped at 50ms. Growing waits
+// let writers that keep colliding (service instances sharing a database)
+// spread out; the random part keeps them from colliding again at once.
 func conflictBackoff(ctx context.Context, attempt int) error {
 	limit := maxConflictBackoff
-	if attempt < 7 {
-		limit = min(limit, 100*time.Microsecond<<attempt)
+	if attempt < 16 {
+		limit = min(limit, minConflictBackoff<<attempt)
 	}
-	t := time.NewTimer(rand.N(limit))
+	t := time.NewTimer(limit/2 + rand.N(limit/2+1))
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
@@ -268,8 +285,15 @@ func conflictBackoff(ctx context.Context, attempt int) error {
 	}
 }
 
-// maxConflictBackoff is the longest wait between conflict retries.
-const maxConflictBackoff = 10 * time.Millisecond
+// Bounds of the wait between conflict retries.
+const (
+	minConflictBackoff = time.Millisecond
+	maxConflictBackoff = 50 * time.Millisecond
+)
+
+// defaultConflictRetries is how many times a change is retried after a
+// conflict when Config.ConflictRetries is zero.
+const defaultConflictRetries = 20
 
 // checkAtomicCustody checks that cfg can write custody records and
 // incident changes together: the locker's ledger keeps its logs in the
@@ -325,11 +349,21 @@ func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change) (i
 			return nil, err
 		}
 	}
+	turn, err := r.locks.lock(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("ir: %s %s: %w", c.op, id, err)
+	}
+	var written *Incident
+	defer func() { turn.release(written) }()
 	retries := max(r.retries, c.minRetries)
 	for attempt := 0; ; attempt++ {
-		cur, err := r.store.Get(ctx, id)
-		if err != nil {
-			return nil, err
+		// The change before this one in the queue leaves the incident
+		// as it wrote it, which saves reading it back.
+		cur := turn.take()
+		if cur == nil {
+			if cur, err = r.store.Get(ctx, id); err != nil {
+				return nil, err
+			}
 		}
 		if span.IsRecording() {
 			span.SetAttributes(attrSeverity.String(string(cur.Severity)), attrPhaseFrom.String(string(cur.Phase)))
@@ -378,6 +412,7 @@ func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change) (i
 		if err != nil {
 			return nil, err
 		}
+		written = next
 		if span.IsRecording() {
 			span.SetAttributes(attrPhaseTo.String(string(next.Phase)))
 		}

@@ -24,31 +24,41 @@ func (r *Responder) Transition(ctx context.Context, actor Actor, id ID, action p
 // Close takes the action that closes the incident from its current phase
 // (the first action of the model that leads to a terminal phase; in the
 // built-in models, phases.Close from the last phase or phases.Dismiss from
-// triage). It fails like [Responder.Transition].
+// triage). It fails like [Responder.Transition], except that a refusal (by
+// the model, its guards or the policy) is a [*RefusedError] that speaks of
+// closing: it still matches phases.ErrInvalidTransition,
+// phases.ErrGuardFailed or [ErrUnauthorized].
 func (r *Responder) Close(ctx context.Context, actor Actor, id ID, reason string) (*Incident, error) {
-	return r.transition(ctx, actor, id, reason, change{action: phases.Close,
-		pick: func(inc *Incident) (phases.Action, error) {
-			if a, ok := r.model.ClosingAction(inc.Phase); ok {
-				return a, nil
-			}
-			return "", &phases.TransitionError{Model: r.model.Name(), Action: phases.Close, From: inc.Phase,
-				Reason: "no action closes the incident from this phase"}
-		}})
+	inc, err := r.transition(ctx, actor, id, reason, change{action: phases.Close, pick: r.closingAction})
+	return inc, refused(RequestClose, id, "", err)
 }
 
 // Reopen takes the action that reopens a closed incident (phases.Reopen in
 // the built-in models). Reopening clears the resolved and closed times; the
 // timeline keeps the earlier ones. Reopening an open incident fails with
-// [ErrRefused] and phases.ErrInvalidTransition.
+// [ErrRefused] and phases.ErrInvalidTransition. Refusals are
+// [*RefusedError] values, as [Responder.Close] returns.
 func (r *Responder) Reopen(ctx context.Context, actor Actor, id ID, reason string) (*Incident, error) {
-	return r.transition(ctx, actor, id, reason, change{action: phases.Reopen,
-		pick: func(inc *Incident) (phases.Action, error) {
-			if a, ok := r.model.ReopeningAction(inc.Phase); ok {
-				return a, nil
-			}
-			return "", &phases.TransitionError{Model: r.model.Name(), Action: phases.Reopen, From: inc.Phase,
-				Reason: "the incident is not closed"}
-		}})
+	inc, err := r.transition(ctx, actor, id, reason, change{action: phases.Reopen, pick: r.reopeningAction})
+	return inc, refused(RequestReopen, id, "", err)
+}
+
+// closingAction returns the action that closes inc from its phase.
+func (r *Responder) closingAction(inc *Incident) (phases.Action, error) {
+	if a, ok := r.model.ClosingAction(inc.Phase); ok {
+		return a, nil
+	}
+	return "", &phases.TransitionError{Model: r.model.Name(), Action: phases.Close, From: inc.Phase,
+		Reason: "no action closes the incident from this phase"}
+}
+
+// reopeningAction returns the action that reopens inc from its phase.
+func (r *Responder) reopeningAction(inc *Incident) (phases.Action, error) {
+	if a, ok := r.model.ReopeningAction(inc.Phase); ok {
+		return a, nil
+	}
+	return "", &phases.TransitionError{Model: r.model.Name(), Action: phases.Reopen, From: inc.Phase,
+		Reason: "the incident is not closed"}
 }
 
 // transition runs c as a phase transition: it fires c's action (or the one
@@ -132,20 +142,18 @@ func (r *Responder) Actions(ctx context.Context, actor Actor, id ID) (opts []Act
 	if err != nil {
 		return nil, err
 	}
+	return r.actionOptions(ctx, actor, inc), nil
+}
+
+// actionOptions lists the actions the model offers from inc's phase, each
+// checked as [Responder.Transition] would check it.
+func (r *Responder) actionOptions(ctx context.Context, actor Actor, inc *Incident) []ActionOption {
+	var opts []ActionOption
 	for _, a := range r.model.Available(inc.Phase) {
 		def, _ := r.model.Action(a)
-		opt := ActionOption{Action: a, Title: def.Title, To: def.To}
-		if perr := r.policy.Authorize(ctx, Request{Actor: actor, Operation: OpTransition, Action: a, Incident: inc}); perr != nil {
-			// A dry run: the refusal is shown, not logged as a denied change.
-			opt.Err = &DeniedError{Request: Request{Actor: actor, Operation: OpTransition, Action: a}, Err: perr}
-		}
-		if opt.Err == nil {
-			_, opt.Err = r.model.Fire(ctx, inc, inc.Phase, a)
-			opt.Err = facade(opt.Err)
-		}
-		opts = append(opts, opt)
+		opts = append(opts, ActionOption{Action: a, Title: def.Title, To: def.To, Err: facade(r.mayTransition(ctx, actor, inc, a))})
 	}
-	return opts, nil
+	return opts
 }
 
 // phaseEntered returns when the incident entered its current phase.

@@ -18,9 +18,9 @@ type incident struct {
 	verdict string
 }
 
-func (i *incident) HasRole(role string) bool             { return slices.Contains(i.roles, role) }
+func (i *incident) HoldsRole(role string) bool           { return slices.Contains(i.roles, role) }
 func (i *incident) PendingTasks(p phases.Phase) []string { return i.pending[p] }
-func (i *incident) HasVerdict(verdicts ...string) bool {
+func (i *incident) VerdictIn(verdicts ...string) bool {
 	return i.verdict != "" && (len(verdicts) == 0 || slices.Contains(verdicts, i.verdict))
 }
 

@@ -237,7 +237,7 @@ func TestFireWhenTheSubjectPanics(t *testing.T) {
 	refusals := refusalStrings(t, err)
 	require.Len(t, refusals, 2, "each guard's panic is its own refusal")
 	assert.Contains(t, refusals[0], "panicked")
-	assert.Contains(t, refusals[0], "HasRole exploded")
+	assert.Contains(t, refusals[0], "HoldsRole exploded")
 	assert.Contains(t, refusals[1], "PendingTasks exploded")
 }
 

@@ -9,16 +9,18 @@ import (
 
 // Subject is what a guard may ask about the incident being moved. It is
 // deliberately small: an incident type satisfies it without this package
-// knowing anything else about incidents.
+// knowing anything else about incidents. Roles and verdicts are named by
+// strings here, as models written as data name them; an incident type
+// keeps its own typed methods beside these.
 type Subject interface {
-	// HasRole reports whether someone holds the named role.
-	HasRole(role string) bool
+	// HoldsRole reports whether someone holds the named role.
+	HoldsRole(role string) bool
 	// PendingTasks returns the titles of the required tasks of the phase
 	// that are not done yet, or nothing when all are done.
 	PendingTasks(phase Phase) []string
-	// HasVerdict reports whether a verdict is set; given verdicts, whether
-	// the verdict is one of them.
-	HasVerdict(verdicts ...string) bool
+	// VerdictIn reports whether a verdict is set and, given verdicts,
+	// whether it is one of them.
+	VerdictIn(verdicts ...string) bool
 }
 
 // Transition is the move a guard is asked about.
@@ -122,7 +124,7 @@ func (s GuardSpec) guard() (Guard, string) {
 // RoleAssigned returns a guard that requires someone to hold role.
 func RoleAssigned(role string) Guard {
 	return NamedGuard("role_assigned("+role+")", GuardFunc(func(_ context.Context, t Transition) error {
-		if t.Subject.HasRole(role) {
+		if t.Subject.HoldsRole(role) {
 			return nil
 		}
 		return fmt.Errorf("no %s is assigned", strings.ReplaceAll(role, "_", " "))
@@ -150,7 +152,7 @@ func VerdictSet(verdicts ...string) Guard {
 		name += "(" + strings.Join(verdicts, "|") + ")"
 	}
 	return NamedGuard(name, GuardFunc(func(_ context.Context, t Transition) error {
-		if t.Subject.HasVerdict(verdicts...) {
+		if t.Subject.VerdictIn(verdicts...) {
 			return nil
 		}
 		if len(verdicts) == 0 {

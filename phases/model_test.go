@@ -263,7 +263,7 @@ func TestDefinitionIsADeepCopy(t *testing.T) {
 func TestWithGuards(t *testing.T) {
 	t.Parallel()
 	evidence := phases.NamedGuard("evidence_preserved", phases.GuardFunc(func(_ context.Context, tr phases.Transition) error {
-		if tr.Subject.HasRole("forensic_analyst") {
+		if tr.Subject.HoldsRole("forensic_analyst") {
 			return nil
 		}
 		return fmt.Errorf("no forensic analyst has imaged the hosts")

@@ -23,11 +23,11 @@ func readySubject() *fakeSubject {
 	return &fakeSubject{roles: []string{phases.RoleCommander}, verdict: phases.VerdictFalsePositive}
 }
 
-func (s *fakeSubject) HasRole(role string) bool { return slices.Contains(s.roles, role) }
+func (s *fakeSubject) HoldsRole(role string) bool { return slices.Contains(s.roles, role) }
 
 func (s *fakeSubject) PendingTasks(p phases.Phase) []string { return s.pending[p] }
 
-func (s *fakeSubject) HasVerdict(verdicts ...string) bool {
+func (s *fakeSubject) VerdictIn(verdicts ...string) bool {
 	if s.verdict == "" {
 		return false
 	}
@@ -38,13 +38,13 @@ func (s *fakeSubject) HasVerdict(verdicts ...string) bool {
 // or phase; it lets tests fire every edge of a model they did not write.
 type permissiveSubject struct{}
 
-func (permissiveSubject) HasRole(string) bool                { return true }
+func (permissiveSubject) HoldsRole(string) bool              { return true }
 func (permissiveSubject) PendingTasks(phases.Phase) []string { return nil }
-func (permissiveSubject) HasVerdict(...string) bool          { return true }
+func (permissiveSubject) VerdictIn(...string) bool           { return true }
 
 // panickySubject panics on every question, as a buggy incident type might.
 type panickySubject struct{}
 
-func (panickySubject) HasRole(string) bool                { panic("HasRole exploded") }
+func (panickySubject) HoldsRole(string) bool              { panic("HoldsRole exploded") }
 func (panickySubject) PendingTasks(phases.Phase) []string { panic("PendingTasks exploded") }
-func (panickySubject) HasVerdict(...string) bool          { panic("HasVerdict exploded") }
+func (panickySubject) VerdictIn(...string) bool           { panic("VerdictIn exploded") }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -187,5 +189,74 @@ func seedList(ctx context.Context, b *testing.B, st *sqlite.Store) {
 		if err := sqlite.ApplyAll(ctx, st, changes); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// contendedWriters is how many goroutines the incidentkit side of
+// BenchmarkContendedIncident runs.
+const contendedWriters = 8
+
+// BenchmarkContendedIncident adds notes to one incident on a SQLite file
+// through one Responder that never retries a conflict: baseline from one
+// goroutine, incidentkit from 8 goroutines sharing the same number of
+// notes. A note refused with ir.ErrConflict stops the benchmark. The goal
+// is a ratio incidentkit/baseline of at most 1 (8 writers on one incident
+// go at least as fast as one). Run both in one go and compare the medians:
+//
+//	go test -run '^$' -bench BenchmarkContendedIncident -count 6 ./ir/sqlite/
+func BenchmarkContendedIncident(b *testing.B) {
+	b.Run("baseline", func(b *testing.B) { benchmarkNotes(b, 1) })
+	b.Run("incidentkit", func(b *testing.B) { benchmarkNotes(b, contendedWriters) })
+}
+
+// benchmarkNotes adds b.N notes to one fresh incident from writers
+// goroutines.
+func benchmarkNotes(b *testing.B, writers int) {
+	ctx := context.Background()
+	st := openStore(b, filepath.Join(b.TempDir(), "contended.db"), sqlite.Config{})
+	r, err := ir.NewResponder(ir.Config{Store: st, Clock: irtest.NewClock(irtest.Epoch), IDs: &irtest.IDs{}, ConflictRetries: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if err := r.Shutdown(context.Background()); err != nil {
+			b.Error(err)
+		}
+	})
+	alice := ir.Actor{ID: "alice", Name: "Alice Moreau"}
+	inc, err := r.Open(ctx, alice, ir.NewIncident{Title: "Contended incident", Severity: ir.SeverityHigh})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var (
+		left sync.WaitGroup
+		next atomic.Int64
+		errs = make([]error, writers)
+	)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for w := range writers {
+		left.Go(func() {
+			for next.Add(1) <= int64(b.N) {
+				if _, err := r.AddNote(ctx, alice, inc.ID, "note"); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		})
+	}
+	left.Wait()
+	b.StopTimer()
+	for _, err := range errs {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	got, err := st.Get(ctx, inc.ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if got.Version != int64(1+b.N) {
+		b.Fatalf("version %d after %d notes", got.Version, b.N)
 	}
 }
