@@ -67,6 +67,9 @@ func TestStore(t *testing.T, newStore func(t *testing.T) ir.Store) {
 		{"NoLostUpdates", s.testNoLostUpdates},
 		{"ReadsSeeWholeChanges", s.testReadsSeeWholeChanges},
 		{"CanceledContext", s.testCanceledContext},
+		{"ListChanges", s.testListChanges},
+		{"ListChangesRefused", s.testListChangesRefused},
+		{"ConcurrentListChanges", s.testConcurrentListChanges},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
