@@ -133,12 +133,12 @@ func (s *Store) encodeChange(ch ir.Change) (encodedChange, error) {
 func (w *encodedChange) encodeEntries(ch ir.Change) error {
 	inc := ch.Incident
 	w.observables, w.tasks = int64(len(inc.Observables)), int64(len(inc.Tasks))
-	obs, tasks := allIndexes(len(inc.Observables)), allIndexes(len(inc.Tasks))
-	switch {
-	case ch.Lists == nil:
-		w.rewrite = true
-	case inc.Version > 1:
+	var obs, tasks []int
+	if ch.Lists != nil && inc.Version > 1 {
 		obs, tasks = ch.Lists.Observables, ch.Lists.Tasks
+	} else {
+		w.rewrite = ch.Lists == nil
+		obs, tasks = allIndexes(len(inc.Observables)), allIndexes(len(inc.Tasks))
 	}
 	var err error
 	if w.obsPos, w.obsDocs, err = encodeList(inc.Observables, obs); err != nil {

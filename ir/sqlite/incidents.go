@@ -135,12 +135,12 @@ func encodeEntries(ch ir.Change) (encodedEntries, error) {
 		x   encodedEntries
 		err error
 	)
-	obs, tasks := allIndexes(len(inc.Observables)), allIndexes(len(inc.Tasks))
-	switch {
-	case ch.Lists == nil:
-		x.rewrite = true
-	case inc.Version > 1:
+	var obs, tasks []int
+	if ch.Lists != nil && inc.Version > 1 {
 		obs, tasks = ch.Lists.Observables, ch.Lists.Tasks
+	} else {
+		x.rewrite = ch.Lists == nil
+		obs, tasks = allIndexes(len(inc.Observables)), allIndexes(len(inc.Tasks))
 	}
 	if x.observables, err = encodeList(inc.Observables, obs); err != nil {
 		return encodedEntries{}, fmt.Errorf("sqlite: apply: encode observables of %s: %w", inc.ID, err)
