@@ -38,6 +38,13 @@ func checkText(field, s string, max int) error {
 // [Event] in the incident's timeline (read with [Responder.Timeline]; it is
 // kept apart from the record because it only grows).
 //
+// The incidents a Responder's changes return share the entries of their
+// Observables and Tasks, the lists that grow with the work, with the
+// Responder's own copy, so that a change costs what it touches rather than
+// what the incident holds: append to those lists freely, but call
+// [Incident.Clone] before changing one of their entries in place. The
+// incidents a [Store] returns share nothing.
+//
 // An Incident is not safe for concurrent modification; [Incident.Clone]
 // makes an independent copy.
 type Incident struct {

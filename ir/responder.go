@@ -90,7 +90,10 @@ type Config struct {
 // lose each other's updates. Changes to one incident through one Responder
 // take turns, in the order they came: they never conflict with each other,
 // and conflicts with other writers are retried (see
-// [Config.ConflictRetries]).
+// [Config.ConflictRetries]). A change starts from the incident as the
+// Responder last wrote it, if it is one of the last few hundred it
+// changed, and writes only what it touches (see [Change].Lists): its cost
+// does not grow with the observables and tasks the incident holds.
 //
 // Its errors match this package's sentinels whichever package found the
 // problem, and that package's errors too: bad input matches [ErrInvalid]

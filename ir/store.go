@@ -30,7 +30,10 @@ type Store interface {
 	// writes nothing and returns an error matching [ErrConflict]. A change
 	// that [Change.Validate] refuses is not written and its error (matching
 	// [ErrInvalid]) returned. Apply assigns each event its Seq, continuing
-	// the incident's timeline; a failed Apply uses up no Seq.
+	// the incident's timeline; a failed Apply uses up no Seq. With
+	// ch.Lists set, the entries of the observables and tasks it does not
+	// name are kept as stored, and list changes that do not fit the
+	// stored lists are refused (see [ListChanges]).
 	//
 	// A store that does not keep custody logs refuses a change with
 	// Custody, and one that is not an [Outbox] a change with Outbox
