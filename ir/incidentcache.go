@@ -48,10 +48,3 @@ func (c *writtenCache) put(inc *Incident) {
 	}
 	c.m[inc.ID] = inc
 }
-
-// forget drops what the cache keeps for id.
-func (c *writtenCache) forget(id ID) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.m, id)
-}
