@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/incidentkit/incidentkit/internal/storetest"
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/ir/irtest"
 	"github.com/incidentkit/incidentkit/phases"
@@ -43,4 +44,14 @@ func BenchmarkMemoryCountOpen(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkGrownIncident makes the same changes (a note and a severity
+// change) to a fresh incident and to one of 5,000 observables and 1,000
+// tasks, in a memory store: a change writes only what it touches, so both
+// take about as long. The goal is grown/fresh at most 2.
+//
+//	go test -run '^$' -bench BenchmarkGrownIncident -count 10 ./ir/
+func BenchmarkGrownIncident(b *testing.B) {
+	storetest.BenchGrowth(b, ir.NewMemoryStore())
 }

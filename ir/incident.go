@@ -38,6 +38,13 @@ func checkText(field, s string, max int) error {
 // [Event] in the incident's timeline (read with [Responder.Timeline]; it is
 // kept apart from the record because it only grows).
 //
+// The incidents a Responder's changes return share the entries of their
+// Observables and Tasks, the lists that grow with the work, with the
+// Responder's own copy, so that a change costs what it touches rather than
+// what the incident holds: append to those lists freely, but call
+// [Incident.Clone] before changing one of their entries in place. The
+// incidents a [Store] returns share nothing.
+//
 // An Incident is not safe for concurrent modification; [Incident.Clone]
 // makes an independent copy.
 type Incident struct {
@@ -230,14 +237,25 @@ func (inc *Incident) Clone() *Incident {
 	if inc == nil {
 		return nil
 	}
+	c := inc.cloneHead()
+	c.Observables = slices.Clone(inc.Observables)
+	c.Tasks = slices.Clone(inc.Tasks)
+	return c
+}
+
+// cloneHead returns a deep copy of the incident but for its observables
+// and tasks, the lists that grow with the work: the copy shares their
+// entries with inc. Appending to the copy's lists writes past the end of
+// inc's, which inc never sees; changing one of their entries in place
+// changes inc's too, so a change replaces a list before it alters an entry
+// (as [Responder.CompleteTask] does).
+func (inc *Incident) cloneHead() *Incident {
 	c := *inc
 	// Room for one more stay: the next transition appends one.
 	c.PhaseHistory = append(make([]PhaseInterval, 0, len(inc.PhaseHistory)+1), inc.PhaseHistory...)
 	c.Impact.Information = slices.Clone(inc.Impact.Information)
 	c.Assets = slices.Clone(inc.Assets)
-	c.Observables = slices.Clone(inc.Observables)
 	c.Participants = slices.Clone(inc.Participants)
-	c.Tasks = slices.Clone(inc.Tasks)
 	c.Decisions = slices.Clone(inc.Decisions)
 	for i := range c.Decisions {
 		c.Decisions[i].Options = slices.Clone(c.Decisions[i].Options)
@@ -245,6 +263,17 @@ func (inc *Incident) Clone() *Incident {
 	c.Labels = slices.Clone(inc.Labels)
 	c.Evidence = slices.Clone(inc.Evidence)
 	return &c
+}
+
+// shared returns a copy of the incident for a caller to keep: a deep copy
+// but for the entries of its observables and tasks, which it shares with
+// inc, capped at their length so that appending to them never writes
+// into inc's.
+func (inc *Incident) shared() *Incident {
+	c := inc.cloneHead()
+	c.Observables = slices.Clip(c.Observables)
+	c.Tasks = slices.Clip(c.Tasks)
+	return c
 }
 
 // HasLabel reports whether the incident carries label l.

@@ -27,10 +27,6 @@ type incidentLock struct {
 	// users counts the callers holding or waiting for the lock; it is
 	// guarded by incidentLocks.mu.
 	users int
-	// written is the incident as the last holder wrote it, left for the
-	// next holder when one was waiting, so that it need not read the
-	// incident back from the store. Only the holder touches it.
-	written *Incident
 }
 
 // incidentTurn is a caller's hold on an incident's lock.
@@ -72,26 +68,8 @@ func (l *incidentLocks) lock(ctx context.Context, id ID) (*incidentTurn, error) 
 	}
 }
 
-// take returns the incident as the previous holder wrote it, once, or nil
-// if it left none. The incident is the caller's own copy. Another process
-// may have changed the incident since: the store's version check then
-// refuses the change, and the caller reads the incident again.
-func (t *incidentTurn) take() *Incident {
-	inc := t.e.written
-	t.e.written = nil
-	return inc
-}
-
-// release gives the lock up. written, if not nil, is the incident as the
-// holder just wrote it: a copy is left for the next holder if one waits.
-func (t *incidentTurn) release(written *Incident) {
-	t.locks.mu.Lock()
-	waiting := t.e.users > 1
-	t.locks.mu.Unlock()
-	t.e.written = nil
-	if waiting && written != nil {
-		t.e.written = written.Clone()
-	}
+// release gives the lock up.
+func (t *incidentTurn) release() {
 	<-t.e.slot
 	t.locks.leave(t.id, t.e)
 }

@@ -94,6 +94,11 @@ func (s *MemoryStore) Apply(ctx context.Context, ch Change) error {
 	if stored != inc.Version-1 {
 		return &opError{op: fmt.Sprintf("memory store: incident %s is at version %d, change expects %d", inc.ID, stored, inc.Version-1), err: ErrConflict}
 	}
+	if ch.Lists != nil && cur != nil {
+		if err := ch.Lists.CheckGrowth(inc, len(cur.Observables), len(cur.Tasks)); err != nil {
+			return err
+		}
+	}
 	if err := s.checkCustody(ctx, ch.Custody); err != nil {
 		return err
 	}
@@ -113,7 +118,7 @@ func (s *MemoryStore) Apply(ctx context.Context, ch Change) error {
 	}
 	s.count(cur, -1)
 	s.count(inc, 1)
-	s.incidents[inc.ID] = inc.Clone()
+	s.incidents[inc.ID] = storedIncident(cur, ch)
 	tl := s.timelines[inc.ID]
 	for _, e := range ch.Events {
 		e = e.Clone()
@@ -122,6 +127,36 @@ func (s *MemoryStore) Apply(ctx context.Context, ch Change) error {
 	}
 	s.timelines[inc.ID] = tl
 	return nil
+}
+
+// storedIncident returns what the store keeps of ch's incident, whose
+// previous version is cur (nil for a new incident). With list changes, the
+// new version takes over cur's observables and tasks, which only the store
+// holds (Get and List hand out copies), and writes the entries named into
+// them: a change costs what it touches. Without them, it copies every
+// entry.
+func storedIncident(cur *Incident, ch Change) *Incident {
+	inc := ch.Incident
+	if ch.Lists == nil || cur == nil {
+		return inc.Clone()
+	}
+	next := inc.cloneHead()
+	next.Observables = writeEntries(cur.Observables, inc.Observables, ch.Lists.Observables)
+	next.Tasks = writeEntries(cur.Tasks, inc.Tasks, ch.Lists.Tasks)
+	return next
+}
+
+// writeEntries writes the entries of from at the indexes idx into dst,
+// appending those past its end, and returns it.
+func writeEntries[E any](dst, from []E, idx []int) []E {
+	for _, i := range idx {
+		if i < len(dst) {
+			dst[i] = from[i]
+		} else {
+			dst = append(dst, from[i])
+		}
+	}
+	return dst
 }
 
 // Get implements [Store].

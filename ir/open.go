@@ -72,7 +72,8 @@ func (r *Responder) Open(ctx context.Context, actor Actor, n NewIncident) (inc *
 	}
 	r.tel.opened.Add(ctx, 1, metric.WithAttributes(attrSeverity.String(string(inc.Severity)), attrCategory.String(string(inc.Category))))
 	r.logger.InfoContext(ctx, "ir: incident opened", "incident", inc.ID, "severity", inc.Severity, "actor", actor.ID)
-	return inc.Clone(), nil
+	r.written.put(inc)
+	return inc.shared(), nil
 }
 
 // build validates n and makes the incident it describes, with the events

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -89,7 +90,10 @@ type Config struct {
 // lose each other's updates. Changes to one incident through one Responder
 // take turns, in the order they came: they never conflict with each other,
 // and conflicts with other writers are retried (see
-// [Config.ConflictRetries]).
+// [Config.ConflictRetries]). A change starts from the incident as the
+// Responder last wrote it, if it is one of the last few hundred it
+// changed, and writes only what it touches (see [Change].Lists): its cost
+// does not grow with the observables and tasks the incident holds.
 //
 // Its errors match this package's sentinels whichever package found the
 // problem, and that package's errors too: bad input matches [ErrInvalid]
@@ -124,6 +128,9 @@ type Responder struct {
 	// locks queues the changes to one incident, so that they never
 	// conflict with each other.
 	locks incidentLocks
+	// written keeps the incidents the Responder wrote last, which the
+	// next change to them starts from.
+	written writtenCache
 }
 
 // NewResponder returns a Responder configured by cfg, or an error if cfg is
@@ -353,49 +360,42 @@ func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change) (i
 	if err != nil {
 		return nil, fmt.Errorf("ir: %s %s: %w", c.op, id, err)
 	}
-	var written *Incident
-	defer func() { turn.release(written) }()
+	defer turn.release()
 	retries := max(r.retries, c.minRetries)
+	trustCache := true
 	for attempt := 0; ; attempt++ {
-		// The change before this one in the queue leaves the incident
-		// as it wrote it, which saves reading it back.
-		cur := turn.take()
-		if cur == nil {
+		// The incident as this Responder last wrote it saves reading it
+		// back. Another process may have changed it since: the store's
+		// version check then refuses the change, and the incident is read
+		// again. A change that the kept incident makes fail, or leaves
+		// nothing to do, is decided again on the stored one.
+		var cur *Incident
+		if trustCache {
+			cur = r.written.take(id)
+		}
+		cached := cur != nil
+		if !cached {
 			if cur, err = r.store.Get(ctx, id); err != nil {
 				return nil, err
 			}
 		}
-		if span.IsRecording() {
-			span.SetAttributes(attrSeverity.String(string(cur.Severity)), attrPhaseFrom.String(string(cur.Phase)))
+		observables, tasks := len(cur.Observables), len(cur.Tasks)
+		next, data, now, err := r.decide(ctx, actor, cur, &c, span)
+		if cached && (err != nil || len(data) == 0) {
+			trustCache = false
+			attempt--
+			continue
 		}
-		if c.pick != nil {
-			if c.action, err = c.pick(cur); err != nil {
-				return nil, err
-			}
-			if span.IsRecording() {
-				span.SetAttributes(attrAction.String(string(c.action)))
-			}
-		}
-		req := Request{Actor: actor, Operation: c.op, Action: c.action, Role: c.role, Incident: cur}
-		if err := r.authorize(ctx, req); err != nil {
-			return nil, err
-		}
-		// The store returned a private copy, so the change is made on it
-		// directly. apply changes nothing when it returns no events or an
-		// error, so cur is still the stored state then.
-		next := cur
-		prevVersion := cur.Version
-		now := r.clock.Now()
-		data, err := c.apply(ctx, next, now)
 		if err != nil {
+			r.written.put(cur)
 			return nil, err
 		}
 		if len(data) == 0 {
-			return next, nil
+			r.written.put(next)
+			return next.shared(), nil
 		}
-		next.Version = prevVersion + 1
-		next.UpdatedAt = now
-		ch := Change{Incident: next, Events: r.events(next, actor, now, c.reason, data)}
+		ch := Change{Incident: next, Events: r.events(next, actor, now, c.reason, data),
+			Lists: listChanges(next, observables, tasks, data)}
 		if c.custody != nil {
 			ch.Custody = c.custody()
 		}
@@ -407,12 +407,13 @@ func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change) (i
 			if err := conflictBackoff(ctx, attempt); err != nil {
 				return nil, fmt.Errorf("ir: %s %s: %w", c.op, id, err)
 			}
+			trustCache = false
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		written = next
+		r.written.put(next)
 		if span.IsRecording() {
 			span.SetAttributes(attrPhaseTo.String(string(next.Phase)))
 		}
@@ -420,8 +421,71 @@ func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change) (i
 			r.logger.InfoContext(ctx, "ir: incident changed", "incident", id, "operation", c.op,
 				"actor", actor.ID, "version", next.Version)
 		}
-		return next, nil
+		return next.shared(), nil
 	}
+}
+
+// decide checks c against cur and applies it: it returns the incident
+// after the change, with its version and update time set, and the data of
+// the events recording it, or no data if there is nothing to change. It
+// changes cur itself, which must be the caller's own: the lists that grow
+// with the work are appended to, never altered in place, so copies that
+// share their entries (see [Incident.shared]) see nothing. cur is left as
+// it was when decide fails or changes nothing.
+func (r *Responder) decide(ctx context.Context, actor Actor, cur *Incident, c *change, span trace.Span) (*Incident, []EventData, time.Time, error) {
+	if span.IsRecording() {
+		span.SetAttributes(attrSeverity.String(string(cur.Severity)), attrPhaseFrom.String(string(cur.Phase)))
+	}
+	if c.pick != nil {
+		var err error
+		if c.action, err = c.pick(cur); err != nil {
+			return nil, nil, time.Time{}, err
+		}
+		if span.IsRecording() {
+			span.SetAttributes(attrAction.String(string(c.action)))
+		}
+	}
+	req := Request{Actor: actor, Operation: c.op, Action: c.action, Role: c.role, Incident: cur}
+	if err := r.authorize(ctx, req); err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	next := cur
+	now := r.clock.Now()
+	data, err := c.apply(ctx, next, now)
+	if err != nil || len(data) == 0 {
+		return next, nil, now, err
+	}
+	next.Version++
+	next.UpdatedAt = now
+	return next, data, now, nil
+}
+
+// listChanges names the entries of inc's observables and tasks that a
+// change recorded by data added or altered, the lists having held
+// observables and tasks entries before it.
+func listChanges(inc *Incident, observables, tasks int, data []EventData) *ListChanges {
+	l := new(ListChanges)
+	for i := observables; i < len(inc.Observables); i++ {
+		l.Observables = append(l.Observables, i)
+	}
+	for _, d := range data {
+		done, ok := d.(*TaskCompleted)
+		if !ok {
+			continue
+		}
+		for i := range inc.Tasks[:tasks] {
+			if inc.Tasks[i].ID == done.TaskID {
+				l.Tasks = append(l.Tasks, i)
+				break
+			}
+		}
+	}
+	slices.Sort(l.Tasks)
+	l.Tasks = slices.Compact(l.Tasks)
+	for i := tasks; i < len(inc.Tasks); i++ {
+		l.Tasks = append(l.Tasks, i)
+	}
+	return l
 }
 
 func (r *Responder) authorize(ctx context.Context, req Request) error {

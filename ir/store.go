@@ -30,7 +30,10 @@ type Store interface {
 	// writes nothing and returns an error matching [ErrConflict]. A change
 	// that [Change.Validate] refuses is not written and its error (matching
 	// [ErrInvalid]) returned. Apply assigns each event its Seq, continuing
-	// the incident's timeline; a failed Apply uses up no Seq.
+	// the incident's timeline; a failed Apply uses up no Seq. With
+	// ch.Lists set, the entries of the observables and tasks it does not
+	// name are kept as stored, and list changes that do not fit the
+	// stored lists are refused (see [ListChanges]).
 	//
 	// A store that does not keep custody logs refuses a change with
 	// Custody, and one that is not an [Outbox] a change with Outbox
@@ -77,6 +80,78 @@ type Change struct {
 	// Outbox are messages to leave in the store's [Outbox] in the same
 	// transaction. Only stores implementing Outbox take them.
 	Outbox []OutboxMessage
+	// Lists, if not nil, names the entries of the incident's long lists
+	// that the change added or altered; every other entry is as the
+	// version the change follows holds it. A store may then write only
+	// those entries, so that the cost of a change does not grow with the
+	// incident. Nil means any entry may have changed. See [ListChanges].
+	Lists *ListChanges
+}
+
+// ListChanges names, by their index in the incident's lists, the entries a
+// [Change] added or altered. An incident's observables and tasks only grow:
+// a change keeps every entry the previous version had, in its place, adds
+// new ones at the end, and may alter existing tasks (completing one). So
+// the indexes name every entry past the previous version's end, and any
+// task altered before it. Stores refuse, with an error matching
+// [ErrInvalid] and nothing written, indexes out of range or not in
+// ascending order; and, since they know the length of the lists they keep,
+// lists that shrank or grew by entries not named.
+type ListChanges struct {
+	// Observables are the indexes of the observables added.
+	Observables []int
+	// Tasks are the indexes of the tasks added or altered.
+	Tasks []int
+}
+
+// check refuses indexes out of range of lists of the given lengths, or not
+// in ascending order.
+func (l *ListChanges) check(observables, tasks int) error {
+	for _, list := range []struct {
+		name string
+		idx  []int
+		n    int
+	}{{"observables", l.Observables, observables}, {"tasks", l.Tasks, tasks}} {
+		for i, x := range list.idx {
+			if x < 0 || x >= list.n || (i > 0 && x <= list.idx[i-1]) {
+				return invalid("change", list.name, "list changes must name entries of the incident in ascending order")
+			}
+		}
+	}
+	return nil
+}
+
+// CheckGrowth refuses, with an error matching [ErrInvalid], list changes
+// that do not fit lists of the stored lengths: every entry from the stored
+// length to the new length must be named, and nothing named past it
+// except them. Stores call it with the lengths of the lists they keep.
+func (l *ListChanges) CheckGrowth(inc *Incident, storedObservables, storedTasks int) error {
+	for _, list := range []struct {
+		name           string
+		idx            []int
+		stored, length int
+		alterable      bool
+	}{
+		{"observables", l.Observables, storedObservables, len(inc.Observables), false},
+		{"tasks", l.Tasks, storedTasks, len(inc.Tasks), true},
+	} {
+		if list.length < list.stored {
+			return invalid("change", list.name, "a change cannot remove entries of the list")
+		}
+		added := 0
+		for _, x := range list.idx {
+			switch {
+			case x >= list.stored:
+				added++
+			case !list.alterable:
+				return invalid("change", list.name, "the list's entries cannot be altered")
+			}
+		}
+		if added != list.length-list.stored {
+			return invalid("change", list.name, "every entry added to the list must be named")
+		}
+	}
+	return nil
 }
 
 // Status selects incidents by whether they are open.
@@ -230,8 +305,9 @@ func SortOpenCounts(counts []OpenCount) {
 // is nil or not the type this package defines for its Type, a custody
 // append for another case or that [evidence.Append.Validate] refuses, and
 // an outbox message for
-// another incident, without a key or type, or whose key repeats. Stores
-// call it first in Apply.
+// another incident, without a key or type, or whose key repeats, and list
+// changes naming entries out of range or out of order. Stores call it
+// first in Apply.
 func (ch Change) Validate() error {
 	inc := ch.Incident
 	if inc == nil || inc.ID == "" {
@@ -256,6 +332,11 @@ func (ch Change) Validate() error {
 		}
 		if reflect.TypeOf(e.Data) != want || reflect.ValueOf(e.Data).IsNil() {
 			return invalid("change", string(e.Type), "event data does not match the event type")
+		}
+	}
+	if ch.Lists != nil {
+		if err := ch.Lists.check(len(inc.Observables), len(inc.Tasks)); err != nil {
+			return err
 		}
 	}
 	for i, a := range ch.Custody {

@@ -2,6 +2,7 @@ package ir
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"time"
 
@@ -58,13 +59,16 @@ func (r *Responder) CompleteTask(ctx context.Context, actor Actor, id ID, taskID
 		},
 		apply: func(_ context.Context, inc *Incident, now time.Time) ([]EventData, error) {
 			for i := range inc.Tasks {
-				t := &inc.Tasks[i]
-				if t.ID != taskID {
+				if inc.Tasks[i].ID != taskID {
 					continue
 				}
-				if t.Done {
+				if inc.Tasks[i].Done {
 					return nil, nil
 				}
+				// The entries may be shared with copies handed out
+				// before: the list is replaced, not altered.
+				inc.Tasks = slices.Clone(inc.Tasks)
+				t := &inc.Tasks[i]
 				t.Done, t.DoneAt, t.DoneBy, t.Outcome = true, now, actor, outcome
 				return []EventData{&TaskCompleted{TaskID: t.ID, Title: t.Title, Outcome: outcome}}, nil
 			}

@@ -6,7 +6,9 @@
 // [Incident] starts an [IncidentBuilder], which makes valid incidents
 // without a Responder; [OpenChange] and [NextChange] turn them into the
 // [ir.Change] values a store applies, with events that carry the right
-// incident ID, version and type ([Event] makes one such event).
+// incident ID, version and type ([Event] makes one such event);
+// [ListChange] makes a change that adds observables and tasks and
+// completes tasks, naming the entries it touches, as a Responder does.
 //
 // [TestStore] is the conformance suite every implementation of [ir.Store]
 // must pass, as testing/slogtest is for slog handlers. Each store package

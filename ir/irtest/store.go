@@ -22,8 +22,10 @@ import (
 // TestStore checks that the stores newStore makes keep the contract of
 // [ir.Store]: atomic, versioned writes; timelines numbered from 1; refusal
 // of invalid changes; copies handed out; listing with every filter and
-// paging; open counts; concurrent writers that never lose an update; and
-// cancellation. Every implementation runs it from its own tests:
+// paging; open counts; concurrent writers that never lose an update;
+// changes that name the list entries they touch ([ir.Change].Lists) read
+// back as full rewrites would, refused when they do not fit the stored
+// lists; and cancellation. Every implementation runs it from its own tests:
 //
 //	func TestStore(t *testing.T) {
 //		irtest.TestStore(t, func(t *testing.T) ir.Store { return ir.NewMemoryStore() })
@@ -67,6 +69,9 @@ func TestStore(t *testing.T, newStore func(t *testing.T) ir.Store) {
 		{"NoLostUpdates", s.testNoLostUpdates},
 		{"ReadsSeeWholeChanges", s.testReadsSeeWholeChanges},
 		{"CanceledContext", s.testCanceledContext},
+		{"ListChanges", s.testListChanges},
+		{"ListChangesRefused", s.testListChangesRefused},
+		{"ConcurrentListChanges", s.testConcurrentListChanges},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -36,14 +36,14 @@ func (s *Store) Apply(ctx context.Context, ch ir.Change) error {
 	if len(ch.Custody) == 0 {
 		// One statement is one transaction: the change, its messages
 		// and their notification commit together.
-		return s.writeIncident(ctx, s.pool, ch.Incident, w)
+		return s.writeIncident(ctx, s.pool, ch, w)
 	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return wrap(ctx, "apply", err)
 	}
 	defer rollback(ctx, tx)
-	if err := s.writeIncident(ctx, tx, ch.Incident, w); err != nil {
+	if err := s.writeIncident(ctx, tx, ch, w); err != nil {
 		return err
 	}
 	if err := s.appendCustody(ctx, tx, ch.Custody); err != nil {
@@ -67,13 +67,22 @@ type encodedChange struct {
 	openedSec           int64
 	openedNsec          int32
 	phase, severity, id string
+	// observables and tasks are the lengths of the incident's lists;
+	// obsPos, obsDocs, taskPos and taskDocs the indexes and JSON of the
+	// entries the change writes, and rewrite whether it writes them all.
+	observables, tasks int64
+	obsPos, taskPos    []int64
+	obsDocs, taskDocs  [][]byte
+	rewrite            bool
 }
 
 // encodeChange encodes ch's incident and events as JSON, before a
 // transaction is opened, so that no connection waits on encoding.
 func (s *Store) encodeChange(ch ir.Change) (encodedChange, error) {
 	inc := ch.Incident
-	doc, err := json.Marshal(inc)
+	head := *inc
+	head.Observables, head.Tasks = nil, nil
+	doc, err := json.Marshal(&head)
 	if err != nil {
 		return encodedChange{}, fmt.Errorf("postgres: apply: encode incident %s: %w", inc.ID, err)
 	}
@@ -91,6 +100,9 @@ func (s *Store) encodeChange(ch ir.Change) (encodedChange, error) {
 	}
 	if w.labels == nil {
 		w.labels = []string{}
+	}
+	if err := w.encodeEntries(ch); err != nil {
+		return encodedChange{}, err
 	}
 	for i, e := range ch.Events {
 		e.Seq = 0 // assigned by the store, kept in its own column
@@ -115,6 +127,51 @@ func (s *Store) encodeChange(ch ir.Change) (encodedChange, error) {
 	return w, nil
 }
 
+// encodeEntries encodes the entries of ch's lists that ch writes: those
+// ch.Lists names, or all of them for a new incident or a change that names
+// none, which rewrites the lists.
+func (w *encodedChange) encodeEntries(ch ir.Change) error {
+	inc := ch.Incident
+	w.observables, w.tasks = int64(len(inc.Observables)), int64(len(inc.Tasks))
+	var obs, tasks []int
+	if ch.Lists != nil && inc.Version > 1 {
+		obs, tasks = ch.Lists.Observables, ch.Lists.Tasks
+	} else {
+		w.rewrite = ch.Lists == nil
+		obs, tasks = allIndexes(len(inc.Observables)), allIndexes(len(inc.Tasks))
+	}
+	var err error
+	if w.obsPos, w.obsDocs, err = encodeList(inc.Observables, obs); err != nil {
+		return fmt.Errorf("postgres: apply: encode observables of %s: %w", inc.ID, err)
+	}
+	if w.taskPos, w.taskDocs, err = encodeList(inc.Tasks, tasks); err != nil {
+		return fmt.Errorf("postgres: apply: encode tasks of %s: %w", inc.ID, err)
+	}
+	return nil
+}
+
+// allIndexes returns the indexes of a list of n entries.
+func allIndexes(n int) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
+}
+
+// encodeList encodes the entries of list at the indexes idx.
+func encodeList[E any](list []E, idx []int) ([]int64, [][]byte, error) {
+	pos, docs := make([]int64, len(idx)), make([][]byte, len(idx))
+	for i, x := range idx {
+		b, err := json.Marshal(&list[x])
+		if err != nil {
+			return nil, nil, err
+		}
+		pos[i], docs[i] = int64(x), b
+	}
+	return pos, docs, nil
+}
+
 // querier runs a statement: a pool, where one statement is one
 // transaction, or a transaction.
 type querier interface {
@@ -123,7 +180,8 @@ type querier interface {
 
 // writeIncident writes the incident, its events and its outbox messages
 // with one statement, and refuses a stale version with [ir.ErrConflict].
-func (s *Store) writeIncident(ctx context.Context, db querier, inc *ir.Incident, w encodedChange) error {
+func (s *Store) writeIncident(ctx context.Context, db querier, ch ir.Change, w encodedChange) error {
+	inc := ch.Incident
 	sql := s.q.updateIncident
 	if inc.Version == 1 {
 		sql = s.q.insertIncident
@@ -131,7 +189,7 @@ func (s *Store) writeIncident(ctx context.Context, db querier, inc *ir.Incident,
 	var written, notified int64
 	err := db.QueryRow(ctx, sql, w.id, inc.Version, w.phase, w.severity, inc.IsOpen(), w.openedSec, w.openedNsec, w.labels,
 		int64(len(w.events)), w.doc, w.types, w.ats, w.events, s.now(), w.keys, w.msgTypes, w.payloads,
-		s.channel).Scan(&written, &notified)
+		s.channel, w.observables, w.tasks, w.obsPos, w.obsDocs, w.taskPos, w.taskDocs, w.rewrite).Scan(&written, &notified)
 	switch {
 	case err != nil:
 		return wrap(ctx, "apply: write incident "+w.id, err)
@@ -140,8 +198,33 @@ func (s *Store) writeIncident(ctx context.Context, db querier, inc *ir.Incident,
 	case inc.Version == 1:
 		return fmt.Errorf("postgres: apply: incident %s exists: %w", inc.ID, ir.ErrConflict)
 	default:
-		return fmt.Errorf("postgres: apply: incident %s is not at version %d: %w", inc.ID, inc.Version-1, ir.ErrConflict)
+		return s.refused(ctx, db, ch)
 	}
+}
+
+// refused tells why the update of a change wrote nothing: the incident
+// moved on (a conflict), or its lists do not fit the change's list changes
+// (invalid).
+func (s *Store) refused(ctx context.Context, db querier, ch ir.Change) error {
+	inc := ch.Incident
+	conflict := fmt.Errorf("postgres: apply: incident %s is not at version %d: %w", inc.ID, inc.Version-1, ir.ErrConflict)
+	if ch.Lists == nil {
+		return conflict
+	}
+	var version, observables, tasks int64
+	err := db.QueryRow(ctx, s.q.readLists, string(inc.ID)).Scan(&version, &observables, &tasks)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return conflict
+	case err != nil:
+		return wrap(ctx, "apply: read incident "+string(inc.ID), err)
+	case version != inc.Version-1:
+		return conflict
+	}
+	if err := ch.Lists.CheckGrowth(inc, int(observables), int(tasks)); err != nil {
+		return err
+	}
+	return conflict
 }
 
 // Get implements ir.Store.
@@ -149,21 +232,33 @@ func (s *Store) Get(ctx context.Context, id ir.ID) (*ir.Incident, error) {
 	if err := ctxErr(ctx, "get"); err != nil {
 		return nil, err
 	}
-	var doc []byte
-	err := s.pool.QueryRow(ctx, s.q.getIncident, string(id)).Scan(&doc)
+	var doc, obs, tasks []byte
+	err := s.pool.QueryRow(ctx, s.q.getIncident, string(id)).Scan(&doc, &obs, &tasks)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("postgres: incident %s: %w", id, ir.ErrNotFound)
 	}
 	if err != nil {
 		return nil, wrap(ctx, "get "+string(id), err)
 	}
-	return decodeIncident(doc)
+	return decodeIncident(doc, obs, tasks)
 }
 
-func decodeIncident(doc []byte) (*ir.Incident, error) {
+// decodeIncident decodes an incident as incidentSelect reads it: its
+// document, and its observables and tasks as JSON arrays, nil if empty.
+func decodeIncident(doc, observables, tasks []byte) (*ir.Incident, error) {
 	inc := new(ir.Incident)
 	if err := json.Unmarshal(doc, inc); err != nil {
 		return nil, fmt.Errorf("postgres: decode incident: %w", err)
+	}
+	if observables != nil {
+		if err := json.Unmarshal(observables, &inc.Observables); err != nil {
+			return nil, fmt.Errorf("postgres: decode observables of %s: %w", inc.ID, err)
+		}
+	}
+	if tasks != nil {
+		if err := json.Unmarshal(tasks, &inc.Tasks); err != nil {
+			return nil, fmt.Errorf("postgres: decode tasks of %s: %w", inc.ID, err)
+		}
 	}
 	return inc, nil
 }
@@ -184,7 +279,11 @@ func (s *Store) List(ctx context.Context, q ir.Query) (ir.Page, error) {
 		return ir.Page{}, wrap(ctx, "list", err)
 	}
 	var page ir.Page
-	docs, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	docs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) ([3][]byte, error) {
+		var d [3][]byte
+		err := row.Scan(&d[0], &d[1], &d[2])
+		return d, err
+	})
 	if err != nil {
 		return ir.Page{}, wrap(ctx, "list", err)
 	}
@@ -193,7 +292,7 @@ func (s *Store) List(ctx context.Context, q ir.Query) (ir.Page, error) {
 			page.Next = string(page.Incidents[i-1].ID)
 			break
 		}
-		inc, err := decodeIncident(doc)
+		inc, err := decodeIncident(doc[0], doc[1], doc[2])
 		if err != nil {
 			return ir.Page{}, err
 		}
@@ -264,7 +363,7 @@ func (s *Store) listQuery(q ir.Query) (string, []any) {
 		}
 	}
 	var sb strings.Builder
-	sb.WriteString("SELECT incidents.doc FROM " + from)
+	sb.WriteString("SELECT " + s.q.incidentColumns + " FROM " + from)
 	if len(where) > 0 {
 		sb.WriteString(" WHERE " + strings.Join(where, " AND "))
 	}

@@ -177,14 +177,14 @@ func TestMigrationIndexesStoredIncidents(t *testing.T) {
 	}
 	st.Close()
 	q := pgx.Identifier{schema}.Sanitize()
-	for _, stmt := range []string{
-		"DROP TRIGGER incidents_keep_index_insert ON " + q + ".incidents",
-		"DROP TRIGGER incidents_keep_index_update ON " + q + ".incidents",
-		"DROP FUNCTION " + q + ".incidents_keep_index()",
-		"DROP TABLE " + q + ".open_counts",
-		"DROP TABLE " + q + ".incident_labels",
-		"DELETE FROM " + q + ".incidentkit_schema_version WHERE name = '0002_counts_labels.sql'",
-	} {
+	for _, stmt := range append(listsInDocuments(q),
+		"DROP TRIGGER incidents_keep_index_insert ON "+q+".incidents",
+		"DROP TRIGGER incidents_keep_index_update ON "+q+".incidents",
+		"DROP FUNCTION "+q+".incidents_keep_index()",
+		"DROP TABLE "+q+".open_counts",
+		"DROP TABLE "+q+".incident_labels",
+		"DELETE FROM "+q+".incidentkit_schema_version WHERE name = '0002_counts_labels.sql'",
+	) {
 		_, err := testPool(t).Exec(ctx, stmt)
 		require.NoError(t, err, stmt)
 	}
@@ -217,5 +217,82 @@ func listIDs(t *testing.T, st ir.Store, q ir.Query) []ir.ID {
 			return out
 		}
 		q.After = page.Next
+	}
+}
+
+// listsInDocuments returns the statements that take schema q back to the
+// layout that kept the incidents' observables and tasks in their
+// documents: they are put back there.
+func listsInDocuments(q string) []string {
+	list := func(table, key string) string {
+		return `coalesce((SELECT jsonb_build_object('` + key + `', jsonb_agg(e.doc::jsonb ORDER BY e.pos))
+			FROM ` + q + `.` + table + ` e WHERE e.incident_id = i.id HAVING count(*) > 0), '{}')`
+	}
+	return []string{
+		"UPDATE " + q + ".incidents i SET doc = (i.doc::jsonb || " + list("incident_observables", "observables") +
+			" || " + list("incident_tasks", "tasks") + ")::json WHERE observable_count > 0 OR task_count > 0",
+		"DROP TABLE " + q + ".incident_observables",
+		"DROP TABLE " + q + ".incident_tasks",
+		"ALTER TABLE " + q + ".incidents DROP COLUMN observable_count, DROP COLUMN task_count",
+		"DELETE FROM " + q + ".incidentkit_schema_version WHERE name = '0003_incident_lists.sql'",
+	}
+}
+
+// TestMigrationMovesLists takes a schema back to the layout that kept the
+// incidents' observables and tasks in their documents, and checks that
+// migrating it moves them to their tables: every incident reads as it did,
+// and later changes that name the entries they touch build on them.
+func TestMigrationMovesLists(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	schema := testSchema(t)
+	st, err := postgres.New(ctx, testPool(t), postgres.Config{Schema: schema})
+	require.NoError(t, err)
+	mem := ir.NewMemoryStore()
+	var opened []*ir.Incident
+	for i := range 5 {
+		open := irtest.OpenChange(irtest.Incident(ir.ID(fmt.Sprintf("INC-%06d", i))).With(func(inc *ir.Incident) {
+			for j := range i * 3 {
+				inc.Observables = append(inc.Observables, ir.Observable{Type: ir.ObservableIP,
+					Value: fmt.Sprintf("192.0.2.%d", j), AddedAt: irtest.Epoch, AddedBy: irtest.Analyst})
+			}
+			for j := range i {
+				inc.Tasks = append(inc.Tasks, ir.Task{ID: j + 1, Title: fmt.Sprintf("Task %d", j+1),
+					Phase: phases.Identification, AddedAt: irtest.Epoch, AddedBy: irtest.Analyst})
+			}
+		}).Build())
+		require.NoError(t, st.Apply(ctx, open))
+		require.NoError(t, mem.Apply(ctx, open))
+		opened = append(opened, open.Incident)
+	}
+	st.Close()
+	for _, stmt := range listsInDocuments(pgx.Identifier{schema}.Sanitize()) {
+		_, err := testPool(t).Exec(ctx, stmt)
+		require.NoError(t, err, stmt)
+	}
+
+	st, err = postgres.New(ctx, testPool(t), postgres.Config{Schema: schema})
+	require.NoError(t, err)
+	defer st.Close()
+	for _, inc := range opened {
+		want, err := mem.Get(ctx, inc.ID)
+		require.NoError(t, err)
+		got, err := st.Get(ctx, inc.ID)
+		require.NoError(t, err)
+		assert.Len(t, got.Observables, len(inc.Observables), "observables of %s", inc.ID)
+		assert.Len(t, got.Tasks, len(inc.Tasks), "tasks of %s", inc.ID)
+		assert.Equal(t, want.Observables, got.Observables)
+		assert.Equal(t, want.Tasks, got.Tasks)
+
+		next := irtest.ListChange(inc, []ir.Observable{{Type: ir.ObservableDomain, Value: "evil.example",
+			AddedAt: irtest.Epoch, AddedBy: irtest.Analyst}}, nil, 1)
+		require.NoError(t, st.Apply(ctx, next))
+		require.NoError(t, mem.Apply(ctx, next))
+		want, err = mem.Get(ctx, inc.ID)
+		require.NoError(t, err)
+		got, err = st.Get(ctx, inc.ID)
+		require.NoError(t, err)
+		assert.Equal(t, want.Observables, got.Observables)
+		assert.Equal(t, want.Tasks, got.Tasks)
 	}
 }

@@ -8,8 +8,10 @@ import "strings"
 type queries struct {
 	schema string
 
-	insertIncident, updateIncident, getIncident, countOpen string
-	timelineUp, timelineDown, incidentExists               string
+	insertIncident, updateIncident, getIncident, countOpen, readLists string
+	// incidentColumns is incidentSelect for this schema.
+	incidentColumns                          string
+	timelineUp, timelineDown, incidentExists string
 
 	lockHead, createHead, insertItems, insertRecords, insertHashes, advanceHead string
 	size, records, readHashes, lastRecord, item, items                          string
@@ -33,17 +35,25 @@ func newQueries(schema string) queries {
 		// count tells the caller which happened.
 		insertIncident: t(`WITH inc AS (
 				INSERT INTO §.incidents
-					(id, version, phase, severity, open, opened_sec, opened_nsec, labels, event_count, doc)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+					(id, version, phase, severity, open, opened_sec, opened_nsec, labels, event_count, doc,
+						observable_count, task_count)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $19, $20)
 				ON CONFLICT (id) DO NOTHING
 				RETURNING id, version, event_count)` + changeTail),
 		updateIncident: t(`WITH inc AS (
 				UPDATE §.incidents SET
 					version = $2, phase = $3, severity = $4, open = $5, opened_sec = $6, opened_nsec = $7,
-					labels = $8, event_count = event_count + $9, doc = $10
-				WHERE id = $1 AND version = $2 - 1
+					labels = $8, event_count = event_count + $9, doc = $10,
+					observable_count = $19, task_count = $20
+				WHERE id = $1 AND version = $2 - 1 AND ($25 OR (
+					observable_count <= $19 AND task_count <= $20
+					AND (SELECT count(*) FROM unnest($21::bigint[]) AS x(pos) WHERE x.pos >= observable_count) = $19 - observable_count
+					AND NOT EXISTS (SELECT 1 FROM unnest($21::bigint[]) AS x(pos) WHERE x.pos < observable_count)
+					AND (SELECT count(*) FROM unnest($23::bigint[]) AS x(pos) WHERE x.pos >= task_count) = $20 - task_count))
 				RETURNING id, version, event_count)` + changeTail),
-		getIncident: t(`SELECT doc FROM §.incidents WHERE id = $1`),
+		getIncident:     t(`SELECT ` + incidentSelect + ` FROM §.incidents WHERE id = $1`),
+		readLists:       t(`SELECT version, observable_count, task_count FROM §.incidents WHERE id = $1`),
+		incidentColumns: t(incidentSelect),
 		// Pages of a timeline, either way, each one range of the events'
 		// primary key.
 		timelineUp: t(`SELECT seq, doc FROM §.events WHERE incident_id = $1 AND seq >= $2
@@ -105,6 +115,14 @@ func newQueries(schema string) queries {
 	}
 }
 
+// incidentSelect reads an incident of the table incidents whole, in one
+// statement and so from one snapshot: its document, and its observables
+// and its tasks, each as a JSON array in the order of the list, or NULL
+// if the list is empty.
+const incidentSelect = `incidents.doc,
+	(SELECT json_agg(o.doc ORDER BY o.pos) FROM §.incident_observables AS o WHERE o.incident_id = incidents.id),
+	(SELECT json_agg(k.doc ORDER BY k.pos) FROM §.incident_tasks AS k WHERE k.incident_id = incidents.id)`
+
 // changeTail follows the CTE "inc" that writes an incident: it writes the
 // events and outbox messages of the change, and returns the number of
 // incidents written and of notifications sent (reading it is what makes
@@ -112,8 +130,24 @@ func newQueries(schema string) queries {
 // number of events, $11 to $13 their types, times and JSON, $14 the
 // outbox's creation time (NULL for the server's), $15 to $17 the messages' keys, types and
 // payloads, and $18 the channel to notify of new messages, which is only
-// notified when the change was written and left messages.
+// notified when the change was written and left messages. $19 and $20 are
+// the lengths of the incident's observables and tasks after the change,
+// $21 and $22 the indexes and JSON of the observables it writes, $23 and
+// $24 those of the tasks, and $25 whether it rewrites the lists whole, in
+// which case entries past their new ends are removed.
 const changeTail = `,
+	obs AS (
+		INSERT INTO §.incident_observables (incident_id, pos, doc)
+		SELECT inc.id, o.pos, o.doc FROM inc, unnest($21::bigint[], $22::json[]) AS o(pos, doc)
+		ON CONFLICT (incident_id, pos) DO UPDATE SET doc = excluded.doc),
+	tsk AS (
+		INSERT INTO §.incident_tasks (incident_id, pos, doc)
+		SELECT inc.id, k.pos, k.doc FROM inc, unnest($23::bigint[], $24::json[]) AS k(pos, doc)
+		ON CONFLICT (incident_id, pos) DO UPDATE SET doc = excluded.doc),
+	obs_trim AS (
+		DELETE FROM §.incident_observables AS d USING inc WHERE $25 AND d.incident_id = inc.id AND d.pos >= $19),
+	tsk_trim AS (
+		DELETE FROM §.incident_tasks AS d USING inc WHERE $25 AND d.incident_id = inc.id AND d.pos >= $20),
 	ev AS (
 		INSERT INTO §.events (incident_id, seq, version, type, at, doc)
 		SELECT inc.id, inc.event_count - $9 + e.ord, inc.version, e.type, e.at, e.doc

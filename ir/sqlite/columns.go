@@ -3,7 +3,7 @@ package sqlite
 import "sync"
 
 // indexed is what an incident's row holds at one version besides its
-// document: the length of its timeline, and the columns that indexes and
+// document: the length of its timeline and of its lists, and the columns that indexes and
 // the labels trigger read.
 type indexed struct {
 	version, eventCount   int64
@@ -11,16 +11,19 @@ type indexed struct {
 	open                  bool
 	openedSec, openedNsec int64
 	labels                string
+	// observables and tasks are the lengths of the incident's lists.
+	observables, tasks int64
 }
 
 // dests returns the destinations of a scan of the columns that
 // indexedSelect lists.
 func (x *indexed) dests() []any {
-	return []any{&x.version, &x.eventCount, &x.phase, &x.severity, &x.open, &x.openedSec, &x.openedNsec, &x.labels}
+	return []any{&x.version, &x.eventCount, &x.phase, &x.severity, &x.open, &x.openedSec, &x.openedNsec, &x.labels,
+		&x.observables, &x.tasks}
 }
 
 // indexedSelect lists the columns of indexed, in the order of its dests.
-const indexedSelect = "version, event_count, phase, severity, open, opened_sec, opened_nsec, labels"
+const indexedSelect = "version, event_count, phase, severity, open, opened_sec, opened_nsec, labels, observable_count, task_count"
 
 // columnCacheSize bounds the incidents a columnCache remembers.
 const columnCacheSize = 1024

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/incidentkit/incidentkit/internal/storetest"
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/ir/irtest"
 	"github.com/incidentkit/incidentkit/ir/sqlite"
@@ -191,4 +192,14 @@ func BenchmarkTimelinePage(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkGrownIncident makes the same changes (a note and a severity
+// change) to a fresh incident and to one of 5,000 observables and 1,000
+// tasks: a change writes only the rows it touches, so both take about as
+// long. The goal is grown/fresh at most 2.
+//
+//	go test -run '^$' -bench BenchmarkGrownIncident -count 10 ./ir/sqlite/
+func BenchmarkGrownIncident(b *testing.B) {
+	storetest.BenchGrowth(b, openStore(b, filepath.Join(b.TempDir(), "grown.db"), sqlite.Config{}))
 }

@@ -50,13 +50,31 @@ type encodedChange struct {
 	open                             bool
 	openedSec, openedNsec            int64
 	events                           []encodedEvent
+	// observables and tasks are the lengths of the incident's lists, and
+	// entries the entries of them to write.
+	observables, tasks int64
+	entries            encodedEntries
+}
+
+// encodedEntries are the entries of an incident's lists that a change
+// writes, by index. rewrite is set when the change did not name them, so
+// that every entry is written and any past the lists' ends removed.
+type encodedEntries struct {
+	observables, tasks []encodedEntry
+	rewrite            bool
+}
+
+// encodedEntry is one entry of a list and its index.
+type encodedEntry struct {
+	pos int64
+	doc string
 }
 
 // indexed returns the columns w writes besides the document, at version,
 // after a timeline of eventCount events.
 func (w *encodedChange) indexed(version, eventCount int64) indexed {
 	return indexed{version: version, eventCount: eventCount, phase: w.phase, severity: w.severity, open: w.open,
-		openedSec: w.openedSec, openedNsec: w.openedNsec, labels: w.labels}
+		openedSec: w.openedSec, openedNsec: w.openedNsec, labels: w.labels, observables: w.observables, tasks: w.tasks}
 }
 
 // encodedEvent is an event as its statement takes it.
@@ -64,10 +82,14 @@ type encodedEvent struct {
 	typ, at, doc string
 }
 
-// encodeChange encodes ch's incident and events.
+// encodeChange encodes ch's incident and events. The incident's document
+// leaves out its observables and tasks, which are rows of their own: only
+// those ch.Lists names are encoded, or all of them when it names none.
 func encodeChange(ch ir.Change) (encodedChange, error) {
 	inc := ch.Incident
-	doc, err := json.Marshal(inc)
+	head := *inc
+	head.Observables, head.Tasks = nil, nil
+	doc, err := json.Marshal(&head)
 	if err != nil {
 		return encodedChange{}, fmt.Errorf("sqlite: apply: encode incident %s: %w", inc.ID, err)
 	}
@@ -80,15 +102,20 @@ func encodeChange(ch ir.Change) (encodedChange, error) {
 		return encodedChange{}, fmt.Errorf("sqlite: apply: encode labels of %s: %w", inc.ID, err)
 	}
 	w := encodedChange{
-		id:         string(inc.ID),
-		phase:      string(inc.Phase),
-		severity:   string(inc.Severity),
-		labels:     string(lb),
-		doc:        string(doc),
-		open:       inc.IsOpen(),
-		openedSec:  inc.Times.Opened.Unix(),
-		openedNsec: int64(inc.Times.Opened.Nanosecond()),
-		events:     make([]encodedEvent, len(ch.Events)),
+		id:          string(inc.ID),
+		phase:       string(inc.Phase),
+		severity:    string(inc.Severity),
+		labels:      string(lb),
+		doc:         string(doc),
+		open:        inc.IsOpen(),
+		openedSec:   inc.Times.Opened.Unix(),
+		openedNsec:  int64(inc.Times.Opened.Nanosecond()),
+		events:      make([]encodedEvent, len(ch.Events)),
+		observables: int64(len(inc.Observables)),
+		tasks:       int64(len(inc.Tasks)),
+	}
+	if w.entries, err = encodeEntries(ch); err != nil {
+		return encodedChange{}, err
 	}
 	for i, e := range ch.Events {
 		e.Seq = 0 // assigned by the store, kept in its own column
@@ -101,6 +128,79 @@ func encodeChange(ch ir.Change) (encodedChange, error) {
 	return w, nil
 }
 
+// encodeEntries encodes the entries of ch's lists that ch writes.
+func encodeEntries(ch ir.Change) (encodedEntries, error) {
+	inc := ch.Incident
+	var (
+		x   encodedEntries
+		err error
+	)
+	var obs, tasks []int
+	if ch.Lists != nil && inc.Version > 1 {
+		obs, tasks = ch.Lists.Observables, ch.Lists.Tasks
+	} else {
+		x.rewrite = ch.Lists == nil
+		obs, tasks = allIndexes(len(inc.Observables)), allIndexes(len(inc.Tasks))
+	}
+	if x.observables, err = encodeList(inc.Observables, obs); err != nil {
+		return encodedEntries{}, fmt.Errorf("sqlite: apply: encode observables of %s: %w", inc.ID, err)
+	}
+	if x.tasks, err = encodeList(inc.Tasks, tasks); err != nil {
+		return encodedEntries{}, fmt.Errorf("sqlite: apply: encode tasks of %s: %w", inc.ID, err)
+	}
+	return x, nil
+}
+
+// allIndexes returns the indexes of a list of n entries.
+func allIndexes(n int) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
+}
+
+// encodeList encodes the entries of list at the indexes idx.
+func encodeList[E any](list []E, idx []int) ([]encodedEntry, error) {
+	out := make([]encodedEntry, len(idx))
+	for i, x := range idx {
+		b, err := json.Marshal(&list[x])
+		if err != nil {
+			return nil, err
+		}
+		out[i] = encodedEntry{pos: int64(x), doc: string(b)}
+	}
+	return out, nil
+}
+
+// writeEntries writes the encoded entries of incident id's lists, which
+// hold observables and tasks entries after the change.
+func (s *Store) writeEntries(ctx context.Context, tx *sql.Tx, id string, w encodedChange) error {
+	for _, list := range []struct {
+		put, trim *sql.Stmt
+		entries   []encodedEntry
+		length    int64
+	}{
+		{s.q.putObservable, s.q.trimObservables, w.entries.observables, w.observables},
+		{s.q.putTask, s.q.trimTasks, w.entries.tasks, w.tasks},
+	} {
+		if len(list.entries) > 0 {
+			put := tx.StmtContext(ctx, list.put)
+			for _, e := range list.entries {
+				if _, err := put.ExecContext(ctx, id, e.pos, e.doc); err != nil {
+					return wrap(ctx, "apply: write list entry of "+id, err)
+				}
+			}
+		}
+		if w.entries.rewrite {
+			if _, err := tx.StmtContext(ctx, list.trim).ExecContext(ctx, id, list.length); err != nil {
+				return wrap(ctx, "apply: write lists of "+id, err)
+			}
+		}
+	}
+	return nil
+}
+
 // applyTx writes a checked and encoded change in tx, and returns the new
 // length of the incident's timeline. now is the creation time of its
 // outbox messages.
@@ -109,7 +209,7 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, ch ir.Change, w encoded
 	var count int64
 	if inc.Version == 1 {
 		res, err := tx.StmtContext(ctx, s.q.insertIncident).ExecContext(ctx, w.id, inc.Version, w.phase, w.severity,
-			w.open, w.openedSec, w.openedNsec, w.labels, int64(len(w.events)), w.doc)
+			w.open, w.openedSec, w.openedNsec, w.labels, int64(len(w.events)), w.doc, w.observables, w.tasks)
 		if err != nil {
 			return 0, wrap(ctx, "apply: write incident "+w.id, err)
 		}
@@ -119,9 +219,12 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, ch ir.Change, w encoded
 		count = int64(len(w.events))
 	} else {
 		var err error
-		if count, err = s.updateIncident(ctx, tx, inc, w); err != nil {
+		if count, err = s.updateIncident(ctx, tx, ch, w); err != nil {
 			return 0, err
 		}
+	}
+	if err := s.writeEntries(ctx, tx, w.id, w); err != nil {
+		return 0, err
 	}
 	insertEvent := tx.StmtContext(ctx, s.q.insertEvent)
 	seq := count - int64(len(w.events))
@@ -157,7 +260,8 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, ch ir.Change, w encoded
 // only if they changed: they are compared with those the Store remembers
 // of the version the change follows, or, if it remembers another version
 // or none, with those read from the row.
-func (s *Store) updateIncident(ctx context.Context, tx *sql.Tx, inc *ir.Incident, w encodedChange) (int64, error) {
+func (s *Store) updateIncident(ctx context.Context, tx *sql.Tx, ch ir.Change, w encodedChange) (int64, error) {
+	inc := ch.Incident
 	prev, ok := s.cols.get(w.id)
 	if !ok || prev.version != inc.Version-1 {
 		var err error
@@ -168,9 +272,14 @@ func (s *Store) updateIncident(ctx context.Context, tx *sql.Tx, inc *ir.Incident
 			return 0, versionConflict(inc, prev.version)
 		}
 	}
+	if ch.Lists != nil {
+		if err := ch.Lists.CheckGrowth(inc, int(prev.observables), int(prev.tasks)); err != nil {
+			return 0, err
+		}
+	}
 	count := prev.eventCount + int64(len(w.events))
 	mask := 0
-	args := []any{w.id, inc.Version, count, w.doc}
+	args := []any{w.id, inc.Version, count, w.doc, w.observables, w.tasks}
 	for i, col := range []struct {
 		changed bool
 		value   any
@@ -225,8 +334,9 @@ func (s *Store) Get(ctx context.Context, id ir.ID) (*ir.Incident, error) {
 		return nil, err
 	}
 	var (
-		doc []byte
-		x   indexed
+		doc       []byte
+		obs, task []byte
+		x         indexed
 	)
 	// The writing connection reads the row from the pages it wrote last,
 	// which it still holds; a reading connection must read them again
@@ -239,14 +349,14 @@ func (s *Store) Get(ctx context.Context, id ir.ID) (*ir.Incident, error) {
 		get = s.q.getIncidentW
 		defer s.wusers.Add(-1)
 	}
-	err := get.QueryRowContext(ctx, string(id)).Scan(append([]any{&doc}, x.dests()...)...)
+	err := get.QueryRowContext(ctx, string(id)).Scan(append([]any{&doc, &obs, &task}, x.dests()...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("sqlite: incident %s: %w", id, ir.ErrNotFound)
 	}
 	if err != nil {
 		return nil, wrap(ctx, "get "+string(id), err)
 	}
-	inc, err := decodeIncident(doc)
+	inc, err := decodeIncident(doc, obs, task)
 	if err != nil {
 		return nil, err
 	}
@@ -255,10 +365,22 @@ func (s *Store) Get(ctx context.Context, id ir.ID) (*ir.Incident, error) {
 	return inc, nil
 }
 
-func decodeIncident(doc []byte) (*ir.Incident, error) {
+// decodeIncident decodes an incident as incidentSelect reads it: its
+// document, and its observables and tasks as JSON arrays, nil if empty.
+func decodeIncident(doc, observables, tasks []byte) (*ir.Incident, error) {
 	inc := new(ir.Incident)
 	if err := json.Unmarshal(doc, inc); err != nil {
 		return nil, fmt.Errorf("sqlite: decode incident: %w", err)
+	}
+	if observables != nil {
+		if err := json.Unmarshal(observables, &inc.Observables); err != nil {
+			return nil, fmt.Errorf("sqlite: decode observables of %s: %w", inc.ID, err)
+		}
+	}
+	if tasks != nil {
+		if err := json.Unmarshal(tasks, &inc.Tasks); err != nil {
+			return nil, fmt.Errorf("sqlite: decode tasks of %s: %w", inc.ID, err)
+		}
 	}
 	return inc, nil
 }
@@ -285,11 +407,11 @@ func (s *Store) List(ctx context.Context, q ir.Query) (ir.Page, error) {
 			page.Next = string(page.Incidents[q.Limit-1].ID)
 			break
 		}
-		var doc []byte
-		if err := rows.Scan(&doc); err != nil {
+		var doc, obs, tasks []byte
+		if err := rows.Scan(&doc, &obs, &tasks); err != nil {
 			return ir.Page{}, wrap(ctx, "list", err)
 		}
-		inc, err := decodeIncident(doc)
+		inc, err := decodeIncident(doc, obs, tasks)
 		if err != nil {
 			return ir.Page{}, err
 		}
@@ -364,7 +486,7 @@ func listQuery(q ir.Query) (string, []any) {
 		args = append(args, q.After)
 	}
 	var sb strings.Builder
-	sb.WriteString("SELECT incidents.doc FROM " + from)
+	sb.WriteString("SELECT " + incidentSelect + " FROM " + from)
 	if len(where) > 0 {
 		sb.WriteString(" WHERE " + strings.Join(where, " AND "))
 	}

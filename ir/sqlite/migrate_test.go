@@ -287,6 +287,7 @@ func TestMigrationCountsStoredIncidents(t *testing.T) {
 		require.NoError(t, mem.Apply(ctx, ch))
 	}
 	require.NoError(t, st.Close())
+	rawDB(t, path, listsInDocuments...)
 	rawDB(t, path,
 		"DROP TRIGGER incidents_count_insert",
 		"DROP TRIGGER incidents_count_update",
@@ -311,4 +312,78 @@ func TestMigrationCountsStoredIncidents(t *testing.T) {
 	got, err = st.CountOpen(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, want, got, "changes after the migration are counted")
+}
+
+// listsInDocuments takes a file back to the schema before the incidents'
+// observables and tasks had tables of their own: it puts them back in
+// the incidents' documents.
+var listsInDocuments = []string{
+	`UPDATE incidents SET doc = json_set(doc,
+		'$.observables', json((SELECT '[' || group_concat(doc, ',') || ']' FROM
+			(SELECT doc FROM incident_observables WHERE incident_id = incidents.id ORDER BY pos))),
+		'$.tasks', json((SELECT '[' || group_concat(doc, ',') || ']' FROM
+			(SELECT doc FROM incident_tasks WHERE incident_id = incidents.id ORDER BY pos))))
+	WHERE observable_count > 0 OR task_count > 0`,
+	// json_set with a NULL value writes null: an empty list is left out.
+	`UPDATE incidents SET doc = json_remove(doc, '$.observables') WHERE json_type(doc, '$.observables') = 'null'`,
+	`UPDATE incidents SET doc = json_remove(doc, '$.tasks') WHERE json_type(doc, '$.tasks') = 'null'`,
+	"DROP TABLE incident_observables",
+	"DROP TABLE incident_tasks",
+	"ALTER TABLE incidents DROP COLUMN observable_count",
+	"ALTER TABLE incidents DROP COLUMN task_count",
+	"DELETE FROM incidentkit_schema_version WHERE name = '0003_incident_lists.sql'",
+}
+
+// TestMigrationMovesLists takes a file back to the schema that kept the
+// incidents' observables and tasks in their documents, and checks that
+// migrating it moves them to their tables: every incident reads as it did,
+// and later changes that name the entries they touch build on them.
+func TestMigrationMovesLists(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "store.db")
+	st, err := sqlite.Open(ctx, path, sqlite.Config{})
+	require.NoError(t, err)
+	mem := ir.NewMemoryStore()
+	var last []*ir.Incident
+	for i := range 5 {
+		open := irtest.OpenChange(irtest.Incident(ir.ID(fmt.Sprintf("INC-%06d", i))).With(func(inc *ir.Incident) {
+			for j := range i * 3 {
+				inc.Observables = append(inc.Observables, ir.Observable{Type: ir.ObservableIP,
+					Value: fmt.Sprintf("192.0.2.%d", j), AddedAt: irtest.Epoch, AddedBy: irtest.Analyst})
+			}
+			for j := range i {
+				inc.Tasks = append(inc.Tasks, ir.Task{ID: j + 1, Title: fmt.Sprintf("Task %d", j+1),
+					Phase: phases.Identification, AddedAt: irtest.Epoch, AddedBy: irtest.Analyst})
+			}
+		}).Build())
+		require.NoError(t, st.Apply(ctx, open))
+		require.NoError(t, mem.Apply(ctx, open))
+		last = append(last, open.Incident)
+	}
+	require.NoError(t, st.Close())
+	rawDB(t, path, listsInDocuments...)
+
+	st = openStore(t, path, sqlite.Config{})
+	for _, inc := range last {
+		got, err := st.Get(ctx, inc.ID)
+		require.NoError(t, err)
+		assert.Equal(t, len(inc.Observables), len(got.Observables), "observables of %s", inc.ID)
+		assert.Equal(t, len(inc.Tasks), len(got.Tasks), "tasks of %s", inc.ID)
+		want, err := mem.Get(ctx, inc.ID)
+		require.NoError(t, err)
+		assert.Equal(t, want.Observables, got.Observables)
+		assert.Equal(t, want.Tasks, got.Tasks)
+
+		next := irtest.ListChange(inc, []ir.Observable{{Type: ir.ObservableDomain, Value: "evil.example",
+			AddedAt: irtest.Epoch, AddedBy: irtest.Analyst}}, nil, 1)
+		require.NoError(t, st.Apply(ctx, next))
+		require.NoError(t, mem.Apply(ctx, next))
+		want, err = mem.Get(ctx, inc.ID)
+		require.NoError(t, err)
+		got, err = st.Get(ctx, inc.ID)
+		require.NoError(t, err)
+		assert.Equal(t, want.Observables, got.Observables)
+		assert.Equal(t, want.Tasks, got.Tasks)
+	}
 }

@@ -20,6 +20,7 @@ type statements struct {
 	// Incidents and timelines.
 	insertIncident, readIncident, insertEvent, insertOutbox *sql.Stmt
 	getIncident, getIncidentW, countOpen                    *sql.Stmt
+	putObservable, putTask, trimObservables, trimTasks      *sql.Stmt
 	timelineUp, timelineDown, incidentExists                *sql.Stmt
 
 	// Custody logs.
@@ -45,15 +46,24 @@ func (q *statements) prepare(ctx context.Context, w, r *sql.DB) error {
 		// A new incident is written only if its ID is free. Updates are
 		// prepared by prepareUpdates.
 		{&q.insertIncident, w, `INSERT INTO incidents
-			(id, version, phase, severity, open, opened_sec, opened_nsec, labels, event_count, doc)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+			(id, version, phase, severity, open, opened_sec, opened_nsec, labels, event_count, doc,
+				observable_count, task_count)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
 			ON CONFLICT (id) DO NOTHING`},
+		// The entries of an incident's lists, written one by one: added
+		// or replaced in place.
+		{&q.putObservable, w, `INSERT INTO incident_observables (incident_id, pos, doc) VALUES (?1, ?2, ?3)
+			ON CONFLICT (incident_id, pos) DO UPDATE SET doc = ?3`},
+		{&q.putTask, w, `INSERT INTO incident_tasks (incident_id, pos, doc) VALUES (?1, ?2, ?3)
+			ON CONFLICT (incident_id, pos) DO UPDATE SET doc = ?3`},
+		{&q.trimObservables, w, `DELETE FROM incident_observables WHERE incident_id = ? AND pos >= ?`},
+		{&q.trimTasks, w, `DELETE FROM incident_tasks WHERE incident_id = ? AND pos >= ?`},
 		{&q.readIncident, w, `SELECT ` + indexedSelect + ` FROM incidents WHERE id = ?`},
 		{&q.insertEvent, w, `INSERT INTO events (incident_id, seq, version, type, at, doc) VALUES (?, ?, ?, ?, ?, ?)`},
 		{&q.insertOutbox, w, `INSERT INTO outbox (key, incident_id, type, payload, created_at, available_at)
 			VALUES (?, ?, ?, ?, ?, ?)`},
-		{&q.getIncident, r, `SELECT doc, ` + indexedSelect + ` FROM incidents WHERE id = ?`},
-		{&q.getIncidentW, w, `SELECT doc, ` + indexedSelect + ` FROM incidents WHERE id = ?`},
+		{&q.getIncident, r, `SELECT ` + incidentSelect + `, ` + indexedSelect + ` FROM incidents WHERE id = ?`},
+		{&q.getIncidentW, w, `SELECT ` + incidentSelect + `, ` + indexedSelect + ` FROM incidents WHERE id = ?`},
 		// Pages of a timeline, either way, each one range of the events'
 		// primary key.
 		{&q.timelineUp, r, `SELECT seq, doc FROM events WHERE incident_id = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3`},
@@ -105,13 +115,27 @@ func (q *statements) prepare(ctx context.Context, w, r *sql.DB) error {
 	return nil
 }
 
+// incidentSelect reads an incident of the table incidents whole, in one
+// statement and so from one snapshot: its document, and its observables
+// and its tasks, each as a JSON array in the order of the list, or NULL
+// if the list is empty. The entries are concatenated in the order the
+// subquery reads them: SQLite does not flatten an ordered subquery into an
+// aggregate, so that such concatenations keep its order, and the order is
+// that of the primary key, so nothing is sorted.
+const incidentSelect = `incidents.doc,
+	(SELECT '[' || group_concat(doc, ',') || ']' FROM
+		(SELECT doc FROM incident_observables WHERE incident_id = incidents.id ORDER BY pos)),
+	(SELECT '[' || group_concat(doc, ',') || ']' FROM
+		(SELECT doc FROM incident_tasks WHERE incident_id = incidents.id ORDER BY pos))`
+
 // indexedColumns are the incident columns that indexes and the labels
 // trigger read, in the order of the bits of an update's mask.
 var indexedColumns = []string{"phase", "severity", "open", "opened_sec", "opened_nsec", "labels"}
 
 // update returns the statement that updates an incident over the version
 // before ?2: it sets the version to ?2, the event count to ?3, the
-// document to ?4 and the indexed columns whose bits are set in mask, with
+// document to ?4, the lengths of the observables and tasks to ?5 and ?6,
+// and the indexed columns whose bits are set in mask, with
 // one parameter each, in the order of indexedColumns. It changes no row if
 // the incident is not at version ?2 - 1. SQLite rewrites the index entries
 // of every column an UPDATE sets, changed or not, so an update sets only
@@ -125,8 +149,8 @@ func (q *statements) update(mask int) *sql.Stmt { return q.updates[mask] }
 func (q *statements) prepareUpdates(ctx context.Context, w *sql.DB) error {
 	for mask := range q.updates {
 		var sb strings.Builder
-		sb.WriteString("UPDATE incidents SET version = ?2, event_count = ?3, doc = ?4")
-		n := 4
+		sb.WriteString("UPDATE incidents SET version = ?2, event_count = ?3, doc = ?4, observable_count = ?5, task_count = ?6")
+		n := 6
 		for i, c := range indexedColumns {
 			if mask&(1<<i) != 0 {
 				n++
