@@ -27,7 +27,7 @@ func (a Actor) String() string {
 	return a.ID
 }
 
-// normalize checks the actor and defaults its kind to [Human].
+// normalize checks the actor and defaults its kind to [ActorHuman].
 func (a Actor) normalize(field string) (Actor, error) {
 	if strings.TrimSpace(a.ID) == "" {
 		return Actor{}, invalid(field, "", "an actor needs an ID")
@@ -42,7 +42,7 @@ func (a Actor) normalize(field string) (Actor, error) {
 		return Actor{}, err
 	}
 	if a.Kind == "" {
-		a.Kind = Human
+		a.Kind = ActorHuman
 	}
 	k, err := parseEnum("actor kind", string(a.Kind), actorKinds)
 	if err != nil {
@@ -57,14 +57,14 @@ type ActorKind string
 
 // Kinds of actor.
 const (
-	// Human is a person. Actors without a kind are people.
-	Human ActorKind = "human"
-	// Service is a program acting on its own, such as a detection
+	// ActorHuman is a person. Actors without a kind are people.
+	ActorHuman ActorKind = "human"
+	// ActorService is a program acting on its own, such as a detection
 	// pipeline or a bot.
-	Service ActorKind = "service"
+	ActorService ActorKind = "service"
 )
 
-var actorKinds = []ActorKind{Human, Service}
+var actorKinds = []ActorKind{ActorHuman, ActorService}
 
 // ParseActorKind returns the kind s names, or an [*InvalidError].
 func ParseActorKind(s string) (ActorKind, error) { return parseEnum("actor kind", s, actorKinds) }

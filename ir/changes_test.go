@@ -38,7 +38,7 @@ func TestOpenRefusesInvalidInput(t *testing.T) {
 		{name: "unknown priority", edit: func(n *ir.NewIncident) { n.Priority = "P0" }, field: "priority"},
 		{name: "unknown functional impact", edit: func(n *ir.NewIncident) { n.Impact.Functional = "total" }, field: "functional impact"},
 		{name: "zero actor", actor: &ir.Actor{}, field: "actor"},
-		{name: "actor without ID", actor: &ir.Actor{Name: "Nobody", Kind: ir.Human}, field: "actor"},
+		{name: "actor without ID", actor: &ir.Actor{Name: "Nobody", Kind: ir.ActorHuman}, field: "actor"},
 		{name: "actor of unknown kind", actor: &ir.Actor{ID: "r2d2", Kind: "droid"}, field: "actor kind"},
 		{name: "future detected time", edit: func(n *ir.NewIncident) { n.DetectedAt = now.Add(10 * time.Minute) }, field: "detected time", msg: "future"},
 		{name: "future reported time", edit: func(n *ir.NewIncident) {
@@ -561,7 +561,7 @@ func TestPolicyDeniesOpen(t *testing.T) {
 
 	req := policy.last(t)
 	assert.Equal(t, ir.OpOpen, req.Operation)
-	assert.Equal(t, ir.Actor{ID: "carol", Kind: ir.Human}, req.Actor, "the policy sees the actor with its kind filled in")
+	assert.Equal(t, ir.Actor{ID: "carol", Kind: ir.ActorHuman}, req.Actor, "the policy sees the actor with its kind filled in")
 	require.NotNil(t, req.Incident, "the policy sees the incident about to be opened")
 	assert.Equal(t, "Credential phishing against finance", req.Incident.Title)
 	assert.Equal(t, ir.SeverityHigh, req.Incident.Severity)

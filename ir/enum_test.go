@@ -99,7 +99,7 @@ func allEnums() []enumSpec {
 		newEnumSpec("role", "janitor", ir.ParseRole,
 			ir.RoleCommander, ir.RoleDeputy, ir.RoleScribe, ir.RoleCommunications,
 			ir.RoleTechnicalLead, ir.RoleAnalyst, ir.RoleLegal, ir.RoleObserver),
-		newEnumSpec("actor kind", "robot", ir.ParseActorKind, ir.Human, ir.Service),
+		newEnumSpec("actor kind", "robot", ir.ParseActorKind, ir.ActorHuman, ir.ActorService),
 		newEnumSpec("observable type", "fingerprint", ir.ParseObservableType,
 			ir.ObservableIP, ir.ObservableDomain, ir.ObservableURL, ir.ObservableEmail,
 			ir.ObservableMD5, ir.ObservableSHA1, ir.ObservableSHA256, ir.ObservableHost,

@@ -124,7 +124,7 @@ func evidenceRef(it evidence.Item) EvidenceRef {
 	return EvidenceRef{
 		Item: it.ID, Exhibit: it.Exhibit, Name: it.Name, Kind: it.Kind, Size: it.Size,
 		SHA256: it.Digests.SHA256, CollectedAt: it.CollectedAt,
-		CollectedBy: Actor{ID: it.CollectedBy.ID, Name: it.CollectedBy.Name, Kind: Human},
+		CollectedBy: Actor{ID: it.CollectedBy.ID, Name: it.CollectedBy.Name, Kind: ActorHuman},
 	}
 }
 

@@ -87,7 +87,7 @@ func ExampleResponder_Open() {
 	}
 	defer r.Shutdown(ctx)
 
-	gateway := ir.Actor{ID: "mail-gateway", Kind: ir.Service}
+	gateway := ir.Actor{ID: "mail-gateway", Kind: ir.ActorService}
 	inc, err := r.Open(ctx, gateway, ir.NewIncident{
 		Title:      "Credential phishing against finance",
 		Severity:   ir.SeverityHigh,
@@ -283,7 +283,7 @@ func ExamplePolicyFunc() {
 	// Programs may open incidents and record what they see, but only people
 	// move an incident between phases.
 	peopleMovePhases := ir.PolicyFunc(func(_ context.Context, req ir.Request) error {
-		if req.Operation == ir.OpTransition && req.Actor.Kind == ir.Service {
+		if req.Operation == ir.OpTransition && req.Actor.Kind == ir.ActorService {
 			return errors.New("only people move incidents between phases")
 		}
 		return nil
@@ -294,7 +294,7 @@ func ExamplePolicyFunc() {
 	}
 	defer r.Shutdown(ctx)
 
-	gateway := ir.Actor{ID: "mail-gateway", Kind: ir.Service}
+	gateway := ir.Actor{ID: "mail-gateway", Kind: ir.ActorService}
 	inc, err := r.Open(ctx, gateway, ir.NewIncident{Title: "Phishing reported", Severity: ir.SeverityMedium})
 	if err != nil {
 		log.Fatal(err)

@@ -20,10 +20,10 @@ import (
 // Actors used throughout the tests. Each has a kind, so that the actor a
 // test passes in is exactly the actor an event records.
 var (
-	testAlice = ir.Actor{ID: "alice", Name: "Alice Moreau", Kind: ir.Human}
-	testBob   = ir.Actor{ID: "bob", Name: "Bob Tran", Kind: ir.Human}
-	testCarol = ir.Actor{ID: "carol", Name: "Carol Diaz", Kind: ir.Human}
-	testBot   = ir.Actor{ID: "edr-pipeline", Name: "EDR pipeline", Kind: ir.Service}
+	testAlice = ir.Actor{ID: "alice", Name: "Alice Moreau", Kind: ir.ActorHuman}
+	testBob   = ir.Actor{ID: "bob", Name: "Bob Tran", Kind: ir.ActorHuman}
+	testCarol = ir.Actor{ID: "carol", Name: "Carol Diaz", Kind: ir.ActorHuman}
+	testBot   = ir.Actor{ID: "edr-pipeline", Name: "EDR pipeline", Kind: ir.ActorService}
 )
 
 // harness is a Responder on an in-memory store, with a fake clock and

@@ -138,7 +138,7 @@ func TestOpenRecordsEverythingGiven(t *testing.T) {
 	})
 	require.NoError(t, err)
 
-	dave := ir.Actor{ID: "dave", Name: "Dave", Kind: ir.Human}
+	dave := ir.Actor{ID: "dave", Name: "Dave", Kind: ir.ActorHuman}
 	want := &ir.Incident{
 		ID:           "INC-000001",
 		Title:        "Exfiltration over DNS",
@@ -370,11 +370,11 @@ func mutationCases() []mutationCase {
 			actor: testAlice,
 			edit: func(w *ir.Incident, now time.Time) {
 				w.Tasks = append(w.Tasks, ir.Task{ID: 1, Title: "Confirm the on-call list", Phase: phases.Preparation,
-					Required: true, Assignee: ir.Actor{ID: "bob", Kind: ir.Human}, AddedAt: now, AddedBy: testAlice})
+					Required: true, Assignee: ir.Actor{ID: "bob", Kind: ir.ActorHuman}, AddedAt: now, AddedBy: testAlice})
 			},
 			event: func(_ *ir.Incident, now time.Time) ir.EventData {
 				return &ir.TaskAdded{Task: ir.Task{ID: 1, Title: "Confirm the on-call list", Phase: phases.Preparation,
-					Required: true, Assignee: ir.Actor{ID: "bob", Kind: ir.Human}, AddedAt: now, AddedBy: testAlice}}
+					Required: true, Assignee: ir.Actor{ID: "bob", Kind: ir.ActorHuman}, AddedAt: now, AddedBy: testAlice}}
 			},
 		},
 		{

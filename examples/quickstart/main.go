@@ -68,7 +68,7 @@ func itemIDs() func() evidence.ItemID {
 
 // The people and programs taking part.
 var (
-	mailGateway = ir.Actor{ID: "mail-gateway", Name: "Mail gateway", Kind: ir.Service}
+	mailGateway = ir.Actor{ID: "mail-gateway", Name: "Mail gateway", Kind: ir.ActorService}
 	dana        = ir.Actor{ID: "dana", Name: "Dana Okafor"}   // security analyst on call
 	alice       = ir.Actor{ID: "alice", Name: "Alice Moreau"} // incident commander
 	ben         = ir.Actor{ID: "ben", Name: "Ben Carter"}     // scribe

@@ -235,7 +235,7 @@ func RunCrashChild(t *testing.T, st Store, blobsDir string, key evidence.Signing
 		fmt.Fprintf(out, format+"\n", args...)
 		require.NoError(t, out.Flush())
 	}
-	alice := ir.Actor{ID: "alice", Name: "Alice Moreau", Kind: ir.Human}
+	alice := ir.Actor{ID: "alice", Name: "Alice Moreau", Kind: ir.ActorHuman}
 
 	var ids []ir.ID
 	page, err := st.List(ctx, ir.Query{Status: ir.StatusOpen, Limit: 20})

@@ -8,7 +8,7 @@ import (
 )
 
 // Analyst is the actor the builders use when none is given.
-var Analyst = ir.Actor{ID: "analyst", Name: "Ana Lyst", Kind: ir.Human}
+var Analyst = ir.Actor{ID: "analyst", Name: "Ana Lyst", Kind: ir.ActorHuman}
 
 // IncidentBuilder builds a valid [ir.Incident] without a [ir.Responder], for
 // tests of stores and of code that reads incidents. Start one with

@@ -106,9 +106,9 @@ func minutes(n int) time.Time { return t0.Add(time.Duration(n) * time.Minute) }
 
 // Actors of the suite's incidents and events.
 var (
-	alice = ir.Actor{ID: "alice", Name: "Alice Moreau", Kind: ir.Human}
-	bob   = ir.Actor{ID: "bob", Name: "Bob Ndiaye", Kind: ir.Human}
-	edr   = ir.Actor{ID: "edr-pipeline", Name: "EDR pipeline", Kind: ir.Service}
+	alice = ir.Actor{ID: "alice", Name: "Alice Moreau", Kind: ir.ActorHuman}
+	bob   = ir.Actor{ID: "bob", Name: "Bob Ndiaye", Kind: ir.ActorHuman}
+	edr   = ir.Actor{ID: "edr-pipeline", Name: "EDR pipeline", Kind: ir.ActorService}
 )
 
 func (s storeSuite) testApplyThenGet(t *testing.T) {

@@ -95,7 +95,7 @@ func TestMultiProcess(t *testing.T) {
 	require.NoError(t, err)
 	defer func() { assert.NoError(t, r.Shutdown(context.Background())) }()
 
-	alice := ir.Actor{ID: "alice", Name: "Alice Moreau", Kind: ir.Human}
+	alice := ir.Actor{ID: "alice", Name: "Alice Moreau", Kind: ir.ActorHuman}
 	var ids, spec []string
 	start := make(map[ir.ID]*ir.Incident)
 	for i := range mpIncidents {
@@ -277,7 +277,7 @@ func TestMultiProcessWriter(t *testing.T) {
 		id, item, _ := strings.Cut(kv, "=")
 		targets = append(targets, target{ir.ID(id), evidence.ItemID(item)})
 	}
-	actor := ir.Actor{ID: role, Name: "Responder " + role, Kind: ir.Service}
+	actor := ir.Actor{ID: role, Name: "Responder " + role, Kind: ir.ActorService}
 	party := evidence.Party{ID: role, Name: "Responder " + role}
 	severities := []ir.Severity{ir.SeverityLow, ir.SeverityHigh, ir.SeverityCritical}
 	loop := []phases.Action{phases.Identify, phases.Contain, phases.Eradicate, phases.Recover, phases.ReturnToContainment}

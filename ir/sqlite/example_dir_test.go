@@ -32,7 +32,7 @@ func ExampleOpenDir() {
 	}
 	defer d.Close(ctx)
 
-	alice := ir.Actor{ID: "alice", Name: "Alice Moreau", Kind: ir.Human}
+	alice := ir.Actor{ID: "alice", Name: "Alice Moreau", Kind: ir.ActorHuman}
 	inc, err := d.Responder.Open(ctx, alice, ir.NewIncident{Title: "Credential phishing against finance", Severity: ir.SeverityHigh})
 	if err != nil {
 		log.Fatal(err)

@@ -57,7 +57,7 @@ func Example() {
 	}
 	defer r.Shutdown(ctx)
 
-	alice := ir.Actor{ID: "alice", Name: "Alice Moreau", Kind: ir.Human}
+	alice := ir.Actor{ID: "alice", Name: "Alice Moreau", Kind: ir.ActorHuman}
 	inc, err := r.Open(ctx, alice, ir.NewIncident{Title: "Credential phishing against finance", Severity: ir.SeverityHigh})
 	if err != nil {
 		log.Fatal(err)

@@ -60,7 +60,7 @@ func TestTwoStoresOneFile(t *testing.T) {
 		r, l := responderOn(t, st, key, blobs)
 		responders, lockers = append(responders, r), append(lockers, l)
 	}
-	alice := ir.Actor{ID: "alice", Name: "Alice Moreau", Kind: ir.Human}
+	alice := ir.Actor{ID: "alice", Name: "Alice Moreau", Kind: ir.ActorHuman}
 	inc, err := responders[0].Open(ctx, alice, ir.NewIncident{Title: "Shared incident", Severity: ir.SeverityHigh})
 	require.NoError(t, err)
 
