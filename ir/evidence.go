@@ -22,8 +22,9 @@ type EvidenceRef struct {
 	CollectedBy Actor           `json:"collected_by"`
 }
 
-// CaseID returns the evidence case ID of incident id: the incident's ID.
-func CaseID(id ID) evidence.CaseID { return evidence.CaseID(id) }
+// Case returns the ID of the incident's evidence case, under which the
+// evidence locker keeps its items and chain of custody: the incident's ID.
+func (id ID) Case() evidence.CaseID { return evidence.CaseID(id) }
 
 // linkTimeout bounds how long linking collected evidence to its incident
 // may take once the caller has stopped waiting.
@@ -57,7 +58,7 @@ func (r *Responder) CollectEvidence(ctx context.Context, actor Actor, id ID, c e
 		apply: func(context.Context, *Incident, time.Time) ([]EventData, error) { return nil, nil }}); err != nil {
 		return evidence.Item{}, err
 	}
-	c.Case = CaseID(id)
+	c.Case = id.Case()
 	if c.CollectedBy.ID == "" {
 		c.CollectedBy = evidence.Party{ID: actor.ID, Name: actor.Name}
 	}
@@ -115,7 +116,7 @@ func (r *Responder) collectTogether(ctx context.Context, actor Actor, id ID, c e
 	}
 	// The record is committed: a witness failing now loses nothing, and
 	// the ledger witnesses the log again on its next append or verify.
-	_ = r.evidence.Ledger().WitnessHead(ctx, CaseID(id))
+	_ = r.evidence.Ledger().WitnessHead(ctx, id.Case())
 	return item, nil
 }
 
@@ -145,7 +146,7 @@ func (r *Responder) LinkEvidence(ctx context.Context, actor Actor, id ID, item e
 			if len(inc.Evidence) >= MaxListSize {
 				return nil, invalid("evidence", "", "too many evidence items")
 			}
-			it, err := r.evidence.Item(ctx, CaseID(inc.ID), item)
+			it, err := r.evidence.Item(ctx, inc.ID.Case(), item)
 			if err != nil {
 				return nil, err
 			}

@@ -158,7 +158,7 @@ func TestCollectEvidenceRefusesOversizedText(t *testing.T) {
 		require.ErrorIs(t, err, evidence.ErrInvalid, name)
 		assert.False(t, read, "%s: no content read", name)
 		h.assertUnchanged(t, before, events)
-		n, err := h.store.Size(h.ctx, ir.CaseID(inc.ID))
+		n, err := h.store.Size(h.ctx, inc.ID.Case())
 		require.NoError(t, err)
 		assert.Zero(t, n, "%s: no custody record", name)
 	}

@@ -73,7 +73,7 @@ type Change struct {
 	// IncidentID and Version match Incident.
 	Events []Event
 	// Custody are custody records to append to the incident's evidence
-	// case (its ID, see [CaseID]) in the same transaction, in order, as
+	// case (its ID, see [ID.Case]) in the same transaction, in order, as
 	// evidence.Ledger.Prepare works them out. Only stores that also keep
 	// custody logs (implementing evidence.LedgerStore) take them.
 	Custody []evidence.Append
@@ -278,7 +278,7 @@ func (q Query) Matches(inc *Incident) bool {
 // id's case, or that [evidence.Append.Validate] refuses; the error matches
 // both [ErrInvalid] and [evidence.ErrInvalid].
 func checkAppend(id ID, a evidence.Append) error {
-	if a.Case != CaseID(id) {
+	if a.Case != id.Case() {
 		return invalid("change", string(a.Case), "a custody record must be in the incident's own case")
 	}
 	if err := a.Validate(); err != nil {

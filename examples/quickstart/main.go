@@ -206,7 +206,7 @@ func printEarlier(ctx context.Context, store ir.Store, locker *evidence.Locker, 
 	}
 	fmt.Fprintf(out, "%s holds %d incident(s) from earlier runs:\n", dir, len(all))
 	for _, inc := range all {
-		rep, err := locker.Verify(ctx, ir.CaseID(inc.ID))
+		rep, err := locker.Verify(ctx, inc.ID.Case())
 		if err != nil {
 			return 0, err
 		}
@@ -372,7 +372,7 @@ func (s *response) contain(ctx context.Context) error {
 	// authority: a transfer in the chain of custody.
 	s.clock.Set(at(monday, 11, 35))
 	_, err = s.locker.Record(ctx, evidence.Record{
-		Case: ir.CaseID(s.id), Item: image.ID, Action: evidence.ActionTransferred,
+		Case: s.id.Case(), Item: image.ID, Action: evidence.ActionTransferred,
 		Actor: party(raj), From: party(raj), To: examiner, Authority: "Alice Moreau, incident commander",
 		Location: "Forensics lab, room 2.14", Reason: "analysis of the loader", Digest: image.Digests.SHA256,
 	})

@@ -178,7 +178,7 @@ func words(name string) string { return strings.ReplaceAll(name, "_", " ") }
 // checkpoint of the custody log and verifies the whole case: every record,
 // every link, every signature, and every item's content re-hashed.
 func (s *response) printEvidence(ctx context.Context) error {
-	c := ir.CaseID(s.id)
+	c := s.id.Case()
 	ledger := s.locker.Ledger()
 	items, err := s.locker.Items(ctx, c)
 	if err != nil {

@@ -158,7 +158,7 @@ func checkAfterCrash(t *testing.T, c Crash, round int, reported map[ir.ID]int64,
 	}
 	for id, items := range collected {
 		for _, item := range items {
-			_, err := st.Item(ctx, ir.CaseID(id), item)
+			_, err := st.Item(ctx, id.Case(), item)
 			require.NoError(t, err, "round %d: item %s of %s", round, item, id)
 		}
 	}
@@ -195,7 +195,7 @@ func checkIncident(t *testing.T, c Crash, st Store, locker *evidence.Locker, inc
 	require.Equal(t, inc.Version, events[len(events)-1].Version, "the timeline of %s ends with its latest change", inc.ID)
 	assert.Equal(t, want, c.OutboxKeys(t, st, inc.ID), "one outbox message per event of %s, in order", inc.ID)
 
-	cs := ir.CaseID(inc.ID)
+	cs := inc.ID.Case()
 	size, err := st.Size(ctx, cs)
 	require.NoError(t, err)
 	if size == 0 {
@@ -279,7 +279,7 @@ func RunCrashChild(t *testing.T, st Store, blobsDir string, key evidence.Signing
 			report("collected %s %s", id, item.ID)
 			report("committed %s %d", inc.ID, inc.Version)
 			if rand.IntN(3) == 0 {
-				_, err := locker.Ledger().Checkpoint(ctx, ir.CaseID(id))
+				_, err := locker.Ledger().Checkpoint(ctx, id.Case())
 				require.NoError(t, err)
 			}
 		}

@@ -83,7 +83,7 @@ func collected(inc *ir.Incident, id evidence.ItemID) evidence.Record {
 	sum := sha256.Sum256([]byte(id))
 	digest := hex.EncodeToString(sum[:])
 	item := evidence.Item{
-		ID: id, CaseID: ir.CaseID(inc.ID), Name: string(id) + ".img", Kind: evidence.KindDiskImage, Size: 4096,
+		ID: id, CaseID: inc.ID.Case(), Name: string(id) + ".img", Kind: evidence.KindDiskImage, Size: 4096,
 		Digests: evidence.Digests{SHA256: digest}, CollectedBy: custodyParty, CollectedAt: inc.UpdatedAt,
 	}
 	return evidence.Record{Case: item.CaseID, Item: id, Action: evidence.ActionCollected, Actor: custodyParty,
@@ -117,21 +117,21 @@ func (s custodySuite) testWrittenTogether(t *testing.T) {
 	ch := withCustody(t, l, inc, collected(inc, "item-1"))
 	require.NoError(t, st.Apply(ctx, ch))
 
-	n, err := st.Size(ctx, ir.CaseID(inc.ID))
+	n, err := st.Size(ctx, inc.ID.Case())
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), n)
-	it, err := st.Item(ctx, ir.CaseID(inc.ID), "item-1")
+	it, err := st.Item(ctx, inc.ID.Case(), "item-1")
 	require.NoError(t, err)
 	assert.Equal(t, "EX-001", it.Exhibit)
 	got, err := st.Get(ctx, inc.ID)
 	require.NoError(t, err)
 	assert.Equal(t, int64(2), got.Version)
 
-	after := withCustody(t, l, got, evidence.Record{Case: ir.CaseID(inc.ID), Item: "item-1",
+	after := withCustody(t, l, got, evidence.Record{Case: inc.ID.Case(), Item: "item-1",
 		Action: evidence.ActionAnalyzed, Actor: custodyParty, At: got.UpdatedAt})
 	require.NoError(t, st.Apply(ctx, after))
-	verifies(t, l, ir.CaseID(inc.ID))
-	hist, err := l.History(ctx, ir.CaseID(inc.ID), "item-1")
+	verifies(t, l, inc.ID.Case())
+	hist, err := l.History(ctx, inc.ID.Case(), "item-1")
 	require.NoError(t, err)
 	require.Len(t, hist, 2)
 	assert.Equal(t, int64(0), hist[1].Prev, "the second record links to the first")
@@ -140,7 +140,7 @@ func (s custodySuite) testWrittenTogether(t *testing.T) {
 func (s custodySuite) testOvertaken(t *testing.T) {
 	st, l, inc := s.ledger(t)
 	ctx := context.Background()
-	c := ir.CaseID(inc.ID)
+	c := inc.ID.Case()
 	stale := withCustody(t, l, inc, collected(inc, "item-1"))
 	_, err := l.Append(ctx, collected(inc, "item-2"))
 	require.NoError(t, err)
@@ -171,10 +171,10 @@ func (s custodySuite) testVersionConflict(t *testing.T) {
 	require.NoError(t, st.Apply(ctx, NextChange(inc)))
 	stale := withCustody(t, l, inc, collected(inc, "item-1"))
 	require.ErrorIs(t, st.Apply(ctx, stale), ir.ErrConflict)
-	n, err := st.Size(ctx, ir.CaseID(inc.ID))
+	n, err := st.Size(ctx, inc.ID.Case())
 	require.NoError(t, err)
 	assert.Equal(t, int64(0), n, "a stale incident change writes no custody record")
-	_, err = st.Item(ctx, ir.CaseID(inc.ID), "item-1")
+	_, err = st.Item(ctx, inc.ID.Case(), "item-1")
 	require.ErrorIs(t, err, evidence.ErrNotFound)
 }
 
@@ -186,7 +186,7 @@ func (s custodySuite) testOtherCase(t *testing.T) {
 	ch := withCustody(t, l, other, collected(other, "item-1"))
 	ch.Incident, ch.Events = NextChange(inc).Incident, NextChange(inc).Events
 	require.ErrorIs(t, st.Apply(ctx, ch), ir.ErrInvalid, "custody records go to the incident's own case")
-	n, err := st.Size(ctx, ir.CaseID(other.ID))
+	n, err := st.Size(ctx, other.ID.Case())
 	require.NoError(t, err)
 	assert.Equal(t, int64(0), n)
 }
@@ -203,7 +203,7 @@ func (s custodySuite) testWithOutbox(t *testing.T) {
 	got, err := o.Claim(ctx, "worker-1", 10, lease)
 	require.NoError(t, err)
 	assert.Equal(t, messageKeys(ch.Outbox), keys(got))
-	n, err := st.Size(ctx, ir.CaseID(inc.ID))
+	n, err := st.Size(ctx, inc.ID.Case())
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), n)
 }
@@ -214,7 +214,7 @@ func (s custodySuite) testWithOutbox(t *testing.T) {
 func (s custodySuite) testConcurrentWriters(t *testing.T) {
 	st, l, inc := s.ledger(t)
 	ctx := context.Background()
-	c := ir.CaseID(inc.ID)
+	c := inc.ID.Case()
 	_, err := l.Append(ctx, collected(inc, "item-1"))
 	require.NoError(t, err)
 	const writers, each = 4, 5
@@ -255,7 +255,7 @@ func writeWithRetry(ctx context.Context, st CustodyStore, l *evidence.Ledger, id
 		if err != nil {
 			return err
 		}
-		_, a, err := l.Prepare(ctx, evidence.Record{Case: ir.CaseID(id), Item: "item-1",
+		_, a, err := l.Prepare(ctx, evidence.Record{Case: id.Case(), Item: "item-1",
 			Action: evidence.ActionAccessed, Actor: custodyParty, At: cur.UpdatedAt, Notes: note})
 		if err != nil {
 			return err

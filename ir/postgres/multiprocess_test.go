@@ -175,7 +175,7 @@ func TestMultiProcess(t *testing.T) {
 			"incident %s: the timeline holds every event of every change", id)
 		assert.Equal(t, inc.Version, tl[len(tl)-1].Version)
 
-		c := ir.CaseID(id)
+		c := id.Case()
 		rep, err := locker.Verify(ctx, c)
 		require.NoError(t, err)
 		require.NoError(t, rep.Err(), "case %s verifies", id)
@@ -318,7 +318,7 @@ func TestMultiProcessWriter(t *testing.T) {
 						errs[w] = err
 						return
 					}
-					_, err = locker.Record(ctx, evidence.Record{Case: ir.CaseID(tg.id), Item: tg.item,
+					_, err = locker.Record(ctx, evidence.Record{Case: tg.id.Case(), Item: tg.item,
 						Action: evidence.ActionAccessed, Actor: party, Reason: fmt.Sprintf("worker %d round %d", w, round)})
 					if err != nil {
 						errs[w] = err

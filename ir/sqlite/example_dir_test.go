@@ -42,7 +42,7 @@ func ExampleOpenDir() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	report, err := d.Locker.Verify(ctx, ir.CaseID(inc.ID))
+	report, err := d.Locker.Verify(ctx, inc.ID.Case())
 	if err != nil {
 		log.Fatal(err)
 	}

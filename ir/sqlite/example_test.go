@@ -76,7 +76,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	fmt.Printf("%s version %d in %s, evidence %s\n", inc.ID, inc.Version, inc.Phase, item.Exhibit)
-	report, err := locker.Verify(ctx, ir.CaseID(inc.ID))
+	report, err := locker.Verify(ctx, inc.ID.Case())
 	if err != nil {
 		log.Fatal(err)
 	}

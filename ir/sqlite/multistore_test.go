@@ -104,10 +104,10 @@ func TestTwoStoresOneFile(t *testing.T) {
 		for j, e := range events {
 			assert.Equal(t, int64(j+1), e.Seq)
 		}
-		n, err := st.Size(ctx, ir.CaseID(inc.ID))
+		n, err := st.Size(ctx, inc.ID.Case())
 		require.NoError(t, err)
 		assert.Equal(t, int64(changes/2), n, "custody records read through store %d", i)
-		rep, err := lockers[i].Verify(ctx, ir.CaseID(inc.ID))
+		rep, err := lockers[i].Verify(ctx, inc.ID.Case())
 		require.NoError(t, err)
 		require.NoError(t, rep.Err())
 	}

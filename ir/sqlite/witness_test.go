@@ -66,7 +66,7 @@ func TestWitnessCatchesATruncatedLog(t *testing.T) {
 			alice := ir.Actor{ID: "alice", Name: "Alice Moreau"}
 			inc, err := d.Responder.Open(ctx, alice, ir.NewIncident{Title: "Credential phishing", Severity: ir.SeverityHigh})
 			require.NoError(t, err)
-			c := ir.CaseID(inc.ID)
+			c := inc.ID.Case()
 			item, err := d.Responder.CollectEvidence(ctx, alice, inc.ID, evidence.Collection{Name: "mail-gw.log", Content: strings.NewReader("accepted")})
 			require.NoError(t, err)
 			for range 4 {
