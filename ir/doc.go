@@ -18,7 +18,7 @@
 // page at a time with [Responder.Timeline], newest or oldest first, or
 // streamed whole with [Responder.AllEvents]; [Responder.Snapshot] reads an
 // incident with its latest events as of one version. Lifecycle timestamps ([Lifecycle]) are set by
-// opening and by transitions, never by hand, and [ComputeReport] turns them
+// opening and by transitions, never by hand, and [ComputeMetrics] turns them
 // into response metrics: time to detect, acknowledge, contain and resolve,
 // and time in each phase, with median and 90th percentile per severity.
 //

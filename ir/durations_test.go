@@ -65,7 +65,7 @@ func TestComputeReportExactUpTo1024(t *testing.T) {
 	t.Parallel()
 	for _, n := range []int{1023, 1024} {
 		ds := randomDurations(uint64(n), n)
-		got := ir.ComputeReport(acknowledgedAfter(ds)).All.TimeToAcknowledge
+		got := ir.ComputeMetrics(acknowledgedAfter(ds)).All.TimeToAcknowledge
 		assert.Equal(t, exactStats(ds), got, "%d durations", n)
 	}
 }
@@ -75,7 +75,7 @@ func TestComputeReportEstimatesWithinHalfAPercent(t *testing.T) {
 	for _, n := range []int{1025, 1026, 20_000, 100_001} {
 		ds := randomDurations(uint64(n), n)
 		want := exactStats(ds)
-		got := ir.ComputeReport(acknowledgedAfter(ds)).All.TimeToAcknowledge
+		got := ir.ComputeMetrics(acknowledgedAfter(ds)).All.TimeToAcknowledge
 		assert.Equal(t, want.Count, got.Count, "%d durations: count", n)
 		assert.InEpsilon(t, float64(want.Mean), float64(got.Mean), 1e-9, "%d durations: mean", n)
 		assert.InEpsilon(t, float64(want.Median), float64(got.Median), 0.005, "%d durations: median", n)
@@ -123,13 +123,13 @@ func (s *generatedStore) List(_ context.Context, q ir.Query) (ir.Page, error) {
 	return page, nil
 }
 
-// TestReportMemoryDoesNotGrow reports on 200,000 incidents read a page at a
+// TestMetricsMemoryDoesNotGrow reports on 200,000 incidents read a page at a
 // time, and checks that the live heap after 200 pages is about what it was
 // after 10: the report keeps no incident, and no duration beyond a bound.
-func TestReportMemoryDoesNotGrow(t *testing.T) {
+func TestMetricsMemoryDoesNotGrow(t *testing.T) {
 	st := &generatedStore{MemoryStore: ir.NewMemoryStore(), n: 200_000}
 	h := newHarness(t, func(c *ir.Config) { c.Store = st })
-	rep, err := h.r.Report(h.ctx, ir.Query{})
+	rep, err := h.r.Metrics(h.ctx, ir.Query{})
 	require.NoError(t, err)
 	require.Equal(t, st.n, rep.All.Incidents)
 	require.Len(t, st.heaps, st.n/ir.MaxPageSize)

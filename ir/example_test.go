@@ -263,14 +263,14 @@ func ExampleResponder_Timeline() {
 	// 09:00 Alice Moreau opened
 }
 
-func ExampleComputeReport() {
+func ExampleComputeMetrics() {
 	// Two incidents, detected at 09:00, contained 2h and 6h later.
 	detected := time.Date(2026, time.March, 2, 9, 0, 0, 0, time.UTC)
 	incidents := []*ir.Incident{
 		{Severity: ir.SeverityHigh, Times: ir.Lifecycle{Detected: detected, Contained: detected.Add(2 * time.Hour)}},
 		{Severity: ir.SeverityLow, Times: ir.Lifecycle{Detected: detected, Contained: detected.Add(6 * time.Hour)}},
 	}
-	rep := ir.ComputeReport(incidents)
+	rep := ir.ComputeMetrics(incidents)
 	fmt.Println("time to contain, median:", rep.All.TimeToContain.Median)
 	fmt.Println("time to contain, high severity:", rep.BySeverity[ir.SeverityHigh].TimeToContain.Median)
 	// Output:

@@ -173,10 +173,10 @@ func TestEveryOperationHasASpan(t *testing.T) {
 			_, err := h.r.Actions(h.ctx, testAlice, id)
 			return err
 		}, want: want{span: "ir.actions", op: "actions", incident: true}},
-		{name: "report", do: func(h *harness, _ ir.ID) error {
-			_, err := h.r.Report(h.ctx, ir.Query{})
+		{name: "metrics", do: func(h *harness, _ ir.ID) error {
+			_, err := h.r.Metrics(h.ctx, ir.Query{})
 			return err
-		}, want: want{span: "ir.report", op: "report"}},
+		}, want: want{span: "ir.metrics", op: "metrics"}},
 		{name: "add note", do: func(h *harness, id ir.ID) error {
 			_, err := h.r.AddNote(h.ctx, testAlice, id, "note")
 			return err
@@ -591,7 +591,7 @@ func TestMetricsNeverNameIncidents(t *testing.T) {
 		require.NoError(t, err)
 	}
 	th.verdict(ids[0], ir.VerdictFalsePositive)
-	_, err := th.r.Report(th.ctx, ir.Query{})
+	_, err := th.r.Metrics(th.ctx, ir.Query{})
 	require.NoError(t, err)
 
 	rm := th.collect(t)

@@ -57,8 +57,8 @@ func (s *response) print(ctx context.Context) error {
 		fmt.Fprintf(s.out, "  %-13s %s\n", m.name, stamp(m.at))
 	}
 
-	// ComputeReport works on any set of incidents; here it is one.
-	rep := ir.ComputeReport([]*ir.Incident{inc}).All
+	// ComputeMetrics works on any set of incidents; here it is one.
+	rep := ir.ComputeMetrics([]*ir.Incident{inc}).All
 	fmt.Fprintf(s.out, "\nResponse times\n")
 	for _, m := range []struct {
 		name, from, to string

@@ -9,7 +9,7 @@ import (
 
 // Stats summarises a set of durations. Count and Mean are exact; so are
 // Median and P90 for up to 1,024 durations, and for more each is within
-// 0.5% of the exact figure, so that a report takes memory that does not
+// 0.5% of the exact figure, so that metrics take memory that does not
 // grow with the number of incidents.
 type Stats struct {
 	// Count is how many durations there were; the rest are zero if none.
@@ -41,54 +41,54 @@ type ResponseTimes struct {
 	TimeInPhase map[phases.Phase]Stats
 }
 
-// Report holds response metrics over all incidents and per severity.
-type Report struct {
+// Metrics holds response metrics over all incidents and per severity.
+type Metrics struct {
 	All        ResponseTimes
 	BySeverity map[Severity]ResponseTimes
 }
 
-// ComputeReport computes response metrics over incidents. It is a pure
+// ComputeMetrics computes response metrics over incidents. It is a pure
 // function of its input.
-func ComputeReport(incidents []*Incident) Report {
-	var acc reportAccumulator
+func ComputeMetrics(incidents []*Incident) Metrics {
+	var acc metricsAccumulator
 	for _, inc := range incidents {
 		acc.add(inc)
 	}
-	return acc.report()
+	return acc.metrics()
 }
 
-// Report computes response metrics over every incident q selects (its Limit
+// Metrics computes response metrics over every incident q selects (its Limit
 // and After are ignored: all pages are read). It reads the incidents a page
 // at a time and keeps none of them, so its memory does not grow with their
 // number (see [Stats]).
-func (r *Responder) Report(ctx context.Context, q Query) (rep Report, err error) {
-	ctx, span := r.tel.start(ctx, "report", "")
+func (r *Responder) Metrics(ctx context.Context, q Query) (rep Metrics, err error) {
+	ctx, span := r.tel.start(ctx, "metrics", "")
 	defer func() { r.tel.end(ctx, span, err) }()
 	q.Limit, q.After = MaxPageSize, ""
-	var acc reportAccumulator
+	var acc metricsAccumulator
 	for {
 		page, err := r.List(ctx, q)
 		if err != nil {
-			return Report{}, err
+			return Metrics{}, err
 		}
 		for _, inc := range page.Incidents {
 			acc.add(inc)
 		}
 		if page.Next == "" {
-			return acc.report(), nil
+			return acc.metrics(), nil
 		}
 		q.After = page.Next
 	}
 }
 
-// reportAccumulator gathers the response metrics of incidents added one at
+// metricsAccumulator gathers the response metrics of incidents added one at
 // a time, over all of them and per severity.
-type reportAccumulator struct {
+type metricsAccumulator struct {
 	all   *samples
 	bySev map[Severity]*samples
 }
 
-func (a *reportAccumulator) add(inc *Incident) {
+func (a *metricsAccumulator) add(inc *Incident) {
 	if a.all == nil {
 		a.all, a.bySev = newSamples(), make(map[Severity]*samples)
 	}
@@ -101,11 +101,11 @@ func (a *reportAccumulator) add(inc *Incident) {
 	s.add(inc)
 }
 
-func (a *reportAccumulator) report() Report {
+func (a *metricsAccumulator) metrics() Metrics {
 	if a.all == nil {
 		a.all = newSamples()
 	}
-	rep := Report{All: a.all.times(), BySeverity: make(map[Severity]ResponseTimes, len(a.bySev))}
+	rep := Metrics{All: a.all.times(), BySeverity: make(map[Severity]ResponseTimes, len(a.bySev))}
 	for sev, s := range a.bySev {
 		rep.BySeverity[sev] = s.times()
 	}

@@ -69,7 +69,7 @@ func TestComputeReport(t *testing.T) {
 	stats := func(count int, mean, median, p90 time.Duration) ir.Stats {
 		return ir.Stats{Count: count, Mean: mean, Median: median, P90: p90}
 	}
-	want := ir.Report{
+	want := ir.Metrics{
 		All: ir.ResponseTimes{
 			Incidents:         4,
 			TimeToDetect:      stats(3, 53*m+20*time.Second, 30*m, 2*h),
@@ -107,7 +107,7 @@ func TestComputeReport(t *testing.T) {
 			},
 		},
 	}
-	assert.Equal(t, want, ir.ComputeReport(reportIncidents(time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC))))
+	assert.Equal(t, want, ir.ComputeMetrics(reportIncidents(time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC))))
 }
 
 func TestComputeReportStatistics(t *testing.T) {
@@ -144,20 +144,20 @@ func TestComputeReportStatistics(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			in := incidents(tt.minutes...)
-			rep := ir.ComputeReport(in)
+			rep := ir.ComputeMetrics(in)
 			assert.Equal(t, tt.want, rep.All.TimeToAcknowledge)
 			assert.Equal(t, tt.want, rep.BySeverity[ir.SeverityMedium].TimeToAcknowledge)
 			assert.Equal(t, ir.Stats{}, rep.All.TimeToContain, "no incident was contained")
 			assert.Equal(t, len(tt.minutes), rep.All.Incidents)
 			assert.Equal(t, d.Add(time.Duration(tt.minutes[0])*time.Minute), in[0].Times.Acknowledged,
-				"ComputeReport does not reorder or change its input")
+				"ComputeMetrics does not reorder or change its input")
 		})
 	}
 }
 
 func TestComputeReportOfNothing(t *testing.T) {
 	t.Parallel()
-	rep := ir.ComputeReport(nil)
+	rep := ir.ComputeMetrics(nil)
 	assert.Equal(t, 0, rep.All.Incidents)
 	assert.Equal(t, ir.Stats{}, rep.All.TimeToResolve)
 	assert.Empty(t, rep.All.TimeInPhase)
@@ -183,7 +183,7 @@ func TestResponderReportReadsEveryPage(t *testing.T) {
 		h.assign(inc.ID, ir.RoleCommander, testAlice)
 	}
 
-	rep, err := h.r.Report(h.ctx, ir.Query{Limit: 1})
+	rep, err := h.r.Metrics(h.ctx, ir.Query{Limit: 1})
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, store.lists.Load(), int64(3), "five incidents at two a page take three pages")
 	assert.Equal(t, 5, rep.All.Incidents)
@@ -192,12 +192,12 @@ func TestResponderReportReadsEveryPage(t *testing.T) {
 	assert.Equal(t, ir.Stats{Count: 4, Mean: 25 * m, Median: 25 * m, P90: 40 * m}, rep.BySeverity[ir.SeverityHigh].TimeToAcknowledge)
 	assert.Equal(t, 1, rep.BySeverity[ir.SeverityLow].Incidents)
 
-	low, err := h.r.Report(h.ctx, ir.Query{Severities: []ir.Severity{ir.SeverityLow}, After: "INC-000002"})
+	low, err := h.r.Metrics(h.ctx, ir.Query{Severities: []ir.Severity{ir.SeverityLow}, After: "INC-000002"})
 	require.NoError(t, err)
 	assert.Equal(t, 1, low.All.Incidents, "the query selects; its After is ignored")
 	assert.Equal(t, ir.Stats{Count: 1, Mean: 50 * m, Median: 50 * m, P90: 50 * m}, low.All.TimeToAcknowledge)
 
-	_, err = h.r.Report(h.ctx, ir.Query{Status: "sleeping"})
+	_, err = h.r.Metrics(h.ctx, ir.Query{Status: "sleeping"})
 	assert.ErrorIs(t, err, ir.ErrInvalid)
 }
 
@@ -212,7 +212,7 @@ func TestResponderReportReadsMoreThanOnePageOfTheStore(t *testing.T) {
 		}
 		h.open(ir.NewIncident{Title: "Bulk", Severity: sev})
 	}
-	rep, err := h.r.Report(h.ctx, ir.Query{Limit: 10})
+	rep, err := h.r.Metrics(h.ctx, ir.Query{Limit: 10})
 	require.NoError(t, err)
 	assert.Equal(t, n, rep.All.Incidents)
 	assert.Equal(t, n/2, rep.BySeverity[ir.SeverityCritical].Incidents)
