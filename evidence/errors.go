@@ -62,13 +62,21 @@ func (e *TamperError) Error() string {
 func (e *TamperError) Is(target error) bool { return target == ErrTampered }
 
 // InvalidError says which input was rejected and why. It matches
-// [ErrInvalid].
+// [ErrInvalid]. It has the fields, and its message the shape, of the
+// incident package's InvalidError.
 type InvalidError struct {
-	Field  string
+	// Field names the input, such as "name" or "kind".
+	Field string
+	// Value is the rejected value, when showing it helps.
+	Value string
+	// Reason says what is wrong, in words fit for a person.
 	Reason string
 }
 
 func (e *InvalidError) Error() string {
+	if e.Value != "" {
+		return fmt.Sprintf("evidence: invalid %s %q: %s", e.Field, e.Value, e.Reason)
+	}
 	return fmt.Sprintf("evidence: invalid %s: %s", e.Field, e.Reason)
 }
 
