@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"time"
 
 	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
@@ -195,7 +194,7 @@ func OpenDir(ctx context.Context, path string, cfg DirConfig) (d *Dir, err error
 	if sc.Clock == nil {
 		sc.Clock = rc.Clock
 	}
-	store, err := openDirStore(ctx, filepath.Join(path, DirDatabase), sc)
+	store, err := Open(ctx, filepath.Join(path, DirDatabase), sc)
 	if err != nil {
 		return nil, err
 	}
@@ -237,29 +236,6 @@ func (d *Dir) Close(ctx context.Context) error {
 		d.closeErr = errors.Join(d.Responder.Shutdown(ctx), d.Store.Close())
 	})
 	return d.closeErr
-}
-
-// openDirStore opens the store at path, trying again for up to the busy
-// timeout while the file is locked: SQLite may refuse to switch a new file
-// to WAL mode while another process opening it for the first time holds
-// it, without waiting for it.
-func openDirStore(ctx context.Context, path string, cfg Config) (*Store, error) {
-	busy := cfg.BusyTimeout
-	if busy <= 0 {
-		busy = DefaultBusyTimeout
-	}
-	deadline := time.Now().Add(busy)
-	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
-		store, err := Open(ctx, path, cfg)
-		if err == nil || !errors.Is(err, ir.ErrConflict) || time.Now().Add(wait).After(deadline) {
-			return store, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, err
-		case <-time.After(wait):
-		}
-	}
 }
 
 // makeDir creates directory path with mode 0700 if missing, and refuses a

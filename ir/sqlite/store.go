@@ -13,6 +13,7 @@ import (
 	"time"
 
 	// The driver registers itself with database/sql as "sqlite3".
+	"github.com/ncruces/go-sqlite3"
 	_ "github.com/ncruces/go-sqlite3/driver"
 
 	"github.com/incidentkit/incidentkit/evidence"
@@ -146,6 +147,10 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	s.w.SetMaxIdleConns(1)
 	s.w.SetConnMaxLifetime(0)
 	s.w.SetConnMaxIdleTime(0)
+	if err := connect(ctx, s.w, cfg.BusyTimeout); err != nil {
+		_ = s.w.Close()
+		return nil, wrap(ctx, "open "+path, err)
+	}
 	if err := migrate(ctx, s.w); err != nil {
 		_ = s.w.Close()
 		return nil, err
@@ -163,6 +168,27 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 		return nil, wrap(ctx, "open "+path, err)
 	}
 	return s, nil
+}
+
+// connect makes the writer's connection, running its pragmas, and tries
+// again while SQLite finds the file locked, for up to busy: switching a new
+// file to WAL mode needs the file to itself, and SQLite refuses at once,
+// without waiting on the busy timeout, while another opener holds it.
+func connect(ctx context.Context, db *sql.DB, busy time.Duration) error {
+	deadline := time.Now().Add(busy)
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		err := db.PingContext(ctx)
+		if err == nil || !errors.Is(err, sqlite3.BUSY) || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
 }
 
 // dsn returns the data source name of a connection to the file at path.
