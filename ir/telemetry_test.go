@@ -173,6 +173,14 @@ func TestEveryOperationHasASpan(t *testing.T) {
 			_, err := h.r.Actions(h.ctx, testAlice, id)
 			return err
 		}, want: want{span: "ir.actions", op: "actions", incident: true}},
+		{name: "snapshot", do: func(h *harness, id ir.ID) error {
+			_, err := h.r.Snapshot(h.ctx, id, 10)
+			return err
+		}, want: want{span: "ir.snapshot", op: "snapshot", incident: true}},
+		{name: "allowed", do: func(h *harness, id ir.ID) error {
+			_, err := h.r.Allowed(h.ctx, testAlice, id)
+			return err
+		}, want: want{span: "ir.allowed", op: "allowed", incident: true}},
 		{name: "metrics", do: func(h *harness, _ ir.ID) error {
 			_, err := h.r.Metrics(h.ctx, ir.Query{})
 			return err
