@@ -34,8 +34,13 @@ type TamperError struct {
 	Item ItemID
 	// Record is the index of the custody record concerned, or -1.
 	Record int64
-	// What names what was checked: "blob", "record", "item link",
-	// "tree", "checkpoint", "signature", "item".
+	// What names what was checked: "record" (a record's encoding, its
+	// fields or its leaf hash), "item link" (a record's link to its
+	// item's previous record), "item", "tree", "checkpoint", "checkpoint
+	// signature", "verifier key", "inclusion proof", "consistency proof",
+	// "blob" (stored content), "content …" (content in a bundle),
+	// "witnessed checkpoint", or "rollback": the stored log is shorter
+	// than, or differs from, the checkpoint its [Witness] holds.
 	What string
 	// Expected and Found are what should have been seen and what was.
 	Expected, Found string
