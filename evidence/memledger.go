@@ -45,7 +45,7 @@ func (s *MemoryLedgerStore) Append(ctx context.Context, a Append) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("evidence: memory ledger: append: %w", err)
+		return &opError{op: "memory ledger: append", err: err}
 	}
 	c := s.cases[a.Case]
 	var n int64
@@ -53,8 +53,8 @@ func (s *MemoryLedgerStore) Append(ctx context.Context, a Append) error {
 		n = c.records.len()
 	}
 	if n != a.Index {
-		return fmt.Errorf("evidence: memory ledger: case %s holds %d records, append expects %d: %w",
-			a.Case, n, a.Index, ErrConflict)
+		return &opError{op: "memory ledger", kind: ErrConflict,
+			err: fmt.Errorf("case %s holds %d records, append expects %d: conflict", a.Case, n, a.Index)}
 	}
 	if c == nil {
 		c = &memCase{last: make(map[ItemID]int64), itemIndex: make(map[ItemID]int)}
@@ -65,7 +65,7 @@ func (s *MemoryLedgerStore) Append(ctx context.Context, a Append) error {
 	}
 	if a.NewItem != nil {
 		if _, ok := c.itemIndex[a.NewItem.ID]; ok {
-			return fmt.Errorf("evidence: memory ledger: item %s exists: %w", a.NewItem.ID, ErrConflict)
+			return &opError{op: "memory ledger", kind: ErrConflict, err: fmt.Errorf("item %s exists: conflict", a.NewItem.ID)}
 		}
 		c.itemIndex[a.NewItem.ID] = len(c.items)
 		c.items = append(c.items, a.NewItem.Clone())

@@ -20,8 +20,8 @@ func (s *MemoryStore) checkCustody(ctx context.Context, apps []evidence.Append) 
 		return &opError{op: "memory store: apply", err: err}
 	}
 	if n != apps[0].Index {
-		return fmt.Errorf("ir: memory store: custody log of case %s holds %d records, the change expects %d: %w (%w)",
-			apps[0].Case, n, apps[0].Index, ErrConflict, evidence.ErrConflict)
+		return custodyConflict(fmt.Sprintf("custody log of case %s holds %d records, the change expects %d",
+			apps[0].Case, n, apps[0].Index))
 	}
 	for i, a := range apps {
 		if a.NewItem == nil {
@@ -29,7 +29,7 @@ func (s *MemoryStore) checkCustody(ctx context.Context, apps []evidence.Append) 
 		}
 		taken := slices.ContainsFunc(apps[:i], func(b evidence.Append) bool { return b.NewItem != nil && b.NewItem.ID == a.NewItem.ID })
 		if _, err := s.ledger.Item(ctx, a.Case, a.NewItem.ID); err == nil || taken {
-			return fmt.Errorf("ir: memory store: custody item %s exists: %w (%w)", a.NewItem.ID, ErrConflict, evidence.ErrConflict)
+			return custodyConflict(fmt.Sprintf("custody item %s exists", a.NewItem.ID))
 		}
 	}
 	return nil
@@ -108,3 +108,16 @@ func (s *MemoryStore) LogHead(ctx context.Context, c evidence.CaseID, item evide
 	defer s.mu.RUnlock()
 	return s.ledger.LogHead(ctx, c, item)
 }
+
+// custodyConflict returns the error of a custody append that another
+// writer overtook: it says what, once, and matches both [ErrConflict] and
+// evidence.ErrConflict.
+func custodyConflict(what string) error { return &custodyConflictError{what: what} }
+
+type custodyConflictError struct{ what string }
+
+func (e *custodyConflictError) Error() string {
+	return "ir: memory store: " + e.what + ": conflict"
+}
+
+func (e *custodyConflictError) Unwrap() []error { return []error{ErrConflict, evidence.ErrConflict} }
