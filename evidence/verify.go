@@ -78,11 +78,7 @@ func verifyLog(log CaseLog, vkey string) (*Report, []Hash) {
 		}
 		return scratch, nil
 	})
-	last := make(map[ItemID]int64)
-	snapshots := make(map[ItemID]*Item)
-	collectedAt := make(map[ItemID]int64)
-	var collectedOrder []ItemID
-	var broken []brokenLink
+	chk := newRecordChecker(log.Case, problem)
 	chunks := newChunkDecoder(log.Records)
 	defer chunks.wait()
 	for i := range log.Records {
@@ -105,67 +101,106 @@ func verifyLog(log CaseLog, vkey string) (*Report, []Hash) {
 			}
 			hashes = append(hashes, stored...)
 		}
-		r, err := d.r, d.err
-		if err != nil {
-			problem("", n, "record", "a canonical record", err.Error())
-			continue
-		}
-		if r.Index != n {
-			problem(r.Item, n, "record", "index "+strconv.FormatInt(n, 10), "index "+strconv.FormatInt(r.Index, 10))
-		}
-		if r.Case != log.Case {
-			problem(r.Item, n, "record", "case "+string(log.Case), "case "+string(r.Case))
-		}
-		want, seen := last[r.Item]
-		if !seen {
-			want = -1
-		}
-		if r.Prev != want {
-			problem(r.Item, n, "item link", "previous record "+strconv.FormatInt(want, 10), "previous record "+strconv.FormatInt(r.Prev, 10))
-		} else if want >= 0 {
-			if ph := hashes[tlog.StoredHashIndex(0, want)]; !d.prevOK || d.prev != ph {
-				problem(r.Item, n, "item link", "previous record hash "+ph.String(), "previous record hash "+r.PrevHash)
-				if d.prevOK {
-					broken = append(broken, brokenLink{item: r.Item, from: n, to: want, linked: d.prev})
-				}
+		chk.check(n, d, hashes)
+	}
+	chk.finish(rep, log, vkey, reader, hashes)
+	return rep, hashes
+}
+
+// recordChecker checks the records of one log in order, each against the
+// records before it, and then what the whole log must hold. It is the one
+// check of a log's records, whatever walks them.
+type recordChecker struct {
+	caseID  CaseID
+	problem func(item ItemID, index int64, what, expected, found string)
+	// last holds the latest record of each item so far.
+	last           map[ItemID]int64
+	snapshots      map[ItemID]*Item
+	collectedAt    map[ItemID]int64
+	collectedOrder []ItemID
+	// broken holds the links that name another leaf hash than their
+	// record's.
+	broken []brokenLink
+}
+
+func newRecordChecker(c CaseID, problem func(item ItemID, index int64, what, expected, found string)) *recordChecker {
+	return &recordChecker{caseID: c, problem: problem, last: make(map[ItemID]int64),
+		snapshots: make(map[ItemID]*Item), collectedAt: make(map[ItemID]int64)}
+}
+
+// check checks record n, decoded as d: its index and case, its link to its
+// item's previous record (hashes holds the tree hashes up to at least that
+// record), that an item starts with its collection and is collected once,
+// and that the record is valid.
+func (k *recordChecker) check(n int64, d *decodedRecord, hashes []Hash) {
+	problem := k.problem
+	r, err := d.r, d.err
+	if err != nil {
+		problem("", n, "record", "a canonical record", err.Error())
+		return
+	}
+	if r.Index != n {
+		problem(r.Item, n, "record", "index "+strconv.FormatInt(n, 10), "index "+strconv.FormatInt(r.Index, 10))
+	}
+	if r.Case != k.caseID {
+		problem(r.Item, n, "record", "case "+string(k.caseID), "case "+string(r.Case))
+	}
+	want, seen := k.last[r.Item]
+	if !seen {
+		want = -1
+	}
+	if r.Prev != want {
+		problem(r.Item, n, "item link", "previous record "+strconv.FormatInt(want, 10), "previous record "+strconv.FormatInt(r.Prev, 10))
+	} else if want >= 0 {
+		if ph := hashes[tlog.StoredHashIndex(0, want)]; !d.prevOK || d.prev != ph {
+			problem(r.Item, n, "item link", "previous record hash "+ph.String(), "previous record hash "+r.PrevHash)
+			if d.prevOK {
+				k.broken = append(k.broken, brokenLink{item: r.Item, from: n, to: want, linked: d.prev})
 			}
 		}
-		if !seen && r.Action != ActionCollected {
-			problem(r.Item, n, "item link", "a collected record first", string(r.Action))
-		}
-		if !seen && r.PrevHash != "" {
-			problem(r.Item, n, "item link", "no previous record hash on an item's first record", r.PrevHash)
-		}
-		if seen && r.Action == ActionCollected {
-			problem(r.Item, n, "record", "one collected record per item", "a second collected record")
-		}
-		if d.checkErr != nil {
-			problem(r.Item, n, "record", "a valid custody record", d.checkErr.Error())
-		}
-		if r.Snapshot != nil && snapshots[r.Item] == nil {
-			snapshots[r.Item] = r.Snapshot
-			collectedAt[r.Item] = n
-			collectedOrder = append(collectedOrder, r.Item)
-		}
-		last[r.Item] = n
 	}
+	if !seen && r.Action != ActionCollected {
+		problem(r.Item, n, "item link", "a collected record first", string(r.Action))
+	}
+	if !seen && r.PrevHash != "" {
+		problem(r.Item, n, "item link", "no previous record hash on an item's first record", r.PrevHash)
+	}
+	if seen && r.Action == ActionCollected {
+		problem(r.Item, n, "record", "one collected record per item", "a second collected record")
+	}
+	if d.checkErr != nil {
+		problem(r.Item, n, "record", "a valid custody record", d.checkErr.Error())
+	}
+	if r.Snapshot != nil && k.snapshots[r.Item] == nil {
+		k.snapshots[r.Item] = r.Snapshot
+		k.collectedAt[r.Item] = n
+		k.collectedOrder = append(k.collectedOrder, r.Item)
+	}
+	k.last[r.Item] = n
+}
+
+// finish checks what the whole log must hold, once every record was
+// checked: its root, that its items are the items its records collected,
+// its checkpoints, and which record a broken link shows was changed.
+func (k *recordChecker) finish(rep *Report, log CaseLog, vkey string, reader tlog.HashReader, hashes []Hash) {
+	problem := k.problem
 	if root, err := tlog.TreeHash(rep.Size, reader); err == nil {
 		rep.Root = root
 	}
 	listed := make(map[ItemID]bool, len(log.Items))
 	for _, it := range log.Items {
 		listed[it.ID] = true
-		snap := snapshots[it.ID]
+		snap := k.snapshots[it.ID]
 		switch {
 		case snap == nil:
 			problem(it.ID, -1, "item", "a collected record", "none")
 		case !sameItem(it, *snap):
-			problem(it.ID, collectedAt[it.ID], "item", "the item as collected", "a changed description")
+			problem(it.ID, k.collectedAt[it.ID], "item", "the item as collected", "a changed description")
 		}
 	}
-	for _, id := range collectedOrder {
+	for _, id := range k.collectedOrder {
 		if !listed[id] {
-			problem(id, collectedAt[id], "item", "the item its collected record describes", "no such item")
+			problem(id, k.collectedAt[id], "item", "the item its collected record describes", "no such item")
 		}
 	}
 	var signed []Checkpoint
@@ -174,12 +209,11 @@ func verifyLog(log CaseLog, vkey string) (*Report, []Hash) {
 			signed = append(signed, opened)
 		}
 	}
-	for _, bl := range broken {
+	for _, bl := range k.broken {
 		if te := changedRecord(log.Case, bl, reader, hashes, signed); te != nil {
 			rep.Problems = append(rep.Problems, te)
 		}
 	}
-	return rep, hashes
 }
 
 // brokenLink is a record whose link to the previous record of its item

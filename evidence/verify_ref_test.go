@@ -2,14 +2,16 @@ package evidence
 
 import (
 	"fmt"
-	"strconv"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-// verifyLogReference is verifyLog as it was written first: one record at a
-// time, decoding with DecodeRecord and validating with checkRecord. Tests
-// check verifyLog gives the same reports.
+// verifyLogReference walks a log as verifyLog does, without its pipeline:
+// one record at a time, decoding with DecodeRecord and validating with
+// checkRecord, and checking each with the same recordChecker. Tests check
+// that verifyLog's chunked, parallel walk gives the same reports; what the
+// check itself finds is checked against independent oracles (see
+// TestVerifyLogAgainstOracle) and the tamper tests.
 func verifyLogReference(log CaseLog, vkey string) (*Report, []Hash) {
 	rep := &Report{Case: log.Case, Size: int64(len(log.Records)), Items: len(log.Items), Checkpoints: len(log.Checkpoints)}
 	problem := func(item ItemID, index int64, what, expected, found string) {
@@ -27,10 +29,7 @@ func verifyLogReference(log CaseLog, vkey string) (*Report, []Hash) {
 		}
 		return scratch, nil
 	})
-	last := make(map[ItemID]int64)
-	snapshots := make(map[ItemID]*Item)
-	collectedAt := make(map[ItemID]int64)
-	var collectedOrder []ItemID
+	chk := newRecordChecker(log.Case, problem)
 	for i, data := range log.Records {
 		n := int64(i)
 		d := &decodedRecord{leaf: tlog.RecordHash(data)}
@@ -47,68 +46,8 @@ func verifyLogReference(log CaseLog, vkey string) (*Report, []Hash) {
 			return rep, nil
 		}
 		hashes = append(hashes, stored...)
-		r, err := d.r, d.err
-		if err != nil {
-			problem("", n, "record", "a canonical record", err.Error())
-			continue
-		}
-		if r.Index != n {
-			problem(r.Item, n, "record", "index "+strconv.FormatInt(n, 10), "index "+strconv.FormatInt(r.Index, 10))
-		}
-		if r.Case != log.Case {
-			problem(r.Item, n, "record", "case "+string(log.Case), "case "+string(r.Case))
-		}
-		want, seen := last[r.Item]
-		if !seen {
-			want = -1
-		}
-		if r.Prev != want {
-			problem(r.Item, n, "item link", "previous record "+strconv.FormatInt(want, 10), "previous record "+strconv.FormatInt(r.Prev, 10))
-		} else if want >= 0 {
-			if ph := hashes[tlog.StoredHashIndex(0, want)]; !d.prevOK || d.prev != ph {
-				problem(r.Item, n, "item link", "previous record hash "+ph.String(), "previous record hash "+r.PrevHash)
-			}
-		}
-		if !seen && r.Action != ActionCollected {
-			problem(r.Item, n, "item link", "a collected record first", string(r.Action))
-		}
-		if !seen && r.PrevHash != "" {
-			problem(r.Item, n, "item link", "no previous record hash on an item's first record", r.PrevHash)
-		}
-		if seen && r.Action == ActionCollected {
-			problem(r.Item, n, "record", "one collected record per item", "a second collected record")
-		}
-		if d.checkErr != nil {
-			problem(r.Item, n, "record", "a valid custody record", d.checkErr.Error())
-		}
-		if r.Snapshot != nil && snapshots[r.Item] == nil {
-			snapshots[r.Item] = r.Snapshot
-			collectedAt[r.Item] = n
-			collectedOrder = append(collectedOrder, r.Item)
-		}
-		last[r.Item] = n
+		chk.check(n, d, hashes)
 	}
-	if root, err := tlog.TreeHash(rep.Size, reader); err == nil {
-		rep.Root = root
-	}
-	listed := make(map[ItemID]bool, len(log.Items))
-	for _, it := range log.Items {
-		listed[it.ID] = true
-		snap := snapshots[it.ID]
-		switch {
-		case snap == nil:
-			problem(it.ID, -1, "item", "a collected record", "none")
-		case !sameItem(it, *snap):
-			problem(it.ID, collectedAt[it.ID], "item", "the item as collected", "a changed description")
-		}
-	}
-	for _, id := range collectedOrder {
-		if !listed[id] {
-			problem(id, collectedAt[id], "item", "the item its collected record describes", "no such item")
-		}
-	}
-	for _, cp := range log.Checkpoints {
-		checkCheckpoint(rep, log, cp, vkey, reader)
-	}
+	chk.finish(rep, log, vkey, reader, hashes)
 	return rep, hashes
 }
