@@ -635,3 +635,21 @@ func TestCustodyReportMarksTheChangedRecord(t *testing.T) {
 		check(t, rep, out.String())
 	})
 }
+
+// TestCustodyReportInconsistentItems renders a log whose item list was
+// tampered with: an item listed twice, another missing. The report
+// describes the missing item from its records and warns about it.
+func TestCustodyReportInconsistentItems(t *testing.T) {
+	t.Parallel()
+	rc := newReportCase(t, evidence.NewMemoryBlobs())
+	log, err := rc.ledger.Export(t.Context(), reportCaseID)
+	require.NoError(t, err)
+	log.Items = []evidence.Item{log.Items[0], log.Items[0]}
+
+	var out bytes.Buffer
+	require.NoError(t, evidence.RenderCustodyReport(&out, log, rc.vkey, evidence.VerifyLog(log, rc.vkey), reportOptions()))
+	requireLines(t, out.String(),
+		"**Warning:** exhibit EX-002 is not in the case's item list: it is described here from its custody records.",
+		"- **Exhibits:** 3",
+	)
+}

@@ -43,7 +43,8 @@
 // program examples/custody-verify does it from the command line), and
 // [ImportBundle] takes one in, verifying before it accepts anything.
 // [RenderCustodyReport] writes the custody report a court or auditor reads,
-// and [WriteCASE] exports items and custody actions as CASE/UCO JSON-LD.
+// and package [github.com/incidentkit/incidentkit/evidence/caseuco] exports
+// items and custody actions as CASE/UCO JSON-LD.
 //
 // Everything a record keeps is text within documented limits ([MaxIDLen],
 // [MaxNameLen], [MaxTextLen], [MaxNotesLen], [MaxLabels], [MaxNetwork]),
