@@ -605,14 +605,14 @@ func (m *custodyReportModel) writeReproduce(b *bytes.Buffer) {
 	b.WriteString("## Steps to reproduce the verification\n\n")
 	b.WriteString("An independent party needs only the case's exported bundle and the verifier key's fingerprint above: " +
 		"no access to the ledger's store, and no network.\n\n")
-	b.WriteString("1. Export the case as a custody bundle, `bundle.tar`, with evidence.ExportBundle: a tar archive holding " +
+	b.WriteString("1. Export the case as a custody bundle, `bundle.tar`, with bundle.Export (package evidence/bundle): a tar archive holding " +
 		"manifest.json (the items, the signed checkpoints with their consistency proofs, the verifier key), " +
-		"records.jsonl (each record's exact bytes, one per line, in log order) and, with BundleOptions.IncludeBlobs, " +
-		"blobs/ with each exhibit's content. BundleOptions.Checkpoint signs a checkpoint first, so that one covers every record.\n")
+		"records.jsonl (each record's exact bytes, one per line, in log order) and, with Options.IncludeBlobs, " +
+		"blobs/ with each exhibit's content. Options.Checkpoint signs a checkpoint first, so that one covers every record.\n")
 	b.WriteString("2. Confirm the fingerprint with the ledger's operator through another channel (on paper, by phone).\n")
 	b.WriteString("3. With Go installed, run the custody verifier on the bundle:\n\n")
 	mdFenced(b, "sh", command+" -fingerprint "+fingerprint+" bundle.tar")
-	b.WriteString("The verifier makes these checks (in Go, evidence.ReadBundle and Bundle.Verify make them too); each proves one thing:\n\n")
+	b.WriteString("The verifier makes these checks (in Go, bundle.Read and Bundle.Verify make them too); each proves one thing:\n\n")
 	b.WriteString("- **The verifier key in the bundle has the fingerprint given:** the checkpoints are checked against the key named in this report, " +
 		"not against a key that came with a forged bundle.\n")
 	b.WriteString("- **Each checkpoint carries a valid Ed25519 signature by that key:** the key's holder stated that the log had that size and root.\n")

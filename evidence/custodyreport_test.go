@@ -22,6 +22,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/incidentkit/incidentkit/evidence"
+	"github.com/incidentkit/incidentkit/evidence/bundle"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -288,9 +289,9 @@ func TestCustodyReportHandCheck(t *testing.T) {
 
 	// Record i is line i + 1 of the bundle's records.jsonl, as the report
 	// says.
-	var bundle bytes.Buffer
-	require.NoError(t, evidence.ExportBundle(ctx, &bundle, rc.ledger, nil, reportCaseID, evidence.BundleOptions{}))
-	tr := tar.NewReader(&bundle)
+	var tarball bytes.Buffer
+	require.NoError(t, bundle.Export(ctx, &tarball, rc.ledger, nil, reportCaseID, bundle.Options{}))
+	tr := tar.NewReader(&tarball)
 	var lines []string
 	for {
 		hdr, err := tr.Next()
