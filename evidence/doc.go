@@ -38,12 +38,16 @@
 // [*TamperError] naming the item, the record, and what was expected and
 // found.
 //
-// [RenderCustodyReport] writes the custody report a court or auditor
-// reads. Two packages build on this one's public API alone: package
+// [Ledger.ExportVerified] and [Locker.ExportVerified] give a case's log
+// together with its verification, read from one snapshot of the log.
+//
+// Three packages build on this one's public API alone: package
 // [github.com/incidentkit/incidentkit/evidence/bundle] writes a case as a
 // deterministic bundle that an independent party checks offline (the
 // program examples/custody-verify does it from the command line) and takes
 // one in, verifying before it accepts anything; package
+// [github.com/incidentkit/incidentkit/evidence/custodyreport] writes the
+// Markdown custody report a court or auditor reads; package
 // [github.com/incidentkit/incidentkit/evidence/caseuco] exports items and
 // custody actions as CASE/UCO JSON-LD.
 //

@@ -19,7 +19,7 @@ import (
 	"github.com/incidentkit/incidentkit/evidence"
 )
 
-// The fixture is the case of evidence's custody report tests, so that the
+// The fixture is the case of package custodyreport's tests, so that the
 // export and the report describe the same case.
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata")
