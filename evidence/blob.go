@@ -149,12 +149,14 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 
 func (v *verifyingReader) Close() error { return v.rc.Close() }
 
-// sha256Writer is a [BlobWriter] that hashes what it is given with SHA-256
-// as it writes it, as the writers of this package's stores do so that
-// Commit can check the digest. [Ingest] takes the digest from such a
+// BlobHasher is an optional interface of a [BlobWriter] that hashes what
+// it is given with SHA-256 as it writes it, as the writers of this
+// package's stores do so that Commit can check the digest. [Ingest], and a
+// reader of bundles storing their content, take the digest from such a
 // writer rather than hashing the content a second time.
-type sha256Writer interface {
+type BlobHasher interface {
 	BlobWriter
-	// sum256 returns the hex SHA-256 of everything written so far.
-	sum256() string
+	// SHA256 returns the lower-case hex SHA-256 of everything written so
+	// far.
+	SHA256() string
 }

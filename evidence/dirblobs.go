@@ -277,7 +277,8 @@ func (w *dirBlobWriter) waitSync() error {
 	return err
 }
 
-func (w *dirBlobWriter) sum256() string { return hex.EncodeToString(w.h.Sum(nil)) }
+// SHA256 returns the hex SHA-256 of what was written: see [BlobHasher].
+func (w *dirBlobWriter) SHA256() string { return hex.EncodeToString(w.h.Sum(nil)) }
 
 func (w *dirBlobWriter) Commit(ctx context.Context, sha256hex string) error {
 	if w.done {
@@ -301,7 +302,7 @@ func (w *dirBlobWriter) commit(ctx context.Context, sha256hex string) error {
 	if w.err != nil {
 		return w.err
 	}
-	if err := checkBlobSum(sha256hex, w.sum256()); err != nil {
+	if err := checkBlobSum(sha256hex, w.SHA256()); err != nil {
 		return err
 	}
 	wrap := func(err error) error {

@@ -193,3 +193,37 @@ func TestLedgerWitnessRollback(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(4), held.Size, "the witness does not follow the log back")
 }
+
+// TestExportVerified checks the log ExportVerified returns is the one its
+// report verified, that an empty case is not found, and that it checks a
+// witnessed ledger's log against its witness as Verify does.
+func TestExportVerified(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	key, vkey := custodyKey(t, "custody.example.org", 3)
+	w, err := evidence.NewDirWitness(t.TempDir(), vkey)
+	require.NoError(t, err)
+	full, _ := witnessedLocker(t, key, w)
+	collectAndRead(t, full, "CASE-1", 3)
+
+	log, rep, err := full.ExportVerified(ctx, "CASE-1")
+	require.NoError(t, err)
+	require.NoError(t, rep.Err())
+	assert.Len(t, log.Records, 4)
+	assert.Equal(t, int64(len(log.Records)), rep.Size, "the report verified the log returned")
+
+	_, _, err = full.ExportVerified(ctx, "CASE-2")
+	assert.ErrorIs(t, err, evidence.ErrNotFound)
+
+	oldW, err := evidence.NewDirWitness(t.TempDir(), vkey)
+	require.NoError(t, err)
+	restored, _ := witnessedLocker(t, key, oldW)
+	collectAndRead(t, restored, "CASE-1", 1)
+	l, err := evidence.NewLedger(evidence.LedgerConfig{Store: restored.Ledger().Store(), Key: key, Witness: w})
+	require.NoError(t, err)
+	_, rep, err = l.ExportVerified(ctx, "CASE-1")
+	require.NoError(t, err)
+	var te *evidence.TamperError
+	require.ErrorAs(t, rep.Err(), &te, "a log rolled back behind its witness is tampered with")
+	assert.Equal(t, "rollback", te.What)
+}

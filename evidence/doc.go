@@ -38,18 +38,25 @@
 // [*TamperError] naming the item, the record, and what was expected and
 // found.
 //
-// [ExportBundle] writes a case as a deterministic bundle that an
-// independent party checks offline ([ReadBundle], [Bundle.Verify]; the
-// program examples/custody-verify does it from the command line), and
-// [ImportBundle] takes one in, verifying before it accepts anything.
-// [RenderCustodyReport] writes the custody report a court or auditor reads,
-// and [WriteCASE] exports items and custody actions as CASE/UCO JSON-LD.
+// [Ledger.ExportVerified] and [Locker.ExportVerified] give a case's log
+// together with its verification, read from one snapshot of the log.
+//
+// Three packages build on this one's public API alone: package
+// [github.com/incidentkit/incidentkit/evidence/bundle] writes a case as a
+// deterministic bundle that an independent party checks offline (the
+// program examples/custody-verify does it from the command line) and takes
+// one in, verifying before it accepts anything; package
+// [github.com/incidentkit/incidentkit/evidence/custodyreport] writes the
+// Markdown custody report a court or auditor reads; package
+// [github.com/incidentkit/incidentkit/evidence/caseuco] exports items and
+// custody actions as CASE/UCO JSON-LD.
 //
 // Everything a record keeps is text within documented limits ([MaxIDLen],
 // [MaxNameLen], [MaxTextLen], [MaxNotesLen], [MaxLabels], [MaxNetwork]),
 // valid UTF-8 without NUL bytes, checked when the record is made, so every
-// case exports to a bundle [ReadBundle] accepts. An item's name is a label,
-// never a path: it is kept as given and never touches the file system.
+// case exports to a bundle that package bundle reads. An item's name is a
+// label, never a path: it is kept as given and never touches the file
+// system.
 //
 // Storage plugs in through [LedgerStore], [BlobStore] and [Witness], and
 // every ledger store checks what it is asked to append with

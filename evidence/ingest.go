@@ -145,7 +145,7 @@ type ingestHashes struct {
 // w computes it already.
 func newIngestHashes(opts IngestOptions, w BlobWriter) ingestHashes {
 	var h ingestHashes
-	if _, ok := w.(sha256Writer); !ok {
+	if _, ok := w.(BlobHasher); !ok {
 		h.sha256 = sha256.New()
 	}
 	if opts.SHA1 {
@@ -174,7 +174,7 @@ func (h ingestHashes) digests(w BlobWriter) Digests {
 	if h.sha256 != nil {
 		d.SHA256 = hex.EncodeToString(h.sha256.Sum(nil))
 	} else {
-		d.SHA256 = w.(sha256Writer).sum256()
+		d.SHA256 = w.(BlobHasher).SHA256()
 	}
 	if h.sha1 != nil {
 		d.SHA1 = hex.EncodeToString(h.sha1.Sum(nil))

@@ -222,7 +222,7 @@ func TestIngestDigests(t *testing.T) {
 					require.NoError(t, err)
 					assert.Equal(t, want, res.Digests)
 					assert.Equal(t, size, res.Size)
-					require.NoError(t, res.Digests.validate())
+					require.NoError(t, res.Digests.Validate())
 
 					stored, err := store.Stat(t.Context(), want.SHA256)
 					require.NoError(t, err)

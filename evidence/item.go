@@ -11,6 +11,11 @@ import (
 // other investigation. Each case has its own custody log.
 type CaseID string
 
+// Validate returns an [*InvalidError] if c is not a case ID a ledger
+// accepts: 1 to [MaxIDLen] bytes of printable UTF-8 without spaces, so
+// that it can end a checkpoint's origin line.
+func (c CaseID) Validate() error { return checkCaseID(c) }
+
 // ItemID identifies an evidence item within a case.
 type ItemID string
 
@@ -82,9 +87,9 @@ type Digests struct {
 	MD5    string `json:"md5,omitempty"`
 }
 
-// validate checks every digest present is lower-case hex of the right
-// length.
-func (d Digests) validate() error {
+// Validate returns an [*InvalidError] unless every digest present is
+// lower-case hex of its algorithm's length, and SHA256 is present.
+func (d Digests) Validate() error {
 	for _, c := range []struct {
 		name, v string
 		size    int

@@ -9,7 +9,7 @@ import (
 // Limits on what a custody record and an item keep. A record describes
 // something that happened and is kept for good: the log is append-only, so
 // an oversized field could never be taken back, and every case must stay
-// exportable to a bundle that [ReadBundle] accepts with its default
+// exportable to a bundle that [github.com/incidentkit/incidentkit/evidence/bundle.Read] accepts with its default
 // limits. Text is counted in bytes of UTF-8; every text field must also be
 // valid UTF-8 and hold no NUL byte. [Locker.Collect], [Locker.Stage],
 // [Locker.Record], [Ledger.Append] and [Ledger.Prepare] refuse anything
@@ -20,8 +20,8 @@ import (
 // record's encoding stays below [MaxRecordSize].
 const (
 	// MaxRecordSize bounds a record's encoding, in bytes: what a
-	// [LedgerStore] appends and what [ReadBundle] reads by default
-	// ([DefaultBundleMaxRecordSize]).
+	// [LedgerStore] appends and what a bundle's reader reads by default
+	// ([github.com/incidentkit/incidentkit/evidence/bundle.DefaultMaxRecordSize]).
 	MaxRecordSize = 1 << 20
 	// MaxIDLen bounds identifiers: a case ID, an item ID, a party's ID
 	// and an exhibit number.

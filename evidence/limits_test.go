@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/incidentkit/incidentkit/evidence"
+	"github.com/incidentkit/incidentkit/evidence/bundle"
 )
 
 // worst returns n bytes of the character JSON escapes at most length: '<'
@@ -54,7 +55,7 @@ func worstRecord(r evidence.Record) evidence.Record {
 
 // TestRecordsAtEveryMaximumExport makes records with every field at its
 // maximum, in the characters JSON escapes the most, and checks the case
-// exports to a bundle that ReadBundle accepts with its default limits and
+// exports to a bundle that bundle.Read accepts with its default limits and
 // that verifies.
 func TestRecordsAtEveryMaximumExport(t *testing.T) {
 	t.Parallel()
@@ -78,18 +79,18 @@ func TestRecordsAtEveryMaximumExport(t *testing.T) {
 
 	recs, err := ledger.Store().Records(ctx, c, 0, 2)
 	require.NoError(t, err)
-	require.LessOrEqual(t, evidence.MaxRecordSize, evidence.DefaultBundleMaxRecordSize, "ReadBundle reads every record a store keeps")
+	require.LessOrEqual(t, evidence.MaxRecordSize, bundle.DefaultMaxRecordSize, "bundle.Read reads every record a store keeps")
 	for i, data := range recs {
 		assert.LessOrEqual(t, len(data), evidence.MaxRecordSize, "record %d", i)
 		assert.Greater(t, len(data), evidence.MaxRecordSize/4, "record %d is at the limits", i)
 	}
 	assert.Equal(t, it.Name, rec.Snapshot.Name)
 
-	var bundle bytes.Buffer
-	require.NoError(t, evidence.ExportBundle(ctx, &bundle, ledger, evidence.NewMemoryBlobs(), c, evidence.BundleOptions{Checkpoint: true}))
-	b, err := evidence.ReadBundle(ctx, bytes.NewReader(bundle.Bytes()), evidence.NewMemoryBlobs(), evidence.BundleLimits{})
-	require.NoError(t, err, "ReadBundle with its default limits")
-	rep, err := b.Verify(evidence.BundleTrust{VerifierKey: vkey})
+	var tarball bytes.Buffer
+	require.NoError(t, bundle.Export(ctx, &tarball, ledger, evidence.NewMemoryBlobs(), c, bundle.Options{Checkpoint: true}))
+	b, err := bundle.Read(ctx, bytes.NewReader(tarball.Bytes()), evidence.NewMemoryBlobs(), bundle.Limits{})
+	require.NoError(t, err, "bundle.Read with its default limits")
+	rep, err := b.Verify(bundle.Trust{VerifierKey: vkey})
 	require.NoError(t, err)
 	require.NoError(t, rep.Err())
 	assert.Equal(t, int64(2), rep.Size)

@@ -319,6 +319,22 @@ func (l *Locker) Verify(ctx context.Context, c CaseID) (*Report, error) {
 	return rep, nil
 }
 
+// ExportVerified exports case c and checks the export as [Locker.Verify]
+// checks the case, re-hashing every item's content from the blob store:
+// see [Ledger.ExportVerified].
+func (l *Locker) ExportVerified(ctx context.Context, c CaseID) (CaseLog, *Report, error) {
+	log, rep, err := l.ledger.ExportVerified(ctx, c)
+	if err != nil {
+		return CaseLog{}, nil, err
+	}
+	for _, it := range log.Items {
+		if err := l.checkBlob(ctx, it); err != nil {
+			rep.Problems = append(rep.Problems, err)
+		}
+	}
+	return log, rep, nil
+}
+
 // checkBlob re-hashes one item's content.
 func (l *Locker) checkBlob(ctx context.Context, it Item) error {
 	rc, err := l.blobs.Open(ctx, it.Digests.SHA256)

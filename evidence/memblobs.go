@@ -97,7 +97,8 @@ func (w *memBlobWriter) Write(p []byte) (int, error) {
 	return w.buf.Write(p)
 }
 
-func (w *memBlobWriter) sum256() string { return hex.EncodeToString(w.h.Sum(nil)) }
+// SHA256 returns the hex SHA-256 of what was written: see [BlobHasher].
+func (w *memBlobWriter) SHA256() string { return hex.EncodeToString(w.h.Sum(nil)) }
 
 func (w *memBlobWriter) Commit(ctx context.Context, sha256hex string) error {
 	if w.done {
@@ -112,7 +113,7 @@ func (w *memBlobWriter) Commit(ctx context.Context, sha256hex string) error {
 	if err := checkBlobDigest(sha256hex); err != nil {
 		return err
 	}
-	if err := checkBlobSum(sha256hex, w.sum256()); err != nil {
+	if err := checkBlobSum(sha256hex, w.SHA256()); err != nil {
 		return err
 	}
 	// Trim the buffer's spare capacity: the blob is kept for as long as

@@ -34,7 +34,7 @@ type Append struct {
 // [ErrInvalid]: a case ID that is not one (see [MaxIDLen]), a negative
 // index, an item ID that is empty or not text within [MaxIDLen], record
 // data that is empty, longer than [MaxRecordSize] (so that every case
-// exports to a bundle [ReadBundle] accepts) or that does not
+// exports to a bundle that [github.com/incidentkit/incidentkit/evidence/bundle.Read] accepts) or that does not
 // begin as the canonical encoding of a record of this case, index and
 // item, other than the tree hashes an append at its index stores, and a
 // new item that is not the item of the record, not within the limits, or

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/incidentkit/incidentkit/evidence"
+	"github.com/incidentkit/incidentkit/evidence/custodyreport"
 )
 
 const tamperCase evidence.CaseID = "CASE-TAMPER"
@@ -610,5 +611,85 @@ func TestRewrittenHistory(t *testing.T) {
 		proof, err := grown.ProveConsistency(ctx, c, kept.Size, cp.Size)
 		require.NoError(t, err)
 		require.NoError(t, evidence.CheckConsistency(proof, cp.Size, cp.Root, kept.Size, kept.Root))
+	})
+}
+
+// forgedRecordStore hands out record 4 with a forged actor, re-encoded in
+// canonical form as a careful forger would store it.
+type forgedRecordStore struct {
+	evidence.LedgerStore
+	t *testing.T
+}
+
+func (s forgedRecordStore) Records(ctx context.Context, c evidence.CaseID, start, end int64) ([][]byte, error) {
+	recs, err := s.LedgerStore.Records(ctx, c, start, end)
+	if err != nil || start > 4 || end <= 4 {
+		return recs, err
+	}
+	r, err := evidence.DecodeRecord(recs[4-start])
+	require.NoError(s.t, err)
+	r.Actor = evidence.Party{ID: "mallory", Name: "Mallory Quinn"}
+	recs[4-start], err = r.Encode()
+	require.NoError(s.t, err)
+	return recs, nil
+}
+
+// TestCustodyReportMarksTheChangedRecord forges the actor of record 4 in
+// the store: the verification names record 4 itself, not only record 5's
+// link to it, and the report marks record 4 wherever it shows it.
+func TestCustodyReportMarksTheChangedRecord(t *testing.T) {
+	t.Parallel()
+	const c = tamperCase
+	l := newCustodyLedger(t)
+	appendRecords(t, l,
+		collectRecord(c, "A", custodyAt(0)),
+		collectRecord(c, "B", custodyAt(1)),
+		actRecord(c, "A", evidence.ActionTransferred, custodyAt(2)),
+		actRecord(c, "B", evidence.ActionAnalyzed, custodyAt(3)),
+		actRecord(c, "A", evidence.ActionCheckedOut, custodyAt(4)),
+		actRecord(c, "A", evidence.ActionCheckedIn, custodyAt(5)),
+		actRecord(c, "B", evidence.ActionSealed, custodyAt(6)),
+	)
+	_, err := l.Checkpoint(t.Context(), c)
+	require.NoError(t, err)
+	key, _ := custodyKey(t, "custody.example.org", 1)
+	forged, err := evidence.NewLedger(evidence.LedgerConfig{Store: forgedRecordStore{l.Store(), t}, Key: key})
+	require.NoError(t, err)
+	log, err := forged.Export(t.Context(), c)
+	require.NoError(t, err)
+
+	check := func(t *testing.T, rep *evidence.Report, report string) {
+		t.Helper()
+		requireProblems(t, rep, []tamperProblem{{"item link", "A", 5}, {"record", "A", 4}}, false)
+		require.Contains(t, report, "Problems found:")
+		lines := strings.Split(report, "\n")
+		var marked4, marked5 int
+		for _, line := range lines {
+			if strings.HasPrefix(line, "| **4 ⚠ problem") {
+				marked4++
+			}
+			if strings.HasPrefix(line, "| **5 ⚠ problem") {
+				marked5++
+			}
+		}
+		assert.Equal(t, 2, marked4, "record 4 is marked in its exhibit's timeline and among the leaf hashes")
+		assert.Equal(t, 2, marked5, "record 5, whose link is broken, is marked too")
+		assert.NotContains(t, report, "| **3 ⚠", "record 3 is not marked")
+	}
+	t.Run("offline", func(t *testing.T) {
+		t.Parallel()
+		rep := evidence.VerifyLog(log, l.VerifierKey())
+		var out bytes.Buffer
+		require.NoError(t, custodyreport.Render(&out, log, l.VerifierKey(), rep, custodyreport.Options{}))
+		check(t, rep, out.String())
+	})
+	t.Run("ledger", func(t *testing.T) {
+		t.Parallel()
+		rep, err := forged.Verify(t.Context(), c)
+		require.NoError(t, err)
+		requireProblems(t, rep, []tamperProblem{{"tree", "", 4}}, false)
+		var out bytes.Buffer
+		require.NoError(t, custodyreport.WriteLedger(t.Context(), &out, forged, c, custodyreport.Options{}))
+		check(t, rep, out.String())
 	})
 }

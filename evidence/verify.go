@@ -493,6 +493,31 @@ func (l *Ledger) Verify(ctx context.Context, c CaseID) (*Report, error) {
 	return rep, nil
 }
 
+// ExportVerified exports case c ([Ledger.Export]) and checks that export
+// as [Ledger.Verify] checks the stored log, so that the log and its
+// verification describe the same records even while others append: what
+// a report on the case shows. It fails with an error matching
+// [ErrNotFound] if the case has no custody record.
+func (l *Ledger) ExportVerified(ctx context.Context, c CaseID) (CaseLog, *Report, error) {
+	log, err := l.Export(ctx, c)
+	if err != nil {
+		return CaseLog{}, nil, err
+	}
+	if len(log.Records) == 0 {
+		return CaseLog{}, nil, fmt.Errorf("evidence: export case %s: no custody record: %w", c, ErrNotFound)
+	}
+	rep, rebuilt := verifyLog(log, l.vkey)
+	if rebuilt != nil {
+		if err := l.compareHashes(ctx, c, rep, rebuilt); err != nil {
+			return CaseLog{}, nil, err
+		}
+	}
+	if l.witness != nil {
+		l.checkWitnessed(ctx, c, rep, rebuilt)
+	}
+	return log, rep, nil
+}
+
 // compareHashes checks every tree hash the store holds for the records
 // checked against the hashes rebuilt from them, since inclusion and
 // consistency proofs are served from the stored ones.

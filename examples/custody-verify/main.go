@@ -1,6 +1,6 @@
 // Custody-verify checks an incidentkit custody bundle offline: the
 // deterministic archive a case's evidence locker exports with
-// evidence.ExportBundle. An independent party (an outside examiner, an
+// bundle.Export (package evidence/bundle). An independent party (an outside examiner, an
 // auditor, the other side's expert) runs it on a copy of the bundle, with no
 // access to the locker and no network.
 //
@@ -47,6 +47,7 @@ import (
 	"unicode"
 
 	"github.com/incidentkit/incidentkit/evidence"
+	"github.com/incidentkit/incidentkit/evidence/bundle"
 )
 
 func main() {
@@ -86,7 +87,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer f.Close()
 
 	fmt.Fprintf(stdout, "Custody bundle %s\n", clean(path))
-	b, err := evidence.ReadBundle(context.Background(), f, nil, evidence.BundleLimits{})
+	b, err := bundle.Read(context.Background(), f, nil, bundle.Limits{})
 	if err != nil {
 		fmt.Fprintln(stdout)
 		printFailure(stdout, "FAILED: 1 problem", []error{err})
@@ -111,8 +112,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // parseArgs reads the flags into what the verifier trusts, and returns the
 // bundle's path.
-func parseArgs(args []string, stderr io.Writer) (evidence.BundleTrust, string, error) {
-	var trust evidence.BundleTrust
+func parseArgs(args []string, stderr io.Writer) (bundle.Trust, string, error) {
+	var trust bundle.Trust
 	var checkpoints []string
 	fs := flag.NewFlagSet("custody-verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -151,7 +152,7 @@ func parseArgs(args []string, stderr io.Writer) (evidence.BundleTrust, string, e
 
 // printBundle prints what the bundle holds: the key, the items with their
 // custody histories, and the checkpoints.
-func printBundle(w io.Writer, b *evidence.Bundle, rep *evidence.BundleReport) {
+func printBundle(w io.Writer, b *bundle.Bundle, rep *bundle.Report) {
 	m := b.Manifest
 	field(w, "  ", "case", string(m.Case))
 	field(w, "  ", "log origin", m.Origin)
@@ -257,7 +258,7 @@ func flaggedRecords(problems []error) map[int64]bool {
 
 // contentStatus says whether the item's content was in the bundle and
 // checked.
-func contentStatus(m evidence.BundleManifest, it evidence.Item, problems []error) string {
+func contentStatus(m bundle.Manifest, it evidence.Item, problems []error) string {
 	if !m.BlobsIncluded {
 		return "not included in the bundle"
 	}

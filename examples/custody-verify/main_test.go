@@ -14,6 +14,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/incidentkit/incidentkit/evidence"
+	"github.com/incidentkit/incidentkit/evidence/bundle"
 )
 
 const testCase evidence.CaseID = "INC-2026-0042"
@@ -71,7 +72,7 @@ func newTestBundle(t *testing.T) testBundle {
 	require.NoError(t, err)
 
 	var buf bytes.Buffer
-	require.NoError(t, evidence.ExportBundle(ctx, &buf, ledger, blobs, testCase, evidence.BundleOptions{IncludeBlobs: true, Checkpoint: true}))
+	require.NoError(t, bundle.Export(ctx, &buf, ledger, blobs, testCase, bundle.Options{IncludeBlobs: true, Checkpoint: true}))
 	return testBundle{data: buf.Bytes(), vkey: vkey, checkpoint: kept.Note}
 }
 

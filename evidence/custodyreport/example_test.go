@@ -1,4 +1,4 @@
-package evidence_test
+package custodyreport_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/incidentkit/incidentkit/evidence"
+	"github.com/incidentkit/incidentkit/evidence/custodyreport"
 )
 
 // A custody report renders a case's log, exported from its ledger or read
@@ -16,7 +17,7 @@ import (
 // register; the custody timelines, the verification, the tools, the
 // cryptographic appendix and the steps to check it all independently
 // follow.
-func ExampleRenderCustodyReport() {
+func ExampleRender() {
 	ctx := context.Background()
 	key, vkey, err := evidence.GenerateKey("custody.example.org")
 	if err != nil {
@@ -60,7 +61,7 @@ func ExampleRenderCustodyReport() {
 		log.Fatal(err)
 	}
 	var report strings.Builder
-	err = evidence.RenderCustodyReport(&report, exported, vkey, evidence.VerifyLog(exported, vkey), evidence.CustodyReportOptions{
+	err = custodyreport.Render(&report, exported, vkey, evidence.VerifyLog(exported, vkey), custodyreport.Options{
 		PreparedBy: evidence.Party{ID: "dana", Name: "Dana Whitfield", Organization: "Internal Audit"},
 		Now:        func() time.Time { return time.Date(2026, time.March, 10, 16, 0, 0, 0, lyon) },
 	})

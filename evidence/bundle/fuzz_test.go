@@ -1,4 +1,4 @@
-package evidence_test
+package bundle_test
 
 import (
 	"bytes"
@@ -11,11 +11,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/incidentkit/incidentkit/evidence"
+	"github.com/incidentkit/incidentkit/evidence/bundle"
 )
 
 // bundleFuzzLimits are the limits the fuzz test reads with: small, so that
 // the fuzzer reaches them.
-var bundleFuzzLimits = evidence.BundleLimits{
+var bundleFuzzLimits = bundle.Limits{
 	MaxEntries:      16,
 	MaxManifestSize: 64 << 10,
 	MaxRecordSize:   8 << 10,
@@ -25,7 +26,7 @@ var bundleFuzzLimits = evidence.BundleLimits{
 	MaxTotalSize:    2 << 20,
 }
 
-// bundleFuzzAllocBound is the most ReadBundle may allocate reading data
+// bundleFuzzAllocBound is the most Read may allocate reading data
 // within bundleFuzzLimits: fixed buffers, and a multiple of what it read,
 // never what a bundle declares.
 func bundleFuzzAllocBound(data []byte) uint64 { return 4<<20 + 32*uint64(len(data)) }
@@ -59,16 +60,16 @@ func smallBundle(t testing.TB, withBlob bool, checkpoints int) []byte {
 		require.NoError(t, err)
 	}
 	var buf bytes.Buffer
-	require.NoError(t, evidence.ExportBundle(ctx, &buf, ledger, blobs, c, evidence.BundleOptions{IncludeBlobs: withBlob}))
+	require.NoError(t, bundle.Export(ctx, &buf, ledger, blobs, c, bundle.Options{IncludeBlobs: withBlob}))
 	return buf.Bytes()
 }
 
-// FuzzReadBundle checks that ReadBundle never panics, never allocates
+// FuzzRead checks that Read never panics, never allocates
 // according to what a bundle declares rather than what it holds, refuses
 // what it refuses as invalid, and that whatever it accepts is either
 // verified and imports into a store that then verifies, or is reported as
 // failing and imports nothing.
-func FuzzReadBundle(f *testing.F) {
+func FuzzRead(f *testing.F) {
 	for _, withBlob := range []bool{false, true} {
 		for _, checkpoints := range []int{0, 1, 2} {
 			f.Add(smallBundle(f, withBlob, checkpoints))
@@ -79,7 +80,7 @@ func FuzzReadBundle(f *testing.F) {
 		ctx := context.Background()
 		blobs := evidence.NewMemoryBlobs()
 		before := bundleAllocated()
-		b, err := evidence.ReadBundle(ctx, bytes.NewReader(data), blobs, bundleFuzzLimits)
+		b, err := bundle.Read(ctx, bytes.NewReader(data), blobs, bundleFuzzLimits)
 		if allocated := bundleAllocated() - before; allocated > bundleFuzzAllocBound(data) {
 			t.Fatalf("read %d bytes, allocated %d", len(data), allocated)
 		}
@@ -94,18 +95,18 @@ func FuzzReadBundle(f *testing.F) {
 			return
 		}
 		checkBundleWithinLimits(t, ctx, b, blobs)
-		for _, trust := range []evidence.BundleTrust{{}, {VerifierKey: vkey}} {
+		for _, trust := range []bundle.Trust{{}, {VerifierKey: vkey}} {
 			checkBundleImport(t, ctx, data, b, trust)
 		}
 	})
 }
 
-// checkBundleWithinLimits checks a bundle ReadBundle accepted is within
+// checkBundleWithinLimits checks a bundle Read accepted is within
 // the limits and as its manifest declares.
-func checkBundleWithinLimits(t *testing.T, ctx context.Context, b *evidence.Bundle, blobs *evidence.MemoryBlobs) {
+func checkBundleWithinLimits(t *testing.T, ctx context.Context, b *bundle.Bundle, blobs *evidence.MemoryBlobs) {
 	t.Helper()
 	m := b.Manifest
-	if m.Format != evidence.BundleFormat || m.Version != evidence.BundleVersion {
+	if m.Format != bundle.Format || m.Version != bundle.Version {
 		t.Fatalf("accepted format %q version %d", m.Format, m.Version)
 	}
 	if int64(len(b.Records)) != m.Records || m.Records > bundleFuzzLimits.MaxRecords {
@@ -134,14 +135,14 @@ func checkBundleWithinLimits(t *testing.T, ctx context.Context, b *evidence.Bund
 
 // checkBundleImport checks a bundle verified with trust imports into a
 // store that verifies, and one that failed imports nothing.
-func checkBundleImport(t *testing.T, ctx context.Context, data []byte, b *evidence.Bundle, trust evidence.BundleTrust) {
+func checkBundleImport(t *testing.T, ctx context.Context, data []byte, b *bundle.Bundle, trust bundle.Trust) {
 	t.Helper()
 	rep, err := b.Verify(trust)
 	if err != nil {
 		t.Fatalf("verify: %v", err)
 	}
 	store := evidence.NewMemoryLedgerStore()
-	imported, err := evidence.ImportBundle(ctx, bytes.NewReader(data), store, nil, trust, bundleFuzzLimits)
+	imported, err := bundle.Import(ctx, bytes.NewReader(data), store, nil, trust, bundleFuzzLimits)
 	if !rep.OK() {
 		if rep.Err() == nil || err == nil {
 			t.Fatalf("failed with %d problems, yet imported: %v", len(rep.Problems), err)

@@ -1,4 +1,4 @@
-package evidence
+package bundle
 
 import (
 	"archive/tar"
@@ -21,6 +21,8 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/incidentkit/incidentkit/evidence"
 )
 
 // A custody bundle is one case exported as a POSIX tar stream that an
@@ -29,16 +31,16 @@ import (
 // owner and a modification time of the Unix epoch, so that the same case
 // always exports to the same bytes:
 //
-//	manifest.json        the [BundleManifest], indented JSON
+//	manifest.json        the [Manifest], indented JSON
 //	records.jsonl        each record's canonical encoding, one per line, in log order
 //	blobs/<sha256 hex>   each item's content, in the order of the items, if included
 const (
-	// BundleFormat is the format name a bundle's manifest carries.
-	BundleFormat = "incidentkit-custody-bundle"
-	// BundleVersion is the version of the bundle format this package
+	// Format is the format name a bundle's manifest carries.
+	Format = "incidentkit-custody-bundle"
+	// Version is the version of the bundle format this package
 	// writes and reads. A change that an older reader would misread gets
 	// a new version.
-	BundleVersion = 1
+	Version = 1
 )
 
 // Entry names of a bundle.
@@ -49,22 +51,22 @@ const (
 	bundleFileMode     = 0o644
 )
 
-// Default limits of [ReadBundle]; see [BundleLimits].
+// Default limits of [Read]; see [Limits].
 const (
-	DefaultBundleMaxEntries      = 1 << 20
-	DefaultBundleMaxManifestSize = 64 << 20
-	DefaultBundleMaxRecordSize   = 1 << 20
-	DefaultBundleMaxRecords      = 1 << 22
-	DefaultBundleMaxRecordsSize  = 2 << 30
-	DefaultBundleMaxBlobSize     = 1 << 40
-	DefaultBundleMaxTotalSize    = 16 << 40
+	DefaultMaxEntries      = 1 << 20
+	DefaultMaxManifestSize = 64 << 20
+	DefaultMaxRecordSize   = 1 << 20
+	DefaultMaxRecords      = 1 << 22
+	DefaultMaxRecordsSize  = 2 << 30
+	DefaultMaxBlobSize     = 1 << 40
+	DefaultMaxTotalSize    = 16 << 40
 )
 
 // bundleMaxProof is the longest consistency proof a manifest may hold: a
 // proof between two trees of at most 2^63 records has fewer hashes.
 const bundleMaxProof = 2 * 64
 
-// bundleBatch is how many records ExportBundle reads from the store at a
+// bundleBatch is how many records Export reads from the store at a
 // time.
 const bundleBatch = 1024
 
@@ -75,49 +77,64 @@ const bundleCopyBuffer = 256 << 10
 // bundleModTime is the modification time of every entry of a bundle.
 var bundleModTime = time.Unix(0, 0)
 
-// BundleManifest is the first entry of a bundle: what the bundle holds, and
+// invalid returns the error of a malformed bundle or argument: it matches
+// [evidence.ErrInvalid], as the core's own input errors do.
+func invalid(field, reason string) error {
+	return &evidence.InvalidError{Field: field, Reason: reason}
+}
+
+// isHex reports whether s is size bytes in lower-case hex.
+func isHex(s string, size int) bool {
+	if len(s) != 2*size || strings.ToLower(s) != s {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}
+
+// Manifest is the first entry of a bundle: what the bundle holds, and
 // what a verifier needs besides the records. Nothing in it is trusted: the
 // items are checked against the copies in their collected records, the
 // checkpoints against their signatures and the records, and the key
-// against one the verifier obtained out of band (see [BundleTrust]).
-type BundleManifest struct {
-	// Format and Version are [BundleFormat] and [BundleVersion].
+// against one the verifier obtained out of band (see [Trust]).
+type Manifest struct {
+	// Format and Version are [Format] and [Version].
 	Format  string `json:"format"`
 	Version int    `json:"version"`
 	// Case is the case exported; Origin is its checkpoint origin line.
-	Case   CaseID `json:"case"`
-	Origin string `json:"origin"`
+	Case   evidence.CaseID `json:"case"`
+	Origin string          `json:"origin"`
 	// VerifierKey is the public key of the ledger that exported the case,
-	// and KeyFingerprint its [KeyFingerprint].
+	// and KeyFingerprint its [evidence.KeyFingerprint].
 	VerifierKey    string `json:"verifier_key"`
 	KeyFingerprint string `json:"key_fingerprint"`
 	// Records is how many lines records.jsonl holds.
 	Records int64 `json:"records"`
 	// Items are the case's items as stored, in the order they were
 	// collected.
-	Items []Item `json:"items"`
+	Items []evidence.Item `json:"items"`
 	// Checkpoints are the case's signed checkpoints as stored, oldest
 	// first.
-	Checkpoints []Checkpoint `json:"checkpoints"`
+	Checkpoints []evidence.Checkpoint `json:"checkpoints"`
 	// ConsistencyProofs holds, for each checkpoint, the proof that the log
 	// it signs is a prefix of the log the latest checkpoint signs (the
-	// last of the largest size); see [CheckConsistency].
-	ConsistencyProofs [][]Hash `json:"consistency_proofs"`
+	// last of the largest size); see [evidence.CheckConsistency].
+	ConsistencyProofs [][]evidence.Hash `json:"consistency_proofs"`
 	// BlobsIncluded says whether the bundle holds the items' content;
 	// Blobs lists that content in entry order, each distinct digest once.
-	BlobsIncluded bool         `json:"blobs_included"`
-	Blobs         []BundleBlob `json:"blobs"`
+	BlobsIncluded bool   `json:"blobs_included"`
+	Blobs         []Blob `json:"blobs"`
 }
 
-// BundleBlob is a blob a bundle holds: the entry blobs/<SHA256>.
-type BundleBlob struct {
+// Blob is a blob a bundle holds: the entry blobs/<SHA256>.
+type Blob struct {
 	SHA256 string `json:"sha256"`
 	Size   int64  `json:"size"`
 }
 
-// BundleOptions says what [ExportBundle] writes. The zero value exports the
+// Options says what [Export] writes. The zero value exports the
 // custody log without the items' content and without signing anything.
-type BundleOptions struct {
+type Options struct {
 	// IncludeBlobs includes each item's content.
 	IncludeBlobs bool
 	// Checkpoint signs and stores a checkpoint of the log's current size
@@ -128,7 +145,7 @@ type BundleOptions struct {
 	Checkpoint bool
 }
 
-// ExportBundle writes case c of ledger to w as a custody bundle: a POSIX tar
+// Export writes case c of ledger to w as a custody bundle: a POSIX tar
 // stream holding the manifest, the records exactly as stored and, if
 // opts.IncludeBlobs, each item's content read from blobs. The same stored
 // case always exports to the same bytes.
@@ -136,16 +153,16 @@ type BundleOptions struct {
 // It exports what is stored at one size of the log, even if records are
 // appended meanwhile: the records up to that size, the items they collect,
 // and the checkpoints up to that size with their consistency proofs. It
-// does not check the log (see [Ledger.Verify] and [Bundle.Verify]), but a
+// does not check the log (see [evidence.Ledger.Verify] and [Bundle.Verify]), but a
 // bundle verifies only if a checkpoint covers all its records: sign one
-// with [Ledger.Checkpoint] first, or set opts.Checkpoint.
+// with [evidence.Ledger.Checkpoint] first, or set opts.Checkpoint.
 //
 // Content is streamed from blobs, verified as it is read: an item's content
-// that is missing fails the export with an error matching [ErrNotFound],
+// that is missing fails the export with an error matching [evidence.ErrNotFound],
 // and content that no longer hashes to its digest or has another size with
-// a [*TamperError]. An empty or unknown case fails with an error matching
-// [ErrNotFound]. After an error, what was written to w is not a bundle.
-func ExportBundle(ctx context.Context, w io.Writer, ledger *Ledger, blobs BlobStore, c CaseID, opts BundleOptions) error {
+// a [*evidence.TamperError]. An empty or unknown case fails with an error matching
+// [evidence.ErrNotFound]. After an error, what was written to w is not a bundle.
+func Export(ctx context.Context, w io.Writer, ledger *evidence.Ledger, blobs evidence.BlobStore, c evidence.CaseID, opts Options) error {
 	switch {
 	case ledger == nil:
 		return invalid("export bundle", "no ledger")
@@ -154,7 +171,7 @@ func ExportBundle(ctx context.Context, w io.Writer, ledger *Ledger, blobs BlobSt
 	case opts.IncludeBlobs && blobs == nil:
 		return invalid("export bundle", "IncludeBlobs needs a blob store")
 	}
-	if err := checkCaseID(c); err != nil {
+	if err := c.Validate(); err != nil {
 		return err
 	}
 	ex, err := snapshotBundle(ctx, ledger, c, opts)
@@ -163,15 +180,15 @@ func ExportBundle(ctx context.Context, w io.Writer, ledger *Ledger, blobs BlobSt
 	}
 	manifest, err := json.MarshalIndent(ex.manifest, "", "  ")
 	if err != nil {
-		return fmt.Errorf("evidence: export bundle of case %s: manifest: %w", c, err)
+		return fmt.Errorf("bundle: export case %s: manifest: %w", c, err)
 	}
 	manifest = append(manifest, '\n')
 	tw := tar.NewWriter(w)
 	if err := writeBundleEntry(tw, bundleManifestName, int64(len(manifest))); err != nil {
-		return fmt.Errorf("evidence: export bundle of case %s: %w", c, err)
+		return fmt.Errorf("bundle: export case %s: %w", c, err)
 	}
 	if _, err := tw.Write(manifest); err != nil {
-		return fmt.Errorf("evidence: export bundle of case %s: %w", c, err)
+		return fmt.Errorf("bundle: export case %s: %w", c, err)
 	}
 	if err := ex.writeRecords(ctx, tw); err != nil {
 		return err
@@ -180,28 +197,28 @@ func ExportBundle(ctx context.Context, w io.Writer, ledger *Ledger, blobs BlobSt
 		return err
 	}
 	if err := tw.Close(); err != nil {
-		return fmt.Errorf("evidence: export bundle of case %s: %w", c, err)
+		return fmt.Errorf("bundle: export case %s: %w", c, err)
 	}
 	return nil
 }
 
 // bundleExport is a case being exported, at one size of its log.
 type bundleExport struct {
-	store    LedgerStore
-	manifest BundleManifest
+	store    evidence.LedgerStore
+	manifest Manifest
 	// recordsSize is the size of records.jsonl.
 	recordsSize int64
 	// owner names the first item of each blob, for errors.
-	owner map[string]Item
+	owner map[string]evidence.Item
 }
 
 // snapshotBundle reads what the bundle of case c holds, at one size of the
 // log.
-func snapshotBundle(ctx context.Context, l *Ledger, c CaseID, opts BundleOptions) (*bundleExport, error) {
+func snapshotBundle(ctx context.Context, l *evidence.Ledger, c evidence.CaseID, opts Options) (*bundleExport, error) {
 	fail := func(err error) (*bundleExport, error) {
-		return nil, fmt.Errorf("evidence: export bundle of case %s: %w", c, err)
+		return nil, fmt.Errorf("bundle: export case %s: %w", c, err)
 	}
-	n, err := l.store.Size(ctx, c)
+	n, err := l.Store().Size(ctx, c)
 	if err != nil {
 		return fail(err)
 	}
@@ -211,29 +228,29 @@ func snapshotBundle(ctx context.Context, l *Ledger, c CaseID, opts BundleOptions
 		}
 	}
 	if n == 0 {
-		return fail(fmt.Errorf("the case has no records: %w", ErrNotFound))
+		return fail(fmt.Errorf("the case has no records: %w", evidence.ErrNotFound))
 	}
-	ex := &bundleExport{store: l.store, owner: make(map[string]Item)}
+	ex := &bundleExport{store: l.Store(), owner: make(map[string]evidence.Item)}
 	collected, err := ex.scanRecords(ctx, c, n)
 	if err != nil {
 		return nil, err
 	}
-	stored, err := l.store.Items(ctx, c)
+	stored, err := l.Store().Items(ctx, c)
 	if err != nil {
 		return fail(err)
 	}
 	// Items collected after size n are left out with their records.
-	items := make([]Item, 0, len(collected))
+	items := make([]evidence.Item, 0, len(collected))
 	for _, it := range stored {
 		if collected[it.ID] {
 			items = append(items, it)
 		}
 	}
-	cps, err := l.store.Checkpoints(ctx, c)
+	cps, err := l.Store().Checkpoints(ctx, c)
 	if err != nil {
 		return fail(err)
 	}
-	checkpoints := make([]Checkpoint, 0, len(cps))
+	checkpoints := make([]evidence.Checkpoint, 0, len(cps))
 	for _, cp := range cps {
 		if cp.Size <= n {
 			checkpoints = append(checkpoints, cp)
@@ -243,11 +260,11 @@ func snapshotBundle(ctx context.Context, l *Ledger, c CaseID, opts BundleOptions
 	if err != nil {
 		return nil, err
 	}
-	ex.manifest = BundleManifest{
-		Format: BundleFormat, Version: BundleVersion, Case: c, Origin: l.Origin(c),
-		VerifierKey: l.vkey, KeyFingerprint: KeyFingerprint(l.vkey), Records: n,
+	ex.manifest = Manifest{
+		Format: Format, Version: Version, Case: c, Origin: l.Origin(c),
+		VerifierKey: l.VerifierKey(), KeyFingerprint: evidence.KeyFingerprint(l.VerifierKey()), Records: n,
 		Items: items, Checkpoints: checkpoints, ConsistencyProofs: proofs,
-		BlobsIncluded: opts.IncludeBlobs, Blobs: []BundleBlob{},
+		BlobsIncluded: opts.IncludeBlobs, Blobs: []Blob{},
 	}
 	if opts.IncludeBlobs {
 		for _, it := range items {
@@ -255,7 +272,7 @@ func snapshotBundle(ctx context.Context, l *Ledger, c CaseID, opts BundleOptions
 				continue
 			}
 			ex.owner[it.Digests.SHA256] = it
-			ex.manifest.Blobs = append(ex.manifest.Blobs, BundleBlob{SHA256: it.Digests.SHA256, Size: it.Size})
+			ex.manifest.Blobs = append(ex.manifest.Blobs, Blob{SHA256: it.Digests.SHA256, Size: it.Size})
 		}
 	}
 	return ex, nil
@@ -265,13 +282,13 @@ func snapshotBundle(ctx context.Context, l *Ledger, c CaseID, opts BundleOptions
 // ledger's key covers its n records already, and returns the size to
 // export. A store need not keep a single copy of a checkpoint stored twice,
 // so not signing again keeps the exports of an unchanged case identical.
-func checkpointBundle(ctx context.Context, l *Ledger, c CaseID, n int64) (int64, error) {
-	cps, err := l.store.Checkpoints(ctx, c)
+func checkpointBundle(ctx context.Context, l *evidence.Ledger, c evidence.CaseID, n int64) (int64, error) {
+	cps, err := l.Store().Checkpoints(ctx, c)
 	if err != nil {
-		return 0, fmt.Errorf("evidence: export bundle of case %s: %w", c, err)
+		return 0, fmt.Errorf("bundle: export case %s: %w", c, err)
 	}
 	for _, cp := range cps {
-		opened, err := OpenCheckpoint(cp.Note, l.vkey)
+		opened, err := evidence.OpenCheckpoint(cp.Note, l.VerifierKey())
 		if n > 0 && err == nil && opened.Size == n && opened.Origin == l.Origin(c) {
 			return n, nil
 		}
@@ -287,18 +304,18 @@ func checkpointBundle(ctx context.Context, l *Ledger, c CaseID, n int64) (int64,
 // the items they collect. It sizes records.jsonl, and refuses a record
 // holding a newline, which would split its line in two: a canonical
 // encoding never holds one.
-func (ex *bundleExport) scanRecords(ctx context.Context, c CaseID, n int64) (map[ItemID]bool, error) {
-	collected := make(map[ItemID]bool)
+func (ex *bundleExport) scanRecords(ctx context.Context, c evidence.CaseID, n int64) (map[evidence.ItemID]bool, error) {
+	collected := make(map[evidence.ItemID]bool)
 	err := ex.eachRecord(ctx, c, n, func(i int64, data []byte) error {
 		if bytes.IndexByte(data, '\n') >= 0 {
-			return &TamperError{Case: c, Record: i, What: "record", Expected: "a canonical record", Found: "a newline in the record"}
+			return &evidence.TamperError{Case: c, Record: i, What: "record", Expected: "a canonical record", Found: "a newline in the record"}
 		}
 		ex.recordsSize += int64(len(data)) + 1
 		// Undecodable records are exported as they are: finding them
 		// is the verifier's job.
 		var r struct {
 			Snapshot *struct {
-				ID ItemID `json:"id"`
+				ID evidence.ItemID `json:"id"`
 			} `json:"snapshot"`
 		}
 		if json.Unmarshal(data, &r) == nil && r.Snapshot != nil {
@@ -311,15 +328,15 @@ func (ex *bundleExport) scanRecords(ctx context.Context, c CaseID, n int64) (map
 
 // eachRecord calls f with each record [0, n) of case c, reading them a
 // batch at a time.
-func (ex *bundleExport) eachRecord(ctx context.Context, c CaseID, n int64, f func(i int64, data []byte) error) error {
+func (ex *bundleExport) eachRecord(ctx context.Context, c evidence.CaseID, n int64, f func(i int64, data []byte) error) error {
 	for start := int64(0); start < n; start += bundleBatch {
 		end := min(start+bundleBatch, n)
 		batch, err := ex.store.Records(ctx, c, start, end)
 		if err != nil {
-			return fmt.Errorf("evidence: export bundle of case %s: %w", c, err)
+			return fmt.Errorf("bundle: export case %s: %w", c, err)
 		}
 		if int64(len(batch)) != end-start {
-			return fmt.Errorf("evidence: export bundle of case %s: the store returned %d records of [%d, %d)", c, len(batch), start, end)
+			return fmt.Errorf("bundle: export case %s: the store returned %d records of [%d, %d)", c, len(batch), start, end)
 		}
 		for i, data := range batch {
 			if err := f(start+int64(i), data); err != nil {
@@ -332,11 +349,11 @@ func (ex *bundleExport) eachRecord(ctx context.Context, c CaseID, n int64, f fun
 
 // bundleConsistencyProofs proves each checkpoint's log a prefix of the latest
 // one's.
-func bundleConsistencyProofs(ctx context.Context, l *Ledger, c CaseID, cps []Checkpoint) ([][]Hash, error) {
-	proofs := make([][]Hash, len(cps))
+func bundleConsistencyProofs(ctx context.Context, l *evidence.Ledger, c evidence.CaseID, cps []evidence.Checkpoint) ([][]evidence.Hash, error) {
+	proofs := make([][]evidence.Hash, len(cps))
 	latest := bundleLatestCheckpoint(cps)
 	for i, cp := range cps {
-		proofs[i] = []Hash{}
+		proofs[i] = []evidence.Hash{}
 		if cp.Size < 1 || cp.Size >= cps[latest].Size {
 			continue
 		}
@@ -351,7 +368,7 @@ func bundleConsistencyProofs(ctx context.Context, l *Ledger, c CaseID, cps []Che
 
 // latestCheckpoint returns the index of the last of the largest
 // checkpoints, or -1 if there is none.
-func bundleLatestCheckpoint(cps []Checkpoint) int {
+func bundleLatestCheckpoint(cps []evidence.Checkpoint) int {
 	latest := -1
 	for i, cp := range cps {
 		if latest < 0 || cp.Size >= cps[latest].Size {
@@ -366,24 +383,24 @@ func bundleLatestCheckpoint(cps []Checkpoint) int {
 func (ex *bundleExport) writeRecords(ctx context.Context, tw *tar.Writer) error {
 	c := ex.manifest.Case
 	if err := writeBundleEntry(tw, bundleRecordsName, ex.recordsSize); err != nil {
-		return fmt.Errorf("evidence: export bundle of case %s: %w", c, err)
+		return fmt.Errorf("bundle: export case %s: %w", c, err)
 	}
 	return ex.eachRecord(ctx, c, ex.manifest.Records, func(i int64, data []byte) error {
 		if bytes.IndexByte(data, '\n') >= 0 {
-			return &TamperError{Case: c, Record: i, What: "record", Expected: "a canonical record", Found: "a newline in the record"}
+			return &evidence.TamperError{Case: c, Record: i, What: "record", Expected: "a canonical record", Found: "a newline in the record"}
 		}
 		if _, err := tw.Write(data); err != nil {
-			return fmt.Errorf("evidence: export bundle of case %s: record %d: %w", c, i, err)
+			return fmt.Errorf("bundle: export case %s: record %d: %w", c, i, err)
 		}
 		if _, err := tw.Write([]byte{'\n'}); err != nil {
-			return fmt.Errorf("evidence: export bundle of case %s: record %d: %w", c, i, err)
+			return fmt.Errorf("bundle: export case %s: record %d: %w", c, i, err)
 		}
 		return nil
 	})
 }
 
 // writeBlobs writes the content of the items, streamed from blobs.
-func (ex *bundleExport) writeBlobs(ctx context.Context, tw *tar.Writer, blobs BlobStore) error {
+func (ex *bundleExport) writeBlobs(ctx context.Context, tw *tar.Writer, blobs evidence.BlobStore) error {
 	buf := make([]byte, bundleCopyBuffer)
 	for _, b := range ex.manifest.Blobs {
 		if err := ex.writeBlob(ctx, tw, blobs, b, buf); err != nil {
@@ -393,28 +410,28 @@ func (ex *bundleExport) writeBlobs(ctx context.Context, tw *tar.Writer, blobs Bl
 	return nil
 }
 
-func (ex *bundleExport) writeBlob(ctx context.Context, tw *tar.Writer, blobs BlobStore, b BundleBlob, buf []byte) error {
+func (ex *bundleExport) writeBlob(ctx context.Context, tw *tar.Writer, blobs evidence.BlobStore, b Blob, buf []byte) error {
 	it := ex.owner[b.SHA256]
 	tampered := func(expected, found string) error {
-		return &TamperError{Case: it.CaseID, Item: it.ID, Record: -1, What: "blob", Expected: expected, Found: found}
+		return &evidence.TamperError{Case: it.CaseID, Item: it.ID, Record: -1, What: "blob", Expected: expected, Found: found}
 	}
 	size, err := blobs.Stat(ctx, b.SHA256)
 	if err != nil {
-		return fmt.Errorf("evidence: export bundle: content of item %s (%s): %w", it.ID, it.Exhibit, err)
+		return fmt.Errorf("bundle: export: content of item %s (%s): %w", it.ID, it.Exhibit, err)
 	}
 	if size != b.Size {
 		return tampered(fmt.Sprintf("%d bytes", b.Size), fmt.Sprintf("%d bytes", size))
 	}
 	rc, err := blobs.Open(ctx, b.SHA256)
 	if err != nil {
-		return fmt.Errorf("evidence: export bundle: content of item %s (%s): %w", it.ID, it.Exhibit, err)
+		return fmt.Errorf("bundle: export: content of item %s (%s): %w", it.ID, it.Exhibit, err)
 	}
 	defer rc.Close()
 	if err := writeBundleEntry(tw, bundleBlobPrefix+b.SHA256, b.Size); err != nil {
-		return fmt.Errorf("evidence: export bundle: content of item %s: %w", it.ID, err)
+		return fmt.Errorf("bundle: export: content of item %s: %w", it.ID, err)
 	}
 	n, err := io.CopyBuffer(tw, bundleOnlyReader{bundleContextReader{ctx, rc}}, buf)
-	var te *TamperError
+	var te *evidence.TamperError
 	switch {
 	case errors.As(err, &te):
 		te.Case, te.Item = it.CaseID, it.ID
@@ -422,7 +439,7 @@ func (ex *bundleExport) writeBlob(ctx context.Context, tw *tar.Writer, blobs Blo
 	case errors.Is(err, tar.ErrWriteTooLong):
 		return tampered(fmt.Sprintf("%d bytes", b.Size), "more bytes")
 	case err != nil:
-		return fmt.Errorf("evidence: export bundle: content of item %s: %w", it.ID, err)
+		return fmt.Errorf("bundle: export: content of item %s: %w", it.ID, err)
 	case n != b.Size:
 		return tampered(fmt.Sprintf("%d bytes", b.Size), fmt.Sprintf("%d bytes", n))
 	}
@@ -461,38 +478,38 @@ func (c bundleContextReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// BundleLimits bounds what [ReadBundle] accepts, so that a hostile bundle
+// Limits bounds what [Read] accepts, so that a hostile bundle
 // cannot exhaust memory or disk. A zero field means its default. Whatever
 // the limits, blob content is streamed and never held in memory; the
-// manifest and the records are, as [VerifyLog] needs them.
-type BundleLimits struct {
+// manifest and the records are, as [evidence.VerifyLog] needs them.
+type Limits struct {
 	// MaxEntries bounds the number of entries; default
-	// [DefaultBundleMaxEntries].
+	// [DefaultMaxEntries].
 	MaxEntries int
 	// MaxManifestSize bounds the manifest, in bytes; default
-	// [DefaultBundleMaxManifestSize] (64 MiB).
+	// [DefaultMaxManifestSize] (64 MiB).
 	MaxManifestSize int64
 	// MaxRecordSize bounds one record, in bytes; default
-	// [DefaultBundleMaxRecordSize] (1 MiB).
+	// [DefaultMaxRecordSize] (1 MiB).
 	MaxRecordSize int64
 	// MaxRecords bounds the number of records; default
-	// [DefaultBundleMaxRecords].
+	// [DefaultMaxRecords].
 	MaxRecords int64
 	// MaxRecordsSize bounds records.jsonl, in bytes: the memory the
-	// records take; default [DefaultBundleMaxRecordsSize] (2 GiB).
+	// records take; default [DefaultMaxRecordsSize] (2 GiB).
 	MaxRecordsSize int64
 	// MaxBlobSize bounds one blob, in bytes; default
-	// [DefaultBundleMaxBlobSize] (1 TiB, as disk images are often larger
+	// [DefaultMaxBlobSize] (1 TiB, as disk images are often larger
 	// than 64 GiB).
 	MaxBlobSize int64
 	// MaxTotalSize bounds the whole bundle, in bytes; default
-	// [DefaultBundleMaxTotalSize] (16 TiB).
+	// [DefaultMaxTotalSize] (16 TiB).
 	MaxTotalSize int64
 }
 
 // withDefaults returns the limits with defaults for zero fields, or an
-// [*InvalidError] if one is negative.
-func (l BundleLimits) withDefaults() (BundleLimits, error) {
+// [*evidence.InvalidError] if one is negative.
+func (l Limits) withDefaults() (Limits, error) {
 	def := func(v *int64, d int64, name string) error {
 		switch {
 		case *v < 0:
@@ -506,19 +523,19 @@ func (l BundleLimits) withDefaults() (BundleLimits, error) {
 		return l, invalid("bundle limits", "MaxEntries is negative")
 	}
 	if l.MaxEntries == 0 {
-		l.MaxEntries = DefaultBundleMaxEntries
+		l.MaxEntries = DefaultMaxEntries
 	}
 	for _, f := range []struct {
 		v    *int64
 		d    int64
 		name string
 	}{
-		{&l.MaxManifestSize, DefaultBundleMaxManifestSize, "MaxManifestSize"},
-		{&l.MaxRecordSize, DefaultBundleMaxRecordSize, "MaxRecordSize"},
-		{&l.MaxRecords, DefaultBundleMaxRecords, "MaxRecords"},
-		{&l.MaxRecordsSize, DefaultBundleMaxRecordsSize, "MaxRecordsSize"},
-		{&l.MaxBlobSize, DefaultBundleMaxBlobSize, "MaxBlobSize"},
-		{&l.MaxTotalSize, DefaultBundleMaxTotalSize, "MaxTotalSize"},
+		{&l.MaxManifestSize, DefaultMaxManifestSize, "MaxManifestSize"},
+		{&l.MaxRecordSize, DefaultMaxRecordSize, "MaxRecordSize"},
+		{&l.MaxRecords, DefaultMaxRecords, "MaxRecords"},
+		{&l.MaxRecordsSize, DefaultMaxRecordsSize, "MaxRecordsSize"},
+		{&l.MaxBlobSize, DefaultMaxBlobSize, "MaxBlobSize"},
+		{&l.MaxTotalSize, DefaultMaxTotalSize, "MaxTotalSize"},
 	} {
 		if err := def(f.v, f.d, f.name); err != nil {
 			return l, err
@@ -527,35 +544,35 @@ func (l BundleLimits) withDefaults() (BundleLimits, error) {
 	return l, nil
 }
 
-// Bundle is a custody bundle as read by [ReadBundle]: its manifest and
+// Bundle is a custody bundle as read by [Read]: its manifest and
 // records, held in memory, and what reading each blob found. Reading checks
 // only the bundle's form; [Bundle.Verify] checks what it says. A Bundle is
 // not safe for concurrent use while it is modified.
 type Bundle struct {
-	Manifest BundleManifest
+	Manifest Manifest
 	// Records are the lines of records.jsonl, without their newlines.
 	Records [][]byte
 	// Blobs says what was read in each blob entry, in entry order.
-	Blobs []BundleBlobCheck
+	Blobs []BlobCheck
 }
 
-// BundleBlobCheck is what [ReadBundle] found in one blob entry.
-type BundleBlobCheck struct {
+// BlobCheck is what [Read] found in one blob entry.
+type BlobCheck struct {
 	// SHA256 is the digest the entry is named after; Size is how many
 	// bytes it held.
 	SHA256 string
 	Size   int64
 	// Digests are those of the content read: SHA-256 always, SHA-1 and
 	// MD5 when an item with that content declares them.
-	Digests Digests
+	Digests evidence.Digests
 	// Stored reports whether the content was committed to the blob store
-	// given to ReadBundle, which happens only when it hashes to its name.
+	// given to Read, which happens only when it hashes to its name.
 	Stored bool
 }
 
-// ReadBundle reads a custody bundle from r without trusting it, and
-// returns it for [Bundle.Verify]. It refuses, with an [*InvalidError]
-// matching [ErrInvalid], anything that is not a well-formed bundle within
+// Read reads a custody bundle from r without trusting it, and
+// returns it for [Bundle.Verify]. It refuses, with an [*evidence.InvalidError]
+// matching [evidence.ErrInvalid], anything that is not a well-formed bundle within
 // limits: entries that are not regular files (symbolic and hard links,
 // devices, directories), names other than manifest.json, records.jsonl and
 // blobs/ followed by 64 lower-case hex digits (so absolute paths and ".."
@@ -571,9 +588,9 @@ type BundleBlobCheck struct {
 // harmless even if the bundle turns out not to verify. With blobs nil,
 // content is checked and discarded.
 //
-// Errors reading r are returned wrapped; ReadBundle notices the end of ctx
+// Errors reading r are returned wrapped; Read notices the end of ctx
 // between reads.
-func ReadBundle(ctx context.Context, r io.Reader, blobs BlobStore, limits BundleLimits) (*Bundle, error) {
+func Read(ctx context.Context, r io.Reader, blobs evidence.BlobStore, limits Limits) (*Bundle, error) {
 	if r == nil {
 		return nil, invalid("read bundle", "no reader")
 	}
@@ -632,25 +649,25 @@ type bundleReader struct {
 	ctx     context.Context
 	src     *bundleSource
 	tr      *tar.Reader
-	lim     BundleLimits
-	blobs   BlobStore
+	lim     Limits
+	blobs   evidence.BlobStore
 	entries int
 	seen    map[string]bool
 	// entry is the name of the entry being read, for errors.
 	entry string
 }
 
-// explain turns an error met while reading into the error ReadBundle
+// explain turns an error met while reading into the error Read
 // returns.
 func (br *bundleReader) explain(err error) error {
-	var inv *InvalidError
+	var inv *evidence.InvalidError
 	switch {
 	case errors.As(err, &inv):
 		return err
 	case br.src.tooLarge:
 		return br.src.err
 	case br.src.err != nil:
-		return fmt.Errorf("evidence: read bundle: %w", br.src.err)
+		return fmt.Errorf("bundle: read: %w", br.src.err)
 	case isBundleStoreError(err), br.ctx.Err() != nil && errors.Is(err, br.ctx.Err()):
 		return err // already says where it came from
 	}
@@ -665,7 +682,7 @@ func (br *bundleReader) explain(err error) error {
 	return invalid(where, err.Error())
 }
 
-// bundleStoreError is an error of the blob store ReadBundle writes to.
+// bundleStoreError is an error of the blob store Read writes to.
 type bundleStoreError struct{ err error }
 
 func (e *bundleStoreError) Error() string { return e.err.Error() }
@@ -722,7 +739,7 @@ func (br *bundleReader) read() (*Bundle, error) {
 func (br *bundleReader) next(want string) (*tar.Header, error) {
 	br.entry = ""
 	if err := br.ctx.Err(); err != nil {
-		return nil, fmt.Errorf("evidence: read bundle: %w", err)
+		return nil, fmt.Errorf("bundle: read: %w", err)
 	}
 	hdr, err := br.tr.Next()
 	if err == io.EOF {
@@ -821,37 +838,37 @@ func bundleTypeName(t byte) string {
 }
 
 // readManifest reads and checks the manifest.
-func (br *bundleReader) readManifest(hdr *tar.Header) (BundleManifest, error) {
+func (br *bundleReader) readManifest(hdr *tar.Header) (Manifest, error) {
 	field := "bundle manifest"
 	if hdr.Size > br.lim.MaxManifestSize {
-		return BundleManifest{}, invalid(field, fmt.Sprintf("%d bytes, more than the limit of %d", hdr.Size, br.lim.MaxManifestSize))
+		return Manifest{}, invalid(field, fmt.Sprintf("%d bytes, more than the limit of %d", hdr.Size, br.lim.MaxManifestSize))
 	}
 	data, err := io.ReadAll(br.tr)
 	if err != nil {
-		return BundleManifest{}, err
+		return Manifest{}, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	var m BundleManifest
+	var m Manifest
 	if err := dec.Decode(&m); err != nil {
-		return BundleManifest{}, invalid(field, err.Error())
+		return Manifest{}, invalid(field, err.Error())
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return BundleManifest{}, invalid(field, "data after the JSON object")
+		return Manifest{}, invalid(field, "data after the JSON object")
 	}
 	if err := checkBundleManifest(m, br.lim); err != nil {
-		return BundleManifest{}, err
+		return Manifest{}, err
 	}
 	return m, nil
 }
 
 // checkBundleManifest checks the manifest's form and that it is within limits.
-func checkBundleManifest(m BundleManifest, lim BundleLimits) error {
+func checkBundleManifest(m Manifest, lim Limits) error {
 	field := "bundle manifest"
-	if m.Format != BundleFormat || m.Version != BundleVersion {
-		return invalid(field, fmt.Sprintf("format %q version %d; this reader knows %q version %d", m.Format, m.Version, BundleFormat, BundleVersion))
+	if m.Format != Format || m.Version != Version {
+		return invalid(field, fmt.Sprintf("format %q version %d; this reader knows %q version %d", m.Format, m.Version, Format, Version))
 	}
-	if err := checkCaseID(m.Case); err != nil {
+	if err := m.Case.Validate(); err != nil {
 		return invalid(field, "case: "+err.Error())
 	}
 	if !strings.HasSuffix(m.Origin, "/"+string(m.Case)) || strings.ContainsAny(m.Origin, " \t\r\n") {
@@ -860,13 +877,13 @@ func checkBundleManifest(m BundleManifest, lim BundleLimits) error {
 	if _, err := note.NewVerifier(m.VerifierKey); err != nil {
 		return invalid(field, "verifier key: "+err.Error())
 	}
-	if m.KeyFingerprint != KeyFingerprint(m.VerifierKey) {
+	if m.KeyFingerprint != evidence.KeyFingerprint(m.VerifierKey) {
 		return invalid(field, "the key fingerprint is not the verifier key's")
 	}
 	if m.Records < 0 || m.Records > lim.MaxRecords {
 		return invalid(field, fmt.Sprintf("%d records; the limit is %d", m.Records, lim.MaxRecords))
 	}
-	ids := make(map[ItemID]bool, len(m.Items))
+	ids := make(map[evidence.ItemID]bool, len(m.Items))
 	for i, it := range m.Items {
 		if err := checkBundleItem(m.Case, it); err != nil {
 			return invalid(field, fmt.Sprintf("item %d: %v", i, err))
@@ -887,7 +904,7 @@ func checkBundleManifest(m BundleManifest, lim BundleLimits) error {
 	return checkBundleManifestBlobs(m, lim)
 }
 
-func checkBundleItem(c CaseID, it Item) error {
+func checkBundleItem(c evidence.CaseID, it evidence.Item) error {
 	switch {
 	case it.ID == "":
 		return errors.New("no ID")
@@ -896,12 +913,12 @@ func checkBundleItem(c CaseID, it Item) error {
 	case it.Size < 0:
 		return errors.New("negative size")
 	}
-	return it.Digests.validate()
+	return it.Digests.Validate()
 }
 
-// checkBundleManifestBlobs checks the list of blobs is the form ReadBundle
+// checkBundleManifestBlobs checks the list of blobs is the form Read
 // expects and within limits.
-func checkBundleManifestBlobs(m BundleManifest, lim BundleLimits) error {
+func checkBundleManifestBlobs(m Manifest, lim Limits) error {
 	field := "bundle manifest"
 	if !m.BlobsIncluded && len(m.Blobs) > 0 {
 		return invalid(field, "blobs listed but not included")
@@ -912,7 +929,7 @@ func checkBundleManifestBlobs(m BundleManifest, lim BundleLimits) error {
 	seen := make(map[string]bool, len(m.Blobs))
 	var total int64
 	for _, b := range m.Blobs {
-		if err := checkBlobDigest(b.SHA256); err != nil {
+		if err := (evidence.Digests{SHA256: b.SHA256}).Validate(); err != nil {
 			return invalid(field, "blob: "+err.Error())
 		}
 		if seen[b.SHA256] {
@@ -978,7 +995,7 @@ type bundleExtra struct{ sha1, md5 bool }
 
 // bundleExtraDigests returns, for each content digest, the other digests
 // items with that content declare.
-func bundleExtraDigests(items []Item) map[string]bundleExtra {
+func bundleExtraDigests(items []evidence.Item) map[string]bundleExtra {
 	extra := make(map[string]bundleExtra)
 	for _, it := range items {
 		e := extra[it.Digests.SHA256]
@@ -991,21 +1008,21 @@ func bundleExtraDigests(items []Item) map[string]bundleExtra {
 
 // readBlob streams one blob's content through its hashes, and into the
 // blob store if there is one.
-func (br *bundleReader) readBlob(want BundleBlob, extra bundleExtra, buf []byte) (BundleBlobCheck, error) {
-	check := BundleBlobCheck{SHA256: want.SHA256}
+func (br *bundleReader) readBlob(want Blob, extra bundleExtra, buf []byte) (BlobCheck, error) {
+	check := BlobCheck{SHA256: want.SHA256}
 	var writers []io.Writer
-	var w BlobWriter
+	var w evidence.BlobWriter
 	if br.blobs != nil {
 		var err error
 		if w, err = br.blobs.Create(br.ctx); err != nil {
-			return check, &bundleStoreError{fmt.Errorf("evidence: read bundle: store blob %s: %w", want.SHA256, err)}
+			return check, &bundleStoreError{fmt.Errorf("bundle: read: store blob %s: %w", want.SHA256, err)}
 		}
 		defer func() { _ = w.Abort() }()
 		writers = append(writers, bundleStoreWriter{w})
 	}
 	// The stores of this package hash what they are given already.
-	sum256 := func() string { return w.(sha256Writer).sum256() }
-	if _, ok := w.(sha256Writer); !ok {
+	sum256 := func() string { return w.(evidence.BlobHasher).SHA256() }
+	if _, ok := w.(evidence.BlobHasher); !ok {
 		h := sha256.New()
 		writers = append(writers, h)
 		sum256 = func() string { return hex.EncodeToString(h.Sum(nil)) }
@@ -1033,7 +1050,7 @@ func (br *bundleReader) readBlob(want BundleBlob, extra bundleExtra, buf []byte)
 	}
 	if w != nil && check.Digests.SHA256 == want.SHA256 {
 		if err := w.Commit(br.ctx, want.SHA256); err != nil {
-			return check, &bundleStoreError{fmt.Errorf("evidence: read bundle: store blob %s: %w", want.SHA256, err)}
+			return check, &bundleStoreError{fmt.Errorf("bundle: read: store blob %s: %w", want.SHA256, err)}
 		}
 		check.Stored = true
 	}
@@ -1041,28 +1058,28 @@ func (br *bundleReader) readBlob(want BundleBlob, extra bundleExtra, buf []byte)
 }
 
 // bundleStoreWriter marks errors of a blob writer as the store's.
-type bundleStoreWriter struct{ w BlobWriter }
+type bundleStoreWriter struct{ w evidence.BlobWriter }
 
 func (s bundleStoreWriter) Write(p []byte) (int, error) {
 	n, err := s.w.Write(p)
 	if err != nil {
-		err = &bundleStoreError{fmt.Errorf("evidence: read bundle: store blob: %w", err)}
+		err = &bundleStoreError{fmt.Errorf("bundle: read: store blob: %w", err)}
 	}
 	return n, err
 }
 
-// BundleTrust is what the verifier of a bundle trusts, obtained out of
+// Trust is what the verifier of a bundle trusts, obtained out of
 // band: not from the bundle, since whoever alters a bundle can sign it
 // again with a key of their own and put that key in the manifest.
 //
 // The zero value trusts the key the bundle carries. The bundle is then only
 // shown consistent with itself and signed by whoever holds that key, which
-// could be anyone; the [BundleReport] says so with KeyTrusted false.
-type BundleTrust struct {
+// could be anyone; the [Report] says so with KeyTrusted false.
+type Trust struct {
 	// VerifierKey is the ledger's public key. Every checkpoint must be
 	// signed by it, and the bundle must carry it.
 	VerifierKey string
-	// Fingerprint is the [KeyFingerprint] of the ledger's public key, a
+	// Fingerprint is the [evidence.KeyFingerprint] of the ledger's public key, a
 	// shorter value to compare by eye or read over the phone: the key
 	// the bundle carries must have it. Upper-case hex is accepted.
 	Fingerprint string
@@ -1073,18 +1090,18 @@ type BundleTrust struct {
 	Checkpoints [][]byte
 }
 
-// Validate returns an [*InvalidError] if the trust is malformed: a key
+// Validate returns an [*evidence.InvalidError] if the trust is malformed: a key
 // that is not a verifier key, a fingerprint that is not 64 hex digits, or
-// both given and not matching. [Bundle.Verify] and [ImportBundle] refuse
+// both given and not matching. [Bundle.Verify] and [Import] refuse
 // such trust.
-func (t BundleTrust) Validate() error {
+func (t Trust) Validate() error {
 	_, err := t.validate()
 	return err
 }
 
 // validate checks the trust is well formed, and returns it with the
 // fingerprint in lower case.
-func (t BundleTrust) validate() (BundleTrust, error) {
+func (t Trust) validate() (Trust, error) {
 	if t.VerifierKey != "" {
 		if _, err := note.NewVerifier(t.VerifierKey); err != nil {
 			return t, invalid("trusted verifier key", err.Error())
@@ -1095,17 +1112,17 @@ func (t BundleTrust) validate() (BundleTrust, error) {
 		if !isHex(t.Fingerprint, sha256.Size) {
 			return t, invalid("trusted key fingerprint", "want 64 hex digits")
 		}
-		if t.VerifierKey != "" && KeyFingerprint(t.VerifierKey) != t.Fingerprint {
+		if t.VerifierKey != "" && evidence.KeyFingerprint(t.VerifierKey) != t.Fingerprint {
 			return t, invalid("trusted key fingerprint", "not the fingerprint of the trusted verifier key")
 		}
 	}
 	return t, nil
 }
 
-// BundleReport is the outcome of verifying a custody bundle: the
-// [Report] on its custody log, with what is particular to a bundle.
-type BundleReport struct {
-	Report
+// Report is the outcome of verifying a custody bundle: the
+// [evidence.Report] on its custody log, with what is particular to a bundle.
+type Report struct {
+	evidence.Report
 	// Origin is the log's checkpoint origin.
 	Origin string
 	// VerifierKey is the key the checkpoints were checked with, and
@@ -1128,7 +1145,7 @@ type BundleReport struct {
 
 // Verdict returns a one-line verdict: "VERIFIED: " and what was verified,
 // or "FAILED: " and the number of problems, which Problems lists.
-func (r *BundleReport) Verdict() string {
+func (r *Report) Verdict() string {
 	if !r.OK() {
 		return fmt.Sprintf("FAILED: %d %s", len(r.Problems), bundlePlural(len(r.Problems), "problem"))
 	}
@@ -1152,32 +1169,32 @@ func bundlePlural[N int | int64](n N, word string) string {
 	return word + "s"
 }
 
-// CaseLog returns the custody log the bundle holds, for [VerifyLog].
-func (b *Bundle) CaseLog() CaseLog {
+// CaseLog returns the custody log the bundle holds, for [evidence.VerifyLog].
+func (b *Bundle) CaseLog() evidence.CaseLog {
 	m := b.Manifest
-	return CaseLog{Case: m.Case, Origin: m.Origin, Records: b.Records, Items: m.Items, Checkpoints: m.Checkpoints}
+	return evidence.CaseLog{Case: m.Case, Origin: m.Origin, Records: b.Records, Items: m.Items, Checkpoints: m.Checkpoints}
 }
 
-// Verify checks a bundle offline: everything [VerifyLog] checks, with the
+// Verify checks a bundle offline: everything [evidence.VerifyLog] checks, with the
 // key trust names or, if trust is the zero value, the key the bundle
 // carries; that the bundle carries the trusted key; that a checkpoint
 // covers all its records; every consistency proof of the manifest; each of
 // the caller's own checkpoints; and, if the bundle includes content, that
 // each item's content is there, hashes to its digests and has its size.
-// It lists every problem found in the report, each a [*TamperError] or an
+// It lists every problem found in the report, each a [*evidence.TamperError] or an
 // error saying why a check could not be made, and returns an error only if
-// trust is malformed (see [BundleTrust.Validate]).
-func (b *Bundle) Verify(trust BundleTrust) (*BundleReport, error) {
+// trust is malformed (see [Trust.Validate]).
+func (b *Bundle) Verify(trust Trust) (*Report, error) {
 	trust, err := trust.validate()
 	if err != nil {
 		return nil, err
 	}
 	m := b.Manifest
-	rep := &BundleReport{Origin: m.Origin, VerifierKey: m.VerifierKey, KeyFingerprint: KeyFingerprint(m.VerifierKey),
+	rep := &Report{Origin: m.Origin, VerifierKey: m.VerifierKey, KeyFingerprint: evidence.KeyFingerprint(m.VerifierKey),
 		BlobsIncluded: m.BlobsIncluded, TrustedCheckpoints: len(trust.Checkpoints)}
 	var keyProblems []error
 	keyProblem := func(expected, found string) {
-		keyProblems = append(keyProblems, &TamperError{Case: m.Case, Record: -1, What: "verifier key", Expected: expected, Found: found})
+		keyProblems = append(keyProblems, &evidence.TamperError{Case: m.Case, Record: -1, What: "verifier key", Expected: expected, Found: found})
 	}
 	switch {
 	case trust.VerifierKey != "":
@@ -1185,7 +1202,7 @@ func (b *Bundle) Verify(trust BundleTrust) (*BundleReport, error) {
 		if m.VerifierKey != trust.VerifierKey {
 			keyProblem("the trusted key "+trust.VerifierKey, "the key "+m.VerifierKey)
 		}
-		rep.VerifierKey, rep.KeyFingerprint = trust.VerifierKey, KeyFingerprint(trust.VerifierKey)
+		rep.VerifierKey, rep.KeyFingerprint = trust.VerifierKey, evidence.KeyFingerprint(trust.VerifierKey)
 	case trust.Fingerprint != "":
 		rep.KeyTrusted = true
 		if rep.KeyFingerprint != trust.Fingerprint {
@@ -1193,8 +1210,8 @@ func (b *Bundle) Verify(trust BundleTrust) (*BundleReport, error) {
 		}
 	}
 	log := b.CaseLog()
-	log.Checkpoints = append(append([]Checkpoint(nil), m.Checkpoints...), bundleTrustedCheckpoints(m.Case, trust.Checkpoints, rep.VerifierKey, &keyProblems)...)
-	rep.Report = *VerifyLog(log, rep.VerifierKey)
+	log.Checkpoints = append(append([]evidence.Checkpoint(nil), m.Checkpoints...), bundleTrustedCheckpoints(m.Case, trust.Checkpoints, rep.VerifierKey, &keyProblems)...)
+	rep.Report = *evidence.VerifyLog(log, rep.VerifierKey)
 	rep.Checkpoints = len(m.Checkpoints)
 	rep.Problems = append(keyProblems, rep.Problems...)
 	b.checkSigned(rep)
@@ -1205,12 +1222,12 @@ func (b *Bundle) Verify(trust BundleTrust) (*BundleReport, error) {
 
 // bundleTrustedCheckpoints opens the caller's checkpoint notes, so that VerifyLog
 // checks them with the bundle's.
-func bundleTrustedCheckpoints(c CaseID, notes [][]byte, vkey string, problems *[]error) []Checkpoint {
-	var out []Checkpoint
+func bundleTrustedCheckpoints(c evidence.CaseID, notes [][]byte, vkey string, problems *[]error) []evidence.Checkpoint {
+	var out []evidence.Checkpoint
 	for _, n := range notes {
-		cp, err := OpenCheckpoint(n, vkey)
+		cp, err := evidence.OpenCheckpoint(n, vkey)
 		if err != nil {
-			var te *TamperError
+			var te *evidence.TamperError
 			if errors.As(err, &te) {
 				te.Case, te.What = c, "trusted checkpoint"
 			}
@@ -1223,11 +1240,11 @@ func bundleTrustedCheckpoints(c CaseID, notes [][]byte, vkey string, problems *[
 }
 
 // checkSigned checks a checkpoint signed by the key covers every record.
-func (b *Bundle) checkSigned(rep *BundleReport) {
+func (b *Bundle) checkSigned(rep *Report) {
 	m := b.Manifest
 	latest := -1
 	for i, cp := range m.Checkpoints {
-		opened, err := OpenCheckpoint(cp.Note, rep.VerifierKey)
+		opened, err := evidence.OpenCheckpoint(cp.Note, rep.VerifierKey)
 		if err != nil || opened.Origin != m.Origin {
 			continue // VerifyLog reported it
 		}
@@ -1238,19 +1255,19 @@ func (b *Bundle) checkSigned(rep *BundleReport) {
 	n := int64(len(b.Records))
 	switch {
 	case latest < 0:
-		rep.Problems = append(rep.Problems, &TamperError{Case: m.Case, Record: -1, What: "checkpoint",
+		rep.Problems = append(rep.Problems, &evidence.TamperError{Case: m.Case, Record: -1, What: "checkpoint",
 			Expected: "a checkpoint signed by the key", Found: "none: the records are signed by no one"})
 	case rep.Signed < n:
-		rep.Problems = append(rep.Problems, &TamperError{Case: m.Case, Record: rep.Signed, What: "checkpoint",
+		rep.Problems = append(rep.Problems, &evidence.TamperError{Case: m.Case, Record: rep.Signed, What: "checkpoint",
 			Expected: fmt.Sprintf("a checkpoint signing all %d records", n), Found: fmt.Sprintf("the latest signs %d; records from %d on are signed by no one", rep.Signed, rep.Signed)})
 	}
 }
 
 // checkProofs checks each consistency proof of the manifest.
-func (b *Bundle) checkProofs(rep *BundleReport) {
+func (b *Bundle) checkProofs(rep *Report) {
 	m := b.Manifest
 	if len(m.ConsistencyProofs) != len(m.Checkpoints) {
-		rep.Problems = append(rep.Problems, &TamperError{Case: m.Case, Record: -1, What: "consistency proof",
+		rep.Problems = append(rep.Problems, &evidence.TamperError{Case: m.Case, Record: -1, What: "consistency proof",
 			Expected: fmt.Sprintf("%d proofs", len(m.Checkpoints)), Found: fmt.Sprintf("%d", len(m.ConsistencyProofs))})
 		return
 	}
@@ -1258,17 +1275,17 @@ func (b *Bundle) checkProofs(rep *BundleReport) {
 	if latest < 0 {
 		return
 	}
-	newer, err := OpenCheckpoint(m.Checkpoints[latest].Note, rep.VerifierKey)
+	newer, err := evidence.OpenCheckpoint(m.Checkpoints[latest].Note, rep.VerifierKey)
 	if err != nil {
 		return // VerifyLog reported it
 	}
 	for i, cp := range m.Checkpoints {
-		older, err := OpenCheckpoint(cp.Note, rep.VerifierKey)
+		older, err := evidence.OpenCheckpoint(cp.Note, rep.VerifierKey)
 		if err != nil || older.Size < 1 {
 			continue // VerifyLog reported it; an empty log proves nothing
 		}
-		err = CheckConsistency(m.ConsistencyProofs[i], newer.Size, newer.Root, older.Size, older.Root)
-		var te *TamperError
+		err = evidence.CheckConsistency(m.ConsistencyProofs[i], newer.Size, newer.Root, older.Size, older.Root)
+		var te *evidence.TamperError
 		if errors.As(err, &te) {
 			te.Case = m.Case
 			te.What = fmt.Sprintf("consistency proof of checkpoint %d", i)
@@ -1280,19 +1297,19 @@ func (b *Bundle) checkProofs(rep *BundleReport) {
 }
 
 // checkBlobs checks the content the bundle includes against the items.
-func (b *Bundle) checkBlobs(rep *BundleReport) {
+func (b *Bundle) checkBlobs(rep *Report) {
 	m := b.Manifest
 	if !m.BlobsIncluded {
 		return
 	}
-	problem := func(item ItemID, expected, found string) {
-		rep.Problems = append(rep.Problems, &TamperError{Case: m.Case, Item: item, Record: -1, What: "blob", Expected: expected, Found: found})
+	problem := func(item evidence.ItemID, expected, found string) {
+		rep.Problems = append(rep.Problems, &evidence.TamperError{Case: m.Case, Item: item, Record: -1, What: "blob", Expected: expected, Found: found})
 	}
 	owned := make(map[string]bool, len(m.Items))
 	for _, it := range m.Items {
 		owned[it.Digests.SHA256] = true
 	}
-	read := make(map[string]BundleBlobCheck, len(b.Blobs))
+	read := make(map[string]BlobCheck, len(b.Blobs))
 	for _, bc := range b.Blobs {
 		if !owned[bc.SHA256] {
 			problem("", "only content of the case's items", "content "+bc.SHA256+" of no item")
@@ -1330,38 +1347,38 @@ func (b *Bundle) checkBlobs(rep *BundleReport) {
 	}
 }
 
-// ImportBundle reads a custody bundle from r, verifies it with trust (see
+// Import reads a custody bundle from r, verifies it with trust (see
 // [Bundle.Verify]) and, only if it verifies completely, appends its records
 // with their tree hashes, its items and its checkpoints to store. Read
-// limits are those of [ReadBundle]; the zero trust trusts the bundle's own
+// limits are those of [Read]; the zero trust trusts the bundle's own
 // key, which the report then says.
 //
 // Nothing is written to store unless the whole bundle verifies: a bundle
 // that does not is refused with the report and an error matching
-// [ErrTampered] (or [ErrInvalid] if it is malformed or trust is). Content
+// [evidence.ErrTampered] (or [evidence.ErrInvalid] if it is malformed or trust is). Content
 // is staged into blobs as it is read, committed only under the digest it
 // hashes to, which is harmless; with blobs nil it is checked and
 // discarded, and a bundle without content imports items without content.
 //
 // If store already holds records of the case, they must be the first
 // records of the bundle, byte for byte; the rest is appended. Otherwise
-// the import is refused with an error matching [ErrConflict] and nothing
+// the import is refused with an error matching [evidence.ErrConflict] and nothing
 // is written. So an import that failed part way, or a later bundle of the
 // same case, can be imported again: appending many records is not atomic,
 // and one that fails part way leaves a prefix of the bundle's log. Another
 // writer appending to the case meanwhile makes the import fail with
-// [ErrConflict].
+// [evidence.ErrConflict].
 //
 // To check an imported case later, pass the bundle's key and origin to
-// [VerifyLog]: the checkpoints are signed by the exporting ledger's key.
-func ImportBundle(ctx context.Context, r io.Reader, store LedgerStore, blobs BlobStore, trust BundleTrust, limits BundleLimits) (*BundleReport, error) {
+// [evidence.VerifyLog]: the checkpoints are signed by the exporting ledger's key.
+func Import(ctx context.Context, r io.Reader, store evidence.LedgerStore, blobs evidence.BlobStore, trust Trust, limits Limits) (*Report, error) {
 	if store == nil {
 		return nil, invalid("import bundle", "no ledger store")
 	}
 	if _, err := trust.validate(); err != nil {
 		return nil, err
 	}
-	b, err := ReadBundle(ctx, r, blobs, limits)
+	b, err := Read(ctx, r, blobs, limits)
 	if err != nil {
 		return nil, err
 	}
@@ -1370,7 +1387,7 @@ func ImportBundle(ctx context.Context, r io.Reader, store LedgerStore, blobs Blo
 		return nil, err
 	}
 	if !rep.OK() {
-		return rep, fmt.Errorf("evidence: import bundle of case %s: refused, %d %s: %w",
+		return rep, fmt.Errorf("bundle: import case %s: refused, %d %s: %w",
 			rep.Case, len(rep.Problems), bundlePlural(len(rep.Problems), "problem"), rep.Err())
 	}
 	if err := b.importInto(ctx, store, rep.Root); err != nil {
@@ -1380,28 +1397,28 @@ func ImportBundle(ctx context.Context, r io.Reader, store LedgerStore, blobs Blo
 }
 
 // importInto appends a verified bundle's log to store.
-func (b *Bundle) importInto(ctx context.Context, store LedgerStore, root Hash) error {
+func (b *Bundle) importInto(ctx context.Context, store evidence.LedgerStore, root evidence.Hash) error {
 	m := b.Manifest
 	c := m.Case
-	fail := func(err error) error { return fmt.Errorf("evidence: import bundle of case %s: %w", c, err) }
+	fail := func(err error) error { return fmt.Errorf("bundle: import case %s: %w", c, err) }
 	have, err := store.Size(ctx, c)
 	if err != nil {
 		return fail(err)
 	}
 	n := int64(len(b.Records))
 	if have > n {
-		return fail(fmt.Errorf("the store holds %d records, the bundle %d: %w", have, n, ErrConflict))
+		return fail(fmt.Errorf("the store holds %d records, the bundle %d: %w", have, n, evidence.ErrConflict))
 	}
 	if err := b.checkPrefix(ctx, store, have); err != nil {
 		return fail(err)
 	}
-	items := make(map[ItemID]Item, len(m.Items))
+	items := make(map[evidence.ItemID]evidence.Item, len(m.Items))
 	for _, it := range m.Items {
 		items[it.ID] = it
 	}
-	hashes := make([]Hash, 0, tlog.StoredHashCount(n))
-	reader := tlog.HashReaderFunc(func(indexes []int64) ([]Hash, error) {
-		out := make([]Hash, len(indexes))
+	hashes := make([]evidence.Hash, 0, tlog.StoredHashCount(n))
+	reader := tlog.HashReaderFunc(func(indexes []int64) ([]evidence.Hash, error) {
+		out := make([]evidence.Hash, len(indexes))
 		for i, x := range indexes {
 			out[i] = hashes[x]
 		}
@@ -1417,11 +1434,11 @@ func (b *Bundle) importInto(ctx context.Context, store LedgerStore, root Hash) e
 		if index < have {
 			continue
 		}
-		r, err := DecodeRecord(data)
+		r, err := evidence.DecodeRecord(data)
 		if err != nil {
 			return fail(err)
 		}
-		a := Append{Case: c, Index: index, Item: r.Item, Data: data, Hashes: stored}
+		a := evidence.Append{Case: c, Index: index, Item: r.Item, Data: data, Hashes: stored}
 		if r.Snapshot != nil {
 			it := items[r.Item]
 			a.NewItem = &it
@@ -1435,20 +1452,20 @@ func (b *Bundle) importInto(ctx context.Context, store LedgerStore, root Hash) e
 			return fail(err)
 		}
 	}
-	got, err := tlog.TreeHash(n, tlog.HashReaderFunc(func(indexes []int64) ([]Hash, error) {
+	got, err := tlog.TreeHash(n, tlog.HashReaderFunc(func(indexes []int64) ([]evidence.Hash, error) {
 		return store.ReadHashes(ctx, c, indexes)
 	}))
 	if err != nil {
 		return fail(err)
 	}
 	if got != root {
-		return &TamperError{Case: c, Record: -1, What: "tree", Expected: "stored hashes giving root " + root.String(), Found: "root " + got.String()}
+		return &evidence.TamperError{Case: c, Record: -1, What: "tree", Expected: "stored hashes giving root " + root.String(), Found: "root " + got.String()}
 	}
 	return nil
 }
 
 // checkPrefix checks the first have records of store are the bundle's.
-func (b *Bundle) checkPrefix(ctx context.Context, store LedgerStore, have int64) error {
+func (b *Bundle) checkPrefix(ctx context.Context, store evidence.LedgerStore, have int64) error {
 	c := b.Manifest.Case
 	for start := int64(0); start < have; start += bundleBatch {
 		end := min(start+bundleBatch, have)
@@ -1458,7 +1475,7 @@ func (b *Bundle) checkPrefix(ctx context.Context, store LedgerStore, have int64)
 		}
 		for i, data := range batch {
 			if !bytes.Equal(data, b.Records[start+int64(i)]) {
-				return fmt.Errorf("the store's record %d differs from the bundle's: %w", start+int64(i), ErrConflict)
+				return fmt.Errorf("the store's record %d differs from the bundle's: %w", start+int64(i), evidence.ErrConflict)
 			}
 		}
 	}

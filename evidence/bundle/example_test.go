@@ -1,4 +1,4 @@
-package evidence_test
+package bundle_test
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/incidentkit/incidentkit/evidence"
+	"github.com/incidentkit/incidentkit/evidence/bundle"
 )
 
 // A case leaves the evidence locker as a bundle: its custody records, its
@@ -17,7 +18,7 @@ import (
 // imports it into a store of their own, checking it against the ledger's
 // key fingerprint, which they got from the custodian over the phone rather
 // than from the bundle. A bundle altered on the way is refused.
-func ExampleExportBundle() {
+func ExampleExport() {
 	ctx := context.Background()
 	key, vkey, err := evidence.GenerateKey("custody.example.org")
 	if err != nil {
@@ -52,25 +53,25 @@ func ExampleExportBundle() {
 	}
 
 	// Export the case with its content, signing a checkpoint of it first.
-	var bundle bytes.Buffer
-	err = evidence.ExportBundle(ctx, &bundle, ledger, blobs, incident, evidence.BundleOptions{IncludeBlobs: true, Checkpoint: true})
+	var tarball bytes.Buffer
+	err = bundle.Export(ctx, &tarball, ledger, blobs, incident, bundle.Options{IncludeBlobs: true, Checkpoint: true})
 	if err != nil {
 		log.Fatal(err)
 	}
 
 	// The examiner's side.
-	trust := evidence.BundleTrust{Fingerprint: evidence.KeyFingerprint(vkey)}
-	report, err := evidence.ImportBundle(ctx, bytes.NewReader(bundle.Bytes()), evidence.NewMemoryLedgerStore(),
-		evidence.NewMemoryBlobs(), trust, evidence.BundleLimits{})
+	trust := bundle.Trust{Fingerprint: evidence.KeyFingerprint(vkey)}
+	report, err := bundle.Import(ctx, bytes.NewReader(tarball.Bytes()), evidence.NewMemoryLedgerStore(),
+		evidence.NewMemoryBlobs(), trust, bundle.Limits{})
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(report.Verdict())
 
 	// The same bundle with one byte of the log file changed.
-	altered := bytes.Replace(bundle.Bytes(), []byte("examp1e.com"), []byte("example.com"), 1)
-	report, err = evidence.ImportBundle(ctx, bytes.NewReader(altered), evidence.NewMemoryLedgerStore(),
-		evidence.NewMemoryBlobs(), trust, evidence.BundleLimits{})
+	altered := bytes.Replace(tarball.Bytes(), []byte("examp1e.com"), []byte("example.com"), 1)
+	report, err = bundle.Import(ctx, bytes.NewReader(altered), evidence.NewMemoryLedgerStore(),
+		evidence.NewMemoryBlobs(), trust, bundle.Limits{})
 	fmt.Println(report.Verdict())
 	fmt.Println("refused as tampering:", errors.Is(err, evidence.ErrTampered))
 	// Output:

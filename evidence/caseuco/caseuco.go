@@ -1,4 +1,4 @@
-package evidence
+package caseuco
 
 import (
 	"crypto/sha256"
@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/incidentkit/incidentkit/evidence"
 )
 
 // The export keeps to classes and properties of CASE 1.x and UCO 1.x as the
@@ -51,7 +53,7 @@ var caseContextPrefixes = map[string]string{
 	"xsd":                "http://www.w3.org/2001/XMLSchema#",
 }
 
-// WriteCASE writes a case's items and custody actions to w as JSON-LD in
+// Write writes a case's items and custody actions to w as JSON-LD in
 // the vocabulary of the CASE 1.x and UCO 1.x ontologies
 // (https://caseontology.org), for forensic tools that exchange
 // investigations in that form. The graph holds:
@@ -85,19 +87,19 @@ var caseContextPrefixes = map[string]string{
 // Each action's description gives its record's index and leaf hash, to tie
 // the graph back to the signed log.
 //
-// WriteCASE does not verify the log (see [VerifyLog]); it fails with an
-// error matching [ErrInvalid] if a record cannot be decoded.
-func WriteCASE(w io.Writer, log CaseLog) error {
-	x := newCASEExport(log)
+// Write does not verify the log (see [evidence.VerifyLog]); it fails with an
+// error matching [evidence.ErrInvalid] if a record cannot be decoded.
+func Write(w io.Writer, log evidence.CaseLog) error {
+	x := newExport(log)
 	if err := x.build(); err != nil {
 		return err
 	}
 	out, err := json.MarshalIndent(map[string]any{"@context": x.context(), "@graph": x.graph}, "", "  ")
 	if err != nil {
-		return fmt.Errorf("evidence: CASE export of case %s: %w", log.Case, err)
+		return fmt.Errorf("caseuco: export of case %s: %w", log.Case, err)
 	}
 	if _, err := w.Write(append(out, '\n')); err != nil {
-		return fmt.Errorf("evidence: write CASE export of case %s: %w", log.Case, err)
+		return fmt.Errorf("caseuco: write export of case %s: %w", log.Case, err)
 	}
 	return nil
 }
@@ -108,7 +110,7 @@ type caseNode = map[string]any
 
 // caseExport builds the graph of one case.
 type caseExport struct {
-	log CaseLog
+	log evidence.CaseLog
 	// graph is the graph's top-level nodes in order, the investigation
 	// first; shared holds the nodes that records share (parties,
 	// organisations, locations, tools, authorisations), appended to the
@@ -118,16 +120,16 @@ type caseExport struct {
 	defined map[string]bool
 	// parties gives each distinct party its @id; partyVariants counts the
 	// distinct parties seen per party ID.
-	parties        map[Party]string
+	parties        map[evidence.Party]string
 	partyVariants  map[string]int
 	authorizations []any
 }
 
-func newCASEExport(log CaseLog) *caseExport {
+func newExport(log evidence.CaseLog) *caseExport {
 	if log.Origin == "" {
-		log.Origin = DefaultOrigin + "/" + string(log.Case)
+		log.Origin = evidence.DefaultOrigin + "/" + string(log.Case)
 	}
-	return &caseExport{log: log, defined: make(map[string]bool), parties: make(map[Party]string), partyVariants: make(map[string]int)}
+	return &caseExport{log: log, defined: make(map[string]bool), parties: make(map[evidence.Party]string), partyVariants: make(map[string]int)}
 }
 
 func (x *caseExport) context() map[string]string {
@@ -144,11 +146,11 @@ func (x *caseExport) context() map[string]string {
 }
 
 func (x *caseExport) build() error {
-	records := make([]Record, len(x.log.Records))
+	records := make([]evidence.Record, len(x.log.Records))
 	for i, data := range x.log.Records {
-		r, err := DecodeRecord(data)
+		r, err := evidence.DecodeRecord(data)
 		if err != nil {
-			return fmt.Errorf("evidence: CASE export of case %s: record %d: %w", x.log.Case, i, err)
+			return fmt.Errorf("caseuco: export of case %s: record %d: %w", x.log.Case, i, err)
 		}
 		records[i] = r
 	}
@@ -161,7 +163,7 @@ func (x *caseExport) build() error {
 	x.graph = append(x.graph, investigation)
 
 	items := x.items(records)
-	collected := make(map[ItemID]string)
+	collected := make(map[evidence.ItemID]string)
 	for _, it := range items {
 		collected[it.ID] = it.Digests.SHA256
 	}
@@ -191,9 +193,9 @@ func (x *caseExport) build() error {
 
 // items returns the log's items, then any item known only from its
 // records: from the snapshot of its collected record, or by its ID alone.
-func (x *caseExport) items(records []Record) []Item {
-	var items []Item
-	seen := make(map[ItemID]bool)
+func (x *caseExport) items(records []evidence.Record) []evidence.Item {
+	var items []evidence.Item
+	seen := make(map[evidence.ItemID]bool)
 	for _, it := range x.log.Items {
 		if !seen[it.ID] { // an item listed twice is exported once
 			seen[it.ID] = true
@@ -205,7 +207,7 @@ func (x *caseExport) items(records []Record) []Item {
 			continue
 		}
 		seen[r.Item] = true
-		it := Item{ID: r.Item, CaseID: r.Case}
+		it := evidence.Item{ID: r.Item, CaseID: r.Case}
 		if r.Snapshot != nil {
 			it = r.Snapshot.Clone()
 		}
@@ -214,11 +216,13 @@ func (x *caseExport) items(records []Record) []Item {
 	return items
 }
 
-func (x *caseExport) itemID(id ItemID) string { return "kb:item/" + url.PathEscape(string(id)) }
+func (x *caseExport) itemID(id evidence.ItemID) string {
+	return "kb:item/" + url.PathEscape(string(id))
+}
 
 func (x *caseExport) recordID(i int64) string { return "kb:record/" + strconv.FormatInt(i, 10) }
 
-func (x *caseExport) addItem(it Item) {
+func (x *caseExport) addItem(it evidence.Item) {
 	id := x.itemID(it.ID)
 	n := caseNode{"@id": id, "@type": caseItemTypes(it.Kind)}
 	if it.Name != "" {
@@ -242,11 +246,11 @@ func (x *caseExport) addItem(it Item) {
 
 // caseItemTypes types an item by its kind: all are files, some of them
 // more specifically disk images or pictures.
-func caseItemTypes(k Kind) any {
+func caseItemTypes(k evidence.Kind) any {
 	switch k {
-	case KindDiskImage:
+	case evidence.KindDiskImage:
 		return []string{"uco-observable:File", "uco-observable:Image"}
-	case KindScreenshot:
+	case evidence.KindScreenshot:
 		return []string{"uco-observable:File", "uco-observable:RasterPicture"}
 	}
 	return "uco-observable:File"
@@ -254,7 +258,7 @@ func caseItemTypes(k Kind) any {
 
 // caseContentFacet describes content by its size, media type and digests.
 // size < 0 leaves the size out.
-func caseContentFacet(id string, size int64, mediaType string, d Digests) caseNode {
+func caseContentFacet(id string, size int64, mediaType string, d evidence.Digests) caseNode {
 	facet := caseNode{"@id": id + "/content-facet", "@type": "uco-observable:ContentDataFacet"}
 	if size >= 0 {
 		facet["uco-observable:sizeInBytes"] = caseInteger(size)
@@ -282,7 +286,7 @@ func caseContentFacet(id string, size int64, mediaType string, d Digests) caseNo
 
 // addSource adds the device an item was taken from, and the relationship
 // saying so.
-func (x *caseExport) addSource(itemID string, s Source) {
+func (x *caseExport) addSource(itemID string, s evidence.Source) {
 	if s.Host == "" && s.SerialNumber == "" && s.Path == "" && len(s.Network) == 0 && s.Description == "" {
 		return
 	}
@@ -319,7 +323,7 @@ func (x *caseExport) addSource(itemID string, s Source) {
 
 // addRecord adds the action of the custody record at index, and what it
 // resulted in.
-func (x *caseExport) addRecord(index int64, r Record, leaf Hash, collectedSHA256 string) {
+func (x *caseExport) addRecord(index int64, r evidence.Record, leaf evidence.Hash, collectedSHA256 string) {
 	id := x.recordID(index)
 	item := x.itemID(r.Item)
 	action := caseNode{
@@ -336,7 +340,7 @@ func (x *caseExport) addRecord(index int64, r Record, leaf Hash, collectedSHA256
 		action["uco-action:performer"] = caseRef(x.party(r.Actor))
 	}
 	var participants []any
-	for _, p := range []Party{r.From, r.To} {
+	for _, p := range []evidence.Party{r.From, r.To} {
 		if !p.IsZero() {
 			participants = append(participants, caseRef(x.party(p)))
 		}
@@ -353,7 +357,7 @@ func (x *caseExport) addRecord(index int64, r Record, leaf Hash, collectedSHA256
 	if r.Authority != "" {
 		x.authorization(r.Authority)
 	}
-	if r.Action == ActionAccessDenied {
+	if r.Action == evidence.ActionAccessDenied {
 		action["uco-action:actionStatus"] = "Fail"
 	}
 	var results []any
@@ -376,7 +380,7 @@ func (x *caseExport) addRecord(index int64, r Record, leaf Hash, collectedSHA256
 			"@id":                  id + "/content",
 			"@type":                "uco-observable:ContentData",
 			"uco-core:description": fmt.Sprintf("The content of item %s as hashed in custody record %d.", r.Item, index),
-			"uco-core:hasFacet":    []any{caseContentFacet(id+"/content", -1, "", Digests{SHA256: r.Digest})},
+			"uco-core:hasFacet":    []any{caseContentFacet(id+"/content", -1, "", evidence.Digests{SHA256: r.Digest})},
 		}
 		results = append(results, caseRef(id+"/content"))
 		produced = append(produced, content)
@@ -391,7 +395,7 @@ func (x *caseExport) addRecord(index int64, r Record, leaf Hash, collectedSHA256
 // describe says in words what the graph has no property for: the record's
 // place in the signed log, its authority, reason and notes, and whether
 // the digest observed matches the one collected.
-func (x *caseExport) describe(index int64, r Record, leaf Hash, collectedSHA256 string) string {
+func (x *caseExport) describe(index int64, r evidence.Record, leaf evidence.Hash, collectedSHA256 string) string {
 	lines := []string{fmt.Sprintf("Custody record %d of log %s; RFC 6962 leaf hash %s (hex).", index, x.log.Origin, hex.EncodeToString(leaf[:]))}
 	if r.Prev >= 0 {
 		lines = append(lines, fmt.Sprintf("Previous record of the same item: %d.", r.Prev))
@@ -422,7 +426,7 @@ func (x *caseExport) describe(index int64, r Record, leaf Hash, collectedSHA256 
 }
 
 // provenance describes an item as collected.
-func (x *caseExport) provenance(it Item) string {
+func (x *caseExport) provenance(it evidence.Item) string {
 	lines := []string{fmt.Sprintf("Exhibit %s of case %s: %s, collected by %s at %s.", it.Exhibit, x.log.Case, it.Name,
 		caseParty(it.CollectedBy), it.CollectedAt.Format(time.RFC3339Nano))}
 	if it.Location != "" {
@@ -434,7 +438,7 @@ func (x *caseExport) provenance(it Item) string {
 // party returns the @id of a party's identity, adding the identity (and
 // its organisation) the first time the party is seen. Parties that share
 // an ID but differ in name or organisation get an identity each.
-func (x *caseExport) party(p Party) string {
+func (x *caseExport) party(p evidence.Party) string {
 	if id, ok := x.parties[p]; ok {
 		return id
 	}
@@ -498,7 +502,7 @@ func (x *caseExport) authorization(text string) {
 }
 
 // caseParty names a party in a description.
-func caseParty(p Party) string {
+func caseParty(p evidence.Party) string {
 	if p.IsZero() {
 		return "nobody"
 	}

@@ -1,4 +1,4 @@
-package evidence
+package custodyreport
 
 import (
 	"bytes"
@@ -15,29 +15,30 @@ import (
 	"unicode"
 
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/incidentkit/incidentkit/evidence"
 )
 
 // defaultVerifyCommand is the program a custody report tells an
 // independent party to run on an exported bundle.
 const defaultVerifyCommand = "go run github.com/incidentkit/incidentkit/examples/custody-verify"
 
-// CustodyReportOptions says how [RenderCustodyReport] writes a custody
-// report. The zero value is ready to use: it stamps the report with the
-// current time and names nobody as its preparer.
-type CustodyReportOptions struct {
+// Options says how [Render] writes a custody report. The zero value is
+// ready to use: it stamps the report with the current time and names
+// nobody as its preparer.
+type Options struct {
 	// Title heads the report; empty means "Chain of custody report".
 	Title string
 	// PreparedBy is who prepared the report.
-	PreparedBy Party
+	PreparedBy evidence.Party
 	// Now tells the time the report is generated at, in the zone it is
 	// to be shown in. Nil means time.Now; set it for output that is the
 	// same on every run.
 	Now func() time.Time
 	// ContentVerified says that the verification outcome given to
-	// [RenderCustodyReport] also re-hashed every item's content from
-	// its blob store, as [Locker.Verify] does, and the report says so.
-	// [Locker.WriteCustodyReport] sets it and [Ledger.WriteCustodyReport]
-	// clears it, whatever the caller passed.
+	// [Render] also re-hashed every item's content from its blob store,
+	// as [evidence.Locker.Verify] does, and the report says so. [Write]
+	// sets it and [WriteLedger] clears it, whatever the caller passed.
 	ContentVerified bool
 	// VerifyCommand is the command the report tells an independent
 	// party to run on the exported bundle. Empty means
@@ -45,8 +46,8 @@ type CustodyReportOptions struct {
 	VerifyCommand string
 }
 
-// RenderCustodyReport writes the custody report of a case's log to w, in
-// Markdown that a court or an auditor can read: the case, the register of
+// Render writes the custody report of a case's log to w, in Markdown
+// that a court or an auditor can read: the case, the register of
 // exhibits, each exhibit's custody timeline, the verification history and
 // the outcome of verification, the tools used, a cryptographic appendix
 // (tree size and root, the latest signed checkpoint, the verifier key and
@@ -56,18 +57,19 @@ type CustodyReportOptions struct {
 //
 // vkey is the verifier key of the ledger that signed the log's
 // checkpoints. verification is the outcome of checking the log, from
-// [VerifyLog], [Ledger.Verify] or [Locker.Verify]; nil reports the log as
-// not verified. The report renders whatever the log holds, a tampered log
-// included: records that cannot be decoded are listed as such, every
-// problem in verification is shown, numbered, and every record a problem
-// names is marked with the problems' numbers wherever the report shows it.
+// [evidence.VerifyLog], [evidence.Ledger.Verify] or
+// [evidence.Locker.Verify]; nil reports the log as not verified. The
+// report renders whatever the log holds, a tampered log included: records
+// that cannot be decoded are listed as such, every problem in
+// verification is shown, numbered, and every record a problem names is
+// marked with the problems' numbers wherever the report shows it.
 //
 // The function touches no store, so it also reports on a log imported from
 // a bundle. Its output depends only on its arguments: the same inputs,
 // with opts.Now fixed, give the same bytes. Every piece of text taken from
 // the log is escaped, so nothing recorded in it can break the report's
 // tables or reach its reader as Markdown or HTML.
-func RenderCustodyReport(w io.Writer, log CaseLog, vkey string, verification *Report, opts CustodyReportOptions) error {
+func Render(w io.Writer, log evidence.CaseLog, vkey string, verification *evidence.Report, opts Options) error {
 	m := newCustodyReportModel(log, vkey, verification, opts)
 	var b bytes.Buffer
 	m.writeHeader(&b)
@@ -78,75 +80,51 @@ func RenderCustodyReport(w io.Writer, log CaseLog, vkey string, verification *Re
 	m.writeAppendix(&b)
 	m.writeReproduce(&b)
 	if _, err := w.Write(b.Bytes()); err != nil {
-		return fmt.Errorf("evidence: write custody report of case %s: %w", log.Case, err)
+		return fmt.Errorf("custodyreport: write report of case %s: %w", log.Case, err)
 	}
 	return nil
 }
 
-// WriteCustodyReport writes the custody report of case c to w (see
-// [RenderCustodyReport]): it exports the case's log, checks it as
-// [Ledger.Verify] does, and reports both. Item contents are not re-hashed;
-// [Locker.WriteCustodyReport] does that too. It fails with an error
-// matching [ErrNotFound] if the case has no custody record.
-func (l *Ledger) WriteCustodyReport(ctx context.Context, w io.Writer, c CaseID, opts CustodyReportOptions) error {
-	log, rep, err := l.exportVerified(ctx, c)
+// Write writes the custody report of case c to w (see [Render]): it
+// exports the case's log and checks it as [evidence.Locker.Verify] does,
+// re-hashing every item's content from the blob store, and reports both
+// ([evidence.Locker.ExportVerified]). It fails with an error matching
+// [evidence.ErrNotFound] if the case has no custody record.
+func Write(ctx context.Context, w io.Writer, locker *evidence.Locker, c evidence.CaseID, opts Options) error {
+	log, rep, err := locker.ExportVerified(ctx, c)
+	if err != nil {
+		return err
+	}
+	opts.ContentVerified = true
+	return Render(w, log, locker.Ledger().VerifierKey(), rep, opts)
+}
+
+// WriteLedger writes the custody report of case c of a ledger alone to w
+// (see [Render]): it exports the case's log, checks it as
+// [evidence.Ledger.Verify] does, and reports both
+// ([evidence.Ledger.ExportVerified]). Item contents are not re-hashed;
+// [Write] does that too. It fails with an error matching
+// [evidence.ErrNotFound] if the case has no custody record.
+func WriteLedger(ctx context.Context, w io.Writer, ledger *evidence.Ledger, c evidence.CaseID, opts Options) error {
+	log, rep, err := ledger.ExportVerified(ctx, c)
 	if err != nil {
 		return err
 	}
 	opts.ContentVerified = false
-	return RenderCustodyReport(w, log, l.vkey, rep, opts)
-}
-
-// WriteCustodyReport writes the custody report of case c to w (see
-// [RenderCustodyReport]): it exports the case's log and checks it as
-// [Locker.Verify] does, re-hashing every item's content from the blob
-// store, and reports both. It fails with an error matching [ErrNotFound]
-// if the case has no custody record.
-func (l *Locker) WriteCustodyReport(ctx context.Context, w io.Writer, c CaseID, opts CustodyReportOptions) error {
-	log, rep, err := l.ledger.exportVerified(ctx, c)
-	if err != nil {
-		return err
-	}
-	for _, it := range log.Items {
-		if err := l.checkBlob(ctx, it); err != nil {
-			rep.Problems = append(rep.Problems, err)
-		}
-	}
-	opts.ContentVerified = true
-	return RenderCustodyReport(w, log, l.ledger.vkey, rep, opts)
-}
-
-// exportVerified exports case c and checks the export as [Ledger.Verify]
-// does, so that the report and its verification describe the same records
-// even while others append.
-func (l *Ledger) exportVerified(ctx context.Context, c CaseID) (CaseLog, *Report, error) {
-	log, err := l.Export(ctx, c)
-	if err != nil {
-		return CaseLog{}, nil, err
-	}
-	if len(log.Records) == 0 {
-		return CaseLog{}, nil, fmt.Errorf("evidence: custody report of case %s: no custody record: %w", c, ErrNotFound)
-	}
-	rep, rebuilt := verifyLog(log, l.vkey)
-	if rebuilt != nil {
-		if err := l.compareHashes(ctx, c, rep, rebuilt); err != nil {
-			return CaseLog{}, nil, err
-		}
-	}
-	return log, rep, nil
+	return Render(w, log, ledger.VerifierKey(), rep, opts)
 }
 
 // custodyReportModel is what a custody report shows, gathered from the
 // log once.
 type custodyReportModel struct {
-	log          CaseLog
+	log          evidence.CaseLog
 	vkey         string
-	verification *Report
-	opts         CustodyReportOptions
+	verification *evidence.Report
+	opts         Options
 	records      []reportRecord
 	exhibits     []*reportExhibit
-	byItem       map[ItemID]*reportExhibit
-	root         Hash
+	byItem       map[evidence.ItemID]*reportExhibit
+	root         evidence.Hash
 	rootErr      error
 	// problems lists, for each record a verification problem names, the
 	// numbers of those problems, from 1 as the report lists them.
@@ -156,20 +134,20 @@ type custodyReportModel struct {
 // reportRecord is one record of the log, decoded if it could be.
 type reportRecord struct {
 	index int64
-	leaf  Hash
-	rec   Record
+	leaf  evidence.Hash
+	rec   evidence.Record
 	err   error
 }
 
 // reportExhibit is one item and its records.
 type reportExhibit struct {
-	item Item
+	item evidence.Item
 	// listed says the item is in the log's item list, rather than known
 	// only from its records.
 	listed bool
 	// collected is the item as its collected record, at collectedAt,
 	// describes it.
-	collected   *Item
+	collected   *evidence.Item
 	collectedAt int64
 	records     []*reportRecord
 }
@@ -194,8 +172,8 @@ func (e *reportExhibit) collectedSHA256() string {
 	return e.item.Digests.SHA256
 }
 
-func newCustodyReportModel(log CaseLog, vkey string, verification *Report, opts CustodyReportOptions) *custodyReportModel {
-	m := &custodyReportModel{log: log, vkey: vkey, verification: verification, opts: opts, byItem: make(map[ItemID]*reportExhibit)}
+func newCustodyReportModel(log evidence.CaseLog, vkey string, verification *evidence.Report, opts Options) *custodyReportModel {
+	m := &custodyReportModel{log: log, vkey: vkey, verification: verification, opts: opts, byItem: make(map[evidence.ItemID]*reportExhibit)}
 	for _, it := range log.Items {
 		e := &reportExhibit{item: it, listed: true}
 		m.exhibits = append(m.exhibits, e)
@@ -207,7 +185,7 @@ func newCustodyReportModel(log CaseLog, vkey string, verification *Report, opts 
 	for i, data := range log.Records {
 		rr := &m.records[i]
 		rr.index, rr.leaf = int64(i), tlog.RecordHash(data)
-		rr.rec, rr.err = DecodeRecord(data)
+		rr.rec, rr.err = evidence.DecodeRecord(data)
 		if rr.err == nil {
 			m.attach(rr)
 		}
@@ -219,7 +197,7 @@ func newCustodyReportModel(log CaseLog, vkey string, verification *Report, opts 
 
 // recordProblems maps each record the problems of rep name to the numbers
 // of those problems.
-func recordProblems(rep *Report) map[int64][]int {
+func recordProblems(rep *evidence.Report) map[int64][]int {
 	out := make(map[int64][]int)
 	if rep == nil {
 		return out
@@ -235,17 +213,17 @@ func recordProblems(rep *Report) map[int64][]int {
 }
 
 // tamperErrors returns the tamper errors err is or joins.
-func tamperErrors(err error) []*TamperError {
+func tamperErrors(err error) []*evidence.TamperError {
 	if joined, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []*TamperError
+		var out []*evidence.TamperError
 		for _, e := range joined.Unwrap() {
 			out = append(out, tamperErrors(e)...)
 		}
 		return out
 	}
-	var te *TamperError
+	var te *evidence.TamperError
 	if errors.As(err, &te) {
-		return []*TamperError{te}
+		return []*evidence.TamperError{te}
 	}
 	return nil
 }
@@ -275,7 +253,7 @@ func (m *custodyReportModel) attach(rr *reportRecord) {
 	r := rr.rec
 	e := m.byItem[r.Item]
 	if e == nil {
-		e = &reportExhibit{item: Item{ID: r.Item, CaseID: r.Case}}
+		e = &reportExhibit{item: evidence.Item{ID: r.Item, CaseID: r.Case}}
 		if r.Snapshot != nil {
 			e.item = r.Snapshot.Clone()
 		}
@@ -291,10 +269,10 @@ func (m *custodyReportModel) attach(rr *reportRecord) {
 
 // custodyTreeRoot rebuilds the RFC 6962 Merkle tree of the records and
 // returns its root.
-func custodyTreeRoot(records [][]byte) (Hash, error) {
-	hashes := make([]Hash, 0, tlog.StoredHashCount(int64(len(records))))
-	reader := tlog.HashReaderFunc(func(indexes []int64) ([]Hash, error) {
-		out := make([]Hash, len(indexes))
+func custodyTreeRoot(records [][]byte) (evidence.Hash, error) {
+	hashes := make([]evidence.Hash, 0, tlog.StoredHashCount(int64(len(records))))
+	reader := tlog.HashReaderFunc(func(indexes []int64) ([]evidence.Hash, error) {
+		out := make([]evidence.Hash, len(indexes))
 		for i, x := range indexes {
 			if x < 0 || x >= int64(len(hashes)) {
 				return nil, fmt.Errorf("evidence: tree hash %d not built", x)
@@ -306,7 +284,7 @@ func custodyTreeRoot(records [][]byte) (Hash, error) {
 	for i, data := range records {
 		stored, err := tlog.StoredHashes(int64(i), data, reader)
 		if err != nil {
-			return Hash{}, err
+			return evidence.Hash{}, err
 		}
 		hashes = append(hashes, stored...)
 	}
@@ -394,7 +372,7 @@ func (m *custodyReportModel) writeRegister(b *bytes.Buffer) {
 
 // sameDescription compares two descriptions of an item by their encoding,
 // as the custody log stores them.
-func sameDescription(a, b Item) bool {
+func sameDescription(a, b evidence.Item) bool {
 	ja, errA := json.Marshal(a)
 	jb, errB := json.Marshal(b)
 	return errA == nil && errB == nil && bytes.Equal(ja, jb)
@@ -440,7 +418,7 @@ func (m *custodyReportModel) writeVerification(b *bytes.Buffer) {
 	b.WriteString("## Verification\n\n### Verification records\n\n")
 	var rows [][]string
 	for _, rr := range m.records {
-		if rr.err != nil || rr.rec.Action != ActionVerified {
+		if rr.err != nil || rr.rec.Action != evidence.ActionVerified {
 			continue
 		}
 		r, e := rr.rec, m.byItem[rr.rec.Item]
@@ -558,7 +536,7 @@ func (m *custodyReportModel) writeAppendix(b *bytes.Buffer) {
 	} else {
 		b.WriteString("The public key that checks the checkpoints, in signed-note verifier key format:\n\n")
 		mdFenced(b, "text", m.vkey)
-		fmt.Fprintf(b, "Its SHA-256 fingerprint, to compare by eye or read over the phone: %s\n\n", mdCode(KeyFingerprint(m.vkey)))
+		fmt.Fprintf(b, "Its SHA-256 fingerprint, to compare by eye or read over the phone: %s\n\n", mdCode(evidence.KeyFingerprint(m.vkey)))
 	}
 
 	b.WriteString("### Records of each exhibit\n\n")
@@ -600,19 +578,19 @@ func (m *custodyReportModel) writeReproduce(b *bytes.Buffer) {
 	}
 	fingerprint := "<fingerprint>"
 	if m.vkey != "" {
-		fingerprint = KeyFingerprint(m.vkey)
+		fingerprint = evidence.KeyFingerprint(m.vkey)
 	}
 	b.WriteString("## Steps to reproduce the verification\n\n")
 	b.WriteString("An independent party needs only the case's exported bundle and the verifier key's fingerprint above: " +
 		"no access to the ledger's store, and no network.\n\n")
-	b.WriteString("1. Export the case as a custody bundle, `bundle.tar`, with evidence.ExportBundle: a tar archive holding " +
+	b.WriteString("1. Export the case as a custody bundle, `bundle.tar`, with bundle.Export (package evidence/bundle): a tar archive holding " +
 		"manifest.json (the items, the signed checkpoints with their consistency proofs, the verifier key), " +
-		"records.jsonl (each record's exact bytes, one per line, in log order) and, with BundleOptions.IncludeBlobs, " +
-		"blobs/ with each exhibit's content. BundleOptions.Checkpoint signs a checkpoint first, so that one covers every record.\n")
+		"records.jsonl (each record's exact bytes, one per line, in log order) and, with Options.IncludeBlobs, " +
+		"blobs/ with each exhibit's content. Options.Checkpoint signs a checkpoint first, so that one covers every record.\n")
 	b.WriteString("2. Confirm the fingerprint with the ledger's operator through another channel (on paper, by phone).\n")
 	b.WriteString("3. With Go installed, run the custody verifier on the bundle:\n\n")
 	mdFenced(b, "sh", command+" -fingerprint "+fingerprint+" bundle.tar")
-	b.WriteString("The verifier makes these checks (in Go, evidence.ReadBundle and Bundle.Verify make them too); each proves one thing:\n\n")
+	b.WriteString("The verifier makes these checks (in Go, bundle.Read and Bundle.Verify make them too); each proves one thing:\n\n")
 	b.WriteString("- **The verifier key in the bundle has the fingerprint given:** the checkpoints are checked against the key named in this report, " +
 		"not against a key that came with a forged bundle.\n")
 	b.WriteString("- **Each checkpoint carries a valid Ed25519 signature by that key:** the key's holder stated that the log had that size and root.\n")
@@ -647,33 +625,33 @@ func (m *custodyReportModel) writeReproduce(b *bytes.Buffer) {
 }
 
 // actionWords names a custody action for a reader.
-func actionWords(a Action) string {
+func actionWords(a evidence.Action) string {
 	switch a {
-	case ActionCollected:
+	case evidence.ActionCollected:
 		return "Collected"
-	case ActionTransferred:
+	case evidence.ActionTransferred:
 		return "Transferred"
-	case ActionCheckedOut:
+	case evidence.ActionCheckedOut:
 		return "Checked out"
-	case ActionCheckedIn:
+	case evidence.ActionCheckedIn:
 		return "Checked in"
-	case ActionAccessed:
+	case evidence.ActionAccessed:
 		return "Accessed"
-	case ActionAnalyzed:
+	case evidence.ActionAnalyzed:
 		return "Analyzed"
-	case ActionCopied:
+	case evidence.ActionCopied:
 		return "Copied"
-	case ActionVerified:
+	case evidence.ActionVerified:
 		return "Verified"
-	case ActionSealed:
+	case evidence.ActionSealed:
 		return "Sealed"
-	case ActionUnsealed:
+	case evidence.ActionUnsealed:
 		return "Unsealed"
-	case ActionReleased:
+	case evidence.ActionReleased:
 		return "Released"
-	case ActionDisposed:
+	case evidence.ActionDisposed:
 		return "Disposed of"
-	case ActionAccessDenied:
+	case evidence.ActionAccessDenied:
 		return "Access denied"
 	}
 	return mdValue(string(a))
@@ -718,7 +696,7 @@ func plural(n int, one, many string) string {
 }
 
 // mdParty shows a party as "Name (ID), Organization".
-func mdParty(p Party) string {
+func mdParty(p evidence.Party) string {
 	if p.IsZero() {
 		return "—"
 	}
@@ -739,7 +717,7 @@ func mdParty(p Party) string {
 }
 
 // mdTransfer shows the parties of a transfer.
-func mdTransfer(from, to Party) string {
+func mdTransfer(from, to evidence.Party) string {
 	if from.IsZero() && to.IsZero() {
 		return "—"
 	}
@@ -747,7 +725,7 @@ func mdTransfer(from, to Party) string {
 }
 
 // mdSource shows where an item came from, one fact a line.
-func mdSource(s Source) string {
+func mdSource(s evidence.Source) string {
 	var lines []string
 	add := func(label, v string) {
 		if v != "" {

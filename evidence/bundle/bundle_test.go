@@ -1,4 +1,4 @@
-package evidence_test
+package bundle_test
 
 import (
 	"archive/tar"
@@ -21,6 +21,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/incidentkit/incidentkit/evidence"
+	"github.com/incidentkit/incidentkit/evidence/bundle"
 )
 
 const bundleCase evidence.CaseID = "INC-2026-0042"
@@ -110,16 +111,16 @@ func newBundleFixture(t testing.TB) *bundleFixture {
 }
 
 // export returns the case's bundle.
-func (fx *bundleFixture) export(t testing.TB, opts evidence.BundleOptions) []byte {
+func (fx *bundleFixture) export(t testing.TB, opts bundle.Options) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	require.NoError(t, evidence.ExportBundle(context.Background(), &buf, fx.ledger, fx.blobs, bundleCase, opts))
+	require.NoError(t, bundle.Export(context.Background(), &buf, fx.ledger, fx.blobs, bundleCase, opts))
 	return buf.Bytes()
 }
 
 // trust returns the trust of a verifier who has the ledger's key.
-func (fx *bundleFixture) trust() evidence.BundleTrust {
-	return evidence.BundleTrust{VerifierKey: fx.vkey}
+func (fx *bundleFixture) trust() bundle.Trust {
+	return bundle.Trust{VerifierKey: fx.vkey}
 }
 
 // caseLog returns what store holds of the case, with the origin of the
@@ -198,16 +199,16 @@ func writeBundleEntries(t testing.TB, entries []bundleEntry) []byte {
 	return buf.Bytes()
 }
 
-func bundleManifestOf(t testing.TB, entries []bundleEntry) evidence.BundleManifest {
+func bundleManifestOf(t testing.TB, entries []bundleEntry) bundle.Manifest {
 	t.Helper()
 	require.Equal(t, "manifest.json", entries[0].hdr.Name)
-	var m evidence.BundleManifest
+	var m bundle.Manifest
 	require.NoError(t, json.Unmarshal(entries[0].body, &m))
 	return m
 }
 
 // editManifest changes the manifest of a bundle.
-func editBundleManifest(t testing.TB, entries []bundleEntry, edit func(m *evidence.BundleManifest)) {
+func editBundleManifest(t testing.TB, entries []bundleEntry, edit func(m *bundle.Manifest)) {
 	t.Helper()
 	m := bundleManifestOf(t, entries)
 	edit(&m)
@@ -233,7 +234,7 @@ func editBundleRecords(t testing.TB, entries []bundleEntry, count bool, edit fun
 	}
 	entries[1].body = body
 	if count {
-		editBundleManifest(t, entries, func(m *evidence.BundleManifest) { m.Records = int64(len(lines)) })
+		editBundleManifest(t, entries, func(m *bundle.Manifest) { m.Records = int64(len(lines)) })
 	}
 }
 
@@ -250,9 +251,9 @@ func editBundleRecord(t testing.TB, entries []bundleEntry, i int, edit func(r *e
 	})
 }
 
-func TestExportBundleDeterministic(t *testing.T) {
+func TestExportDeterministic(t *testing.T) {
 	t.Parallel()
-	for _, opts := range []evidence.BundleOptions{{}, {IncludeBlobs: true}, {IncludeBlobs: true, Checkpoint: true}} {
+	for _, opts := range []bundle.Options{{}, {IncludeBlobs: true}, {IncludeBlobs: true, Checkpoint: true}} {
 		t.Run(fmt.Sprintf("blobs=%v,checkpoint=%v", opts.IncludeBlobs, opts.Checkpoint), func(t *testing.T) {
 			t.Parallel()
 			first := newBundleFixture(t).export(t, opts)
@@ -263,10 +264,10 @@ func TestExportBundleDeterministic(t *testing.T) {
 	}
 }
 
-func TestExportBundleLayout(t *testing.T) {
+func TestExportLayout(t *testing.T) {
 	t.Parallel()
 	fx := newBundleFixture(t)
-	entries := readBundleEntries(t, fx.export(t, evidence.BundleOptions{IncludeBlobs: true}))
+	entries := readBundleEntries(t, fx.export(t, bundle.Options{IncludeBlobs: true}))
 	var names []string
 	for _, e := range entries {
 		names = append(names, e.hdr.Name)
@@ -284,8 +285,8 @@ func TestExportBundleLayout(t *testing.T) {
 		"blobs/" + fx.items[0].Digests.SHA256, "blobs/" + fx.items[1].Digests.SHA256}, names)
 
 	m := bundleManifestOf(t, entries)
-	assert.Equal(t, evidence.BundleFormat, m.Format)
-	assert.Equal(t, evidence.BundleVersion, m.Version)
+	assert.Equal(t, bundle.Format, m.Format)
+	assert.Equal(t, bundle.Version, m.Version)
 	assert.Equal(t, bundleCase, m.Case)
 	assert.Equal(t, fx.ledger.Origin(bundleCase), m.Origin)
 	assert.Equal(t, fx.vkey, m.VerifierKey)
@@ -298,7 +299,7 @@ func TestExportBundleLayout(t *testing.T) {
 	assert.NotEmpty(t, m.ConsistencyProofs[0])
 	assert.Empty(t, m.ConsistencyProofs[1], "the latest checkpoint needs no proof")
 	assert.True(t, m.BlobsIncluded)
-	assert.Equal(t, []evidence.BundleBlob{
+	assert.Equal(t, []bundle.Blob{
 		{SHA256: fx.items[0].Digests.SHA256, Size: fx.items[0].Size},
 		{SHA256: fx.items[1].Digests.SHA256, Size: fx.items[1].Size},
 	}, m.Blobs)
@@ -310,14 +311,14 @@ func TestExportBundleLayout(t *testing.T) {
 	assert.Equal(t, bytes.Repeat([]byte{0xEB, 0x52, 0x90, 'N', 'T', 'F', 'S'}, 700), entries[2].body)
 }
 
-func TestImportBundle(t *testing.T) {
+func TestImport(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	fx := newBundleFixture(t)
-	data := fx.export(t, evidence.BundleOptions{IncludeBlobs: true})
+	data := fx.export(t, bundle.Options{IncludeBlobs: true})
 
 	store, blobs := evidence.NewMemoryLedgerStore(), evidence.NewMemoryBlobs()
-	rep, err := evidence.ImportBundle(ctx, bytes.NewReader(data), store, blobs, fx.trust(), evidence.BundleLimits{})
+	rep, err := bundle.Import(ctx, bytes.NewReader(data), store, blobs, fx.trust(), bundle.Limits{})
 	require.NoError(t, err)
 	require.True(t, rep.OK(), "%v", rep.Err())
 	assert.Equal(t, bundleCase, rep.Case)
@@ -349,25 +350,25 @@ func TestImportBundle(t *testing.T) {
 
 	// The imported case exports to the same bytes.
 	var again bytes.Buffer
-	require.NoError(t, evidence.ExportBundle(ctx, &again, ledger, blobs, bundleCase, evidence.BundleOptions{IncludeBlobs: true}))
+	require.NoError(t, bundle.Export(ctx, &again, ledger, blobs, bundleCase, bundle.Options{IncludeBlobs: true}))
 	assert.Equal(t, data, again.Bytes())
 
 	// Importing again changes nothing.
-	rep, err = evidence.ImportBundle(ctx, bytes.NewReader(data), store, blobs, fx.trust(), evidence.BundleLimits{})
+	rep, err = bundle.Import(ctx, bytes.NewReader(data), store, blobs, fx.trust(), bundle.Limits{})
 	require.NoError(t, err)
 	assert.True(t, rep.OK())
 	assert.Equal(t, bundleLogJSON(t, fx.store), bundleLogJSON(t, store))
 }
 
-func TestImportBundleWithoutBlobs(t *testing.T) {
+func TestImportWithoutBlobs(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	fx := newBundleFixture(t)
-	data := fx.export(t, evidence.BundleOptions{})
+	data := fx.export(t, bundle.Options{})
 	assert.Len(t, readBundleEntries(t, data), 2)
 
 	store, blobs := evidence.NewMemoryLedgerStore(), evidence.NewMemoryBlobs()
-	rep, err := evidence.ImportBundle(ctx, bytes.NewReader(data), store, blobs, fx.trust(), evidence.BundleLimits{})
+	rep, err := bundle.Import(ctx, bytes.NewReader(data), store, blobs, fx.trust(), bundle.Limits{})
 	require.NoError(t, err)
 	assert.False(t, rep.BlobsIncluded)
 	assert.Zero(t, rep.BlobsChecked)
@@ -377,19 +378,19 @@ func TestImportBundleWithoutBlobs(t *testing.T) {
 	assert.ErrorIs(t, err, evidence.ErrNotFound)
 }
 
-func TestReadBundleBlobStore(t *testing.T) {
+func TestReadBlobStore(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	fx := newBundleFixture(t)
-	data := fx.export(t, evidence.BundleOptions{IncludeBlobs: true})
+	data := fx.export(t, bundle.Options{IncludeBlobs: true})
 
 	// Without a store, content is checked and discarded.
-	b, err := evidence.ReadBundle(ctx, bytes.NewReader(data), nil, evidence.BundleLimits{})
+	b, err := bundle.Read(ctx, bytes.NewReader(data), nil, bundle.Limits{})
 	require.NoError(t, err)
 	require.Len(t, b.Blobs, 2)
 	// Item 3 has the content of item 2, and asks for its SHA-1 and MD5.
 	for i, it := range []evidence.Item{fx.items[0], fx.items[2]} {
-		assert.Equal(t, evidence.BundleBlobCheck{SHA256: it.Digests.SHA256, Size: it.Size, Digests: it.Digests}, b.Blobs[i])
+		assert.Equal(t, bundle.BlobCheck{SHA256: it.Digests.SHA256, Size: it.Size, Digests: it.Digests}, b.Blobs[i])
 	}
 	rep, err := b.Verify(fx.trust())
 	require.NoError(t, err)
@@ -397,7 +398,7 @@ func TestReadBundleBlobStore(t *testing.T) {
 
 	// With one, it is stored.
 	blobs := evidence.NewMemoryBlobs()
-	b, err = evidence.ReadBundle(ctx, bytes.NewReader(data), blobs, evidence.BundleLimits{})
+	b, err = bundle.Read(ctx, bytes.NewReader(data), blobs, bundle.Limits{})
 	require.NoError(t, err)
 	for _, bc := range b.Blobs {
 		assert.True(t, bc.Stored)
@@ -407,12 +408,12 @@ func TestReadBundleBlobStore(t *testing.T) {
 	}
 }
 
-func TestBundleTrust(t *testing.T) {
+func TestTrust(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	fx := newBundleFixture(t)
-	data := fx.export(t, evidence.BundleOptions{})
-	b, err := evidence.ReadBundle(ctx, bytes.NewReader(data), nil, evidence.BundleLimits{})
+	data := fx.export(t, bundle.Options{})
+	b, err := bundle.Read(ctx, bytes.NewReader(data), nil, bundle.Limits{})
 	require.NoError(t, err)
 	earlier, err := fx.store.Checkpoints(ctx, bundleCase)
 	require.NoError(t, err)
@@ -434,24 +435,24 @@ func TestBundleTrust(t *testing.T) {
 
 	for _, tc := range []struct {
 		name    string
-		trust   evidence.BundleTrust
+		trust   bundle.Trust
 		trusted bool
 		problem string
 	}{
 		{name: "none", trusted: false},
-		{name: "key", trust: evidence.BundleTrust{VerifierKey: fx.vkey}, trusted: true},
-		{name: "fingerprint", trust: evidence.BundleTrust{Fingerprint: fingerprint}, trusted: true},
-		{name: "upper-case fingerprint", trust: evidence.BundleTrust{Fingerprint: strings.ToUpper(fingerprint)}, trusted: true},
-		{name: "key and fingerprint", trust: evidence.BundleTrust{VerifierKey: fx.vkey, Fingerprint: fingerprint}, trusted: true},
-		{name: "earlier checkpoint", trust: evidence.BundleTrust{VerifierKey: fx.vkey, Checkpoints: [][]byte{earlier[0].Note}}, trusted: true},
+		{name: "key", trust: bundle.Trust{VerifierKey: fx.vkey}, trusted: true},
+		{name: "fingerprint", trust: bundle.Trust{Fingerprint: fingerprint}, trusted: true},
+		{name: "upper-case fingerprint", trust: bundle.Trust{Fingerprint: strings.ToUpper(fingerprint)}, trusted: true},
+		{name: "key and fingerprint", trust: bundle.Trust{VerifierKey: fx.vkey, Fingerprint: fingerprint}, trusted: true},
+		{name: "earlier checkpoint", trust: bundle.Trust{VerifierKey: fx.vkey, Checkpoints: [][]byte{earlier[0].Note}}, trusted: true},
 		{
 			name:  "checkpoint of a rewritten history",
-			trust: evidence.BundleTrust{VerifierKey: fx.vkey, Checkpoints: [][]byte{otherHistory.Note}}, trusted: true,
+			trust: bundle.Trust{VerifierKey: fx.vkey, Checkpoints: [][]byte{otherHistory.Note}}, trusted: true,
 			problem: "tampered checkpoint in case INC-2026-0042: expected root",
 		},
 		{
 			name:  "checkpoint of another key",
-			trust: evidence.BundleTrust{Fingerprint: fingerprint, Checkpoints: [][]byte{bundleForeignCheckpoint(t)}}, trusted: true,
+			trust: bundle.Trust{Fingerprint: fingerprint, Checkpoints: [][]byte{bundleForeignCheckpoint(t)}}, trusted: true,
 			problem: "tampered trusted checkpoint in case INC-2026-0042: expected a signature by custody.example.org, found no signature by that key",
 		},
 	} {
@@ -475,14 +476,14 @@ func TestBundleTrust(t *testing.T) {
 		})
 	}
 
-	for name, trust := range map[string]evidence.BundleTrust{
+	for name, trust := range map[string]bundle.Trust{
 		"bad key":                  {VerifierKey: "not a key"},
 		"short fingerprint":        {Fingerprint: fingerprint[:10]},
 		"fingerprint of other key": {VerifierKey: fx.vkey, Fingerprint: strings.Repeat("0", 64)},
 	} {
 		_, err := b.Verify(trust)
 		assert.ErrorIs(t, err, evidence.ErrInvalid, name)
-		_, err = evidence.ImportBundle(ctx, bytes.NewReader(data), evidence.NewMemoryLedgerStore(), nil, trust, evidence.BundleLimits{})
+		_, err = bundle.Import(ctx, bytes.NewReader(data), evidence.NewMemoryLedgerStore(), nil, trust, bundle.Limits{})
 		assert.ErrorIs(t, err, evidence.ErrInvalid, name)
 	}
 }
@@ -517,11 +518,11 @@ func bundleForgery(t testing.TB) (data []byte, forgerKey string) {
 		require.NoError(t, err)
 	}
 	var buf bytes.Buffer
-	require.NoError(t, evidence.ExportBundle(ctx, &buf, forger, fx.blobs, bundleCase, evidence.BundleOptions{IncludeBlobs: true, Checkpoint: true}))
+	require.NoError(t, bundle.Export(ctx, &buf, forger, fx.blobs, bundleCase, bundle.Options{IncludeBlobs: true, Checkpoint: true}))
 	return buf.Bytes(), vkey
 }
 
-func TestImportBundleForgery(t *testing.T) {
+func TestImportForgery(t *testing.T) {
 	t.Parallel()
 	data, forgerKey := bundleForgery(t)
 	fx := newBundleFixture(t)
@@ -529,20 +530,20 @@ func TestImportBundleForgery(t *testing.T) {
 	// Trusting the bundle's key, the forgery is consistent with itself,
 	// and the report says whose key that is.
 	store := evidence.NewMemoryLedgerStore()
-	rep, err := evidence.ImportBundle(t.Context(), bytes.NewReader(data), store, nil, evidence.BundleTrust{}, evidence.BundleLimits{})
+	rep, err := bundle.Import(t.Context(), bytes.NewReader(data), store, nil, bundle.Trust{}, bundle.Limits{})
 	require.NoError(t, err)
 	assert.False(t, rep.KeyTrusted)
 	assert.Equal(t, forgerKey, rep.VerifierKey)
 	assert.Contains(t, rep.Verdict(), "the bundle's own key trusted")
 
 	// With the ledger's key obtained out of band, it is refused.
-	for name, trust := range map[string]evidence.BundleTrust{
+	for name, trust := range map[string]bundle.Trust{
 		"key":         fx.trust(),
 		"fingerprint": {Fingerprint: evidence.KeyFingerprint(fx.vkey)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			store := evidence.NewMemoryLedgerStore()
-			rep, err := evidence.ImportBundle(t.Context(), bytes.NewReader(data), store, nil, trust, evidence.BundleLimits{})
+			rep, err := bundle.Import(t.Context(), bytes.NewReader(data), store, nil, trust, bundle.Limits{})
 			require.ErrorIs(t, err, evidence.ErrTampered)
 			assert.ErrorContains(t, err, "tampered verifier key")
 			assert.False(t, rep.OK())
@@ -556,7 +557,7 @@ func TestImportBundleForgery(t *testing.T) {
 type hostileBundle struct {
 	name   string
 	make   func(t *testing.T, fx *bundleFixture, entries []bundleEntry) []byte
-	limits evidence.BundleLimits
+	limits bundle.Limits
 	want   error
 	says   string
 }
@@ -600,11 +601,11 @@ func hostileBundles() []hostileBundle {
 			return e
 		}), want: evidence.ErrInvalid, says: "unknown field"},
 		{name: "unknown version", make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry {
-			editBundleManifest(t, e, func(m *evidence.BundleManifest) { m.Version = 2 })
+			editBundleManifest(t, e, func(m *bundle.Manifest) { m.Version = 2 })
 			return e
 		}), want: evidence.ErrInvalid, says: `format "incidentkit-custody-bundle" version 2`},
 		{name: "unknown format", make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry {
-			editBundleManifest(t, e, func(m *evidence.BundleManifest) { m.Format = "tarball" })
+			editBundleManifest(t, e, func(m *bundle.Manifest) { m.Format = "tarball" })
 			return e
 		}), want: evidence.ErrInvalid, says: `format "tarball"`},
 		{name: "unknown item kind", make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry {
@@ -612,24 +613,24 @@ func hostileBundles() []hostileBundle {
 			return e
 		}), want: evidence.ErrInvalid, says: "unknown kind"},
 		{name: "wrong fingerprint", make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry {
-			editBundleManifest(t, e, func(m *evidence.BundleManifest) { m.KeyFingerprint = strings.Repeat("0", 64) })
+			editBundleManifest(t, e, func(m *bundle.Manifest) { m.KeyFingerprint = strings.Repeat("0", 64) })
 			return e
 		}), want: evidence.ErrInvalid, says: "fingerprint"},
 		{name: "origin of another case", make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry {
-			editBundleManifest(t, e, func(m *evidence.BundleManifest) { m.Origin = "incidentkit/custody/INC-1" })
+			editBundleManifest(t, e, func(m *bundle.Manifest) { m.Origin = "incidentkit/custody/INC-1" })
 			return e
 		}), want: evidence.ErrInvalid, says: "origin"},
 		{name: "item of another case", make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry {
-			editBundleManifest(t, e, func(m *evidence.BundleManifest) { m.Items[1].CaseID = "INC-1" })
+			editBundleManifest(t, e, func(m *bundle.Manifest) { m.Items[1].CaseID = "INC-1" })
 			return e
 		}), want: evidence.ErrInvalid, says: "item 1"},
 		{name: "10^12 records declared", make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry {
-			editBundleManifest(t, e, func(m *evidence.BundleManifest) { m.Records = 1e12 })
+			editBundleManifest(t, e, func(m *bundle.Manifest) { m.Records = 1e12 })
 			return e
 		}), want: evidence.ErrInvalid, says: "1000000000000 records; the limit is"},
-		{name: "more records declared than the entry holds", limits: evidence.BundleLimits{MaxRecords: 1e12},
+		{name: "more records declared than the entry holds", limits: bundle.Limits{MaxRecords: 1e12},
 			make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry {
-				editBundleManifest(t, e, func(m *evidence.BundleManifest) { m.Records = 1e12 })
+				editBundleManifest(t, e, func(m *bundle.Manifest) { m.Records = 1e12 })
 				return e
 			}), want: evidence.ErrInvalid, says: "cannot hold the 1000000000000 records"},
 		{name: "record changed", make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry {
@@ -678,38 +679,38 @@ func hostileBundles() []hostileBundle {
 			return e
 		}), want: evidence.ErrInvalid, says: "does not end with a newline"},
 		{name: "item left out of the manifest", make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry {
-			editBundleManifest(t, e, func(m *evidence.BundleManifest) { m.Items = m.Items[:2] })
+			editBundleManifest(t, e, func(m *bundle.Manifest) { m.Items = m.Items[:2] })
 			return e
 		}), want: evidence.ErrTampered, says: "tampered item in case INC-2026-0042, item ITEM-3, record 5: expected the item its collected record describes, found no such item"},
 		{name: "item described otherwise", make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry {
-			editBundleManifest(t, e, func(m *evidence.BundleManifest) { m.Items[0].Location = "the boot of a car" })
+			editBundleManifest(t, e, func(m *bundle.Manifest) { m.Items[0].Location = "the boot of a car" })
 			return e
 		}), want: evidence.ErrTampered, says: "expected the item as collected, found a changed description"},
 		{name: "checkpoints removed", make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry {
-			editBundleManifest(t, e, func(m *evidence.BundleManifest) { m.Checkpoints, m.ConsistencyProofs = nil, nil })
+			editBundleManifest(t, e, func(m *bundle.Manifest) { m.Checkpoints, m.ConsistencyProofs = nil, nil })
 			return e
 		}), want: evidence.ErrTampered, says: "the records are signed by no one"},
 		{name: "latest checkpoint removed", make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry {
-			editBundleManifest(t, e, func(m *evidence.BundleManifest) {
+			editBundleManifest(t, e, func(m *bundle.Manifest) {
 				m.Checkpoints, m.ConsistencyProofs = m.Checkpoints[:1], [][]evidence.Hash{{}}
 			})
 			return e
 		}), want: evidence.ErrTampered, says: "the latest signs 3; records from 3 on are signed by no one"},
 		{name: "consistency proof changed", make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry {
-			editBundleManifest(t, e, func(m *evidence.BundleManifest) { m.ConsistencyProofs[0][0][0] ^= 1 })
+			editBundleManifest(t, e, func(m *bundle.Manifest) { m.ConsistencyProofs[0][0][0] ^= 1 })
 			return e
 		}), want: evidence.ErrTampered, says: "tampered consistency proof of checkpoint 0"},
 		{name: "consistency proof missing", make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry {
-			editBundleManifest(t, e, func(m *evidence.BundleManifest) { m.ConsistencyProofs = m.ConsistencyProofs[1:] })
+			editBundleManifest(t, e, func(m *bundle.Manifest) { m.ConsistencyProofs = m.ConsistencyProofs[1:] })
 			return e
 		}), want: evidence.ErrInvalid, says: "1 consistency proofs for 2 checkpoints"},
 		{name: "checkpoint signed by another key", make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry {
-			editBundleManifest(t, e, func(m *evidence.BundleManifest) { m.Checkpoints[1].Note = bundleForeignCheckpoint(t) })
+			editBundleManifest(t, e, func(m *bundle.Manifest) { m.Checkpoints[1].Note = bundleForeignCheckpoint(t) })
 			return e
 		}), want: evidence.ErrTampered, says: "tampered checkpoint signature"},
 		{name: "key replaced", make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry {
 			_, vkey := bundleKey(t, "custody.example.org", 66)
-			editBundleManifest(t, e, func(m *evidence.BundleManifest) {
+			editBundleManifest(t, e, func(m *bundle.Manifest) {
 				m.VerifierKey, m.KeyFingerprint = vkey, evidence.KeyFingerprint(vkey)
 			})
 			return e
@@ -722,7 +723,7 @@ func hostileBundles() []hostileBundle {
 			return e[:3]
 		}), want: evidence.ErrInvalid, says: "is missing"},
 		{name: "blob missing from the manifest too", make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry {
-			editBundleManifest(t, e, func(m *evidence.BundleManifest) { m.Blobs = m.Blobs[:1] })
+			editBundleManifest(t, e, func(m *bundle.Manifest) { m.Blobs = m.Blobs[:1] })
 			return e[:3]
 		}), want: evidence.ErrTampered, says: "tampered blob in case INC-2026-0042, item ITEM-2: expected content " + ""},
 		{name: "blobs in another order", make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry {
@@ -735,19 +736,19 @@ func hostileBundles() []hostileBundle {
 		}), want: evidence.ErrInvalid, says: "the manifest says"},
 		{name: "blob of another size in the manifest too", make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry {
 			e[3].body = e[3].body[1:]
-			editBundleManifest(t, e, func(m *evidence.BundleManifest) { m.Blobs[1].Size-- })
+			editBundleManifest(t, e, func(m *bundle.Manifest) { m.Blobs[1].Size-- })
 			return e
 		}), want: evidence.ErrTampered, says: "tampered blob"},
 		{name: "blob listed but not included", make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry {
-			editBundleManifest(t, e, func(m *evidence.BundleManifest) { m.BlobsIncluded = false })
+			editBundleManifest(t, e, func(m *bundle.Manifest) { m.BlobsIncluded = false })
 			return e
 		}), want: evidence.ErrInvalid, says: "blobs listed but not included"},
 		{name: "blob of no item", make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry {
 			content := []byte("planted")
 			sum := sha256.Sum256(content)
 			name := hex.EncodeToString(sum[:])
-			editBundleManifest(t, e, func(m *evidence.BundleManifest) {
-				m.Blobs = append(m.Blobs, evidence.BundleBlob{SHA256: name, Size: int64(len(content))})
+			editBundleManifest(t, e, func(m *bundle.Manifest) {
+				m.Blobs = append(m.Blobs, bundle.Blob{SHA256: name, Size: int64(len(content))})
 			})
 			return append(e, bundleEntry{hdr: tar.Header{Typeflag: tar.TypeReg, Name: "blobs/" + name, Mode: 0o644}, body: content})
 		}), want: evidence.ErrTampered, says: "of no item"},
@@ -788,25 +789,25 @@ func hostileBundles() []hostileBundle {
 			e[2].hdr.Format = tar.FormatPAX
 			return e
 		}), want: evidence.ErrInvalid, says: "unexpected PAX record"},
-		{name: "manifest over the limit", limits: evidence.BundleLimits{MaxManifestSize: 1000},
+		{name: "manifest over the limit", limits: bundle.Limits{MaxManifestSize: 1000},
 			make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry { return e }),
 			want: evidence.ErrInvalid, says: "more than the limit of 1000"},
-		{name: "record over the limit", limits: evidence.BundleLimits{MaxRecordSize: 600},
+		{name: "record over the limit", limits: bundle.Limits{MaxRecordSize: 600},
 			make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry { return e }),
 			want: evidence.ErrInvalid, says: "record 0 is longer than the limit of 600 bytes"},
-		{name: "records over the limit", limits: evidence.BundleLimits{MaxRecordsSize: 2048},
+		{name: "records over the limit", limits: bundle.Limits{MaxRecordsSize: 2048},
 			make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry { return e }),
 			want: evidence.ErrInvalid, says: "more than the limit of 2048"},
-		{name: "too many records", limits: evidence.BundleLimits{MaxRecords: 6},
+		{name: "too many records", limits: bundle.Limits{MaxRecords: 6},
 			make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry { return e }),
 			want: evidence.ErrInvalid, says: "7 records; the limit is 6"},
-		{name: "blob over the limit", limits: evidence.BundleLimits{MaxBlobSize: 1000},
+		{name: "blob over the limit", limits: bundle.Limits{MaxBlobSize: 1000},
 			make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry { return e }),
 			want: evidence.ErrInvalid, says: "the limit is 1000"},
-		{name: "bundle over the limit", limits: evidence.BundleLimits{MaxTotalSize: 8192},
+		{name: "bundle over the limit", limits: bundle.Limits{MaxTotalSize: 8192},
 			make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry { return e }),
 			want: evidence.ErrInvalid, says: "larger than the limit of 8192 bytes"},
-		{name: "too many entries", limits: evidence.BundleLimits{MaxEntries: 3},
+		{name: "too many entries", limits: bundle.Limits{MaxEntries: 3},
 			make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry { return e }),
 			want: evidence.ErrInvalid, says: "2 blobs; the limit is 3 entries"},
 		{name: "entry after the end",
@@ -815,19 +816,19 @@ func hostileBundles() []hostileBundle {
 	}
 }
 
-func TestImportBundleRefusesHostile(t *testing.T) {
+func TestImportRefusesHostile(t *testing.T) {
 	t.Parallel()
 	fx := newBundleFixture(t)
-	clean := fx.export(t, evidence.BundleOptions{IncludeBlobs: true})
+	clean := fx.export(t, bundle.Options{IncludeBlobs: true})
 	for _, tc := range hostileBundles() {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			data := tc.make(t, fx, readBundleEntries(t, clean))
 			store, blobs := evidence.NewMemoryLedgerStore(), evidence.NewMemoryBlobs()
-			rep, err := evidence.ImportBundle(t.Context(), bytes.NewReader(data), store, blobs, fx.trust(), tc.limits)
+			rep, err := bundle.Import(t.Context(), bytes.NewReader(data), store, blobs, fx.trust(), tc.limits)
 			require.ErrorIs(t, err, tc.want)
 			assert.ErrorContains(t, err, tc.says)
-			assert.True(t, strings.HasPrefix(err.Error(), "evidence: "), err.Error())
+			assert.Regexp(t, `^(bundle|evidence): `, err.Error(), "the error names its package")
 			if errors.Is(tc.want, evidence.ErrTampered) {
 				require.NotNil(t, rep)
 				assert.False(t, rep.OK())
@@ -852,7 +853,7 @@ func TestImportBundleRefusesHostile(t *testing.T) {
 	}
 }
 
-func TestExportBundleCheckpoint(t *testing.T) {
+func TestExportCheckpoint(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	fx := newBundleFixture(t)
@@ -861,8 +862,8 @@ func TestExportBundleCheckpoint(t *testing.T) {
 	require.NoError(t, err)
 
 	// The last record is signed by no checkpoint yet.
-	data := fx.export(t, evidence.BundleOptions{})
-	b, err := evidence.ReadBundle(ctx, bytes.NewReader(data), nil, evidence.BundleLimits{})
+	data := fx.export(t, bundle.Options{})
+	b, err := bundle.Read(ctx, bytes.NewReader(data), nil, bundle.Limits{})
 	require.NoError(t, err)
 	rep, err := b.Verify(fx.trust())
 	require.NoError(t, err)
@@ -871,15 +872,15 @@ func TestExportBundleCheckpoint(t *testing.T) {
 	assert.ErrorContains(t, rep.Err(), "expected a checkpoint signing all 8 records, found the latest signs 7")
 
 	// Checkpoint signs it first.
-	data = fx.export(t, evidence.BundleOptions{Checkpoint: true})
-	b, err = evidence.ReadBundle(ctx, bytes.NewReader(data), nil, evidence.BundleLimits{})
+	data = fx.export(t, bundle.Options{Checkpoint: true})
+	b, err = bundle.Read(ctx, bytes.NewReader(data), nil, bundle.Limits{})
 	require.NoError(t, err)
 	rep, err = b.Verify(fx.trust())
 	require.NoError(t, err)
 	assert.True(t, rep.OK(), "%v", rep.Err())
 	assert.Equal(t, 3, rep.Checkpoints)
 	assert.Equal(t, int64(8), rep.Signed)
-	assert.Equal(t, data, fx.export(t, evidence.BundleOptions{Checkpoint: true}), "no second checkpoint")
+	assert.Equal(t, data, fx.export(t, bundle.Options{Checkpoint: true}), "no second checkpoint")
 	cps, err := fx.store.Checkpoints(ctx, bundleCase)
 	require.NoError(t, err)
 	assert.Len(t, cps, 3)
@@ -890,7 +891,7 @@ func TestExportBundleCheckpoint(t *testing.T) {
 	ledger, err := evidence.NewLedger(evidence.LedgerConfig{Store: counting, Key: fx.key})
 	require.NoError(t, err)
 	var again bytes.Buffer
-	require.NoError(t, evidence.ExportBundle(ctx, &again, ledger, nil, bundleCase, evidence.BundleOptions{Checkpoint: true}))
+	require.NoError(t, bundle.Export(ctx, &again, ledger, nil, bundleCase, bundle.Options{Checkpoint: true}))
 	assert.Equal(t, data, again.Bytes())
 	assert.Zero(t, counting.added)
 }
@@ -906,7 +907,7 @@ func (s *bundleCountingStore) AddCheckpoint(ctx context.Context, c evidence.Case
 	return s.MemoryLedgerStore.AddCheckpoint(ctx, c, cp)
 }
 
-func TestExportBundleUnsignedCase(t *testing.T) {
+func TestExportUnsignedCase(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	fx := newBundleFixture(t)
@@ -919,33 +920,33 @@ func TestExportBundleUnsignedCase(t *testing.T) {
 		require.NoError(t, err)
 	}
 	var buf bytes.Buffer
-	require.NoError(t, evidence.ExportBundle(ctx, &buf, ledger, nil, bundleCase, evidence.BundleOptions{}))
+	require.NoError(t, bundle.Export(ctx, &buf, ledger, nil, bundleCase, bundle.Options{}))
 	store := evidence.NewMemoryLedgerStore()
-	rep, err := evidence.ImportBundle(ctx, &buf, store, nil, fx.trust(), evidence.BundleLimits{})
+	rep, err := bundle.Import(ctx, &buf, store, nil, fx.trust(), bundle.Limits{})
 	require.ErrorIs(t, err, evidence.ErrTampered)
 	assert.ErrorContains(t, err, "expected a checkpoint signed by the key, found none: the records are signed by no one")
 	assert.Equal(t, "FAILED: 1 problem", rep.Verdict())
 	requireEmptyStore(t, store)
 }
 
-func TestExportBundleErrors(t *testing.T) {
+func TestExportErrors(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	fx := newBundleFixture(t)
 
-	err := evidence.ExportBundle(ctx, io.Discard, fx.ledger, fx.blobs, "INC-NONE", evidence.BundleOptions{})
+	err := bundle.Export(ctx, io.Discard, fx.ledger, fx.blobs, "INC-NONE", bundle.Options{})
 	assert.ErrorIs(t, err, evidence.ErrNotFound)
-	err = evidence.ExportBundle(ctx, io.Discard, fx.ledger, fx.blobs, "INC-NONE", evidence.BundleOptions{Checkpoint: true})
+	err = bundle.Export(ctx, io.Discard, fx.ledger, fx.blobs, "INC-NONE", bundle.Options{Checkpoint: true})
 	assert.ErrorIs(t, err, evidence.ErrNotFound)
-	err = evidence.ExportBundle(ctx, io.Discard, nil, fx.blobs, bundleCase, evidence.BundleOptions{})
+	err = bundle.Export(ctx, io.Discard, nil, fx.blobs, bundleCase, bundle.Options{})
 	assert.ErrorIs(t, err, evidence.ErrInvalid)
-	err = evidence.ExportBundle(ctx, io.Discard, fx.ledger, nil, bundleCase, evidence.BundleOptions{IncludeBlobs: true})
+	err = bundle.Export(ctx, io.Discard, fx.ledger, nil, bundleCase, bundle.Options{IncludeBlobs: true})
 	assert.ErrorIs(t, err, evidence.ErrInvalid)
-	err = evidence.ExportBundle(ctx, io.Discard, fx.ledger, fx.blobs, "bad case", evidence.BundleOptions{})
+	err = bundle.Export(ctx, io.Discard, fx.ledger, fx.blobs, "bad case", bundle.Options{})
 	assert.ErrorIs(t, err, evidence.ErrInvalid)
 
 	// Content missing from the store.
-	err = evidence.ExportBundle(ctx, io.Discard, fx.ledger, evidence.NewMemoryBlobs(), bundleCase, evidence.BundleOptions{IncludeBlobs: true})
+	err = bundle.Export(ctx, io.Discard, fx.ledger, evidence.NewMemoryBlobs(), bundleCase, bundle.Options{IncludeBlobs: true})
 	assert.ErrorIs(t, err, evidence.ErrNotFound)
 	assert.ErrorContains(t, err, "content of item ITEM-1 (EX-001)")
 
@@ -955,7 +956,7 @@ func TestExportBundleErrors(t *testing.T) {
 		"longer":  bytes.Repeat([]byte{0xEB, 0x52, 0x90, 'N', 'T', 'F', 'S'}, 701),
 	} {
 		blobs := &bundleSwappedBlobs{BlobStore: fx.blobs, digest: fx.items[0].Digests.SHA256, content: content}
-		err = evidence.ExportBundle(ctx, io.Discard, fx.ledger, blobs, bundleCase, evidence.BundleOptions{IncludeBlobs: true})
+		err = bundle.Export(ctx, io.Discard, fx.ledger, blobs, bundleCase, bundle.Options{IncludeBlobs: true})
 		assert.ErrorIs(t, err, evidence.ErrTampered, name)
 		assert.ErrorContains(t, err, "tampered blob in case INC-2026-0042, item ITEM-1", name)
 	}
@@ -963,7 +964,7 @@ func TestExportBundleErrors(t *testing.T) {
 	// A cancelled context.
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	err = evidence.ExportBundle(cancelled, io.Discard, fx.ledger, fx.blobs, bundleCase, evidence.BundleOptions{IncludeBlobs: true})
+	err = bundle.Export(cancelled, io.Discard, fx.ledger, fx.blobs, bundleCase, bundle.Options{IncludeBlobs: true})
 	assert.ErrorIs(t, err, context.Canceled)
 }
 
@@ -1004,11 +1005,11 @@ func (s *bundleRacingStore) Items(ctx context.Context, c evidence.CaseID) ([]evi
 	return s.MemoryLedgerStore.Items(ctx, c)
 }
 
-func TestExportBundleConsistentSnapshot(t *testing.T) {
+func TestExportConsistentSnapshot(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	fx := newBundleFixture(t)
-	before := fx.export(t, evidence.BundleOptions{})
+	before := fx.export(t, bundle.Options{})
 
 	racing := &bundleRacingStore{MemoryLedgerStore: fx.store}
 	ledger, err := evidence.NewLedger(evidence.LedgerConfig{Store: racing, Key: fx.key})
@@ -1023,15 +1024,15 @@ func TestExportBundleConsistentSnapshot(t *testing.T) {
 		require.NoError(t, err)
 	}
 	var buf bytes.Buffer
-	require.NoError(t, evidence.ExportBundle(ctx, &buf, ledger, nil, bundleCase, evidence.BundleOptions{}))
+	require.NoError(t, bundle.Export(ctx, &buf, ledger, nil, bundleCase, bundle.Options{}))
 	assert.Equal(t, before, buf.Bytes(), "the case as it was when the export began")
 }
 
-func TestImportBundleIntoExistingCase(t *testing.T) {
+func TestImportIntoExistingCase(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	fx := newBundleFixture(t)
-	data := fx.export(t, evidence.BundleOptions{})
+	data := fx.export(t, bundle.Options{})
 
 	// A store holding the first records of the bundle: the rest is
 	// appended.
@@ -1044,7 +1045,7 @@ func TestImportBundleIntoExistingCase(t *testing.T) {
 		_, err := ledger.Append(ctx, r)
 		require.NoError(t, err)
 	}
-	rep, err := evidence.ImportBundle(ctx, bytes.NewReader(data), prefix, nil, fx.trust(), evidence.BundleLimits{})
+	rep, err := bundle.Import(ctx, bytes.NewReader(data), prefix, nil, fx.trust(), bundle.Limits{})
 	require.NoError(t, err)
 	assert.True(t, rep.OK())
 	assert.Equal(t, bundleLogJSON(t, fx.store), bundleLogJSON(t, prefix))
@@ -1068,7 +1069,7 @@ func TestImportBundleIntoExistingCase(t *testing.T) {
 				require.NoError(t, err)
 			}
 			want := bundleLogJSON(t, store)
-			_, err = evidence.ImportBundle(ctx, bytes.NewReader(data), store, nil, fx.trust(), evidence.BundleLimits{})
+			_, err = bundle.Import(ctx, bytes.NewReader(data), store, nil, fx.trust(), bundle.Limits{})
 			require.ErrorIs(t, err, evidence.ErrConflict)
 			assert.Equal(t, want, bundleLogJSON(t, store))
 		})
@@ -1089,35 +1090,35 @@ func (f *bundleFailingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func TestReadBundleErrors(t *testing.T) {
+func TestReadErrors(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	fx := newBundleFixture(t)
-	data := fx.export(t, evidence.BundleOptions{IncludeBlobs: true})
+	data := fx.export(t, bundle.Options{IncludeBlobs: true})
 
 	// A failing reader is not an invalid bundle.
 	broken := errors.New("connection reset")
-	_, err := evidence.ReadBundle(ctx, &bundleFailingReader{r: bytes.NewReader(data[:3000]), err: broken}, nil, evidence.BundleLimits{})
+	_, err := bundle.Read(ctx, &bundleFailingReader{r: bytes.NewReader(data[:3000]), err: broken}, nil, bundle.Limits{})
 	assert.ErrorIs(t, err, broken)
 	assert.NotErrorIs(t, err, evidence.ErrInvalid)
-	assert.ErrorContains(t, err, "evidence: read bundle: connection reset")
+	assert.ErrorContains(t, err, "bundle: read: connection reset")
 
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	_, err = evidence.ReadBundle(cancelled, bytes.NewReader(data), nil, evidence.BundleLimits{})
+	_, err = bundle.Read(cancelled, bytes.NewReader(data), nil, bundle.Limits{})
 	assert.ErrorIs(t, err, context.Canceled)
 
-	for _, limits := range []evidence.BundleLimits{{MaxEntries: -1}, {MaxRecordSize: -1}, {MaxTotalSize: -5}} {
-		_, err = evidence.ReadBundle(ctx, bytes.NewReader(data), nil, limits)
+	for _, limits := range []bundle.Limits{{MaxEntries: -1}, {MaxRecordSize: -1}, {MaxTotalSize: -5}} {
+		_, err = bundle.Read(ctx, bytes.NewReader(data), nil, limits)
 		assert.ErrorIs(t, err, evidence.ErrInvalid)
 	}
-	_, err = evidence.ReadBundle(ctx, nil, nil, evidence.BundleLimits{})
+	_, err = bundle.Read(ctx, nil, nil, bundle.Limits{})
 	assert.ErrorIs(t, err, evidence.ErrInvalid)
-	_, err = evidence.ImportBundle(ctx, bytes.NewReader(data), nil, nil, fx.trust(), evidence.BundleLimits{})
+	_, err = bundle.Import(ctx, bytes.NewReader(data), nil, nil, fx.trust(), bundle.Limits{})
 	assert.ErrorIs(t, err, evidence.ErrInvalid)
 
 	// A blob store that fails.
-	_, err = evidence.ReadBundle(ctx, bytes.NewReader(data), bundleFailingBlobs{err: broken}, evidence.BundleLimits{})
+	_, err = bundle.Read(ctx, bytes.NewReader(data), bundleFailingBlobs{err: broken}, bundle.Limits{})
 	assert.ErrorIs(t, err, broken)
 	assert.NotErrorIs(t, err, evidence.ErrInvalid)
 }
@@ -1141,17 +1142,17 @@ func (w bundleFailingWriter) Abort() error                         { return nil 
 // A bundle declaring huge sizes in a few bytes is refused before anything
 // of that size is allocated.
 // It does not run in parallel, so that it counts only its own allocations.
-func TestReadBundleHugeDeclarations(t *testing.T) {
+func TestReadHugeDeclarations(t *testing.T) {
 	fx := newBundleFixture(t)
-	entries := readBundleEntries(t, fx.export(t, evidence.BundleOptions{IncludeBlobs: true}))
+	entries := readBundleEntries(t, fx.export(t, bundle.Options{IncludeBlobs: true}))
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	require.NoError(t, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "manifest.json", Size: 1 << 40}))
 	_, err := tw.Write(entries[0].body)
 	require.NoError(t, err)
-	for _, limits := range []evidence.BundleLimits{{}, {MaxManifestSize: 1 << 41, MaxTotalSize: 1 << 42}} {
+	for _, limits := range []bundle.Limits{{}, {MaxManifestSize: 1 << 41, MaxTotalSize: 1 << 42}} {
 		before := bundleAllocated()
-		_, err = evidence.ReadBundle(t.Context(), bytes.NewReader(buf.Bytes()), nil, limits)
+		_, err = bundle.Read(t.Context(), bytes.NewReader(buf.Bytes()), nil, limits)
 		allocated := bundleAllocated() - before
 		assert.ErrorIs(t, err, evidence.ErrInvalid)
 		assert.Less(t, allocated, uint64(4<<20), "allocated for a bundle of %d bytes", buf.Len())
@@ -1167,12 +1168,12 @@ func bundleAllocated() uint64 {
 
 // Content of 8 GiB or more needs a PAX size record in its header, which
 // the reader accepts.
-func TestReadBundleLargeBlobHeader(t *testing.T) {
+func TestReadLargeBlobHeader(t *testing.T) {
 	t.Parallel()
 	fx := newBundleFixture(t)
-	entries := readBundleEntries(t, fx.export(t, evidence.BundleOptions{IncludeBlobs: true}))
+	entries := readBundleEntries(t, fx.export(t, bundle.Options{IncludeBlobs: true}))
 	const size = 9 << 30
-	editBundleManifest(t, entries, func(m *evidence.BundleManifest) { m.Blobs[0].Size = size })
+	editBundleManifest(t, entries, func(m *bundle.Manifest) { m.Blobs[0].Size = size })
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, e := range entries[:2] {
@@ -1190,17 +1191,17 @@ func TestReadBundleLargeBlobHeader(t *testing.T) {
 	data := append(buf.Bytes(), header()...)
 	data = append(data, bytes.Repeat([]byte{1}, 4096)...)
 
-	_, err := evidence.ReadBundle(t.Context(), bytes.NewReader(data), nil, evidence.BundleLimits{})
+	_, err := bundle.Read(t.Context(), bytes.NewReader(data), nil, bundle.Limits{})
 	require.ErrorIs(t, err, evidence.ErrInvalid)
 	assert.ErrorContains(t, err, `bundle entry "`+entries[2].hdr.Name+`": truncated`)
 }
 
-func TestBundleTreeHashesImported(t *testing.T) {
+func TestTreeHashesImported(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	fx := newBundleFixture(t)
 	store := evidence.NewMemoryLedgerStore()
-	_, err := evidence.ImportBundle(ctx, bytes.NewReader(fx.export(t, evidence.BundleOptions{})), store, nil, fx.trust(), evidence.BundleLimits{})
+	_, err := bundle.Import(ctx, bytes.NewReader(fx.export(t, bundle.Options{})), store, nil, fx.trust(), bundle.Limits{})
 	require.NoError(t, err)
 	// Every stored hash is the one the exporting ledger stored, so proofs
 	// served from the imported case are the same.
