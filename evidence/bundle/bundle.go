@@ -141,7 +141,10 @@ type Options struct {
 	// first, and exports the log at that size, so that every record the
 	// bundle holds is signed. Signatures are deterministic, so a second
 	// export of an unchanged case adds no checkpoint and writes the same
-	// bytes.
+	// bytes. A ledger's witness need not be reachable: a checkpoint it
+	// could not witness is stored and exported all the same (the ledger
+	// witnesses it on its next append or verification), so a custodian can
+	// always hand evidence over.
 	Checkpoint bool
 }
 
@@ -294,9 +297,11 @@ func checkpointBundle(ctx context.Context, l *evidence.Ledger, c evidence.CaseID
 		}
 	}
 	cp, err := l.Checkpoint(ctx, c)
-	if err != nil {
+	if err != nil && cp.Size == 0 {
 		return 0, err
 	}
+	// A checkpoint returned with an error was signed and stored, but not
+	// witnessed: it is as sound a checkpoint to export as any other.
 	return cp.Size, nil
 }
 

@@ -1216,3 +1216,39 @@ func TestTreeHashesImported(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, want, got)
 }
+
+// unreachableWitness is a witness that cannot be reached.
+type unreachableWitness struct{}
+
+func (unreachableWitness) Witness(context.Context, evidence.CaseID, int64, []evidence.Hash, evidence.Checkpoint) error {
+	return errors.New("witness unreachable")
+}
+
+func (unreachableWitness) Latest(context.Context, evidence.CaseID) (evidence.Checkpoint, error) {
+	return evidence.Checkpoint{}, errors.New("witness unreachable")
+}
+
+// TestExportWithTheWitnessDown exports a case whose ledger's witness cannot
+// be reached: the checkpoint the export signs is stored and exported, and
+// the bundle verifies.
+func TestExportWithTheWitnessDown(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fx := newBundleFixture(t)
+	ledger, err := evidence.NewLedger(evidence.LedgerConfig{Store: fx.store, Key: fx.key, Witness: unreachableWitness{}})
+	require.NoError(t, err)
+	_, err = ledger.Append(ctx, evidence.Record{Case: bundleCase, Item: fx.items[1].ID, Action: evidence.ActionAccessed,
+		Actor: bundleBob, At: bundleT0.Add(3 * time.Hour), Reason: "read once more"})
+	require.NoError(t, err, "an append is kept when its checkpoint cannot be witnessed")
+	n, err := fx.store.Size(ctx, bundleCase)
+	require.NoError(t, err)
+
+	var buf bytes.Buffer
+	require.NoError(t, bundle.Export(ctx, &buf, ledger, fx.blobs, bundleCase, bundle.Options{Checkpoint: true}))
+	b, err := bundle.Read(ctx, &buf, nil, bundle.Limits{})
+	require.NoError(t, err)
+	rep, err := b.Verify(fx.trust())
+	require.NoError(t, err)
+	assert.True(t, rep.OK(), "the bundle verifies: %v", rep.Err())
+	assert.Equal(t, n, rep.Size, "every record is exported, signed by the new checkpoint")
+}
