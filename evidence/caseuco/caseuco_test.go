@@ -108,7 +108,7 @@ func caseRefs(v any) []string {
 func TestWriteGolden(t *testing.T) {
 	t.Parallel()
 	rc := newReportCase(t, evidence.NewMemoryBlobs())
-	log, err := rc.ledger.Export(t.Context(), reportCaseID)
+	log, err := rc.Ledger.Export(t.Context(), reportCaseID)
 	require.NoError(t, err)
 	out, _ := exportCASE(t, log)
 	custodyGolden(t, filepath.Join("testdata", "case.jsonld"), out)
@@ -117,7 +117,7 @@ func TestWriteGolden(t *testing.T) {
 func TestWriteGraph(t *testing.T) {
 	t.Parallel()
 	rc := newReportCase(t, evidence.NewMemoryBlobs())
-	log, err := rc.ledger.Export(t.Context(), reportCaseID)
+	log, err := rc.Ledger.Export(t.Context(), reportCaseID)
 	require.NoError(t, err)
 	_, doc := exportCASE(t, log)
 
@@ -263,21 +263,21 @@ func TestWriteGraph(t *testing.T) {
 func TestWriteStable(t *testing.T) {
 	t.Parallel()
 	rc := newReportCase(t, evidence.NewMemoryBlobs())
-	log, err := rc.ledger.Export(t.Context(), reportCaseID)
+	log, err := rc.Ledger.Export(t.Context(), reportCaseID)
 	require.NoError(t, err)
 	first, doc := exportCASE(t, log)
 	again, _ := exportCASE(t, log)
 	assert.Equal(t, first, again, "the same log exports the same bytes")
 
 	other := newReportCase(t, evidence.NewMemoryBlobs())
-	otherLog, err := other.ledger.Export(t.Context(), reportCaseID)
+	otherLog, err := other.Ledger.Export(t.Context(), reportCaseID)
 	require.NoError(t, err)
 	fromOther, _ := exportCASE(t, otherLog)
 	assert.Equal(t, first, fromOther, "the same case in another ledger exports the same bytes")
 
-	rc.record(t, evidence.Record{Item: rc.items[1].ID, Action: evidence.ActionCheckedIn, Actor: reportBob,
+	rc.Record(t, evidence.Record{Item: rc.Items[1].ID, Action: evidence.ActionCheckedIn, Actor: reportBob,
 		At: time.Date(2026, time.March, 4, 17, 0, 0, 0, reportZoneBoston), Location: "Evidence server"})
-	grown, err := rc.ledger.Export(t.Context(), reportCaseID)
+	grown, err := rc.Ledger.Export(t.Context(), reportCaseID)
 	require.NoError(t, err)
 	_, later := exportCASE(t, grown)
 	before, after := make(map[string]int), make(map[string]int)
@@ -328,14 +328,14 @@ func TestWriteEscapesIDs(t *testing.T) {
 func TestWriteErrors(t *testing.T) {
 	t.Parallel()
 	rc := newReportCase(t, evidence.NewMemoryBlobs())
-	log, err := rc.ledger.Export(t.Context(), reportCaseID)
+	log, err := rc.Ledger.Export(t.Context(), reportCaseID)
 	require.NoError(t, err)
 	log.Records[2] = append([]byte(" "), log.Records[2]...)
 	err = caseuco.Write(&bytes.Buffer{}, log)
 	assert.ErrorIs(t, err, evidence.ErrInvalid)
 	assert.ErrorContains(t, err, "record 2")
 
-	log, err = rc.ledger.Export(t.Context(), reportCaseID)
+	log, err = rc.Ledger.Export(t.Context(), reportCaseID)
 	require.NoError(t, err)
 	assert.Error(t, caseuco.Write(reportFailingWriter{assert.AnError}, log))
 }
@@ -346,7 +346,7 @@ func TestWriteErrors(t *testing.T) {
 func TestWriteInconsistentItems(t *testing.T) {
 	t.Parallel()
 	rc := newReportCase(t, evidence.NewMemoryBlobs())
-	log, err := rc.ledger.Export(t.Context(), reportCaseID)
+	log, err := rc.Ledger.Export(t.Context(), reportCaseID)
 	require.NoError(t, err)
 	log.Items = []evidence.Item{log.Items[0], log.Items[0]}
 	_, doc := exportCASE(t, log)
@@ -388,7 +388,7 @@ var caseStringVocabularies = map[string][]string{
 func TestWriteDatatypes(t *testing.T) {
 	t.Parallel()
 	rc := newReportCase(t, evidence.NewMemoryBlobs())
-	log, err := rc.ledger.Export(t.Context(), reportCaseID)
+	log, err := rc.Ledger.Export(t.Context(), reportCaseID)
 	require.NoError(t, err)
 	_, doc := exportCASE(t, log)
 	seen := map[string]int{}

@@ -10,7 +10,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,11 +18,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/evidence/bundle"
 	"github.com/incidentkit/incidentkit/evidence/custodyreport"
+	"github.com/incidentkit/incidentkit/evidence/internal/custodycase"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -37,131 +36,37 @@ func requireLines(t *testing.T, report string, want ...string) {
 	}
 }
 
+// The case is package custodycase's, shared with the other packages'
+// tests so that they describe the same case.
+var (
+	reportZoneLyon   = custodycase.ZoneLyon
+	reportZoneBoston = custodycase.ZoneBoston
+	reportT0         = custodycase.T0
+
+	reportBob = custodycase.Bob
+)
+
+const reportCaseID = custodycase.ID
+
+type reportCase = custodycase.Case
+
+func newReportCase(t testing.TB, blobs evidence.BlobStore) *reportCase {
+	return custodycase.New(t, blobs)
+}
+
+func reportSigningKey(t testing.TB) (evidence.SigningKey, string) { return custodycase.SigningKey(t) }
+
 // custodyGolden compares got with the golden file at path, or rewrites the
 // file when the tests run with -update.
 func custodyGolden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if *updateGolden {
-		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-		require.NoError(t, os.WriteFile(path, got, 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test ./evidence/custodyreport -run %s -update to write it", t.Name())
-	assert.Equal(t, string(want), string(got), "%s differs; run with -update if the change is intended", path)
+	custodycase.Golden(t, path, got, *updateGolden)
 }
 
-// The parties and zones of the report fixture: each party acts in their
-// own time zone, which the report must keep.
 var (
-	reportZoneLyon    = time.FixedZone("CET", 60*60)
-	reportZoneBoston  = time.FixedZone("EST", -5*60*60)
-	reportZoneLondon  = time.FixedZone("GMT", 0)
-	reportT0          = time.Date(2026, time.March, 2, 9, 15, 30, 0, reportZoneLyon)
 	reportGeneratedAt = time.Date(2026, time.March, 10, 16, 0, 0, 0, reportZoneLyon)
-
-	reportAlice   = evidence.Party{ID: "alice", Name: "Alice Moreau", Organization: "CSIRT"}
-	reportBob     = evidence.Party{ID: "bob", Name: "Bob Ndiaye", Organization: "Forensics Lab"}
-	reportCarol   = evidence.Party{ID: "carol", Name: "Carol Lindqvist", Organization: "Secure Transport Ltd"}
-	reportMallory = evidence.Party{ID: "mallory", Name: "Mallory Quinn", Organization: "Finance"}
-	reportAuditor = evidence.Party{ID: "dana", Name: "Dana Whitfield", Organization: "Internal Audit"}
+	reportAuditor     = evidence.Party{ID: "dana", Name: "Dana Whitfield", Organization: "Internal Audit"}
 )
-
-const reportCaseID evidence.CaseID = "INC-2026-0042"
-
-// reportCase is a small case: two exhibits, a transfer, a check-out, an
-// access denied, a verification and a signed checkpoint.
-type reportCase struct {
-	locker *evidence.Locker
-	ledger *evidence.Ledger
-	vkey   string
-	items  []evidence.Item
-	// clock is what the locker's Now returns.
-	clock time.Time
-}
-
-// reportSigningKey returns a signing key made from a fixed seed, so that
-// checkpoints are the same on every run, and its verifier key.
-func reportSigningKey(t testing.TB) (evidence.SigningKey, string) {
-	t.Helper()
-	skey, vkey, err := note.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{0x42}, 64)), "custody.example.org")
-	require.NoError(t, err)
-	return evidence.SigningKey(skey), vkey
-}
-
-// newReportCase builds the case in a locker with memory stores, a fixed
-// key, fixed times and fixed item IDs.
-func newReportCase(t testing.TB, blobs evidence.BlobStore) *reportCase {
-	t.Helper()
-	ctx := context.Background()
-	key, vkey := reportSigningKey(t)
-	ledger, err := evidence.NewLedger(evidence.LedgerConfig{Store: evidence.NewMemoryLedgerStore(), Key: key})
-	require.NoError(t, err)
-	rc := &reportCase{ledger: ledger, vkey: vkey, clock: reportT0}
-	ids := 0
-	rc.locker, err = evidence.NewLocker(evidence.LockerConfig{
-		Ledger: ledger,
-		Blobs:  blobs,
-		Policy: evidence.AccessPolicyFunc(func(_ context.Context, req evidence.AccessRequest) error {
-			if req.Actor.ID == reportMallory.ID {
-				return errors.New("not on the case's access list")
-			}
-			return nil
-		}),
-		Now:   func() time.Time { return rc.clock },
-		NewID: func() evidence.ItemID { ids++; return evidence.ItemID(fmt.Sprintf("ITEM-%d", ids)) },
-	})
-	require.NoError(t, err)
-
-	image, err := rc.locker.Collect(ctx, evidence.Collection{
-		Case: reportCaseID, Name: "fin-laptop-07.E01", Kind: evidence.KindDiskImage, MediaType: "application/x-ewf",
-		Content: bytes.NewReader(bytes.Repeat([]byte("sector "), 1000)),
-		Source: evidence.Source{Host: "fin-laptop-07", Path: "/dev/nvme0n1", SerialNumber: "S4EWNX0R812345",
-			Network: []string{"10.20.4.17"}},
-		CollectedBy: reportAlice, CollectedAt: reportT0, Location: "Evidence locker 3, shelf B",
-		Labels:    []string{"phishing"},
-		Authority: "Warrant W-2026-113", Reason: "laptop that opened the phishing mail",
-		Tool: "FTK Imager 4.7.1", Notes: "write blocker Tableau T35u", SHA1: true, MD5: true,
-	})
-	require.NoError(t, err)
-	mail, err := rc.locker.Collect(ctx, evidence.Collection{
-		Case: reportCaseID, Name: "mail-gw.log", Kind: evidence.KindLog, MediaType: "text/plain",
-		Content:     strings.NewReader("Mar  2 08:58:01 mail-gw postfix/smtpd: connect from unknown\n"),
-		Source:      evidence.Source{Host: "mail-gw", Path: "/var/log/mail.log"},
-		CollectedBy: reportBob, CollectedAt: time.Date(2026, time.March, 2, 4, 40, 0, 0, reportZoneBoston),
-		Location: "Evidence server, /cases/INC-2026-0042", Authority: "CISO approval", Reason: "delivery of the phishing mail",
-		Tool: "rsync 3.2.7",
-	})
-	require.NoError(t, err)
-	rc.items = []evidence.Item{image, mail}
-
-	rc.record(t, evidence.Record{Item: image.ID, Action: evidence.ActionTransferred, Actor: reportAlice,
-		From: reportAlice, To: reportCarol, At: reportT0.Add(2 * time.Hour), Location: "CSIRT office, Lyon",
-		Reason: "to the forensics lab", Notes: "seal 000412 intact"})
-	rc.record(t, evidence.Record{Item: mail.ID, Action: evidence.ActionCheckedOut, Actor: reportBob,
-		At: time.Date(2026, time.March, 2, 9, 0, 0, 0, reportZoneBoston), Location: "Forensics Lab, bench 2",
-		Reason: "timeline analysis", Tool: "plaso 20240308"})
-
-	rc.clock = time.Date(2026, time.March, 2, 16, 5, 0, 0, reportZoneLondon)
-	_, err = rc.locker.Record(ctx, evidence.Record{Case: reportCaseID, Item: image.ID, Action: evidence.ActionCheckedOut,
-		Actor: reportMallory, Reason: "quarterly review"})
-	require.ErrorIs(t, err, evidence.ErrDenied)
-
-	rc.record(t, evidence.Record{Item: image.ID, Action: evidence.ActionVerified, Actor: reportBob,
-		At: time.Date(2026, time.March, 3, 8, 30, 0, 0, reportZoneBoston), Location: "Forensics Lab, bench 2",
-		Reason: "on receipt at the lab", Tool: "sha256sum (GNU coreutils) 9.4", Digest: image.Digests.SHA256})
-	_, err = ledger.Checkpoint(ctx, reportCaseID)
-	require.NoError(t, err)
-	return rc
-}
-
-// record takes a custody action in the case.
-func (rc *reportCase) record(t testing.TB, r evidence.Record) evidence.Record {
-	t.Helper()
-	r.Case = reportCaseID
-	stored, err := rc.locker.Record(context.Background(), r)
-	require.NoError(t, err)
-	return stored
-}
 
 func reportOptions() custodyreport.Options {
 	return custodyreport.Options{PreparedBy: reportAuditor, Now: func() time.Time { return reportGeneratedAt }}
@@ -174,10 +79,10 @@ func reportOptions() custodyreport.Options {
 func tamperedReportLog(t *testing.T, rc *reportCase) evidence.CaseLog {
 	t.Helper()
 	ctx := t.Context()
-	rc.record(t, evidence.Record{Item: rc.items[0].ID, Action: evidence.ActionVerified, Actor: reportBob,
+	rc.Record(t, evidence.Record{Item: rc.Items[0].ID, Action: evidence.ActionVerified, Actor: reportBob,
 		At: time.Date(2026, time.March, 9, 10, 0, 0, 0, reportZoneBoston), Tool: "sha256sum (GNU coreutils) 9.4",
 		Reason: "before release", Digest: strings.Repeat("0f", 32)})
-	log, err := rc.ledger.Export(ctx, reportCaseID)
+	log, err := rc.Ledger.Export(ctx, reportCaseID)
 	require.NoError(t, err)
 
 	transfer, err := evidence.DecodeRecord(log.Records[2])
@@ -198,7 +103,7 @@ func TestCustodyReportGolden(t *testing.T) {
 		t.Parallel()
 		rc := newReportCase(t, evidence.NewMemoryBlobs())
 		var out bytes.Buffer
-		require.NoError(t, custodyreport.Write(t.Context(), &out, rc.locker, reportCaseID, reportOptions()))
+		require.NoError(t, custodyreport.Write(t.Context(), &out, rc.Locker, reportCaseID, reportOptions()))
 		custodyGolden(t, filepath.Join("testdata", "case.md"), out.Bytes())
 		assert.Contains(t, out.String(), "**Verdict: PASSED: no problem found.**")
 	})
@@ -206,10 +111,10 @@ func TestCustodyReportGolden(t *testing.T) {
 		t.Parallel()
 		rc := newReportCase(t, evidence.NewMemoryBlobs())
 		log := tamperedReportLog(t, rc)
-		rep := evidence.VerifyLog(log, rc.vkey)
+		rep := evidence.VerifyLog(log, rc.VKey)
 		require.False(t, rep.OK())
 		var out bytes.Buffer
-		require.NoError(t, custodyreport.Render(&out, log, rc.vkey, rep, reportOptions()))
+		require.NoError(t, custodyreport.Render(&out, log, rc.VKey, rep, reportOptions()))
 		custodyGolden(t, filepath.Join("testdata", "tampered.md"), out.Bytes())
 		for i, p := range rep.Problems {
 			requireLines(t, out.String(), fmt.Sprintf("%d. %s", i+1, p.Error()[:40]))
@@ -221,12 +126,12 @@ func TestCustodyReportContent(t *testing.T) {
 	t.Parallel()
 	rc := newReportCase(t, evidence.NewMemoryBlobs())
 	var out bytes.Buffer
-	require.NoError(t, custodyreport.WriteLedger(t.Context(), &out, rc.ledger, reportCaseID, reportOptions()))
+	require.NoError(t, custodyreport.WriteLedger(t.Context(), &out, rc.Ledger, reportCaseID, reportOptions()))
 	report := out.String()
-	log, err := rc.ledger.Export(t.Context(), reportCaseID)
+	log, err := rc.Ledger.Export(t.Context(), reportCaseID)
 	require.NoError(t, err)
 	cp := log.Checkpoints[len(log.Checkpoints)-1]
-	fingerprint := evidence.KeyFingerprint(rc.vkey)
+	fingerprint := evidence.KeyFingerprint(rc.VKey)
 
 	for _, want := range []string{
 		"# Chain of custody report: case INC-2026-0042",
@@ -235,14 +140,14 @@ func TestCustodyReportContent(t *testing.T) {
 		"- **Log origin:** incidentkit/custody/INC-2026-0042",
 		"- **Exhibits:** 2",
 		"- **Custody records:** 6",
-		"| EX-001 | fin-laptop-07.E01 | disk\\_image | 7000 | `" + rc.items[0].Digests.SHA256 + "` | `" + rc.items[0].Digests.SHA1 + "` | `" + rc.items[0].Digests.MD5 + "` |",
+		"| EX-001 | fin-laptop-07.E01 | disk\\_image | 7000 | `" + rc.Items[0].Digests.SHA256 + "` | `" + rc.Items[0].Digests.SHA1 + "` | `" + rc.Items[0].Digests.MD5 + "` |",
 		"| 2026-03-02T09:15:30+01:00 |",                                               // collected, in Lyon
 		"| 2026-03-02T04:40:00-05:00 |",                                               // collected, in Boston
 		"| 2026-03-02T16:05:00Z | Access denied | Mallory Quinn (mallory), Finance |", // refused, in London
 		"| Transferred | Alice Moreau (alice), CSIRT | — | Alice Moreau (alice), CSIRT → Carol Lindqvist (carol), Secure Transport Ltd |",
 		"| Checked out | Bob Ndiaye (bob), Forensics Lab |",
-		"`" + rc.items[0].Digests.SHA256 + "` (matches)",
-		"| 5 | EX-001 | 2026-03-03T08:30:00-05:00 | Bob Ndiaye (bob), Forensics Lab | sha256sum (GNU coreutils) 9.4 | `" + rc.items[0].Digests.SHA256 + "` | matches |",
+		"`" + rc.Items[0].Digests.SHA256 + "` (matches)",
+		"| 5 | EX-001 | 2026-03-03T08:30:00-05:00 | Bob Ndiaye (bob), Forensics Lab | sha256sum (GNU coreutils) 9.4 | `" + rc.Items[0].Digests.SHA256 + "` | matches |",
 		"- not the items' content: it was not re-hashed for this verification.",
 		"| FTK Imager 4.7.1 | 0 |",
 		"| sha256sum (GNU coreutils) 9.4 | 5 |",
@@ -251,7 +156,7 @@ func TestCustodyReportContent(t *testing.T) {
 		"- **Merkle root (base64):** `" + cp.Root.String() + "`",
 		"- **Merkle root (hex):** `" + hex.EncodeToString(cp.Root[:]) + "`",
 		"```text\n" + string(cp.Note) + "```\n",
-		"```text\n" + rc.vkey + "\n```\n",
+		"```text\n" + rc.VKey + "\n```\n",
 		"fingerprint, to compare by eye or read over the phone: `" + fingerprint + "`",
 		"| EX-001 | ITEM-1 | 0 | 5 | 4 |",
 		"| EX-002 | ITEM-2 | 1 | 3 | 2 |",
@@ -266,7 +171,7 @@ func TestCustodyReportContent(t *testing.T) {
 
 	t.Run("deterministic", func(t *testing.T) {
 		var again bytes.Buffer
-		require.NoError(t, custodyreport.WriteLedger(t.Context(), &again, rc.ledger, reportCaseID, reportOptions()))
+		require.NoError(t, custodyreport.WriteLedger(t.Context(), &again, rc.Ledger, reportCaseID, reportOptions()))
 		assert.Equal(t, report, again.String())
 	})
 }
@@ -279,19 +184,19 @@ func TestCustodyReportHandCheck(t *testing.T) {
 	ctx := t.Context()
 	rc := newReportCase(t, evidence.NewMemoryBlobs())
 	for range 5 {
-		rc.record(t, evidence.Record{Item: rc.items[1].ID, Action: evidence.ActionAccessed, Actor: reportBob, At: reportT0})
+		rc.Record(t, evidence.Record{Item: rc.Items[1].ID, Action: evidence.ActionAccessed, Actor: reportBob, At: reportT0})
 	}
-	cp, err := rc.ledger.Checkpoint(ctx, reportCaseID)
+	cp, err := rc.Ledger.Checkpoint(ctx, reportCaseID)
 	require.NoError(t, err)
-	opened, err := evidence.OpenCheckpoint(cp.Note, rc.vkey)
+	opened, err := evidence.OpenCheckpoint(cp.Note, rc.VKey)
 	require.NoError(t, err)
-	log, err := rc.ledger.Export(ctx, reportCaseID)
+	log, err := rc.Ledger.Export(ctx, reportCaseID)
 	require.NoError(t, err)
 
 	// Record i is line i + 1 of the bundle's records.jsonl, as the report
 	// says.
 	var tarball bytes.Buffer
-	require.NoError(t, bundle.Export(ctx, &tarball, rc.ledger, nil, reportCaseID, bundle.Options{}))
+	require.NoError(t, bundle.Export(ctx, &tarball, rc.Ledger, nil, reportCaseID, bundle.Options{}))
 	tr := tar.NewReader(&tarball)
 	var lines []string
 	for {
@@ -316,7 +221,7 @@ func TestCustodyReportHandCheck(t *testing.T) {
 	for i, data := range log.Records {
 		index := int64(i)
 		leaf := sha256.Sum256(append([]byte{0}, data...))
-		proof, err := rc.ledger.ProveInclusion(ctx, reportCaseID, index, opened.Size)
+		proof, err := rc.Ledger.ProveInclusion(ctx, reportCaseID, index, opened.Size)
 		require.NoError(t, err)
 
 		// RFC 9162, section 2.1.3.2, as the report words it.
@@ -460,12 +365,12 @@ func TestCustodyReportFencesVerbatim(t *testing.T) {
 func TestCustodyReportVerification(t *testing.T) {
 	t.Parallel()
 	rc := newReportCase(t, evidence.NewMemoryBlobs())
-	log, err := rc.ledger.Export(t.Context(), reportCaseID)
+	log, err := rc.Ledger.Export(t.Context(), reportCaseID)
 	require.NoError(t, err)
 	render := func(t *testing.T, rep *evidence.Report, opts custodyreport.Options) string {
 		t.Helper()
 		var out bytes.Buffer
-		require.NoError(t, custodyreport.Render(&out, log, rc.vkey, rep, opts))
+		require.NoError(t, custodyreport.Render(&out, log, rc.VKey, rep, opts))
 		return out.String()
 	}
 
@@ -475,21 +380,21 @@ func TestCustodyReportVerification(t *testing.T) {
 		assert.Contains(t, report, "**Verdict: NOT VERIFIED")
 	})
 	t.Run("of another log", func(t *testing.T) {
-		rep := evidence.VerifyLog(evidence.CaseLog{Case: log.Case, Origin: log.Origin, Records: log.Records[:3], Items: log.Items}, rc.vkey)
+		rep := evidence.VerifyLog(evidence.CaseLog{Case: log.Case, Origin: log.Origin, Records: log.Records[:3], Items: log.Items}, rc.VKey)
 		report := render(t, rep, reportOptions())
 		assert.Contains(t, report, "**Warning:** this outcome is of case INC-2026-0042 at 3 records, but this report shows case INC-2026-0042 at 6 records.")
 	})
 	t.Run("content verified", func(t *testing.T) {
 		opts := reportOptions()
 		opts.ContentVerified = true
-		report := render(t, evidence.VerifyLog(log, rc.vkey), opts)
+		report := render(t, evidence.VerifyLog(log, rc.VKey), opts)
 		assert.Contains(t, report, "- each item's content, re-hashed from the blob store")
 	})
 	t.Run("verify command", func(t *testing.T) {
 		opts := reportOptions()
 		opts.VerifyCommand = "irctl custody verify"
-		report := render(t, evidence.VerifyLog(log, rc.vkey), opts)
-		assert.Contains(t, report, "irctl custody verify -fingerprint "+evidence.KeyFingerprint(rc.vkey)+" bundle.tar")
+		report := render(t, evidence.VerifyLog(log, rc.VKey), opts)
+		assert.Contains(t, report, "irctl custody verify -fingerprint "+evidence.KeyFingerprint(rc.VKey)+" bundle.tar")
 	})
 	t.Run("no checkpoint, no key", func(t *testing.T) {
 		bare := log
@@ -527,30 +432,30 @@ func TestLockerCustodyReportRehashesContent(t *testing.T) {
 	t.Parallel()
 	blobs := &reportAlteredBlobs{MemoryBlobs: evidence.NewMemoryBlobs()}
 	rc := newReportCase(t, blobs)
-	blobs.digest = rc.items[1].Digests.SHA256
+	blobs.digest = rc.Items[1].Digests.SHA256
 
 	var out bytes.Buffer
-	require.NoError(t, custodyreport.Write(t.Context(), &out, rc.locker, reportCaseID, reportOptions()))
+	require.NoError(t, custodyreport.Write(t.Context(), &out, rc.Locker, reportCaseID, reportOptions()))
 	report := out.String()
 	assert.Contains(t, report, "- **Verification:** FAILED: 1 problem found\n")
 	assert.Contains(t, report, "- each item's content, re-hashed from the blob store")
-	assert.Contains(t, report, "1. evidence: tampered blob in case INC-2026-0042, item ITEM-2: expected "+rc.items[1].Digests.SHA256)
+	assert.Contains(t, report, "1. evidence: tampered blob in case INC-2026-0042, item ITEM-2: expected "+rc.Items[1].Digests.SHA256)
 
 	out.Reset()
-	require.NoError(t, custodyreport.WriteLedger(t.Context(), &out, rc.ledger, reportCaseID, reportOptions()))
+	require.NoError(t, custodyreport.WriteLedger(t.Context(), &out, rc.Ledger, reportCaseID, reportOptions()))
 	assert.Contains(t, out.String(), "- **Verification:** PASSED: no problem found\n", "the ledger alone does not read content")
 }
 
 func TestWriteErrors(t *testing.T) {
 	t.Parallel()
 	rc := newReportCase(t, evidence.NewMemoryBlobs())
-	err := custodyreport.WriteLedger(t.Context(), io.Discard, rc.ledger, "INC-NONE", reportOptions())
+	err := custodyreport.WriteLedger(t.Context(), io.Discard, rc.Ledger, "INC-NONE", reportOptions())
 	assert.ErrorIs(t, err, evidence.ErrNotFound)
-	err = custodyreport.Write(t.Context(), io.Discard, rc.locker, "INC-NONE", reportOptions())
+	err = custodyreport.Write(t.Context(), io.Discard, rc.Locker, "INC-NONE", reportOptions())
 	assert.ErrorIs(t, err, evidence.ErrNotFound)
 
 	broken := errors.New("disk full")
-	err = custodyreport.Write(t.Context(), reportFailingWriter{broken}, rc.locker, reportCaseID, reportOptions())
+	err = custodyreport.Write(t.Context(), reportFailingWriter{broken}, rc.Locker, reportCaseID, reportOptions())
 	assert.ErrorIs(t, err, broken)
 }
 
@@ -564,12 +469,12 @@ func (f reportFailingWriter) Write([]byte) (int, error) { return 0, f.err }
 func TestCustodyReportInconsistentItems(t *testing.T) {
 	t.Parallel()
 	rc := newReportCase(t, evidence.NewMemoryBlobs())
-	log, err := rc.ledger.Export(t.Context(), reportCaseID)
+	log, err := rc.Ledger.Export(t.Context(), reportCaseID)
 	require.NoError(t, err)
 	log.Items = []evidence.Item{log.Items[0], log.Items[0]}
 
 	var out bytes.Buffer
-	require.NoError(t, custodyreport.Render(&out, log, rc.vkey, evidence.VerifyLog(log, rc.vkey), reportOptions()))
+	require.NoError(t, custodyreport.Render(&out, log, rc.VKey, evidence.VerifyLog(log, rc.VKey), reportOptions()))
 	requireLines(t, out.String(),
 		"**Warning:** exhibit EX-002 is not in the case's item list: it is described here from its custody records.",
 		"- **Exhibits:** 3",
