@@ -73,7 +73,8 @@
 // it right.
 //
 // The Responder is instrumented with OpenTelemetry: a span for every
-// operation, and the metrics incidentkit.incidents.opened,
+// method, named for it (ir.add_note, ir.all_events; collecting evidence
+// has its steps as child spans), and the metrics incidentkit.incidents.opened,
 // incidentkit.transitions, incidentkit.incidents.open (by severity and
 // phase) and incidentkit.phase.duration. Incident IDs appear on spans only,
 // never as metric attributes.

@@ -26,6 +26,15 @@ type EvidenceRef struct {
 // evidence locker keeps its items and chain of custody: the incident's ID.
 func (id ID) Case() evidence.CaseID { return evidence.CaseID(id) }
 
+// Spans of the steps of collecting evidence, under the span of
+// [Responder.CollectEvidence]: checking that the incident exists and the
+// actor may collect, and recording the item on the incident (the span of
+// [Responder.LinkEvidence] too).
+const (
+	spanCheckEvidence Operation = "collect_evidence.check"
+	spanLinkEvidence  Operation = "link_evidence"
+)
+
 // linkTimeout bounds how long linking collected evidence to its incident
 // may take once the caller has stopped waiting.
 const linkTimeout = 30 * time.Second
@@ -48,13 +57,14 @@ const linkTimeout = 30 * time.Second
 // item is returned with the error, and [Responder.LinkEvidence] links it
 // later.
 func (r *Responder) CollectEvidence(ctx context.Context, actor Actor, id ID, c evidence.Collection) (_ evidence.Item, err error) {
-	defer func() { err = facade(err) }()
+	ctx, span := r.tel.start(ctx, OpCollectEvidence, id)
+	defer func() { err = facade(err); r.tel.end(ctx, span, err) }()
 	if r.evidence == nil {
 		return evidence.Item{}, invalid("config", "", "collecting evidence needs Config.Evidence")
 	}
 	// The incident must exist and the actor be allowed before anything is
 	// read from c.Content.
-	if _, err := r.mutate(ctx, actor, id, change{op: OpCollectEvidence,
+	if _, err := r.mutate(ctx, actor, id, change{op: OpCollectEvidence, span: spanCheckEvidence,
 		apply: func(context.Context, *Incident, time.Time) ([]EventData, error) { return nil, nil }}); err != nil {
 		return evidence.Item{}, err
 	}
@@ -95,7 +105,7 @@ func (r *Responder) collectTogether(ctx context.Context, actor Actor, id ID, c e
 		item    evidence.Item
 		pending evidence.Append
 	)
-	_, err = r.mutate(ctx, actor, id, change{op: OpCollectEvidence, minRetries: custodyRetries,
+	_, err = r.mutate(ctx, actor, id, change{op: OpCollectEvidence, span: spanLinkEvidence, minRetries: custodyRetries,
 		apply: func(ctx context.Context, inc *Incident, _ time.Time) ([]EventData, error) {
 			if len(inc.Evidence) >= MaxListSize {
 				return nil, invalid("evidence", "", "too many evidence items")
@@ -133,10 +143,13 @@ func evidenceRef(it evidence.Item) EvidenceRef {
 // incident, with an [EvidenceCollected] event. Linking an item the incident
 // already references changes nothing. It needs [Config.Evidence].
 func (r *Responder) LinkEvidence(ctx context.Context, actor Actor, id ID, item evidence.ItemID) (*Incident, error) {
-	if r.evidence == nil {
-		return nil, invalid("config", "", "linking evidence needs Config.Evidence")
-	}
-	return r.mutate(ctx, actor, id, change{op: OpCollectEvidence,
+	return r.mutate(ctx, actor, id, change{op: OpCollectEvidence, span: spanLinkEvidence,
+		check: func() error {
+			if r.evidence == nil {
+				return invalid("config", "", "linking evidence needs Config.Evidence")
+			}
+			return nil
+		},
 		apply: func(ctx context.Context, inc *Incident, _ time.Time) ([]EventData, error) {
 			for _, ref := range inc.Evidence {
 				if ref.Item == item {

@@ -238,7 +238,10 @@ func (r *Responder) List(ctx context.Context, q Query) (page Page, err error) {
 
 // change is one mutation of an existing incident.
 type change struct {
-	op     Operation
+	op Operation
+	// span, if set, names the change's span instead of op: a step of a
+	// larger operation, or an operation the policy knows as op.
+	span   Operation
 	action phases.Action
 	// pick, if set, chooses the action from the incident as read, for
 	// operations such as Close whose action depends on the phase.
@@ -334,7 +337,11 @@ func sameValue(a, b any) (same bool) {
 // and the policy, applies the change to a copy, and writes it with a version
 // check, retrying on conflict with the fresh incident.
 func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change) (inc *Incident, err error) {
-	ctx, span := r.tel.start(ctx, c.op, id)
+	spanOp := c.op
+	if c.span != "" {
+		spanOp = c.span
+	}
+	ctx, span := r.tel.start(ctx, spanOp, id)
 	if span.IsRecording() && c.op == OpTransition {
 		span.SetAttributes(attrModel.String(r.model.Name()))
 		if c.action != "" {

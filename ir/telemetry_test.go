@@ -3,6 +3,7 @@ package ir_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/phases"
 )
@@ -146,10 +148,11 @@ func TestEveryOperationHasASpan(t *testing.T) {
 		extra    map[string]string
 	}
 	tests := []struct {
-		name  string
-		setup func(h *harness, id ir.ID)
-		do    func(h *harness, id ir.ID) error
-		want  want
+		name   string
+		locker bool // the Responder has an evidence locker
+		setup  func(h *harness, id ir.ID)
+		do     func(h *harness, id ir.ID) error
+		want   want
 	}{
 		{name: "open", do: func(h *harness, _ ir.ID) error {
 			_, err := h.r.Open(h.ctx, testAlice, ir.NewIncident{Title: "Second", Severity: ir.SeverityHigh, Category: ir.CategoryMalware})
@@ -169,18 +172,37 @@ func TestEveryOperationHasASpan(t *testing.T) {
 			_, err := h.r.Timeline(h.ctx, id, ir.TimelineQuery{})
 			return err
 		}, want: want{span: "ir.timeline", op: "timeline", incident: true}},
-		{name: "actions", do: func(h *harness, id ir.ID) error {
-			_, err := h.r.Actions(h.ctx, testAlice, id)
-			return err
-		}, want: want{span: "ir.actions", op: "actions", incident: true}},
 		{name: "snapshot", do: func(h *harness, id ir.ID) error {
 			_, err := h.r.Snapshot(h.ctx, id, 10)
 			return err
 		}, want: want{span: "ir.snapshot", op: "snapshot", incident: true}},
+		{name: "all events", do: func(h *harness, id ir.ID) error {
+			for _, err := range h.r.AllEvents(h.ctx, id) {
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		}, want: want{span: "ir.all_events", op: "all_events", incident: true}},
 		{name: "allowed", do: func(h *harness, id ir.ID) error {
 			_, err := h.r.Allowed(h.ctx, testAlice, id)
 			return err
 		}, want: want{span: "ir.allowed", op: "allowed", incident: true}},
+		{name: "collect evidence", locker: true, do: func(h *harness, id ir.ID) error {
+			_, err := h.r.CollectEvidence(h.ctx, testAlice, id, evidence.Collection{Name: "mail.log", Content: strings.NewReader("log")})
+			return err
+		}, want: want{span: "ir.collect_evidence", op: "collect_evidence", incident: true}},
+		{name: "link evidence", locker: true, setup: func(h *harness, id ir.ID) {
+			_, err := h.r.CollectEvidence(h.ctx, testAlice, id, evidence.Collection{Name: "mail.log", Content: strings.NewReader("log")})
+			require.NoError(h.t, err)
+		}, do: func(h *harness, id ir.ID) error {
+			_, err := h.r.LinkEvidence(h.ctx, testAlice, id, "ITEM-1")
+			return err
+		}, want: want{span: "ir.link_evidence", op: "link_evidence", incident: true, severity: true}},
+		{name: "actions", do: func(h *harness, id ir.ID) error {
+			_, err := h.r.Actions(h.ctx, testAlice, id)
+			return err
+		}, want: want{span: "ir.actions", op: "actions", incident: true}},
 		{name: "metrics", do: func(h *harness, _ ir.ID) error {
 			_, err := h.r.Metrics(h.ctx, ir.Query{})
 			return err
@@ -260,10 +282,26 @@ func TestEveryOperationHasASpan(t *testing.T) {
 			extra: map[string]string{"incidentkit.action": "reopen",
 				"incidentkit.phase.from": "closed", "incidentkit.phase.to": "identification"}}},
 	}
+	// Every method of the Responder but Shutdown and Model has a row,
+	// named for it.
+	rows := make(map[string]bool)
+	for _, tt := range tests {
+		rows[strings.ReplaceAll(tt.name, " ", "")] = true
+	}
+	rt := reflect.TypeFor[*ir.Responder]()
+	for i := range rt.NumMethod() {
+		if name := rt.Method(i).Name; name != "Shutdown" && name != "Model" {
+			assert.True(t, rows[strings.ToLower(name)], "Responder.%s has a row", name)
+		}
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			th := newTelemetryHarness(t)
+			var configure []func(*ir.Config)
+			if tt.locker {
+				configure = append(configure, withLocker(t))
+			}
+			th := newTelemetryHarness(t, configure...)
 			inc := th.open(ir.NewIncident{Title: "Phish", Severity: ir.SeverityHigh})
 			if tt.setup != nil {
 				tt.setup(th.harness, inc.ID)
@@ -287,6 +325,24 @@ func TestEveryOperationHasASpan(t *testing.T) {
 				assert.Equal(t, v, attrs[k], "attribute %s", k)
 			}
 		})
+	}
+}
+
+// TestCollectEvidenceSpansItsSteps checks that collecting evidence makes one
+// span, with its steps as children: the check before the content is read,
+// and the change that records the item on the incident.
+func TestCollectEvidenceSpansItsSteps(t *testing.T) {
+	t.Parallel()
+	th := newTelemetryHarness(t, withLocker(t))
+	inc := th.open(ir.NewIncident{Title: "Phish", Severity: ir.SeverityHigh})
+	th.spans.Reset()
+	_, err := th.r.CollectEvidence(th.ctx, testAlice, inc.ID, evidence.Collection{Name: "mail.log", Content: strings.NewReader("log")})
+	require.NoError(t, err)
+	parent := th.onlySpan(t, "ir.collect_evidence")
+	for _, name := range []string{"ir.collect_evidence.check", "ir.link_evidence"} {
+		child := th.onlySpan(t, name)
+		assert.Equal(t, parent.SpanContext().SpanID(), child.Parent().SpanID(), "%s is a step of ir.collect_evidence", name)
+		assert.Equal(t, strings.TrimPrefix(name, "ir."), spanAttrs(child)["incidentkit.operation"])
 	}
 }
 
@@ -319,6 +375,14 @@ func TestSpansRecordTheOutcome(t *testing.T) {
 			_, err := h.r.Get(h.ctx, "INC-404404")
 			return err
 		}, span: "ir.get", outcome: "not_found"},
+		{name: "all events not found", do: func(h *harness, _ ir.ID) error {
+			for _, err := range h.r.AllEvents(h.ctx, "INC-404404") {
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		}, span: "ir.all_events", outcome: "not_found"},
 		{name: "transition not found", do: func(h *harness, _ ir.ID) error {
 			_, err := h.r.Transition(h.ctx, testAlice, "INC-404404", phases.Identify, "")
 			return err

@@ -69,22 +69,35 @@ func (r *Responder) Timeline(ctx context.Context, id ID, q TimelineQuery) (page 
 // streamed too, if they come before the page that finds the end.
 func (r *Responder) AllEvents(ctx context.Context, id ID) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
-		q := TimelineQuery{Limit: MaxPageSize}
-		for {
-			page, err := r.Timeline(ctx, id, q)
-			if err != nil {
-				yield(Event{}, err)
-				return
-			}
-			for _, e := range page.Events {
-				if !yield(e, nil) {
-					return
-				}
-			}
-			if page.Next == 0 {
-				return
-			}
-			q.From = page.Next
+		ctx, span := r.tel.start(ctx, "all_events", id)
+		var err error
+		defer func() { r.tel.end(ctx, span, err) }()
+		if err = r.streamEvents(ctx, id, yield); err != nil {
+			yield(Event{}, err)
 		}
+	}
+}
+
+// streamEvents yields the incident's events a page at a time until yield
+// returns false or the timeline ends, and returns the error that ended it.
+func (r *Responder) streamEvents(ctx context.Context, id ID, yield func(Event, error) bool) error {
+	if id == "" {
+		return invalid("incident ID", "", "must not be empty")
+	}
+	q := TimelineQuery{Limit: MaxPageSize}
+	for {
+		page, err := r.store.Timeline(ctx, id, q)
+		if err != nil {
+			return err
+		}
+		for _, e := range page.Events {
+			if !yield(e, nil) {
+				return nil
+			}
+		}
+		if page.Next == 0 {
+			return nil
+		}
+		q.From = page.Next
 	}
 }
