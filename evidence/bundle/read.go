@@ -1,0 +1,614 @@
+package bundle
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"path"
+	"strconv"
+	"strings"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/incidentkit/incidentkit/evidence"
+)
+
+// Limits bounds what [Read] accepts, so that a hostile bundle
+// cannot exhaust memory or disk. A zero field means its default. Whatever
+// the limits, blob content is streamed and never held in memory; the
+// manifest and the records are, as [evidence.VerifyLog] needs them.
+type Limits struct {
+	// MaxEntries bounds the number of entries; default
+	// [DefaultMaxEntries].
+	MaxEntries int
+	// MaxManifestSize bounds the manifest, in bytes; default
+	// [DefaultMaxManifestSize] (64 MiB).
+	MaxManifestSize int64
+	// MaxRecordSize bounds one record, in bytes; default
+	// [DefaultMaxRecordSize] (1 MiB).
+	MaxRecordSize int64
+	// MaxRecords bounds the number of records; default
+	// [DefaultMaxRecords].
+	MaxRecords int64
+	// MaxRecordsSize bounds records.jsonl, in bytes: the memory the
+	// records take; default [DefaultMaxRecordsSize] (2 GiB).
+	MaxRecordsSize int64
+	// MaxBlobSize bounds one blob, in bytes; default
+	// [DefaultMaxBlobSize] (1 TiB, as disk images are often larger
+	// than 64 GiB).
+	MaxBlobSize int64
+	// MaxTotalSize bounds the whole bundle, in bytes; default
+	// [DefaultMaxTotalSize] (16 TiB).
+	MaxTotalSize int64
+}
+
+// withDefaults returns the limits with defaults for zero fields, or an
+// [*evidence.InvalidError] if one is negative.
+func (l Limits) withDefaults() (Limits, error) {
+	def := func(v *int64, d int64, name string) error {
+		switch {
+		case *v < 0:
+			return invalid("bundle limits", name+" is negative")
+		case *v == 0:
+			*v = d
+		}
+		return nil
+	}
+	if l.MaxEntries < 0 {
+		return l, invalid("bundle limits", "MaxEntries is negative")
+	}
+	if l.MaxEntries == 0 {
+		l.MaxEntries = DefaultMaxEntries
+	}
+	for _, f := range []struct {
+		v    *int64
+		d    int64
+		name string
+	}{
+		{&l.MaxManifestSize, DefaultMaxManifestSize, "MaxManifestSize"},
+		{&l.MaxRecordSize, DefaultMaxRecordSize, "MaxRecordSize"},
+		{&l.MaxRecords, DefaultMaxRecords, "MaxRecords"},
+		{&l.MaxRecordsSize, DefaultMaxRecordsSize, "MaxRecordsSize"},
+		{&l.MaxBlobSize, DefaultMaxBlobSize, "MaxBlobSize"},
+		{&l.MaxTotalSize, DefaultMaxTotalSize, "MaxTotalSize"},
+	} {
+		if err := def(f.v, f.d, f.name); err != nil {
+			return l, err
+		}
+	}
+	return l, nil
+}
+
+// Bundle is a custody bundle as read by [Read]: its manifest and
+// records, held in memory, and what reading each blob found. Reading checks
+// only the bundle's form; [Bundle.Verify] checks what it says. A Bundle is
+// not safe for concurrent use while it is modified.
+type Bundle struct {
+	Manifest Manifest
+	// Records are the lines of records.jsonl, without their newlines.
+	Records [][]byte
+	// Blobs says what was read in each blob entry, in entry order.
+	Blobs []BlobCheck
+}
+
+// BlobCheck is what [Read] found in one blob entry.
+type BlobCheck struct {
+	// SHA256 is the digest the entry is named after; Size is how many
+	// bytes it held.
+	SHA256 string
+	Size   int64
+	// Digests are those of the content read: SHA-256 always, SHA-1 and
+	// MD5 when an item with that content declares them.
+	Digests evidence.Digests
+	// Stored reports whether the content was committed to the blob store
+	// given to Read, which happens only when it hashes to its name.
+	Stored bool
+}
+
+// Read reads a custody bundle from r without trusting it, and
+// returns it for [Bundle.Verify]. It refuses, with an [*evidence.InvalidError]
+// matching [evidence.ErrInvalid], anything that is not a well-formed bundle within
+// limits: entries that are not regular files (symbolic and hard links,
+// devices, directories), names other than manifest.json, records.jsonl and
+// blobs/ followed by 64 lower-case hex digits (so absolute paths and ".."
+// are refused), duplicate, missing, unexpected or misordered entries, a
+// manifest that is not JSON of a known format and version, records that
+// are not one per line, and counts and sizes that disagree with the
+// manifest or exceed limits. It checks sizes before reading or allocating.
+//
+// Blob content is streamed, never held in memory: each blob is hashed as it
+// is read (with SHA-1 and MD5 too when an item declares them) and, if blobs
+// is not nil, written to it and committed under its name if, and only if,
+// it hashes to that name. Blobs are content-addressed, so staging them is
+// harmless even if the bundle turns out not to verify. With blobs nil,
+// content is checked and discarded.
+//
+// Errors reading r are returned wrapped; Read notices the end of ctx
+// between reads.
+func Read(ctx context.Context, r io.Reader, blobs evidence.BlobStore, limits Limits) (*Bundle, error) {
+	if r == nil {
+		return nil, invalid("read bundle", "no reader")
+	}
+	lim, err := limits.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	src := &bundleSource{ctx: ctx, r: r, max: lim.MaxTotalSize}
+	br := &bundleReader{ctx: ctx, src: src, tr: tar.NewReader(src), lim: lim, blobs: blobs, seen: make(map[string]bool)}
+	b, err := br.read()
+	if err != nil {
+		return nil, br.explain(err)
+	}
+	return b, nil
+}
+
+// bundleSource is the reader under the tar reader: it counts bytes against
+// the limit and keeps the error of the underlying reader, which tells an
+// I/O failure from a malformed bundle.
+type bundleSource struct {
+	ctx      context.Context
+	r        io.Reader
+	n, max   int64
+	err      error
+	tooLarge bool
+}
+
+func (s *bundleSource) Read(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	if err := s.ctx.Err(); err != nil {
+		s.err = err
+		return 0, err
+	}
+	// Read one byte more than the limit allows, to tell a bundle of
+	// exactly the limit from a larger one.
+	if room := s.max - s.n; int64(len(p)) > room {
+		p = p[:room+1]
+	}
+	n, err := s.r.Read(p)
+	s.n += int64(n)
+	if s.n > s.max {
+		s.tooLarge = true
+		s.err = invalid("bundle", "larger than the limit of "+strconv.FormatInt(s.max, 10)+" bytes")
+		return n, s.err
+	}
+	if err != nil && err != io.EOF {
+		s.err = err
+	}
+	return n, err
+}
+
+// bundleReader reads one bundle.
+type bundleReader struct {
+	ctx     context.Context
+	src     *bundleSource
+	tr      *tar.Reader
+	lim     Limits
+	blobs   evidence.BlobStore
+	entries int
+	seen    map[string]bool
+	// entry is the name of the entry being read, for errors.
+	entry string
+}
+
+// explain turns an error met while reading into the error Read
+// returns.
+func (br *bundleReader) explain(err error) error {
+	var inv *evidence.InvalidError
+	switch {
+	case errors.As(err, &inv):
+		return err
+	case br.src.tooLarge:
+		return br.src.err
+	case br.src.err != nil:
+		return fmt.Errorf("bundle: read: %w", br.src.err)
+	case isBundleStoreError(err), br.ctx.Err() != nil && errors.Is(err, br.ctx.Err()):
+		return err // already says where it came from
+	}
+	// Anything else is the tar reader refusing what it read.
+	where := "bundle"
+	if br.entry != "" {
+		where = "bundle entry " + strconv.Quote(br.entry)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return invalid(where, "truncated")
+	}
+	return invalid(where, err.Error())
+}
+
+// bundleStoreError is an error of the blob store Read writes to.
+type bundleStoreError struct{ err error }
+
+func (e *bundleStoreError) Error() string { return e.err.Error() }
+func (e *bundleStoreError) Unwrap() error { return e.err }
+
+func isBundleStoreError(err error) bool {
+	var se *bundleStoreError
+	return errors.As(err, &se)
+}
+
+func (br *bundleReader) read() (*Bundle, error) {
+	b := &Bundle{}
+	hdr, err := br.next(bundleManifestName)
+	if err != nil {
+		return nil, err
+	}
+	if b.Manifest, err = br.readManifest(hdr); err != nil {
+		return nil, err
+	}
+	if hdr, err = br.next(bundleRecordsName); err != nil {
+		return nil, err
+	}
+	if b.Records, err = br.readRecords(hdr, b.Manifest.Records); err != nil {
+		return nil, err
+	}
+	extra := bundleExtraDigests(b.Manifest.Items)
+	buf := make([]byte, bundleCopyBuffer)
+	for _, want := range b.Manifest.Blobs {
+		if hdr, err = br.next(bundleBlobPrefix + want.SHA256); err != nil {
+			return nil, err
+		}
+		if hdr.Size != want.Size {
+			return nil, invalid("bundle entry "+strconv.Quote(hdr.Name), fmt.Sprintf("holds %d bytes, the manifest says %d", hdr.Size, want.Size))
+		}
+		check, err := br.readBlob(want, extra[want.SHA256], buf)
+		if err != nil {
+			return nil, err
+		}
+		b.Blobs = append(b.Blobs, check)
+	}
+	br.entry = ""
+	hdr, err = br.tr.Next()
+	switch {
+	case err == io.EOF:
+		return b, nil
+	case err != nil && !errors.Is(err, tar.ErrInsecurePath):
+		return nil, err
+	}
+	return nil, br.unexpected(hdr, "")
+}
+
+// next reads the next entry's header and checks it is the regular file
+// want.
+func (br *bundleReader) next(want string) (*tar.Header, error) {
+	br.entry = ""
+	if err := br.ctx.Err(); err != nil {
+		return nil, fmt.Errorf("bundle: read: %w", err)
+	}
+	hdr, err := br.tr.Next()
+	if err == io.EOF {
+		return nil, invalid("bundle", "entry "+strconv.Quote(want)+" is missing")
+	}
+	if err != nil && !errors.Is(err, tar.ErrInsecurePath) {
+		return nil, err
+	}
+	br.entries++
+	if br.entries > br.lim.MaxEntries {
+		return nil, invalid("bundle", "more than "+strconv.Itoa(br.lim.MaxEntries)+" entries")
+	}
+	if hdr.Name != want {
+		return nil, br.unexpected(hdr, want)
+	}
+	if err := checkBundleHeader(hdr); err != nil {
+		return nil, err
+	}
+	br.seen[hdr.Name] = true
+	br.entry = hdr.Name
+	return hdr, nil
+}
+
+// unexpected explains why an entry other than want was found.
+func (br *bundleReader) unexpected(hdr *tar.Header, want string) error {
+	field := "bundle entry " + strconv.Quote(hdr.Name)
+	if err := checkBundleHeader(hdr); err != nil {
+		return err
+	}
+	if reason := bundleNameProblem(hdr.Name); reason != "" {
+		return invalid(field, reason)
+	}
+	switch {
+	case br.seen[hdr.Name]:
+		return invalid(field, "duplicate entry")
+	case want == "":
+		return invalid(field, "not listed in the manifest")
+	case strings.HasPrefix(want, bundleBlobPrefix) && strings.HasPrefix(hdr.Name, bundleBlobPrefix):
+		return invalid(field, "out of order or not listed in the manifest: expected "+strconv.Quote(want))
+	}
+	return invalid(field, "out of order: expected "+strconv.Quote(want))
+}
+
+// checkBundleHeader refuses anything but a plain regular file.
+func checkBundleHeader(hdr *tar.Header) error {
+	field := "bundle entry " + strconv.Quote(hdr.Name)
+	if hdr.Typeflag != tar.TypeReg {
+		return invalid(field, "not a regular file ("+bundleTypeName(hdr.Typeflag)+")")
+	}
+	for k := range hdr.PAXRecords {
+		if k != "size" {
+			return invalid(field, "unexpected PAX record "+strconv.Quote(k))
+		}
+	}
+	if hdr.Size < 0 {
+		return invalid(field, "negative size")
+	}
+	return nil
+}
+
+// bundleNameProblem says what is wrong with an entry name no bundle has,
+// or "" if it is a name a bundle may have.
+func bundleNameProblem(name string) string {
+	switch {
+	case name == bundleManifestName || name == bundleRecordsName:
+		return ""
+	case strings.HasPrefix(name, "/") || strings.HasPrefix(name, `\`) || (len(name) > 1 && name[1] == ':'):
+		return "absolute path"
+	case strings.Contains(name, "\\"):
+		return "backslash in name"
+	case path.Clean(name) != name || strings.Contains(name, ".."):
+		return "not a clean relative path"
+	case strings.HasPrefix(name, bundleBlobPrefix):
+		if !isHex(strings.TrimPrefix(name, bundleBlobPrefix), sha256.Size) {
+			return "a blob is named blobs/ and 64 lower-case hex digits"
+		}
+		return ""
+	}
+	return "unknown entry"
+}
+
+func bundleTypeName(t byte) string {
+	switch t {
+	case tar.TypeSymlink:
+		return "symbolic link"
+	case tar.TypeLink:
+		return "hard link"
+	case tar.TypeDir:
+		return "directory"
+	case tar.TypeChar, tar.TypeBlock:
+		return "device"
+	case tar.TypeFifo:
+		return "FIFO"
+	}
+	return "type " + strconv.Quote(string(rune(t)))
+}
+
+// readManifest reads and checks the manifest.
+func (br *bundleReader) readManifest(hdr *tar.Header) (Manifest, error) {
+	field := "bundle manifest"
+	if hdr.Size > br.lim.MaxManifestSize {
+		return Manifest{}, invalid(field, fmt.Sprintf("%d bytes, more than the limit of %d", hdr.Size, br.lim.MaxManifestSize))
+	}
+	data, err := io.ReadAll(br.tr)
+	if err != nil {
+		return Manifest{}, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var m Manifest
+	if err := dec.Decode(&m); err != nil {
+		return Manifest{}, invalid(field, err.Error())
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Manifest{}, invalid(field, "data after the JSON object")
+	}
+	if err := checkBundleManifest(m, br.lim); err != nil {
+		return Manifest{}, err
+	}
+	return m, nil
+}
+
+// checkBundleManifest checks the manifest's form and that it is within limits.
+func checkBundleManifest(m Manifest, lim Limits) error {
+	field := "bundle manifest"
+	if m.Format != Format || m.Version != Version {
+		return invalid(field, fmt.Sprintf("format %q version %d; this reader knows %q version %d", m.Format, m.Version, Format, Version))
+	}
+	if err := m.Case.Validate(); err != nil {
+		return invalid(field, "case: "+err.Error())
+	}
+	if !strings.HasSuffix(m.Origin, "/"+string(m.Case)) || strings.ContainsAny(m.Origin, " \t\r\n") {
+		return invalid(field, "origin "+strconv.Quote(m.Origin)+" is not the origin of a log of case "+string(m.Case))
+	}
+	if _, err := note.NewVerifier(m.VerifierKey); err != nil {
+		return invalid(field, "verifier key: "+err.Error())
+	}
+	if m.KeyFingerprint != evidence.KeyFingerprint(m.VerifierKey) {
+		return invalid(field, "the key fingerprint is not the verifier key's")
+	}
+	if m.Records < 0 || m.Records > lim.MaxRecords {
+		return invalid(field, fmt.Sprintf("%d records; the limit is %d", m.Records, lim.MaxRecords))
+	}
+	ids := make(map[evidence.ItemID]bool, len(m.Items))
+	for i, it := range m.Items {
+		if err := checkBundleItem(m.Case, it); err != nil {
+			return invalid(field, fmt.Sprintf("item %d: %v", i, err))
+		}
+		if ids[it.ID] {
+			return invalid(field, "item "+strconv.Quote(string(it.ID))+" is listed twice")
+		}
+		ids[it.ID] = true
+	}
+	if len(m.ConsistencyProofs) != len(m.Checkpoints) {
+		return invalid(field, fmt.Sprintf("%d consistency proofs for %d checkpoints", len(m.ConsistencyProofs), len(m.Checkpoints)))
+	}
+	for i, p := range m.ConsistencyProofs {
+		if len(p) > bundleMaxProof {
+			return invalid(field, fmt.Sprintf("consistency proof %d has %d hashes", i, len(p)))
+		}
+	}
+	return checkBundleManifestBlobs(m, lim)
+}
+
+func checkBundleItem(c evidence.CaseID, it evidence.Item) error {
+	switch {
+	case it.ID == "":
+		return errors.New("no ID")
+	case it.CaseID != c:
+		return fmt.Errorf("of case %q", it.CaseID)
+	case it.Size < 0:
+		return errors.New("negative size")
+	}
+	return it.Digests.Validate()
+}
+
+// checkBundleManifestBlobs checks the list of blobs is the form Read
+// expects and within limits.
+func checkBundleManifestBlobs(m Manifest, lim Limits) error {
+	field := "bundle manifest"
+	if !m.BlobsIncluded && len(m.Blobs) > 0 {
+		return invalid(field, "blobs listed but not included")
+	}
+	if len(m.Blobs) > lim.MaxEntries-2 {
+		return invalid(field, fmt.Sprintf("%d blobs; the limit is %d entries", len(m.Blobs), lim.MaxEntries))
+	}
+	seen := make(map[string]bool, len(m.Blobs))
+	var total int64
+	for _, b := range m.Blobs {
+		if err := (evidence.Digests{SHA256: b.SHA256}).Validate(); err != nil {
+			return invalid(field, "blob: "+err.Error())
+		}
+		if seen[b.SHA256] {
+			return invalid(field, "blob "+b.SHA256+" is listed twice")
+		}
+		seen[b.SHA256] = true
+		if b.Size < 0 || b.Size > lim.MaxBlobSize {
+			return invalid(field, fmt.Sprintf("blob %s of %d bytes; the limit is %d", b.SHA256, b.Size, lim.MaxBlobSize))
+		}
+		if total += b.Size; total > lim.MaxTotalSize {
+			return invalid(field, fmt.Sprintf("blobs of more than %d bytes in all, the limit", lim.MaxTotalSize))
+		}
+	}
+	return nil
+}
+
+// readRecords reads records.jsonl: n records, one per line.
+func (br *bundleReader) readRecords(hdr *tar.Header, n int64) ([][]byte, error) {
+	field := "bundle records"
+	if hdr.Size > br.lim.MaxRecordsSize {
+		return nil, invalid(field, fmt.Sprintf("%d bytes, more than the limit of %d", hdr.Size, br.lim.MaxRecordsSize))
+	}
+	// Each record takes at least two bytes with its newline.
+	if n > hdr.Size/2 {
+		return nil, invalid(field, fmt.Sprintf("%d bytes cannot hold the %d records the manifest declares", hdr.Size, n))
+	}
+	r := bufio.NewReaderSize(br.tr, int(min(64<<10, max(hdr.Size, 16))))
+	records := make([][]byte, 0, min(n, 1024))
+	var line []byte
+	for {
+		frag, err := r.ReadSlice('\n')
+		if int64(len(line))+int64(len(frag)) > br.lim.MaxRecordSize+1 {
+			return nil, invalid(field, fmt.Sprintf("record %d is longer than the limit of %d bytes", len(records), br.lim.MaxRecordSize))
+		}
+		line = append(line, frag...)
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case err == io.EOF && len(line) == 0:
+			if int64(len(records)) != n {
+				return nil, invalid(field, fmt.Sprintf("%d records; the manifest declares %d", len(records), n))
+			}
+			return records, nil
+		case err == io.EOF:
+			return nil, invalid(field, "the last record does not end with a newline")
+		case err != nil:
+			return nil, err
+		}
+		if int64(len(records)) == n {
+			return nil, invalid(field, fmt.Sprintf("more records than the %d the manifest declares", n))
+		}
+		if len(line) == 1 {
+			return nil, invalid(field, fmt.Sprintf("record %d is an empty line", len(records)))
+		}
+		records = append(records, bytes.Clone(line[:len(line)-1]))
+		line = line[:0]
+	}
+}
+
+// bundleExtra says which digests other than SHA-256 items with some
+// content declare.
+type bundleExtra struct{ sha1, md5 bool }
+
+// bundleExtraDigests returns, for each content digest, the other digests
+// items with that content declare.
+func bundleExtraDigests(items []evidence.Item) map[string]bundleExtra {
+	extra := make(map[string]bundleExtra)
+	for _, it := range items {
+		e := extra[it.Digests.SHA256]
+		e.sha1 = e.sha1 || it.Digests.SHA1 != ""
+		e.md5 = e.md5 || it.Digests.MD5 != ""
+		extra[it.Digests.SHA256] = e
+	}
+	return extra
+}
+
+// readBlob streams one blob's content through its hashes, and into the
+// blob store if there is one.
+func (br *bundleReader) readBlob(want Blob, extra bundleExtra, buf []byte) (BlobCheck, error) {
+	check := BlobCheck{SHA256: want.SHA256}
+	var writers []io.Writer
+	var w evidence.BlobWriter
+	if br.blobs != nil {
+		var err error
+		if w, err = br.blobs.Create(br.ctx); err != nil {
+			return check, &bundleStoreError{fmt.Errorf("bundle: read: store blob %s: %w", want.SHA256, err)}
+		}
+		defer func() { _ = w.Abort() }()
+		writers = append(writers, bundleStoreWriter{w})
+	}
+	// The stores of this package hash what they are given already.
+	sum256 := func() string { return w.(evidence.BlobHasher).SHA256() }
+	if _, ok := w.(evidence.BlobHasher); !ok {
+		h := sha256.New()
+		writers = append(writers, h)
+		sum256 = func() string { return hex.EncodeToString(h.Sum(nil)) }
+	}
+	var sum1, sum5 hash.Hash
+	if extra.sha1 {
+		sum1 = sha1.New()
+		writers = append(writers, sum1)
+	}
+	if extra.md5 {
+		sum5 = md5.New()
+		writers = append(writers, sum5)
+	}
+	n, err := io.CopyBuffer(io.MultiWriter(writers...), bundleOnlyReader{br.tr}, buf)
+	check.Size = n
+	if err != nil {
+		return check, err
+	}
+	check.Digests.SHA256 = sum256()
+	if sum1 != nil {
+		check.Digests.SHA1 = hex.EncodeToString(sum1.Sum(nil))
+	}
+	if sum5 != nil {
+		check.Digests.MD5 = hex.EncodeToString(sum5.Sum(nil))
+	}
+	if w != nil && check.Digests.SHA256 == want.SHA256 {
+		if err := w.Commit(br.ctx, want.SHA256); err != nil {
+			return check, &bundleStoreError{fmt.Errorf("bundle: read: store blob %s: %w", want.SHA256, err)}
+		}
+		check.Stored = true
+	}
+	return check, nil
+}
+
+// bundleStoreWriter marks errors of a blob writer as the store's.
+type bundleStoreWriter struct{ w evidence.BlobWriter }
+
+func (s bundleStoreWriter) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
+	if err != nil {
+		err = &bundleStoreError{fmt.Errorf("bundle: read: store blob: %w", err)}
+	}
+	return n, err
+}
