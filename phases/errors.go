@@ -25,6 +25,10 @@ var (
 	// is a [*ValidationError] listing every problem, or, for a definition
 	// [Load] could not decode, a [*DecodeError] saying where.
 	ErrInvalidModel = errors.New("phases: invalid model")
+	// ErrModelTooLarge means a model definition is beyond one of the size
+	// limits of [New] and [Load]; the error is a [*LimitError] that says
+	// which. It also matches [ErrInvalidModel].
+	ErrModelTooLarge = errors.New("phases: model too large")
 )
 
 // TransitionError reports an action that cannot be taken from a phase.
@@ -91,8 +95,8 @@ func (e *GuardError) Unwrap() []error {
 	return errs
 }
 
-// ValidationError lists every problem found in a model definition. It
-// matches [ErrInvalidModel].
+// ValidationError lists every problem found in a model definition, up to
+// 100, then says how many more there are. It matches [ErrInvalidModel].
 type ValidationError struct {
 	Model    string
 	Problems []string

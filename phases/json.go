@@ -10,10 +10,6 @@ import (
 	"strings"
 )
 
-// maxDefinitionSize bounds how much [Load] reads, so a hostile input cannot
-// exhaust memory.
-const maxDefinitionSize = 1 << 20
-
 // Load reads a model definition written in JSON (the encoding of
 // [Definition]) and builds a validated model from it. Unknown fields are
 // refused, so a misspelled key is an error rather than silently ignored.
@@ -21,15 +17,19 @@ const maxDefinitionSize = 1 << 20
 // Every error from bad input matches [ErrInvalidModel]. Input that is not a
 // definition (malformed JSON, an unknown field, a value of the wrong type,
 // data after the definition) is a [*DecodeError] saying where, by line and
-// column; a definition larger than 1 MiB, a [*ValidationError]; problems
-// with the model itself are reported together as a [*ValidationError].
+// column; a definition beyond a size limit (larger than
+// [MaxDefinitionBytes], more phases than [MaxPhases], and the other limits
+// listed there), a [*LimitError] saying which; problems with the model
+// itself are reported together as a [*ValidationError]. Load reads at most
+// MaxDefinitionBytes+1 bytes, and its time is linear in what it reads.
 func Load(r io.Reader) (*Model, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxDefinitionSize+1))
+	data, err := io.ReadAll(io.LimitReader(r, MaxDefinitionBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("phases: load model: %w", err)
 	}
-	if len(data) > maxDefinitionSize {
-		return nil, &ValidationError{Problems: []string{fmt.Sprintf("the definition is larger than %d bytes", maxDefinitionSize)}}
+	if len(data) > MaxDefinitionBytes {
+		return nil, &LimitError{Limit: "MaxDefinitionBytes", What: "the definition", Unit: "bytes",
+			Got: len(data), Max: MaxDefinitionBytes}
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()

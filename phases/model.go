@@ -86,8 +86,13 @@ type Model struct {
 }
 
 // New validates def and builds a model from it. On failure it returns a
-// [*ValidationError] listing every problem found.
+// [*LimitError] if def is beyond one of the size limits ([MaxPhases] and
+// the others), and otherwise a [*ValidationError] listing every problem
+// found. Its time is linear in the size of def.
 func New(def Definition) (*Model, error) {
+	if err := checkLimits(def); err != nil {
+		return nil, err
+	}
 	def = def.clone()
 	if problems := validate(def); len(problems) > 0 {
 		return nil, &ValidationError{Model: def.Name, Problems: problems}

@@ -5,10 +5,19 @@ import (
 	"slices"
 )
 
-// validate returns every problem in def, in a stable order.
+// validate returns every problem in def, in a stable order, up to
+// maxProblems and then a count of the rest. Its time is linear in the size
+// of def.
 func validate(def Definition) []string {
 	var problems []string
-	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	more := 0
+	add := func(format string, args ...any) {
+		if len(problems) < maxProblems {
+			problems = append(problems, fmt.Sprintf(format, args...))
+		} else {
+			more++
+		}
+	}
 
 	if def.Name == "" {
 		add("the model has no name")
@@ -63,10 +72,14 @@ func validate(def Definition) []string {
 		if len(a.From) == 0 {
 			add("action %q leaves from no phase", name)
 		}
-		for j, from := range a.From {
-			if slices.Contains(a.From[:j], from) {
+		// A set, not a search of the entries before: a long list must not
+		// take quadratic time.
+		listed := make(map[Phase]bool, len(a.From))
+		for _, from := range a.From {
+			if listed[from] {
 				add("action %q leaves from %q twice", name, from)
 			}
+			listed[from] = true
 			if !known[from] {
 				add("action %q leaves from unknown phase %q", name, from)
 			}
@@ -87,7 +100,12 @@ func validate(def Definition) []string {
 		}
 	}
 
-	problems = append(problems, graphProblems(def, known)...)
+	for _, p := range graphProblems(def, known) {
+		add("%s", p)
+	}
+	if more > 0 {
+		problems = append(problems, fmt.Sprintf("and %d more problems", more))
+	}
 	return problems
 }
 
