@@ -8,11 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -66,19 +68,35 @@ type Options struct {
 //
 // The function touches no store, so it also reports on a log imported from
 // a bundle. Its output depends only on its arguments: the same inputs,
-// with opts.Now fixed, give the same bytes. Every piece of text taken from
-// the log is escaped, so nothing recorded in it can break the report's
-// tables or reach its reader as Markdown or HTML.
+// with opts.Now fixed, give the same bytes.
+//
+// Every piece of text taken from the log, or from a bundle an attacker
+// wrote, is escaped, so that no GitHub-flavoured Markdown renderer makes
+// anything live of it: it cannot break the report's tables or reach its
+// reader as markup, HTML, a link or an image. What an autolink needs is
+// defanged, the way incident responders write indicators: "://" shows as
+// "[://]", the dot of "www." as "[.]" and "@" (of an e-mail address or a
+// mention) as "[@]". Characters that would not show as themselves (control
+// characters, terminal escape sequences, bidirectional overrides and
+// isolates, zero-width characters) and bytes that are not UTF-8 show as
+// escapes such as \u202E and \xFF, in tables and in the signed note and
+// verifier key shown verbatim alike. When the report defangs or escapes
+// anything, its header says so.
 func Render(w io.Writer, log evidence.CaseLog, vkey string, verification *evidence.Report, opts Options) error {
 	m := newCustodyReportModel(log, vkey, verification, opts)
+	var head, body bytes.Buffer
+	m.writeHeader(&head)
+	m.writeRegister(&body)
+	m.writeTimelines(&body)
+	m.writeVerification(&body)
+	m.writeTools(&body)
+	m.writeAppendix(&body)
+	m.writeReproduce(&body)
 	var b bytes.Buffer
-	m.writeHeader(&b)
-	m.writeRegister(&b)
-	m.writeTimelines(&b)
-	m.writeVerification(&b)
-	m.writeTools(&b)
-	m.writeAppendix(&b)
-	m.writeReproduce(&b)
+	b.Grow(head.Len() + body.Len() + 512)
+	b.Write(head.Bytes())
+	writeShownAs(&b, append(head.Bytes(), body.Bytes()...))
+	b.Write(body.Bytes())
 	if _, err := w.Write(b.Bytes()); err != nil {
 		return fmt.Errorf("custodyreport: write report of case %s: %w", log.Case, err)
 	}
@@ -324,6 +342,28 @@ func (m *custodyReportModel) writeHeader(b *bytes.Buffer) {
 	fmt.Fprintf(b, "- **Verification:** %s\n\n", m.verdict())
 	b.WriteString("Times are RFC 3339 timestamps in the time zone of whoever acted, with its offset from UTC. " +
 		"Record numbers are positions in the case's custody log, counted from 0.\n\n")
+}
+
+var (
+	// shownDefanged finds text mdText defanged, in Markdown.
+	shownDefanged = regexp.MustCompile(`\\\[(://|@)\\\]|(?i:www)\\\[\.\\\]`)
+	// shownEscaped finds a character or byte mdText or verbatim wrote as
+	// an escape, in Markdown.
+	shownEscaped = regexp.MustCompile(`\\(u[0-9A-F]{4}|U[0-9A-F]{8}|x[0-9A-F]{2})`)
+)
+
+// writeShownAs says how the report shows text it had to defang or
+// escape, if report, the rest of the report, has any.
+func writeShownAs(b *bytes.Buffer, report []byte) {
+	if shownDefanged.Match(report) {
+		b.WriteString("In text taken from the log, a colon followed by two slashes, the dot after www and the at sign " +
+			"are shown in brackets, as \\[://\\], www\\[.\\] and \\[@\\], so that no Markdown viewer makes a link of them.\n\n")
+	}
+	if shownEscaped.Match(report) {
+		b.WriteString("Characters taken from the log that would not show as themselves (control characters, " +
+			"bidirectional overrides, zero-width characters) are shown as escapes such as \\\\u202E, " +
+			"and bytes that are not UTF-8 as escapes such as \\\\xFF.\n\n")
+	}
 }
 
 func (m *custodyReportModel) writeRegister(b *bytes.Buffer) {
@@ -752,17 +792,34 @@ func mdValue(s string) string {
 }
 
 // mdText escapes text taken from a custody log for a line of Markdown, a
-// table cell included. Nothing in it can end a cell or a row, open a code
+// table cell included, so that no GitHub-flavoured Markdown renderer makes
+// anything live of it. Nothing in it can end a cell or a row, open a code
 // span, emphasis, a link, an image or math, or reach the reader as HTML or
 // as an HTML entity: line breaks become <br>, Markdown punctuation is
-// backslash-escaped and <, > and & become entities. Control and
-// formatting characters (such as bidirectional overrides, which can make
-// text read differently from what it is) and invalid UTF-8 show as U+FFFD.
+// backslash-escaped and <, > and & become entities. Nothing in it is left
+// for an autolink: "://" shows as "[://]", the dot of "www." as "[.]" and
+// "@" (of an e-mail address or a mention) as "[@]", the way
+// incident responders defang an indicator, since some renderers find
+// autolinks in text after undoing backslash escapes. Control and
+// formatting characters (bidirectional overrides among them, which can make
+// text read differently from what it is) and bytes that are not UTF-8 show
+// as escapes such as \u202E and \xFF (see [visibleRune]).
 func mdText(s string) string {
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	var b strings.Builder
-	for _, r := range s { // invalid UTF-8 comes as U+FFFD
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, "\\\\x%02X", s[i]) // \\ so the escape shows as written
+		case r == ':' && strings.HasPrefix(s[i:], "://"):
+			b.WriteString("\\[://\\]")
+			size = len("://")
+		case (r == 'w' || r == 'W') && len(s) >= i+4 && strings.EqualFold(s[i:i+4], "www."):
+			b.WriteString(s[i:i+3] + "\\[.\\]")
+			size = len("www.")
+		case r == '@':
+			b.WriteString("\\[@\\]")
 		case r == '\n' || r == '\r' || r == '\u0085' || r == '\u2028' || r == '\u2029':
 			b.WriteString("<br>")
 		case r == '\t':
@@ -776,11 +833,54 @@ func mdText(s string) string {
 		case strings.ContainsRune("\\`*_~[]|$#", r):
 			b.WriteByte('\\')
 			b.WriteRune(r)
-		case unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r):
-			b.WriteRune('\uFFFD')
+		case !visibleRune(r):
+			b.WriteByte('\\') // \\ so the escape shows as written
+			b.WriteString(runeEscape(r))
 		default:
 			b.WriteRune(r)
 		}
+		i += size
+	}
+	return b.String()
+}
+
+// visibleRune reports whether r shows as itself, rather than moving,
+// hiding or restyling the text around it: control characters (C0, DEL
+// and C1, terminal escape sequences start with one), formatting
+// characters (bidirectional overrides and isolates, zero-width characters)
+// and line or paragraph separators are not.
+func visibleRune(r rune) bool {
+	return !unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
+}
+
+// runeEscape writes r as a Go escape: \u202E, or \U000E0001 beyond the
+// Basic Multilingual Plane.
+func runeEscape(r rune) string {
+	if r > 0xFFFF {
+		return fmt.Sprintf("\\U%08X", r)
+	}
+	return fmt.Sprintf("\\u%04X", r)
+}
+
+// verbatim returns s for a fenced code block: as it is, line feeds
+// included, but with every character that does not show as itself (see
+// [visibleRune]), tabs and carriage returns included, written as an escape
+// such as \u001B, and every byte that is not UTF-8 as one such as \xFF.
+// A terminal showing the report, or an editor, then shows what the text
+// holds instead of obeying it.
+func verbatim(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, "\\x%02X", s[i])
+		case r == '\n' || visibleRune(r):
+			b.WriteRune(r)
+		default:
+			b.WriteString(runeEscape(r))
+		}
+		i += size
 	}
 	return b.String()
 }
@@ -800,9 +900,11 @@ func mdCode(s string) string {
 	return "`" + s + "`"
 }
 
-// mdFenced writes s verbatim in a fenced code block, fenced with more
-// backticks than any run of backticks in s, so that s cannot close it.
+// mdFenced writes s in a fenced code block, as [verbatim] shows it, fenced
+// with more backticks than any run of backticks in s, so that s cannot
+// close it. No renderer makes a link of what a code block holds.
 func mdFenced(b *bytes.Buffer, info, s string) {
+	s = verbatim(s)
 	longest, run := 0, 0
 	for _, r := range s {
 		if r == '`' {
@@ -814,7 +916,7 @@ func mdFenced(b *bytes.Buffer, info, s string) {
 	}
 	fence := strings.Repeat("`", max(3, longest+1))
 	b.WriteString(fence + info + "\n")
-	b.WriteString(strings.ToValidUTF8(s, "\uFFFD"))
+	b.WriteString(s)
 	if !strings.HasSuffix(s, "\n") {
 		b.WriteString("\n")
 	}

@@ -271,7 +271,8 @@ func TestCustodyReportEscapesUserText(t *testing.T) {
 			"invoice\u202Egpj.exe",
 			"zero\u200Bwidth and bell\a",
 		},
-		want: []string{"\\[a link\\](https://evil.example/) !\\[an image\\]", "&amp;lt;entity&amp;gt;", "invoice\uFFFDgpj.exe"},
+		want: []string{"\\[a link\\](https\\[://\\]evil.example/) !\\[an image\\]", "&amp;lt;entity&amp;gt;", "invoice\\\\u202Egpj.exe",
+			"bell\\\\u0007"},
 	}} {
 		checkReportEscapes(t, strings.Join(part.hostile, " "), part.want...)
 	}
@@ -290,8 +291,14 @@ func checkReportEscapes(t *testing.T, hostile string, want ...string) {
 	for _, bad := range []string{"<script", "<img", "\u202E", "\u200B", "\x00", "\a", "\xff", "&lt;entity"} {
 		assert.False(t, strings.Contains(report, bad), "the report holds %q", bad)
 	}
-	requireLines(t, report, append(want, "bad utf-8 \uFFFD\uFFFD")...)
+	requireLines(t, report, append(want, "bad utf-8 \\\\xFF\\\\xFE and nul\\\\u0000")...)
 
+	// The notes on defanged and escaped text are the one addition.
+	if strings.Contains(hostile, "://") {
+		require.Contains(t, report, "\n\nIn text taken from the log, a colon followed by two slashes")
+	}
+	require.Contains(t, report, "\n\nCharacters taken from the log that would not show as themselves")
+	report = shownAsNotes.ReplaceAllString(report, "")
 	want, got := strings.Split(harmless, "\n"), strings.Split(report, "\n")
 	require.Len(t, got, len(want), "hostile text adds no line")
 	columns := 0
@@ -308,6 +315,10 @@ func checkReportEscapes(t *testing.T, hostile string, want ...string) {
 		assert.Equal(t, columns, cells, "line %d keeps the table's columns: %s", n+1, got[n])
 	}
 }
+
+// shownAsNotes matches the notes of a report that defanged or escaped
+// text.
+var shownAsNotes = regexp.MustCompile(`(?m)^(In text taken from the log|Characters taken from the log).*\n\n`)
 
 // hostileReport returns the verified report of a case whose every piece
 // of text is text, and whose first item's name, in the item list only,

@@ -13,4 +13,10 @@
 //
 // A report renders a tampered log too: every problem is listed, numbered,
 // and every record a problem names is marked wherever the report shows it.
+//
+// A report is safe to publish whatever the log holds: text from the log is
+// escaped and defanged so that no GitHub-flavoured Markdown renderer makes
+// a link, an image or HTML of it, and characters that would not show as
+// themselves, such as terminal escapes and bidirectional overrides, show as
+// escapes (see [Render]).
 package custodyreport
