@@ -7,6 +7,13 @@
 // problem at once as a [*ValidationError]; [Load] does the same for a model
 // written in JSON.
 //
+// Both bound what they accept, so that a definition from anywhere can be
+// loaded safely: at most [MaxDefinitionBytes] of JSON, [MaxPhases] phases,
+// [MaxActions] actions, [MaxFrom] phases an action leaves from, and limits
+// on guards, marks and the length of every name and text. A definition
+// beyond one is refused with a [*LimitError] naming it (matching
+// [ErrModelTooLarge]), and every check is linear in the definition's size.
+//
 // Four built-in models cover the processes responders use most:
 //
 //   - [SANS]: Preparation, Identification, Containment, Eradication,
