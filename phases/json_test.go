@@ -156,7 +156,7 @@ func TestLoadRefusesTrailingData(t *testing.T) {
 
 func TestLoadRefusesOversizedInput(t *testing.T) {
 	t.Parallel()
-	const limit = 1 << 20
+	const limit = phases.MaxDefinitionBytes
 	valid := marshalModel(t, phases.SANS)
 
 	// Whitespace padding keeps the JSON valid, so only the size can refuse it.
@@ -165,6 +165,12 @@ func TestLoadRefusesOversizedInput(t *testing.T) {
 	_, err := phases.Load(bytes.NewReader(padded))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "larger than")
+	var limitErr *phases.LimitError
+	require.ErrorAs(t, err, &limitErr)
+	assert.Equal(t, "MaxDefinitionBytes", limitErr.Limit)
+	assert.Equal(t, phases.MaxDefinitionBytes, limitErr.Max)
+	assert.ErrorIs(t, err, phases.ErrModelTooLarge)
+	assert.ErrorIs(t, err, phases.ErrInvalidModel)
 
 	atLimit := append(bytes.Repeat([]byte(" "), limit-len(valid)), valid...)
 	require.Len(t, atLimit, limit)
