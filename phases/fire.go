@@ -46,8 +46,10 @@ func (m *Model) Fire(ctx context.Context, s Subject, from Phase, a Action) (Phas
 	}
 	// A throwaway machine per transition: looplab/fsm instances can be left
 	// stuck mid-transition by a cancelled context, so none is ever reused.
-	// It decides the move from the one shared transition table.
-	machine := fsm.NewFSM(string(from), m.table, nil)
+	// It holds only the action taken (none for an action the model does
+	// not have), which decides the move as the whole table would: the
+	// same phase reached, the same errors.
+	machine := fsm.NewFSM(string(from), m.events[a], nil)
 	if err := machine.Event(ctx, string(a)); err != nil {
 		return from, m.translate(err, a, from)
 	}

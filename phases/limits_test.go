@@ -256,3 +256,22 @@ func BenchmarkLoadHugeFrom(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFireInLargeModel fires one action of a model of n phases and
+// as many actions: the time per transition does not grow with the model.
+func BenchmarkFireInLargeModel(b *testing.B) {
+	for _, n := range []int{10, 1000, 10000} {
+		b.Run("n="+strconv.Itoa(n), func(b *testing.B) {
+			m, err := phases.New(chainDefinition(n))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if to, err := m.Fire(b.Context(), permissiveSubject{}, "p0", "a1"); err != nil || to != "p1" {
+					b.Fatal(to, err)
+				}
+			}
+		})
+	}
+}

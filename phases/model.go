@@ -81,8 +81,10 @@ type Model struct {
 	actions   map[Action]int
 	guards    map[Action][]Guard
 	available map[Phase][]Action
-	// table is the one transition table every throwaway fsm is built from.
-	table []fsm.EventDesc
+	// events holds, for each action, the one-event transition table a
+	// throwaway fsm that takes that action is built from, so that a
+	// transition costs the same in a model of any size.
+	events map[Action][]fsm.EventDesc
 }
 
 // New validates def and builds a model from it. On failure it returns a
@@ -103,6 +105,7 @@ func New(def Definition) (*Model, error) {
 		actions:   make(map[Action]int, len(def.Actions)),
 		guards:    make(map[Action][]Guard),
 		available: make(map[Phase][]Action),
+		events:    make(map[Action][]fsm.EventDesc, len(def.Actions)),
 	}
 	for i, p := range def.Phases {
 		m.phases[p.Name] = i
@@ -120,7 +123,7 @@ func New(def Definition) (*Model, error) {
 		for j, from := range a.From {
 			src[j] = string(from)
 		}
-		m.table = append(m.table, fsm.EventDesc{Name: string(a.Name), Src: src, Dst: string(a.To)})
+		m.events[a.Name] = []fsm.EventDesc{{Name: string(a.Name), Src: src, Dst: string(a.To)}}
 	}
 	return m, nil
 }
