@@ -22,8 +22,9 @@ var (
 	// error is a [*GuardError] that says which and why.
 	ErrGuardFailed = errors.New("phases: guard refused transition")
 	// ErrInvalidModel means a model definition failed validation; the error
-	// is a [*ValidationError] listing every problem, or, for a definition
-	// [Load] could not decode, a [*DecodeError] saying where.
+	// is a [*ValidationError] listing every problem, a [*LimitError] for a
+	// definition beyond a size limit, or, for a definition [Load] could not
+	// decode, a [*DecodeError] saying where.
 	ErrInvalidModel = errors.New("phases: invalid model")
 	// ErrModelTooLarge means a model definition is beyond one of the size
 	// limits of [New] and [Load]; the error is a [*LimitError] that says
