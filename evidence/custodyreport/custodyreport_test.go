@@ -292,6 +292,7 @@ func checkReportEscapes(t *testing.T, hostile string, want ...string) {
 		assert.False(t, strings.Contains(report, bad), "the report holds %q", bad)
 	}
 	requireLines(t, report, append(want, "bad utf-8 \\\\xFF\\\\xFE and nul\\\\u0000")...)
+	checkRendersNothingLive(t, report)
 
 	// The notes on defanged and escaped text are the one addition.
 	if strings.Contains(hostile, "://") {
