@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -42,17 +43,18 @@ const (
 // Nothing is written unless the whole bundle verifies: a bundle that does
 // not is refused with the report and an error matching
 // [evidence.ErrTampered] (or [evidence.ErrInvalid] if it is malformed or
-// trust is). Content is staged as it is read, where readers of blobs do
-// not see it (see [evidence.BlobPreparer]), and committed only once the
-// bundle has verified and agrees with store; a refused bundle leaves no
-// blob, no temporary file and no record. With blobs nil, content is
-// checked and discarded, and a bundle without content imports items
-// without content.
+// trust is). Everything but the content is verified first, before any
+// content is read; the content is then checked as it is read and staged
+// where readers of blobs do not see it (see [evidence.BlobPreparer]), and
+// committed only once the whole bundle has verified and agrees with store.
+// A refused bundle leaves no blob, no temporary file and no record. With
+// blobs nil, content is checked and discarded, and a bundle without
+// content imports items without content.
 //
 // If store already holds records or checkpoints of the case, the bundle
-// must be a later copy of that case, or the import is refused with a
-// [*CaseConflictError] matching [evidence.ErrConflict], before any content
-// is staged, and nothing is written:
+// must be a later copy of that case, or the import is refused with the
+// report and a [*CaseConflictError] matching [evidence.ErrConflict],
+// before any content is read, and nothing is written:
 //   - every checkpoint the store holds of the case must be signed by the
 //     key the bundle is verified with (trust's, or else the bundle's own),
 //     be of the bundle's log and sign a prefix of it, so a bundle signed
@@ -100,15 +102,18 @@ func Import(ctx context.Context, r io.Reader, store evidence.LedgerStore, blobs 
 		stage: stage, beforeBlobs: func(b *Bundle) error { return im.checkBeforeBlobs(ctx, b) }}
 	b, err := br.read()
 	if err != nil {
+		var conflict *CaseConflictError
+		if im.rep != nil && (!im.rep.OK() || errors.As(err, &conflict)) {
+			// Refused before the content was read, with the report on
+			// the rest.
+			return im.rep, br.explain(err)
+		}
 		return nil, br.explain(err)
 	}
-	rep, err := b.Verify(trust)
-	if err != nil {
-		return nil, err
-	}
+	rep := im.rep
+	b.checkBlobs(rep)
 	if !rep.OK() {
-		return rep, fmt.Errorf("bundle: import case %s: refused, %d %s: %w",
-			rep.Case, len(rep.Problems), bundlePlural(len(rep.Problems), "problem"), rep.Err())
+		return rep, refused(rep)
 	}
 	// The store may have changed while the content was read.
 	if err := im.checkStore(ctx, b); err != nil {
@@ -158,18 +163,40 @@ func (e *CaseConflictError) Is(target error) bool { return target == evidence.Er
 type importer struct {
 	store evidence.LedgerStore
 	trust Trust
+	// rep is the report on the bundle, once its log is verified.
+	rep *Report
 	// hashes are the tree hashes of the bundle's log, once worked out.
 	hashes []evidence.Hash
 }
 
-// checkBeforeBlobs refuses a bundle that conflicts with the store before
-// its content is read. Its error is the store's, which Read returns as
-// it is.
+// checkBeforeBlobs verifies all of a bundle but its content, and refuses
+// it if that fails or the bundle conflicts with the store, before its
+// content is read. Its error is returned by Read as it is.
 func (im *importer) checkBeforeBlobs(ctx context.Context, b *Bundle) error {
+	// Verify with the content left out, then check the content once
+	// read: the report is the one Verify makes of the whole bundle.
+	included := b.Manifest.BlobsIncluded
+	b.Manifest.BlobsIncluded = false
+	rep, err := b.Verify(im.trust)
+	b.Manifest.BlobsIncluded = included
+	if err != nil {
+		return err
+	}
+	rep.BlobsIncluded = included
+	im.rep = rep
+	if !rep.OK() {
+		return &bundleStoreError{refused(rep)}
+	}
 	if err := im.checkStore(ctx, b); err != nil {
 		return &bundleStoreError{err}
 	}
 	return nil
+}
+
+// refused is the error of a bundle that does not verify.
+func refused(rep *Report) error {
+	return fmt.Errorf("bundle: import case %s: refused, %d %s: %w",
+		rep.Case, len(rep.Problems), bundlePlural(len(rep.Problems), "problem"), rep.Err())
 }
 
 // key returns the verifier key a bundle is checked with.

@@ -2,11 +2,13 @@ package bundle_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io/fs"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -141,7 +143,10 @@ func TestImportRefusesCaseSignedByAnotherKey(t *testing.T) {
 			rep, err := bundle.Import(ctx, bytes.NewReader(data), v.store, v.blobs, bundle.Trust{}, bundle.Limits{})
 			require.ErrorIs(t, err, evidence.ErrConflict)
 			assert.NotErrorIs(t, err, evidence.ErrInvalid)
-			assert.Nil(t, rep, "refused before the content is read")
+			require.NotNil(t, rep, "the report on the bundle comes with the refusal")
+			assert.True(t, rep.OK(), "the bundle is consistent with itself")
+			assert.False(t, rep.KeyTrusted)
+			assert.Equal(t, forgerKey, rep.VerifierKey)
 			var conflict *bundle.CaseConflictError
 			require.ErrorAs(t, err, &conflict)
 			assert.Equal(t, bundleCase, conflict.Case)
@@ -295,10 +300,9 @@ func importRefusals() []struct {
 			return whole[:len(whole)-1024-len(entries[3].body)/2]
 		}, evidence.ErrInvalid, evidence.ErrInvalid},
 		{"not the trusted key", func(t *testing.T, fx *bundleFixture, data []byte) []byte {
-			// Its record 2 differs from the one the store holds.
 			forged, _ := bundleForgery(t)
 			return forged
-		}, evidence.ErrTampered, evidence.ErrConflict},
+		}, evidence.ErrTampered, evidence.ErrTampered},
 		{"signed by another key", func(t *testing.T, fx *bundleFixture, data []byte) []byte {
 			forged, _, _ := importResigned(t, fx, true)
 			return forged
@@ -412,4 +416,42 @@ func TestImportDefaultLimits(t *testing.T) {
 	assert.ErrorContains(t, err, "the limit is 100")
 	_, err = bundle.Import(t.Context(), bytes.NewReader(data), store, blobs, fx.trust(), bundle.Limits{MaxTotalSize: -1})
 	assert.ErrorIs(t, err, evidence.ErrInvalid)
+}
+
+// importCountingBlobs counts the blobs started in it.
+type importCountingBlobs struct {
+	*evidence.MemoryBlobs
+	created atomic.Int64
+}
+
+func (b *importCountingBlobs) Create(ctx context.Context) (evidence.BlobWriter, error) {
+	b.created.Add(1)
+	return b.MemoryBlobs.Create(ctx)
+}
+
+func TestImportRefusesBeforeReadingContent(t *testing.T) {
+	t.Parallel()
+	fx := newBundleFixture(t)
+	data := fx.export(t, bundle.Options{IncludeBlobs: true})
+	for _, tc := range importRefusals() {
+		if tc.name == "bad blob hash" || tc.name == "truncated" {
+			continue // refused on reading the content
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			store := evidence.NewMemoryLedgerStore()
+			trust := fx.trust()
+			if tc.wantHeld == evidence.ErrConflict {
+				_, err := bundle.Import(ctx, bytes.NewReader(importFirstCheckpoint(t, fx)), store, nil, fx.trust(), bundle.Limits{})
+				require.NoError(t, err)
+				trust = bundle.Trust{}
+			}
+			blobs := &importCountingBlobs{MemoryBlobs: evidence.NewMemoryBlobs()}
+			rep, err := bundle.Import(ctx, bytes.NewReader(tc.make(t, fx, data)), store, blobs, trust, bundle.Limits{})
+			require.Error(t, err)
+			require.NotNil(t, rep)
+			assert.Zero(t, blobs.created.Load(), "content was written before the bundle was refused")
+		})
+	}
 }
