@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -52,9 +51,9 @@ const (
 // content imports items without content.
 //
 // If store already holds records or checkpoints of the case, the bundle
-// must be a later copy of that case, or the import is refused with the
-// report and a [*CaseConflictError] matching [evidence.ErrConflict],
-// before any content is read, and nothing is written:
+// must be a later copy of that case, or the import is refused with a
+// [*CaseConflictError] matching [evidence.ErrConflict], before any content
+// is read, and nothing is written:
 //   - every checkpoint the store holds of the case must be signed by the
 //     key the bundle is verified with (trust's, or else the bundle's own),
 //     be of the bundle's log and sign a prefix of it, so a bundle signed
@@ -102,8 +101,7 @@ func Import(ctx context.Context, r io.Reader, store evidence.LedgerStore, blobs 
 		stage: stage, beforeBlobs: func(b *Bundle) error { return im.checkBeforeBlobs(ctx, b) }}
 	b, err := br.read()
 	if err != nil {
-		var conflict *CaseConflictError
-		if im.rep != nil && (!im.rep.OK() || errors.As(err, &conflict)) {
+		if im.rep != nil && !im.rep.OK() {
 			// Refused before the content was read, with the report on
 			// the rest.
 			return im.rep, br.explain(err)
@@ -142,10 +140,10 @@ type CaseConflictError struct {
 	Checkpoint int
 	Record     int64
 	// StoreKey names the keys that signed the store's checkpoint
-	// concerned, each as its name and key ID ("custody.example.org+
-	// 1a2b3c4d", the start of its verifier key), when the conflict is
-	// one of keys. BundleKey is the verifier key the bundle was checked
-	// with: trust's, or else the bundle's own.
+	// concerned, when the conflict is one of keys: each as its name and
+	// key ID, the start of its verifier key, such as
+	// "custody.example.org+1a2b3c4d". BundleKey is the verifier key the
+	// bundle was checked with: trust's, or else the bundle's own.
 	StoreKey, BundleKey string
 	// Reason says what conflicts, in words fit for a person.
 	Reason string
@@ -271,8 +269,9 @@ func (im *importer) checkStore(ctx context.Context, b *Bundle) error {
 		if err != nil {
 			e := conflict(i, -1, "").(*CaseConflictError)
 			e.StoreKey = noteSigners(cp.Note)
-			e.Reason = fmt.Sprintf("the store's checkpoint %d of the case is signed by %s, but the bundle is verified with the key %s (fingerprint %s), which did not sign it; "+
-				"a bundle of a case the store holds must be signed by the key of the case's stored checkpoints", i, e.StoreKey, keyID(key), evidence.KeyFingerprint(key))
+			e.Reason = fmt.Sprintf("the store's checkpoint %d of the case (%d records) is signed by %s; the bundle is verified with %s (fingerprint %s), which did not sign it: "+
+				"a bundle of a case the store holds must be signed by the key of the case's stored checkpoints, and a key of the same name is not that key",
+				i, cp.Size, e.StoreKey, keyID(key), evidence.KeyFingerprint(key))
 			return e
 		}
 		switch {
