@@ -451,3 +451,40 @@ func TestImportRefusesBeforeReadingContent(t *testing.T) {
 		})
 	}
 }
+
+// importCancellingReader cancels its context once it has given n bytes.
+type importCancellingReader struct {
+	r      *bytes.Reader
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *importCancellingReader) Read(p []byte) (int, error) {
+	if c.n <= 0 {
+		c.cancel()
+	}
+	p = p[:min(len(p), max(c.n, 1))]
+	n, err := c.r.Read(p)
+	c.n -= n
+	return n, err
+}
+
+func TestImportCancelledLeavesNothing(t *testing.T) {
+	t.Parallel()
+	fx := newBundleFixture(t)
+	data := fx.export(t, bundle.Options{IncludeBlobs: true})
+	entries := readBundleEntries(t, data)
+	// Cancelled in the middle of the second blob, after the first was
+	// staged.
+	at := len(writeBundleEntries(t, entries)) - 1024 - len(entries[3].body)/2
+	v := &importVictim{store: evidence.NewMemoryLedgerStore()}
+	var err error
+	v.blobs, err = evidence.NewDirBlobs(filepath.Join(t.TempDir(), "blobs"))
+	require.NoError(t, err)
+	before := v.state(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	_, err = bundle.Import(ctx, &importCancellingReader{r: bytes.NewReader(data), n: at, cancel: cancel}, v.store, v.blobs, fx.trust(), bundle.Limits{})
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, before, v.state(t), "the cancelled import left something")
+}
