@@ -160,3 +160,40 @@ type BlobHasher interface {
 	// far.
 	SHA256() string
 }
+
+// BlobPreparer is an optional interface of a [BlobWriter] that commits in
+// two steps, for a caller that writes several blobs and decides only
+// afterwards whether to keep them: [github.com/incidentkit/incidentkit/evidence/bundle.Import]
+// writes every blob of a bundle, verifies the bundle, and only then commits
+// them all, or aborts them all. The writers of this package's stores have
+// it; the evidencetest blob suite checks it when a store's writers do.
+//
+// Prepare does what Commit does except make the blob visible: it checks
+// that what was written hashes to sha256hex, refusing it as Commit does
+// with an [*InvalidError] matching [ErrInvalid]; makes the content durable
+// if the store is durable; and releases what the writer holds open (a
+// [DirBlobs] writer closes its file), so that many prepared writers can
+// wait at little cost. Open and Stat still do not see the content.
+//
+// A prepared writer must end with Commit under the same digest, which only
+// makes the blob visible, or Abort, which discards the content and leaves
+// nothing of it in the store. Write and a second Prepare return an error.
+// If Prepare fails, the writer is finished, as after a failed Commit, and
+// nothing is stored. Commit under another digest than the prepared one
+// stores nothing and returns an error matching [ErrInvalid].
+type BlobPreparer interface {
+	BlobWriter
+	Prepare(ctx context.Context, sha256hex string) error
+}
+
+// checkPrepared checks that a prepared writer is committed under the digest
+// it was prepared with.
+func checkPrepared(prepared, sha256hex string) error {
+	if err := checkBlobDigest(sha256hex); err != nil {
+		return err
+	}
+	if sha256hex != prepared {
+		return invalid("blob digest", "the writer was prepared as "+prepared+", not "+sha256hex)
+	}
+	return nil
+}

@@ -416,3 +416,44 @@ func ExampleDirBlobs() {
 	// read back: 65 bytes, error: <nil>
 	// path refused: true
 }
+
+func TestDirBlobsPreparedLeavesNothing(t *testing.T) {
+	t.Parallel()
+	s := newTestDirBlobs(t)
+	ctx := t.Context()
+	prepare := func(content []byte) evidence.BlobPreparer {
+		t.Helper()
+		w, err := s.Create(ctx)
+		require.NoError(t, err)
+		p, ok := w.(evidence.BlobPreparer)
+		require.True(t, ok, "a DirBlobs writer is a BlobPreparer")
+		_, err = p.Write(content)
+		require.NoError(t, err)
+		require.NoError(t, p.Prepare(ctx, blobTestDigest(content)))
+		return p
+	}
+
+	// A prepared blob waits in the tmp directory, outside the blobs.
+	kept, dropped := []byte("prepared and committed"), []byte("prepared and aborted")
+	pk, pd := prepare(kept), prepare(dropped)
+	assert.Len(t, dirBlobsTempFiles(t, s), 2)
+	assert.Empty(t, dirBlobsFiles(t, s), "nothing prepared is among the blobs")
+
+	// Aborted, it leaves no file; committed, it is the only file.
+	require.NoError(t, pd.Abort())
+	require.NoError(t, pk.Commit(ctx, blobTestDigest(kept)))
+	assert.Empty(t, dirBlobsTempFiles(t, s), "no temporary file remains")
+	d := blobTestDigest(kept)
+	assert.Equal(t, []string{filepath.Join(s.Dir(), d[:2], d[2:4], d)}, dirBlobsFiles(t, s))
+
+	// A refused Prepare or Commit leaves no file either.
+	w, err := s.Create(ctx)
+	require.NoError(t, err)
+	_, err = w.Write([]byte("misnamed"))
+	require.NoError(t, err)
+	require.ErrorIs(t, w.(evidence.BlobPreparer).Prepare(ctx, blobTestDigest(kept)), evidence.ErrInvalid)
+	p := prepare(dropped)
+	require.ErrorIs(t, p.Commit(ctx, blobTestDigest(kept)), evidence.ErrInvalid)
+	assert.Empty(t, dirBlobsTempFiles(t, s), "no temporary file remains")
+	assert.Len(t, dirBlobsFiles(t, s), 1)
+}

@@ -202,10 +202,13 @@ type dirBlobWriter struct {
 	// the background.
 	syncing chan error
 	done    bool
+	// prepared is the digest the writer was prepared as: its file is
+	// synced, read-only and closed, waiting to be renamed into place.
+	prepared string
 }
 
 func (w *dirBlobWriter) Write(p []byte) (int, error) {
-	if w.done {
+	if w.done || w.prepared != "" {
 		return 0, errBlobWriterDone
 	}
 	if w.err != nil {
@@ -292,9 +295,25 @@ func (w *dirBlobWriter) Commit(ctx context.Context, sha256hex string) error {
 	return nil
 }
 
-func (w *dirBlobWriter) commit(ctx context.Context, sha256hex string) error {
+// Prepare checks what was written, syncs its temporary file, makes it
+// read-only and closes it, leaving it in the tmp directory until Commit
+// renames it into place or Abort deletes it: see [BlobPreparer].
+func (w *dirBlobWriter) Prepare(ctx context.Context, sha256hex string) error {
+	if w.done || w.prepared != "" {
+		return errBlobWriterDone
+	}
+	if err := w.prepare(ctx, "prepare", sha256hex); err != nil {
+		w.discard()
+		return err
+	}
+	w.prepared = sha256hex
+	return nil
+}
+
+// prepare does the part of a commit that leaves the blob unseen.
+func (w *dirBlobWriter) prepare(ctx context.Context, op, sha256hex string) error {
 	if err := ctx.Err(); err != nil {
-		return wrapOp("dir blobs: commit", err)
+		return wrapOp("dir blobs: "+op, err)
 	}
 	if err := checkBlobDigest(sha256hex); err != nil {
 		return err
@@ -306,7 +325,7 @@ func (w *dirBlobWriter) commit(ctx context.Context, sha256hex string) error {
 		return err
 	}
 	wrap := func(err error) error {
-		return wrapOp(fmt.Sprintf("dir blobs: commit blob %s", sha256hex), err)
+		return wrapOp(fmt.Sprintf("dir blobs: %s blob %s", op, sha256hex), err)
 	}
 	if err := w.waitSync(); err != nil {
 		return wrap(err)
@@ -319,6 +338,25 @@ func (w *dirBlobWriter) commit(ctx context.Context, sha256hex string) error {
 	}
 	if err := w.f.Close(); err != nil {
 		return wrap(err)
+	}
+	return nil
+}
+
+func (w *dirBlobWriter) commit(ctx context.Context, sha256hex string) error {
+	if w.prepared == "" {
+		if err := w.prepare(ctx, "commit", sha256hex); err != nil {
+			return err
+		}
+	} else {
+		if err := ctx.Err(); err != nil {
+			return wrapOp("dir blobs: commit", err)
+		}
+		if err := checkPrepared(w.prepared, sha256hex); err != nil {
+			return err
+		}
+	}
+	wrap := func(err error) error {
+		return wrapOp(fmt.Sprintf("dir blobs: commit blob %s", sha256hex), err)
 	}
 	dir := w.d.fanOut(sha256hex)
 	if err := mkdirBlobDir(w.d.dir, dir); err != nil {

@@ -5,7 +5,10 @@
 // disk, [MemoryBlobs] for tests); [Ingest] hashes it (SHA-256 always, SHA-1
 // and MD5 on request, for tools that still expect them) in the same single
 // streaming pass that stores it, at constant memory. Reading a blob
-// re-hashes it and fails with [ErrTampered] if it changed.
+// re-hashes it and fails with [ErrTampered] if it changed. A writer that is
+// a [BlobPreparer] stages content unseen until the caller commits or
+// aborts it, so that content kept only on a later decision (a bundle's,
+// once it has verified) leaves nothing when it is refused.
 //
 // Every custody action — collected, transferred, checked out and in,
 // accessed, analysed, copied, verified, sealed, unsealed, released,

@@ -87,10 +87,14 @@ type memBlobWriter struct {
 	h    hash.Hash
 	buf  bytes.Buffer
 	done bool
+	// prepared is the digest the writer was prepared as, and staged its
+	// content, once Prepare has succeeded.
+	prepared string
+	staged   []byte
 }
 
 func (w *memBlobWriter) Write(p []byte) (int, error) {
-	if w.done {
+	if w.done || w.prepared != "" {
 		return 0, errBlobWriterDone
 	}
 	w.h.Write(p)
@@ -100,20 +104,53 @@ func (w *memBlobWriter) Write(p []byte) (int, error) {
 // SHA256 returns the hex SHA-256 of what was written: see [BlobHasher].
 func (w *memBlobWriter) SHA256() string { return hex.EncodeToString(w.h.Sum(nil)) }
 
+// Prepare checks and keeps what was written aside, unseen by readers, for
+// Commit: see [BlobPreparer].
+func (w *memBlobWriter) Prepare(ctx context.Context, sha256hex string) error {
+	if w.done || w.prepared != "" {
+		return errBlobWriterDone
+	}
+	content := w.buf.Bytes()
+	w.buf = bytes.Buffer{}
+	if err := w.check(ctx, "prepare", sha256hex); err != nil {
+		w.done = true
+		return err
+	}
+	w.prepared, w.staged = sha256hex, bytes.Clone(content)
+	return nil
+}
+
+// check checks ctx and that what was written hashes to sha256hex.
+func (w *memBlobWriter) check(ctx context.Context, op, sha256hex string) error {
+	if err := ctx.Err(); err != nil {
+		return wrapOp("memory blobs: "+op, err)
+	}
+	if err := checkBlobDigest(sha256hex); err != nil {
+		return err
+	}
+	return checkBlobSum(sha256hex, w.SHA256())
+}
+
 func (w *memBlobWriter) Commit(ctx context.Context, sha256hex string) error {
 	if w.done {
 		return errBlobWriterDone
 	}
 	w.done = true
+	if w.prepared != "" {
+		staged := w.staged
+		w.staged = nil
+		if err := ctx.Err(); err != nil {
+			return wrapOp("memory blobs: commit", err)
+		}
+		if err := checkPrepared(w.prepared, sha256hex); err != nil {
+			return err
+		}
+		w.m.put(sha256hex, staged)
+		return nil
+	}
 	content := w.buf.Bytes()
 	w.buf = bytes.Buffer{}
-	if err := ctx.Err(); err != nil {
-		return wrapOp("memory blobs: commit", err)
-	}
-	if err := checkBlobDigest(sha256hex); err != nil {
-		return err
-	}
-	if err := checkBlobSum(sha256hex, w.SHA256()); err != nil {
+	if err := w.check(ctx, "commit", sha256hex); err != nil {
 		return err
 	}
 	// Trim the buffer's spare capacity: the blob is kept for as long as
@@ -125,5 +162,6 @@ func (w *memBlobWriter) Commit(ctx context.Context, sha256hex string) error {
 func (w *memBlobWriter) Abort() error {
 	w.done = true
 	w.buf = bytes.Buffer{}
+	w.staged = nil
 	return nil
 }

@@ -10,7 +10,10 @@
 // the signatures and consistency proofs of its checkpoints, and each
 // item's content. [Import] does both and, only if the bundle verifies
 // completely, appends its log to an [evidence.LedgerStore], so a case can
-// move from one locker to another and still be verified there.
+// move from one locker to another and still be verified there. A bundle of
+// a case the store already holds must be signed by the key of the case's
+// stored checkpoints and extend them, or it is refused with a
+// [*CaseConflictError]; a refused bundle leaves nothing in the stores.
 //
 // The package uses only evidence's public API: the records, checkpoints
 // and proofs it writes and checks are the core's.

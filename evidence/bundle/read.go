@@ -129,8 +129,9 @@ type BlobCheck struct {
 // Blob content is streamed, never held in memory: each blob is hashed as it
 // is read (with SHA-1 and MD5 too when an item declares them) and, if blobs
 // is not nil, written to it and committed under its name if, and only if,
-// it hashes to that name. Blobs are content-addressed, so staging them is
-// harmless even if the bundle turns out not to verify. With blobs nil,
+// it hashes to that name, whether or not the bundle turns out to verify:
+// [Import] instead keeps content staged where no reader sees it until the
+// whole bundle has verified, and discards it otherwise. With blobs nil,
 // content is checked and discarded.
 //
 // Errors reading r are returned wrapped; Read notices the end of ctx
@@ -200,6 +201,11 @@ type bundleReader struct {
 	seen    map[string]bool
 	// entry is the name of the entry being read, for errors.
 	entry string
+	// stage, if not nil, keeps blobs that hash to their name staged,
+	// not committed; beforeBlobs, if not nil, is called once the
+	// manifest and records are read, before any blob is.
+	stage       *blobStage
+	beforeBlobs func(*Bundle) error
 }
 
 // explain turns an error met while reading into the error Read
@@ -252,6 +258,11 @@ func (br *bundleReader) read() (*Bundle, error) {
 	}
 	if b.Records, err = br.readRecords(hdr, b.Manifest.Records); err != nil {
 		return nil, err
+	}
+	if br.beforeBlobs != nil {
+		if err := br.beforeBlobs(b); err != nil {
+			return nil, err
+		}
 	}
 	extra := bundleExtraDigests(b.Manifest.Items)
 	buf := make([]byte, bundleCopyBuffer)
@@ -555,6 +566,7 @@ func bundleExtraDigests(items []evidence.Item) map[string]bundleExtra {
 // blob store if there is one.
 func (br *bundleReader) readBlob(want Blob, extra bundleExtra, buf []byte) (BlobCheck, error) {
 	check := BlobCheck{SHA256: want.SHA256}
+	staged := false
 	var writers []io.Writer
 	var w evidence.BlobWriter
 	if br.blobs != nil {
@@ -562,7 +574,11 @@ func (br *bundleReader) readBlob(want Blob, extra bundleExtra, buf []byte) (Blob
 		if w, err = br.blobs.Create(br.ctx); err != nil {
 			return check, &bundleStoreError{fmt.Errorf("bundle: read: store blob %s: %w", want.SHA256, err)}
 		}
-		defer func() { _ = w.Abort() }()
+		defer func() {
+			if !staged {
+				_ = w.Abort()
+			}
+		}()
 		writers = append(writers, bundleStoreWriter{w})
 	}
 	// The stores of this package hash what they are given already.
@@ -592,6 +608,13 @@ func (br *bundleReader) readBlob(want Blob, extra bundleExtra, buf []byte) (Blob
 	}
 	if sum5 != nil {
 		check.Digests.MD5 = hex.EncodeToString(sum5.Sum(nil))
+	}
+	if w != nil && check.Digests.SHA256 == want.SHA256 && br.stage != nil {
+		if err := br.stage.add(br.ctx, w, want.SHA256); err != nil {
+			return check, &bundleStoreError{fmt.Errorf("bundle: read: stage blob %s: %w", want.SHA256, err)}
+		}
+		staged = true
+		return check, nil
 	}
 	if w != nil && check.Digests.SHA256 == want.SHA256 {
 		if err := w.Commit(br.ctx, want.SHA256); err != nil {

@@ -24,8 +24,10 @@ import (
 // they are read; Stat gives their size; unknown blobs are not found; any
 // digest but 64 lower-case hex digits (a path, upper case, the wrong
 // length) is refused; blobs are written once; a commit under the wrong
-// digest, an abort and a cancelled context store nothing; and concurrent
-// writers of the same and of different blobs all succeed.
+// digest, an abort and a cancelled context store nothing; concurrent
+// writers of the same and of different blobs all succeed; and, if the
+// store's writers are [evidence.BlobPreparer]s, that a prepared blob stays
+// unseen until it is committed, and an aborted one leaves nothing.
 //
 // newStore must return a new, empty store each time it is called, and
 // release it with t.Cleanup. The suite calls it once per subtest and runs
@@ -52,6 +54,10 @@ func TestBlobStore(t *testing.T, newStore func(t *testing.T) evidence.BlobStore)
 		{"ConcurrentSameBlob", s.testConcurrentSameBlob},
 		{"ConcurrentDifferentBlobs", s.testConcurrentDifferentBlobs},
 		{"CanceledContext", s.testCanceledContext},
+		{"Prepare", s.testPrepare},
+		{"PrepareRefused", s.testPrepareRefused},
+		{"PrepareCanceledContext", s.testPrepareCanceledContext},
+		{"ManyPrepared", s.testManyPrepared},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -456,4 +462,167 @@ func (s blobSuite) testCanceledContext(t *testing.T) {
 	assert.False(t, errors.Is(err, evidence.ErrInvalid))
 	assert.NoError(t, w.Abort())
 	requireNoBlob(t, st, blobDigest(content))
+}
+
+// preparer returns a new writer of st as an [evidence.BlobPreparer], or
+// skips the test if st's writers are not.
+func preparer(t *testing.T, st evidence.BlobStore) evidence.BlobPreparer {
+	t.Helper()
+	w, err := st.Create(t.Context())
+	require.NoError(t, err, "Create")
+	p, ok := w.(evidence.BlobPreparer)
+	if !ok {
+		_ = w.Abort()
+		t.Skipf("the store's writers (%T) are not evidence.BlobPreparer", w)
+	}
+	t.Cleanup(func() { _ = p.Abort() })
+	return p
+}
+
+// prepareBlob writes content to a new writer of st and prepares it under
+// its digest.
+func prepareBlob(t *testing.T, st evidence.BlobStore, content []byte) evidence.BlobPreparer {
+	t.Helper()
+	p := preparer(t, st)
+	_, err := p.Write(content)
+	require.NoError(t, err, "Write")
+	require.NoError(t, p.Prepare(t.Context(), blobDigest(content)), "Prepare")
+	return p
+}
+
+func (s blobSuite) testPrepare(t *testing.T) {
+	st := s.store(t)
+	ctx := t.Context()
+	for _, size := range []int{0, 1, 70 << 10, 1<<20 + 3} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			content := blobContent(fmt.Sprint("prepared-", size), size)
+			digest := blobDigest(content)
+			p := prepareBlob(t, st, content)
+			requireNoBlob(t, st, digest)
+			_, err := p.Write([]byte("more"))
+			assert.Error(t, err, "Write after Prepare")
+			assert.Error(t, p.Prepare(ctx, digest), "a second Prepare")
+			requireNoBlob(t, st, digest)
+
+			require.NoError(t, p.Commit(ctx, digest), "Commit after Prepare")
+			assert.True(t, bytes.Equal(content, readBlob(t, st, digest)), "content read back differs")
+			assert.NoError(t, p.Abort(), "Abort after Commit does nothing")
+			assert.Error(t, p.Commit(ctx, digest), "a second Commit")
+			assert.True(t, bytes.Equal(content, readBlob(t, st, digest)), "the blob outlives its writer")
+		})
+	}
+
+	// A prepared blob that is aborted leaves nothing, and the same
+	// content can still be stored.
+	content := blobContent("prepared then aborted", 5000)
+	digest := blobDigest(content)
+	p := prepareBlob(t, st, content)
+	require.NoError(t, p.Abort())
+	assert.NoError(t, p.Abort(), "a second Abort")
+	assert.Error(t, p.Commit(ctx, digest), "Commit after Abort")
+	requireNoBlob(t, st, digest)
+	putBlob(t, st, content)
+	assert.Equal(t, content, readBlob(t, st, digest))
+
+	// A blob the store holds already is kept when a prepared copy is
+	// committed, as with Commit alone.
+	p = prepareBlob(t, st, content)
+	require.NoError(t, p.Commit(ctx, digest))
+	assert.Equal(t, content, readBlob(t, st, digest))
+
+	// A prepared copy of a blob the store holds, aborted, leaves the
+	// blob there.
+	p = prepareBlob(t, st, content)
+	require.NoError(t, p.Abort())
+	assert.Equal(t, content, readBlob(t, st, digest), "aborting a copy keeps the stored blob")
+}
+
+func (s blobSuite) testPrepareRefused(t *testing.T) {
+	st := s.store(t)
+	ctx := t.Context()
+	content := []byte("the content written")
+	digest := blobDigest(content)
+	claimed := blobDigest([]byte("the content claimed"))
+
+	// Prepared under a digest the content does not have.
+	p := preparer(t, st)
+	_, err := p.Write(content)
+	require.NoError(t, err)
+	err = p.Prepare(ctx, claimed)
+	require.ErrorIs(t, err, evidence.ErrInvalid, "Prepare under a digest the content does not have")
+	assert.NotErrorIs(t, err, evidence.ErrTampered)
+	assert.Error(t, p.Commit(ctx, digest), "Commit after a failed Prepare")
+	assert.NoError(t, p.Abort(), "Abort after a failed Prepare")
+	requireNoBlob(t, st, claimed)
+	requireNoBlob(t, st, digest)
+
+	// Prepared under a string that is no digest.
+	for name, bad := range invalidBlobDigests() {
+		p := preparer(t, st)
+		_, err := p.Write(content)
+		require.NoError(t, err)
+		assert.ErrorIs(t, p.Prepare(ctx, bad), evidence.ErrInvalid, "Prepare(%q), %s", bad, name)
+		assert.NoError(t, p.Abort())
+	}
+	requireNoBlob(t, st, digest)
+
+	// Committed under another digest than the prepared one, even a
+	// valid one.
+	p = prepareBlob(t, st, content)
+	err = p.Commit(ctx, claimed)
+	require.ErrorIs(t, err, evidence.ErrInvalid, "Commit under another digest than the prepared one")
+	assert.Error(t, p.Commit(ctx, digest), "Commit after a failed Commit")
+	assert.NoError(t, p.Abort())
+	requireNoBlob(t, st, claimed)
+	requireNoBlob(t, st, digest)
+}
+
+func (s blobSuite) testPrepareCanceledContext(t *testing.T) {
+	st := s.store(t)
+	content := []byte("prepared, but the context ended")
+	digest := blobDigest(content)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+
+	p := preparer(t, st)
+	_, err := p.Write(content)
+	require.NoError(t, err)
+	require.ErrorIs(t, p.Prepare(ctx, digest), context.Canceled, "Prepare")
+	assert.NoError(t, p.Abort())
+	requireNoBlob(t, st, digest)
+
+	// A prepared blob whose commit is cancelled is not stored either.
+	p = prepareBlob(t, st, content)
+	err = p.Commit(ctx, digest)
+	require.ErrorIs(t, err, context.Canceled, "Commit")
+	assert.False(t, errors.Is(err, evidence.ErrInvalid))
+	assert.NoError(t, p.Abort())
+	requireNoBlob(t, st, digest)
+}
+
+func (s blobSuite) testManyPrepared(t *testing.T) {
+	st := s.store(t)
+	ctx := t.Context()
+	// Many writers prepared at once, then each committed or aborted.
+	const n = 200
+	writers := make([]evidence.BlobPreparer, n)
+	for i := range writers {
+		writers[i] = prepareBlob(t, st, []byte(fmt.Sprint("prepared blob ", i)))
+	}
+	for i, p := range writers {
+		digest := blobDigest([]byte(fmt.Sprint("prepared blob ", i)))
+		if i%2 == 0 {
+			require.NoError(t, p.Commit(ctx, digest), "Commit %d", i)
+		} else {
+			require.NoError(t, p.Abort(), "Abort %d", i)
+		}
+	}
+	for i := range writers {
+		content := []byte(fmt.Sprint("prepared blob ", i))
+		if i%2 == 0 {
+			assert.Equal(t, content, readBlob(t, st, blobDigest(content)), "committed blob %d", i)
+		} else {
+			requireNoBlob(t, st, blobDigest(content))
+		}
+	}
 }
