@@ -23,8 +23,8 @@ const (
 	// [LedgerStore] appends and what a bundle's reader reads by default
 	// ([github.com/incidentkit/incidentkit/evidence/bundle.DefaultMaxRecordSize]).
 	MaxRecordSize = 1 << 20
-	// MaxIDLen bounds identifiers: a case ID, an item ID, a party's ID
-	// and an exhibit number.
+	// MaxIDLen bounds identifiers: a case ID, an item ID, a party's ID,
+	// an exhibit number and each of an item's digests.
 	MaxIDLen = 200
 	// MaxNameLen bounds names: an item's name (as long as a file name may
 	// be on common file systems), its media type and location, a
@@ -110,10 +110,14 @@ func checkSource(s Source) error {
 	return checkList("source network", s.Network, MaxNetwork, MaxNameLen)
 }
 
-// checkItemText checks the text of an item against the limits.
+// checkItemText checks the text of an item against the limits, its
+// digests included, and that its size is not negative.
 func checkItemText(it *Item) error {
 	if err := checkItemID("item ID", it.ID); err != nil {
 		return err
+	}
+	if it.Size < 0 {
+		return invalid("item size", "must not be negative")
 	}
 	for _, f := range []struct {
 		field, v string
@@ -124,6 +128,9 @@ func checkItemText(it *Item) error {
 		{"name", it.Name, MaxNameLen},
 		{"media type", it.MediaType, MaxNameLen},
 		{"item location", it.Location, MaxNameLen},
+		{"sha256 digest", it.Digests.SHA256, MaxIDLen},
+		{"sha1 digest", it.Digests.SHA1, MaxIDLen},
+		{"md5 digest", it.Digests.MD5, MaxIDLen},
 	} {
 		if err := checkText(f.field, f.v, f.max); err != nil {
 			return err
