@@ -129,15 +129,17 @@ func (r Refusal) LogValue() slog.Value {
 //
 // The reads that take no actor are not governed: [Locker.Item],
 // [Locker.Items], [Locker.Verify] and [Locker.ExportVerified], and what is
-// built on them (the custody report, bundles, CASE/UCO export). They give
-// an item's description, digests and history, never its content, and
-// checking a chain of custody must stay open to whoever is entitled to
-// check it (an auditor, an opposing expert, who receive it in a bundle
-// anyway); there is no actor to ask about. Deciding who may call them is
-// the embedding program's job, as is authenticating the parties it names:
-// the locker takes every [Party] as given.
+// built on them (the custody report, CASE/UCO export). They give an item's
+// description, digests and history, never its content, and checking a
+// chain of custody must stay open to whoever is entitled to check it (an
+// auditor, an opposing expert, who receive it in a bundle anyway); there
+// is no actor to ask about. Deciding who may call them is the embedding
+// program's job, as is authenticating the parties it names: the locker
+// takes every [Party] as given.
 //
-// [Locker.Ledger] is privileged and outside the policy: see there.
+// [Locker.Ledger] is privileged and outside the policy: see there. So is
+// exporting a bundle, which reads the ledger and the [BlobStore]
+// directly, content included if asked.
 type Locker struct {
 	ledger  *Ledger
 	blobs   BlobStore

@@ -280,3 +280,28 @@ func TestRefusalsLogByDefault(t *testing.T) {
 type writerFunc func(p []byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestLedgerIsPrivileged checks what Locker.Ledger documents: the locker
+// refuses Mallory's custody action, while its ledger, the privileged
+// layer under it, appends the same record without asking the policy.
+func TestLedgerIsPrivileged(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	a := newAccessLocker(t)
+	it, err := a.Collect(ctx, evidence.Collection{Case: "INC-1", Name: "a.log", Content: strings.NewReader("a"), CollectedBy: accessAlice})
+	require.NoError(t, err)
+	r := evidence.Record{Case: "INC-1", Item: it.ID, Action: evidence.ActionDisposed, Actor: accessMallory, Reason: "cleanup"}
+	_, err = a.Record(ctx, r)
+	require.ErrorIs(t, err, evidence.ErrDenied, "through the locker")
+	asked := len(a.requests())
+	r.At = it.CollectedAt
+	_, err = a.Ledger().Append(ctx, r)
+	require.NoError(t, err, "through the privileged ledger")
+	assert.Len(t, a.requests(), asked, "the ledger does not ask the policy")
+}
+
+func (a *accessLocker) requests() []evidence.AccessRequest {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]evidence.AccessRequest(nil), a.asked...)
+}

@@ -26,11 +26,11 @@ var testMallory = ir.Actor{ID: "mallory", Name: "Mallory", Kind: ir.ActorHuman}
 type guardedLocker struct {
 	delegate string
 	locker   *evidence.Locker
-	ledger *evidence.Ledger
-	blobs  evidence.BlobStore
-	vkey   string
-	mu     sync.Mutex
-	asked  []evidence.AccessRequest
+	ledger   *evidence.Ledger
+	blobs    evidence.BlobStore
+	vkey     string
+	mu       sync.Mutex
+	asked    []evidence.AccessRequest
 }
 
 func (g *guardedLocker) requests() []evidence.AccessRequest {
