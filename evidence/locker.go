@@ -224,10 +224,13 @@ type Collection struct {
 	MaxSize int64
 }
 
-// Collect takes in an item: it stores its content (hashing it in the same
-// pass), gives it the case's next exhibit number, and appends its collected
-// record to the case's custody log. The record is written even if ctx is
-// cancelled once the content is stored.
+// Collect takes in an item, after the policy allows c.Actor to (on
+// c.CollectedBy's behalf, if that is someone else): it stores its content
+// (hashing it in the same pass), gives it the case's next exhibit number,
+// and appends its collected record to the case's custody log, with c.Actor
+// as its actor. A refusal reads nothing, is recorded as [Refusal] says and
+// returns an error matching [ErrDenied]. The record is written even if ctx
+// is cancelled once the content is stored.
 func (l *Locker) Collect(ctx context.Context, c Collection) (Item, error) {
 	r, err := l.Stage(ctx, c)
 	if err != nil {
@@ -241,9 +244,8 @@ func (l *Locker) Collect(ctx context.Context, c Collection) (Item, error) {
 }
 
 // Stage does the first half of [Locker.Collect]: it checks c, asks the
-// policy (a refusal is recorded as [Refusal] says and returns an error
-// matching [ErrDenied]), and stores the content (hashing it in the same pass), then
-// returns the collected record, not yet appended, with the new item as its
+// policy as Collect does, and stores the content (hashing it in the same
+// pass), then returns the collected record, not yet appended, with the new item as its
 // Snapshot. Append it with [Ledger.Append], or with [Ledger.Prepare] when a
 // store writes it in the same transaction as other changes. Content stored
 // for a record never appended is harmless: blobs are content-addressed and
