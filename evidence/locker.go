@@ -88,8 +88,10 @@ type Refusal struct {
 	// Record is the [ActionAccessDenied] record appended to the item's
 	// custody log, or nil if none was.
 	Record *Record
-	// RecordErr is why recording the refusal in the custody log failed,
-	// if it did for another reason than the item not being in the log.
+	// RecordErr is why appending the refusal to the item's custody log
+	// failed, if it did for another reason than the item not being in
+	// the log. The refused caller is not told: its error is the same
+	// whether or not the item exists.
 	RecordErr error
 }
 
@@ -382,7 +384,9 @@ func (l *Locker) Record(ctx context.Context, r Record) (Record, error) {
 // allow asks the policy. A refusal is recorded: in the item's custody log
 // as an [ActionAccessDenied] record if the log holds the item, and in any
 // case by telling l.refused. The error returned says nothing of whether
-// the item exists.
+// the item exists, so a failure to append the refusal to the item's log
+// (a write only an item held gets) goes to l.refused, not to the refused
+// caller.
 func (l *Locker) allow(ctx context.Context, req AccessRequest) error {
 	if l.policy == nil {
 		return nil

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"unicode/utf8"
 
@@ -304,4 +305,53 @@ func (a *accessLocker) requests() []evidence.AccessRequest {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return append([]evidence.AccessRequest(nil), a.asked...)
+}
+
+// failingAppends is a ledger store whose appends fail once fail is set.
+type failingAppends struct {
+	evidence.LedgerStore
+	fail atomic.Bool
+}
+
+func (s *failingAppends) Append(ctx context.Context, a evidence.Append) error {
+	if s.fail.Load() {
+		return errors.New("disk full")
+	}
+	return s.LedgerStore.Append(ctx, a)
+}
+
+// TestRefusalNotAppendedIsStillReported has the store fail to append the
+// refusal of an action on an item held: the refused caller gets the same
+// error as for an item missing, and LockerConfig.Refused is told why the
+// refusal is not in the item's log.
+func TestRefusalNotAppendedIsStillReported(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	key, _, err := evidence.GenerateKey("custody.example.org")
+	require.NoError(t, err)
+	store := &failingAppends{LedgerStore: evidence.NewMemoryLedgerStore()}
+	ledger, err := evidence.NewLedger(evidence.LedgerConfig{Store: store, Key: key})
+	require.NoError(t, err)
+	var refusals []evidence.Refusal
+	locker, err := evidence.NewLocker(evidence.LockerConfig{Ledger: ledger, Blobs: evidence.NewMemoryBlobs(),
+		Policy: evidence.AccessPolicyFunc(func(_ context.Context, req evidence.AccessRequest) error {
+			if req.Actor.ID == accessMallory.ID {
+				return errors.New("mallory is not on the case")
+			}
+			return nil
+		}),
+		Refused: func(_ context.Context, r evidence.Refusal) { refusals = append(refusals, r) },
+	})
+	require.NoError(t, err)
+	it, err := locker.Collect(ctx, evidence.Collection{Case: "INC-1", Name: "a.log", Content: strings.NewReader("a"), CollectedBy: accessAlice})
+	require.NoError(t, err)
+	store.fail.Store(true)
+	_, errHeld := locker.Open(ctx, "INC-1", it.ID, accessMallory, "")
+	_, errMissing := locker.Open(ctx, "INC-1", "ITEM-404", accessMallory, "")
+	require.ErrorIs(t, errHeld, evidence.ErrDenied)
+	assert.Equal(t, errHeld.Error(), strings.ReplaceAll(errMissing.Error(), "ITEM-404", string(it.ID)))
+	require.Len(t, refusals, 2)
+	assert.Nil(t, refusals[0].Record)
+	assert.ErrorContains(t, refusals[0].RecordErr, "disk full")
+	assert.NoError(t, refusals[1].RecordErr)
 }
