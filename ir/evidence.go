@@ -81,8 +81,8 @@ func (r *Responder) CollectEvidence(ctx context.Context, actor Actor, id ID, c e
 	}
 	self := evidence.Party{ID: actor.ID, Name: actor.Name}
 	if c.Actor.ID != "" && c.Actor.ID != actor.ID {
-		return evidence.Item{}, invalid("collection actor", c.Actor.ID,
-			"must be empty or the acting actor "+actor.ID+"; to take evidence in on someone's behalf, name them in CollectedBy")
+		return evidence.Item{}, invalid("collection actor", "",
+			"must be empty or the calling actor; to take evidence in on someone's behalf, name them in CollectedBy")
 	}
 	c.Actor = self
 	if c.CollectedBy.IsZero() {
