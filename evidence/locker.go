@@ -27,7 +27,7 @@ type AccessRequest struct {
 	Actor Party
 	// OnBehalfOf is set for a collection on someone else's behalf: the
 	// party the item would be recorded as collected by
-	// ([Collection.CollectedBy]), when it is not Actor. A policy that
+	// ([Collection.CollectedBy]), when its ID is not Actor's. A policy that
 	// allows Actor to collect does not by that allow them to collect for
 	// others: it decides on both.
 	OnBehalfOf Party
@@ -206,8 +206,8 @@ type Collection struct {
 	// every party, it is taken as given (see [Party]).
 	Actor Party
 	// CollectedBy is who collected it; zero means Actor. One of the two
-	// is required. When it names another party than Actor, Actor takes
-	// the item in on CollectedBy's behalf: the policy sees both
+	// is required. When its ID is not Actor's, Actor takes the item in
+	// on CollectedBy's behalf: the policy sees both
 	// ([AccessRequest.OnBehalfOf]), and both are recorded, Actor as the
 	// collected record's actor and CollectedBy as the item's collector.
 	// CollectedAt is when it was collected, in the collector's time
@@ -268,7 +268,7 @@ func (l *Locker) Stage(ctx context.Context, c Collection) (Record, error) {
 	at = at.Round(0) // the wall time only: it is what the record keeps
 	id := l.newID()
 	req := AccessRequest{Case: c.Case, Item: id, Action: ActionCollected, Actor: c.Actor, Authority: c.Authority, Reason: c.Reason}
-	if c.CollectedBy != c.Actor {
+	if c.CollectedBy.ID != c.Actor.ID {
 		req.OnBehalfOf = c.CollectedBy
 	}
 	if err := l.allow(ctx, req); err != nil {

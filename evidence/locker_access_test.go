@@ -150,7 +150,15 @@ func TestCollectionActorIsTheOneChecked(t *testing.T) {
 	it, err = a.Collect(ctx, evidence.Collection{Case: "INC-1", Name: "c.log", Content: strings.NewReader("c"), Actor: accessAlice})
 	require.NoError(t, err)
 	assert.Equal(t, accessAlice, it.CollectedBy)
-	_, err = a.Collect(ctx, evidence.Collection{Case: "INC-1", Name: "d.log", Content: unread(t)})
+	// A collector with the actor's ID is the actor, described more fully.
+	withOrg := accessAlice
+	withOrg.Organization = "CSIRT"
+	it, err = a.Collect(ctx, evidence.Collection{Case: "INC-1", Name: "d.log", Content: strings.NewReader("d"),
+		Actor: accessAlice, CollectedBy: withOrg})
+	require.NoError(t, err)
+	assert.True(t, a.lastAsked().OnBehalfOf.IsZero(), "not on anyone's behalf")
+	assert.Equal(t, withOrg, it.CollectedBy)
+	_, err = a.Collect(ctx, evidence.Collection{Case: "INC-1", Name: "e.log", Content: unread(t)})
 	require.ErrorIs(t, err, evidence.ErrInvalid, "no actor and no collector")
 }
 
