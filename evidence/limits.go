@@ -3,6 +3,7 @@ package evidence
 import (
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -54,6 +55,19 @@ func checkText(field, s string, max int) error {
 		return invalid(field, "must be valid UTF-8")
 	case strings.IndexByte(s, 0) >= 0:
 		return invalid(field, "must not contain a NUL byte")
+	}
+	return nil
+}
+
+// checkTime refuses a time a record could not keep: RFC 3339 has years 0
+// to 9999 and zone offsets of whole minutes under 24 hours.
+func checkTime(field string, t time.Time) error {
+	_, off := t.Zone()
+	switch {
+	case t.Year() < 0 || t.Year() > 9999:
+		return invalid(field, "the year must be 0 to 9999")
+	case off%60 != 0 || off <= -24*60*60 || off >= 24*60*60:
+		return invalid(field, "the zone offset must be a whole number of minutes under 24 hours")
 	}
 	return nil
 }

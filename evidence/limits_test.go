@@ -128,6 +128,19 @@ func TestCollectionOverAnyMaximum(t *testing.T) {
 		"200,000 labels":          func(c *evidence.Collection) { c.Labels = make([]string, 200_000) },
 		"one label":               func(c *evidence.Collection) { c.Labels = []string{over(evidence.MaxNameLen)} },
 		"a label with a NUL byte": func(c *evidence.Collection) { c.Labels = []string{"a\x00"} },
+		"a collection in year 10000": func(c *evidence.Collection) {
+			c.CollectedAt = time.Date(10000, time.January, 1, 0, 0, 0, 0, time.UTC)
+		},
+		"a collection in year -1": func(c *evidence.Collection) {
+			c.CollectedAt = time.Date(-1, time.January, 1, 0, 0, 0, 0, time.UTC)
+		},
+		"a zone 99 hours east": func(c *evidence.Collection) {
+			c.CollectedAt = time.Date(2026, time.March, 2, 9, 0, 0, 0, time.FixedZone("", 99*60*60))
+		},
+		"a zone 30 seconds east": func(c *evidence.Collection) {
+			c.CollectedAt = time.Date(2026, time.March, 2, 9, 0, 0, 0, time.FixedZone("", 30))
+		},
+		"an actor's name": func(c *evidence.Collection) { c.Actor = evidence.Party{ID: "bob", Name: over(evidence.MaxNameLen)} },
 	}
 	for name, edit := range cases {
 		t.Run(name, func(t *testing.T) {

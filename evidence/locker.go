@@ -350,6 +350,11 @@ func checkCollectionText(c Collection) error {
 	if err := checkSource(c.Source); err != nil {
 		return err
 	}
+	if !c.CollectedAt.IsZero() {
+		if err := checkTime("collected at", c.CollectedAt); err != nil {
+			return err
+		}
+	}
 	if err := checkParty("actor", c.Actor); err != nil {
 		return err
 	}
