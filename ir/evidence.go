@@ -84,12 +84,13 @@ func (r *Responder) CollectEvidence(ctx context.Context, actor Actor, id ID, c e
 		return evidence.Item{}, invalid("collection actor", "",
 			"must be empty or the calling actor; to take evidence in on someone's behalf, name them in CollectedBy")
 	}
+	if err := checkCollection(c); err != nil {
+		return evidence.Item{}, err
+	}
+	// The actor is checked as the actor of every change is.
 	c.Actor = self
 	if c.CollectedBy.IsZero() {
 		c.CollectedBy = self
-	}
-	if err := checkCollection(c); err != nil {
-		return evidence.Item{}, err
 	}
 	// The incident must exist and the actor be allowed before anything is
 	// read from c.Content.
