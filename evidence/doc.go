@@ -35,7 +35,32 @@
 // A [Locker] puts the two together: [Locker.Collect] takes evidence in,
 // [Locker.Record] takes custody actions after an [AccessPolicy] allows them
 // (recording refusals too), [Locker.Open] hands out content that re-hashes
-// itself as it is read, and [Locker.Verify] checks a whole case. The
+// itself as it is read, and [Locker.Verify] checks a whole case.
+//
+// # Access and identity
+//
+// The [AccessPolicy] governs every locker method that names an actor:
+// [Locker.Collect] and [Locker.Stage] (about [Collection.Actor], and
+// about the collector too when it is someone else), [Locker.Record] and
+// [Locker.Open]. The policy is asked before anything is read, so a refused
+// actor gets the same error matching [ErrDenied] whether or not the item
+// exists, and every refusal is recorded: in the item's custody log as an
+// [ActionAccessDenied] record when the case holds the item, and always by
+// [LockerConfig.Refused] (by default slog's default logger), which alone
+// can hold a refused collection or a probe for a missing item. The reads
+// that name no actor, [Locker.Item], [Locker.Items], [Locker.Verify],
+// [Locker.ExportVerified] and what builds on them (the custody report,
+// CASE/UCO export), are not governed: they give descriptions, digests and
+// history, never content, and checking a chain of custody must stay open
+// to whoever is entitled to check it; who may call them is the embedding
+// program's to decide. [Locker.Ledger] is privileged: a [Ledger] appends
+// any valid record without asking a policy, and a bundle is exported from
+// the ledger and the [BlobStore] directly, content included if asked.
+//
+// Identities are supplied by the caller and not authenticated: a [Party]
+// is whoever the caller says, and a record proves who the program said
+// acted. Authenticating people and programs, and handing the locker only
+// identities so established, is the embedding program's job. The
 // verification itself, [VerifyLog], is a pure function over a [CaseLog]: it
 // touches no disk and no network, and reports every problem it finds as a
 // [*TamperError] naming the item, the record, and what was expected and

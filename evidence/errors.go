@@ -21,7 +21,9 @@ var (
 	// ErrInvalid means the input was rejected; nothing was changed.
 	ErrInvalid = errors.New("evidence: invalid input")
 	// ErrDenied means the access policy refused an action. The refusal
-	// itself is recorded in the custody log as [ActionAccessDenied].
+	// itself is recorded: in the item's custody log as
+	// [ActionAccessDenied] when the case holds the item, and always by
+	// [LockerConfig.Refused] (see [Refusal]).
 	ErrDenied = errors.New("evidence: access denied")
 )
 

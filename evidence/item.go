@@ -128,6 +128,15 @@ type Source struct {
 }
 
 // Party is a person or organisation in the chain of custody.
+//
+// A party is whoever the caller says it is: the locker and the ledger
+// take every Party as given, check only its form, and record it as
+// given. Nothing in this package authenticates anyone. Authenticating the
+// person or program behind a request, and handing the locker the identity
+// so established (never one read from the request itself), is the
+// embedding program's job; an [AccessPolicy] decides on the identity it is
+// given, and a custody record proves who the program said acted, not who
+// did.
 type Party struct {
 	// ID identifies the party; required.
 	ID string `json:"id"`

@@ -3,6 +3,7 @@ package evidence
 import (
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -23,8 +24,8 @@ const (
 	// [LedgerStore] appends and what a bundle's reader reads by default
 	// ([github.com/incidentkit/incidentkit/evidence/bundle.DefaultMaxRecordSize]).
 	MaxRecordSize = 1 << 20
-	// MaxIDLen bounds identifiers: a case ID, an item ID, a party's ID
-	// and an exhibit number.
+	// MaxIDLen bounds identifiers: a case ID, an item ID, a party's ID,
+	// an exhibit number and each of an item's digests.
 	MaxIDLen = 200
 	// MaxNameLen bounds names: an item's name (as long as a file name may
 	// be on common file systems), its media type and location, a
@@ -54,6 +55,19 @@ func checkText(field, s string, max int) error {
 		return invalid(field, "must be valid UTF-8")
 	case strings.IndexByte(s, 0) >= 0:
 		return invalid(field, "must not contain a NUL byte")
+	}
+	return nil
+}
+
+// checkTime refuses a time a record could not keep: RFC 3339 has years 0
+// to 9999 and zone offsets of whole minutes under 24 hours.
+func checkTime(field string, t time.Time) error {
+	_, off := t.Zone()
+	switch {
+	case t.Year() < 0 || t.Year() > 9999:
+		return invalid(field, "the year must be 0 to 9999")
+	case off%60 != 0 || off <= -24*60*60 || off >= 24*60*60:
+		return invalid(field, "the zone offset must be a whole number of minutes under 24 hours")
 	}
 	return nil
 }
@@ -110,10 +124,14 @@ func checkSource(s Source) error {
 	return checkList("source network", s.Network, MaxNetwork, MaxNameLen)
 }
 
-// checkItemText checks the text of an item against the limits.
+// checkItemText checks the text of an item against the limits, its
+// digests included, and that its size is not negative.
 func checkItemText(it *Item) error {
 	if err := checkItemID("item ID", it.ID); err != nil {
 		return err
+	}
+	if it.Size < 0 {
+		return invalid("item size", "must not be negative")
 	}
 	for _, f := range []struct {
 		field, v string
@@ -124,6 +142,9 @@ func checkItemText(it *Item) error {
 		{"name", it.Name, MaxNameLen},
 		{"media type", it.MediaType, MaxNameLen},
 		{"item location", it.Location, MaxNameLen},
+		{"sha256 digest", it.Digests.SHA256, MaxIDLen},
+		{"sha1 digest", it.Digests.SHA1, MaxIDLen},
+		{"md5 digest", it.Digests.MD5, MaxIDLen},
 	} {
 		if err := checkText(f.field, f.v, f.max); err != nil {
 			return err

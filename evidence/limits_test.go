@@ -128,6 +128,19 @@ func TestCollectionOverAnyMaximum(t *testing.T) {
 		"200,000 labels":          func(c *evidence.Collection) { c.Labels = make([]string, 200_000) },
 		"one label":               func(c *evidence.Collection) { c.Labels = []string{over(evidence.MaxNameLen)} },
 		"a label with a NUL byte": func(c *evidence.Collection) { c.Labels = []string{"a\x00"} },
+		"a collection in year 10000": func(c *evidence.Collection) {
+			c.CollectedAt = time.Date(10000, time.January, 1, 0, 0, 0, 0, time.UTC)
+		},
+		"a collection in year -1": func(c *evidence.Collection) {
+			c.CollectedAt = time.Date(-1, time.January, 1, 0, 0, 0, 0, time.UTC)
+		},
+		"a zone 99 hours east": func(c *evidence.Collection) {
+			c.CollectedAt = time.Date(2026, time.March, 2, 9, 0, 0, 0, time.FixedZone("", 99*60*60))
+		},
+		"a zone 30 seconds east": func(c *evidence.Collection) {
+			c.CollectedAt = time.Date(2026, time.March, 2, 9, 0, 0, 0, time.FixedZone("", 30))
+		},
+		"an actor's name": func(c *evidence.Collection) { c.Actor = evidence.Party{ID: "bob", Name: over(evidence.MaxNameLen)} },
 	}
 	for name, edit := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -235,5 +248,38 @@ func TestNameIsNeverAPath(t *testing.T) {
 		require.NoError(t, err)
 		assert.False(t, strings.HasPrefix(rel, ".."), "%s is outside the blob directory", f)
 		assert.NotContains(t, filepath.Base(f), "passwd")
+	}
+}
+
+// TestSnapshotDigestsAndSizeAreChecked appends collected records whose
+// snapshot has a digest over the limits (900 KB of text) or a negative
+// size: each is refused, by the ledger and by a store's Append.Validate,
+// and nothing is appended.
+func TestSnapshotDigestsAndSizeAreChecked(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	key, _, err := evidence.GenerateKey("custody.example.org")
+	require.NoError(t, err)
+	store := evidence.NewMemoryLedgerStore()
+	ledger, err := evidence.NewLedger(evidence.LedgerConfig{Store: store, Key: key})
+	require.NoError(t, err)
+	at := time.Date(2026, time.March, 2, 9, 15, 0, 0, time.UTC)
+	for name, edit := range map[string]func(it *evidence.Item){
+		"a 900 KB SHA-1":  func(it *evidence.Item) { it.Digests.SHA1 = strings.Repeat("z", 900_000) },
+		"an MD5 of 1 KB":  func(it *evidence.Item) { it.Digests.MD5 = strings.Repeat("ab", 512) },
+		"a negative size": func(it *evidence.Item) { it.Size = -5 },
+	} {
+		it := evidence.Item{ID: "ITEM-1", CaseID: "INC-1", Name: "a.log", Kind: evidence.KindLog, Size: 1,
+			Digests: evidence.Digests{SHA256: strings.Repeat("ab", 32)}, CollectedBy: evidence.Party{ID: "alice"}, CollectedAt: at}
+		edit(&it)
+		_, err := ledger.Append(ctx, evidence.Record{Case: "INC-1", Item: "ITEM-1", Action: evidence.ActionCollected,
+			Actor: evidence.Party{ID: "alice"}, At: at, Snapshot: &it})
+		require.ErrorIs(t, err, evidence.ErrInvalid, name)
+		a := evidence.Append{Case: "INC-1", Item: "ITEM-1", NewItem: &it, Hashes: make([]evidence.Hash, 1),
+			Data: []byte(`{"case":"INC-1","index":0,"item":"ITEM-1","prev":-1,"action":"collected",}`)}
+		require.ErrorIs(t, a.Validate(), evidence.ErrInvalid, name)
+		n, err := store.Size(ctx, "INC-1")
+		require.NoError(t, err)
+		require.Zero(t, n, "%s: nothing appended", name)
 	}
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -14,18 +16,31 @@ import (
 // AccessRequest is what an [AccessPolicy] decides on: someone wanting to
 // take a custody action on an item.
 type AccessRequest struct {
-	Case      CaseID
-	Item      ItemID
-	Action    Action
-	Actor     Party
-	Authority string
-	Reason    string
+	Case CaseID
+	// Item is the item acted on; for a collection, the ID the new item
+	// would get.
+	Item   ItemID
+	Action Action
+	// Actor is who asks: the party that would be the record's actor. It
+	// is the identity the caller gave the locker, not authenticated by
+	// it (see [Party]).
+	Actor Party
+	// OnBehalfOf is set for a collection on someone else's behalf: the
+	// party the item would be recorded as collected by
+	// ([Collection.CollectedBy]), when its ID is not Actor's. A policy that
+	// allows Actor to collect does not by that allow them to collect for
+	// others: it decides on both.
+	OnBehalfOf Party
+	Authority  string
+	Reason     string
 }
 
 // AccessPolicy decides whether a custody action may be taken. Allow returns
 // nil to allow it, or an error saying why not; the [Locker] then records
-// the refusal as an [ActionAccessDenied] record and returns an error
-// matching [ErrDenied]. Implementations must be safe for concurrent use.
+// the refusal (see [Refusal]) and returns an error matching [ErrDenied].
+// The locker asks the policy before it reads anything about the item, so a
+// refused actor learns nothing, not even whether the item exists.
+// Implementations must be safe for concurrent use.
 type AccessPolicy interface {
 	Allow(ctx context.Context, req AccessRequest) error
 }
@@ -49,17 +64,91 @@ type LockerConfig struct {
 	Now func() time.Time
 	// NewID makes item IDs. Nil means RFC 9562 version 7 UUIDs.
 	NewID func() ItemID
+	// Refused is told of every refusal by Policy, after the locker
+	// recorded it in the item's custody log where it could (see
+	// [Refusal]); it must be safe for concurrent use and should return
+	// quickly. Nil logs every refusal with [slog.Default] at level
+	// Warn, so that no refusal goes unrecorded.
+	Refused func(ctx context.Context, r Refusal)
+}
+
+// Refusal is an action the [AccessPolicy] refused. A refused action on an
+// item in the case's custody log is recorded there as an
+// [ActionAccessDenied] record (Record). A refusal that concerns no item in
+// the log, a refused collection or a refused action on an item the case
+// does not hold, cannot be: an item's log starts with its collection, so
+// it goes to [LockerConfig.Refused] only, which is told of every refusal.
+type Refusal struct {
+	// Request is what was refused.
+	Request AccessRequest
+	// At is when, by the locker's clock.
+	At time.Time
+	// Err is the policy's reason.
+	Err error
+	// Record is the [ActionAccessDenied] record appended to the item's
+	// custody log, or nil if none was.
+	Record *Record
+	// RecordErr is why appending the refusal to the item's custody log
+	// failed, if it did for another reason than the item not being in
+	// the log. The refused caller is not told: its error is the same
+	// whether or not the item exists.
+	RecordErr error
+}
+
+// LogValue describes the refusal for log/slog.
+func (r Refusal) LogValue() slog.Value {
+	attrs := []slog.Attr{
+		slog.String("case", string(r.Request.Case)), slog.String("item", string(r.Request.Item)),
+		slog.String("action", string(r.Request.Action)), slog.String("actor", r.Request.Actor.ID),
+	}
+	if !r.Request.OnBehalfOf.IsZero() {
+		attrs = append(attrs, slog.String("on_behalf_of", r.Request.OnBehalfOf.ID))
+	}
+	if r.Err != nil {
+		attrs = append(attrs, slog.String("reason", r.Err.Error()))
+	}
+	if r.Record != nil {
+		attrs = append(attrs, slog.Int64("record", r.Record.Index))
+	}
+	if r.RecordErr != nil {
+		attrs = append(attrs, slog.String("record_error", r.RecordErr.Error()))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // Locker is an evidence locker: it takes in evidence, keeps its content in a
 // content-addressed [BlobStore], and records every custody action in the
 // case's [Ledger]. It is safe for concurrent use.
+//
+// # Access
+//
+// The [AccessPolicy] governs every action that takes custody or reaches
+// content: [Locker.Collect], [Locker.Stage], [Locker.Record] and
+// [Locker.Open]. Each names its actor (for a collection,
+// [Collection.Actor]), the policy is asked before anything else is read
+// or written, and each refusal is recorded (see [Refusal]) and returns an
+// error matching [ErrDenied], the same whether or not the item exists.
+//
+// The reads that take no actor are not governed: [Locker.Item],
+// [Locker.Items], [Locker.Verify] and [Locker.ExportVerified], and what is
+// built on them (the custody report, CASE/UCO export). They give an item's
+// description, digests and history, never its content, and checking a
+// chain of custody must stay open to whoever is entitled to check it (an
+// auditor, an opposing expert, who receive it in a bundle anyway); there
+// is no actor to ask about. Deciding who may call them is the embedding
+// program's job, as is authenticating the parties it names: the locker
+// takes every [Party] as given.
+//
+// [Locker.Ledger] is privileged and outside the policy: see there. So is
+// exporting a bundle, which reads the ledger and the [BlobStore]
+// directly, content included if asked.
 type Locker struct {
-	ledger *Ledger
-	blobs  BlobStore
-	policy AccessPolicy
-	now    func() time.Time
-	newID  func() ItemID
+	ledger  *Ledger
+	blobs   BlobStore
+	policy  AccessPolicy
+	now     func() time.Time
+	newID   func() ItemID
+	refused func(ctx context.Context, r Refusal)
 }
 
 // NewLocker returns a Locker configured by cfg.
@@ -70,7 +159,12 @@ func NewLocker(cfg LockerConfig) (*Locker, error) {
 	if cfg.Blobs == nil {
 		return nil, invalid("config", "LockerConfig.Blobs is required")
 	}
-	l := &Locker{ledger: cfg.Ledger, blobs: cfg.Blobs, policy: cfg.Policy, now: cfg.Now, newID: cfg.NewID}
+	l := &Locker{ledger: cfg.Ledger, blobs: cfg.Blobs, policy: cfg.Policy, now: cfg.Now, newID: cfg.NewID, refused: cfg.Refused}
+	if l.refused == nil {
+		l.refused = func(ctx context.Context, r Refusal) {
+			slog.Default().LogAttrs(ctx, slog.LevelWarn, "evidence: access refused", slog.Any("refusal", r))
+		}
+	}
 	if l.now == nil {
 		l.now = time.Now
 	}
@@ -80,7 +174,16 @@ func NewLocker(cfg LockerConfig) (*Locker, error) {
 	return l, nil
 }
 
-// Ledger returns the locker's ledger.
+// Ledger returns the locker's ledger. It is privileged: the ledger appends
+// whatever valid record it is given ([Ledger.Append], [Ledger.Prepare]),
+// for any actor, without asking the locker's [AccessPolicy], as it must
+// for what builds on it (writing a collection in one transaction with
+// other changes, importing a verified bundle, signing checkpoints).
+// Whoever holds a Locker holds its ledger: an [AccessPolicy] decides on
+// the requests a program makes on its users' behalf through the locker's
+// own methods, and is no boundary within the program. A program that
+// lets code act for users it has not authorised hands that code neither
+// the Locker nor its Ledger, but only calls it makes itself.
 func (l *Locker) Ledger() *Ledger { return l.ledger }
 
 // Collection describes evidence being taken in.
@@ -97,8 +200,18 @@ type Collection struct {
 	// Content is read once, to the end, and stored.
 	Content io.Reader
 	Source  Source
-	// CollectedBy is who collected it; required. CollectedAt is when, in
-	// their time zone; zero means now.
+	// Actor is who takes the item in: the party the [AccessPolicy] is
+	// asked about and the actor of the collected record. Zero means
+	// CollectedBy: the collector takes in what they collected. Like
+	// every party, it is taken as given (see [Party]).
+	Actor Party
+	// CollectedBy is who collected it; zero means Actor. One of the two
+	// is required. When its ID is not Actor's, Actor takes the item in
+	// on CollectedBy's behalf: the policy sees both
+	// ([AccessRequest.OnBehalfOf]), and both are recorded, Actor as the
+	// collected record's actor and CollectedBy as the item's collector.
+	// CollectedAt is when it was collected, in the collector's time
+	// zone; zero means now.
 	CollectedBy Party
 	CollectedAt time.Time
 	Location    string
@@ -113,10 +226,13 @@ type Collection struct {
 	MaxSize int64
 }
 
-// Collect takes in an item: it stores its content (hashing it in the same
-// pass), gives it the case's next exhibit number, and appends its collected
-// record to the case's custody log. The record is written even if ctx is
-// cancelled once the content is stored.
+// Collect takes in an item, after the policy allows c.Actor to (on
+// c.CollectedBy's behalf, if that is someone else): it stores its content
+// (hashing it in the same pass), gives it the case's next exhibit number,
+// and appends its collected record to the case's custody log, with c.Actor
+// as its actor. A refusal reads nothing, is recorded as [Refusal] says and
+// returns an error matching [ErrDenied]. The record is written even if ctx
+// is cancelled once the content is stored.
 func (l *Locker) Collect(ctx context.Context, c Collection) (Item, error) {
 	r, err := l.Stage(ctx, c)
 	if err != nil {
@@ -130,13 +246,14 @@ func (l *Locker) Collect(ctx context.Context, c Collection) (Item, error) {
 }
 
 // Stage does the first half of [Locker.Collect]: it checks c, asks the
-// policy, and stores the content (hashing it in the same pass), then
-// returns the collected record, not yet appended, with the new item as its
+// policy as Collect does, and stores the content (hashing it in the same
+// pass), then returns the collected record, not yet appended, with the new item as its
 // Snapshot. Append it with [Ledger.Append], or with [Ledger.Prepare] when a
 // store writes it in the same transaction as other changes. Content stored
 // for a record never appended is harmless: blobs are content-addressed and
 // unreferenced.
 func (l *Locker) Stage(ctx context.Context, c Collection) (Record, error) {
+	c = withParties(c)
 	if err := checkCollection(c); err != nil {
 		return Record{}, err
 	}
@@ -150,8 +267,11 @@ func (l *Locker) Stage(ctx context.Context, c Collection) (Record, error) {
 	}
 	at = at.Round(0) // the wall time only: it is what the record keeps
 	id := l.newID()
-	req := AccessRequest{Case: c.Case, Item: id, Action: ActionCollected, Actor: c.CollectedBy, Authority: c.Authority, Reason: c.Reason}
-	if err := l.allow(ctx, req, false); err != nil {
+	req := AccessRequest{Case: c.Case, Item: id, Action: ActionCollected, Actor: c.Actor, Authority: c.Authority, Reason: c.Reason}
+	if c.CollectedBy.ID != c.Actor.ID {
+		req.OnBehalfOf = c.CollectedBy
+	}
+	if err := l.allow(ctx, req); err != nil {
 		return Record{}, err
 	}
 	res, err := Ingest(ctx, l.blobs, c.Content, IngestOptions{SHA1: c.SHA1, MD5: c.MD5, Progress: c.Progress, MaxSize: c.MaxSize})
@@ -165,10 +285,22 @@ func (l *Locker) Stage(ctx context.Context, c Collection) (Record, error) {
 	}
 	item = item.Clone()
 	return Record{
-		Case: c.Case, Item: id, Action: ActionCollected, Actor: c.CollectedBy, Authority: c.Authority,
+		Case: c.Case, Item: id, Action: ActionCollected, Actor: c.Actor, Authority: c.Authority,
 		Location: c.Location, At: at, Reason: c.Reason, Tool: c.Tool, Digest: res.Digests.SHA256,
 		Notes: c.Notes, Snapshot: &item,
 	}, nil
+}
+
+// withParties fills in whichever of c's actor and collector is unset with
+// the other.
+func withParties(c Collection) Collection {
+	switch {
+	case c.Actor.IsZero():
+		c.Actor = c.CollectedBy
+	case c.CollectedBy.IsZero():
+		c.CollectedBy = c.Actor
+	}
+	return c
 }
 
 func checkCollection(c Collection) error {
@@ -185,6 +317,9 @@ func checkCollection(c Collection) error {
 	}
 	if c.Content == nil {
 		return invalid("content", "must not be nil")
+	}
+	if c.Actor.ID == "" {
+		return invalid("actor", "a party needs an ID; set Collection.Actor or CollectedBy")
 	}
 	if c.CollectedBy.ID == "" {
 		return invalid("collected by", "a party needs an ID")
@@ -215,6 +350,14 @@ func checkCollectionText(c Collection) error {
 	if err := checkSource(c.Source); err != nil {
 		return err
 	}
+	if !c.CollectedAt.IsZero() {
+		if err := checkTime("collected at", c.CollectedAt); err != nil {
+			return err
+		}
+	}
+	if err := checkParty("actor", c.Actor); err != nil {
+		return err
+	}
 	if err := checkParty("collected by", c.CollectedBy); err != nil {
 		return err
 	}
@@ -222,9 +365,10 @@ func checkCollectionText(c Collection) error {
 }
 
 // Record takes a custody action on an item, after the policy allows it, and
-// returns the record as stored. If the policy refuses, the refusal is
-// recorded as an [ActionAccessDenied] record and an error matching
-// [ErrDenied] is returned. Zero At means now.
+// returns the record as stored. The policy is asked about r.Actor before
+// anything is read; if it refuses, the refusal is recorded (see
+// [Refusal]) and an error matching [ErrDenied] is returned, the same
+// whether or not the item exists. Zero At means now.
 func (l *Locker) Record(ctx context.Context, r Record) (Record, error) {
 	if r.At.IsZero() {
 		r.At = l.now().Round(0)
@@ -236,15 +380,19 @@ func (l *Locker) Record(ctx context.Context, r Record) (Record, error) {
 		return Record{}, err
 	}
 	req := AccessRequest{Case: r.Case, Item: r.Item, Action: r.Action, Actor: r.Actor, Authority: r.Authority, Reason: r.Reason}
-	if err := l.allow(ctx, req, true); err != nil {
+	if err := l.allow(ctx, req); err != nil {
 		return Record{}, err
 	}
 	return l.ledger.Append(ctx, r)
 }
 
-// allow asks the policy; a refusal of an action on an existing item is
-// itself recorded.
-func (l *Locker) allow(ctx context.Context, req AccessRequest, recordRefusal bool) error {
+// allow asks the policy. A refusal is recorded: in the item's custody log
+// as an [ActionAccessDenied] record if the log holds the item, and in any
+// case by telling l.refused. The error returned says nothing of whether
+// the item exists, so a failure to append the refusal to the item's log
+// (a write only an item held gets) goes to l.refused, not to the refused
+// caller.
+func (l *Locker) allow(ctx context.Context, req AccessRequest) error {
 	if l.policy == nil {
 		return nil
 	}
@@ -252,36 +400,58 @@ func (l *Locker) allow(ctx context.Context, req AccessRequest, recordRefusal boo
 	if perr == nil {
 		return nil
 	}
-	denied := &opError{op: fmt.Sprintf("%s of %s denied to %s", req.Action, req.Item, req.Actor.ID), kind: ErrDenied, err: perr}
-	if !recordRefusal {
-		return denied
+	ref := Refusal{Request: req, At: l.now().Round(0), Err: perr}
+	if req.Action != ActionCollected {
+		rec, err := l.ledger.Append(ctx, Record{
+			Case: req.Case, Item: req.Item, Action: ActionAccessDenied, Actor: req.Actor, Authority: req.Authority,
+			At: ref.At, Reason: req.Reason, Notes: clipText(fmt.Sprintf("refused %s: %v", req.Action, perr), MaxNotesLen),
+		})
+		switch {
+		case err == nil:
+			ref.Record = &rec
+		case !errors.Is(err, ErrNotFound):
+			ref.RecordErr = err
+		}
 	}
-	_, err := l.ledger.Append(ctx, Record{
-		Case: req.Case, Item: req.Item, Action: ActionAccessDenied, Actor: req.Actor, Authority: req.Authority,
-		At: l.now().Round(0), Reason: req.Reason, Notes: fmt.Sprintf("refused %s: %v", req.Action, perr),
-	})
-	if err != nil {
-		return errors.Join(denied, wrapOp("record the refusal", err))
+	l.refused(ctx, ref)
+	return &opError{op: fmt.Sprintf("%s of %s denied to %s", req.Action, req.Item, req.Actor.ID), kind: ErrDenied, err: perr}
+}
+
+// clipText makes s text a record keeps: valid UTF-8 without NUL bytes, cut
+// to at most max bytes on a character boundary.
+func clipText(s string, max int) string {
+	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
+	if len(s) <= max {
+		return s
 	}
-	return denied
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
 }
 
 // Open records that actor accessed the item, after the policy allows it,
-// and returns its content. The reader re-hashes the content as it is read
-// and fails with an error matching [ErrTampered] at the end if it is not
-// what was collected.
+// and returns its content. The policy is asked first: a refused actor gets
+// the same error matching [ErrDenied] whether or not the item exists, and
+// the refusal is recorded (see [Refusal]). An allowed actor asking for an
+// item the case does not hold gets an error matching [ErrNotFound]. The
+// reader re-hashes the content as it is read and fails with an error
+// matching [ErrTampered] at the end if it is not what was collected.
 func (l *Locker) Open(ctx context.Context, c CaseID, id ItemID, actor Party, reason string) (io.ReadCloser, error) {
+	if _, err := l.Record(ctx, Record{Case: c, Item: id, Action: ActionAccessed, Actor: actor, Reason: reason}); err != nil {
+		return nil, wrapOp(fmt.Sprintf("open %s", id), err)
+	}
 	item, err := l.ledger.store.Item(ctx, c, id)
 	if err != nil {
 		return nil, wrapOp(fmt.Sprintf("open %s", id), err)
 	}
-	if _, err := l.Record(ctx, Record{Case: c, Item: id, Action: ActionAccessed, Actor: actor, Reason: reason}); err != nil {
-		return nil, err
-	}
 	return l.blobs.Open(ctx, item.Digests.SHA256)
 }
 
-// Item returns an item of a case.
+// Item returns an item of a case. Like [Locker.Items] and
+// [Locker.Verify], it takes no actor and is not asked of the policy: see
+// [Locker].
 func (l *Locker) Item(ctx context.Context, c CaseID, id ItemID) (Item, error) {
 	it, err := l.ledger.store.Item(ctx, c, id)
 	if err != nil {

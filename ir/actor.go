@@ -7,6 +7,13 @@ import (
 
 // Actor is whoever makes a change: a person or a program. Every change
 // records its actor.
+//
+// An actor is whoever the caller says it is: the [Responder] takes it as
+// given, checks its form, asks the [Policy] about it and records it, and
+// authenticates no one. Authenticating the person or program making a
+// request, and passing the Responder the actor so established (never one
+// read from the request itself), is the embedding program's job; the
+// timeline proves who the program said acted, not who did.
 type Actor struct {
 	// ID identifies the actor; required, at most [MaxShortText] bytes.
 	ID string `json:"id"`

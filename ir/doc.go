@@ -29,6 +29,13 @@
 // Responder retries it against the fresh incident (checking it again), so no
 // update is ever lost.
 //
+// Actors are supplied by the caller and not authenticated: the Responder
+// takes the [Actor] it is given, and authenticating whoever is behind a
+// request is the embedding program's job (see [Actor]).
+// [Responder.CollectEvidence] hands the evidence locker that same actor,
+// so the locker's access policy checks and records who the Responder's
+// [Policy] allowed.
+//
 // Input is bounded by exported limits: [MaxShortText] for titles and names,
 // [MaxLongText] for descriptions and reasons, [MaxBodyText] for summaries
 // and notes, [MaxLabels], [MaxDecisionOptions] and [MaxListSize] for lists.

@@ -3,6 +3,7 @@ package ir
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/incidentkit/incidentkit/evidence"
@@ -44,8 +45,24 @@ const linkTimeout = 30 * time.Second
 // case ID is the incident's ID), and the incident gets a reference to the
 // item and an [EvidenceCollected] event carrying its ID and digest.
 //
-// c.Case is set to the incident's case ID, and c.CollectedBy defaults to
-// actor. It needs [Config.Evidence]. An incident references at most
+// c.Case is set to the incident's case ID, and c.Actor to actor: the
+// actor the Responder's [Policy] allowed is the one the locker's access
+// policy is asked about and the one its custody record names (a c.Actor
+// naming anyone else is refused). c.CollectedBy defaults to actor; naming
+// someone else there takes the evidence in on their behalf, which the
+// locker's policy sees (evidence.AccessRequest.OnBehalfOf) and the record
+// keeps, with actor as the record's actor and c.CollectedBy as the item's
+// collector.
+//
+// What the incident keeps of the item is held to the incident's own
+// limits, and refused with an [*InvalidError] before the locker reads
+// anything: the name at most [MaxShortText] bytes, at most [MaxLabels]
+// labels of at most [MaxShortText] bytes each, the collector's ID and name
+// at most [MaxShortText] bytes, the authority and reason at most
+// [MaxLongText] and the notes at most [MaxBodyText]. The locker's own
+// limits (evidence.MaxNameLen and the others) apply to the rest.
+//
+// It needs [Config.Evidence]. An incident references at most
 // [MaxListSize] evidence items. Once the content is stored, the rest
 // goes ahead even if ctx is cancelled (within a bounded time): the
 // collection already happened.
@@ -62,6 +79,19 @@ func (r *Responder) CollectEvidence(ctx context.Context, actor Actor, id ID, c e
 	if r.evidence == nil {
 		return evidence.Item{}, invalid("config", "", "collecting evidence needs Config.Evidence")
 	}
+	self := evidence.Party{ID: actor.ID, Name: actor.Name}
+	if c.Actor.ID != "" && c.Actor.ID != actor.ID {
+		return evidence.Item{}, invalid("collection actor", "",
+			"must be empty or the calling actor; to take evidence in on someone's behalf, name them in CollectedBy")
+	}
+	if err := checkCollection(c); err != nil {
+		return evidence.Item{}, err
+	}
+	// The actor is checked as the actor of every change is.
+	c.Actor = self
+	if c.CollectedBy.IsZero() {
+		c.CollectedBy = self
+	}
 	// The incident must exist and the actor be allowed before anything is
 	// read from c.Content.
 	if _, err := r.mutate(ctx, actor, id, change{op: OpCollectEvidence, span: spanCheckEvidence,
@@ -69,9 +99,6 @@ func (r *Responder) CollectEvidence(ctx context.Context, actor Actor, id ID, c e
 		return evidence.Item{}, err
 	}
 	c.Case = id.Case()
-	if c.CollectedBy.ID == "" {
-		c.CollectedBy = evidence.Party{ID: actor.ID, Name: actor.Name}
-	}
 	if r.custody {
 		return r.collectTogether(ctx, actor, id, c)
 	}
@@ -85,6 +112,35 @@ func (r *Responder) CollectEvidence(ctx context.Context, actor Actor, id ID, c e
 		return item, &opError{op: fmt.Sprintf("evidence %s collected but not linked to incident %s", item.ID, id), err: err}
 	}
 	return item, nil
+}
+
+// checkCollection holds what the incident keeps of a collection, and what
+// the Responder passes on, to the incident's limits.
+func checkCollection(c evidence.Collection) error {
+	for _, f := range []struct {
+		field, v string
+		max      int
+	}{
+		{"evidence name", strings.TrimSpace(c.Name), MaxShortText},
+		{"evidence collector ID", c.CollectedBy.ID, MaxShortText},
+		{"evidence collector name", c.CollectedBy.Name, MaxShortText},
+		{"evidence authority", c.Authority, MaxLongText},
+		{"evidence reason", c.Reason, MaxLongText},
+		{"evidence notes", c.Notes, MaxBodyText},
+	} {
+		if err := checkText(f.field, f.v, f.max); err != nil {
+			return err
+		}
+	}
+	if len(c.Labels) > MaxLabels {
+		return invalid("evidence labels", "", fmt.Sprintf("%d labels; at most %d", len(c.Labels), MaxLabels))
+	}
+	for _, l := range c.Labels {
+		if err := checkText("evidence label", l, MaxShortText); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // custodyRetries is the least number of retries of a change carrying a

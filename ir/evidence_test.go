@@ -136,27 +136,36 @@ type readerFunc func(p []byte) (int, error)
 func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 
 // TestCollectEvidenceRefusesOversizedText collects evidence with a 2 MiB
-// name and with 200,000 labels: both are refused before any content is
-// read, and nothing is written, so the case stays exportable.
+// name, with 200,000 labels, and with text over the incident's own limits
+// though within the locker's: each is refused with the Responder's own
+// *ir.InvalidError before the locker is reached or any content read, and
+// nothing is written, so the case stays exportable.
 func TestCollectEvidenceRefusesOversizedText(t *testing.T) {
 	t.Parallel()
-	var locker *evidence.Locker
-	h := newHarness(t, withSharedLocker(t, &locker))
+	var g guardedLocker
+	h := newHarness(t, withGuardedLocker(t, true, &g))
 	inc := h.open(phishing())
 	before, events := h.snapshot(inc.ID)
+	over := func(n int) string { return strings.Repeat("x", n+1) }
 	for name, c := range map[string]evidence.Collection{
-		"a 2 MiB name":    {Name: strings.Repeat("n", 2<<20)},
-		"200,000 labels":  {Name: "x", Labels: make([]string, 200_000)},
-		"a NUL in a name": {Name: "x\x00.log"},
+		"a 2 MiB name":              {Name: strings.Repeat("n", 2<<20)},
+		"200,000 labels":            {Name: "x", Labels: make([]string, 200_000)},
+		"a NUL in a name":           {Name: "x\x00.log"},
+		"a name over MaxShortText":  {Name: over(ir.MaxShortText)},
+		"65 labels":                 {Name: "x", Labels: make([]string, ir.MaxLabels+1)},
+		"a label over MaxShortText": {Name: "x", Labels: []string{over(ir.MaxShortText)}},
+		"a collector's name over MaxShortText": {Name: "x",
+			CollectedBy: evidence.Party{ID: "carol", Name: over(ir.MaxShortText)}},
+		"a reason over MaxLongText": {Name: "x", Reason: over(ir.MaxLongText)},
+		"notes over MaxBodyText":    {Name: "x", Notes: over(ir.MaxBodyText)},
 	} {
-		var read bool
-		c.Content = readerFunc(func([]byte) (int, error) {
-			read = true
-			return 0, io.EOF
-		})
+		c.Content = unreadContent(t)
 		_, err := h.r.CollectEvidence(h.ctx, testAlice, inc.ID, c)
-		require.ErrorIs(t, err, evidence.ErrInvalid, name)
-		assert.False(t, read, "%s: no content read", name)
+		require.ErrorIs(t, err, ir.ErrInvalid, name)
+		var ie *ir.InvalidError
+		require.ErrorAs(t, err, &ie, name)
+		assert.NotErrorIs(t, err, evidence.ErrInvalid, "%s: refused by the Responder, not the locker", name)
+		assert.Empty(t, g.requests(), "%s: the locker is not reached", name)
 		h.assertUnchanged(t, before, events)
 		n, err := h.store.Size(h.ctx, inc.ID.Case())
 		require.NoError(t, err)
