@@ -262,7 +262,7 @@ func dirKey(path, name string) (evidence.SigningKey, error) {
 		name = DefaultKeyName
 	}
 	if key, _, err = evidence.GenerateKey(name); err != nil {
-		return "", err
+		return evidence.SigningKey{}, err
 	}
 	err = evidence.SaveSigningKey(path, key)
 	if errors.Is(err, fs.ErrExist) {
