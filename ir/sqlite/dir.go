@@ -180,6 +180,11 @@ func OpenDir(ctx context.Context, path string, cfg DirConfig) (d *Dir, err error
 	if err != nil {
 		return nil, &DirError{Path: path, Err: err}
 	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, blobs.Close())
+		}
+	}()
 	var witness *evidence.DirWitness
 	if !cfg.NoWitness {
 		wdir := cfg.WitnessDir
@@ -228,12 +233,13 @@ func OpenDir(ctx context.Context, path string, cfg DirConfig) (d *Dir, err error
 	return &Dir{Path: path, Responder: r, Store: store, Ledger: ledger, Locker: locker, Blobs: blobs, VerifierKey: vkey, Witness: witness}, nil
 }
 
-// Close shuts the Responder down and closes the store, in that order, once;
+// Close shuts the Responder down and closes the store and the evidence
+// directory, in that order, once;
 // later calls return what the first returned. Nothing opened may be used
 // after it.
 func (d *Dir) Close(ctx context.Context) error {
 	d.closeOnce.Do(func() {
-		d.closeErr = errors.Join(d.Responder.Shutdown(ctx), d.Store.Close())
+		d.closeErr = errors.Join(d.Responder.Shutdown(ctx), d.Store.Close(), d.Blobs.Close())
 	})
 	return d.closeErr
 }
