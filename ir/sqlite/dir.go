@@ -3,9 +3,11 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 
 	"github.com/incidentkit/incidentkit/evidence"
@@ -148,9 +150,13 @@ func (e *DirError) Unwrap() error { return e.Err }
 //     [DirConfig.WitnessDir] or [DirConfig.NoWitness] says otherwise, so
 //     that verification catches a custody log cut short in the database.
 //
-// The directory, and any missing parent, is created with mode 0700.
+// The directory, and any missing parent, is created with mode 0700, and
+// everything OpenDir creates in it is its owner's alone (files 0600,
+// directories 0700), whatever the umask and the directory's own mode.
 // OpenDir refuses, with a [*DirError] matching ir.ErrInvalid, a path that
-// is a file, and a key file others may read or that holds no valid key;
+// is a file, a directory others than its owner may write to (fix it with
+// chmod go-w), and a key file others may read or write (fix it with
+// chmod 600) or that holds no valid key;
 // it returns the errors of [Open] for a database it cannot use. Several
 // processes may open one directory at once, also the first time: they
 // share one key.
@@ -245,13 +251,21 @@ func (d *Dir) Close(ctx context.Context) error {
 }
 
 // makeDir creates directory path with mode 0700 if missing, and refuses a
-// path that is not a directory.
+// path that is not a directory, or a directory others than its owner may
+// write to.
 func makeDir(path string) error {
 	if err := os.MkdirAll(path, 0o700); err != nil {
 		if fi, serr := os.Stat(path); serr == nil && !fi.IsDir() {
 			return &DirError{Path: path, Problem: "not a directory"}
 		}
 		return &DirError{Path: path, Err: err}
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return &DirError{Path: path, Err: err}
+	}
+	if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o022 != 0 {
+		return &DirError{Path: path, Problem: fmt.Sprintf("mode %04o lets others than its owner replace the database, the key or the evidence: run chmod go-w %s", perm, path)}
 	}
 	return nil
 }

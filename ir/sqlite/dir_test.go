@@ -109,6 +109,16 @@ func TestOpenDirRefuses(t *testing.T) {
 			return dir
 		}, false},
 		{"an empty path", func(*testing.T, string) string { return "" }, false},
+		{"a directory others may write to", func(t *testing.T, dir string) string {
+			p := filepath.Join(dir, "data")
+			require.NoError(t, os.Mkdir(p, 0o700))
+			require.NoError(t, os.Chmod(p, 0o777))
+			return p
+		}, true},
+		{"a directory its group may write to", func(t *testing.T, dir string) string {
+			require.NoError(t, os.Chmod(dir, 0o770))
+			return dir
+		}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
