@@ -56,7 +56,7 @@ func TestOpenCreatesOwnerOnlyFiles(t *testing.T) {
 	for round := range 2 {
 		st, err := sqlite.Open(ctx, path, sqlite.Config{})
 		require.NoError(t, err)
-		inc := irtest.Incident(ir.ID("INC-00000"+string(rune('1'+round)))).Opened(irtest.Epoch).Build()
+		inc := irtest.Incident(ir.ID("INC-00000" + string(rune('1'+round)))).Opened(irtest.Epoch).Build()
 		require.NoError(t, st.Apply(ctx, irtest.OpenChange(inc)))
 		for _, side := range []string{"", "-wal", "-shm"} {
 			_, err := os.Stat(path + side)
