@@ -161,7 +161,7 @@ func (d *DirBlobs) Create(ctx context.Context) (BlobWriter, error) {
 // anything but a regular file at the blob's path, or in place of one of
 // its directories, gives an error matching [ErrTampered] at once.
 func (d *DirBlobs) Open(ctx context.Context, sha256hex string) (io.ReadCloser, error) {
-	name, fi, err := d.lstatBlob(ctx, "open", sha256hex)
+	name, _, err := d.lstatBlob(ctx, "open", sha256hex)
 	if err != nil {
 		return nil, err
 	}
@@ -169,14 +169,17 @@ func (d *DirBlobs) Open(ctx context.Context, sha256hex string) (io.ReadCloser, e
 	if err != nil {
 		return nil, d.fileError("open", sha256hex, err)
 	}
-	// The file opened must be the one checked: os.Root follows a link
-	// put there in between, if only inside the directory.
-	if ofi, err := f.Stat(); err != nil || !os.SameFile(fi, ofi) {
+	// What was opened must be a regular file. It may not be the file
+	// checked above: a concurrent commit of the same blob replaces it,
+	// with the same content. Only the directory's owner could put a link
+	// there in between, and os.Root keeps it inside the directory; the
+	// content is verified as it is read in any case.
+	if ofi, err := f.Stat(); err != nil || !ofi.Mode().IsRegular() {
 		_ = f.Close()
 		if err != nil {
 			return nil, d.fileError("open", sha256hex, err)
 		}
-		return nil, wrapOp(fmt.Sprintf("dir blobs: open blob %s", sha256hex), blobPathTampered(name, "a regular file", "one replaced while it was opened"))
+		return nil, wrapOp(fmt.Sprintf("dir blobs: open blob %s", sha256hex), blobPathTampered(name, "a regular file", describeFile(ofi)))
 	}
 	return NewVerifyingReader(f, sha256hex), nil
 }

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -289,4 +291,56 @@ func TestDirBlobsDirectoryAtBlobPath(t *testing.T) {
 	_, _ = w.Write(content)
 	require.ErrorIs(t, w.Commit(t.Context(), digest), evidence.ErrTampered)
 	assert.Empty(t, dirBlobsTempFiles(t, s))
+}
+
+func TestDirBlobsConcurrentRecommits(t *testing.T) {
+	t.Parallel()
+	// Commits of the same content replace the blob's file while others
+	// read it: every read sees the whole content, verified, and nothing
+	// reads as tampered or missing.
+	s := newTestDirBlobs(t)
+	content := bytes.Repeat([]byte("the same evidence, collected again. "), 3000)
+	digest := commitTestBlob(t, s, content)
+	const writers, readers, rounds = 4, 4, 10
+	errs := make(chan error, (writers+readers)*rounds)
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() {
+			for range rounds {
+				w, err := s.Create(t.Context())
+				if err == nil {
+					_, err = w.Write(content)
+				}
+				if err == nil {
+					err = w.Commit(t.Context(), digest)
+				}
+				errs <- err
+			}
+		})
+	}
+	for range readers {
+		wg.Go(func() {
+			for range rounds {
+				rc, err := s.Open(t.Context(), digest)
+				if err != nil {
+					errs <- err
+					continue
+				}
+				got, err := io.ReadAll(rc)
+				_ = rc.Close()
+				if err == nil && !bytes.Equal(got, content) {
+					err = errors.New("read something else than the content")
+				}
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	requireBlob(t, s, content)
+	assert.Empty(t, dirBlobsTempFiles(t, s))
+	assert.Equal(t, []string{blobFile(s, digest)}, dirBlobsFiles(t, s))
 }
