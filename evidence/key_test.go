@@ -159,6 +159,7 @@ func TestSigningKeyRedacted(t *testing.T) {
 			requireNoSecret(t, text, err.Error()+buf.String())
 		}
 		// Unexported fields are not marshalled at all.
+		//lint:ignore SA9005 marshalling a struct of unexported fields is what is tested
 		out, err := json.Marshal(unexported)
 		require.NoError(t, err)
 		requireNoSecret(t, text, string(out))
