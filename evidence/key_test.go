@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -84,13 +85,15 @@ func TestSigningKeyRedacted(t *testing.T) {
 		s []evidence.SigningKey
 		a any
 	}{key, map[string]evidence.SigningKey{"k": key}, []evidence.SigningKey{key}, key}
-	verbs := []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%t", "%p", "%T", "%10s", "%-20v", "% x", "%#x", "%U", "%c", "%e", "%b", "%o"}
+	verbs := []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%t", "%p", "%T", "%10s", "%-20v", "%.3s", "% x", "%#x", "%U", "%c", "%e", "%b", "%o", "%w", "%!"}
 	args := []struct {
 		name string
 		arg  any
 	}{
 		{"key", key},
 		{"pointer to the key", &key},
+		{"reflect.Value of the key", reflect.ValueOf(key)},
+		{"reflect.Value of a struct of unexported fields", reflect.ValueOf(unexported)},
 		{"exported field", holder{"k", key}},
 		{"exported and unexported fields", both},
 		{"pointer to exported and unexported fields", &both},
@@ -325,3 +328,26 @@ func TestKeyFingerprint(t *testing.T) {
 // makes from seed 1 with the name custody.example.org:
 // custody.example.org+974f02b4+AYqI4910CfGV/VLbLTy6XXLKZwm/HZQSG/N0iAG0D29c.
 const custodyKeyFingerprint = "4cdce41735180a9532e99d9b3a0a1e5120060bad3493abd09bd381d1ae308208"
+
+func ExampleParseSigningKey() {
+	key, vkey, err := evidence.GenerateKey("custody.example.org")
+	if err != nil {
+		panic(err)
+	}
+	// Reveal is the one way to get the key's text out, to keep it in a
+	// secret store; ParseSigningKey reads it back.
+	text := key.Reveal()
+	again, err := evidence.ParseSigningKey(text)
+	if err != nil {
+		panic(err)
+	}
+	againV, _ := again.VerifierKey()
+	fmt.Println("same key:", again.Equal(key), againV == vkey)
+	// Printed or logged, a key shows nothing of itself.
+	fmt.Printf("%v %s %q %x\n", again, again, again, again)
+	fmt.Printf("%+v\n", struct{ Key evidence.SigningKey }{again})
+	// Output:
+	// same key: true true
+	// [redacted] [redacted] "[redacted]" [redacted]
+	// {Key:[redacted]}
+}
