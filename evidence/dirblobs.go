@@ -514,7 +514,9 @@ func (d *DirBlobs) place(name, sha256hex string) error {
 		case fi.IsDir():
 			return blobPathTampered(target, "a regular file", "a directory")
 		}
-		_ = d.root.Chmod(target, 0o600)
+		if fi.Mode().IsRegular() {
+			_ = d.root.Chmod(target, 0o600) // a read-only file, on Windows
+		}
 		if rerr := d.root.Remove(target); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 			return err
 		}
