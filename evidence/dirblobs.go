@@ -109,12 +109,8 @@ func NewDirBlobs(dir string) (*DirBlobs, error) {
 
 // init checks the store's directory and makes its tmp directory.
 func (d *DirBlobs) init() error {
-	fi, err := d.root.Stat(".")
-	if err != nil {
+	if err := d.checkRoot(); err != nil {
 		return wrapOp("dir blobs", err)
-	}
-	if err := checkDirMode(d.dir, fi); err != nil {
-		return err
 	}
 	if err := d.root.Mkdir(dirBlobsTmp, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return wrapOp("dir blobs", err)
@@ -135,6 +131,9 @@ func (d *DirBlobs) Close() error { return d.root.Close() }
 // Create starts a new blob in a temporary file.
 func (d *DirBlobs) Create(ctx context.Context) (BlobWriter, error) {
 	if err := ctx.Err(); err != nil {
+		return nil, wrapOp("dir blobs: create", err)
+	}
+	if err := d.checkRoot(); err != nil {
 		return nil, wrapOp("dir blobs: create", err)
 	}
 	if err := d.checkDir(dirBlobsTmp); err != nil {
@@ -266,6 +265,16 @@ func (d *DirBlobs) lstatBlob(ctx context.Context, op, sha256hex string) (string,
 		return "", nil, d.fileError(op, sha256hex, blobPathTampered(name, "a regular file", describeFile(fi)))
 	}
 	return name, fi, nil
+}
+
+// checkRoot checks that only its owner may write to the store's
+// directory.
+func (d *DirBlobs) checkRoot() error {
+	fi, err := d.root.Stat(".")
+	if err != nil {
+		return err
+	}
+	return checkDirMode(d.dir, fi)
 }
 
 // checkDir checks that name, in the root, is a directory (not a symbolic

@@ -223,6 +223,17 @@ func TestDirBlobsRefusesDirOthersMayWrite(t *testing.T) {
 		})
 	}
 
+	t.Run("made writable by others after opening", func(t *testing.T) {
+		t.Parallel()
+		s := newTestDirBlobs(t)
+		require.NoError(t, os.Chmod(s.Dir(), 0o777))
+		_, err := s.Create(t.Context())
+		var me *evidence.DirModeError
+		require.ErrorAs(t, err, &me)
+		assert.Equal(t, s.Dir(), me.Path)
+		assert.Contains(t, err.Error(), "chmod go-w "+s.Dir())
+	})
+
 	t.Run("fan-out directory", func(t *testing.T) {
 		t.Parallel()
 		s := newTestDirBlobs(t)
