@@ -2,7 +2,8 @@
 // custody a forensic examiner, an auditor or a court can check.
 //
 // Content goes into a [BlobStore] under its SHA-256 digest ([DirBlobs] on
-// disk, [MemoryBlobs] for tests); [Ingest] hashes it (SHA-256 always, SHA-1
+// disk, confined to its directory and trusting nothing already in it;
+// [MemoryBlobs] for tests); [Ingest] hashes it (SHA-256 always, SHA-1
 // and MD5 on request, for tools that still expect them) in the same single
 // streaming pass that stores it, at constant memory. Reading a blob
 // re-hashes it and fails with [ErrTampered] if it changed.
