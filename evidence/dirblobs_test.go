@@ -355,3 +355,28 @@ func TestDirBlobsConcurrentRecommits(t *testing.T) {
 	assert.Empty(t, dirBlobsTempFiles(t, s))
 	assert.Equal(t, []string{blobFile(s, digest)}, dirBlobsFiles(t, s))
 }
+
+func TestLockerRecollectsOverCorruptedBlob(t *testing.T) {
+	t.Parallel()
+	// Through a locker: content collected again over its corrupted file is
+	// stored, and the case verifies again, the first item included.
+	ctx := t.Context()
+	s := newTestDirBlobs(t)
+	key, _ := custodyKey(t, "custody.example.org", 3)
+	l, err := evidence.NewLedger(evidence.LedgerConfig{Store: evidence.NewMemoryLedgerStore(), Key: key})
+	require.NoError(t, err)
+	locker, err := evidence.NewLocker(evidence.LockerConfig{Ledger: l, Blobs: s})
+	require.NoError(t, err)
+	const c = evidence.CaseID("CASE-RECOLLECT")
+	first := collectAndRead(t, locker, c, 0)
+	alterBlobFile(t, blobFile(s, first.Digests.SHA256), func(f *os.File) { _, _ = f.WriteAt([]byte("X"), 0) })
+	rep, err := locker.Verify(ctx, c)
+	require.NoError(t, err)
+	require.ErrorIs(t, rep.Err(), evidence.ErrTampered, "the corrupted file is caught")
+
+	second := collectAndRead(t, locker, c, 0)
+	assert.Equal(t, first.Digests.SHA256, second.Digests.SHA256)
+	rep, err = locker.Verify(ctx, c)
+	require.NoError(t, err)
+	assert.NoError(t, rep.Err(), "the genuine content is stored again, for both items")
+}
