@@ -387,6 +387,7 @@ func ExampleDirBlobs() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer store.Close()
 	ctx := context.Background()
 	content := strings.NewReader("Mar  2 09:14:07 mail-gw postfix/smtpd: reject: RCPT from unknown\n")
 	res, err := evidence.Ingest(ctx, store, content, evidence.IngestOptions{MD5: true})

@@ -25,7 +25,7 @@ func checkpointLedger(t *testing.T, cfg evidence.LedgerConfig, n int) (*evidence
 	if cfg.Store == nil {
 		cfg.Store = evidence.NewMemoryLedgerStore()
 	}
-	if cfg.Key == "" {
+	if cfg.Key.IsZero() {
 		cfg.Key, _ = custodyKey(t, "custody.example.org", 1)
 	}
 	l, err := evidence.NewLedger(cfg)
@@ -165,7 +165,7 @@ func TestOpenCheckpoint(t *testing.T) {
 	}
 	t.Run("invalid verifier key", func(t *testing.T) {
 		t.Parallel()
-		for _, vk := range []string{"", "custody.example.org", "custody.example.org+00000000+AQ==", string(sameName)} {
+		for _, vk := range []string{"", "custody.example.org", "custody.example.org+00000000+AQ==", sameName.Reveal()} {
 			_, err := evidence.OpenCheckpoint(cp.Note, vk)
 			require.ErrorIs(t, err, evidence.ErrInvalid, "verifier key %q", vk)
 			require.NotErrorIs(t, err, evidence.ErrTampered)
@@ -178,7 +178,7 @@ func TestOpenCheckpoint(t *testing.T) {
 func TestOpenCheckpointBody(t *testing.T) {
 	t.Parallel()
 	key, _ := custodyKey(t, "custody.example.org", 1)
-	signer, err := note.NewSigner(string(key))
+	signer, err := note.NewSigner(key.Reveal())
 	require.NoError(t, err)
 	l, cp := checkpointLedger(t, evidence.LedgerConfig{Key: key}, 3)
 	root := cp.Root.String()

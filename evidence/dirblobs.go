@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -27,6 +28,25 @@ import (
 // A crash while writing leaves at most a temporary file, which the store
 // never reads and [DirBlobs.RemoveTemp] deletes.
 //
+// Nothing already in the directory is trusted. Every file operation goes
+// through an [os.Root] opened on the directory, so that no path, however
+// its directories were changed, leads outside it. A blob committed again
+// replaces whatever sits at its path: re-collecting content stores it even
+// over a file corrupted in place or a symbolic link. A symbolic link, or
+// anything but a directory, where a fan-out or tmp directory should be is
+// never followed: the operation fails with an error matching
+// [ErrTampered]. A blob's path that holds a symbolic link or anything but
+// a regular file reads as tampered too, and a blob file's content is
+// checked as it is read (see [DirBlobs.Open]).
+//
+// The store refuses a directory, its own or one of its subdirectories,
+// that others than its owner may write to (mode&0o022 != 0, on systems
+// with Unix permissions), since anyone who may write there may replace
+// evidence: [NewDirBlobs] and the operations that meet one return a
+// [*DirModeError] that says how to fix it. It never changes the mode of a
+// directory it did not create; those it creates are mode 0700, and blob
+// files are written mode 0600 and then made 0400.
+//
 // Its writers hash large writes on a second goroutine while they copy them
 // to the file, and every 8 MiB start a sync of the file in the background,
 // so that Commit waits only for the last few MiB to reach the disk. Each
@@ -34,18 +54,19 @@ import (
 // them.
 //
 // Several DirBlobs, in one process or several, may share a directory. A
-// DirBlobs is safe for concurrent use.
+// DirBlobs is safe for concurrent use. [DirBlobs.Close] releases the
+// directory.
 type DirBlobs struct {
-	dir string
-	tmp string
+	dir  string
+	root *os.Root
 }
 
 // The store's tmp directory holds the temporary files of blobs being
-// written, named after dirBlobsTmpPattern. The fan-out directories are two
-// hex digits, so "tmp" never collides with one.
+// written, named dirBlobsTmpPrefix and random hex digits. The fan-out
+// directories are two hex digits, so "tmp" never collides with one.
 const (
-	dirBlobsTmp        = "tmp"
-	dirBlobsTmpPattern = "blob-*"
+	dirBlobsTmp       = "tmp"
+	dirBlobsTmpPrefix = "blob-"
 )
 
 // dirSyncAhead is how many bytes a writer lets pile up before it starts a
@@ -62,60 +83,113 @@ const dirSyncAhead = 8 << 20
 const dirHashAside = 64 << 10
 
 // NewDirBlobs returns a store keeping blobs under dir, creating dir (and
-// its tmp directory) with mode 0700 if needed. It starts no goroutine and
-// removes nothing.
+// its tmp directory) with mode 0700 if needed. It refuses, with a
+// [*DirModeError] matching [ErrInvalid], a directory others than its
+// owner may write to, and, with an error matching [ErrTampered], a tmp
+// directory that is a symbolic link or not a directory. It starts no
+// goroutine and removes nothing. Call [DirBlobs.Close] when done.
 func NewDirBlobs(dir string) (*DirBlobs, error) {
 	if dir == "" {
 		return nil, invalid("blob directory", "empty path")
 	}
-	tmp := filepath.Join(dir, dirBlobsTmp)
-	if err := os.MkdirAll(tmp, 0o700); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, wrapOp("dir blobs", err)
 	}
-	return &DirBlobs{dir: dir, tmp: tmp}, nil
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, wrapOp("dir blobs", err)
+	}
+	d := &DirBlobs{dir: dir, root: root}
+	if err := d.init(); err != nil {
+		_ = root.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// init checks the store's directory and makes its tmp directory.
+func (d *DirBlobs) init() error {
+	if err := d.checkRoot(); err != nil {
+		return wrapOp("dir blobs", err)
+	}
+	if err := d.root.Mkdir(dirBlobsTmp, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return wrapOp("dir blobs", err)
+	}
+	if err := d.checkDir(dirBlobsTmp); err != nil {
+		return wrapOp("dir blobs", err)
+	}
+	return nil
 }
 
 // Dir returns the directory the store keeps its blobs in.
 func (d *DirBlobs) Dir() string { return d.dir }
+
+// Close releases the store's directory. The store must not be used
+// afterwards; writers not yet committed fail.
+func (d *DirBlobs) Close() error { return d.root.Close() }
 
 // Create starts a new blob in a temporary file.
 func (d *DirBlobs) Create(ctx context.Context) (BlobWriter, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, wrapOp("dir blobs: create", err)
 	}
-	f, err := os.CreateTemp(d.tmp, dirBlobsTmpPattern)
-	if err != nil {
+	if err := d.checkRoot(); err != nil {
 		return nil, wrapOp("dir blobs: create", err)
 	}
-	return &dirBlobWriter{d: d, f: f, h: sha256.New()}, nil
+	if err := d.checkDir(dirBlobsTmp); err != nil {
+		return nil, wrapOp("dir blobs: create", err)
+	}
+	for {
+		var rnd [12]byte
+		_, _ = rand.Read(rnd[:]) // never fails
+		name := filepath.Join(dirBlobsTmp, dirBlobsTmpPrefix+hex.EncodeToString(rnd[:]))
+		f, err := d.root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue // 96 random bits: never twice in practice
+		}
+		if err != nil {
+			return nil, wrapOp("dir blobs: create", err)
+		}
+		return &dirBlobWriter{d: d, f: f, name: name, h: sha256.New()}, nil
+	}
 }
 
 // Open returns a reader of the blob named sha256hex that verifies it as it
-// is read.
+// is read: content that does not match its name ends the reading with an
+// error matching [ErrTampered] instead of io.EOF. A symbolic link or
+// anything but a regular file at the blob's path, or in place of one of
+// its directories, gives an error matching [ErrTampered] at once.
 func (d *DirBlobs) Open(ctx context.Context, sha256hex string) (io.ReadCloser, error) {
-	path, err := d.path(ctx, "open", sha256hex)
+	name, _, err := d.lstatBlob(ctx, "open", sha256hex)
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(path)
+	f, err := d.root.Open(name)
 	if err != nil {
 		return nil, d.fileError("open", sha256hex, err)
+	}
+	// What was opened must be a regular file. It may not be the file
+	// checked above: a concurrent commit of the same blob replaces it,
+	// with the same content. Only the directory's owner could put a link
+	// there in between, and os.Root keeps it inside the directory; the
+	// content is verified as it is read in any case.
+	if ofi, err := f.Stat(); err != nil || !ofi.Mode().IsRegular() {
+		_ = f.Close()
+		if err != nil {
+			return nil, d.fileError("open", sha256hex, err)
+		}
+		return nil, wrapOp(fmt.Sprintf("dir blobs: open blob %s", sha256hex), blobPathTampered(name, "a regular file", describeFile(ofi)))
 	}
 	return NewVerifyingReader(f, sha256hex), nil
 }
 
-// Stat returns the size of the file holding the blob named sha256hex.
+// Stat returns the size of the file holding the blob named sha256hex. A
+// symbolic link or anything but a regular file at the blob's path, or in
+// place of one of its directories, gives an error matching [ErrTampered].
 func (d *DirBlobs) Stat(ctx context.Context, sha256hex string) (int64, error) {
-	path, err := d.path(ctx, "stat", sha256hex)
+	_, fi, err := d.lstatBlob(ctx, "stat", sha256hex)
 	if err != nil {
 		return 0, err
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return 0, d.fileError("stat", sha256hex, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return 0, fmt.Errorf("evidence: dir blobs: stat blob %s: not a regular file", sha256hex)
 	}
 	return fi.Size(), nil
 }
@@ -129,7 +203,10 @@ func (d *DirBlobs) RemoveTemp(ctx context.Context, olderThan time.Duration) (int
 	if err := ctx.Err(); err != nil {
 		return 0, wrapOp("dir blobs: remove temporary files", err)
 	}
-	entries, err := os.ReadDir(d.tmp)
+	if err := d.checkDir(dirBlobsTmp); err != nil {
+		return 0, wrapOp("dir blobs: remove temporary files", err)
+	}
+	entries, err := fs.ReadDir(d.root.FS(), dirBlobsTmp)
 	if err != nil {
 		return 0, wrapOp("dir blobs: remove temporary files", err)
 	}
@@ -139,7 +216,7 @@ func (d *DirBlobs) RemoveTemp(ctx context.Context, olderThan time.Duration) (int
 		if err := ctx.Err(); err != nil {
 			return removed, wrapOp("dir blobs: remove temporary files", err)
 		}
-		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), strings.TrimSuffix(dirBlobsTmpPattern, "*")) {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), dirBlobsTmpPrefix) {
 			continue
 		}
 		fi, err := e.Info()
@@ -152,7 +229,7 @@ func (d *DirBlobs) RemoveTemp(ctx context.Context, olderThan time.Duration) (int
 		if fi.ModTime().After(cutoff) {
 			continue
 		}
-		err = os.Remove(filepath.Join(d.tmp, e.Name()))
+		err = d.root.Remove(filepath.Join(dirBlobsTmp, e.Name()))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -164,22 +241,66 @@ func (d *DirBlobs) RemoveTemp(ctx context.Context, olderThan time.Duration) (int
 	return removed, nil
 }
 
-// path returns the path of the file of the blob named sha256hex, after
-// checking ctx and the digest.
-func (d *DirBlobs) path(ctx context.Context, op, sha256hex string) (string, error) {
+// lstatBlob checks ctx, the digest and the directories of the blob named
+// sha256hex, and returns the blob's path in the root and what is there,
+// which must be a regular file.
+func (d *DirBlobs) lstatBlob(ctx context.Context, op, sha256hex string) (string, fs.FileInfo, error) {
 	if err := ctx.Err(); err != nil {
-		return "", wrapOp(fmt.Sprintf("dir blobs: %s", op), err)
+		return "", nil, wrapOp(fmt.Sprintf("dir blobs: %s", op), err)
 	}
 	if err := checkBlobDigest(sha256hex); err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return filepath.Join(d.fanOut(sha256hex), sha256hex), nil
+	for _, dir := range fanOutDirs(sha256hex) {
+		if err := d.checkDir(dir); err != nil {
+			return "", nil, d.fileError(op, sha256hex, err)
+		}
+	}
+	name := blobName(sha256hex)
+	fi, err := d.root.Lstat(name)
+	if err != nil {
+		return "", nil, d.fileError(op, sha256hex, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return "", nil, d.fileError(op, sha256hex, blobPathTampered(name, "a regular file", describeFile(fi)))
+	}
+	return name, fi, nil
 }
 
-// fanOut returns the directory of the blob named sha256hex, a valid
-// digest.
-func (d *DirBlobs) fanOut(sha256hex string) string {
-	return filepath.Join(d.dir, sha256hex[:2], sha256hex[2:4])
+// checkRoot checks that only its owner may write to the store's
+// directory.
+func (d *DirBlobs) checkRoot() error {
+	fi, err := d.root.Stat(".")
+	if err != nil {
+		return err
+	}
+	return checkDirMode(d.dir, fi)
+}
+
+// checkDir checks that name, in the root, is a directory (not a symbolic
+// link) that only its owner may write to. A name missing gives an error
+// matching fs.ErrNotExist.
+func (d *DirBlobs) checkDir(name string) error {
+	fi, err := d.root.Lstat(name)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return blobPathTampered(name, "a directory", describeFile(fi))
+	}
+	return checkDirMode(filepath.Join(d.dir, name), fi)
+}
+
+// fanOutDirs returns the two fan-out directories of the blob named
+// sha256hex, a valid digest, outermost first, as paths in the root.
+func fanOutDirs(sha256hex string) [2]string {
+	return [2]string{sha256hex[:2], filepath.Join(sha256hex[:2], sha256hex[2:4])}
+}
+
+// blobName returns the path in the root of the blob named sha256hex, a
+// valid digest.
+func blobName(sha256hex string) string {
+	return filepath.Join(sha256hex[:2], sha256hex[2:4], sha256hex)
 }
 
 func (d *DirBlobs) fileError(op, sha256hex string, err error) error {
@@ -189,11 +310,60 @@ func (d *DirBlobs) fileError(op, sha256hex string, err error) error {
 	return wrapOp(fmt.Sprintf("dir blobs: %s blob %s", op, sha256hex), err)
 }
 
+// blobPathTampered is the error for something unexpected at path name in
+// a blob store.
+func blobPathTampered(name, expected, found string) error {
+	return &TamperError{Record: -1, What: "blob", Expected: expected + " at " + filepath.ToSlash(name), Found: found}
+}
+
+// describeFile says what kind of file fi is.
+func describeFile(fi fs.FileInfo) string {
+	switch m := fi.Mode(); {
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m.IsDir():
+		return "a directory"
+	case m.IsRegular():
+		return "a regular file"
+	default:
+		return "a special file (" + m.Type().String() + ")"
+	}
+}
+
+// DirModeError says that a directory keeping evidence or custody
+// checkpoints lets others than its owner write to it, so that they could
+// replace or remove what it keeps. It matches [ErrInvalid]; its message
+// says how to fix the directory.
+type DirModeError struct {
+	// Path is the directory.
+	Path string
+	// Mode is its permission bits.
+	Mode fs.FileMode
+}
+
+func (e *DirModeError) Error() string {
+	return fmt.Sprintf("evidence: directory %s has mode %04o, which lets others than its owner write to it: run chmod go-w %s", e.Path, e.Mode.Perm(), e.Path)
+}
+
+// Is reports whether target is [ErrInvalid].
+func (e *DirModeError) Is(target error) bool { return target == ErrInvalid }
+
+// checkDirMode refuses a directory others than its owner may write to, on
+// systems with Unix permissions.
+func checkDirMode(path string, fi fs.FileInfo) error {
+	if runtime.GOOS == "windows" || fi.Mode().Perm()&0o022 == 0 {
+		return nil
+	}
+	return &DirModeError{Path: path, Mode: fi.Mode().Perm()}
+}
+
 // dirBlobWriter is the [BlobWriter] of a [DirBlobs].
 type dirBlobWriter struct {
 	d *DirBlobs
 	f *os.File
-	h hash.Hash
+	// name is the temporary file's path in the store's root.
+	name string
+	h    hash.Hash
 	// err is the first error writing; it fails every later call.
 	err error
 	// unsynced counts the bytes written since the last sync started.
@@ -358,32 +528,62 @@ func (w *dirBlobWriter) commit(ctx context.Context, sha256hex string) error {
 	wrap := func(err error) error {
 		return wrapOp(fmt.Sprintf("dir blobs: commit blob %s", sha256hex), err)
 	}
-	dir := w.d.fanOut(sha256hex)
-	if err := mkdirBlobDir(w.d.dir, dir); err != nil {
+	if err := w.d.mkdirFanOut(sha256hex); err != nil {
 		return wrap(err)
 	}
 	if err := ctx.Err(); err != nil {
 		return wrapOp("dir blobs: commit", err)
 	}
-	target := filepath.Join(dir, sha256hex)
-	if _, err := os.Lstat(target); err == nil {
-		// Written once: keep the blob there is. Its content is the same.
-		_ = removeBlobTemp(w.f.Name())
-		return nil
-	}
-	if err := os.Rename(w.f.Name(), target); err != nil {
-		if _, statErr := os.Lstat(target); statErr == nil {
-			// Another writer committed the same content first, and
-			// the system refuses to replace a read-only file.
-			_ = removeBlobTemp(w.f.Name())
-			return nil
-		}
-		return wrap(err)
-	}
-	if err := syncBlobDir(dir); err != nil {
+	if err := w.d.place(w.name, sha256hex); err != nil {
 		return wrap(err)
 	}
 	return nil
+}
+
+// place renames the temporary file name, holding the blob named
+// sha256hex, into place, replacing whatever is there: nothing already at
+// a blob's path is trusted. It syncs the directory that receives it.
+func (d *DirBlobs) place(name, sha256hex string) error {
+	target := blobName(sha256hex)
+	dir := filepath.Dir(target)
+	err := d.root.Rename(name, target)
+	if err != nil {
+		// Renaming over a file fails on systems that refuse to replace a
+		// read-only file (Windows), and over a directory everywhere. A
+		// file there with the blob's content is kept; anything else is
+		// removed, if it can be, and the rename tried again.
+		fi, lerr := d.root.Lstat(target)
+		switch {
+		case lerr != nil:
+			return err
+		case fi.Mode().IsRegular() && d.holds(target, sha256hex):
+			return d.removeTemp(name)
+		case fi.IsDir():
+			return blobPathTampered(target, "a regular file", "a directory")
+		}
+		if fi.Mode().IsRegular() {
+			_ = d.root.Chmod(target, 0o600) // a read-only file, on Windows
+		}
+		if rerr := d.root.Remove(target); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			return err
+		}
+		if err := d.root.Rename(name, target); err != nil {
+			return err
+		}
+	}
+	return d.syncDir(dir)
+}
+
+// holds reports whether the regular file name holds the blob named
+// sha256hex.
+func (d *DirBlobs) holds(name, sha256hex string) bool {
+	f, err := d.root.OpenFile(name, os.O_RDONLY, 0)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	_, err = io.Copy(io.Discard, NewVerifyingReader(f, sha256hex))
+	return err == nil
 }
 
 func (w *dirBlobWriter) Abort() error {
@@ -398,18 +598,18 @@ func (w *dirBlobWriter) discard() error {
 	w.done = true
 	_ = w.waitSync()
 	_ = w.f.Close() // already closed if Commit got that far
-	if err := removeBlobTemp(w.f.Name()); err != nil {
+	if err := w.d.removeTemp(w.name); err != nil {
 		return wrapOp("dir blobs: abort", err)
 	}
 	return nil
 }
 
-// removeBlobTemp deletes a temporary file, which may have been made
-// read-only already; a file already gone is not an error.
-func removeBlobTemp(path string) error {
-	err := os.Remove(path)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) && os.Chmod(path, 0o600) == nil {
-		err = os.Remove(path)
+// removeTemp deletes a temporary file, which may have been made read-only
+// already; a file already gone is not an error.
+func (d *DirBlobs) removeTemp(name string) error {
+	err := d.root.Remove(name)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) && d.root.Chmod(name, 0o600) == nil {
+		err = d.root.Remove(name)
 	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -417,27 +617,46 @@ func removeBlobTemp(path string) error {
 	return err
 }
 
-// mkdirBlobDir creates dir, a directory under root, and any missing parents
-// up to root, syncing each parent it adds an entry to so that the new
-// directories survive a crash.
-func mkdirBlobDir(root, dir string) error {
-	if _, err := os.Stat(dir); err == nil {
+// mkdirFanOut creates the fan-out directories of the blob named
+// sha256hex, if missing, with mode 0700, syncing each parent it adds an
+// entry to so that the new directories survive a crash. It refuses a
+// symbolic link, or anything but a directory, in place of one of them.
+func (d *DirBlobs) mkdirFanOut(sha256hex string) error {
+	parent := "."
+	for _, dir := range fanOutDirs(sha256hex) {
+		err := d.checkDir(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			if err = d.root.Mkdir(dir, 0o700); err == nil || errors.Is(err, fs.ErrExist) {
+				// Made here, or by a concurrent writer which may not
+				// have synced parent yet: sync it here too.
+				if err = d.checkDir(dir); err == nil {
+					err = d.syncDir(parent)
+				}
+			}
+		}
+		if err != nil {
+			return err
+		}
+		parent = dir
+	}
+	return nil
+}
+
+// syncDir makes the entries of directory name, in the root, durable.
+// Windows has no such call, and makes renames durable by itself.
+func (d *DirBlobs) syncDir(name string) error {
+	if runtime.GOOS == "windows" {
 		return nil
 	}
-	parent := filepath.Dir(dir)
-	if parent != root {
-		if err := mkdirBlobDir(root, parent); err != nil {
-			return err
-		}
+	f, err := d.root.Open(name)
+	if err != nil {
+		return err
 	}
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		if !errors.Is(err, fs.ErrExist) {
-			return err
-		}
-		// A concurrent writer made it, and may not have synced parent
-		// yet: sync it here too.
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	return syncBlobDir(parent)
+	return err
 }
 
 // syncBlobDir makes the entries of directory dir durable. Windows has no

@@ -49,7 +49,10 @@ const maxWitnessFile = 16 << 10
 
 // NewDirWitness returns a witness keeping checkpoints in dir, creating it
 // with mode 0700 if needed, that accepts checkpoints signed by the key
-// vkey verifies (see [Ledger.VerifierKey]).
+// vkey verifies (see [Ledger.VerifierKey]). It refuses, with a
+// [*DirModeError] matching [ErrInvalid], a directory others than its
+// owner may write to, since they could replace the checkpoints it holds.
+// Its files are created with mode 0600.
 func NewDirWitness(dir, vkey string) (*DirWitness, error) {
 	if dir == "" {
 		return nil, invalid("witness directory", "empty path")
@@ -60,6 +63,16 @@ func NewDirWitness(dir, vkey string) (*DirWitness, error) {
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("evidence: dir witness: %w", err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("evidence: dir witness: %w", err)
+	}
+	if !fi.IsDir() {
+		return nil, invalid("witness directory", dir+" is not a directory")
+	}
+	if err := checkDirMode(dir, fi); err != nil {
+		return nil, err
 	}
 	return &DirWitness{dir: dir, verifier: v, vkey: vkey}, nil
 }

@@ -3,8 +3,10 @@ package evidence_test
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -226,4 +228,44 @@ func TestExportVerified(t *testing.T) {
 	var te *evidence.TamperError
 	require.ErrorAs(t, rep.Err(), &te, "a log rolled back behind its witness is tampered with")
 	assert.Equal(t, "rollback", te.What)
+}
+
+func TestDirWitnessModes(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix permissions")
+	}
+	key, vkey, err := evidence.GenerateKey("custody.witness.test")
+	require.NoError(t, err)
+
+	open := filepath.Join(t.TempDir(), "witness")
+	require.NoError(t, os.Mkdir(open, 0o700))
+	require.NoError(t, os.Chmod(open, 0o777))
+	_, err = evidence.NewDirWitness(open, vkey)
+	require.ErrorIs(t, err, evidence.ErrInvalid)
+	var me *evidence.DirModeError
+	require.ErrorAs(t, err, &me)
+	assert.Contains(t, err.Error(), "chmod go-w "+open)
+
+	// Inside a directory others may read, what the witness creates is its
+	// owner's alone.
+	parent := filepath.Join(t.TempDir(), "shared")
+	require.NoError(t, os.Mkdir(parent, 0o755))
+	require.NoError(t, os.Chmod(parent, 0o755))
+	dir := filepath.Join(parent, "witness")
+	w, err := evidence.NewDirWitness(dir, vkey)
+	require.NoError(t, err)
+	l, _ := witnessedLocker(t, key, w)
+	collectAndRead(t, l, "CASE-MODES", 1)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.NotEmpty(t, entries)
+	fi, err := os.Stat(dir)
+	require.NoError(t, err)
+	assert.Equal(t, fs.FileMode(0o700), fi.Mode().Perm())
+	for _, e := range entries {
+		fi, err := e.Info()
+		require.NoError(t, err)
+		assert.Equal(t, fs.FileMode(0o600), fi.Mode().Perm(), "mode of %s", e.Name())
+	}
 }

@@ -2,7 +2,8 @@
 // custody a forensic examiner, an auditor or a court can check.
 //
 // Content goes into a [BlobStore] under its SHA-256 digest ([DirBlobs] on
-// disk, [MemoryBlobs] for tests); [Ingest] hashes it (SHA-256 always, SHA-1
+// disk, confined to its directory and trusting nothing already in it;
+// [MemoryBlobs] for tests); [Ingest] hashes it (SHA-256 always, SHA-1
 // and MD5 on request, for tools that still expect them) in the same single
 // streaming pass that stores it, at constant memory. Reading a blob
 // re-hashes it and fails with [ErrTampered] if it changed. A writer that is
@@ -22,11 +23,13 @@
 // consistency ([CheckConsistency]) with short proofs, so any rewrite of
 // history is detected.
 //
-// The signing key is a [SigningKey]: it prints as "[redacted]" and refuses
-// to be marshalled, so it is kept on purpose or not at all;
-// [SaveSigningKey] writes it to a file of mode 0600 that is never
-// overwritten, and [LoadSigningKey] reads it back, checking the file's
-// mode. A ledger given a [Witness] ([DirWitness] keeps one in a directory
+// The signing key is a [SigningKey], an opaque value: it prints as
+// "[redacted]" with every format verb, also inside other structs and
+// through log/slog, and refuses to be marshalled, so it is kept on purpose
+// or not at all; [SaveSigningKey] writes it to a file of mode 0600 that is
+// never overwritten, [LoadSigningKey] reads it back and refuses a file
+// others may read or write, and [SigningKey.Reveal] and [ParseSigningKey]
+// move it to and from a secret store. A ledger given a [Witness] ([DirWitness] keeps one in a directory
 // of its own) hands it a checkpoint after every append, so that a log cut
 // short in the store, together with its checkpoints, fails verification as
 // a rollback; [Witness] says what it protects against and what it does

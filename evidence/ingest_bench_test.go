@@ -83,7 +83,7 @@ func removeBenchBlob(b *testing.B, store *DirBlobs, digest string) {
 	b.Helper()
 	b.StopTimer()
 	defer b.StartTimer()
-	path := filepath.Join(store.fanOut(digest), digest)
+	path := filepath.Join(store.dir, blobName(digest))
 	if err := os.Chmod(path, 0o600); err != nil {
 		b.Fatal(err)
 	}

@@ -607,7 +607,7 @@ func TestIngestDirBlobsFailure(t *testing.T) {
 	store, err := NewDirBlobs(t.TempDir())
 	require.NoError(t, err)
 	r := &cancellingReader{r: newIngestTestReader(4*ingestChunkSize, 8), after: ingestChunkSize, cancel: func() {
-		_ = os.RemoveAll(store.tmp)
+		_ = os.RemoveAll(filepath.Join(store.dir, dirBlobsTmp))
 	}}
 	_, err = Ingest(t.Context(), store, r, IngestOptions{})
 	require.Error(t, err)

@@ -69,7 +69,7 @@ func SaveSigningKey(path string, key SigningKey) error {
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp)
-	_, err = f.WriteString(string(key) + "\n")
+	_, err = f.WriteString(key.Reveal() + "\n")
 	if err == nil {
 		err = f.Chmod(KeyFileMode)
 	}
@@ -105,38 +105,38 @@ func SaveSigningKey(path string, key SigningKey) error {
 func LoadSigningKey(path string) (SigningKey, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", &KeyFileError{Path: path, Err: err}
+		return SigningKey{}, &KeyFileError{Path: path, Err: err}
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return "", &KeyFileError{Path: path, Err: err}
+		return SigningKey{}, &KeyFileError{Path: path, Err: err}
 	}
 	if !fi.Mode().IsRegular() {
-		return "", &KeyFileError{Path: path, Problem: "not a regular file"}
+		return SigningKey{}, &KeyFileError{Path: path, Problem: "not a regular file"}
 	}
 	if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&^KeyFileMode != 0 {
-		return "", &KeyFileError{Path: path, Problem: fmt.Sprintf("mode %04o lets others than its owner at the key; want %04o", perm, KeyFileMode)}
+		return SigningKey{}, &KeyFileError{Path: path, Problem: fmt.Sprintf("mode %04o lets others than its owner at the key; want %04o: run chmod 600 %s, and replace the key if others may have read it", perm, KeyFileMode, path)}
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
 	if err != nil {
-		return "", &KeyFileError{Path: path, Err: err}
+		return SigningKey{}, &KeyFileError{Path: path, Err: err}
 	}
 	if len(b) > maxKeyFile {
-		return "", &KeyFileError{Path: path, Problem: "too large to hold a signing key"}
+		return SigningKey{}, &KeyFileError{Path: path, Problem: "too large to hold a signing key"}
 	}
 	text := strings.TrimSuffix(string(b), "\n")
 	if strings.ContainsAny(text, "\r\n") {
-		return "", &KeyFileError{Path: path, Problem: "want one line holding a signing key"}
+		return SigningKey{}, &KeyFileError{Path: path, Problem: "want one line holding a signing key"}
 	}
-	key := SigningKey(text)
-	if _, _, err := key.keys(); err != nil {
+	key, err := ParseSigningKey(text)
+	if err != nil {
 		var ie *InvalidError
 		problem := "not a signing key"
 		if errors.As(err, &ie) {
 			problem += ": " + ie.Reason
 		}
-		return "", &KeyFileError{Path: path, Problem: problem}
+		return SigningKey{}, &KeyFileError{Path: path, Problem: problem}
 	}
 	return key, nil
 }

@@ -29,7 +29,7 @@ func TestSaveLoadSigningKey(t *testing.T) {
 	}
 	got, err := evidence.LoadSigningKey(path)
 	require.NoError(t, err)
-	assert.True(t, got == key, "the key loaded is the key saved")
+	assert.True(t, got.Equal(key), "the key loaded is the key saved")
 	gotV, err := got.VerifierKey()
 	require.NoError(t, err)
 	assert.Equal(t, vkey, gotV)
@@ -41,15 +41,15 @@ func TestSaveLoadSigningKey(t *testing.T) {
 	var kfe *evidence.KeyFileError
 	require.ErrorAs(t, err, &kfe)
 	assert.Equal(t, path, kfe.Path)
-	requireNoSecret(t, other, err.Error())
+	requireNoSecret(t, other.Reveal(), err.Error())
 	again, err := evidence.LoadSigningKey(path)
 	require.NoError(t, err)
-	assert.True(t, again == key, "the first key is still there")
+	assert.True(t, again.Equal(key), "the first key is still there")
 	entries, err := os.ReadDir(filepath.Dir(path))
 	require.NoError(t, err)
 	assert.Len(t, entries, 1, "no temporary file is left behind")
 
-	assert.ErrorIs(t, evidence.SaveSigningKey(filepath.Join(t.TempDir(), "k"), "not a key"), evidence.ErrInvalid)
+	assert.ErrorIs(t, evidence.SaveSigningKey(filepath.Join(t.TempDir(), "k"), evidence.SigningKey{}), evidence.ErrInvalid)
 	_, err = evidence.LoadSigningKey(filepath.Join(t.TempDir(), "missing"))
 	assert.ErrorIs(t, err, fs.ErrNotExist)
 	assert.NotErrorIs(t, err, evidence.ErrInvalid)
@@ -74,7 +74,7 @@ func TestSaveSigningKeyConcurrently(t *testing.T) {
 	for i, err := range errs {
 		if err == nil {
 			won++
-			assert.True(t, keys[i] == saved, "the file holds the key of the one save that succeeded")
+			assert.True(t, keys[i].Equal(saved), "the file holds the key of the one save that succeeded")
 		} else {
 			assert.ErrorIs(t, err, fs.ErrExist)
 		}
@@ -92,13 +92,13 @@ func TestLoadSigningKeyRefuses(t *testing.T) {
 		mode    fs.FileMode
 		unix    bool // the check needs Unix permissions
 	}{
-		{"readable by the group", string(key) + "\n", 0o640, true},
-		{"readable by all", string(key) + "\n", 0o644, true},
-		{"writable by all", string(key) + "\n", 0o602, true},
+		{"readable by the group", key.Reveal() + "\n", 0o640, true},
+		{"readable by all", key.Reveal() + "\n", 0o644, true},
+		{"writable by all", key.Reveal() + "\n", 0o602, true},
 		{"empty", "", 0o600, false},
 		{"not a key", "hello\n", 0o600, false},
-		{"two lines", string(key) + "\n" + string(key) + "\n", 0o600, false},
-		{"a carriage return", string(key) + "\r\n", 0o600, false},
+		{"two lines", key.Reveal() + "\n" + key.Reveal() + "\n", 0o600, false},
+		{"a carriage return", key.Reveal() + "\r\n", 0o600, false},
 		{"a public key", "custody.example.org+00000000+AAAA\n", 0o600, false},
 		{"too large", string(make([]byte, 8<<10)), 0o600, false},
 	}
@@ -116,7 +116,10 @@ func TestLoadSigningKeyRefuses(t *testing.T) {
 			var kfe *evidence.KeyFileError
 			require.ErrorAs(t, err, &kfe)
 			assert.NotEmpty(t, kfe.Problem)
-			requireNoSecret(t, key, err.Error())
+			if tc.unix {
+				assert.Contains(t, err.Error(), "chmod 600 "+path, "the error says how to fix the file")
+			}
+			requireNoSecret(t, key.Reveal(), err.Error())
 		})
 	}
 	t.Run("a directory", func(t *testing.T) {

@@ -30,7 +30,8 @@ const maxAppendAttempts = 64
 type LedgerConfig struct {
 	// Store keeps the logs. Required.
 	Store LedgerStore
-	// Key signs checkpoints. Required; make one with [GenerateKey].
+	// Key signs checkpoints. Required; make one with [GenerateKey] or
+	// [ParseSigningKey], or load it with [LoadSigningKey].
 	Key SigningKey
 	// Origin starts each case's checkpoint origin line; empty means
 	// [DefaultOrigin]. It must not contain spaces or newlines.
@@ -69,7 +70,7 @@ func NewLedger(cfg LedgerConfig) (*Ledger, error) {
 	if cfg.Store == nil {
 		return nil, invalid("config", "LedgerConfig.Store is required")
 	}
-	if cfg.Key == "" {
+	if cfg.Key.IsZero() {
 		return nil, invalid("config", "LedgerConfig.Key is required (see GenerateKey)")
 	}
 	signer, vkey, err := cfg.Key.keys()

@@ -158,7 +158,7 @@ func buildBenchLog(s *custodyStream, n int) (*benchLog, error) {
 // checkpoint signs a checkpoint of the whole log as a Ledger with key and
 // origin would.
 func (l *benchLog) checkpoint(key evidence.SigningKey, origin string) (evidence.Checkpoint, error) {
-	signer, err := note.NewSigner(string(key))
+	signer, err := note.NewSigner(key.Reveal())
 	if err != nil {
 		return evidence.Checkpoint{}, err
 	}
@@ -298,11 +298,15 @@ var million = sync.OnceValues(func() (*millionLog, error) {
 	if err != nil {
 		return nil, err
 	}
-	cp, err := log.checkpoint(evidence.SigningKey(skey), evidence.DefaultOrigin+"/"+c)
+	key, err := evidence.ParseSigningKey(skey)
 	if err != nil {
 		return nil, err
 	}
-	return &millionLog{benchLog: log, key: evidence.SigningKey(skey), vkey: vkey, cp: cp}, nil
+	cp, err := log.checkpoint(key, evidence.DefaultOrigin+"/"+c)
+	if err != nil {
+		return nil, err
+	}
+	return &millionLog{benchLog: log, key: key, vkey: vkey, cp: cp}, nil
 })
 
 type millionLog struct {

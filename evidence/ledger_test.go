@@ -41,7 +41,9 @@ func custodyKey(t testing.TB, name string, seed byte) (evidence.SigningKey, stri
 	t.Helper()
 	skey, vkey, err := note.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{seed}, 32)), name)
 	require.NoError(t, err)
-	return evidence.SigningKey(skey), vkey
+	key, err := evidence.ParseSigningKey(skey)
+	require.NoError(t, err)
+	return key, vkey
 }
 
 // newCustodyLedger returns a ledger on a new memory store, signing with

@@ -41,7 +41,9 @@ func bundleKey(t testing.TB, name string, seed byte) (evidence.SigningKey, strin
 	t.Helper()
 	skey, vkey, err := note.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{seed}, 32)), name)
 	require.NoError(t, err)
-	return evidence.SigningKey(skey), vkey
+	key, err := evidence.ParseSigningKey(skey)
+	require.NoError(t, err)
+	return key, vkey
 }
 
 // bundleFixture is a case with three items, two of which share their

@@ -32,7 +32,9 @@ func newTestBundle(t *testing.T) testBundle {
 	ctx := context.Background()
 	skey, vkey, err := note.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{7}, 32)), "custody.example.org")
 	require.NoError(t, err)
-	ledger, err := evidence.NewLedger(evidence.LedgerConfig{Store: evidence.NewMemoryLedgerStore(), Key: evidence.SigningKey(skey)})
+	key, err := evidence.ParseSigningKey(skey)
+	require.NoError(t, err)
+	ledger, err := evidence.NewLedger(evidence.LedgerConfig{Store: evidence.NewMemoryLedgerStore(), Key: key})
 	require.NoError(t, err)
 	blobs := evidence.NewMemoryBlobs()
 	ids := 0

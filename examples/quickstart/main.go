@@ -27,6 +27,11 @@
 // and it finds the incidents of earlier runs there, verifies their custody,
 // and runs the story once more as a new incident.
 //
+// What it keeps is its owner's alone: files are created mode 0600 and
+// directories 0700, even inside a directory others may read. It refuses a
+// key file others may read or write, and a data directory others may write
+// to, with a message saying how to fix it (chmod 600, chmod go-w).
+//
 // Run it from the repository root:
 //
 //	go run ./examples/quickstart

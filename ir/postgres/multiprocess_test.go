@@ -60,7 +60,9 @@ func mpKey(t testing.TB) evidence.SigningKey {
 	t.Helper()
 	skey, _, err := note.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{42}, 32)), "custody.multiprocess.test")
 	require.NoError(t, err)
-	return evidence.SigningKey(skey)
+	key, err := evidence.ParseSigningKey(skey)
+	require.NoError(t, err)
+	return key
 }
 
 // mpLocker returns an evidence locker whose custody logs are in st and

@@ -3,9 +3,11 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 
 	"github.com/incidentkit/incidentkit/evidence"
@@ -148,9 +150,13 @@ func (e *DirError) Unwrap() error { return e.Err }
 //     [DirConfig.WitnessDir] or [DirConfig.NoWitness] says otherwise, so
 //     that verification catches a custody log cut short in the database.
 //
-// The directory, and any missing parent, is created with mode 0700.
+// The directory, and any missing parent, is created with mode 0700, and
+// everything OpenDir creates in it is its owner's alone (files 0600,
+// directories 0700), whatever the umask and the directory's own mode.
 // OpenDir refuses, with a [*DirError] matching ir.ErrInvalid, a path that
-// is a file, and a key file others may read or that holds no valid key;
+// is a file, a directory others than its owner may write to (fix it with
+// chmod go-w), and a key file others may read or write (fix it with
+// chmod 600) or that holds no valid key;
 // it returns the errors of [Open] for a database it cannot use. Several
 // processes may open one directory at once, also the first time: they
 // share one key.
@@ -180,6 +186,11 @@ func OpenDir(ctx context.Context, path string, cfg DirConfig) (d *Dir, err error
 	if err != nil {
 		return nil, &DirError{Path: path, Err: err}
 	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, blobs.Close())
+		}
+	}()
 	var witness *evidence.DirWitness
 	if !cfg.NoWitness {
 		wdir := cfg.WitnessDir
@@ -228,24 +239,33 @@ func OpenDir(ctx context.Context, path string, cfg DirConfig) (d *Dir, err error
 	return &Dir{Path: path, Responder: r, Store: store, Ledger: ledger, Locker: locker, Blobs: blobs, VerifierKey: vkey, Witness: witness}, nil
 }
 
-// Close shuts the Responder down and closes the store, in that order, once;
+// Close shuts the Responder down and closes the store and the evidence
+// directory, in that order, once;
 // later calls return what the first returned. Nothing opened may be used
 // after it.
 func (d *Dir) Close(ctx context.Context) error {
 	d.closeOnce.Do(func() {
-		d.closeErr = errors.Join(d.Responder.Shutdown(ctx), d.Store.Close())
+		d.closeErr = errors.Join(d.Responder.Shutdown(ctx), d.Store.Close(), d.Blobs.Close())
 	})
 	return d.closeErr
 }
 
 // makeDir creates directory path with mode 0700 if missing, and refuses a
-// path that is not a directory.
+// path that is not a directory, or a directory others than its owner may
+// write to.
 func makeDir(path string) error {
 	if err := os.MkdirAll(path, 0o700); err != nil {
 		if fi, serr := os.Stat(path); serr == nil && !fi.IsDir() {
 			return &DirError{Path: path, Problem: "not a directory"}
 		}
 		return &DirError{Path: path, Err: err}
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return &DirError{Path: path, Err: err}
+	}
+	if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o022 != 0 {
+		return &DirError{Path: path, Problem: fmt.Sprintf("mode %04o lets others than its owner replace the database, the key or the evidence: run chmod go-w %s", perm, path)}
 	}
 	return nil
 }
@@ -262,7 +282,7 @@ func dirKey(path, name string) (evidence.SigningKey, error) {
 		name = DefaultKeyName
 	}
 	if key, _, err = evidence.GenerateKey(name); err != nil {
-		return "", err
+		return evidence.SigningKey{}, err
 	}
 	err = evidence.SaveSigningKey(path, key)
 	if errors.Is(err, fs.ErrExist) {

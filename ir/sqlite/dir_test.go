@@ -92,7 +92,7 @@ func TestOpenDirRefuses(t *testing.T) {
 		}, false},
 		{"a key file readable by others", func(t *testing.T, dir string) string {
 			p := filepath.Join(dir, sqlite.DirKey)
-			require.NoError(t, os.WriteFile(p, []byte(string(key)+"\n"), 0o600))
+			require.NoError(t, os.WriteFile(p, []byte(key.Reveal()+"\n"), 0o600))
 			require.NoError(t, os.Chmod(p, 0o644))
 			return dir
 		}, true},
@@ -109,6 +109,16 @@ func TestOpenDirRefuses(t *testing.T) {
 			return dir
 		}, false},
 		{"an empty path", func(*testing.T, string) string { return "" }, false},
+		{"a directory others may write to", func(t *testing.T, dir string) string {
+			p := filepath.Join(dir, "data")
+			require.NoError(t, os.Mkdir(p, 0o700))
+			require.NoError(t, os.Chmod(p, 0o777))
+			return p
+		}, true},
+		{"a directory its group may write to", func(t *testing.T, dir string) string {
+			require.NoError(t, os.Chmod(dir, 0o770))
+			return dir
+		}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -141,7 +151,7 @@ func TestOpenDirRefuses(t *testing.T) {
 // requireNoKey checks that out shows nothing of key.
 func requireNoKey(t *testing.T, key evidence.SigningKey, out string) {
 	t.Helper()
-	parts := strings.SplitN(string(key), "+", 5) // PRIVATE KEY name hash seed
+	parts := strings.SplitN(key.Reveal(), "+", 5) // PRIVATE KEY name hash seed
 	require.Len(t, parts, 5)
 	require.NotContains(t, out, parts[4])
 }

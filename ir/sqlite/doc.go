@@ -19,7 +19,10 @@
 // [OpenDir] opens, in one call, everything a durable setup keeps in a
 // directory: the store, a custody ledger on it, the evidence files and the
 // key that signs custody checkpoints (made once, mode 0600), and returns a
-// ready ir.Responder with what it opened:
+// ready ir.Responder with what it opened. Everything it creates is its
+// owner's alone (files 0600, directories 0700), even inside a directory
+// others may read, and it refuses a directory others may write to or a key
+// file others may read, saying how to fix it:
 //
 //	d, err := sqlite.OpenDir(ctx, "incidentkit-data", sqlite.DirConfig{})
 //	if err != nil { … }
@@ -43,7 +46,9 @@
 // # Durability and concurrency
 //
 // The file is in WAL mode with synchronous=FULL: a change is on disk when
-// Apply returns, and survives a crash of the process or of the machine.
+// Apply returns, and survives a crash of the process or of the machine. A
+// new file is created mode 0600, and the write-ahead log and shared-memory
+// files beside it get the file's permissions (see [Open]).
 // Writes are immediate transactions on one connection per Store, so a
 // transaction that reads and then writes never fails half-way because
 // another process wrote in between; writers of several Stores or processes

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"runtime"
 )
 
 // headerSize is the size of an SQLite database header
@@ -68,6 +69,69 @@ func checkFile(path string) error {
 	if want := pages * pageSize; info.Size() < want {
 		return fmt.Errorf("sqlite: %s is %d bytes, its header says %d: the file was cut short: %w",
 			path, info.Size(), want, ErrCorrupt)
+	}
+	return nil
+}
+
+// dbFileMode is the mode of a database file [Open] creates.
+const dbFileMode fs.FileMode = 0o600
+
+// prepareFiles creates the database file at path, if missing, with mode
+// [dbFileMode], and its write-ahead log and shared-memory files, if
+// missing, with the database file's permissions; it tightens either of
+// them found with permissions the database file does not have. SQLite
+// would create them with the process's umask (the shared-memory file
+// whatever the database's mode), and anyone allowed to read them reads
+// the database's latest changes. Systems without Unix permissions are left
+// alone.
+func prepareFiles(path string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	if err := createFile(path, dbFileMode); err != nil {
+		return err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	perm := fi.Mode().Perm()
+	for _, side := range []string{path + "-wal", path + "-shm"} {
+		if err := createFile(side, perm); err != nil {
+			return err
+		}
+		si, err := os.Lstat(side)
+		if err != nil {
+			return fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+		if !si.Mode().IsRegular() {
+			return fmt.Errorf("sqlite: open %s: %s is not a regular file: %w", path, side, ErrCorrupt)
+		}
+		if si.Mode().Perm()&^perm != 0 {
+			if err := os.Chmod(side, si.Mode().Perm()&perm); err != nil {
+				return fmt.Errorf("sqlite: open %s: tighten the mode of %s to the database's: %w", path, side, err)
+			}
+		}
+	}
+	return nil
+}
+
+// createFile creates an empty file at path with mode perm exactly, whatever
+// the umask, unless something is there already.
+func createFile(path string, perm fs.FileMode) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	err = f.Chmod(perm)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	return nil
 }

@@ -25,7 +25,9 @@ func testKey(t testing.TB) (evidence.SigningKey, string) {
 	t.Helper()
 	skey, vkey, err := note.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{7}, 32)), "custody.sqlite.test")
 	require.NoError(t, err)
-	return evidence.SigningKey(skey), vkey
+	key, err := evidence.ParseSigningKey(skey)
+	require.NoError(t, err)
+	return key, vkey
 }
 
 // responderOn returns a Responder on st with an outbox and an evidence

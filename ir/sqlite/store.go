@@ -108,6 +108,13 @@ var (
 // Open opens the store in the SQLite file at path, creating the file and its
 // parent directory if missing, and brings its schema up to date.
 //
+// A new database file is created readable and writable by its owner alone
+// (mode 0600), and a missing parent directory with mode 0700, whatever the
+// umask and the mode of the directory it is in. The write-ahead log and
+// shared-memory files SQLite keeps beside the database (path-wal and
+// path-shm) get the database file's permissions, as SQLite gives them on
+// its own; one found more open than the database is tightened to match.
+//
 // Opening a file whose schema a newer version of this package made fails
 // with an error matching [ErrSchemaTooNew]; a database holding tables that
 // this package did not create, with one matching [ErrForeignSchema]; a file
@@ -130,13 +137,16 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	if err := checkFile(abs); err != nil {
 		return nil, err
 	}
 	if err := inspect(ctx, abs, cfg.BusyTimeout); err != nil {
+		return nil, err
+	}
+	if err := prepareFiles(abs); err != nil {
 		return nil, err
 	}
 	s := &Store{path: abs, clock: cfg.Clock}
@@ -220,6 +230,9 @@ func dsn(path string, busy time.Duration, writer bool) string {
 		q.Add("_pragma", "synchronous(full)")
 	}
 	q.Add("_pragma", "foreign_keys(on)")
+	// SQLite creates the files beside the database (the write-ahead log,
+	// a journal) with the database file's permissions.
+	q.Add("modeof", path)
 	if writer {
 		q.Set("_txlock", "immediate")
 	} else {

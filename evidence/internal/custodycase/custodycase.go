@@ -69,7 +69,9 @@ func SigningKey(t testing.TB) (evidence.SigningKey, string) {
 	t.Helper()
 	skey, vkey, err := note.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{0x42}, 64)), "custody.example.org")
 	require.NoError(t, err)
-	return evidence.SigningKey(skey), vkey
+	key, err := evidence.ParseSigningKey(skey)
+	require.NoError(t, err)
+	return key, vkey
 }
 
 // New builds the case in a locker with memory stores, a fixed
