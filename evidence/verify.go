@@ -23,6 +23,13 @@ type CaseLog struct {
 	Checkpoints []Checkpoint
 }
 
+// DefaultMaxProblems is how many problems a [Report] lists unless
+// [VerifyOptions.MaxProblems] says otherwise. A log altered throughout
+// has a problem in every record, and listing each would take memory in
+// proportion to the log; the first thousand say what is wrong, and
+// [Report.Omitted] counts the rest.
+const DefaultMaxProblems = 1000
+
 // Report is the outcome of checking a case's chain of custody.
 type Report struct {
 	Case CaseID
@@ -31,17 +38,70 @@ type Report struct {
 	Root Hash
 	// Items and Checkpoints count what was checked.
 	Items, Checkpoints int
-	// Problems lists every problem found, each a [*TamperError] or an
-	// error explaining why a check could not be made.
+	// Problems lists the problems found, in the order found, each a
+	// [*TamperError] or an error explaining why a check could not be
+	// made: all of them, or the first [VerifyOptions.MaxProblems]
+	// ([DefaultMaxProblems] by default) when there are more.
 	Problems []error
+	// Omitted counts the problems found beyond those Problems lists.
+	Omitted int
+	// maxProblems bounds Problems; zero means DefaultMaxProblems.
+	maxProblems int
 }
 
 // OK reports whether no problem was found.
-func (r *Report) OK() bool { return len(r.Problems) == 0 }
+func (r *Report) OK() bool { return len(r.Problems) == 0 && r.Omitted == 0 }
 
-// Err returns nil if no problem was found, or all problems joined; the
-// result matches [ErrTampered] if any problem is a tampering.
-func (r *Report) Err() error { return errors.Join(r.Problems...) }
+// ProblemCount returns how many problems were found: those Problems lists
+// and those it leaves out.
+func (r *Report) ProblemCount() int { return len(r.Problems) + r.Omitted }
+
+// Add adds a problem to the report: to Problems while it lists fewer than
+// its limit, and to the count of Omitted problems after that.
+func (r *Report) Add(problem error) {
+	if r.full() {
+		r.Omitted++
+		return
+	}
+	r.Problems = append(r.Problems, problem)
+}
+
+// full reports whether Problems holds as many problems as it may.
+func (r *Report) full() bool {
+	limit := r.maxProblems
+	if limit <= 0 {
+		limit = DefaultMaxProblems
+	}
+	return len(r.Problems) >= limit
+}
+
+// Err returns nil if no problem was found, or all problems listed joined,
+// with a last error counting those omitted; the result matches
+// [ErrTampered] if any problem listed is a tampering.
+func (r *Report) Err() error {
+	if r.Omitted == 0 {
+		return errors.Join(r.Problems...)
+	}
+	return errors.Join(append(r.Problems[:len(r.Problems):len(r.Problems)],
+		fmt.Errorf("evidence: %d more %s not listed", r.Omitted, plural(r.Omitted, "problem")))...)
+}
+
+// plural returns word, with an s unless n is 1.
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+// VerifyOptions tunes [VerifyLogWith]. The zero value is what
+// [VerifyLog] uses.
+type VerifyOptions struct {
+	// MaxProblems bounds how many problems the report lists; those
+	// beyond it are counted in [Report.Omitted]. Zero means
+	// [DefaultMaxProblems]; it must not be negative.
+	MaxProblems int
+}
 
 // VerifyLog checks a case's chain of custody offline, touching no store and
 // no network: it decodes every record and checks it is canonical and in its
@@ -53,19 +113,35 @@ func (r *Report) Err() error { return errors.Join(r.Problems...) }
 // checkpoint shows the link holds the hash that record had when signed,
 // it also reports the record linked to as changed, so the problem names
 // the record that was altered, not only the record after it. Blob contents are checked separately
-// (see [Locker.Verify]).
+// (see [Locker.Verify]). The report lists the first [DefaultMaxProblems]
+// problems and counts the rest; see [VerifyLogWith] to list more.
+//
+// The key is parsed once, whatever the number of checkpoints; the memory
+// VerifyLog takes beyond the log given is about 70 bytes a record for the
+// rebuilt tree, and a bounded amount for the problems.
 func VerifyLog(log CaseLog, vkey string) *Report {
-	rep, _ := verifyLog(log, vkey)
+	return VerifyLogWith(log, vkey, VerifyOptions{})
+}
+
+// VerifyLogWith is [VerifyLog] with options: how many problems the report
+// lists. A negative MaxProblems counts as zero.
+func VerifyLogWith(log CaseLog, vkey string, opts VerifyOptions) *Report {
+	rep, _ := verifyLog(log, vkey, max(opts.MaxProblems, 0))
 	return rep
 }
 
-// verifyLog is VerifyLog, also returning the tree hashes it rebuilt, in
+// verifyLog is VerifyLog, listing at most maxProblems problems (zero
+// for the default), also returning the tree hashes it rebuilt, in
 // stored-hash order.
-func verifyLog(log CaseLog, vkey string) (*Report, []Hash) {
-	rep := &Report{Case: log.Case, Size: int64(len(log.Records)), Items: len(log.Items), Checkpoints: len(log.Checkpoints)}
+func verifyLog(log CaseLog, vkey string, maxProblems int) (*Report, []Hash) {
+	rep := &Report{Case: log.Case, Size: int64(len(log.Records)), Items: len(log.Items), Checkpoints: len(log.Checkpoints),
+		maxProblems: maxProblems}
 	problem := func(item ItemID, index int64, what, expected, found string) {
-		rep.Problems = append(rep.Problems, &TamperError{Case: log.Case, Item: item, Record: index,
-			What: what, Expected: expected, Found: found})
+		if rep.full() {
+			rep.Omitted++ // not even built: a hostile log has a problem a record
+			return
+		}
+		rep.Add(&TamperError{Case: log.Case, Item: item, Record: index, What: what, Expected: expected, Found: found})
 	}
 	hashes := make([]Hash, 0, tlog.StoredHashCount(rep.Size))
 	// tlog uses what ReadHashes returns before it reads again, so one
@@ -90,13 +166,13 @@ func verifyLog(log CaseLog, vkey string) (*Report, []Hash) {
 		c := chunks.current()
 		d := &c.recs[i%decodeChunk]
 		if i%decodeChunk == c.errAt {
-			rep.Problems = append(rep.Problems, fmt.Errorf("evidence: rebuild tree at record %d: %w", n, c.err))
+			rep.Add(fmt.Errorf("evidence: rebuild tree at record %d: %w", n, c.err))
 			return rep, nil
 		}
 		if i%decodeChunk == decodeChunk-1 {
 			stored, err := tlog.StoredHashesForRecordHash(n, d.leaf, reader)
 			if err != nil {
-				rep.Problems = append(rep.Problems, fmt.Errorf("evidence: rebuild tree at record %d: %w", n, err))
+				rep.Add(fmt.Errorf("evidence: rebuild tree at record %d: %w", n, err))
 				return rep, nil
 			}
 			hashes = append(hashes, stored...)
@@ -204,14 +280,24 @@ func (k *recordChecker) finish(rep *Report, log CaseLog, vkey string, reader tlo
 		}
 	}
 	var signed []Checkpoint
-	for _, cp := range log.Checkpoints {
-		if opened, ok := checkCheckpoint(rep, log, cp, vkey, reader); ok {
-			signed = append(signed, opened)
+	if len(log.Checkpoints) > 0 {
+		// The key is parsed once for every checkpoint.
+		cv, err := NewCheckpointVerifier(vkey)
+		if err != nil {
+			rep.Add(err)
+		}
+		for _, cp := range log.Checkpoints {
+			if cv == nil {
+				break
+			}
+			if opened, ok := checkCheckpoint(rep, log, cp, cv, reader); ok {
+				signed = append(signed, opened)
+			}
 		}
 	}
 	for _, bl := range k.broken {
 		if te := changedRecord(log.Case, bl, reader, hashes, signed); te != nil {
-			rep.Problems = append(rep.Problems, te)
+			rep.Add(te)
 		}
 	}
 }
@@ -380,18 +466,18 @@ func (d *decodedRecord) decodeOne(dec *recordDecoder, data []byte) {
 // checkCheckpoint checks one checkpoint against the rebuilt tree. It
 // returns the checkpoint as signed, and whether its signature and origin
 // are sound and its size within the log, whatever its root.
-func checkCheckpoint(rep *Report, log CaseLog, cp Checkpoint, vkey string, tree tlog.HashReader) (Checkpoint, bool) {
-	opened, err := OpenCheckpoint(cp.Note, vkey)
+func checkCheckpoint(rep *Report, log CaseLog, cp Checkpoint, cv *CheckpointVerifier, tree tlog.HashReader) (Checkpoint, bool) {
+	opened, err := cv.Open(cp.Note)
 	if err != nil {
 		var te *TamperError
 		if errors.As(err, &te) {
 			te.Case = log.Case
 		}
-		rep.Problems = append(rep.Problems, err)
+		rep.Add(err)
 		return Checkpoint{}, false
 	}
 	bad := func(expected, found string) {
-		rep.Problems = append(rep.Problems, &TamperError{Case: log.Case, Record: -1, What: "checkpoint", Expected: expected, Found: found})
+		rep.Add(&TamperError{Case: log.Case, Record: -1, What: "checkpoint", Expected: expected, Found: found})
 	}
 	if opened.Origin != log.Origin {
 		bad("origin "+log.Origin, "origin "+opened.Origin)
@@ -406,7 +492,7 @@ func checkCheckpoint(rep *Report, log CaseLog, cp Checkpoint, vkey string, tree 
 	}
 	root, err := tlog.TreeHash(opened.Size, tree)
 	if err != nil {
-		rep.Problems = append(rep.Problems, fmt.Errorf("evidence: tree hash at %d: %w", opened.Size, err))
+		rep.Add(fmt.Errorf("evidence: tree hash at %d: %w", opened.Size, err))
 		return Checkpoint{}, false
 	}
 	if root != opened.Root {
@@ -481,7 +567,7 @@ func (l *Ledger) Verify(ctx context.Context, c CaseID) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, rebuilt := verifyLog(log, l.vkey)
+	rep, rebuilt := verifyLog(log, l.vkey, 0)
 	if rebuilt != nil {
 		if err := l.compareHashes(ctx, c, rep, rebuilt); err != nil {
 			return nil, err
@@ -506,7 +592,7 @@ func (l *Ledger) ExportVerified(ctx context.Context, c CaseID) (CaseLog, *Report
 	if len(log.Records) == 0 {
 		return CaseLog{}, nil, fmt.Errorf("evidence: export case %s: no custody record: %w", c, ErrNotFound)
 	}
-	rep, rebuilt := verifyLog(log, l.vkey)
+	rep, rebuilt := verifyLog(log, l.vkey, 0)
 	if rebuilt != nil {
 		if err := l.compareHashes(ctx, c, rep, rebuilt); err != nil {
 			return CaseLog{}, nil, err
@@ -543,7 +629,7 @@ func (l *Ledger) compareHashes(ctx context.Context, c CaseID, rep *Report, rebui
 				if level == 0 {
 					record = n
 				}
-				rep.Problems = append(rep.Problems, &TamperError{Case: c, Record: record, What: "tree",
+				rep.Add(&TamperError{Case: c, Record: record, What: "tree",
 					Expected: fmt.Sprintf("stored hash %d (level %d, node %d) %s", i, level, n, rebuilt[i]), Found: h.String()})
 			}
 		}
