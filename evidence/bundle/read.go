@@ -448,12 +448,13 @@ func (br *bundleReader) readManifest(hdr *tar.Header) (Manifest, error) {
 	if hdr.Size > br.lim.MaxManifestSize {
 		return Manifest{}, overLimit(field, fmt.Sprintf("%d bytes", hdr.Size), br.lim.MaxManifestSize, "MaxManifestSize")
 	}
-	data, err := io.ReadAll(br.tr)
-	if err != nil {
-		return Manifest{}, err
-	}
-	m, err := decodeManifest(data, br.lim)
-	if err != nil {
+	// Decoded as it is read, never held whole.
+	r := &manifestReader{r: br.tr}
+	m, err := decodeManifest(r, br.lim)
+	switch {
+	case r.err != nil:
+		return Manifest{}, r.err // the tar reader's: a truncated entry, or the bundle's reader failing
+	case err != nil:
 		return Manifest{}, err
 	}
 	if err := checkBundleManifest(m, br.lim); err != nil {
@@ -693,7 +694,7 @@ func (s bundleStoreWriter) Write(p []byte) (int, error) {
 // its smallest encoding ("{}"), and a manifest of millions of them must
 // not be decoded first and counted after. It refuses unknown fields and
 // fields given twice.
-func decodeManifest(data []byte, lim Limits) (Manifest, error) {
+func decodeManifest(r io.Reader, lim Limits) (Manifest, error) {
 	field := "bundle manifest"
 	fail := func(err error) (Manifest, error) {
 		if _, ok := err.(*evidence.InvalidError); ok {
@@ -704,7 +705,7 @@ func decodeManifest(data []byte, lim Limits) (Manifest, error) {
 		}
 		return Manifest{}, invalid(field, err.Error())
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
+	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
 	if err := manifestDelim(dec, '{', "an object"); err != nil {
 		return fail(err)
@@ -771,6 +772,22 @@ func decodeManifest(data []byte, lim Limits) (Manifest, error) {
 		return fail(invalid(field, "data after the JSON object"))
 	}
 	return m, nil
+}
+
+// manifestReader reads the manifest entry, and keeps the error reading it
+// other than its end, which tells a truncated entry or a failing reader
+// from malformed JSON.
+type manifestReader struct {
+	r   io.Reader
+	err error
+}
+
+func (m *manifestReader) Read(p []byte) (int, error) {
+	n, err := m.r.Read(p)
+	if err != nil && err != io.EOF {
+		m.err = err
+	}
+	return n, err
 }
 
 // manifestDelim reads the delimiter want, described as what.
