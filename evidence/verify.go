@@ -154,7 +154,7 @@ func verifyLog(log CaseLog, vkey string, maxProblems int) (*Report, []Hash) {
 		}
 		return scratch, nil
 	})
-	chk := newRecordChecker(log.Case, problem)
+	chk := newRecordChecker(log.Case, log.Items, problem)
 	chunks := newChunkDecoder(log.Records)
 	defer chunks.wait()
 	for i := range log.Records {
@@ -190,7 +190,11 @@ type recordChecker struct {
 	caseID  CaseID
 	problem func(item ItemID, index int64, what, expected, found string)
 	// last holds the latest record of each item so far.
-	last           map[ItemID]int64
+	last map[ItemID]int64
+	// listed holds the items the log lists. Only their snapshots are
+	// kept, to compare with them: a log of a million collected records
+	// of items it does not list must not hold a million items.
+	listed         map[ItemID]bool
 	snapshots      map[ItemID]*Item
 	collectedAt    map[ItemID]int64
 	collectedOrder []ItemID
@@ -199,8 +203,12 @@ type recordChecker struct {
 	broken []brokenLink
 }
 
-func newRecordChecker(c CaseID, problem func(item ItemID, index int64, what, expected, found string)) *recordChecker {
-	return &recordChecker{caseID: c, problem: problem, last: make(map[ItemID]int64),
+func newRecordChecker(c CaseID, items []Item, problem func(item ItemID, index int64, what, expected, found string)) *recordChecker {
+	listed := make(map[ItemID]bool, len(items))
+	for _, it := range items {
+		listed[it.ID] = true
+	}
+	return &recordChecker{caseID: c, problem: problem, last: make(map[ItemID]int64), listed: listed,
 		snapshots: make(map[ItemID]*Item), collectedAt: make(map[ItemID]int64)}
 }
 
@@ -247,8 +255,10 @@ func (k *recordChecker) check(n int64, d *decodedRecord, hashes []Hash) {
 	if d.checkErr != nil {
 		problem(r.Item, n, "record", "a valid custody record", d.checkErr.Error())
 	}
-	if r.Snapshot != nil && k.snapshots[r.Item] == nil {
-		k.snapshots[r.Item] = r.Snapshot
+	if _, done := k.collectedAt[r.Item]; r.Snapshot != nil && !done {
+		if k.listed[r.Item] {
+			k.snapshots[r.Item] = r.Snapshot
+		}
 		k.collectedAt[r.Item] = n
 		k.collectedOrder = append(k.collectedOrder, r.Item)
 	}
@@ -263,9 +273,7 @@ func (k *recordChecker) finish(rep *Report, log CaseLog, vkey string, reader tlo
 	if root, err := tlog.TreeHash(rep.Size, reader); err == nil {
 		rep.Root = root
 	}
-	listed := make(map[ItemID]bool, len(log.Items))
 	for _, it := range log.Items {
-		listed[it.ID] = true
 		snap := k.snapshots[it.ID]
 		switch {
 		case snap == nil:
@@ -275,7 +283,7 @@ func (k *recordChecker) finish(rep *Report, log CaseLog, vkey string, reader tlo
 		}
 	}
 	for _, id := range k.collectedOrder {
-		if !listed[id] {
+		if !k.listed[id] {
 			problem(id, k.collectedAt[id], "item", "the item its collected record describes", "no such item")
 		}
 	}

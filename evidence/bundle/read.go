@@ -28,9 +28,11 @@ import (
 // case is read with higher limits (custody-verify has a flag for each,
 // named in the error that refuses a bundle). Whatever the limits, blob
 // content is streamed and never held in memory; the manifest and the
-// records are, as [evidence.VerifyLog] needs them. A bundle within the
-// limits takes about MaxRecordsSize, 120 bytes a record and twice
-// MaxManifestSize of memory at most to read and verify.
+// records are, as [evidence.VerifyLog] needs them: reading and verifying a
+// bundle takes memory in proportion to MaxRecordsSize, MaxRecords and
+// MaxManifestSize, about 1.5 GiB at most with the defaults (see
+// BenchmarkVerifyWorstBundle), and a problem for each record or checkpoint
+// costs nothing once MaxProblems are listed.
 type Limits struct {
 	// MaxEntries bounds the number of entries; default
 	// [DefaultMaxEntries] (custody-verify -max-entries).
@@ -575,13 +577,9 @@ func (br *bundleReader) readRecords(hdr *tar.Header, n int64) ([][]byte, error) 
 	if n > hdr.Size/2 {
 		return nil, invalid(field, fmt.Sprintf("%d bytes cannot hold the %d records the manifest declares", hdr.Size, n))
 	}
-	// Read what the entry holds, not what its header declares.
-	data, err := io.ReadAll(br.tr)
+	data, err := readEntry(br.tr, hdr.Size)
 	if err != nil {
 		return nil, err
-	}
-	if int64(len(data)) != hdr.Size {
-		return nil, io.ErrUnexpectedEOF
 	}
 	records := make([][]byte, 0, n)
 	for rest := data; len(rest) > 0; {
@@ -607,6 +605,31 @@ func (br *bundleReader) readRecords(hdr *tar.Header, n int64) ([][]byte, error) 
 		return nil, invalid(field, fmt.Sprintf("%d records; the manifest declares %d", len(records), n))
 	}
 	return records, nil
+}
+
+// readEntry reads an entry of size bytes whole. It allocates according
+// to what it reads, not to what the header declares, but for the last
+// allocation, which it sizes to the entry: so at most twice what it read in
+// all, and the entry and half of it at once, where reading to the end
+// would allocate five times the entry in all.
+func readEntry(r io.Reader, size int64) ([]byte, error) {
+	buf := make([]byte, 0, min(size, 1<<20))
+	for int64(len(buf)) < size {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(2*int64(cap(buf)), size))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF && int64(len(buf)) < size {
+			return nil, io.ErrUnexpectedEOF
+		}
+		if err != nil && err != io.EOF {
+			return nil, err
+		}
+	}
+	return buf, nil
 }
 
 // bundleExtra says which digests other than SHA-256 items with some
