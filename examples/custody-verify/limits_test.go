@@ -153,3 +153,22 @@ func TestUsageDocumentsLimits(t *testing.T) {
 	assert.Contains(t, errOut, "(default 512MiB)")
 	assert.Contains(t, errOut, "raise it only for a genuinely")
 }
+
+// An item's content is said to match only when it does, even when the
+// problem saying it does not is beyond those listed.
+func TestRunContentStatusBeyondTheProblemsListed(t *testing.T) {
+	t.Parallel()
+	tb := newTestBundle(t)
+	_, otherKey, err := note.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{8}, 32)), "custody.example.org")
+	require.NoError(t, err)
+	data := bytes.Replace(tb.data, []byte("examp1e.com"), []byte("example.com"), 1)
+	require.NotEqual(t, tb.data, data)
+	// The other key's problems come first, and fill the list.
+	code, out, _ := runArgs("-key", otherKey, "-max-problems", "1", write(t, "bundle.tar", data))
+	require.Equal(t, exitFailed, code)
+	require.Equal(t, 1, problemLines(out))
+	assert.Contains(t, out, "more problems not listed")
+	assert.NotContains(t, out, "tampered blob", "the blob's problem is not listed")
+	assert.Contains(t, squeeze(out), "content: FAILED: does not match the item")
+	assert.Equal(t, 1, strings.Count(squeeze(out), "content: included, matches its size and digests"), "the other item matches")
+}

@@ -285,11 +285,15 @@ func printBundle(w io.Writer, b *bundle.Bundle, rep *bundle.Report) {
 	}
 
 	histories := recordsByItem(b.Records)
+	read := make(map[string]bundle.BlobCheck, len(b.Blobs))
+	for _, bc := range b.Blobs {
+		read[bc.SHA256] = bc
+	}
 	flagged := flaggedRecords(rep.Problems)
 	fmt.Fprintf(w, "\nItems (%d)\n", len(m.Items))
 	for _, it := range m.Items {
 		fmt.Fprintln(w)
-		printItem(w, it, contentStatus(m, it, rep.Problems))
+		printItem(w, it, contentStatus(m, it, read))
 		fmt.Fprintln(w, "  custody:")
 		for _, i := range histories[it.ID] {
 			if r, err := evidence.DecodeRecord(b.Records[i]); err == nil {
@@ -374,13 +378,18 @@ func flaggedRecords(problems []error) map[int64]bool {
 }
 
 // contentStatus says whether the item's content was in the bundle and
-// checked.
-func contentStatus(m bundle.Manifest, it evidence.Item, problems []error) string {
+// matches it, from what was read: not from the problems listed, which may
+// leave out the item's.
+func contentStatus(m bundle.Manifest, it evidence.Item, read map[string]bundle.BlobCheck) string {
 	if !m.BlobsIncluded {
 		return "not included in the bundle"
 	}
-	if hasProblem(problems, "blob", it.ID) {
-		return "FAILED: see the problems below"
+	bc, ok := read[it.Digests.SHA256]
+	switch {
+	case !ok, bc.Digests.SHA256 != it.Digests.SHA256, bc.Size != it.Size,
+		it.Digests.SHA1 != "" && bc.Digests.SHA1 != it.Digests.SHA1,
+		it.Digests.MD5 != "" && bc.Digests.MD5 != it.Digests.MD5:
+		return "FAILED: does not match the item"
 	}
 	return "included, matches its size and digests"
 }
