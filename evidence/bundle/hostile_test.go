@@ -164,17 +164,26 @@ func TestLimitErrorsNameTheFlag(t *testing.T) {
 		assert.Equal(t, flag, bundle.LimitFlag(field))
 	}
 	data := exhaustingBundle(t, 100, 1)
+	lists := worstBundle{records: 100, recordSize: 1, items: 2, checkpoints: 2, proofHashes: 1}.build(t)
+	long := worstBundle{records: 1, recordSize: 400}.build(t)
 	for _, tc := range []struct {
 		limits bundle.Limits
 		says   string
+		data   []byte
 	}{
-		{bundle.Limits{MaxManifestSize: 100}, "bytes, more than the limit of 100 (a genuinely larger case is read with a higher Limits.MaxManifestSize: custody-verify -max-manifest-size)"},
-		{bundle.Limits{MaxRecordsSize: 100}, "200 bytes, more than the limit of 100 (a genuinely larger case is read with a higher Limits.MaxRecordsSize: custody-verify -max-records-size)"},
-		{bundle.Limits{MaxRecords: 99}, "100 records, more than the limit of 99 (a genuinely larger case is read with a higher Limits.MaxRecords: custody-verify -max-records)"},
-		{bundle.Limits{MaxEntries: 1}, "2 entries (the manifest, the records and 0 blobs), more than the limit of 1 (a genuinely larger case is read with a higher Limits.MaxEntries: custody-verify -max-entries)"},
-		{bundle.Limits{MaxTotalSize: 1000}, "larger than the limit of 1000 bytes"},
+		{bundle.Limits{MaxManifestSize: 100}, "bytes, more than the limit of 100 (a genuinely larger case is read with a higher Limits.MaxManifestSize: custody-verify -max-manifest-size)", nil},
+		{bundle.Limits{MaxRecordsSize: 100}, "200 bytes, more than the limit of 100 (a genuinely larger case is read with a higher Limits.MaxRecordsSize: custody-verify -max-records-size)", nil},
+		{bundle.Limits{MaxRecords: 99}, "100 records, more than the limit of 99 (a genuinely larger case is read with a higher Limits.MaxRecords: custody-verify -max-records)", nil},
+		{bundle.Limits{MaxEntries: 1}, "2 entries (the manifest, the records and 0 blobs), more than the limit of 1 (a genuinely larger case is read with a higher Limits.MaxEntries: custody-verify -max-entries)", nil},
+		{bundle.Limits{MaxTotalSize: 1000}, "larger than the limit of 1000 bytes (a genuinely larger case is read with a higher Limits.MaxTotalSize: custody-verify -max-total-size)", nil},
+		{bundle.Limits{MaxItems: 1}, "2 items or more, more than the limit of 1 (a genuinely larger case is read with a higher Limits.MaxItems: custody-verify -max-items)", lists},
+		{bundle.Limits{MaxCheckpoints: 1}, "2 checkpoints or more, more than the limit of 1 (a genuinely larger case is read with a higher Limits.MaxCheckpoints: custody-verify -max-checkpoints)", lists},
+		{bundle.Limits{MaxRecordSize: 100}, "record 0 of 400 bytes, more than the limit of 100 (a genuinely larger case is read with a higher Limits.MaxRecordSize: custody-verify -max-record-size)", long},
 	} {
-		_, err := bundle.Read(t.Context(), bytes.NewReader(data), nil, tc.limits)
+		if tc.data == nil {
+			tc.data = data
+		}
+		_, err := bundle.Read(t.Context(), bytes.NewReader(tc.data), nil, tc.limits)
 		require.ErrorIs(t, err, evidence.ErrInvalid, "%+v", tc.limits)
 		assert.ErrorContains(t, err, tc.says)
 	}

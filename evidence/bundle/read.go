@@ -126,8 +126,12 @@ func (l Limits) withDefaults() (Limits, error) {
 // what was found, the limit, and how to raise it for a genuinely larger
 // case. name is the [Limits] field.
 func overLimit(field, found string, limit int64, name string) error {
-	return invalid(field, fmt.Sprintf("%s, more than the limit of %d (a genuinely larger case is read with a higher Limits.%s: custody-verify -%s)",
-		found, limit, name, LimitFlag(name)))
+	return invalid(field, fmt.Sprintf("%s, more than the limit of %d %s", found, limit, raiseLimit(name)))
+}
+
+// raiseLimit says how to raise the [Limits] field name.
+func raiseLimit(name string) string {
+	return "(a genuinely larger case is read with a higher Limits." + name + ": custody-verify -" + LimitFlag(name) + ")"
 }
 
 // LimitFlag returns the custody-verify flag that sets the [Limits] field
@@ -242,7 +246,7 @@ func (s *bundleSource) Read(p []byte) (int, error) {
 	s.n += int64(n)
 	if s.n > s.max {
 		s.tooLarge = true
-		s.err = invalid("bundle", "larger than the limit of "+strconv.FormatInt(s.max, 10)+" bytes")
+		s.err = invalid("bundle", "larger than the limit of "+strconv.FormatInt(s.max, 10)+" bytes "+raiseLimit("MaxTotalSize"))
 		return n, s.err
 	}
 	if err != nil && err != io.EOF {
