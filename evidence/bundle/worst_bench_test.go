@@ -137,6 +137,9 @@ var worstBundles = []struct {
 	// The most records of the largest size on average that the limit
 	// on all records allows, each well formed, to decode, check and keep.
 	{"collected-records", worstBundle{records: bundle.DefaultMaxRecords, recordSize: bundle.DefaultMaxRecordsSize/bundle.DefaultMaxRecords - 1}},
+	// All of it at once: the worst the defaults admit.
+	{"collected-records-full-manifest", worstBundle{records: bundle.DefaultMaxRecords, recordSize: bundle.DefaultMaxRecordsSize/bundle.DefaultMaxRecords - 1,
+		items: bundle.DefaultMaxItems, checkpoints: bundle.DefaultMaxCheckpoints, proofHashes: 59}},
 }
 
 // peakHeap runs f and returns the most heap its objects took at once
