@@ -55,7 +55,7 @@ func heapInUse() uint64 {
 // a problem.
 // It does not run in parallel, so that it measures only its own heap.
 func TestVerifyHostileRecords(t *testing.T) {
-	const n = 1 << 16 // four million within the defaults: the same, scaled down
+	const n = 1 << 16 // millions in an attack: the same, scaled down
 	data := exhaustingBundle(t, n, 0)
 	limits := bundle.Limits{MaxRecords: n}
 	before := heapInUse()
@@ -96,7 +96,7 @@ func TestVerifyHostileRecords(t *testing.T) {
 // is refused if it has more checkpoints than records.
 // It does not run in parallel, so that it counts only its own allocations.
 func TestReadHostileCheckpoints(t *testing.T) {
-	const n = 1 << 20 // eleven million within the old defaults: the same, scaled down
+	const n = 1 << 20 // ten times more in an attack: the same, scaled down
 	data := exhaustingBundle(t, 1, n)
 	before := bundleAllocated()
 	_, err := bundle.Read(t.Context(), bytes.NewReader(data), nil, bundle.Limits{})
