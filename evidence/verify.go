@@ -47,6 +47,22 @@ type Report struct {
 	Omitted int
 	// maxProblems bounds Problems; zero means DefaultMaxProblems.
 	maxProblems int
+	// signed holds, for each checkpoint checked, what its signature
+	// shows, without its note; signedOK whether the signature is sound.
+	signed   []Checkpoint
+	signedOK []bool
+}
+
+// SignedCheckpoint returns what the signature of checkpoint i of the log
+// checked shows, its origin, size and root (without its note), and
+// whether that signature is sound: what verification found of it, so that
+// a caller checking more of the checkpoints need not check their
+// signatures again. It returns false for an index out of range.
+func (r *Report) SignedCheckpoint(i int) (Checkpoint, bool) {
+	if i < 0 || i >= len(r.signedOK) || !r.signedOK[i] {
+		return Checkpoint{}, false
+	}
+	return r.signed[i], true
 }
 
 // OK reports whether no problem was found.
@@ -294,11 +310,17 @@ func (k *recordChecker) finish(rep *Report, log CaseLog, vkey string, reader tlo
 		if err != nil {
 			rep.Add(err)
 		}
-		for _, cp := range log.Checkpoints {
+		rep.signed, rep.signedOK = make([]Checkpoint, len(log.Checkpoints)), make([]bool, len(log.Checkpoints))
+		for i, cp := range log.Checkpoints {
 			if cv == nil {
 				break
 			}
-			if opened, ok := checkCheckpoint(rep, log, cp, cv, reader); ok {
+			opened, sound, ok := checkCheckpoint(rep, log, cp, cv, reader)
+			if sound {
+				rep.signed[i] = Checkpoint{Origin: opened.Origin, Size: opened.Size, Root: opened.Root}
+				rep.signedOK[i] = true
+			}
+			if ok {
 				signed = append(signed, opened)
 			}
 		}
@@ -472,9 +494,10 @@ func (d *decodedRecord) decodeOne(dec *recordDecoder, data []byte) {
 }
 
 // checkCheckpoint checks one checkpoint against the rebuilt tree. It
-// returns the checkpoint as signed, and whether its signature and origin
-// are sound and its size within the log, whatever its root.
-func checkCheckpoint(rep *Report, log CaseLog, cp Checkpoint, cv *CheckpointVerifier, tree tlog.HashReader) (Checkpoint, bool) {
+// returns the checkpoint as signed, whether its signature is sound, and
+// whether its origin is the log's and its size within the log too,
+// whatever its root.
+func checkCheckpoint(rep *Report, log CaseLog, cp Checkpoint, cv *CheckpointVerifier, tree tlog.HashReader) (opened Checkpoint, sound, ok bool) {
 	opened, err := cv.Open(cp.Note)
 	if err != nil {
 		var te *TamperError
@@ -482,31 +505,31 @@ func checkCheckpoint(rep *Report, log CaseLog, cp Checkpoint, cv *CheckpointVeri
 			te.Case = log.Case
 		}
 		rep.Add(err)
-		return Checkpoint{}, false
+		return Checkpoint{}, false, false
 	}
 	bad := func(expected, found string) {
 		rep.Add(&TamperError{Case: log.Case, Record: -1, What: "checkpoint", Expected: expected, Found: found})
 	}
 	if opened.Origin != log.Origin {
 		bad("origin "+log.Origin, "origin "+opened.Origin)
-		return Checkpoint{}, false
+		return opened, true, false
 	}
 	if opened.Size != cp.Size || opened.Root != cp.Root {
 		bad("the signed size and root", "a stored copy that differs")
 	}
 	if opened.Size > rep.Size {
 		bad(fmt.Sprintf("at least %d records", opened.Size), fmt.Sprintf("%d records", rep.Size))
-		return Checkpoint{}, false
+		return opened, true, false
 	}
 	root, err := tlog.TreeHash(opened.Size, tree)
 	if err != nil {
 		rep.Add(fmt.Errorf("evidence: tree hash at %d: %w", opened.Size, err))
-		return Checkpoint{}, false
+		return opened, true, false
 	}
 	if root != opened.Root {
 		bad(fmt.Sprintf("root %s at size %d", opened.Root, opened.Size), "root "+root.String())
 	}
-	return opened, true
+	return opened, true, true
 }
 
 // exportAttempts bounds how often Export re-reads a log that is growing

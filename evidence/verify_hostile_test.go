@@ -107,3 +107,27 @@ func TestCheckpointVerifier(t *testing.T) {
 	_, err = evidence.NewCheckpointVerifier("not a key")
 	assert.ErrorIs(t, err, evidence.ErrInvalid)
 }
+
+// A report says what each checkpoint's signature shows, so that a caller
+// checking more of them need not check their signatures again.
+func TestReportSignedCheckpoint(t *testing.T) {
+	t.Parallel()
+	l := verifiedLedger(t)
+	log, err := l.Export(t.Context(), "CASE-VERIFY")
+	require.NoError(t, err)
+	forged := log.Checkpoints[1]
+	forged.Note = []byte("not a note")
+	log.Checkpoints = append(log.Checkpoints, forged)
+	rep := evidence.VerifyLog(log, l.VerifierKey())
+	for i, cp := range log.Checkpoints[:3] {
+		got, ok := rep.SignedCheckpoint(i)
+		require.True(t, ok, "checkpoint %d", i)
+		assert.Equal(t, evidence.Checkpoint{Origin: cp.Origin, Size: cp.Size, Root: cp.Root}, got)
+	}
+	for _, i := range []int{3, -1, 4} {
+		_, ok := rep.SignedCheckpoint(i)
+		assert.False(t, ok, "checkpoint %d", i)
+	}
+	_, ok := evidence.VerifyLog(log, "not a key").SignedCheckpoint(0)
+	assert.False(t, ok, "no key, no signature sound")
+}

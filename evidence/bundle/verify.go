@@ -134,8 +134,8 @@ func (b *Bundle) CaseLog() evidence.CaseLog {
 // [Limits.MaxProblems] the bundle was read with and a count of the rest.
 // It returns an error only if trust is malformed (see [Trust.Validate]).
 //
-// The key is parsed once, and each checkpoint's signature checked twice
-// at most, whatever the number of checkpoints.
+// The key is parsed once, and each checkpoint's signature checked once,
+// whatever the number of checkpoints.
 func (b *Bundle) Verify(trust Trust) (*Report, error) {
 	trust, err := trust.validate()
 	if err != nil {
@@ -175,7 +175,7 @@ func (b *Bundle) Verify(trust Trust) (*Report, error) {
 	all := append(keyProblems, rep.Problems...)
 	keep := min(len(all), lim.MaxProblems)
 	rep.Problems, rep.Omitted = all[:keep:keep], rep.Omitted+len(all)-keep
-	opened := b.openCheckpoints(cv)
+	opened := b.signedCheckpoints(&rep.Report)
 	b.checkSigned(rep, opened)
 	b.checkProofs(rep, opened)
 	b.checkBlobs(rep)
@@ -212,17 +212,16 @@ type openedCheckpoint struct {
 	signed, ok bool
 }
 
-// openCheckpoints opens each checkpoint of the manifest once, for
-// checkSigned and checkProofs: those whose signature or origin is not
-// sound are not ok, as VerifyLog reported.
-func (b *Bundle) openCheckpoints(cv *evidence.CheckpointVerifier) []openedCheckpoint {
+// signedCheckpoints returns each checkpoint of the manifest as VerifyLog
+// found its signature, for checkSigned and checkProofs: its signature is
+// checked once. Those whose signature or origin is not sound are not ok,
+// as VerifyLog reported. The manifest's checkpoints come first in the log
+// VerifyLog checked.
+func (b *Bundle) signedCheckpoints(rep *evidence.Report) []openedCheckpoint {
 	out := make([]openedCheckpoint, len(b.Manifest.Checkpoints))
-	if cv == nil {
-		return out
-	}
-	for i, cp := range b.Manifest.Checkpoints {
-		opened, err := cv.Open(cp.Note)
-		out[i] = openedCheckpoint{Checkpoint: opened, signed: err == nil, ok: err == nil && opened.Origin == b.Manifest.Origin}
+	for i := range out {
+		cp, signed := rep.SignedCheckpoint(i)
+		out[i] = openedCheckpoint{Checkpoint: cp, signed: signed, ok: signed && cp.Origin == b.Manifest.Origin}
 	}
 	return out
 }
