@@ -30,7 +30,7 @@ import (
 // content is streamed and never held in memory; the manifest and the
 // records are, as [evidence.VerifyLog] needs them: reading and verifying a
 // bundle takes memory in proportion to MaxRecordsSize, MaxRecords and
-// MaxManifestSize: about 1.6 GiB of heap at most with the defaults (see
+// MaxManifestSize: about 1.7 GiB of heap at most with the defaults (see
 // BenchmarkVerifyWorstBundle), and a problem for each record or checkpoint
 // costs nothing once MaxProblems are listed.
 type Limits struct {
