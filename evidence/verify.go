@@ -123,7 +123,7 @@ type VerifyOptions struct {
 // no network: it decodes every record and checks it is canonical and in its
 // place, rebuilds the Merkle tree, follows every item's links, compares each
 // item with the copy in its collected record, and checks every checkpoint's
-// signature against vkey and its root against the rebuilt tree. It reports
+// signature against vkey and its root against the rebuilt tree. It finds
 // every problem, not only the first. When a record's link to the previous
 // record of its item does not hold that record's leaf hash, and a signed
 // checkpoint shows the link holds the hash that record had when signed,
@@ -133,14 +133,15 @@ type VerifyOptions struct {
 // problems and counts the rest; see [VerifyLogWith] to list more.
 //
 // The key is parsed once, whatever the number of checkpoints; the memory
-// VerifyLog takes beyond the log given is about 70 bytes a record for the
-// rebuilt tree, and a bounded amount for the problems.
+// VerifyLog takes beyond the log given is about 64 bytes a record for the
+// rebuilt tree, a few dozen for each item, and a bounded amount for the
+// problems.
 func VerifyLog(log CaseLog, vkey string) *Report {
 	return VerifyLogWith(log, vkey, VerifyOptions{})
 }
 
 // VerifyLogWith is [VerifyLog] with options: how many problems the report
-// lists. A negative MaxProblems counts as zero.
+// lists. A negative MaxProblems counts as zero: the default.
 func VerifyLogWith(log CaseLog, vkey string, opts VerifyOptions) *Report {
 	rep, _ := verifyLog(log, vkey, max(opts.MaxProblems, 0))
 	return rep
