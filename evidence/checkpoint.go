@@ -43,10 +43,34 @@ func signCheckpoint(signer note.Signer, origin string, size int64, root Hash) (C
 // vkey and returns what it states. It fails with [ErrTampered] if the note
 // is not signed by that key, or its signature or body is malformed.
 func OpenCheckpoint(signed []byte, vkey string) (Checkpoint, error) {
+	cv, err := NewCheckpointVerifier(vkey)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	return cv.Open(signed)
+}
+
+// CheckpointVerifier opens checkpoints signed by one key, which it parses
+// once: what checks many checkpoints uses rather than [OpenCheckpoint],
+// which parses the key each time. It is safe for concurrent use.
+type CheckpointVerifier struct {
+	v note.Verifier
+}
+
+// NewCheckpointVerifier parses vkey, a verifier key as [SigningKey.VerifierKey]
+// returns, or returns an [*InvalidError] saying why it is not one.
+func NewCheckpointVerifier(vkey string) (*CheckpointVerifier, error) {
 	v, err := note.NewVerifier(vkey)
 	if err != nil {
-		return Checkpoint{}, invalid("verifier key", err.Error())
+		return nil, invalid("verifier key", err.Error())
 	}
+	return &CheckpointVerifier{v: v}, nil
+}
+
+// Open checks a signed checkpoint note as [OpenCheckpoint] does, with the
+// verifier's key.
+func (cv *CheckpointVerifier) Open(signed []byte) (Checkpoint, error) {
+	v := cv.v
 	n, err := note.Open(signed, note.VerifierList(v))
 	if err != nil {
 		found := "an invalid signature"

@@ -65,9 +65,11 @@
 // acted. Authenticating people and programs, and handing the locker only
 // identities so established, is the embedding program's job. The
 // verification itself, [VerifyLog], is a pure function over a [CaseLog]: it
-// touches no disk and no network, and reports every problem it finds as a
-// [*TamperError] naming the item, the record, and what was expected and
-// found.
+// touches no disk and no network, and reports the problems it finds as
+// [*TamperError] values naming the item, the record, and what was expected
+// and found: every one of them, or the first [DefaultMaxProblems] and a
+// count of the rest ([VerifyLogWith] lists more), so that a log altered
+// throughout cannot exhaust memory.
 //
 // [Ledger.ExportVerified] and [Locker.ExportVerified] give a case's log
 // together with its verification, read from one snapshot of the log.

@@ -23,6 +23,13 @@ type CaseLog struct {
 	Checkpoints []Checkpoint
 }
 
+// DefaultMaxProblems is how many problems a [Report] lists unless
+// [VerifyOptions.MaxProblems] says otherwise. A log altered throughout
+// has a problem in every record, and listing each would take memory in
+// proportion to the log; the first thousand say what is wrong, and
+// [Report.Omitted] counts the rest.
+const DefaultMaxProblems = 1000
+
 // Report is the outcome of checking a case's chain of custody.
 type Report struct {
 	Case CaseID
@@ -31,41 +38,127 @@ type Report struct {
 	Root Hash
 	// Items and Checkpoints count what was checked.
 	Items, Checkpoints int
-	// Problems lists every problem found, each a [*TamperError] or an
-	// error explaining why a check could not be made.
+	// Problems lists the problems found, in the order found, each a
+	// [*TamperError] or an error explaining why a check could not be
+	// made: all of them, or the first [VerifyOptions.MaxProblems]
+	// ([DefaultMaxProblems] by default) when there are more.
 	Problems []error
+	// Omitted counts the problems found beyond those Problems lists.
+	Omitted int
+	// maxProblems bounds Problems; zero means DefaultMaxProblems.
+	maxProblems int
+	// signed holds, for each checkpoint checked, what its signature
+	// shows, without its note; signedOK whether the signature is sound.
+	signed   []Checkpoint
+	signedOK []bool
+}
+
+// SignedCheckpoint returns what the signature of checkpoint i of the log
+// checked shows, its origin, size and root (without its note), and
+// whether that signature is sound: what verification found of it, so that
+// a caller checking more of the checkpoints need not check their
+// signatures again. It returns false for an index out of range.
+func (r *Report) SignedCheckpoint(i int) (Checkpoint, bool) {
+	if i < 0 || i >= len(r.signedOK) || !r.signedOK[i] {
+		return Checkpoint{}, false
+	}
+	return r.signed[i], true
 }
 
 // OK reports whether no problem was found.
-func (r *Report) OK() bool { return len(r.Problems) == 0 }
+func (r *Report) OK() bool { return len(r.Problems) == 0 && r.Omitted == 0 }
 
-// Err returns nil if no problem was found, or all problems joined; the
-// result matches [ErrTampered] if any problem is a tampering.
-func (r *Report) Err() error { return errors.Join(r.Problems...) }
+// ProblemCount returns how many problems were found: those Problems lists
+// and those it leaves out.
+func (r *Report) ProblemCount() int { return len(r.Problems) + r.Omitted }
+
+// Add adds a problem to the report: to Problems while it lists fewer than
+// its limit, and to the count of Omitted problems after that.
+func (r *Report) Add(problem error) {
+	if r.full() {
+		r.Omitted++
+		return
+	}
+	r.Problems = append(r.Problems, problem)
+}
+
+// full reports whether Problems holds as many problems as it may.
+func (r *Report) full() bool {
+	limit := r.maxProblems
+	if limit <= 0 {
+		limit = DefaultMaxProblems
+	}
+	return len(r.Problems) >= limit
+}
+
+// Err returns nil if no problem was found, or all problems listed joined,
+// with a last error counting those omitted; the result matches
+// [ErrTampered] if any problem listed is a tampering.
+func (r *Report) Err() error {
+	if r.Omitted == 0 {
+		return errors.Join(r.Problems...)
+	}
+	return errors.Join(append(r.Problems[:len(r.Problems):len(r.Problems)],
+		fmt.Errorf("evidence: %d more %s not listed", r.Omitted, plural(r.Omitted, "problem")))...)
+}
+
+// plural returns word, with an s unless n is 1.
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+// VerifyOptions tunes [VerifyLogWith]. The zero value is what
+// [VerifyLog] uses.
+type VerifyOptions struct {
+	// MaxProblems bounds how many problems the report lists; those
+	// beyond it are counted in [Report.Omitted]. Zero means
+	// [DefaultMaxProblems]; it must not be negative.
+	MaxProblems int
+}
 
 // VerifyLog checks a case's chain of custody offline, touching no store and
 // no network: it decodes every record and checks it is canonical and in its
 // place, rebuilds the Merkle tree, follows every item's links, compares each
 // item with the copy in its collected record, and checks every checkpoint's
-// signature against vkey and its root against the rebuilt tree. It reports
+// signature against vkey and its root against the rebuilt tree. It finds
 // every problem, not only the first. When a record's link to the previous
 // record of its item does not hold that record's leaf hash, and a signed
 // checkpoint shows the link holds the hash that record had when signed,
 // it also reports the record linked to as changed, so the problem names
 // the record that was altered, not only the record after it. Blob contents are checked separately
-// (see [Locker.Verify]).
+// (see [Locker.Verify]). The report lists the first [DefaultMaxProblems]
+// problems and counts the rest; see [VerifyLogWith] to list more.
+//
+// The key is parsed once, whatever the number of checkpoints; the memory
+// VerifyLog takes beyond the log given is about 64 bytes a record for the
+// rebuilt tree, a few dozen for each item, and a bounded amount for the
+// problems.
 func VerifyLog(log CaseLog, vkey string) *Report {
-	rep, _ := verifyLog(log, vkey)
+	return VerifyLogWith(log, vkey, VerifyOptions{})
+}
+
+// VerifyLogWith is [VerifyLog] with options: how many problems the report
+// lists. A negative MaxProblems counts as zero: the default.
+func VerifyLogWith(log CaseLog, vkey string, opts VerifyOptions) *Report {
+	rep, _ := verifyLog(log, vkey, max(opts.MaxProblems, 0))
 	return rep
 }
 
-// verifyLog is VerifyLog, also returning the tree hashes it rebuilt, in
+// verifyLog is VerifyLog, listing at most maxProblems problems (zero
+// for the default), also returning the tree hashes it rebuilt, in
 // stored-hash order.
-func verifyLog(log CaseLog, vkey string) (*Report, []Hash) {
-	rep := &Report{Case: log.Case, Size: int64(len(log.Records)), Items: len(log.Items), Checkpoints: len(log.Checkpoints)}
+func verifyLog(log CaseLog, vkey string, maxProblems int) (*Report, []Hash) {
+	rep := &Report{Case: log.Case, Size: int64(len(log.Records)), Items: len(log.Items), Checkpoints: len(log.Checkpoints),
+		maxProblems: maxProblems}
 	problem := func(item ItemID, index int64, what, expected, found string) {
-		rep.Problems = append(rep.Problems, &TamperError{Case: log.Case, Item: item, Record: index,
-			What: what, Expected: expected, Found: found})
+		if rep.full() {
+			rep.Omitted++ // not even built: a hostile log has a problem a record
+			return
+		}
+		rep.Add(&TamperError{Case: log.Case, Item: item, Record: index, What: what, Expected: expected, Found: found})
 	}
 	hashes := make([]Hash, 0, tlog.StoredHashCount(rep.Size))
 	// tlog uses what ReadHashes returns before it reads again, so one
@@ -78,7 +171,7 @@ func verifyLog(log CaseLog, vkey string) (*Report, []Hash) {
 		}
 		return scratch, nil
 	})
-	chk := newRecordChecker(log.Case, problem)
+	chk := newRecordChecker(log.Case, log.Items, problem)
 	chunks := newChunkDecoder(log.Records)
 	defer chunks.wait()
 	for i := range log.Records {
@@ -90,13 +183,13 @@ func verifyLog(log CaseLog, vkey string) (*Report, []Hash) {
 		c := chunks.current()
 		d := &c.recs[i%decodeChunk]
 		if i%decodeChunk == c.errAt {
-			rep.Problems = append(rep.Problems, fmt.Errorf("evidence: rebuild tree at record %d: %w", n, c.err))
+			rep.Add(fmt.Errorf("evidence: rebuild tree at record %d: %w", n, c.err))
 			return rep, nil
 		}
 		if i%decodeChunk == decodeChunk-1 {
 			stored, err := tlog.StoredHashesForRecordHash(n, d.leaf, reader)
 			if err != nil {
-				rep.Problems = append(rep.Problems, fmt.Errorf("evidence: rebuild tree at record %d: %w", n, err))
+				rep.Add(fmt.Errorf("evidence: rebuild tree at record %d: %w", n, err))
 				return rep, nil
 			}
 			hashes = append(hashes, stored...)
@@ -114,7 +207,11 @@ type recordChecker struct {
 	caseID  CaseID
 	problem func(item ItemID, index int64, what, expected, found string)
 	// last holds the latest record of each item so far.
-	last           map[ItemID]int64
+	last map[ItemID]int64
+	// listed holds the items the log lists. Only their snapshots are
+	// kept, to compare with them: a log of a million collected records
+	// of items it does not list must not hold a million items.
+	listed         map[ItemID]bool
 	snapshots      map[ItemID]*Item
 	collectedAt    map[ItemID]int64
 	collectedOrder []ItemID
@@ -123,8 +220,12 @@ type recordChecker struct {
 	broken []brokenLink
 }
 
-func newRecordChecker(c CaseID, problem func(item ItemID, index int64, what, expected, found string)) *recordChecker {
-	return &recordChecker{caseID: c, problem: problem, last: make(map[ItemID]int64),
+func newRecordChecker(c CaseID, items []Item, problem func(item ItemID, index int64, what, expected, found string)) *recordChecker {
+	listed := make(map[ItemID]bool, len(items))
+	for _, it := range items {
+		listed[it.ID] = true
+	}
+	return &recordChecker{caseID: c, problem: problem, last: make(map[ItemID]int64), listed: listed,
 		snapshots: make(map[ItemID]*Item), collectedAt: make(map[ItemID]int64)}
 }
 
@@ -171,8 +272,10 @@ func (k *recordChecker) check(n int64, d *decodedRecord, hashes []Hash) {
 	if d.checkErr != nil {
 		problem(r.Item, n, "record", "a valid custody record", d.checkErr.Error())
 	}
-	if r.Snapshot != nil && k.snapshots[r.Item] == nil {
-		k.snapshots[r.Item] = r.Snapshot
+	if _, done := k.collectedAt[r.Item]; r.Snapshot != nil && !done {
+		if k.listed[r.Item] {
+			k.snapshots[r.Item] = r.Snapshot
+		}
 		k.collectedAt[r.Item] = n
 		k.collectedOrder = append(k.collectedOrder, r.Item)
 	}
@@ -187,9 +290,7 @@ func (k *recordChecker) finish(rep *Report, log CaseLog, vkey string, reader tlo
 	if root, err := tlog.TreeHash(rep.Size, reader); err == nil {
 		rep.Root = root
 	}
-	listed := make(map[ItemID]bool, len(log.Items))
 	for _, it := range log.Items {
-		listed[it.ID] = true
 		snap := k.snapshots[it.ID]
 		switch {
 		case snap == nil:
@@ -199,19 +300,35 @@ func (k *recordChecker) finish(rep *Report, log CaseLog, vkey string, reader tlo
 		}
 	}
 	for _, id := range k.collectedOrder {
-		if !listed[id] {
+		if !k.listed[id] {
 			problem(id, k.collectedAt[id], "item", "the item its collected record describes", "no such item")
 		}
 	}
 	var signed []Checkpoint
-	for _, cp := range log.Checkpoints {
-		if opened, ok := checkCheckpoint(rep, log, cp, vkey, reader); ok {
-			signed = append(signed, opened)
+	if len(log.Checkpoints) > 0 {
+		// The key is parsed once for every checkpoint.
+		cv, err := NewCheckpointVerifier(vkey)
+		if err != nil {
+			rep.Add(err)
+		}
+		rep.signed, rep.signedOK = make([]Checkpoint, len(log.Checkpoints)), make([]bool, len(log.Checkpoints))
+		for i, cp := range log.Checkpoints {
+			if cv == nil {
+				break
+			}
+			opened, sound, ok := checkCheckpoint(rep, log, cp, cv, reader)
+			if sound {
+				rep.signed[i] = Checkpoint{Origin: opened.Origin, Size: opened.Size, Root: opened.Root}
+				rep.signedOK[i] = true
+			}
+			if ok {
+				signed = append(signed, opened)
+			}
 		}
 	}
 	for _, bl := range k.broken {
 		if te := changedRecord(log.Case, bl, reader, hashes, signed); te != nil {
-			rep.Problems = append(rep.Problems, te)
+			rep.Add(te)
 		}
 	}
 }
@@ -378,41 +495,42 @@ func (d *decodedRecord) decodeOne(dec *recordDecoder, data []byte) {
 }
 
 // checkCheckpoint checks one checkpoint against the rebuilt tree. It
-// returns the checkpoint as signed, and whether its signature and origin
-// are sound and its size within the log, whatever its root.
-func checkCheckpoint(rep *Report, log CaseLog, cp Checkpoint, vkey string, tree tlog.HashReader) (Checkpoint, bool) {
-	opened, err := OpenCheckpoint(cp.Note, vkey)
+// returns the checkpoint as signed, whether its signature is sound, and
+// whether its origin is the log's and its size within the log too,
+// whatever its root.
+func checkCheckpoint(rep *Report, log CaseLog, cp Checkpoint, cv *CheckpointVerifier, tree tlog.HashReader) (opened Checkpoint, sound, ok bool) {
+	opened, err := cv.Open(cp.Note)
 	if err != nil {
 		var te *TamperError
 		if errors.As(err, &te) {
 			te.Case = log.Case
 		}
-		rep.Problems = append(rep.Problems, err)
-		return Checkpoint{}, false
+		rep.Add(err)
+		return Checkpoint{}, false, false
 	}
 	bad := func(expected, found string) {
-		rep.Problems = append(rep.Problems, &TamperError{Case: log.Case, Record: -1, What: "checkpoint", Expected: expected, Found: found})
+		rep.Add(&TamperError{Case: log.Case, Record: -1, What: "checkpoint", Expected: expected, Found: found})
 	}
 	if opened.Origin != log.Origin {
 		bad("origin "+log.Origin, "origin "+opened.Origin)
-		return Checkpoint{}, false
+		return opened, true, false
 	}
 	if opened.Size != cp.Size || opened.Root != cp.Root {
 		bad("the signed size and root", "a stored copy that differs")
 	}
 	if opened.Size > rep.Size {
 		bad(fmt.Sprintf("at least %d records", opened.Size), fmt.Sprintf("%d records", rep.Size))
-		return Checkpoint{}, false
+		return opened, true, false
 	}
 	root, err := tlog.TreeHash(opened.Size, tree)
 	if err != nil {
-		rep.Problems = append(rep.Problems, fmt.Errorf("evidence: tree hash at %d: %w", opened.Size, err))
-		return Checkpoint{}, false
+		rep.Add(fmt.Errorf("evidence: tree hash at %d: %w", opened.Size, err))
+		return opened, true, false
 	}
 	if root != opened.Root {
 		bad(fmt.Sprintf("root %s at size %d", opened.Root, opened.Size), "root "+root.String())
 	}
-	return opened, true
+	return opened, true, true
 }
 
 // exportAttempts bounds how often Export re-reads a log that is growing
@@ -481,7 +599,7 @@ func (l *Ledger) Verify(ctx context.Context, c CaseID) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, rebuilt := verifyLog(log, l.vkey)
+	rep, rebuilt := verifyLog(log, l.vkey, 0)
 	if rebuilt != nil {
 		if err := l.compareHashes(ctx, c, rep, rebuilt); err != nil {
 			return nil, err
@@ -506,7 +624,7 @@ func (l *Ledger) ExportVerified(ctx context.Context, c CaseID) (CaseLog, *Report
 	if len(log.Records) == 0 {
 		return CaseLog{}, nil, fmt.Errorf("evidence: export case %s: no custody record: %w", c, ErrNotFound)
 	}
-	rep, rebuilt := verifyLog(log, l.vkey)
+	rep, rebuilt := verifyLog(log, l.vkey, 0)
 	if rebuilt != nil {
 		if err := l.compareHashes(ctx, c, rep, rebuilt); err != nil {
 			return CaseLog{}, nil, err
@@ -543,7 +661,7 @@ func (l *Ledger) compareHashes(ctx context.Context, c CaseID, rep *Report, rebui
 				if level == 0 {
 					record = n
 				}
-				rep.Problems = append(rep.Problems, &TamperError{Case: c, Record: record, What: "tree",
+				rep.Add(&TamperError{Case: c, Record: record, What: "tree",
 					Expected: fmt.Sprintf("stored hash %d (level %d, node %d) %s", i, level, n, rebuilt[i]), Found: h.String()})
 			}
 		}

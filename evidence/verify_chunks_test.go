@@ -60,7 +60,7 @@ func chunkedLog(t testing.TB, n int) (CaseLog, string) {
 // verifyLogReference does.
 func requireSameReport(t *testing.T, log CaseLog, vkey string) *Report {
 	t.Helper()
-	got, gotHashes := verifyLog(log, vkey)
+	got, gotHashes := verifyLog(log, vkey, 0)
 	want, wantHashes := verifyLogReference(log, vkey)
 	if got.Size != want.Size || got.Root != want.Root || got.Items != want.Items || got.Checkpoints != want.Checkpoints {
 		t.Fatalf("report %+v, want %+v", got, want)
@@ -146,7 +146,7 @@ func BenchmarkVerifyWalk(b *testing.B) {
 	})
 	b.Run("pipelined", func(b *testing.B) {
 		for b.Loop() {
-			if rep, _ := verifyLog(log, vkey); !rep.OK() {
+			if rep, _ := verifyLog(log, vkey, 0); !rep.OK() {
 				b.Fatal(rep.Err())
 			}
 		}

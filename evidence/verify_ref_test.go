@@ -29,7 +29,7 @@ func verifyLogReference(log CaseLog, vkey string) (*Report, []Hash) {
 		}
 		return scratch, nil
 	})
-	chk := newRecordChecker(log.Case, problem)
+	chk := newRecordChecker(log.Case, log.Items, problem)
 	for i, data := range log.Records {
 		n := int64(i)
 		d := &decodedRecord{leaf: tlog.RecordHash(data)}

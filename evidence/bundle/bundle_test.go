@@ -629,7 +629,7 @@ func hostileBundles() []hostileBundle {
 		{name: "10^12 records declared", make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry {
 			editBundleManifest(t, e, func(m *bundle.Manifest) { m.Records = 1e12 })
 			return e
-		}), want: evidence.ErrInvalid, says: "1000000000000 records; the limit is"},
+		}), want: evidence.ErrInvalid, says: "1000000000000 records, more than the limit of"},
 		{name: "more records declared than the entry holds", limits: bundle.Limits{MaxRecords: 1e12},
 			make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry {
 				editBundleManifest(t, e, func(m *bundle.Manifest) { m.Records = 1e12 })
@@ -796,22 +796,22 @@ func hostileBundles() []hostileBundle {
 			want: evidence.ErrInvalid, says: "more than the limit of 1000"},
 		{name: "record over the limit", limits: bundle.Limits{MaxRecordSize: 600},
 			make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry { return e }),
-			want: evidence.ErrInvalid, says: "record 0 is longer than the limit of 600 bytes"},
+			want: evidence.ErrInvalid, says: "more than the limit of 600 (a genuinely larger case is read with a higher Limits.MaxRecordSize: custody-verify -max-record-size)"},
 		{name: "records over the limit", limits: bundle.Limits{MaxRecordsSize: 2048},
 			make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry { return e }),
 			want: evidence.ErrInvalid, says: "more than the limit of 2048"},
 		{name: "too many records", limits: bundle.Limits{MaxRecords: 6},
 			make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry { return e }),
-			want: evidence.ErrInvalid, says: "7 records; the limit is 6"},
+			want: evidence.ErrInvalid, says: "7 records, more than the limit of 6 (a genuinely larger case is read with a higher Limits.MaxRecords: custody-verify -max-records)"},
 		{name: "blob over the limit", limits: bundle.Limits{MaxBlobSize: 1000},
 			make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry { return e }),
-			want: evidence.ErrInvalid, says: "the limit is 1000"},
+			want: evidence.ErrInvalid, says: "more than the limit of 1000 (a genuinely larger case is read with a higher Limits.MaxBlobSize: custody-verify -max-blob-size)"},
 		{name: "bundle over the limit", limits: bundle.Limits{MaxTotalSize: 8192},
 			make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry { return e }),
 			want: evidence.ErrInvalid, says: "larger than the limit of 8192 bytes"},
 		{name: "too many entries", limits: bundle.Limits{MaxEntries: 3},
 			make: entries(func(t *testing.T, fx *bundleFixture, e []bundleEntry) []bundleEntry { return e }),
-			want: evidence.ErrInvalid, says: "2 blobs; the limit is 3 entries"},
+			want: evidence.ErrInvalid, says: "4 entries or more (the manifest, the records and 2 blobs or more), more than the limit of 3 (a genuinely larger case is read with a higher Limits.MaxEntries: custody-verify -max-entries)"},
 		{name: "entry after the end",
 			make: addEntry(tar.Header{Typeflag: tar.TypeReg, Name: "blobs/" + strings.Repeat("0", 64)}),
 			want: evidence.ErrInvalid, says: "not listed in the manifest"},

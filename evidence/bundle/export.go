@@ -41,15 +41,31 @@ const (
 	bundleFileMode     = 0o644
 )
 
-// Default limits of [Read]; see [Limits].
+// Default limits of [Read]; see [Limits]. They suit a large real case:
+// tens of thousands of items, a million custody records, a checkpoint
+// signed every hour for two years, a disk image of a terabyte.
 const (
-	DefaultMaxEntries      = 1 << 20
+	// DefaultMaxEntries is the default [Limits.MaxEntries].
+	DefaultMaxEntries = 1 << 20
+	// DefaultMaxManifestSize is the default [Limits.MaxManifestSize]:
+	// 64 MiB.
 	DefaultMaxManifestSize = 64 << 20
-	DefaultMaxRecordSize   = 1 << 20
-	DefaultMaxRecords      = 1 << 22
-	DefaultMaxRecordsSize  = 2 << 30
-	DefaultMaxBlobSize     = 1 << 40
-	DefaultMaxTotalSize    = 16 << 40
+	// DefaultMaxRecordSize is the default [Limits.MaxRecordSize]: 1 MiB.
+	DefaultMaxRecordSize = 1 << 20
+	// DefaultMaxRecords is the default [Limits.MaxRecords]: 1,048,576.
+	DefaultMaxRecords = 1 << 20
+	// DefaultMaxRecordsSize is the default [Limits.MaxRecordsSize]:
+	// 512 MiB.
+	DefaultMaxRecordsSize = 512 << 20
+	// DefaultMaxItems is the default [Limits.MaxItems]: 65,536.
+	DefaultMaxItems = 1 << 16
+	// DefaultMaxCheckpoints is the default [Limits.MaxCheckpoints]:
+	// 16,384.
+	DefaultMaxCheckpoints = 1 << 14
+	// DefaultMaxBlobSize is the default [Limits.MaxBlobSize]: 1 TiB.
+	DefaultMaxBlobSize = 1 << 40
+	// DefaultMaxTotalSize is the default [Limits.MaxTotalSize]: 16 TiB.
+	DefaultMaxTotalSize = 16 << 40
 )
 
 // bundleMaxProof is the longest consistency proof a manifest may hold: a

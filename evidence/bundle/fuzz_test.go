@@ -24,6 +24,9 @@ var bundleFuzzLimits = bundle.Limits{
 	MaxRecordsSize:  256 << 10,
 	MaxBlobSize:     1 << 20,
 	MaxTotalSize:    2 << 20,
+	MaxItems:        8,
+	MaxCheckpoints:  8,
+	MaxProblems:     4,
 }
 
 // bundleFuzzAllocBound is the most Read may allocate reading data
@@ -117,6 +120,12 @@ func checkBundleWithinLimits(t *testing.T, ctx context.Context, b *bundle.Bundle
 			t.Fatalf("accepted record %d of %d bytes: %q", i, len(r), r)
 		}
 	}
+	if len(m.Items) > bundleFuzzLimits.MaxItems || int64(len(m.Items)) > m.Records {
+		t.Fatalf("accepted %d items for %d records", len(m.Items), m.Records)
+	}
+	if len(m.Checkpoints) > bundleFuzzLimits.MaxCheckpoints || int64(len(m.Checkpoints)) > m.Records || len(m.ConsistencyProofs) != len(m.Checkpoints) {
+		t.Fatalf("accepted %d checkpoints and %d proofs for %d records", len(m.Checkpoints), len(m.ConsistencyProofs), m.Records)
+	}
 	if len(b.Blobs) != len(m.Blobs) {
 		t.Fatalf("accepted %d blobs, declared %d", len(b.Blobs), len(m.Blobs))
 	}
@@ -140,6 +149,9 @@ func checkBundleImport(t *testing.T, ctx context.Context, data []byte, b *bundle
 	rep, err := b.Verify(trust)
 	if err != nil {
 		t.Fatalf("verify: %v", err)
+	}
+	if len(rep.Problems) > bundleFuzzLimits.MaxProblems || rep.Omitted > 0 && len(rep.Problems) != bundleFuzzLimits.MaxProblems {
+		t.Fatalf("listed %d problems and omitted %d, with a limit of %d", len(rep.Problems), rep.Omitted, bundleFuzzLimits.MaxProblems)
 	}
 	store := evidence.NewMemoryLedgerStore()
 	imported, err := bundle.Import(ctx, bytes.NewReader(data), store, nil, trust, bundleFuzzLimits)

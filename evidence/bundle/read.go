@@ -2,7 +2,6 @@ package bundle
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/md5"
@@ -23,33 +22,57 @@ import (
 	"github.com/incidentkit/incidentkit/evidence"
 )
 
-// Limits bounds what [Read] accepts, so that a hostile bundle
-// cannot exhaust memory or disk. A zero field means its default. Whatever
-// the limits, blob content is streamed and never held in memory; the
-// manifest and the records are, as [evidence.VerifyLog] needs them.
+// Limits bounds what [Read] accepts, and what [Bundle.Verify] reports, so
+// that a hostile bundle cannot exhaust memory, disk or time. A zero field
+// means its default; the defaults suit real cases, and a genuinely larger
+// case is read with higher limits (custody-verify has a flag for each,
+// named in the error that refuses a bundle). Whatever the limits, blob
+// content is streamed and never held in memory; the manifest and the
+// records are, as [evidence.VerifyLog] needs them: reading and verifying a
+// bundle takes memory in proportion to MaxRecordsSize, MaxRecords and
+// MaxManifestSize: about 1.7 GiB of heap at most with the defaults (see
+// BenchmarkVerifyWorstBundle), and a problem for each record or checkpoint
+// costs nothing once MaxProblems are listed.
 type Limits struct {
 	// MaxEntries bounds the number of entries; default
-	// [DefaultMaxEntries].
+	// [DefaultMaxEntries] (custody-verify -max-entries).
 	MaxEntries int
 	// MaxManifestSize bounds the manifest, in bytes; default
-	// [DefaultMaxManifestSize] (64 MiB).
+	// [DefaultMaxManifestSize] (custody-verify -max-manifest-size).
 	MaxManifestSize int64
 	// MaxRecordSize bounds one record, in bytes; default
-	// [DefaultMaxRecordSize] (1 MiB).
+	// [DefaultMaxRecordSize] (custody-verify -max-record-size).
 	MaxRecordSize int64
 	// MaxRecords bounds the number of records; default
-	// [DefaultMaxRecords].
+	// [DefaultMaxRecords] (custody-verify -max-records).
 	MaxRecords int64
 	// MaxRecordsSize bounds records.jsonl, in bytes: the memory the
-	// records take; default [DefaultMaxRecordsSize] (2 GiB).
+	// records take; default [DefaultMaxRecordsSize] (custody-verify
+	// -max-records-size).
 	MaxRecordsSize int64
+	// MaxItems bounds the items the manifest lists; default
+	// [DefaultMaxItems] (custody-verify -max-items). Whatever the limit,
+	// a bundle lists no more items than records, since each item has its
+	// collected record.
+	MaxItems int
+	// MaxCheckpoints bounds the checkpoints the manifest lists, and so
+	// its consistency proofs, one for each; default
+	// [DefaultMaxCheckpoints] (custody-verify -max-checkpoints).
+	// Whatever the limit, a bundle holds no more checkpoints than
+	// records, since each signs a distinct size of the log.
+	MaxCheckpoints int
 	// MaxBlobSize bounds one blob, in bytes; default
 	// [DefaultMaxBlobSize] (1 TiB, as disk images are often larger
-	// than 64 GiB).
+	// than 64 GiB; custody-verify -max-blob-size).
 	MaxBlobSize int64
 	// MaxTotalSize bounds the whole bundle, in bytes; default
-	// [DefaultMaxTotalSize] (16 TiB).
+	// [DefaultMaxTotalSize] (16 TiB; custody-verify -max-total-size).
 	MaxTotalSize int64
+	// MaxProblems bounds the problems [Bundle.Verify] lists in its
+	// report; those beyond it are counted in [evidence.Report.Omitted].
+	// Default [evidence.DefaultMaxProblems] (custody-verify
+	// -max-problems).
+	MaxProblems int
 }
 
 // withDefaults returns the limits with defaults for zero fields, or an
@@ -64,11 +87,21 @@ func (l Limits) withDefaults() (Limits, error) {
 		}
 		return nil
 	}
-	if l.MaxEntries < 0 {
-		return l, invalid("bundle limits", "MaxEntries is negative")
-	}
-	if l.MaxEntries == 0 {
-		l.MaxEntries = DefaultMaxEntries
+	for _, f := range []struct {
+		v    *int
+		d    int
+		name string
+	}{
+		{&l.MaxEntries, DefaultMaxEntries, "MaxEntries"},
+		{&l.MaxItems, DefaultMaxItems, "MaxItems"},
+		{&l.MaxCheckpoints, DefaultMaxCheckpoints, "MaxCheckpoints"},
+		{&l.MaxProblems, evidence.DefaultMaxProblems, "MaxProblems"},
+	} {
+		v := int64(*f.v)
+		if err := def(&v, int64(f.d), f.name); err != nil {
+			return l, err
+		}
+		*f.v = int(v)
 	}
 	for _, f := range []struct {
 		v    *int64
@@ -89,6 +122,34 @@ func (l Limits) withDefaults() (Limits, error) {
 	return l, nil
 }
 
+// overLimit returns the error refusing a bundle beyond one of its limits:
+// what was found, the limit, and how to raise it for a genuinely larger
+// case. name is the [Limits] field.
+func overLimit(field, found string, limit int64, name string) error {
+	return invalid(field, fmt.Sprintf("%s, more than the limit of %d %s", found, limit, raiseLimit(name)))
+}
+
+// raiseLimit says how to raise the [Limits] field name.
+func raiseLimit(name string) string {
+	return "(a genuinely larger case is read with a higher Limits." + name + ": custody-verify -" + LimitFlag(name) + ")"
+}
+
+// LimitFlag returns the custody-verify flag that sets the [Limits] field
+// name: "max-records-size" for "MaxRecordsSize".
+func LimitFlag(name string) string {
+	var b strings.Builder
+	for i, r := range name {
+		if 'A' <= r && r <= 'Z' {
+			if i > 0 {
+				b.WriteByte('-')
+			}
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 // Bundle is a custody bundle as read by [Read]: its manifest and
 // records, held in memory, and what reading each blob found. Reading checks
 // only the bundle's form; [Bundle.Verify] checks what it says. A Bundle is
@@ -96,9 +157,13 @@ func (l Limits) withDefaults() (Limits, error) {
 type Bundle struct {
 	Manifest Manifest
 	// Records are the lines of records.jsonl, without their newlines.
+	// Those Read returns share one array.
 	Records [][]byte
 	// Blobs says what was read in each blob entry, in entry order.
 	Blobs []BlobCheck
+	// limits are those the bundle was read with; zero for a Bundle not
+	// read by Read, which means the defaults.
+	limits Limits
 }
 
 // BlobCheck is what [Read] found in one blob entry.
@@ -150,6 +215,7 @@ func Read(ctx context.Context, r io.Reader, blobs evidence.BlobStore, limits Lim
 	if err != nil {
 		return nil, br.explain(err)
 	}
+	b.limits = lim
 	return b, nil
 }
 
@@ -181,7 +247,7 @@ func (s *bundleSource) Read(p []byte) (int, error) {
 	s.n += int64(n)
 	if s.n > s.max {
 		s.tooLarge = true
-		s.err = invalid("bundle", "larger than the limit of "+strconv.FormatInt(s.max, 10)+" bytes")
+		s.err = invalid("bundle", "larger than the limit of "+strconv.FormatInt(s.max, 10)+" bytes "+raiseLimit("MaxTotalSize"))
 		return n, s.err
 	}
 	if err != nil && err != io.EOF {
@@ -306,7 +372,7 @@ func (br *bundleReader) next(want string) (*tar.Header, error) {
 	}
 	br.entries++
 	if br.entries > br.lim.MaxEntries {
-		return nil, invalid("bundle", "more than "+strconv.Itoa(br.lim.MaxEntries)+" entries")
+		return nil, overLimit("bundle", strconv.Itoa(br.entries)+" entries", int64(br.lim.MaxEntries), "MaxEntries")
 	}
 	if hdr.Name != want {
 		return nil, br.unexpected(hdr, want)
@@ -397,20 +463,16 @@ func bundleTypeName(t byte) string {
 func (br *bundleReader) readManifest(hdr *tar.Header) (Manifest, error) {
 	field := "bundle manifest"
 	if hdr.Size > br.lim.MaxManifestSize {
-		return Manifest{}, invalid(field, fmt.Sprintf("%d bytes, more than the limit of %d", hdr.Size, br.lim.MaxManifestSize))
+		return Manifest{}, overLimit(field, fmt.Sprintf("%d bytes", hdr.Size), br.lim.MaxManifestSize, "MaxManifestSize")
 	}
-	data, err := io.ReadAll(br.tr)
-	if err != nil {
+	// Decoded as it is read, never held whole.
+	r := &manifestReader{r: br.tr}
+	m, err := decodeManifest(r, br.lim)
+	switch {
+	case r.err != nil:
+		return Manifest{}, r.err // the tar reader's: a truncated entry, or the bundle's reader failing
+	case err != nil:
 		return Manifest{}, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var m Manifest
-	if err := dec.Decode(&m); err != nil {
-		return Manifest{}, invalid(field, err.Error())
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return Manifest{}, invalid(field, "data after the JSON object")
 	}
 	if err := checkBundleManifest(m, br.lim); err != nil {
 		return Manifest{}, err
@@ -436,8 +498,21 @@ func checkBundleManifest(m Manifest, lim Limits) error {
 	if m.KeyFingerprint != evidence.KeyFingerprint(m.VerifierKey) {
 		return invalid(field, "the key fingerprint is not the verifier key's")
 	}
-	if m.Records < 0 || m.Records > lim.MaxRecords {
-		return invalid(field, fmt.Sprintf("%d records; the limit is %d", m.Records, lim.MaxRecords))
+	if m.Records < 0 {
+		return invalid(field, fmt.Sprintf("%d records", m.Records))
+	}
+	if m.Records > lim.MaxRecords {
+		return overLimit(field, fmt.Sprintf("%d records", m.Records), lim.MaxRecords, "MaxRecords")
+	}
+	// decodeManifest held the lists to their limits; a log holds no more
+	// of them than records.
+	switch {
+	case int64(len(m.Items)) > m.Records:
+		return invalid(field, fmt.Sprintf("%d items for %d records: each item has a record of its own", len(m.Items), m.Records))
+	case int64(len(m.Checkpoints)) > m.Records:
+		return invalid(field, fmt.Sprintf("%d checkpoints for %d records: each checkpoint signs a distinct size of the log", len(m.Checkpoints), m.Records))
+	case len(m.Blobs) > len(m.Items):
+		return invalid(field, fmt.Sprintf("%d blobs for %d items: each blob is the content of an item", len(m.Blobs), len(m.Items)))
 	}
 	ids := make(map[evidence.ItemID]bool, len(m.Items))
 	for i, it := range m.Items {
@@ -480,7 +555,7 @@ func checkBundleManifestBlobs(m Manifest, lim Limits) error {
 		return invalid(field, "blobs listed but not included")
 	}
 	if len(m.Blobs) > lim.MaxEntries-2 {
-		return invalid(field, fmt.Sprintf("%d blobs; the limit is %d entries", len(m.Blobs), lim.MaxEntries))
+		return overLimit(field, fmt.Sprintf("%d entries (the manifest, the records and %d blobs)", len(m.Blobs)+2, len(m.Blobs)), int64(lim.MaxEntries), "MaxEntries")
 	}
 	seen := make(map[string]bool, len(m.Blobs))
 	var total int64
@@ -492,57 +567,84 @@ func checkBundleManifestBlobs(m Manifest, lim Limits) error {
 			return invalid(field, "blob "+b.SHA256+" is listed twice")
 		}
 		seen[b.SHA256] = true
-		if b.Size < 0 || b.Size > lim.MaxBlobSize {
-			return invalid(field, fmt.Sprintf("blob %s of %d bytes; the limit is %d", b.SHA256, b.Size, lim.MaxBlobSize))
+		if b.Size < 0 {
+			return invalid(field, fmt.Sprintf("blob %s of %d bytes", b.SHA256, b.Size))
+		}
+		if b.Size > lim.MaxBlobSize {
+			return overLimit(field, fmt.Sprintf("blob %s of %d bytes", b.SHA256, b.Size), lim.MaxBlobSize, "MaxBlobSize")
 		}
 		if total += b.Size; total > lim.MaxTotalSize {
-			return invalid(field, fmt.Sprintf("blobs of more than %d bytes in all, the limit", lim.MaxTotalSize))
+			return overLimit(field, fmt.Sprintf("blobs of %d bytes or more in all", total), lim.MaxTotalSize, "MaxTotalSize")
 		}
 	}
 	return nil
 }
 
-// readRecords reads records.jsonl: n records, one per line.
+// readRecords reads records.jsonl: n records, one per line. The records
+// are slices of one array holding the entry, so that they take its size
+// and a slice header each, whatever their number.
 func (br *bundleReader) readRecords(hdr *tar.Header, n int64) ([][]byte, error) {
 	field := "bundle records"
 	if hdr.Size > br.lim.MaxRecordsSize {
-		return nil, invalid(field, fmt.Sprintf("%d bytes, more than the limit of %d", hdr.Size, br.lim.MaxRecordsSize))
+		return nil, overLimit(field, fmt.Sprintf("%d bytes", hdr.Size), br.lim.MaxRecordsSize, "MaxRecordsSize")
 	}
 	// Each record takes at least two bytes with its newline.
 	if n > hdr.Size/2 {
 		return nil, invalid(field, fmt.Sprintf("%d bytes cannot hold the %d records the manifest declares", hdr.Size, n))
 	}
-	r := bufio.NewReaderSize(br.tr, int(min(64<<10, max(hdr.Size, 16))))
-	records := make([][]byte, 0, min(n, 1024))
-	var line []byte
-	for {
-		frag, err := r.ReadSlice('\n')
-		if int64(len(line))+int64(len(frag)) > br.lim.MaxRecordSize+1 {
-			return nil, invalid(field, fmt.Sprintf("record %d is longer than the limit of %d bytes", len(records), br.lim.MaxRecordSize))
+	data, err := readEntry(br.tr, hdr.Size)
+	if err != nil {
+		return nil, err
+	}
+	records := make([][]byte, 0, n)
+	for rest := data; len(rest) > 0; {
+		end := bytes.IndexByte(rest, '\n')
+		if end < 0 {
+			end = len(rest)
 		}
-		line = append(line, frag...)
+		if int64(end) > br.lim.MaxRecordSize {
+			return nil, overLimit(field, fmt.Sprintf("record %d of %d bytes", len(records), end), br.lim.MaxRecordSize, "MaxRecordSize")
+		}
 		switch {
-		case err == bufio.ErrBufferFull:
-			continue
-		case err == io.EOF && len(line) == 0:
-			if int64(len(records)) != n {
-				return nil, invalid(field, fmt.Sprintf("%d records; the manifest declares %d", len(records), n))
-			}
-			return records, nil
-		case err == io.EOF:
+		case end == len(rest):
 			return nil, invalid(field, "the last record does not end with a newline")
-		case err != nil:
-			return nil, err
-		}
-		if int64(len(records)) == n {
+		case int64(len(records)) == n:
 			return nil, invalid(field, fmt.Sprintf("more records than the %d the manifest declares", n))
-		}
-		if len(line) == 1 {
+		case end == 0:
 			return nil, invalid(field, fmt.Sprintf("record %d is an empty line", len(records)))
 		}
-		records = append(records, bytes.Clone(line[:len(line)-1]))
-		line = line[:0]
+		records = append(records, rest[:end:end])
+		rest = rest[end+1:]
 	}
+	if int64(len(records)) != n {
+		return nil, invalid(field, fmt.Sprintf("%d records; the manifest declares %d", len(records), n))
+	}
+	return records, nil
+}
+
+// readEntry reads an entry of size bytes whole. It allocates according
+// to what it reads, not to what the header declares, but for the last
+// allocation, which it sizes to the entry: so at most twice what it read in
+// all, and the entry and half of it at once, where reading to the end
+// would allocate five times the entry in all.
+func readEntry(r io.Reader, size int64) ([]byte, error) {
+	buf := make([]byte, 0, min(size, 1<<20))
+	for int64(len(buf)) < size {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(2*int64(cap(buf)), size))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF && int64(len(buf)) < size {
+			return nil, io.ErrUnexpectedEOF
+		}
+		if err != nil && err != io.EOF {
+			return nil, err
+		}
+	}
+	return buf, nil
 }
 
 // bundleExtra says which digests other than SHA-256 items with some
@@ -634,4 +736,149 @@ func (s bundleStoreWriter) Write(p []byte) (int, error) {
 		err = &bundleStoreError{fmt.Errorf("bundle: read: store blob: %w", err)}
 	}
 	return n, err
+}
+
+// decodeManifest decodes a manifest field by field, and each list element
+// by element, so that a list beyond its limit is refused as soon as it
+// passes it: a decoded checkpoint or item takes many times the bytes of
+// its smallest encoding ("{}"), and a manifest of millions of them must
+// not be decoded first and counted after. It refuses unknown fields and
+// fields given twice.
+func decodeManifest(r io.Reader, lim Limits) (Manifest, error) {
+	field := "bundle manifest"
+	fail := func(err error) (Manifest, error) {
+		if _, ok := err.(*evidence.InvalidError); ok {
+			return Manifest{}, err // already says where
+		}
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF // in the middle of the object
+		}
+		return Manifest{}, invalid(field, err.Error())
+	}
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := manifestDelim(dec, '{', "an object"); err != nil {
+		return fail(err)
+	}
+	var m Manifest
+	seen := make(map[string]bool)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return fail(err)
+		}
+		key, _ := tok.(string)
+		if seen[key] {
+			return fail(invalid(field, "field "+strconv.Quote(key)+" is given twice"))
+		}
+		seen[key] = true
+		switch key {
+		case "format":
+			err = dec.Decode(&m.Format)
+		case "version":
+			err = dec.Decode(&m.Version)
+		case "case":
+			err = dec.Decode(&m.Case)
+		case "origin":
+			err = dec.Decode(&m.Origin)
+		case "verifier_key":
+			err = dec.Decode(&m.VerifierKey)
+		case "key_fingerprint":
+			err = dec.Decode(&m.KeyFingerprint)
+		case "records":
+			err = dec.Decode(&m.Records)
+		case "blobs_included":
+			err = dec.Decode(&m.BlobsIncluded)
+		case "items":
+			m.Items, err = decodeManifestList[evidence.Item](dec, "items", lim.MaxItems, func(n int) error {
+				return overLimit(field, strconv.Itoa(n)+" items or more", int64(lim.MaxItems), "MaxItems")
+			})
+		case "checkpoints":
+			m.Checkpoints, err = decodeManifestList[evidence.Checkpoint](dec, "checkpoints", lim.MaxCheckpoints, func(n int) error {
+				return overLimit(field, strconv.Itoa(n)+" checkpoints or more", int64(lim.MaxCheckpoints), "MaxCheckpoints")
+			})
+		case "consistency_proofs":
+			// One for each checkpoint.
+			m.ConsistencyProofs, err = decodeManifestList[[]evidence.Hash](dec, "consistency proofs", lim.MaxCheckpoints, func(n int) error {
+				return overLimit(field, strconv.Itoa(n)+" consistency proofs or more, one for each checkpoint", int64(lim.MaxCheckpoints), "MaxCheckpoints")
+			})
+		case "blobs":
+			// Each in an entry of its own, after the manifest and the
+			// records.
+			m.Blobs, err = decodeManifestList[Blob](dec, "blobs", max(lim.MaxEntries-2, 0), func(n int) error {
+				return overLimit(field, fmt.Sprintf("%d entries or more (the manifest, the records and %d blobs or more)", n+2, n), int64(lim.MaxEntries), "MaxEntries")
+			})
+		default:
+			err = invalid(field, "unknown field "+strconv.Quote(key))
+		}
+		if err != nil {
+			return fail(err)
+		}
+	}
+	if err := manifestDelim(dec, '}', "the end of the object"); err != nil {
+		return fail(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fail(invalid(field, "data after the JSON object"))
+	}
+	return m, nil
+}
+
+// manifestReader reads the manifest entry, and keeps the error reading it
+// other than its end, which tells a truncated entry or a failing reader
+// from malformed JSON.
+type manifestReader struct {
+	r   io.Reader
+	err error
+}
+
+func (m *manifestReader) Read(p []byte) (int, error) {
+	n, err := m.r.Read(p)
+	if err != nil && err != io.EOF {
+		m.err = err
+	}
+	return n, err
+}
+
+// manifestDelim reads the delimiter want, described as what.
+func manifestDelim(dec *json.Decoder, want json.Delim, what string) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok != want {
+		return fmt.Errorf("want %s, found %v", what, tok)
+	}
+	return nil
+}
+
+// decodeManifestList decodes a JSON array (or null) of at most limit
+// elements, one by one; name is the list's, and tooMany returns the error
+// of a list of n elements, beyond the limit.
+func decodeManifestList[T any](dec *json.Decoder, name string, limit int, tooMany func(n int) error) ([]T, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	if tok == nil {
+		return nil, nil
+	}
+	if tok != json.Delim('[') {
+		return nil, fmt.Errorf("%s: want an array, found %v", name, tok)
+	}
+	var out []T
+	for dec.More() {
+		if len(out) == limit {
+			return nil, tooMany(limit + 1)
+		}
+		var v T
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		out = append(out, v)
+	}
+	if _, err := dec.Token(); err != nil { // the closing bracket
+		return nil, err
+	}
+	return out, nil
 }

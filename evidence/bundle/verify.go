@@ -87,10 +87,15 @@ type Report struct {
 }
 
 // Verdict returns a one-line verdict: "VERIFIED: " and what was verified,
-// or "FAILED: " and the number of problems, which Problems lists.
+// or "FAILED: " and the number of problems, which Problems lists (the
+// first [Limits.MaxProblems] of them, and how many more there are).
 func (r *Report) Verdict() string {
 	if !r.OK() {
-		return fmt.Sprintf("FAILED: %d %s", len(r.Problems), bundlePlural(len(r.Problems), "problem"))
+		n := r.ProblemCount()
+		if r.Omitted > 0 {
+			return fmt.Sprintf("FAILED: %d %s, the first %d listed", n, bundlePlural(n, "problem"), len(r.Problems))
+		}
+		return fmt.Sprintf("FAILED: %d %s", n, bundlePlural(n, "problem"))
 	}
 	content := "content not included"
 	if r.BlobsIncluded {
@@ -124,11 +129,19 @@ func (b *Bundle) CaseLog() evidence.CaseLog {
 // covers all its records; every consistency proof of the manifest; each of
 // the caller's own checkpoints; and, if the bundle includes content, that
 // each item's content is there, hashes to its digests and has its size.
-// It lists every problem found in the report, each a [*evidence.TamperError] or an
-// error saying why a check could not be made, and returns an error only if
-// trust is malformed (see [Trust.Validate]).
+// It lists the problems found in the report, each a [*evidence.TamperError] or an
+// error saying why a check could not be made: all of them, or the first
+// [Limits.MaxProblems] the bundle was read with and a count of the rest.
+// It returns an error only if trust is malformed (see [Trust.Validate]).
+//
+// The key is parsed once, and each checkpoint's signature checked once,
+// whatever the number of checkpoints.
 func (b *Bundle) Verify(trust Trust) (*Report, error) {
 	trust, err := trust.validate()
+	if err != nil {
+		return nil, err
+	}
+	lim, err := b.limits.withDefaults()
 	if err != nil {
 		return nil, err
 	}
@@ -152,23 +165,32 @@ func (b *Bundle) Verify(trust Trust) (*Report, error) {
 			keyProblem("a key of fingerprint "+trust.Fingerprint, "the key "+m.VerifierKey+" of fingerprint "+rep.KeyFingerprint)
 		}
 	}
+	// The key is parsed once; a malformed one is VerifyLog's to report.
+	cv, _ := evidence.NewCheckpointVerifier(rep.VerifierKey)
 	log := b.CaseLog()
-	log.Checkpoints = append(append([]evidence.Checkpoint(nil), m.Checkpoints...), bundleTrustedCheckpoints(m.Case, trust.Checkpoints, rep.VerifierKey, &keyProblems)...)
-	rep.Report = *evidence.VerifyLog(log, rep.VerifierKey)
+	log.Checkpoints = append(append([]evidence.Checkpoint(nil), m.Checkpoints...), bundleTrustedCheckpoints(m.Case, trust.Checkpoints, cv, &keyProblems)...)
+	rep.Report = *evidence.VerifyLogWith(log, rep.VerifierKey, evidence.VerifyOptions{MaxProblems: lim.MaxProblems})
 	rep.Checkpoints = len(m.Checkpoints)
-	rep.Problems = append(keyProblems, rep.Problems...)
-	b.checkSigned(rep)
-	b.checkProofs(rep)
+	// The key's problems come first, within the limit.
+	all := append(keyProblems, rep.Problems...)
+	keep := min(len(all), lim.MaxProblems)
+	rep.Problems, rep.Omitted = all[:keep:keep], rep.Omitted+len(all)-keep
+	opened := b.signedCheckpoints(&rep.Report)
+	b.checkSigned(rep, opened)
+	b.checkProofs(rep, opened)
 	b.checkBlobs(rep)
 	return rep, nil
 }
 
 // bundleTrustedCheckpoints opens the caller's checkpoint notes, so that VerifyLog
 // checks them with the bundle's.
-func bundleTrustedCheckpoints(c evidence.CaseID, notes [][]byte, vkey string, problems *[]error) []evidence.Checkpoint {
+func bundleTrustedCheckpoints(c evidence.CaseID, notes [][]byte, cv *evidence.CheckpointVerifier, problems *[]error) []evidence.Checkpoint {
+	if cv == nil {
+		return nil // VerifyLog reports the key
+	}
 	var out []evidence.Checkpoint
 	for _, n := range notes {
-		cp, err := evidence.OpenCheckpoint(n, vkey)
+		cp, err := cv.Open(n)
 		if err != nil {
 			var te *evidence.TamperError
 			if errors.As(err, &te) {
@@ -182,35 +204,56 @@ func bundleTrustedCheckpoints(c evidence.CaseID, notes [][]byte, vkey string, pr
 	return out
 }
 
+// openedCheckpoint is a checkpoint of the manifest as its signature
+// shows it, if signed (its signature is sound); ok if it is also of the
+// bundle's log.
+type openedCheckpoint struct {
+	evidence.Checkpoint
+	signed, ok bool
+}
+
+// signedCheckpoints returns each checkpoint of the manifest as VerifyLog
+// found its signature, for checkSigned and checkProofs: its signature is
+// checked once. Those whose signature or origin is not sound are not ok,
+// as VerifyLog reported. The manifest's checkpoints come first in the log
+// VerifyLog checked.
+func (b *Bundle) signedCheckpoints(rep *evidence.Report) []openedCheckpoint {
+	out := make([]openedCheckpoint, len(b.Manifest.Checkpoints))
+	for i := range out {
+		cp, signed := rep.SignedCheckpoint(i)
+		out[i] = openedCheckpoint{Checkpoint: cp, signed: signed, ok: signed && cp.Origin == b.Manifest.Origin}
+	}
+	return out
+}
+
 // checkSigned checks a checkpoint signed by the key covers every record.
-func (b *Bundle) checkSigned(rep *Report) {
+func (b *Bundle) checkSigned(rep *Report, opened []openedCheckpoint) {
 	m := b.Manifest
 	latest := -1
-	for i, cp := range m.Checkpoints {
-		opened, err := evidence.OpenCheckpoint(cp.Note, rep.VerifierKey)
-		if err != nil || opened.Origin != m.Origin {
+	for i, cp := range opened {
+		if !cp.ok {
 			continue // VerifyLog reported it
 		}
-		if latest < 0 || opened.Size >= rep.Signed {
-			latest, rep.Signed = i, opened.Size
+		if latest < 0 || cp.Size >= rep.Signed {
+			latest, rep.Signed = i, cp.Size
 		}
 	}
 	n := int64(len(b.Records))
 	switch {
 	case latest < 0:
-		rep.Problems = append(rep.Problems, &evidence.TamperError{Case: m.Case, Record: -1, What: "checkpoint",
+		rep.Add(&evidence.TamperError{Case: m.Case, Record: -1, What: "checkpoint",
 			Expected: "a checkpoint signed by the key", Found: "none: the records are signed by no one"})
 	case rep.Signed < n:
-		rep.Problems = append(rep.Problems, &evidence.TamperError{Case: m.Case, Record: rep.Signed, What: "checkpoint",
+		rep.Add(&evidence.TamperError{Case: m.Case, Record: rep.Signed, What: "checkpoint",
 			Expected: fmt.Sprintf("a checkpoint signing all %d records", n), Found: fmt.Sprintf("the latest signs %d; records from %d on are signed by no one", rep.Signed, rep.Signed)})
 	}
 }
 
 // checkProofs checks each consistency proof of the manifest.
-func (b *Bundle) checkProofs(rep *Report) {
+func (b *Bundle) checkProofs(rep *Report, opened []openedCheckpoint) {
 	m := b.Manifest
 	if len(m.ConsistencyProofs) != len(m.Checkpoints) {
-		rep.Problems = append(rep.Problems, &evidence.TamperError{Case: m.Case, Record: -1, What: "consistency proof",
+		rep.Add(&evidence.TamperError{Case: m.Case, Record: -1, What: "consistency proof",
 			Expected: fmt.Sprintf("%d proofs", len(m.Checkpoints)), Found: fmt.Sprintf("%d", len(m.ConsistencyProofs))})
 		return
 	}
@@ -218,23 +261,24 @@ func (b *Bundle) checkProofs(rep *Report) {
 	if latest < 0 {
 		return
 	}
-	newer, err := evidence.OpenCheckpoint(m.Checkpoints[latest].Note, rep.VerifierKey)
-	if err != nil {
+	// The latest as stored, checked against its signature: the proofs
+	// were made to it.
+	newer := opened[latest]
+	if !newer.signed {
 		return // VerifyLog reported it
 	}
-	for i, cp := range m.Checkpoints {
-		older, err := evidence.OpenCheckpoint(cp.Note, rep.VerifierKey)
-		if err != nil || older.Size < 1 {
+	for i, older := range opened {
+		if !older.signed || older.Size < 1 {
 			continue // VerifyLog reported it; an empty log proves nothing
 		}
-		err = evidence.CheckConsistency(m.ConsistencyProofs[i], newer.Size, newer.Root, older.Size, older.Root)
+		err := evidence.CheckConsistency(m.ConsistencyProofs[i], newer.Size, newer.Root, older.Size, older.Root)
 		var te *evidence.TamperError
 		if errors.As(err, &te) {
 			te.Case = m.Case
 			te.What = fmt.Sprintf("consistency proof of checkpoint %d", i)
 		}
 		if err != nil {
-			rep.Problems = append(rep.Problems, err)
+			rep.Add(err)
 		}
 	}
 }
@@ -246,7 +290,7 @@ func (b *Bundle) checkBlobs(rep *Report) {
 		return
 	}
 	problem := func(item evidence.ItemID, expected, found string) {
-		rep.Problems = append(rep.Problems, &evidence.TamperError{Case: m.Case, Item: item, Record: -1, What: "blob", Expected: expected, Found: found})
+		rep.Add(&evidence.TamperError{Case: m.Case, Item: item, Record: -1, What: "blob", Expected: expected, Found: found})
 	}
 	owned := make(map[string]bool, len(m.Items))
 	for _, it := range m.Items {

@@ -6,7 +6,7 @@
 //
 // Usage:
 //
-//	custody-verify [-key VERIFIER_KEY | -fingerprint HEX] [-checkpoint FILE]... BUNDLE.tar
+//	custody-verify [-key VERIFIER_KEY | -fingerprint HEX] [-checkpoint FILE]... [-max-LIMIT N]... BUNDLE.tar
 //
 // It prints each item (exhibit, name, kind, size, digests, who collected it
 // and when), its custody history (when, with the time zone, what was done,
@@ -26,6 +26,18 @@
 // Item content in the bundle is hashed as it is read and never kept: the
 // program needs no disk space and a constant amount of memory for it.
 //
+// The bundle may come from a party you do not trust, so what it may hold is
+// bounded (see bundle.Limits): by default 1,048,576 records in 512 MiB,
+// 65,536 items, 16,384 checkpoints and a 64 MiB manifest, which a large
+// real case fits in. A bundle beyond a limit is refused with an error that
+// names the flag raising it (-max-records, -max-records-size,
+// -max-record-size, -max-items, -max-checkpoints, -max-manifest-size,
+// -max-entries, -max-blob-size, -max-total-size); raise it for a
+// genuinely larger case, and the memory the program needs grows with it:
+// within the defaults, the worst bundle takes about 7 seconds of CPU and
+// 1.7 GiB of memory to check. The first 1,000 problems found are listed
+// and the others counted (-max-problems lists more).
+//
 // The exit status is 0 when everything verifies, 1 when anything does not
 // (a bundle that cannot be read included), and 2 on a usage error (bad
 // flags, or a file that cannot be opened).
@@ -41,6 +53,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -61,18 +74,25 @@ const (
 	exitUsage    = 2
 )
 
-const usage = `usage: custody-verify [-key VERIFIER_KEY | -fingerprint HEX] [-checkpoint FILE]... BUNDLE.tar
+const usage = `usage: custody-verify [-key VERIFIER_KEY | -fingerprint HEX] [-checkpoint FILE]... [-max-LIMIT N]... BUNDLE.tar
 
 Checks an incidentkit custody bundle offline and prints its items, their
 custody history, its checkpoints and a verdict. Exit status: 0 verified,
 1 failed, 2 usage error.
+
+A bundle may come from a party you do not trust: what it may hold is
+limited, with defaults a large real case fits in, so that a hostile bundle
+cannot exhaust memory or time. A bundle beyond a limit is refused with an
+error naming the -max flag that raises it; raise it only for a genuinely
+larger case, as the memory needed grows with it. Sizes are in bytes, or
+with a suffix KiB, MiB, GiB or TiB.
 
 `
 
 // run is the program: it verifies the bundle args name, writes what it
 // finds to stdout and usage errors to stderr, and returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
-	trust, path, err := parseArgs(args, stderr)
+	trust, limits, path, err := parseArgs(args, stderr)
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stderr, "custody-verify:", err)
@@ -87,7 +107,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer f.Close()
 
 	fmt.Fprintf(stdout, "Custody bundle %s\n", clean(path))
-	b, err := bundle.Read(context.Background(), f, nil, bundle.Limits{})
+	b, err := bundle.Read(context.Background(), f, nil, limits)
 	if err != nil {
 		fmt.Fprintln(stdout)
 		printFailure(stdout, "FAILED: 1 problem", []error{err})
@@ -101,6 +121,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	printBundle(stdout, b, rep)
 	if !rep.OK() {
 		printFailure(stdout, rep.Verdict(), rep.Problems)
+		if rep.Omitted > 0 {
+			fmt.Fprintf(stdout, "  ... and %d more %s not listed (-max-problems %d lists more)\n",
+				rep.Omitted, plural(rep.Omitted, "problem"), rep.ProblemCount())
+		}
 		return exitFailed
 	}
 	fmt.Fprintln(stdout, rep.Verdict())
@@ -110,9 +134,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return exitVerified
 }
 
-// parseArgs reads the flags into what the verifier trusts, and returns the
-// bundle's path.
-func parseArgs(args []string, stderr io.Writer) (bundle.Trust, string, error) {
+// parseArgs reads the flags into what the verifier trusts and the limits
+// of what the bundle may hold, and returns the bundle's path.
+func parseArgs(args []string, stderr io.Writer) (bundle.Trust, bundle.Limits, string, error) {
 	var trust bundle.Trust
 	var checkpoints []string
 	fs := flag.NewFlagSet("custody-verify", flag.ContinueOnError)
@@ -127,27 +151,118 @@ func parseArgs(args []string, stderr io.Writer) (bundle.Trust, string, error) {
 		checkpoints = append(checkpoints, s)
 		return nil
 	})
+	limits := limitFlags(fs)
 	if err := fs.Parse(args); err != nil {
-		return trust, "", err
+		return trust, bundle.Limits{}, "", err
 	}
 	switch {
 	case fs.NArg() != 1:
 		fs.Usage()
-		return trust, "", errors.New("give exactly one bundle")
+		return trust, bundle.Limits{}, "", errors.New("give exactly one bundle")
 	case trust.VerifierKey != "" && trust.Fingerprint != "":
-		return trust, "", errors.New("give -key or -fingerprint, not both")
+		return trust, bundle.Limits{}, "", errors.New("give -key or -fingerprint, not both")
 	}
 	for _, path := range checkpoints {
 		note, err := os.ReadFile(path)
 		if err != nil {
-			return trust, "", err
+			return trust, bundle.Limits{}, "", err
 		}
 		trust.Checkpoints = append(trust.Checkpoints, note)
 	}
 	if err := trust.Validate(); err != nil {
-		return trust, "", err
+		return trust, bundle.Limits{}, "", err
 	}
-	return trust, fs.Arg(0), nil
+	return trust, *limits, fs.Arg(0), nil
+}
+
+// limitFlags defines a flag for each limit of what a bundle may hold,
+// named as bundle.LimitFlag names it, with the library's default, and
+// returns the limits the flags set.
+func limitFlags(fs *flag.FlagSet) *bundle.Limits {
+	l := &bundle.Limits{
+		MaxEntries: bundle.DefaultMaxEntries, MaxManifestSize: bundle.DefaultMaxManifestSize,
+		MaxRecordSize: bundle.DefaultMaxRecordSize, MaxRecords: bundle.DefaultMaxRecords,
+		MaxRecordsSize: bundle.DefaultMaxRecordsSize, MaxItems: bundle.DefaultMaxItems,
+		MaxCheckpoints: bundle.DefaultMaxCheckpoints, MaxBlobSize: bundle.DefaultMaxBlobSize,
+		MaxTotalSize: bundle.DefaultMaxTotalSize, MaxProblems: evidence.DefaultMaxProblems,
+	}
+	count := func(v *int, name, usage string) { fs.Var((*countFlag)(v), bundle.LimitFlag(name), usage) }
+	size := func(v *int64, name, usage string) { fs.Var((*sizeFlag)(v), bundle.LimitFlag(name), usage) }
+	fs.Var((*count64Flag)(&l.MaxRecords), bundle.LimitFlag("MaxRecords"), "the most `records` the bundle may hold")
+	size(&l.MaxRecordsSize, "MaxRecordsSize", "the largest `size` of all records together, which the program holds in memory")
+	size(&l.MaxRecordSize, "MaxRecordSize", "the largest `size` of one record")
+	count(&l.MaxItems, "MaxItems", "the most `items` the manifest may list")
+	count(&l.MaxCheckpoints, "MaxCheckpoints", "the most `checkpoints` the manifest may list, each with its consistency proof")
+	size(&l.MaxManifestSize, "MaxManifestSize", "the largest `size` of the manifest")
+	count(&l.MaxEntries, "MaxEntries", "the most `entries` of the bundle: the manifest, the records and one for each item content")
+	size(&l.MaxBlobSize, "MaxBlobSize", "the largest `size` of one item's content")
+	size(&l.MaxTotalSize, "MaxTotalSize", "the largest `size` of the whole bundle")
+	count(&l.MaxProblems, "MaxProblems", "the most `problems` listed; those beyond are counted")
+	return l
+}
+
+// countFlag is a positive count.
+type countFlag int
+
+func (c *countFlag) String() string { return strconv.Itoa(int(*c)) }
+
+func (c *countFlag) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return errors.New("want a whole number of 1 or more")
+	}
+	*c = countFlag(n)
+	return nil
+}
+
+// count64Flag is a positive count that may pass 2^31.
+type count64Flag int64
+
+func (c *count64Flag) String() string { return strconv.FormatInt(int64(*c), 10) }
+
+func (c *count64Flag) Set(s string) error {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 1 {
+		return errors.New("want a whole number of 1 or more")
+	}
+	*c = count64Flag(n)
+	return nil
+}
+
+// sizeSuffixes are the suffixes of a size, each 1024 times the one before,
+// starting at 1024.
+var sizeSuffixes = []string{"KiB", "MiB", "GiB", "TiB"}
+
+// sizeFlag is a positive number of bytes: a whole number, with an
+// optional suffix KiB, MiB, GiB or TiB.
+type sizeFlag int64
+
+// String shows the size with the largest suffix that divides it.
+func (f *sizeFlag) String() string {
+	n, suffix := int64(*f), ""
+	for _, s := range sizeSuffixes {
+		if n == 0 || n%1024 != 0 {
+			break
+		}
+		n, suffix = n/1024, s
+	}
+	return strconv.FormatInt(n, 10) + suffix
+}
+
+func (f *sizeFlag) Set(s string) error {
+	unit := int64(1)
+	for i, suffix := range sizeSuffixes {
+		if strings.HasSuffix(s, suffix) {
+			s, unit = strings.TrimSuffix(s, suffix), 1<<(10*(i+1))
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 1 || n > math.MaxInt64/unit {
+		return errors.New("want a whole number of 1 or more, with an optional suffix KiB, MiB, GiB or TiB")
+	}
+	*f = sizeFlag(n * unit)
+	return nil
 }
 
 // printBundle prints what the bundle holds: the key, the items with their
@@ -171,14 +286,20 @@ func printBundle(w io.Writer, b *bundle.Bundle, rep *bundle.Report) {
 	}
 
 	histories := recordsByItem(b.Records)
+	read := make(map[string]bundle.BlobCheck, len(b.Blobs))
+	for _, bc := range b.Blobs {
+		read[bc.SHA256] = bc
+	}
 	flagged := flaggedRecords(rep.Problems)
 	fmt.Fprintf(w, "\nItems (%d)\n", len(m.Items))
 	for _, it := range m.Items {
 		fmt.Fprintln(w)
-		printItem(w, it, contentStatus(m, it, rep.Problems))
+		printItem(w, it, contentStatus(m, it, read))
 		fmt.Fprintln(w, "  custody:")
-		for _, r := range histories[it.ID] {
-			printRecord(w, r, flagged[r.Index])
+		for _, i := range histories[it.ID] {
+			if r, err := evidence.DecodeRecord(b.Records[i]); err == nil {
+				printRecord(w, r, flagged[r.Index])
+			}
 		}
 	}
 
@@ -229,17 +350,18 @@ func printRecord(w io.Writer, r evidence.Record, flagged bool) {
 	field(w, in, "notes", r.Notes)
 }
 
-// recordsByItem decodes the records and groups them by item, in log
-// order. Records that do not decode are left out: verification reports
-// them.
-func recordsByItem(records [][]byte) map[evidence.ItemID][]evidence.Record {
-	out := make(map[evidence.ItemID][]evidence.Record)
-	for _, data := range records {
+// recordsByItem returns the indexes of the records of each item, in log
+// order, decoding each record once and keeping only its index, so that
+// the program does not hold every record decoded at once. Records that do
+// not decode are left out: verification reports them.
+func recordsByItem(records [][]byte) map[evidence.ItemID][]int {
+	out := make(map[evidence.ItemID][]int)
+	for i, data := range records {
 		r, err := evidence.DecodeRecord(data)
 		if err != nil {
 			continue
 		}
-		out[r.Item] = append(out[r.Item], r)
+		out[r.Item] = append(out[r.Item], i)
 	}
 	return out
 }
@@ -257,13 +379,18 @@ func flaggedRecords(problems []error) map[int64]bool {
 }
 
 // contentStatus says whether the item's content was in the bundle and
-// checked.
-func contentStatus(m bundle.Manifest, it evidence.Item, problems []error) string {
+// matches it, from what was read: not from the problems listed, which may
+// leave out the item's.
+func contentStatus(m bundle.Manifest, it evidence.Item, read map[string]bundle.BlobCheck) string {
 	if !m.BlobsIncluded {
 		return "not included in the bundle"
 	}
-	if hasProblem(problems, "blob", it.ID) {
-		return "FAILED: see the problems below"
+	bc, ok := read[it.Digests.SHA256]
+	switch {
+	case !ok, bc.Digests.SHA256 != it.Digests.SHA256, bc.Size != it.Size,
+		it.Digests.SHA1 != "" && bc.Digests.SHA1 != it.Digests.SHA1,
+		it.Digests.MD5 != "" && bc.Digests.MD5 != it.Digests.MD5:
+		return "FAILED: does not match the item"
 	}
 	return "included, matches its size and digests"
 }
@@ -286,6 +413,14 @@ func printFailure(w io.Writer, verdict string, problems []error) {
 	for _, p := range problems {
 		fmt.Fprintf(w, "  - %s\n", clean(p.Error()))
 	}
+}
+
+// plural returns word, with an s unless n is 1.
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }
 
 // field prints one labelled value, unless it is empty.
