@@ -483,7 +483,7 @@ func (l *Locker) Verify(ctx context.Context, c CaseID) (*Report, error) {
 	}
 	for _, it := range items {
 		if err := l.checkBlob(ctx, it); err != nil {
-			rep.Problems = append(rep.Problems, err)
+			rep.Add(err)
 		}
 	}
 	return rep, nil
@@ -499,7 +499,7 @@ func (l *Locker) ExportVerified(ctx context.Context, c CaseID) (CaseLog, *Report
 	}
 	for _, it := range log.Items {
 		if err := l.checkBlob(ctx, it); err != nil {
-			rep.Problems = append(rep.Problems, err)
+			rep.Add(err)
 		}
 	}
 	return log, rep, nil

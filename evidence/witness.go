@@ -142,7 +142,7 @@ func (l *Ledger) checkWitnessed(ctx context.Context, c CaseID, rep *Report, rebu
 		return
 	}
 	if err != nil {
-		rep.Problems = append(rep.Problems, fmt.Errorf("evidence: read the witnessed checkpoint of case %s: %w", c, err))
+		rep.Add(fmt.Errorf("evidence: read the witnessed checkpoint of case %s: %w", c, err))
 		return
 	}
 	opened, err := OpenCheckpoint(held.Note, l.vkey)
@@ -151,11 +151,11 @@ func (l *Ledger) checkWitnessed(ctx context.Context, c CaseID, rep *Report, rebu
 		if errors.As(err, &te) {
 			te.Case, te.What = c, "witnessed checkpoint"
 		}
-		rep.Problems = append(rep.Problems, err)
+		rep.Add(err)
 		return
 	}
 	rollback := func(expected, found string) {
-		rep.Problems = append(rep.Problems, &TamperError{Case: c, Record: -1, What: "rollback", Expected: expected, Found: found})
+		rep.Add(&TamperError{Case: c, Record: -1, What: "rollback", Expected: expected, Found: found})
 	}
 	if opened.Origin != l.Origin(c) {
 		rollback("a witnessed checkpoint of origin "+l.Origin(c), "origin "+opened.Origin)
@@ -176,7 +176,7 @@ func (l *Ledger) checkWitnessed(ctx context.Context, c CaseID, rep *Report, rebu
 		return out, nil
 	}))
 	if err != nil {
-		rep.Problems = append(rep.Problems, fmt.Errorf("evidence: tree hash at %d: %w", opened.Size, err))
+		rep.Add(fmt.Errorf("evidence: tree hash at %d: %w", opened.Size, err))
 		return
 	}
 	if root != opened.Root {
@@ -198,7 +198,7 @@ func (l *Ledger) rewitness(ctx context.Context, c CaseID, rep *Report, witnessed
 		err = l.witnessCheckpoint(ctx, c, cp)
 	}
 	if err != nil {
-		rep.Problems = append(rep.Problems, fmt.Errorf("evidence: verify case %s: the log verified but could not be witnessed: %w", c, err))
+		rep.Add(fmt.Errorf("evidence: verify case %s: the log verified but could not be witnessed: %w", c, err))
 	}
 }
 

@@ -194,7 +194,7 @@ func (im *importer) checkBeforeBlobs(ctx context.Context, b *Bundle) error {
 // refused is the error of a bundle that does not verify.
 func refused(rep *Report) error {
 	return fmt.Errorf("bundle: import case %s: refused, %d %s: %w",
-		rep.Case, len(rep.Problems), bundlePlural(len(rep.Problems), "problem"), rep.Err())
+		rep.Case, rep.ProblemCount(), bundlePlural(rep.ProblemCount(), "problem"), rep.Err())
 }
 
 // key returns the verifier key a bundle is checked with.

@@ -403,14 +403,14 @@ func TestImportDefaultLimits(t *testing.T) {
 	blobs, store := evidence.NewMemoryBlobs(), evidence.NewMemoryLedgerStore()
 	_, err := bundle.Import(t.Context(), bytes.NewReader(data), store, blobs, fx.trust(), bundle.Limits{})
 	require.ErrorIs(t, err, evidence.ErrInvalid)
-	assert.ErrorContains(t, err, "in all, the limit")
+	assert.ErrorContains(t, err, fmt.Sprintf("in all, more than the limit of %d", bundle.DefaultImportMaxTotalSize))
 	requireEmptyStore(t, store)
 	_, err = bundle.Read(t.Context(), bytes.NewReader(data), nil, bundle.Limits{})
-	assert.NotContains(t, err.Error(), "in all, the limit", "Read's own limits are larger")
+	assert.NotContains(t, err.Error(), fmt.Sprintf("in all, more than the limit of %d", bundle.DefaultImportMaxTotalSize), "Read's own limits are larger")
 
 	// Limits given are used as they are.
 	_, err = bundle.Import(t.Context(), bytes.NewReader(data), store, blobs, fx.trust(), bundle.Limits{MaxBlobSize: 100})
-	assert.ErrorContains(t, err, "the limit is 100")
+	assert.ErrorContains(t, err, "more than the limit of 100")
 	_, err = bundle.Import(t.Context(), bytes.NewReader(data), store, blobs, fx.trust(), bundle.Limits{MaxTotalSize: -1})
 	assert.ErrorIs(t, err, evidence.ErrInvalid)
 }

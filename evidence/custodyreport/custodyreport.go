@@ -315,8 +315,11 @@ func (m *custodyReportModel) verdict() string {
 		return "NOT VERIFIED: no verification outcome was supplied with this report"
 	case m.verification.OK():
 		return "PASSED: no problem found"
-	case len(m.verification.Problems) == 1:
+	case m.verification.ProblemCount() == 1:
 		return "FAILED: 1 problem found"
+	case m.verification.Omitted > 0:
+		return fmt.Sprintf("FAILED: %d problems found, the first %d listed",
+			m.verification.ProblemCount(), len(m.verification.Problems))
 	default:
 		return fmt.Sprintf("FAILED: %d problems found", len(m.verification.Problems))
 	}
@@ -504,6 +507,9 @@ func (m *custodyReportModel) writeVerification(b *bytes.Buffer) {
 	b.WriteString("Problems found:\n\n")
 	for i, p := range v.Problems {
 		fmt.Fprintf(b, "%d. %s\n", i+1, mdText(problemText(p)))
+	}
+	if v.Omitted > 0 {
+		fmt.Fprintf(b, "\nand %d more not listed.\n", v.Omitted)
 	}
 	b.WriteString("\n")
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -407,6 +408,19 @@ func TestCustodyReportVerification(t *testing.T) {
 		opts.VerifyCommand = "irctl custody verify"
 		report := render(t, evidence.VerifyLog(log, rc.VKey), opts)
 		assert.Contains(t, report, "irctl custody verify -fingerprint "+evidence.KeyFingerprint(rc.VKey)+" bundle.tar")
+	})
+	t.Run("problems beyond those listed", func(t *testing.T) {
+		altered := log
+		altered.Records = slices.Clone(log.Records)
+		for i := range altered.Records {
+			altered.Records[i] = append(slices.Clone(altered.Records[i]), ' ')
+		}
+		rep := evidence.VerifyLogWith(altered, rc.VKey, evidence.VerifyOptions{MaxProblems: 2})
+		require.Len(t, rep.Problems, 2)
+		require.Positive(t, rep.Omitted)
+		report := render(t, rep, reportOptions())
+		assert.Contains(t, report, fmt.Sprintf("- **Verification:** FAILED: %d problems found, the first 2 listed\n", rep.ProblemCount()))
+		assert.Contains(t, report, fmt.Sprintf("\nand %d more not listed.\n", rep.Omitted))
 	})
 	t.Run("no checkpoint, no key", func(t *testing.T) {
 		bare := log
