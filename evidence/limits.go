@@ -9,9 +9,11 @@ import (
 
 // Limits on what a custody record and an item keep. A record describes
 // something that happened and is kept for good: the log is append-only, so
-// an oversized field could never be taken back, and every case must stay
-// exportable to a bundle that [github.com/incidentkit/incidentkit/evidence/bundle.Read] accepts with its default
-// limits. Text is counted in bytes of UTF-8; every text field must also be
+// an oversized field could never be taken back, and every record must stay
+// within what [github.com/incidentkit/incidentkit/evidence/bundle.Read]
+// accepts of one record and one item with its default limits. (A case
+// with more records or items in all than those defaults admit, over a
+// million records, is read with raised bundle limits.) Text is counted in bytes of UTF-8; every text field must also be
 // valid UTF-8 and hold no NUL byte. [Locker.Collect], [Locker.Stage],
 // [Locker.Record], [Ledger.Append] and [Ledger.Prepare] refuse anything
 // beyond these with an error matching [ErrInvalid], before writing
