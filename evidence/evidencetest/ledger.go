@@ -66,6 +66,7 @@ func TestLedgerStore(t *testing.T, newStore func(t *testing.T) evidence.LedgerSt
 		{"CanceledContext", s.testCanceledContext},
 		{"Ledger", s.testLedger},
 		{"LedgerConcurrent", s.testLedgerConcurrent},
+		{"ExportGrowing", s.testExportGrowing},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
