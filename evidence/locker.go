@@ -116,13 +116,19 @@ type Collection struct {
 // Collect takes in an item: it stores its content (hashing it in the same
 // pass), gives it the case's next exhibit number, and appends its collected
 // record to the case's custody log. The record is written even if ctx is
-// cancelled once the content is stored.
+// cancelled once the content is stored. If it cannot be, the error is an
+// [*UnrecordedError] carrying the record, for
+// [Locker.CompleteCollection].
 func (l *Locker) Collect(ctx context.Context, c Collection) (Item, error) {
 	r, err := l.Stage(ctx, c)
 	if err != nil {
 		return Item{}, err
 	}
 	rec, err := l.ledger.Append(ctx, r)
+	if err != nil && !errors.Is(err, ErrInvalid) {
+		// The content is stored: say how to finish recording it.
+		return Item{}, &UnrecordedError{Record: r, Err: err}
+	}
 	if err != nil {
 		return Item{}, err
 	}
