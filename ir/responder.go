@@ -114,18 +114,15 @@ type Config struct {
 // A Responder is safe for concurrent use. It starts no goroutines; call
 // [Responder.Shutdown] when done with it to unregister its metric callback.
 type Responder struct {
-	store   Store
-	model   *phases.Model
-	policy  Policy
-	clock   Clock
-	ids     IDGenerator
-	logger  *slog.Logger
-	tel     *telemetry
-	retries int
-	// custodyTimeout bounds recording a collection; see
-	// Config.CustodyTimeout.
-	custodyTimeout time.Duration
-	evidence       *evidence.Locker
+	store    Store
+	model    *phases.Model
+	policy   Policy
+	clock    Clock
+	ids      IDGenerator
+	logger   *slog.Logger
+	tel      *telemetry
+	retries  int
+	evidence *evidence.Locker
 	// outbox is set when every change leaves outbox messages.
 	outbox bool
 	// custody is set when the store keeps the evidence locker's custody
@@ -142,6 +139,9 @@ type Responder struct {
 	// written keeps the incidents the Responder wrote last, which the
 	// next change to them starts from.
 	written writtenCache
+	// custodyTimeout bounds recording a collection; see
+	// Config.CustodyTimeout.
+	custodyTimeout time.Duration
 }
 
 // NewResponder returns a Responder configured by cfg, or an error if cfg is
@@ -151,16 +151,15 @@ func NewResponder(cfg Config) (*Responder, error) {
 		return nil, invalid("config", "", "Config.Store is required (use ir.NewMemoryStore() for tests)")
 	}
 	r := &Responder{
-		store:          cfg.Store,
-		model:          cfg.Model,
-		policy:         cfg.Policy,
-		clock:          cfg.Clock,
-		ids:            cfg.IDs,
-		logger:         cfg.Logger,
-		retries:        cfg.ConflictRetries,
-		custodyTimeout: cfg.CustodyTimeout,
-		evidence:       cfg.Evidence,
-		outbox:         cfg.Outbox,
+		store:    cfg.Store,
+		model:    cfg.Model,
+		policy:   cfg.Policy,
+		clock:    cfg.Clock,
+		ids:      cfg.IDs,
+		logger:   cfg.Logger,
+		retries:  cfg.ConflictRetries,
+		evidence: cfg.Evidence,
+		outbox:   cfg.Outbox,
 	}
 	if _, ok := cfg.Store.(Outbox); cfg.Outbox && !ok {
 		return nil, invalid("config", "", "Config.Outbox needs a store that implements ir.Outbox")
@@ -194,7 +193,7 @@ func NewResponder(cfg Config) (*Responder, error) {
 	if r.logger == nil {
 		r.logger = slog.New(slog.DiscardHandler)
 	}
-	switch {
+	switch r.custodyTimeout = cfg.CustodyTimeout; {
 	case r.custodyTimeout < 0:
 		return nil, invalid("config", "", "Config.CustodyTimeout must not be negative")
 	case r.custodyTimeout == 0:
