@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/incidentkit/incidentkit/evidence"
@@ -160,4 +162,60 @@ func TestExportKeepsProblems(t *testing.T) {
 			require.ErrorIs(t, err, evidence.ErrTampered, "the bundle export or its verification reports it")
 		})
 	}
+}
+
+// shortStore is a ledger store whose first Size answers short, as if the
+// log had grown just after an export read its size.
+type shortStore struct {
+	evidence.LedgerStore
+	short int64
+	asked atomic.Bool
+}
+
+func (s *shortStore) Size(ctx context.Context, c evidence.CaseID) (int64, error) {
+	if !s.asked.Swap(true) {
+		return s.short, nil
+	}
+	return s.LedgerStore.Size(ctx, c)
+}
+
+// TestVerifyWitnessAheadOfTheExport verifies a log exported at a size
+// below the witnessed checkpoint's, while the store holds more records
+// than that: the log verified must be a prefix of the log witnessed, so a
+// store rewritten and grown past the witnessed size is still reported as
+// rolled back.
+func TestVerifyWitnessAheadOfTheExport(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	key, vkey := custodyKey(t, "custody.example.org", 3)
+	w, err := evidence.NewDirWitness(t.TempDir(), vkey)
+	require.NoError(t, err)
+	full, _ := witnessedLocker(t, key, w)
+	collectAndRead(t, full, "CASE-1", 3)
+	held, err := w.Latest(ctx, "CASE-1")
+	require.NoError(t, err)
+	require.Equal(t, int64(4), held.Size)
+
+	oldW, err := evidence.NewDirWitness(t.TempDir(), vkey)
+	require.NoError(t, err)
+	rewritten, _ := witnessedLocker(t, key, oldW)
+	collectAndRead(t, rewritten, "CASE-1", 5)
+	l, err := evidence.NewLedger(evidence.LedgerConfig{Store: &shortStore{LedgerStore: rewritten.Ledger().Store(), short: 2}, Key: key, Witness: w})
+	require.NoError(t, err)
+	rep, err := l.Verify(ctx, "CASE-1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), rep.Size, "the log as exported")
+	var te *evidence.TamperError
+	require.ErrorAs(t, rep.Err(), &te)
+	assert.Equal(t, "rollback", te.What)
+	assert.Contains(t, te.Found, "not a prefix of the log witnessed")
+
+	// The same store, unchanged, exported short of its witnessed size:
+	// it is the witnessed log growing, not a problem.
+	l, err = evidence.NewLedger(evidence.LedgerConfig{Store: &shortStore{LedgerStore: full.Ledger().Store(), short: 2}, Key: key, Witness: w})
+	require.NoError(t, err)
+	rep, err = l.Verify(ctx, "CASE-1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), rep.Size)
+	require.NoError(t, rep.Err())
 }

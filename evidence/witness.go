@@ -165,6 +165,9 @@ func (l *Ledger) checkWitnessed(ctx context.Context, c CaseID, rep *Report, rebu
 		// Records appended since the log was read may have been
 		// witnessed already: the log verified must then be a prefix of
 		// the log witnessed, as the store proves it now.
+		if rep.Size > 0 && int64(len(rebuilt)) < tlog.StoredHashCount(rep.Size) {
+			return // the tree could not be rebuilt: a problem already
+		}
 		if err := l.checkWitnessedAhead(ctx, c, rep, opened); err != nil {
 			rollback(fmt.Sprintf("at least the %d records witnessed", opened.Size), err.Error())
 		}
