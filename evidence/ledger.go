@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -18,13 +19,17 @@ import (
 // [LedgerConfig.Origin] is empty; the case ID follows it.
 const DefaultOrigin = "incidentkit/custody"
 
-// writeTimeout bounds how long recording something that already happened
-// may take once the caller has stopped waiting.
-const writeTimeout = 30 * time.Second
+// DefaultWriteTimeout is how long [Ledger.Append] keeps writing a record,
+// retrying while other writers take the head of the log, when
+// [LedgerConfig.WriteTimeout] is zero.
+const DefaultWriteTimeout = 30 * time.Second
 
-// maxAppendAttempts bounds retries when concurrent writers race for the
-// head of a log.
-const maxAppendAttempts = 64
+// Bounds of the wait between two attempts to append a record that lost
+// the head of its log to another writer.
+const (
+	minAppendBackoff = 500 * time.Microsecond
+	maxAppendBackoff = 50 * time.Millisecond
+)
 
 // LedgerConfig configures a [Ledger].
 type LedgerConfig struct {
@@ -50,6 +55,11 @@ type LedgerConfig struct {
 	// costs a signature and the witness's write (for a [DirWitness], a
 	// file synced to disk) on every append.
 	Witness Witness
+	// WriteTimeout bounds how long [Ledger.Append] keeps writing a record
+	// (see there), from the start of the append; zero means
+	// [DefaultWriteTimeout]. A caller's context with a later deadline
+	// gives an append that long.
+	WriteTimeout time.Duration
 }
 
 // Ledger keeps one append-only custody log per case: an RFC 6962 Merkle log
@@ -63,6 +73,7 @@ type Ledger struct {
 	vkey    string
 	origin  string
 	witness Witness
+	timeout time.Duration
 }
 
 // NewLedger returns a Ledger configured by cfg.
@@ -84,7 +95,14 @@ func NewLedger(cfg LedgerConfig) (*Ledger, error) {
 	if strings.ContainsAny(origin, " \t\r\n") {
 		return nil, invalid("origin", "must not contain spaces or newlines")
 	}
-	return &Ledger{store: cfg.Store, signer: signer, vkey: vkey, origin: origin, witness: cfg.Witness}, nil
+	timeout := cfg.WriteTimeout
+	switch {
+	case timeout < 0:
+		return nil, invalid("config", "LedgerConfig.WriteTimeout must not be negative")
+	case timeout == 0:
+		timeout = DefaultWriteTimeout
+	}
+	return &Ledger{store: cfg.Store, signer: signer, vkey: vkey, origin: origin, witness: cfg.Witness, timeout: timeout}, nil
 }
 
 // VerifierKey returns the public key that checks this ledger's checkpoints.
@@ -103,7 +121,11 @@ func (l *Ledger) Store() LedgerStore { return l.store }
 // be about an item already collected in the case.
 //
 // The record describes something that already happened, so it is written
-// even if ctx is cancelled (within a bounded time).
+// even if ctx is cancelled, within [LedgerConfig.WriteTimeout] of the
+// start of the append (or by ctx's deadline, if later). While other
+// writers take the head of the log first, it tries again, after a short
+// random wait that grows with each attempt, until that time is up: it
+// gives up with an error matching [ErrConflict] only when it is.
 func (l *Ledger) Append(ctx context.Context, r Record) (Record, error) {
 	sc := appendScratches.Get().(*appendScratch)
 	defer sc.release()
@@ -114,35 +136,80 @@ func (l *Ledger) Append(ctx context.Context, r Record) (Record, error) {
 	if tail != nil {
 		sc.tail = tail
 	}
+	start := time.Now()
 	if ctx.Done() != nil {
 		// The caller may give up; the record is written anyway, within
 		// a bounded time. A context that cannot end needs neither.
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+		ctx, cancel = context.WithDeadline(context.WithoutCancel(ctx), l.writeDeadline(ctx, start))
 		defer cancel()
 	}
-	for range maxAppendAttempts {
+	var conflict error
+	for attempt := 0; ; attempt++ {
 		stored, err := l.tryAppend(ctx, r, tail, sc)
 		if err == nil && l.witness != nil {
 			// Committed: a witness failing now must not lose the
 			// record, and the log is witnessed again later.
 			_ = l.WitnessHead(ctx, r.Case)
 		}
-		if errors.Is(err, ErrConflict) && r.Action != ActionCollected {
-			continue
+		if err != nil && conflict != nil && ctx.Err() != nil {
+			// Time ran out during an attempt after conflicts.
+			return Record{}, fmt.Errorf("evidence: append to case %s: gave up after %d attempts, other writers taking the head of the log first (%w): %w",
+				r.Case, attempt+1, err, conflict)
 		}
-		if errors.Is(err, ErrConflict) && r.Action == ActionCollected {
+		if !errors.Is(err, ErrConflict) {
+			return stored, err
+		}
+		conflict = err
+		if r.Action == ActionCollected {
 			// Either another writer took the head (retry) or the
 			// item exists (final): find out which.
 			if _, ierr := l.store.Item(ctx, r.Case, r.Item); ierr == nil {
 				return Record{}, wrapOp(fmt.Sprintf("collect %s: item exists", r.Item), ErrConflict)
 			}
-			continue
 		}
-		return stored, err
+		if werr := appendBackoff(ctx, l.writeDeadline(ctx, start), attempt); werr != nil {
+			return Record{}, fmt.Errorf("evidence: append to case %s: gave up after %d attempts, other writers taking the head of the log first (%w): %w",
+				r.Case, attempt+1, werr, err)
+		}
 	}
-	return Record{}, wrapOp(fmt.Sprintf("append to case %s: too much contention", r.Case), ErrConflict)
 }
+
+// writeDeadline returns when an append started at start gives up: the
+// ledger's write timeout after start, or ctx's deadline if later.
+func (l *Ledger) writeDeadline(ctx context.Context, start time.Time) time.Time {
+	deadline := start.Add(l.timeout)
+	if d, ok := ctx.Deadline(); ok && d.After(deadline) {
+		deadline = d
+	}
+	return deadline
+}
+
+// appendBackoff waits before attempt+1 of an append: a random time between
+// half of and all of minAppendBackoff·2^attempt, at most maxAppendBackoff.
+// It returns an error instead if ctx ends first or the wait would pass
+// deadline.
+func appendBackoff(ctx context.Context, deadline time.Time, attempt int) error {
+	limit := maxAppendBackoff
+	if attempt < 16 {
+		limit = min(limit, minAppendBackoff<<attempt)
+	}
+	wait := limit/2 + rand.N(limit/2+1)
+	if time.Until(deadline) < wait {
+		return errWriteTimeout
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// errWriteTimeout is the reason an append gives up when its time is up.
+var errWriteTimeout = errors.New("write timeout reached")
 
 // appendScratch is memory an append works in, reused by later appends.
 type appendScratch struct {

@@ -232,13 +232,18 @@ type Collection struct {
 // and appends its collected record to the case's custody log, with c.Actor
 // as its actor. A refusal reads nothing, is recorded as [Refusal] says and
 // returns an error matching [ErrDenied]. The record is written even if ctx
-// is cancelled once the content is stored.
+// is cancelled once the content is stored. If it cannot be, the error is an
+// [*UnrecordedError] carrying the record, for [Locker.CompleteCollection].
 func (l *Locker) Collect(ctx context.Context, c Collection) (Item, error) {
 	r, err := l.Stage(ctx, c)
 	if err != nil {
 		return Item{}, err
 	}
 	rec, err := l.ledger.Append(ctx, r)
+	if err != nil && !errors.Is(err, ErrInvalid) {
+		// The content is stored: say how to finish recording it.
+		return Item{}, &UnrecordedError{Record: r, Err: err}
+	}
 	if err != nil {
 		return Item{}, err
 	}

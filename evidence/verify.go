@@ -533,54 +533,74 @@ func checkCheckpoint(rep *Report, log CaseLog, cp Checkpoint, cv *CheckpointVeri
 	return opened, true, true
 }
 
-// exportAttempts bounds how often Export re-reads a log that is growing
-// while it reads.
-const exportAttempts = 10
-
 // Export reads everything about case c needed by [VerifyLog], as one
-// consistent snapshot: if records are appended while it reads, it reads
-// again, and at last keeps only the checkpoints the records it read cover.
+// consistent snapshot of the log at one size, however fast others append
+// to it meanwhile: it reads the checkpoints first, then the log's size and
+// the records up to that size, then the items. Every checkpoint was
+// signed for a size the log had reached when it was stored, so none read
+// first can be of a longer log than the size read after it, unless the
+// store lost records. Items collected by records appended after that size
+// are left out with their records; any other item is kept, for
+// [VerifyLog] to report if no record collected it. Nothing is trimmed
+// that could hide a problem, and nothing appended meanwhile shows as one.
 func (l *Ledger) Export(ctx context.Context, c CaseID) (CaseLog, error) {
-	var log CaseLog
-	for range exportAttempts {
-		var err error
-		if log, err = l.exportOnce(ctx, c); err != nil {
-			return CaseLog{}, err
-		}
-		n, err := l.store.Size(ctx, c)
-		if err != nil {
-			return CaseLog{}, fmt.Errorf("evidence: export case %s: %w", c, err)
-		}
-		if n == int64(len(log.Records)) {
-			return log, nil
-		}
-	}
-	cps := log.Checkpoints[:0]
-	for _, cp := range log.Checkpoints {
-		if cp.Size <= int64(len(log.Records)) {
-			cps = append(cps, cp)
-		}
-	}
-	log.Checkpoints = cps
-	return log, nil
-}
-
-func (l *Ledger) exportOnce(ctx context.Context, c CaseID) (CaseLog, error) {
-	n, err := l.store.Size(ctx, c)
-	if err != nil {
+	fail := func(err error) (CaseLog, error) {
 		return CaseLog{}, fmt.Errorf("evidence: export case %s: %w", c, err)
 	}
 	log := CaseLog{Case: c, Origin: l.Origin(c)}
+	var err error
+	if log.Checkpoints, err = l.store.Checkpoints(ctx, c); err != nil {
+		return fail(err)
+	}
+	n, err := l.store.Size(ctx, c)
+	if err != nil {
+		return fail(err)
+	}
 	if log.Records, err = l.store.Records(ctx, c, 0, n); err != nil {
-		return CaseLog{}, fmt.Errorf("evidence: export case %s: %w", c, err)
+		return fail(err)
 	}
 	if log.Items, err = l.store.Items(ctx, c); err != nil {
-		return CaseLog{}, fmt.Errorf("evidence: export case %s: %w", c, err)
+		return fail(err)
 	}
-	if log.Checkpoints, err = l.store.Checkpoints(ctx, c); err != nil {
-		return CaseLog{}, fmt.Errorf("evidence: export case %s: %w", c, err)
+	later, err := collectedSince(ctx, l.store, c, n)
+	if err != nil {
+		return fail(err)
+	}
+	if len(later) > 0 {
+		items := log.Items[:0]
+		for _, it := range log.Items {
+			if !later[it.ID] {
+				items = append(items, it)
+			}
+		}
+		log.Items = items
 	}
 	return log, nil
+}
+
+// collectedSince returns the items that records of case c from index n on
+// collect, as store holds them now: the items an export of the log at size
+// n, which read the store's items after its records, leaves out. A record
+// that does not decode collects nothing.
+func collectedSince(ctx context.Context, store LedgerStore, c CaseID, n int64) (map[ItemID]bool, error) {
+	m, err := store.Size(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	later := make(map[ItemID]bool)
+	const batch = 1024
+	for start := n; start < m; start += batch {
+		raw, err := store.Records(ctx, c, start, min(start+batch, m))
+		if err != nil {
+			return nil, err
+		}
+		for _, data := range raw {
+			if r, err := DecodeRecord(data); err == nil && r.Action == ActionCollected {
+				later[r.Item] = true
+			}
+		}
+	}
+	return later, nil
 }
 
 // Verify checks case c's log as stored: everything [VerifyLog] checks, and

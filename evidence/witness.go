@@ -162,7 +162,15 @@ func (l *Ledger) checkWitnessed(ctx context.Context, c CaseID, rep *Report, rebu
 		return
 	}
 	if opened.Size > rep.Size {
-		rollback(fmt.Sprintf("at least the %d records witnessed", opened.Size), fmt.Sprintf("%d records", rep.Size))
+		// Records appended since the log was read may have been
+		// witnessed already: the log verified must then be a prefix of
+		// the log witnessed, as the store proves it now.
+		if rep.Size > 0 && int64(len(rebuilt)) < tlog.StoredHashCount(rep.Size) {
+			return // the tree could not be rebuilt: a problem already
+		}
+		if err := l.checkWitnessedAhead(ctx, c, rep, opened); err != nil {
+			rollback(fmt.Sprintf("at least the %d records witnessed", opened.Size), err.Error())
+		}
 		return
 	}
 	if int64(len(rebuilt)) < tlog.StoredHashCount(rep.Size) {
@@ -184,6 +192,31 @@ func (l *Ledger) checkWitnessed(ctx context.Context, c CaseID, rep *Report, rebu
 		return
 	}
 	l.rewitness(ctx, c, rep, opened.Size)
+}
+
+// checkWitnessedAhead checks a witnessed checkpoint of more records than
+// the log rep verified: the store must hold at least as many records now,
+// and prove the log verified a prefix of the log witnessed. It returns
+// what was found instead.
+func (l *Ledger) checkWitnessedAhead(ctx context.Context, c CaseID, rep *Report, witnessed Checkpoint) error {
+	n, err := l.store.Size(ctx, c)
+	if err != nil {
+		return fmt.Errorf("%d records verified, and the store's size could not be read: %w", rep.Size, err)
+	}
+	if n < witnessed.Size {
+		return fmt.Errorf("%d records", n)
+	}
+	if rep.Size == 0 {
+		return nil
+	}
+	proof, err := l.ProveConsistency(ctx, c, rep.Size, witnessed.Size)
+	if err == nil {
+		err = tlog.CheckTree(proof, witnessed.Size, witnessed.Root, rep.Size, rep.Root)
+	}
+	if err != nil {
+		return fmt.Errorf("%d records verified, of root %s, not a prefix of the log witnessed: %w", rep.Size, rep.Root, err)
+	}
+	return nil
 }
 
 // rewitness witnesses the log rep verified if it is sound and longer than

@@ -59,7 +59,9 @@
 //   - [ErrNotFound]: no such incident, or no such evidence item
 //     (evidence.ErrNotFound).
 //   - [ErrConflict]: another writer changed the incident or its custody
-//     log, and the retries ran out.
+//     log, and the retries ran out. For evidence whose content is stored
+//     already, retries run until [Config.CustodyTimeout], and the error
+//     is then an evidence.UnrecordedError for [Responder.CompleteEvidence].
 //
 // The other package's errors and types still match as well, so a caller
 // that already branches on phases.ErrGuardFailed keeps working, and the

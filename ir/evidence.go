@@ -2,6 +2,7 @@ package ir
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -30,15 +31,16 @@ func (id ID) Case() evidence.CaseID { return evidence.CaseID(id) }
 // Spans of the steps of collecting evidence, under the span of
 // [Responder.CollectEvidence]: checking that the incident exists and the
 // actor may collect, and recording the item on the incident (the span of
-// [Responder.LinkEvidence] too).
+// [Responder.LinkEvidence] too); and the span of
+// [Responder.CompleteEvidence].
 const (
-	spanCheckEvidence Operation = "collect_evidence.check"
-	spanLinkEvidence  Operation = "link_evidence"
+	spanCheckEvidence    Operation = "collect_evidence.check"
+	spanLinkEvidence     Operation = "link_evidence"
+	spanCompleteEvidence Operation = "complete_evidence"
 )
 
-// linkTimeout bounds how long linking collected evidence to its incident
-// may take once the caller has stopped waiting.
-const linkTimeout = 30 * time.Second
+// defaultCustodyTimeout is [Config.CustodyTimeout] when it is zero.
+const defaultCustodyTimeout = 30 * time.Second
 
 // CollectEvidence takes evidence in for the incident: the locker stores the
 // content and records its collection in the incident's custody log (its
@@ -64,8 +66,10 @@ const linkTimeout = 30 * time.Second
 //
 // It needs [Config.Evidence]. An incident references at most
 // [MaxListSize] evidence items. Once the content is stored, the rest
-// goes ahead even if ctx is cancelled (within a bounded time): the
-// collection already happened.
+// goes ahead even if ctx is cancelled, for [Config.CustodyTimeout] (or
+// until ctx's deadline, if later): the collection already happened.
+// Until then, conflicts with other writers to the incident or its
+// custody log are retried, however many there are.
 //
 // With [Config.AtomicCustody] (the store also keeps the locker's custody
 // logs, checked by [NewResponder]), the custody record, the incident change
@@ -73,6 +77,13 @@ const linkTimeout = 30 * time.Second
 // appended first and the incident linked after it; if linking fails, the
 // item is returned with the error, and [Responder.LinkEvidence] links it
 // later.
+//
+// If the content is stored but its collection cannot be recorded in that
+// time, the error is an [*evidence.UnrecordedError] (find it with
+// errors.As) carrying the collected record as staged:
+// [Responder.CompleteEvidence] records it later, without reading the
+// content again. Evidence whose content is stored is never left without
+// a way to record its custody.
 func (r *Responder) CollectEvidence(ctx context.Context, actor Actor, id ID, c evidence.Collection) (_ evidence.Item, err error) {
 	ctx, span := r.tel.start(ctx, OpCollectEvidence, id)
 	defer func() { err = facade(err); r.tel.end(ctx, span, err) }()
@@ -94,21 +105,105 @@ func (r *Responder) CollectEvidence(ctx context.Context, actor Actor, id ID, c e
 	}
 	// The incident must exist and the actor be allowed before anything is
 	// read from c.Content.
-	if _, err := r.mutate(ctx, actor, id, change{op: OpCollectEvidence, span: spanCheckEvidence,
-		apply: func(context.Context, *Incident, time.Time) ([]EventData, error) { return nil, nil }}); err != nil {
+	if err := r.checkCollect(ctx, actor, id); err != nil {
 		return evidence.Item{}, err
 	}
 	c.Case = id.Case()
-	if r.custody {
-		return r.collectTogether(ctx, actor, id, c)
-	}
-	item, err := r.evidence.Collect(ctx, c)
+	staged, err := r.evidence.Stage(ctx, c)
 	if err != nil {
 		return evidence.Item{}, err
 	}
-	linkCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), linkTimeout)
+	return r.record(ctx, actor, id, staged, true)
+}
+
+// CompleteEvidence records the collection of evidence whose content is
+// stored already: the record an [*evidence.UnrecordedError] from
+// [Responder.CollectEvidence] carries. It checks the record is of the
+// incident's case, the actor is the one it names, the policies allow the
+// actor to collect (as CollectEvidence does), and the locker holds its
+// content, then records it as CollectEvidence would have, returning the
+// item as stored. It never reads the evidence's source. Completing a
+// collection already recorded changes nothing and returns its item, so
+// that it is safe to call again after any error. It needs
+// [Config.Evidence].
+func (r *Responder) CompleteEvidence(ctx context.Context, actor Actor, id ID, staged evidence.Record) (_ evidence.Item, err error) {
+	ctx, span := r.tel.start(ctx, spanCompleteEvidence, id)
+	defer func() { err = facade(err); r.tel.end(ctx, span, err) }()
+	switch {
+	case r.evidence == nil:
+		return evidence.Item{}, invalid("config", "", "completing a collection needs Config.Evidence")
+	case staged.Case != id.Case():
+		return evidence.Item{}, invalid("staged record", string(staged.Case), "is not of the case of incident "+string(id))
+	case staged.Actor.ID != actor.ID:
+		return evidence.Item{}, invalid("staged record", staged.Actor.ID, "names another collector than the actor "+actor.ID)
+	}
+	if err := r.checkCollect(ctx, actor, id); err != nil {
+		return evidence.Item{}, err
+	}
+	if r.custody {
+		// Without it, the locker checks the record as it completes it.
+		if err := r.evidence.CheckStaged(ctx, staged); err != nil {
+			return evidence.Item{}, err
+		}
+	}
+	return r.record(ctx, actor, id, staged, false)
+}
+
+// checkCollect checks that the incident exists and the actor may collect
+// evidence for it.
+func (r *Responder) checkCollect(ctx context.Context, actor Actor, id ID) error {
+	_, err := r.mutate(ctx, actor, id, change{op: OpCollectEvidence, span: spanCheckEvidence,
+		apply: func(context.Context, *Incident, time.Time) ([]EventData, error) { return nil, nil }})
+	return err
+}
+
+// recordingContext returns the context a collection whose content is
+// stored is recorded in: one that ctx ending does not end, with the
+// Responder's custody timeout from now, or ctx's deadline if later.
+func (r *Responder) recordingContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline := time.Now().Add(r.custodyTimeout)
+	if d, ok := ctx.Deadline(); ok && d.After(deadline) {
+		deadline = d
+	}
+	return context.WithDeadline(context.WithoutCancel(ctx), deadline)
+}
+
+// record records the collection of staged, whose content is stored, and
+// links its item to the incident. If the record cannot be written, the
+// error is an [*evidence.UnrecordedError] carrying staged. fresh says
+// staged was just staged by the locker, rather than given back to
+// complete.
+func (r *Responder) record(ctx context.Context, actor Actor, id ID, staged evidence.Record, fresh bool) (evidence.Item, error) {
+	ctx, cancel := r.recordingContext(ctx)
 	defer cancel()
-	if _, err := r.LinkEvidence(linkCtx, actor, id, item.ID); err != nil {
+	unrecorded := func(err error) error {
+		if ue := (*evidence.UnrecordedError)(nil); errors.As(err, &ue) {
+			return err
+		}
+		return &opError{op: fmt.Sprintf("collect evidence for incident %s", id), err: &evidence.UnrecordedError{Record: staged, Err: err}}
+	}
+	if r.custody {
+		item, err := r.recordTogether(ctx, actor, id, staged)
+		if err != nil {
+			return evidence.Item{}, unrecorded(err)
+		}
+		return item, nil
+	}
+	var item evidence.Item
+	if fresh {
+		rec, err := r.evidence.Ledger().Append(ctx, staged)
+		if err != nil {
+			return evidence.Item{}, unrecorded(err)
+		}
+		item = *rec.Snapshot
+	} else {
+		var err error
+		// The locker says whether the record can be completed later.
+		if item, err = r.evidence.CompleteCollection(ctx, staged); err != nil {
+			return evidence.Item{}, err
+		}
+	}
+	if _, err := r.LinkEvidence(ctx, actor, id, item.ID); err != nil {
 		return item, &opError{op: fmt.Sprintf("evidence %s collected but not linked to incident %s", item.ID, id), err: err}
 	}
 	return item, nil
@@ -143,26 +238,28 @@ func checkCollection(c evidence.Collection) error {
 	return nil
 }
 
-// custodyRetries is the least number of retries of a change carrying a
-// custody record: other writers to the same case make it conflict, and the
-// content it records is already stored.
-const custodyRetries = 16
-
-// collectTogether stores the content, then writes its collected record,
-// the incident's reference to it and the event in one change.
-func (r *Responder) collectTogether(ctx context.Context, actor Actor, id ID, c evidence.Collection) (evidence.Item, error) {
-	staged, err := r.evidence.Stage(ctx, c)
-	if err != nil {
-		return evidence.Item{}, err
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), linkTimeout)
-	defer cancel()
+// recordTogether writes staged's collected record, the incident's
+// reference to its item and the event in one change, retrying conflicts
+// until ctx ends. An item the incident references already was recorded
+// with it: nothing is written, and the item is returned.
+func (r *Responder) recordTogether(ctx context.Context, actor Actor, id ID, staged evidence.Record) (evidence.Item, error) {
 	var (
 		item    evidence.Item
 		pending evidence.Append
 	)
-	_, err = r.mutate(ctx, actor, id, change{op: OpCollectEvidence, span: spanLinkEvidence, minRetries: custodyRetries,
+	_, err := r.mutate(ctx, actor, id, change{op: OpCollectEvidence, span: spanLinkEvidence, untilDone: true,
 		apply: func(ctx context.Context, inc *Incident, _ time.Time) ([]EventData, error) {
+			for _, ref := range inc.Evidence {
+				if ref.Item == staged.Item {
+					// Recorded already, in the same transaction.
+					it, err := r.evidence.Item(ctx, id.Case(), staged.Item)
+					if err != nil {
+						return nil, err
+					}
+					item = it
+					return nil, nil
+				}
+			}
 			if len(inc.Evidence) >= MaxListSize {
 				return nil, invalid("evidence", "", "too many evidence items")
 			}
@@ -178,7 +275,7 @@ func (r *Responder) collectTogether(ctx context.Context, actor Actor, id ID, c e
 		custody: func() []evidence.Append { return []evidence.Append{pending} },
 	})
 	if err != nil {
-		return evidence.Item{}, &opError{op: fmt.Sprintf("evidence %s stored but its collection not recorded", staged.Item), err: err}
+		return evidence.Item{}, err
 	}
 	// The record is committed: a witness failing now loses nothing, and
 	// the ledger witnesses the log again on its next append or verify.

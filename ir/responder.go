@@ -75,6 +75,14 @@ type Config struct {
 	// waits, for its turn or for a retry, ends it with the context's
 	// error and nothing written.
 	ConflictRetries int
+	// CustodyTimeout bounds how long [Responder.CollectEvidence] and
+	// [Responder.CompleteEvidence] keep trying to record a collection
+	// once its content is stored, even if their context ends: the
+	// collection already happened. Until then a conflict with other
+	// writers is retried, however many times, with the waits of
+	// ConflictRetries. A context whose deadline is later gives them
+	// that long. Zero means 30s; negative is refused.
+	CustodyTimeout time.Duration
 }
 
 // Responder runs incidents: it opens them, moves them through their phase
@@ -131,6 +139,9 @@ type Responder struct {
 	// written keeps the incidents the Responder wrote last, which the
 	// next change to them starts from.
 	written writtenCache
+	// custodyTimeout bounds recording a collection; see
+	// Config.CustodyTimeout.
+	custodyTimeout time.Duration
 }
 
 // NewResponder returns a Responder configured by cfg, or an error if cfg is
@@ -181,6 +192,12 @@ func NewResponder(cfg Config) (*Responder, error) {
 	}
 	if r.logger == nil {
 		r.logger = slog.New(slog.DiscardHandler)
+	}
+	switch r.custodyTimeout = cfg.CustodyTimeout; {
+	case r.custodyTimeout < 0:
+		return nil, invalid("config", "", "Config.CustodyTimeout must not be negative")
+	case r.custodyTimeout == 0:
+		r.custodyTimeout = defaultCustodyTimeout
 	}
 	switch {
 	case r.retries == 0:
@@ -257,9 +274,10 @@ type change struct {
 	// custody, if set, returns the custody records the change carries,
 	// as the last call of apply prepared them.
 	custody func() []evidence.Append
-	// minRetries, if more than the Responder's retries, is how many times
-	// the change is retried after a conflict.
-	minRetries int
+	// untilDone, if set, retries the change after every conflict until
+	// ctx ends, whatever the Responder's retries: for a change recording
+	// what already happened, whose ctx has a deadline.
+	untilDone bool
 }
 
 // apply writes ch, with its outbox messages when the Responder leaves
@@ -349,6 +367,16 @@ func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change) (i
 		}
 	}
 	defer func() { err = facade(err); r.tel.end(ctx, span, err) }()
+	// conflict is the latest conflict retried: a change retried until its
+	// context ends fails with it, whatever step the end interrupts.
+	var conflict error
+	if c.untilDone {
+		defer func() {
+			if err != nil && conflict != nil && !errors.Is(err, ErrConflict) && ctx.Err() != nil {
+				err = fmt.Errorf("ir: %s %s: gave up after conflicts (%w): %w", c.op, id, err, conflict)
+			}
+		}()
+	}
 	if actor, err = actor.normalize("actor"); err != nil {
 		return nil, err
 	}
@@ -368,7 +396,7 @@ func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change) (i
 		return nil, fmt.Errorf("ir: %s %s: %w", c.op, id, err)
 	}
 	defer turn.release()
-	retries := max(r.retries, c.minRetries)
+	retries := r.retries
 	trustCache := true
 	for attempt := 0; ; attempt++ {
 		// The incident as this Responder last wrote it saves reading it
@@ -407,12 +435,16 @@ func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change) (i
 			ch.Custody = c.custody()
 		}
 		err = r.apply(ctx, ch)
-		if errors.Is(err, ErrConflict) && attempt < retries {
+		if errors.Is(err, ErrConflict) && (attempt < retries || c.untilDone) {
+			conflict = err
 			if r.logger.Enabled(ctx, slog.LevelDebug) {
 				r.logger.DebugContext(ctx, "ir: retrying after conflict", "incident", id, "operation", c.op, "attempt", attempt+1)
 			}
-			if err := conflictBackoff(ctx, attempt); err != nil {
-				return nil, fmt.Errorf("ir: %s %s: %w", c.op, id, err)
+			if berr := conflictBackoff(ctx, attempt); berr != nil {
+				if c.untilDone {
+					return nil, fmt.Errorf("ir: %s %s: gave up after %d attempts (%w): %w", c.op, id, attempt+1, berr, err)
+				}
+				return nil, fmt.Errorf("ir: %s %s: %w", c.op, id, berr)
 			}
 			trustCache = false
 			continue

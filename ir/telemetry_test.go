@@ -199,6 +199,13 @@ func TestEveryOperationHasASpan(t *testing.T) {
 			_, err := h.r.LinkEvidence(h.ctx, testAlice, id, "ITEM-1")
 			return err
 		}, want: want{span: "ir.link_evidence", op: "link_evidence", incident: true, severity: true}},
+		{name: "complete evidence", locker: true, setup: func(h *harness, id ir.ID) {
+			_, err := h.r.CollectEvidence(h.ctx, testAlice, id, evidence.Collection{Name: "mail.log", Content: strings.NewReader("log")})
+			require.NoError(h.t, err)
+		}, do: func(h *harness, id ir.ID) error {
+			_, err := h.r.CompleteEvidence(h.ctx, testAlice, id, stagedCopy(id, "ITEM-COPY", "log", h.clock.Now()))
+			return err
+		}, want: want{span: "ir.complete_evidence", op: "complete_evidence", incident: true}},
 		{name: "actions", do: func(h *harness, id ir.ID) error {
 			_, err := h.r.Actions(h.ctx, testAlice, id)
 			return err

@@ -159,9 +159,13 @@ type Options struct {
 // opts.IncludeBlobs, each item's content read from blobs. The same stored
 // case always exports to the same bytes.
 //
-// It exports what is stored at one size of the log, even if records are
-// appended meanwhile: the records up to that size, the items they collect,
-// and the checkpoints up to that size with their consistency proofs. It
+// It exports what is stored at one size of the log, however fast records
+// are appended meanwhile: the records up to that size, the items they
+// collect, and the checkpoints up to that size with their consistency
+// proofs. Nothing that is wrong with the store is left out: an item no
+// record collects is exported for the verifier to report, and a stored
+// checkpoint of more records than the log holds fails the export with a
+// [*evidence.TamperError]. It
 // does not check the log (see [evidence.Ledger.Verify] and [Bundle.Verify]), but a
 // bundle verifies only if a checkpoint covers all its records: sign one
 // with [evidence.Ledger.Checkpoint] first, or set opts.Checkpoint.
@@ -227,17 +231,48 @@ func snapshotBundle(ctx context.Context, l *evidence.Ledger, c evidence.CaseID, 
 	fail := func(err error) (*bundleExport, error) {
 		return nil, fmt.Errorf("bundle: export case %s: %w", c, err)
 	}
-	n, err := l.Store().Size(ctx, c)
-	if err != nil {
-		return fail(err)
-	}
+	var signed int64
 	if opts.Checkpoint {
-		if n, err = checkpointBundle(ctx, l, c, n); err != nil {
+		n, err := l.Store().Size(ctx, c)
+		if err != nil {
+			return fail(err)
+		}
+		if signed, err = checkpointBundle(ctx, l, c, n); err != nil {
 			return nil, err
 		}
 	}
+	// The checkpoints are read before the size: each was stored for a
+	// size the log had reached, so the size read next covers them all,
+	// unless the store lost records since.
+	cps, err := l.Store().Checkpoints(ctx, c)
+	if err != nil {
+		return fail(err)
+	}
+	size, err := l.Store().Size(ctx, c)
+	if err != nil {
+		return fail(err)
+	}
+	n := size
+	if opts.Checkpoint {
+		// The size signed, which the log had reached before size was
+		// read: every record exported is signed.
+		n = signed
+	}
 	if n == 0 {
 		return fail(fmt.Errorf("the case has no records: %w", evidence.ErrNotFound))
+	}
+	checkpoints := make([]evidence.Checkpoint, 0, len(cps))
+	for _, cp := range cps {
+		switch {
+		case cp.Size > size:
+			return nil, &evidence.TamperError{Case: c, Record: -1, What: "checkpoint",
+				Expected: fmt.Sprintf("at least %d records, as a checkpoint stored signs", cp.Size), Found: fmt.Sprintf("%d records", size)}
+		case cp.Size <= n:
+			checkpoints = append(checkpoints, cp)
+		}
+		// A checkpoint of a size between n and size signs records
+		// appended since the checkpoint exported: it is left out with
+		// them.
 	}
 	ex := &bundleExport{store: l.Store(), owner: make(map[string]evidence.Item)}
 	collected, err := ex.scanRecords(ctx, c, n)
@@ -248,21 +283,18 @@ func snapshotBundle(ctx context.Context, l *evidence.Ledger, c evidence.CaseID, 
 	if err != nil {
 		return fail(err)
 	}
-	// Items collected after size n are left out with their records.
+	// Items collected after size n are left out with their records; they
+	// are in the store's records from n on, read after the items. Any
+	// other item stays, for the verifier to report if no record collected
+	// it.
+	later, err := ex.collectedSince(ctx, c, n)
+	if err != nil {
+		return nil, err
+	}
 	items := make([]evidence.Item, 0, len(collected))
 	for _, it := range stored {
-		if collected[it.ID] {
+		if collected[it.ID] || !later[it.ID] {
 			items = append(items, it)
-		}
-	}
-	cps, err := l.Store().Checkpoints(ctx, c)
-	if err != nil {
-		return fail(err)
-	}
-	checkpoints := make([]evidence.Checkpoint, 0, len(cps))
-	for _, cp := range cps {
-		if cp.Size <= n {
-			checkpoints = append(checkpoints, cp)
 		}
 	}
 	proofs, err := bundleConsistencyProofs(ctx, l, c, checkpoints)
@@ -311,6 +343,37 @@ func checkpointBundle(ctx context.Context, l *evidence.Ledger, c evidence.CaseID
 	return cp.Size, nil
 }
 
+// collectedSince returns the items that the records of case c from index n
+// on, as the store holds them now, collect.
+func (ex *bundleExport) collectedSince(ctx context.Context, c evidence.CaseID, n int64) (map[evidence.ItemID]bool, error) {
+	m, err := ex.store.Size(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: export case %s: %w", c, err)
+	}
+	later := make(map[evidence.ItemID]bool)
+	err = ex.eachRecordIn(ctx, c, n, m, func(_ int64, data []byte) error {
+		if id, ok := collectedItem(data); ok {
+			later[id] = true
+		}
+		return nil
+	})
+	return later, err
+}
+
+// collectedItem returns the item a record collects, if it is a collected
+// record that decodes.
+func collectedItem(data []byte) (evidence.ItemID, bool) {
+	var r struct {
+		Snapshot *struct {
+			ID evidence.ItemID `json:"id"`
+		} `json:"snapshot"`
+	}
+	if json.Unmarshal(data, &r) != nil || r.Snapshot == nil {
+		return "", false
+	}
+	return r.Snapshot.ID, true
+}
+
 // scanRecords reads records [0, n) of case c a batch at a time, and returns
 // the items they collect. It sizes records.jsonl, and refuses a record
 // holding a newline, which would split its line in two: a canonical
@@ -324,13 +387,8 @@ func (ex *bundleExport) scanRecords(ctx context.Context, c evidence.CaseID, n in
 		ex.recordsSize += int64(len(data)) + 1
 		// Undecodable records are exported as they are: finding them
 		// is the verifier's job.
-		var r struct {
-			Snapshot *struct {
-				ID evidence.ItemID `json:"id"`
-			} `json:"snapshot"`
-		}
-		if json.Unmarshal(data, &r) == nil && r.Snapshot != nil {
-			collected[r.Snapshot.ID] = true
+		if id, ok := collectedItem(data); ok {
+			collected[id] = true
 		}
 		return nil
 	})
@@ -340,7 +398,13 @@ func (ex *bundleExport) scanRecords(ctx context.Context, c evidence.CaseID, n in
 // eachRecord calls f with each record [0, n) of case c, reading them a
 // batch at a time.
 func (ex *bundleExport) eachRecord(ctx context.Context, c evidence.CaseID, n int64, f func(i int64, data []byte) error) error {
-	for start := int64(0); start < n; start += bundleBatch {
+	return ex.eachRecordIn(ctx, c, 0, n, f)
+}
+
+// eachRecordIn calls f with each record [from, n) of case c, reading them
+// a batch at a time.
+func (ex *bundleExport) eachRecordIn(ctx context.Context, c evidence.CaseID, from, n int64, f func(i int64, data []byte) error) error {
+	for start := from; start < n; start += bundleBatch {
 		end := min(start+bundleBatch, n)
 		batch, err := ex.store.Records(ctx, c, start, end)
 		if err != nil {

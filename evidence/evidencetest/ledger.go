@@ -27,7 +27,8 @@ import (
 // which exactly one wins; invalid appends refused as
 // [evidence.Append.Validate] refuses them; and cancellation. It ends with a
 // [evidence.Ledger] on the store, appending concurrently, proving and
-// verifying. Every implementation runs it from its own tests:
+// verifying, and exporting a case again and again while other writers
+// grow it: every export must verify clean. Every implementation runs it from its own tests:
 //
 //	func TestLedgerStore(t *testing.T) {
 //		evidencetest.TestLedgerStore(t, func(t *testing.T) evidence.LedgerStore {
@@ -66,6 +67,7 @@ func TestLedgerStore(t *testing.T, newStore func(t *testing.T) evidence.LedgerSt
 		{"CanceledContext", s.testCanceledContext},
 		{"Ledger", s.testLedger},
 		{"LedgerConcurrent", s.testLedgerConcurrent},
+		{"ExportGrowing", s.testExportGrowing},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

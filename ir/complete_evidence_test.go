@@ -1,0 +1,270 @@
+package ir_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/incidentkit/incidentkit/evidence"
+	"github.com/incidentkit/incidentkit/ir"
+)
+
+// stagedCopy returns a collected record, as staged, of item item of
+// incident id's case whose content is content, stored already.
+func stagedCopy(id ir.ID, item evidence.ItemID, content string, at time.Time) evidence.Record {
+	sum := sha256.Sum256([]byte(content))
+	by := evidence.Party{ID: testAlice.ID, Name: testAlice.Name}
+	at = at.Round(0)
+	it := evidence.Item{ID: item, CaseID: id.Case(), Name: string(item) + ".log", Kind: evidence.KindLog,
+		Size: int64(len(content)), Digests: evidence.Digests{SHA256: hex.EncodeToString(sum[:])}, CollectedBy: by, CollectedAt: at}
+	return evidence.Record{Case: id.Case(), Item: item, Action: evidence.ActionCollected, Actor: by, At: at,
+		Digest: it.Digests.SHA256, Snapshot: &it}
+}
+
+// contention makes writes that carry custody records conflict, as if
+// other writers kept taking the head of the custody log first: the next
+// conflicts of them, or every one while forever is set.
+type contention struct {
+	conflicts atomic.Int64
+	forever   atomic.Bool
+	// met counts the conflicts made.
+	met atomic.Int64
+}
+
+// conflict reports whether the next write conflicts.
+func (c *contention) conflict() bool {
+	if c.forever.Load() || c.conflicts.Add(-1) >= 0 {
+		c.met.Add(1)
+		return true
+	}
+	return false
+}
+
+// contendedStore is a memory store whose changes carrying custody records
+// conflict as its contention says: the store of a Responder with
+// Config.AtomicCustody.
+type contendedStore struct {
+	*ir.MemoryStore
+	contention
+}
+
+func (s *contendedStore) Apply(ctx context.Context, ch ir.Change) error {
+	if len(ch.Custody) > 0 && s.conflict() {
+		return fmt.Errorf("test: the custody log moved on: %w", ir.ErrConflict)
+	}
+	return s.MemoryStore.Apply(ctx, ch)
+}
+
+// contendedLedgerStore is a memory ledger store whose appends conflict as
+// its contention says: the ledger store of a Responder collecting in two
+// steps.
+type contendedLedgerStore struct {
+	*evidence.MemoryLedgerStore
+	contention
+}
+
+func (s *contendedLedgerStore) Append(ctx context.Context, a evidence.Append) error {
+	if s.conflict() {
+		return fmt.Errorf("test: the custody log moved on: %w", evidence.ErrConflict)
+	}
+	return s.MemoryLedgerStore.Append(ctx, a)
+}
+
+// countingReader counts the bytes read from it.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// contendedResponder is a Responder collecting evidence, atomically or in
+// two steps, into a custody log whose writes conflict as the contention
+// it returns says.
+type contendedResponder struct {
+	r       *ir.Responder
+	store   ir.Store
+	ledger  *evidence.Ledger
+	blobs   *evidence.MemoryBlobs
+	contend *contention
+}
+
+func newContendedResponder(t *testing.T, atomicCustody bool, cfg ir.Config) *contendedResponder {
+	t.Helper()
+	key, _, err := evidence.GenerateKey("custody.test")
+	require.NoError(t, err)
+	cr := &contendedResponder{blobs: evidence.NewMemoryBlobs()}
+	var ledgerStore evidence.LedgerStore
+	if atomicCustody {
+		st := &contendedStore{MemoryStore: ir.NewMemoryStore()}
+		cfg.Store, ledgerStore, cr.contend = st, st, &st.contention
+	} else {
+		st := &contendedLedgerStore{MemoryLedgerStore: evidence.NewMemoryLedgerStore()}
+		cfg.Store, ledgerStore, cr.contend = ir.NewMemoryStore(), st, &st.contention
+	}
+	cr.store = cfg.Store
+	cr.ledger, err = evidence.NewLedger(evidence.LedgerConfig{Store: ledgerStore, Key: key, WriteTimeout: 20 * time.Millisecond})
+	require.NoError(t, err)
+	cfg.Evidence, err = evidence.NewLocker(evidence.LockerConfig{Ledger: cr.ledger, Blobs: cr.blobs})
+	require.NoError(t, err)
+	cfg.AtomicCustody = atomicCustody
+	cr.r, err = ir.NewResponder(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, cr.r.Shutdown(context.Background())) })
+	return cr
+}
+
+// TestCollectEvidenceRetriesConflicts collects evidence while the custody
+// log keeps moving for many more attempts than the Responder retries other
+// changes, and than any fixed count of attempts a collection once had: the
+// collection is retried until it is recorded.
+func TestCollectEvidenceRetriesConflicts(t *testing.T) {
+	t.Parallel()
+	for _, atomicCustody := range []bool{true, false} {
+		t.Run(fmt.Sprintf("atomic custody %v", atomicCustody), func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			cr := newContendedResponder(t, atomicCustody, ir.Config{ConflictRetries: 2})
+			inc, err := cr.r.Open(ctx, testAlice, ir.NewIncident{Title: "Phish", Severity: ir.SeverityHigh})
+			require.NoError(t, err)
+			const conflicts = 70
+			cr.contend.conflicts.Store(conflicts)
+			item, err := cr.r.CollectEvidence(ctx, testAlice, inc.ID, evidence.Collection{Name: "mail.log", Content: strings.NewReader("log")})
+			require.NoError(t, err)
+			assert.Equal(t, int64(conflicts), cr.contend.met.Load(), "every conflict was met and retried")
+			got, err := cr.r.Get(ctx, inc.ID)
+			require.NoError(t, err)
+			require.Len(t, got.Evidence, 1)
+			assert.Equal(t, item.ID, got.Evidence[0].Item)
+			rep, err := cr.ledger.Verify(ctx, inc.ID.Case())
+			require.NoError(t, err)
+			require.NoError(t, rep.Err())
+			assert.Equal(t, int64(1), rep.Size)
+		})
+	}
+}
+
+// TestCollectEvidenceUnrecorded collects evidence while the custody log
+// keeps moving past the custody timeout: the error says the content is
+// stored and carries the staged record, and CompleteEvidence records it
+// later without reading the source again, once, however often it is
+// called.
+func TestCollectEvidenceUnrecorded(t *testing.T) {
+	t.Parallel()
+	for _, atomicCustody := range []bool{true, false} {
+		t.Run(fmt.Sprintf("atomic custody %v", atomicCustody), func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			cr := newContendedResponder(t, atomicCustody, ir.Config{CustodyTimeout: 20 * time.Millisecond})
+			inc, err := cr.r.Open(ctx, testAlice, ir.NewIncident{Title: "Phish", Severity: ir.SeverityHigh})
+			require.NoError(t, err)
+
+			cr.contend.forever.Store(true)
+			var read atomic.Int64
+			_, err = cr.r.CollectEvidence(ctx, testAlice, inc.ID, evidence.Collection{Name: "disk.img", Content: countingReader{strings.NewReader("a source read once"), &read}})
+			require.ErrorIs(t, err, ir.ErrConflict)
+			var ue *evidence.UnrecordedError
+			require.ErrorAs(t, err, &ue)
+			assert.Contains(t, err.Error(), "stored but its collection not recorded")
+			assert.Equal(t, inc.ID.Case(), ue.Record.Case)
+			assert.Equal(t, evidence.ActionCollected, ue.Record.Action)
+			require.NotNil(t, ue.Record.Snapshot)
+			assert.Equal(t, int64(len("a source read once")), read.Load())
+			size, err := cr.blobs.Stat(ctx, ue.Record.Digest)
+			require.NoError(t, err, "the content is stored")
+			assert.Equal(t, ue.Record.Snapshot.Size, size)
+			n, err := cr.ledger.Store().Size(ctx, inc.ID.Case())
+			require.NoError(t, err)
+			assert.Zero(t, n, "nothing recorded yet")
+
+			// Still contended: the completion fails the same way,
+			// carrying the same record.
+			_, err = cr.r.CompleteEvidence(ctx, testAlice, inc.ID, ue.Record)
+			var again *evidence.UnrecordedError
+			require.ErrorAs(t, err, &again)
+			assert.Equal(t, ue.Record.Item, again.Record.Item)
+
+			cr.contend.forever.Store(false)
+			item, err := cr.r.CompleteEvidence(ctx, testAlice, inc.ID, ue.Record)
+			require.NoError(t, err)
+			assert.Equal(t, ue.Record.Item, item.ID)
+			assert.Equal(t, "EX-001", item.Exhibit)
+			again2, err := cr.r.CompleteEvidence(ctx, testAlice, inc.ID, ue.Record)
+			require.NoError(t, err, "completing it again changes nothing")
+			assert.Equal(t, item, again2)
+
+			assert.Equal(t, int64(len("a source read once")), read.Load(), "the source was read once")
+			got, err := cr.r.Get(ctx, inc.ID)
+			require.NoError(t, err)
+			require.Len(t, got.Evidence, 1)
+			assert.Equal(t, item.ID, got.Evidence[0].Item)
+			rep, err := cr.ledger.Verify(ctx, inc.ID.Case())
+			require.NoError(t, err)
+			require.NoError(t, rep.Err())
+			assert.Equal(t, int64(1), rep.Size)
+		})
+	}
+}
+
+// TestCompleteEvidenceRefuses gives CompleteEvidence records it must not
+// record: of another incident's case, naming another collector than the
+// actor, not a collection, or of content the locker does not hold. Each
+// is refused with a typed error, and nothing is recorded.
+func TestCompleteEvidenceRefuses(t *testing.T) {
+	t.Parallel()
+	for _, atomicCustody := range []bool{true, false} {
+		t.Run(fmt.Sprintf("atomic custody %v", atomicCustody), func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			cr := newContendedResponder(t, atomicCustody, ir.Config{})
+			inc, err := cr.r.Open(ctx, testAlice, ir.NewIncident{Title: "Phish", Severity: ir.SeverityHigh})
+			require.NoError(t, err)
+			other, err := cr.r.Open(ctx, testAlice, ir.NewIncident{Title: "Other", Severity: ir.SeverityLow})
+			require.NoError(t, err)
+			_, err = cr.r.CollectEvidence(ctx, testAlice, inc.ID, evidence.Collection{Name: "mail.log", Content: strings.NewReader("log")})
+			require.NoError(t, err)
+			now := time.Date(2026, time.March, 2, 9, 0, 0, 0, time.UTC)
+
+			notCollected := stagedCopy(inc.ID, "ITEM-X", "log", now)
+			notCollected.Action, notCollected.Snapshot = evidence.ActionAccessed, nil
+			byBob := stagedCopy(inc.ID, "ITEM-X", "log", now)
+			byBob.Actor = evidence.Party{ID: "bob", Name: "Bob"}
+			tests := []struct {
+				name   string
+				staged evidence.Record
+				want   error
+			}{
+				{"another case", stagedCopy(other.ID, "ITEM-X", "log", now), ir.ErrInvalid},
+				{"another collector", byBob, ir.ErrInvalid},
+				{"not a collection", notCollected, evidence.ErrInvalid},
+				{"content not stored", stagedCopy(inc.ID, "ITEM-X", "never stored", now), evidence.ErrNotFound},
+			}
+			for _, tc := range tests {
+				_, err := cr.r.CompleteEvidence(ctx, testAlice, inc.ID, tc.staged)
+				require.ErrorIs(t, err, tc.want, tc.name)
+				var ue *evidence.UnrecordedError
+				assert.False(t, errors.As(err, &ue), "%s: not a record to complete later", tc.name)
+			}
+			n, err := cr.ledger.Store().Size(ctx, inc.ID.Case())
+			require.NoError(t, err)
+			assert.Equal(t, int64(1), n, "nothing recorded")
+			got, err := cr.r.Get(ctx, inc.ID)
+			require.NoError(t, err)
+			assert.Len(t, got.Evidence, 1)
+		})
+	}
+}
