@@ -163,10 +163,9 @@ type Options struct {
 // are appended meanwhile: the records up to that size, the items they
 // collect, and the checkpoints up to that size with their consistency
 // proofs. Nothing that is wrong with the store is left out: an item no
-// record collects is exported for the verifier to report, and a stored
-// checkpoint of more records than the log holds fails the export with a
-// [*evidence.TamperError]. It
-// does not check the log (see [evidence.Ledger.Verify] and [Bundle.Verify]), but a
+// record collects, and a stored checkpoint of more records than the log
+// holds, fail the export with a [*evidence.TamperError]. It does not
+// check the log (see [evidence.Ledger.Verify] and [Bundle.Verify]), but a
 // bundle verifies only if a checkpoint covers all its records: sign one
 // with [evidence.Ledger.Checkpoint] first, or set opts.Checkpoint.
 //
@@ -284,17 +283,22 @@ func snapshotBundle(ctx context.Context, l *evidence.Ledger, c evidence.CaseID, 
 		return fail(err)
 	}
 	// Items collected after size n are left out with their records; they
-	// are in the store's records from n on, read after the items. Any
-	// other item stays, for the verifier to report if no record collected
-	// it.
+	// are in the store's records from n on, read after the items. An item
+	// no record collects is a store tampered with: the export fails with
+	// it, as a bundle holding it would be refused by its reader or its
+	// verifier.
 	later, err := ex.collectedSince(ctx, c, n)
 	if err != nil {
 		return nil, err
 	}
 	items := make([]evidence.Item, 0, len(collected))
 	for _, it := range stored {
-		if collected[it.ID] || !later[it.ID] {
+		switch {
+		case collected[it.ID]:
 			items = append(items, it)
+		case !later[it.ID]:
+			return nil, &evidence.TamperError{Case: c, Record: -1, Item: it.ID, What: "item",
+				Expected: "a collected record of the item in the log", Found: "none"}
 		}
 	}
 	proofs, err := bundleConsistencyProofs(ctx, l, c, checkpoints)
