@@ -68,6 +68,7 @@ func TestLedgerStore(t *testing.T, newStore func(t *testing.T) evidence.LedgerSt
 		{"Ledger", s.testLedger},
 		{"LedgerConcurrent", s.testLedgerConcurrent},
 		{"ExportGrowing", s.testExportGrowing},
+		{"ImportForeignKey", s.testImportForeignKey},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,4 +1,4 @@
-package postgres_test
+package evidencetest
 
 import (
 	"bytes"
@@ -17,18 +17,16 @@ import (
 	"github.com/incidentkit/incidentkit/evidence/bundle"
 )
 
-// TestImportRefusesCaseSignedByAnotherKey imports into a store holding a
-// case a copy of it signed again by another key of the same name, with a
-// forged "disposed" record and planted content appended: it is refused,
-// and the store and its content are as they were.
-func TestImportRefusesCaseSignedByAnotherKey(t *testing.T) {
-	testDSN(t)
-	t.Parallel()
+// testImportForeignKey imports into a store holding a case a copy of it
+// signed again by another key of the same name, with a forged "disposed"
+// record and planted content appended: it is refused, and the store and
+// its content are as they were.
+func (s ledgerSuite) testImportForeignKey(t *testing.T) {
+	st := s.store(t)
 	ctx := t.Context()
-	dir := t.TempDir()
-	st := newStore(t, nil)
-	blobs, err := evidence.NewDirBlobs(filepath.Join(dir, "evidence"))
+	blobs, err := evidence.NewDirBlobs(filepath.Join(t.TempDir(), "evidence"))
 	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, blobs.Close()) })
 
 	const c evidence.CaseID = "INC-2026-0042"
 	key, vkey, err := evidence.GenerateKey("custody.example.org")
