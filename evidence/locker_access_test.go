@@ -363,3 +363,34 @@ func TestRefusalNotAppendedIsStillReported(t *testing.T) {
 	assert.ErrorContains(t, refusals[0].RecordErr, "disk full")
 	assert.NoError(t, refusals[1].RecordErr)
 }
+
+// TestRefusedCompletionLearnsNothing has Mallory complete a collection of
+// content the blob store holds and of content it does not: both get the
+// same refusal, neither matches ErrNotFound, and both are recorded.
+func TestRefusedCompletionLearnsNothing(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	a := newAccessLocker(t)
+	it, err := a.Collect(ctx, evidence.Collection{Case: "INC-1", Name: "a.log", Content: strings.NewReader("held"), CollectedBy: accessAlice})
+	require.NoError(t, err)
+	staged := func(digest string) evidence.Record {
+		at := it.CollectedAt
+		item := evidence.Item{ID: "0190f1c2-0000-7000-8000-000000000001", CaseID: "INC-2", Name: "probe", Kind: evidence.KindOther,
+			Size: it.Size, Digests: evidence.Digests{SHA256: digest}, CollectedBy: accessMallory, CollectedAt: at}
+		return evidence.Record{Case: "INC-2", Item: item.ID, Action: evidence.ActionCollected, Actor: accessMallory,
+			At: at, Digest: digest, Snapshot: &item}
+	}
+	missing := strings.Repeat("ab", 32)
+	before := len(a.refusals())
+	for name, call := range map[string]func(r evidence.Record) error{
+		"CompleteCollection": func(r evidence.Record) error { _, err := a.CompleteCollection(ctx, r); return err },
+		"CheckStaged":        func(r evidence.Record) error { return a.CheckStaged(ctx, r) },
+	} {
+		errHeld, errMissing := call(staged(it.Digests.SHA256)), call(staged(missing))
+		require.ErrorIs(t, errHeld, evidence.ErrDenied, name)
+		require.ErrorIs(t, errMissing, evidence.ErrDenied, name)
+		assert.NotErrorIs(t, errMissing, evidence.ErrNotFound, name)
+		assert.Equal(t, errHeld.Error(), errMissing.Error(), name)
+	}
+	assert.Len(t, a.refusals(), before+4, "every refusal recorded")
+}

@@ -59,8 +59,10 @@ func (l *Locker) CompleteCollection(ctx context.Context, r Record) (Item, error)
 }
 
 // CheckStaged checks that r is a collected record as [Locker.Stage] makes
-// it, whose content the locker's blob store holds with the size its item
-// gives, and asks the policy whether r's actor may collect it. It is for
+// it, asks the policy whether r's actor may collect it (before looking
+// for its content, so that a refused actor learns nothing of what the
+// blob store holds), and checks the locker's blob store holds its content
+// with the size its item gives. It is for
 // a store that appends r in the same transaction as other changes, with
 // [Ledger.Prepare]. A refusal matches [ErrDenied]; a record that is not a
 // staged collection [ErrInvalid]; content that is not stored [ErrNotFound].
@@ -76,6 +78,15 @@ func (l *Locker) CheckStaged(ctx context.Context, r Record) error {
 	if err := checkRecord(r); err != nil {
 		return err
 	}
+	// The policy first, as everywhere: a refused actor must not learn
+	// whether the blob store holds some content.
+	req := AccessRequest{Case: r.Case, Item: r.Item, Action: ActionCollected, Actor: r.Actor, Authority: r.Authority, Reason: r.Reason}
+	if by := r.Snapshot.CollectedBy; by.ID != r.Actor.ID {
+		req.OnBehalfOf = by
+	}
+	if err := l.allow(ctx, req); err != nil {
+		return err
+	}
 	size, err := l.blobs.Stat(ctx, r.Digest)
 	if err != nil {
 		return wrapOp(fmt.Sprintf("complete the collection of %s: content %s", r.Item, r.Digest), err)
@@ -83,11 +94,7 @@ func (l *Locker) CheckStaged(ctx context.Context, r Record) error {
 	if size != r.Snapshot.Size {
 		return invalid("staged record", fmt.Sprintf("its item has %d bytes, the content stored %d", r.Snapshot.Size, size))
 	}
-	req := AccessRequest{Case: r.Case, Item: r.Item, Action: ActionCollected, Actor: r.Actor, Authority: r.Authority, Reason: r.Reason}
-	if by := r.Snapshot.CollectedBy; by.ID != r.Actor.ID {
-		req.OnBehalfOf = by
-	}
-	return l.allow(ctx, req)
+	return nil
 }
 
 // collectedAlready reports whether the item r collects is in its case
