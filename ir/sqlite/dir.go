@@ -174,7 +174,14 @@ func OpenDir(ctx context.Context, path string, cfg DirConfig) (d *Dir, err error
 	if err := makeDir(path); err != nil {
 		return nil, err
 	}
-	key, err := dirKey(filepath.Join(path, DirKey), cfg.KeyName)
+	sc := cfg.Store
+	if sc.Clock == nil {
+		sc.Clock = rc.Clock
+	}
+	key, err := dirKey(ctx, filepath.Join(path, DirKey), cfg.KeyName, filepath.Join(path, DirDatabase), sc)
+	if de := (*DirError)(nil); errors.As(err, &de) {
+		return nil, de
+	}
 	if err != nil {
 		return nil, &DirError{Path: path, Err: err}
 	}
@@ -200,10 +207,6 @@ func OpenDir(ctx context.Context, path string, cfg DirConfig) (d *Dir, err error
 		if witness, err = evidence.NewDirWitness(wdir, vkey); err != nil {
 			return nil, &DirError{Path: path, Err: err}
 		}
-	}
-	sc := cfg.Store
-	if sc.Clock == nil {
-		sc.Clock = rc.Clock
 	}
 	store, err := Open(ctx, filepath.Join(path, DirDatabase), sc)
 	if err != nil {
@@ -271,12 +274,19 @@ func makeDir(path string) error {
 }
 
 // dirKey loads the signing key at path, or makes one named name and saves
-// it there if there is none. Of several processes making one at once, the
+// it there if there is none and the database at dbPath, if there is one,
+// holds no custody log. Of several processes making one at once, the
 // first to save it wins, and the others load it.
-func dirKey(path, name string) (evidence.SigningKey, error) {
+func dirKey(ctx context.Context, path, name, dbPath string, sc Config) (evidence.SigningKey, error) {
 	key, err := evidence.LoadSigningKey(path)
 	if !errors.Is(err, fs.ErrNotExist) {
 		return key, err
+	}
+	if held, err := holdsCustody(ctx, dbPath, sc); err != nil {
+		return evidence.SigningKey{}, err
+	} else if held {
+		return evidence.SigningKey{}, &DirError{Path: path, Problem: "the key file is missing, but the database holds custody logs signed with the key it held: " +
+			"restore the key file from its backup (a new key would make every case fail verification against the checkpoints the old one signed)"}
 	}
 	if name == "" {
 		name = DefaultKeyName
@@ -289,4 +299,21 @@ func dirKey(path, name string) (evidence.SigningKey, error) {
 		return evidence.LoadSigningKey(path)
 	}
 	return key, err
+}
+
+// holdsCustody reports whether the database at path holds a custody log;
+// a database not yet made holds none.
+func holdsCustody(ctx context.Context, path string, sc Config) (held bool, err error) {
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	st, err := Open(ctx, path, sc)
+	if err != nil {
+		return false, err
+	}
+	defer func() { err = errors.Join(err, st.Close()) }()
+	if err := st.r.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM custody_heads)").Scan(&held); err != nil {
+		return false, fmt.Errorf("sqlite: look for custody logs in %s: %w", path, err)
+	}
+	return held, nil
 }

@@ -178,3 +178,35 @@ func TestOpenDirConcurrentFirstOpens(t *testing.T) {
 		assert.False(t, strings.HasPrefix(e.Name(), ".key-"), "no temporary key file is left: %s", e.Name())
 	}
 }
+
+// TestOpenDirRefusesALostKey opens a directory whose key file is gone
+// while its database holds a custody log: a new key would sign nothing
+// the old checkpoints verify against, so OpenDir refuses, saying to
+// restore the key, and writes no new key. A directory whose database
+// holds incidents but no custody log gets a new key.
+func TestOpenDirRefusesALostKey(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dir := filepath.Join(t.TempDir(), "data")
+	d := openDir(t, dir)
+	alice := ir.Actor{ID: "alice", Name: "Alice Moreau"}
+	inc, err := d.Responder.Open(ctx, alice, ir.NewIncident{Title: "Credential phishing", Severity: ir.SeverityHigh})
+	require.NoError(t, err)
+	require.NoError(t, d.Close(ctx))
+	keyPath := filepath.Join(dir, sqlite.DirKey)
+	require.NoError(t, os.Remove(keyPath))
+	d = openDir(t, dir)
+	assert.FileExists(t, keyPath, "no custody log yet: a new key is made")
+	_, err = d.Responder.CollectEvidence(ctx, alice, inc.ID, evidence.Collection{Name: "mail-gw.log", Content: strings.NewReader("accepted")})
+	require.NoError(t, err)
+	require.NoError(t, d.Close(ctx))
+
+	require.NoError(t, os.Remove(keyPath))
+	_, err = sqlite.OpenDir(ctx, dir, sqlite.DirConfig{})
+	require.ErrorIs(t, err, ir.ErrInvalid)
+	var de *sqlite.DirError
+	require.ErrorAs(t, err, &de)
+	assert.Equal(t, keyPath, de.Path)
+	assert.ErrorContains(t, err, "restore the key file from its backup")
+	assert.NoFileExists(t, keyPath, "no new key is made")
+}

@@ -77,13 +77,13 @@ func checkFile(path string) error {
 const dbFileMode fs.FileMode = 0o600
 
 // prepareFiles creates the database file at path, if missing, with mode
-// [dbFileMode], and its write-ahead log and shared-memory files, if
-// missing, with the database file's permissions; it tightens either of
-// them found with permissions the database file does not have. SQLite
-// would create them with the process's umask (the shared-memory file
-// whatever the database's mode), and anyone allowed to read them reads
-// the database's latest changes. Systems without Unix permissions are left
-// alone.
+// [dbFileMode], and tightens its write-ahead log and shared-memory files,
+// if there, to the database file's permissions: anyone allowed to read
+// them reads the database's latest changes. SQLite creates them with the
+// database file's permissions itself; they are not made here, as an empty
+// file made beside a database another process has open can be taken for
+// one of its own and fail it with a disk I/O error. Systems without Unix
+// permissions are left alone.
 func prepareFiles(path string) error {
 	if runtime.GOOS == "windows" {
 		return nil
@@ -97,10 +97,10 @@ func prepareFiles(path string) error {
 	}
 	perm := fi.Mode().Perm()
 	for _, side := range []string{path + "-wal", path + "-shm"} {
-		if err := createFile(side, perm); err != nil {
-			return err
-		}
 		si, err := os.Lstat(side)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("sqlite: open %s: %w", path, err)
 		}

@@ -177,6 +177,12 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 		_ = s.close()
 		return nil, wrap(ctx, "open "+path, err)
 	}
+	// The write-ahead log and shared-memory files exist now, and stay
+	// while the store's connections are open.
+	if err := prepareFiles(abs); err != nil {
+		_ = s.close()
+		return nil, err
+	}
 	return s, nil
 }
 
