@@ -85,19 +85,18 @@ type encodedEvent struct {
 // encodeChange encodes ch's incident and events. The incident's document
 // leaves out its observables and tasks, which are rows of their own: only
 // those ch.Lists names are encoded, or all of them when it names none.
+// The documents are the bytes json.Marshal writes, written without
+// reflection (see ir.Incident.AppendJSON).
 func encodeChange(ch ir.Change) (encodedChange, error) {
 	inc := ch.Incident
 	head := *inc
 	head.Observables, head.Tasks = nil, nil
-	doc, err := json.Marshal(&head)
+	buf := make([]byte, 0, 2048)
+	buf, err := head.AppendJSON(buf)
 	if err != nil {
 		return encodedChange{}, fmt.Errorf("sqlite: apply: encode incident %s: %w", inc.ID, err)
 	}
-	labels := inc.Labels
-	if labels == nil {
-		labels = []string{}
-	}
-	lb, err := json.Marshal(labels)
+	labels, err := encodeLabels(inc.Labels)
 	if err != nil {
 		return encodedChange{}, fmt.Errorf("sqlite: apply: encode labels of %s: %w", inc.ID, err)
 	}
@@ -105,8 +104,8 @@ func encodeChange(ch ir.Change) (encodedChange, error) {
 		id:          string(inc.ID),
 		phase:       string(inc.Phase),
 		severity:    string(inc.Severity),
-		labels:      string(lb),
-		doc:         string(doc),
+		labels:      labels,
+		doc:         string(buf),
 		open:        inc.IsOpen(),
 		openedSec:   inc.Times.Opened.Unix(),
 		openedNsec:  int64(inc.Times.Opened.Nanosecond()),
@@ -117,15 +116,48 @@ func encodeChange(ch ir.Change) (encodedChange, error) {
 	if w.entries, err = encodeEntries(ch); err != nil {
 		return encodedChange{}, err
 	}
-	for i, e := range ch.Events {
+	for i := range ch.Events {
+		e := ch.Events[i]
 		e.Seq = 0 // assigned by the store, kept in its own column
-		b, err := json.Marshal(e)
-		if err != nil {
+		if buf, err = e.AppendJSON(buf[:0]); err != nil {
 			return encodedChange{}, fmt.Errorf("sqlite: apply: encode %s event of %s: %w", e.Type, inc.ID, err)
 		}
-		w.events[i] = encodedEvent{typ: string(e.Type), at: e.At.Format(time.RFC3339Nano), doc: string(b)}
+		doc := string(buf)
+		buf = e.At.AppendFormat(buf[:0], time.RFC3339Nano)
+		w.events[i] = encodedEvent{typ: string(e.Type), at: string(buf), doc: doc}
 	}
 	return w, nil
+}
+
+// encodeLabels encodes an incident's labels as a JSON array, [] if there
+// are none, as json.Marshal writes it.
+func encodeLabels(labels []string) (string, error) {
+	if len(labels) == 0 {
+		return "[]", nil
+	}
+	n := 2
+	for _, l := range labels {
+		n += len(l) + 3
+		for i := range len(l) {
+			// Anything json.Marshal would escape is left to it.
+			if c := l[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				b, err := json.Marshal(labels)
+				return string(b), err
+			}
+		}
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, l := range labels {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, l...)
+		b = append(b, '"')
+	}
+	b = append(b, ']')
+	return string(b), nil
 }
 
 // encodeEntries encodes the entries of ch's lists that ch writes.
@@ -153,6 +185,9 @@ func encodeEntries(ch ir.Change) (encodedEntries, error) {
 
 // allIndexes returns the indexes of a list of n entries.
 func allIndexes(n int) []int {
+	if n == 0 {
+		return nil
+	}
 	idx := make([]int, n)
 	for i := range idx {
 		idx[i] = i
@@ -160,15 +195,25 @@ func allIndexes(n int) []int {
 	return idx
 }
 
+// jsonAppender is a list entry that encodes itself as json.Marshal does.
+type jsonAppender[E any] interface {
+	*E
+	AppendJSON(b []byte) ([]byte, error)
+}
+
 // encodeList encodes the entries of list at the indexes idx.
-func encodeList[E any](list []E, idx []int) ([]encodedEntry, error) {
+func encodeList[E any, P jsonAppender[E]](list []E, idx []int) ([]encodedEntry, error) {
+	if len(idx) == 0 {
+		return nil, nil
+	}
 	out := make([]encodedEntry, len(idx))
+	var buf []byte
 	for i, x := range idx {
-		b, err := json.Marshal(&list[x])
-		if err != nil {
+		var err error
+		if buf, err = P(&list[x]).AppendJSON(buf[:0]); err != nil {
 			return nil, err
 		}
-		out[i] = encodedEntry{pos: int64(x), doc: string(b)}
+		out[i] = encodedEntry{pos: int64(x), doc: string(buf)}
 	}
 	return out, nil
 }
