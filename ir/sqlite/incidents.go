@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/phases"
 )
@@ -18,6 +19,14 @@ import (
 // transaction: the incident with its version check, its events numbered
 // after the timeline's last, the custody records it carries (as
 // [Store.Append] writes them) and its outbox messages, all or nothing.
+//
+// A change without custody records, such as a transition or a note, runs
+// on the driver's connection directly, with statements prepared on it
+// once: the same statements in the same transaction, without the
+// bookkeeping of database/sql (a goroutine and a context per
+// transaction, a statement lookup per statement), which costs about as
+// much as the writes themselves. A change with custody records runs in a
+// database/sql transaction, which the custody ledger's writes share.
 func (s *Store) Apply(ctx context.Context, ch ir.Change) error {
 	if err := ch.Validate(); err != nil {
 		return err
@@ -30,16 +39,64 @@ func (s *Store) Apply(ctx context.Context, ch ir.Change) error {
 		return err
 	}
 	var count int64
-	err = s.write(ctx, "apply", func(tx *sql.Tx) error {
-		var err error
-		count, err = s.applyTx(ctx, tx, ch, w, s.clock.Now())
-		return err
-	})
+	if len(ch.Custody) == 0 {
+		err = s.writeRaw(ctx, "apply", func(x *rawTx) error {
+			var err error
+			count, err = s.applyTx(ctx, x, ch, w, s.clock.Now())
+			return err
+		})
+	} else {
+		err = s.write(ctx, "apply", func(tx *sql.Tx) error {
+			var err error
+			count, err = s.applyTx(ctx, sqlTx{s, tx}, ch, w, s.clock.Now())
+			return err
+		})
+	}
 	if err != nil {
 		return err
 	}
 	s.cols.put(w.id, w.indexed(ch.Incident.Version, count))
 	return nil
+}
+
+// changeTx runs the statements of a change (see applySQL) in a
+// transaction that holds the file's write lock.
+type changeTx interface {
+	// exec runs statement st with args and returns the number of rows
+	// it changed.
+	exec(ctx context.Context, st int, args ...any) (int64, error)
+	// readIndexed reads the version and indexed columns of incident id;
+	// the version of a missing incident is 0.
+	readIndexed(ctx context.Context, id string) (indexed, error)
+	// appendCustody writes custody records, as [Store.Append] does.
+	appendCustody(ctx context.Context, apps []evidence.Append) error
+}
+
+// sqlTx is a changeTx on a database/sql transaction.
+type sqlTx struct {
+	s  *Store
+	tx *sql.Tx
+}
+
+func (x sqlTx) exec(ctx context.Context, st int, args ...any) (int64, error) {
+	res, err := x.tx.StmtContext(ctx, x.s.q.apply[st]).ExecContext(ctx, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (x sqlTx) readIndexed(ctx context.Context, id string) (indexed, error) {
+	var v indexed
+	err := x.tx.StmtContext(ctx, x.s.q.apply[stReadIncident]).QueryRowContext(ctx, id).Scan(v.dests()...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return indexed{}, nil
+	}
+	return v, err
+}
+
+func (x sqlTx) appendCustody(ctx context.Context, apps []evidence.Append) error {
+	return x.s.appendCustody(ctx, x.tx, apps)
 }
 
 // encodedChange is a change as its statements take it, encoded before a
@@ -220,25 +277,22 @@ func encodeList[E any, P jsonAppender[E]](list []E, idx []int) ([]encodedEntry, 
 
 // writeEntries writes the encoded entries of incident id's lists, which
 // hold observables and tasks entries after the change.
-func (s *Store) writeEntries(ctx context.Context, tx *sql.Tx, id string, w encodedChange) error {
-	for _, list := range []struct {
-		put, trim *sql.Stmt
+func writeEntries(ctx context.Context, x changeTx, id string, w encodedChange) error {
+	for _, list := range [...]struct {
+		put, trim int
 		entries   []encodedEntry
 		length    int64
 	}{
-		{s.q.putObservable, s.q.trimObservables, w.entries.observables, w.observables},
-		{s.q.putTask, s.q.trimTasks, w.entries.tasks, w.tasks},
+		{stPutObservable, stTrimObservables, w.entries.observables, w.observables},
+		{stPutTask, stTrimTasks, w.entries.tasks, w.tasks},
 	} {
-		if len(list.entries) > 0 {
-			put := tx.StmtContext(ctx, list.put)
-			for _, e := range list.entries {
-				if _, err := put.ExecContext(ctx, id, e.pos, e.doc); err != nil {
-					return wrap(ctx, "apply: write list entry of "+id, err)
-				}
+		for _, e := range list.entries {
+			if _, err := x.exec(ctx, list.put, id, e.pos, e.doc); err != nil {
+				return wrap(ctx, "apply: write list entry of "+id, err)
 			}
 		}
 		if w.entries.rewrite {
-			if _, err := tx.StmtContext(ctx, list.trim).ExecContext(ctx, id, list.length); err != nil {
+			if _, err := x.exec(ctx, list.trim, id, list.length); err != nil {
 				return wrap(ctx, "apply: write lists of "+id, err)
 			}
 		}
@@ -246,53 +300,51 @@ func (s *Store) writeEntries(ctx context.Context, tx *sql.Tx, id string, w encod
 	return nil
 }
 
-// applyTx writes a checked and encoded change in tx, and returns the new
+// applyTx writes a checked and encoded change in x, and returns the new
 // length of the incident's timeline. now is the creation time of its
 // outbox messages.
-func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, ch ir.Change, w encodedChange, now time.Time) (int64, error) {
+func (s *Store) applyTx(ctx context.Context, x changeTx, ch ir.Change, w encodedChange, now time.Time) (int64, error) {
 	inc := ch.Incident
 	var count int64
 	if inc.Version == 1 {
-		res, err := tx.StmtContext(ctx, s.q.insertIncident).ExecContext(ctx, w.id, inc.Version, w.phase, w.severity,
+		n, err := x.exec(ctx, stInsertIncident, w.id, inc.Version, w.phase, w.severity,
 			w.open, w.openedSec, w.openedNsec, w.labels, int64(len(w.events)), w.doc, w.observables, w.tasks)
 		if err != nil {
 			return 0, wrap(ctx, "apply: write incident "+w.id, err)
 		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
+		if n != 1 {
 			return 0, fmt.Errorf("sqlite: apply: incident %s exists: %w", inc.ID, ir.ErrConflict)
 		}
 		count = int64(len(w.events))
 	} else {
 		var err error
-		if count, err = s.updateIncident(ctx, tx, ch, w); err != nil {
+		if count, err = s.updateIncident(ctx, x, ch, w); err != nil {
 			return 0, err
 		}
 	}
-	if err := s.writeEntries(ctx, tx, w.id, w); err != nil {
+	if err := writeEntries(ctx, x, w.id, w); err != nil {
 		return 0, err
 	}
-	insertEvent := tx.StmtContext(ctx, s.q.insertEvent)
 	seq := count - int64(len(w.events))
 	for _, e := range w.events {
 		seq++
-		if _, err := insertEvent.ExecContext(ctx, w.id, seq, inc.Version, e.typ, e.at, e.doc); err != nil {
+		if _, err := x.exec(ctx, stInsertEvent, w.id, seq, inc.Version, e.typ, e.at, e.doc); err != nil {
 			return 0, wrap(ctx, "apply: write event of "+w.id, err)
 		}
 	}
 	if len(ch.Custody) > 0 {
-		if err := s.appendCustody(ctx, tx, ch.Custody); err != nil {
+		if err := x.appendCustody(ctx, ch.Custody); err != nil {
 			return 0, err
 		}
 	}
 	if len(ch.Outbox) > 0 {
-		insertOutbox := tx.StmtContext(ctx, s.q.insertOutbox)
 		created, due := now.Format(time.RFC3339Nano), unixNano(now)
 		for _, m := range ch.Outbox {
 			payload := m.Payload
 			if payload == nil {
 				payload = []byte{}
 			}
-			if _, err := insertOutbox.ExecContext(ctx, m.Key, string(m.Incident), string(m.Type), payload, created, due); err != nil {
+			if _, err := x.exec(ctx, stInsertOutbox, m.Key, string(m.Incident), string(m.Type), payload, created, due); err != nil {
 				return 0, wrap(ctx, "apply: write outbox message "+m.Key, err)
 			}
 		}
@@ -305,13 +357,13 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, ch ir.Change, w encoded
 // only if they changed: they are compared with those the Store remembers
 // of the version the change follows, or, if it remembers another version
 // or none, with those read from the row.
-func (s *Store) updateIncident(ctx context.Context, tx *sql.Tx, ch ir.Change, w encodedChange) (int64, error) {
+func (s *Store) updateIncident(ctx context.Context, x changeTx, ch ir.Change, w encodedChange) (int64, error) {
 	inc := ch.Incident
 	prev, ok := s.cols.get(w.id)
 	if !ok || prev.version != inc.Version-1 {
 		var err error
-		if prev, err = s.readIndexed(ctx, tx, w.id); err != nil {
-			return 0, err
+		if prev, err = x.readIndexed(ctx, w.id); err != nil {
+			return 0, wrap(ctx, "apply: read incident "+w.id, err)
 		}
 		if prev.version != inc.Version-1 {
 			return 0, versionConflict(inc, prev.version)
@@ -324,8 +376,9 @@ func (s *Store) updateIncident(ctx context.Context, tx *sql.Tx, ch ir.Change, w 
 	}
 	count := prev.eventCount + int64(len(w.events))
 	mask := 0
-	args := []any{w.id, inc.Version, count, w.doc, w.observables, w.tasks}
-	for i, col := range []struct {
+	var argv [12]any
+	args := append(argv[:0], w.id, inc.Version, count, w.doc, w.observables, w.tasks)
+	for i, col := range [...]struct {
 		changed bool
 		value   any
 	}{
@@ -337,33 +390,19 @@ func (s *Store) updateIncident(ctx context.Context, tx *sql.Tx, ch ir.Change, w 
 			args = append(args, col.value)
 		}
 	}
-	res, err := tx.StmtContext(ctx, s.q.update(mask)).ExecContext(ctx, args...)
+	n, err := x.exec(ctx, stUpdateFor(mask), args...)
 	if err != nil {
 		return 0, wrap(ctx, "apply: write incident "+w.id, err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
+	if n != 1 {
 		// The version check failed: another writer got there first.
-		cur, err := s.readIndexed(ctx, tx, w.id)
+		cur, err := x.readIndexed(ctx, w.id)
 		if err != nil {
-			return 0, err
+			return 0, wrap(ctx, "apply: read incident "+w.id, err)
 		}
 		return 0, versionConflict(inc, cur.version)
 	}
 	return count, nil
-}
-
-// readIndexed reads the version and indexed columns of incident id in tx;
-// the version of a missing incident is 0.
-func (s *Store) readIndexed(ctx context.Context, tx *sql.Tx, id string) (indexed, error) {
-	var x indexed
-	err := tx.StmtContext(ctx, s.q.readIncident).QueryRowContext(ctx, id).Scan(x.dests()...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return indexed{}, nil
-	}
-	if err != nil {
-		return indexed{}, wrap(ctx, "apply: read incident "+id, err)
-	}
-	return x, nil
 }
 
 // versionConflict is the error of a change to inc that does not follow the

@@ -14,7 +14,7 @@ import (
 
 	// The driver registers itself with database/sql as "sqlite3".
 	"github.com/ncruces/go-sqlite3"
-	_ "github.com/ncruces/go-sqlite3/driver"
+	"github.com/ncruces/go-sqlite3/driver"
 
 	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
@@ -95,6 +95,9 @@ type Store struct {
 	// cols remembers the indexed columns of incidents read or written
 	// last, so that most updates need not read them again.
 	cols columnCache
+	// raw holds the statements prepared on the driver's writing
+	// connection; only the holder of that connection uses them.
+	raw rawStatements
 }
 
 var (
@@ -242,6 +245,13 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) close() error {
+	if s.raw.conn != nil {
+		// The connection closes only once its statements are finalized.
+		if conn, err := s.w.Conn(context.Background()); err == nil {
+			_ = conn.Raw(func(any) error { s.raw.close(); return nil })
+			_ = conn.Close()
+		}
+	}
 	s.q.close()
 	var errR error
 	if s.r != nil {
@@ -274,6 +284,134 @@ func (s *Store) write(ctx context.Context, op string, f func(tx *sql.Tx) error) 
 	}
 	if err := tx.Commit(); err != nil {
 		return wrap(ctx, op+": commit", noSpace(s.path, err))
+	}
+	return nil
+}
+
+// writeRaw runs f in an immediate transaction on the driver's writing
+// connection directly, and commits it, or rolls it back if f or the
+// commit fails or ctx ends first; it reports errors as [Store.write] does.
+func (s *Store) writeRaw(ctx context.Context, op string, f func(x *rawTx) error) error {
+	if err := ctxErr(ctx, op); err != nil {
+		return err
+	}
+	s.wusers.Add(1)
+	defer s.wusers.Add(-1)
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return wrap(ctx, op, err)
+	}
+	defer func() { _ = conn.Close() }() // hands the connection back; it fails only if already handed back
+	var werr error
+	err = conn.Raw(func(dc any) error {
+		c := dc.(driver.Conn).Raw()
+		// The driver interrupts a statement when ctx ends; so do these.
+		defer c.SetInterrupt(c.SetInterrupt(ctx))
+		x := &rawTx{q: s.raw.on(c)}
+		begin, err := x.q.prepared(&x.q.begin, "BEGIN IMMEDIATE")
+		if err == nil {
+			err = begin.Exec()
+		}
+		if err != nil {
+			werr = wrap(ctx, op, noSpace(s.path, err))
+			return nil
+		}
+		if err := f(x); err != nil {
+			x.rollback()
+			werr = s.diskFull(err)
+			return nil
+		}
+		commit, err := x.q.prepared(&x.q.commit, "COMMIT")
+		if err == nil {
+			err = commit.Exec()
+		}
+		if err != nil {
+			if !c.GetAutocommit() {
+				x.rollback()
+			}
+			werr = wrap(ctx, op+": commit", noSpace(s.path, err))
+		}
+		return nil
+	})
+	if err != nil {
+		return wrap(ctx, op, err)
+	}
+	return werr
+}
+
+// rawTx is a changeTx on the driver's writing connection, in a
+// transaction [Store.writeRaw] began.
+type rawTx struct {
+	q *rawStatements
+}
+
+func (x *rawTx) exec(_ context.Context, st int, args ...any) (int64, error) {
+	stmt, err := x.q.stmt(st)
+	if err != nil {
+		return 0, err
+	}
+	if err := bind(stmt, args); err != nil {
+		return 0, err
+	}
+	if err := stmt.Exec(); err != nil {
+		return 0, err
+	}
+	return x.q.conn.Changes(), nil
+}
+
+func (x *rawTx) readIndexed(_ context.Context, id string) (indexed, error) {
+	stmt, err := x.q.stmt(stReadIncident)
+	if err != nil {
+		return indexed{}, err
+	}
+	if err := stmt.BindText(1, id); err != nil {
+		return indexed{}, err
+	}
+	var v indexed
+	if stmt.Step() {
+		v.scanRaw(stmt)
+	}
+	return v, stmt.Reset()
+}
+
+func (x *rawTx) appendCustody(context.Context, []evidence.Append) error {
+	// Apply writes custody records in a database/sql transaction.
+	return errors.New("sqlite: custody records need a database/sql transaction")
+}
+
+// rollback rolls back the transaction, even if the connection's context
+// ended, as the driver does.
+func (x *rawTx) rollback() {
+	c := x.q.conn
+	defer c.SetInterrupt(c.SetInterrupt(context.Background()))
+	if st, err := x.q.prepared(&x.q.rollback, "ROLLBACK"); err == nil {
+		_ = st.Exec() // fails only if nothing is left to roll back
+	}
+}
+
+// bind binds args to the parameters of st, in order, as the driver binds
+// the arguments of database/sql: strings as text, []byte as a blob,
+// integers and booleans as integers.
+func bind(st *sqlite3.Stmt, args []any) error {
+	for i, a := range args {
+		var err error
+		switch v := a.(type) {
+		case string:
+			err = st.BindText(i+1, v)
+		case int64:
+			err = st.BindInt64(i+1, v)
+		case int:
+			err = st.BindInt64(i+1, int64(v))
+		case bool:
+			err = st.BindBool(i+1, v)
+		case []byte:
+			err = st.BindBlob(i+1, v)
+		default:
+			err = fmt.Errorf("sqlite: cannot bind %T", a)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
