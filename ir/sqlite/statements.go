@@ -243,6 +243,9 @@ func (q *rawStatements) prepared(st **sqlite3.Stmt, sql string) (*sqlite3.Stmt, 
 
 // stmt returns the change's statement i.
 func (q *rawStatements) stmt(i int) (*sqlite3.Stmt, error) {
+	if st := q.apply[i]; st != nil {
+		return st, nil
+	}
 	return q.prepared(&q.apply[i], applySQL(i))
 }
 
