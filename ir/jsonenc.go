@@ -25,7 +25,8 @@ func (inc *Incident) AppendJSON(b []byte) ([]byte, error) {
 	e := jsonEncoder{b: b}
 	e.incident(inc)
 	if e.fallback {
-		return appendMarshal(b, inc)
+		c := *inc // a copy, so that the receiver does not escape
+		return appendMarshal(b, &c)
 	}
 	return e.b, nil
 }
@@ -36,7 +37,8 @@ func (ev *Event) AppendJSON(b []byte) ([]byte, error) {
 	e := jsonEncoder{b: b}
 	e.event(ev)
 	if e.fallback {
-		return appendMarshal(b, ev)
+		c := *ev // a copy, so that the receiver does not escape
+		return appendMarshal(b, &c)
 	}
 	return e.b, nil
 }
@@ -47,7 +49,8 @@ func (o *Observable) AppendJSON(b []byte) ([]byte, error) {
 	e := jsonEncoder{b: b}
 	e.observable(o)
 	if e.fallback {
-		return appendMarshal(b, o)
+		c := *o // a copy, so that the receiver does not escape
+		return appendMarshal(b, &c)
 	}
 	return e.b, nil
 }
@@ -58,7 +61,8 @@ func (t *Task) AppendJSON(b []byte) ([]byte, error) {
 	e := jsonEncoder{b: b}
 	e.task(t)
 	if e.fallback {
-		return appendMarshal(b, t)
+		c := *t // a copy, so that the receiver does not escape
+		return appendMarshal(b, &c)
 	}
 	return e.b, nil
 }

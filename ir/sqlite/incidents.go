@@ -40,15 +40,15 @@ func (s *Store) Apply(ctx context.Context, ch ir.Change) error {
 	}
 	var count int64
 	if len(ch.Custody) == 0 {
-		err = s.writeRaw(ctx, "apply", func(x *rawTx) error {
+		err = s.writeRaw(ctx, "apply", func(q *rawStatements) error {
 			var err error
-			count, err = s.applyTx(ctx, x, ch, w, s.clock.Now())
+			count, err = s.applyTx(ctx, changeTx{s: s, raw: q}, ch, w, s.clock.Now())
 			return err
 		})
 	} else {
 		err = s.write(ctx, "apply", func(tx *sql.Tx) error {
 			var err error
-			count, err = s.applyTx(ctx, sqlTx{s, tx}, ch, w, s.clock.Now())
+			count, err = s.applyTx(ctx, changeTx{s: s, tx: tx}, ch, w, s.clock.Now())
 			return err
 		})
 	}
@@ -60,33 +60,80 @@ func (s *Store) Apply(ctx context.Context, ch ir.Change) error {
 }
 
 // changeTx runs the statements of a change (see applySQL) in a
-// transaction that holds the file's write lock.
-type changeTx interface {
-	// exec runs statement st with args and returns the number of rows
-	// it changed.
-	exec(ctx context.Context, st int, args ...any) (int64, error)
-	// readIndexed reads the version and indexed columns of incident id;
-	// the version of a missing incident is 0.
-	readIndexed(ctx context.Context, id string) (indexed, error)
-	// appendCustody writes custody records, as [Store.Append] does.
-	appendCustody(ctx context.Context, apps []evidence.Append) error
+// transaction that holds the file's write lock: a database/sql
+// transaction, or one on the driver's connection directly.
+type changeTx struct {
+	s   *Store
+	tx  *sql.Tx
+	raw *rawStatements
 }
 
-// sqlTx is a changeTx on a database/sql transaction.
-type sqlTx struct {
-	s  *Store
-	tx *sql.Tx
+// arg is a parameter of a statement: text, an integer or a blob, bound
+// as the driver binds a string, an integer (or a boolean) and a []byte
+// passed through database/sql. It saves a change's parameters being
+// boxed into interfaces on the direct path.
+type arg struct {
+	kind argKind
+	s    string
+	i    int64
+	b    []byte
 }
 
-func (x sqlTx) exec(ctx context.Context, st int, args ...any) (int64, error) {
-	res, err := x.tx.StmtContext(ctx, x.s.q.apply[st]).ExecContext(ctx, args...)
+// argKind says which field of an arg holds its value.
+type argKind uint8
+
+const (
+	argText argKind = iota
+	argInt
+	argBlob
+)
+
+func text(s string) arg   { return arg{kind: argText, s: s} }
+func integer(i int64) arg { return arg{kind: argInt, i: i} }
+func blob(b []byte) arg   { return arg{kind: argBlob, b: b} }
+
+// boolean is v as SQLite keeps it, and as the driver binds a bool: 1 or 0.
+func boolean(v bool) arg {
+	if v {
+		return integer(1)
+	}
+	return integer(0)
+}
+
+// value returns a as database/sql takes it.
+func (a arg) value() any {
+	switch a.kind {
+	case argInt:
+		return a.i
+	case argBlob:
+		return a.b
+	}
+	return a.s
+}
+
+// exec runs statement st with args and returns the number of rows it
+// changed.
+func (x changeTx) exec(ctx context.Context, st int, args ...arg) (int64, error) {
+	if x.raw != nil {
+		return x.raw.exec(st, args)
+	}
+	vals := make([]any, len(args))
+	for i, a := range args {
+		vals[i] = a.value()
+	}
+	res, err := x.tx.StmtContext(ctx, x.s.q.apply[st]).ExecContext(ctx, vals...)
 	if err != nil {
 		return 0, err
 	}
 	return res.RowsAffected()
 }
 
-func (x sqlTx) readIndexed(ctx context.Context, id string) (indexed, error) {
+// readIndexed reads the version and indexed columns of incident id; the
+// version of a missing incident is 0.
+func (x changeTx) readIndexed(ctx context.Context, id string) (indexed, error) {
+	if x.raw != nil {
+		return x.raw.readIndexed(id)
+	}
 	var v indexed
 	err := x.tx.StmtContext(ctx, x.s.q.apply[stReadIncident]).QueryRowContext(ctx, id).Scan(v.dests()...)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -95,7 +142,12 @@ func (x sqlTx) readIndexed(ctx context.Context, id string) (indexed, error) {
 	return v, err
 }
 
-func (x sqlTx) appendCustody(ctx context.Context, apps []evidence.Append) error {
+// appendCustody writes custody records, as [Store.Append] does; only a
+// database/sql transaction does, which the custody ledger's writes share.
+func (x changeTx) appendCustody(ctx context.Context, apps []evidence.Append) error {
+	if x.tx == nil {
+		return errors.New("sqlite: custody records need a database/sql transaction")
+	}
 	return x.s.appendCustody(ctx, x.tx, apps)
 }
 
@@ -148,21 +200,37 @@ func encodeChange(ch ir.Change) (encodedChange, error) {
 	inc := ch.Incident
 	head := *inc
 	head.Observables, head.Tasks = nil, nil
-	buf := make([]byte, 0, 2048)
+	// The documents and times are written one after the other into one
+	// buffer, made into one string, and cut from it.
+	buf := make([]byte, 0, 4096)
 	buf, err := head.AppendJSON(buf)
 	if err != nil {
 		return encodedChange{}, fmt.Errorf("sqlite: apply: encode incident %s: %w", inc.ID, err)
+	}
+	docEnd := len(buf)
+	var endsBuf [8]int
+	ends := endsBuf[:0]
+	for i := range ch.Events {
+		e := ch.Events[i]
+		e.Seq = 0 // assigned by the store, kept in its own column
+		if buf, err = e.AppendJSON(buf); err != nil {
+			return encodedChange{}, fmt.Errorf("sqlite: apply: encode %s event of %s: %w", e.Type, inc.ID, err)
+		}
+		ends = append(ends, len(buf))
+		buf = e.At.AppendFormat(buf, time.RFC3339Nano)
+		ends = append(ends, len(buf))
 	}
 	labels, err := encodeLabels(inc.Labels)
 	if err != nil {
 		return encodedChange{}, fmt.Errorf("sqlite: apply: encode labels of %s: %w", inc.ID, err)
 	}
+	all := string(buf)
 	w := encodedChange{
 		id:          string(inc.ID),
 		phase:       string(inc.Phase),
 		severity:    string(inc.Severity),
 		labels:      labels,
-		doc:         string(buf),
+		doc:         all[:docEnd],
 		open:        inc.IsOpen(),
 		openedSec:   inc.Times.Opened.Unix(),
 		openedNsec:  int64(inc.Times.Opened.Nanosecond()),
@@ -170,18 +238,13 @@ func encodeChange(ch ir.Change) (encodedChange, error) {
 		observables: int64(len(inc.Observables)),
 		tasks:       int64(len(inc.Tasks)),
 	}
+	from := docEnd
+	for i, e := range ch.Events {
+		w.events[i] = encodedEvent{typ: string(e.Type), doc: all[from:ends[2*i]], at: all[ends[2*i]:ends[2*i+1]]}
+		from = ends[2*i+1]
+	}
 	if w.entries, err = encodeEntries(ch); err != nil {
 		return encodedChange{}, err
-	}
-	for i := range ch.Events {
-		e := ch.Events[i]
-		e.Seq = 0 // assigned by the store, kept in its own column
-		if buf, err = e.AppendJSON(buf[:0]); err != nil {
-			return encodedChange{}, fmt.Errorf("sqlite: apply: encode %s event of %s: %w", e.Type, inc.ID, err)
-		}
-		doc := string(buf)
-		buf = e.At.AppendFormat(buf[:0], time.RFC3339Nano)
-		w.events[i] = encodedEvent{typ: string(e.Type), at: string(buf), doc: doc}
 	}
 	return w, nil
 }
@@ -287,12 +350,12 @@ func writeEntries(ctx context.Context, x changeTx, id string, w encodedChange) e
 		{stPutTask, stTrimTasks, w.entries.tasks, w.tasks},
 	} {
 		for _, e := range list.entries {
-			if _, err := x.exec(ctx, list.put, id, e.pos, e.doc); err != nil {
+			if _, err := x.exec(ctx, list.put, text(id), integer(e.pos), text(e.doc)); err != nil {
 				return wrap(ctx, "apply: write list entry of "+id, err)
 			}
 		}
 		if w.entries.rewrite {
-			if _, err := x.exec(ctx, list.trim, id, list.length); err != nil {
+			if _, err := x.exec(ctx, list.trim, text(id), integer(list.length)); err != nil {
 				return wrap(ctx, "apply: write lists of "+id, err)
 			}
 		}
@@ -307,8 +370,9 @@ func (s *Store) applyTx(ctx context.Context, x changeTx, ch ir.Change, w encoded
 	inc := ch.Incident
 	var count int64
 	if inc.Version == 1 {
-		n, err := x.exec(ctx, stInsertIncident, w.id, inc.Version, w.phase, w.severity,
-			w.open, w.openedSec, w.openedNsec, w.labels, int64(len(w.events)), w.doc, w.observables, w.tasks)
+		n, err := x.exec(ctx, stInsertIncident, text(w.id), integer(inc.Version), text(w.phase), text(w.severity),
+			boolean(w.open), integer(w.openedSec), integer(w.openedNsec), text(w.labels), integer(int64(len(w.events))),
+			text(w.doc), integer(w.observables), integer(w.tasks))
 		if err != nil {
 			return 0, wrap(ctx, "apply: write incident "+w.id, err)
 		}
@@ -328,7 +392,7 @@ func (s *Store) applyTx(ctx context.Context, x changeTx, ch ir.Change, w encoded
 	seq := count - int64(len(w.events))
 	for _, e := range w.events {
 		seq++
-		if _, err := x.exec(ctx, stInsertEvent, w.id, seq, inc.Version, e.typ, e.at, e.doc); err != nil {
+		if _, err := x.exec(ctx, stInsertEvent, text(w.id), integer(seq), integer(inc.Version), text(e.typ), text(e.at), text(e.doc)); err != nil {
 			return 0, wrap(ctx, "apply: write event of "+w.id, err)
 		}
 	}
@@ -344,7 +408,8 @@ func (s *Store) applyTx(ctx context.Context, x changeTx, ch ir.Change, w encoded
 			if payload == nil {
 				payload = []byte{}
 			}
-			if _, err := x.exec(ctx, stInsertOutbox, m.Key, string(m.Incident), string(m.Type), payload, created, due); err != nil {
+			if _, err := x.exec(ctx, stInsertOutbox, text(m.Key), text(string(m.Incident)), text(string(m.Type)), blob(payload),
+				text(created), integer(due)); err != nil {
 				return 0, wrap(ctx, "apply: write outbox message "+m.Key, err)
 			}
 		}
@@ -376,14 +441,15 @@ func (s *Store) updateIncident(ctx context.Context, x changeTx, ch ir.Change, w 
 	}
 	count := prev.eventCount + int64(len(w.events))
 	mask := 0
-	var argv [12]any
-	args := append(argv[:0], w.id, inc.Version, count, w.doc, w.observables, w.tasks)
+	var argv [6 + len(indexedColumns)]arg
+	args := append(argv[:0], text(w.id), integer(inc.Version), integer(count), text(w.doc), integer(w.observables), integer(w.tasks))
 	for i, col := range [...]struct {
 		changed bool
-		value   any
+		value   arg
 	}{
-		{prev.phase != w.phase, w.phase}, {prev.severity != w.severity, w.severity}, {prev.open != w.open, w.open},
-		{prev.openedSec != w.openedSec, w.openedSec}, {prev.openedNsec != w.openedNsec, w.openedNsec}, {prev.labels != w.labels, w.labels},
+		{prev.phase != w.phase, text(w.phase)}, {prev.severity != w.severity, text(w.severity)}, {prev.open != w.open, boolean(w.open)},
+		{prev.openedSec != w.openedSec, integer(w.openedSec)}, {prev.openedNsec != w.openedNsec, integer(w.openedNsec)},
+		{prev.labels != w.labels, text(w.labels)},
 	} {
 		if col.changed {
 			mask |= 1 << i

@@ -291,7 +291,7 @@ func (s *Store) write(ctx context.Context, op string, f func(tx *sql.Tx) error) 
 // writeRaw runs f in an immediate transaction on the driver's writing
 // connection directly, and commits it, or rolls it back if f or the
 // commit fails or ctx ends first; it reports errors as [Store.write] does.
-func (s *Store) writeRaw(ctx context.Context, op string, f func(x *rawTx) error) error {
+func (s *Store) writeRaw(ctx context.Context, op string, f func(q *rawStatements) error) error {
 	if err := ctxErr(ctx, op); err != nil {
 		return err
 	}
@@ -307,8 +307,8 @@ func (s *Store) writeRaw(ctx context.Context, op string, f func(x *rawTx) error)
 		c := dc.(driver.Conn).Raw()
 		// The driver interrupts a statement when ctx ends; so do these.
 		defer c.SetInterrupt(c.SetInterrupt(ctx))
-		x := &rawTx{q: s.raw.on(c)}
-		begin, err := x.q.prepared(&x.q.begin, "BEGIN IMMEDIATE")
+		q := s.raw.on(c)
+		begin, err := q.prepared(&q.begin, "BEGIN IMMEDIATE")
 		if err == nil {
 			err = begin.Exec()
 		}
@@ -316,18 +316,18 @@ func (s *Store) writeRaw(ctx context.Context, op string, f func(x *rawTx) error)
 			werr = wrap(ctx, op, noSpace(s.path, err))
 			return nil
 		}
-		if err := f(x); err != nil {
-			x.rollback()
+		if err := f(q); err != nil {
+			q.rollBack()
 			werr = s.diskFull(err)
 			return nil
 		}
-		commit, err := x.q.prepared(&x.q.commit, "COMMIT")
+		commit, err := q.prepared(&q.commit, "COMMIT")
 		if err == nil {
 			err = commit.Exec()
 		}
 		if err != nil {
 			if !c.GetAutocommit() {
-				x.rollback()
+				q.rollBack()
 			}
 			werr = wrap(ctx, op+": commit", noSpace(s.path, err))
 		}
@@ -339,81 +339,57 @@ func (s *Store) writeRaw(ctx context.Context, op string, f func(x *rawTx) error)
 	return werr
 }
 
-// rawTx is a changeTx on the driver's writing connection, in a
-// transaction [Store.writeRaw] began.
-type rawTx struct {
-	q *rawStatements
-}
-
-func (x *rawTx) exec(_ context.Context, st int, args ...any) (int64, error) {
-	stmt, err := x.q.stmt(st)
-	if err != nil {
-		return 0, err
-	}
-	if err := bind(stmt, args); err != nil {
-		return 0, err
-	}
-	if err := stmt.Exec(); err != nil {
-		return 0, err
-	}
-	return x.q.conn.Changes(), nil
-}
-
-func (x *rawTx) readIndexed(_ context.Context, id string) (indexed, error) {
-	stmt, err := x.q.stmt(stReadIncident)
-	if err != nil {
-		return indexed{}, err
-	}
-	if err := stmt.BindText(1, id); err != nil {
-		return indexed{}, err
-	}
-	var v indexed
-	if stmt.Step() {
-		v.scanRaw(stmt)
-	}
-	return v, stmt.Reset()
-}
-
-func (x *rawTx) appendCustody(context.Context, []evidence.Append) error {
-	// Apply writes custody records in a database/sql transaction.
-	return errors.New("sqlite: custody records need a database/sql transaction")
-}
-
-// rollback rolls back the transaction, even if the connection's context
-// ended, as the driver does.
-func (x *rawTx) rollback() {
-	c := x.q.conn
+// rollBack rolls back the transaction on the connection, even if the
+// connection's context ended, as the driver does.
+func (q *rawStatements) rollBack() {
+	c := q.conn
 	defer c.SetInterrupt(c.SetInterrupt(context.Background()))
-	if st, err := x.q.prepared(&x.q.rollback, "ROLLBACK"); err == nil {
+	if st, err := q.prepared(&q.rollback, "ROLLBACK"); err == nil {
 		_ = st.Exec() // fails only if nothing is left to roll back
 	}
 }
 
-// bind binds args to the parameters of st, in order, as the driver binds
-// the arguments of database/sql: strings as text, []byte as a blob,
-// integers and booleans as integers.
-func bind(st *sqlite3.Stmt, args []any) error {
+// exec runs the change's statement i with args, and returns the number
+// of rows it changed.
+func (q *rawStatements) exec(i int, args []arg) (int64, error) {
+	st, err := q.stmt(i)
+	if err != nil {
+		return 0, err
+	}
 	for i, a := range args {
-		var err error
-		switch v := a.(type) {
-		case string:
-			err = st.BindText(i+1, v)
-		case int64:
-			err = st.BindInt64(i+1, v)
-		case int:
-			err = st.BindInt64(i+1, int64(v))
-		case bool:
-			err = st.BindBool(i+1, v)
-		case []byte:
-			err = st.BindBlob(i+1, v)
-		default:
-			err = fmt.Errorf("sqlite: cannot bind %T", a)
+		switch a.kind {
+		case argText:
+			err = st.BindText(i+1, a.s)
+		case argInt:
+			err = st.BindInt64(i+1, a.i)
+		case argBlob:
+			err = st.BindBlob(i+1, a.b)
 		}
 		if err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	if err := st.Exec(); err != nil {
+		return 0, err
+	}
+	return q.conn.Changes(), nil
+}
+
+// readIndexed reads the version and indexed columns of incident id; the
+// version of a missing incident is 0.
+func (q *rawStatements) readIndexed(id string) (indexed, error) {
+	st, err := q.stmt(stReadIncident)
+	if err != nil {
+		return indexed{}, err
+	}
+	if err := st.BindText(1, id); err != nil {
+		return indexed{}, err
+	}
+	var v indexed
+	if st.Step() {
+		v.scanRaw(st)
+	}
+	return v, st.Reset()
 }
 
 // diskFull returns err, an error a write's statements returned, saying so
