@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/incidentkit/incidentkit/evidence"
@@ -202,7 +203,14 @@ func encodeChange(ch ir.Change) (encodedChange, error) {
 	head.Observables, head.Tasks = nil, nil
 	// The documents and times are written one after the other into one
 	// buffer, made into one string, and cut from it.
-	buf := make([]byte, 0, 4096)
+	pbuf := encodeBuffers.Get().(*[]byte)
+	buf := (*pbuf)[:0]
+	defer func() {
+		if cap(buf) <= maxPooledBuffer {
+			*pbuf = buf
+			encodeBuffers.Put(pbuf)
+		}
+	}()
 	buf, err := head.AppendJSON(buf)
 	if err != nil {
 		return encodedChange{}, fmt.Errorf("sqlite: apply: encode incident %s: %w", inc.ID, err)
@@ -248,6 +256,13 @@ func encodeChange(ch ir.Change) (encodedChange, error) {
 	}
 	return w, nil
 }
+
+// encodeBuffers keeps the buffers encodeChange writes into, each used
+// for one change at a time; buffers grown past maxPooledBuffer by a large
+// change are left to the garbage collector.
+var encodeBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+const maxPooledBuffer = 64 << 10
 
 // encodeLabels encodes an incident's labels as a JSON array, [] if there
 // are none, as json.Marshal writes it.
