@@ -89,9 +89,6 @@ func (e *jsonEncoder) raw(s string) { e.b = append(e.b, s...) }
 // int appends n.
 func (e *jsonEncoder) int(n int64) { e.b = strconv.AppendInt(e.b, n, 10) }
 
-// bool appends v.
-func (e *jsonEncoder) bool(v bool) { e.b = strconv.AppendBool(e.b, v) }
-
 // hexDigits are the digits of the \u escapes encoding/json writes.
 const hexDigits = "0123456789abcdef"
 
