@@ -23,9 +23,9 @@ import (
 // with the same pragmas and schema, doing the same writes with prepared
 // statements: the incident row updated with a version check, and the event
 // inserted. Both commit durably (synchronous=FULL). The goal is at most
-// 1.5x the baseline. Run both in one go and compare the medians:
+// 1.25x the baseline. Run both in one go and compare the medians:
 //
-//	go test -run '^$' -bench BenchmarkDurableTransition -count 6 ./ir/sqlite/
+//	go test -run '^$' -bench BenchmarkDurableTransition -count 10 ./ir/sqlite/
 func BenchmarkDurableTransition(b *testing.B) {
 	b.Run("baseline", benchmarkRawTransition)
 	b.Run("incidentkit", benchmarkResponderTransition)

@@ -1,6 +1,10 @@
 package sqlite
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/ncruces/go-sqlite3"
+)
 
 // indexed is what an incident's row holds at one version besides its
 // document: the length of its timeline and of its lists, and the columns that indexes and
@@ -20,6 +24,16 @@ type indexed struct {
 func (x *indexed) dests() []any {
 	return []any{&x.version, &x.eventCount, &x.phase, &x.severity, &x.open, &x.openedSec, &x.openedNsec, &x.labels,
 		&x.observables, &x.tasks}
+}
+
+// scanRaw reads the columns that indexedSelect lists from the row st
+// stands on.
+func (x *indexed) scanRaw(st *sqlite3.Stmt) {
+	*x = indexed{
+		version: st.ColumnInt64(0), eventCount: st.ColumnInt64(1), phase: st.ColumnText(2), severity: st.ColumnText(3),
+		open: st.ColumnInt64(4) != 0, openedSec: st.ColumnInt64(5), openedNsec: st.ColumnInt64(6), labels: st.ColumnText(7),
+		observables: st.ColumnInt64(8), tasks: st.ColumnInt64(9),
+	}
 }
 
 // indexedSelect lists the columns of indexed, in the order of its dests.

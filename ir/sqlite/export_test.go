@@ -24,7 +24,7 @@ func ApplyAll(ctx context.Context, s *Store, changes []ir.Change) error {
 	}
 	return s.write(ctx, "apply all", func(tx *sql.Tx) error {
 		for i, ch := range changes {
-			if _, err := s.applyTx(ctx, tx, ch, encoded[i], s.clock.Now()); err != nil {
+			if _, err := s.applyTx(ctx, changeTx{s: s, tx: tx}, ch, encoded[i], s.clock.Now()); err != nil {
 				return err
 			}
 		}

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/phases"
 )
@@ -18,6 +20,14 @@ import (
 // transaction: the incident with its version check, its events numbered
 // after the timeline's last, the custody records it carries (as
 // [Store.Append] writes them) and its outbox messages, all or nothing.
+//
+// A change without custody records, such as a transition or a note, runs
+// on the driver's connection directly, with statements prepared on it
+// once: the same statements in the same transaction, without the
+// bookkeeping of database/sql (a goroutine and a context per
+// transaction, a statement lookup per statement), which costs about as
+// much as the writes themselves. A change with custody records runs in a
+// database/sql transaction, which the custody ledger's writes share.
 func (s *Store) Apply(ctx context.Context, ch ir.Change) error {
 	if err := ch.Validate(); err != nil {
 		return err
@@ -30,16 +40,116 @@ func (s *Store) Apply(ctx context.Context, ch ir.Change) error {
 		return err
 	}
 	var count int64
-	err = s.write(ctx, "apply", func(tx *sql.Tx) error {
-		var err error
-		count, err = s.applyTx(ctx, tx, ch, w, s.clock.Now())
-		return err
-	})
+	if len(ch.Custody) == 0 {
+		err = s.writeRaw(ctx, "apply", func(q *rawStatements) error {
+			var err error
+			count, err = s.applyTx(ctx, changeTx{s: s, raw: q}, ch, w, s.clock.Now())
+			return err
+		})
+	} else {
+		err = s.write(ctx, "apply", func(tx *sql.Tx) error {
+			var err error
+			count, err = s.applyTx(ctx, changeTx{s: s, tx: tx}, ch, w, s.clock.Now())
+			return err
+		})
+	}
 	if err != nil {
 		return err
 	}
 	s.cols.put(w.id, w.indexed(ch.Incident.Version, count))
 	return nil
+}
+
+// changeTx runs the statements of a change (see applySQL) in a
+// transaction that holds the file's write lock: a database/sql
+// transaction, or one on the driver's connection directly.
+type changeTx struct {
+	s   *Store
+	tx  *sql.Tx
+	raw *rawStatements
+}
+
+// arg is a parameter of a statement: text, an integer or a blob, bound
+// as the driver binds a string, an integer (or a boolean) and a []byte
+// passed through database/sql. It saves a change's parameters being
+// boxed into interfaces on the direct path.
+type arg struct {
+	kind argKind
+	s    string
+	i    int64
+	b    []byte
+}
+
+// argKind says which field of an arg holds its value.
+type argKind uint8
+
+const (
+	argText argKind = iota
+	argInt
+	argBlob
+)
+
+func text(s string) arg   { return arg{kind: argText, s: s} }
+func integer(i int64) arg { return arg{kind: argInt, i: i} }
+func blob(b []byte) arg   { return arg{kind: argBlob, b: b} }
+
+// boolean is v as SQLite keeps it, and as the driver binds a bool: 1 or 0.
+func boolean(v bool) arg {
+	if v {
+		return integer(1)
+	}
+	return integer(0)
+}
+
+// value returns a as database/sql takes it.
+func (a arg) value() any {
+	switch a.kind {
+	case argInt:
+		return a.i
+	case argBlob:
+		return a.b
+	}
+	return a.s
+}
+
+// exec runs statement st with args and returns the number of rows it
+// changed.
+func (x changeTx) exec(ctx context.Context, st int, args ...arg) (int64, error) {
+	if x.raw != nil {
+		return x.raw.exec(st, args)
+	}
+	vals := make([]any, len(args))
+	for i, a := range args {
+		vals[i] = a.value()
+	}
+	res, err := x.tx.StmtContext(ctx, x.s.q.apply[st]).ExecContext(ctx, vals...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// readIndexed reads the version and indexed columns of incident id; the
+// version of a missing incident is 0.
+func (x changeTx) readIndexed(ctx context.Context, id string) (indexed, error) {
+	if x.raw != nil {
+		return x.raw.readIndexed(id)
+	}
+	var v indexed
+	err := x.tx.StmtContext(ctx, x.s.q.apply[stReadIncident]).QueryRowContext(ctx, id).Scan(v.dests()...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return indexed{}, nil
+	}
+	return v, err
+}
+
+// appendCustody writes custody records, as [Store.Append] does; only a
+// database/sql transaction does, which the custody ledger's writes share.
+func (x changeTx) appendCustody(ctx context.Context, apps []evidence.Append) error {
+	if x.tx == nil {
+		return errors.New("sqlite: custody records need a database/sql transaction")
+	}
+	return x.s.appendCustody(ctx, x.tx, apps)
 }
 
 // encodedChange is a change as its statements take it, encoded before a
@@ -85,28 +195,50 @@ type encodedEvent struct {
 // encodeChange encodes ch's incident and events. The incident's document
 // leaves out its observables and tasks, which are rows of their own: only
 // those ch.Lists names are encoded, or all of them when it names none.
+// The documents are the bytes json.Marshal writes, written without
+// reflection (see ir.Incident.AppendJSON).
 func encodeChange(ch ir.Change) (encodedChange, error) {
 	inc := ch.Incident
 	head := *inc
 	head.Observables, head.Tasks = nil, nil
-	doc, err := json.Marshal(&head)
+	// The documents and times are written one after the other into one
+	// buffer, made into one string, and cut from it.
+	pbuf := encodeBuffers.Get().(*[]byte)
+	buf := (*pbuf)[:0]
+	defer func() {
+		if cap(buf) <= maxPooledBuffer {
+			*pbuf = buf
+			encodeBuffers.Put(pbuf)
+		}
+	}()
+	buf, err := head.AppendJSON(buf)
 	if err != nil {
 		return encodedChange{}, fmt.Errorf("sqlite: apply: encode incident %s: %w", inc.ID, err)
 	}
-	labels := inc.Labels
-	if labels == nil {
-		labels = []string{}
+	docEnd := len(buf)
+	var endsBuf [8]int
+	ends := endsBuf[:0]
+	for i := range ch.Events {
+		e := ch.Events[i]
+		e.Seq = 0 // assigned by the store, kept in its own column
+		if buf, err = e.AppendJSON(buf); err != nil {
+			return encodedChange{}, fmt.Errorf("sqlite: apply: encode %s event of %s: %w", e.Type, inc.ID, err)
+		}
+		ends = append(ends, len(buf))
+		buf = e.At.AppendFormat(buf, time.RFC3339Nano)
+		ends = append(ends, len(buf))
 	}
-	lb, err := json.Marshal(labels)
+	labels, err := encodeLabels(inc.Labels)
 	if err != nil {
 		return encodedChange{}, fmt.Errorf("sqlite: apply: encode labels of %s: %w", inc.ID, err)
 	}
+	all := string(buf)
 	w := encodedChange{
 		id:          string(inc.ID),
 		phase:       string(inc.Phase),
 		severity:    string(inc.Severity),
-		labels:      string(lb),
-		doc:         string(doc),
+		labels:      labels,
+		doc:         all[:docEnd],
 		open:        inc.IsOpen(),
 		openedSec:   inc.Times.Opened.Unix(),
 		openedNsec:  int64(inc.Times.Opened.Nanosecond()),
@@ -114,18 +246,53 @@ func encodeChange(ch ir.Change) (encodedChange, error) {
 		observables: int64(len(inc.Observables)),
 		tasks:       int64(len(inc.Tasks)),
 	}
+	from := docEnd
+	for i, e := range ch.Events {
+		w.events[i] = encodedEvent{typ: string(e.Type), doc: all[from:ends[2*i]], at: all[ends[2*i]:ends[2*i+1]]}
+		from = ends[2*i+1]
+	}
 	if w.entries, err = encodeEntries(ch); err != nil {
 		return encodedChange{}, err
 	}
-	for i, e := range ch.Events {
-		e.Seq = 0 // assigned by the store, kept in its own column
-		b, err := json.Marshal(e)
-		if err != nil {
-			return encodedChange{}, fmt.Errorf("sqlite: apply: encode %s event of %s: %w", e.Type, inc.ID, err)
-		}
-		w.events[i] = encodedEvent{typ: string(e.Type), at: e.At.Format(time.RFC3339Nano), doc: string(b)}
-	}
 	return w, nil
+}
+
+// encodeBuffers keeps the buffers encodeChange writes into, each used
+// for one change at a time; buffers grown past maxPooledBuffer by a large
+// change are left to the garbage collector.
+var encodeBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+const maxPooledBuffer = 64 << 10
+
+// encodeLabels encodes an incident's labels as a JSON array, [] if there
+// are none, as json.Marshal writes it.
+func encodeLabels(labels []string) (string, error) {
+	if len(labels) == 0 {
+		return "[]", nil
+	}
+	n := 2
+	for _, l := range labels {
+		n += len(l) + 3
+		for i := range len(l) {
+			// Anything json.Marshal would escape is left to it.
+			if c := l[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				b, err := json.Marshal(labels)
+				return string(b), err
+			}
+		}
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, l := range labels {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, l...)
+		b = append(b, '"')
+	}
+	b = append(b, ']')
+	return string(b), nil
 }
 
 // encodeEntries encodes the entries of ch's lists that ch writes.
@@ -153,6 +320,9 @@ func encodeEntries(ch ir.Change) (encodedEntries, error) {
 
 // allIndexes returns the indexes of a list of n entries.
 func allIndexes(n int) []int {
+	if n == 0 {
+		return nil
+	}
 	idx := make([]int, n)
 	for i := range idx {
 		idx[i] = i
@@ -160,40 +330,47 @@ func allIndexes(n int) []int {
 	return idx
 }
 
+// jsonAppender is a list entry that encodes itself as json.Marshal does.
+type jsonAppender[E any] interface {
+	*E
+	AppendJSON(b []byte) ([]byte, error)
+}
+
 // encodeList encodes the entries of list at the indexes idx.
-func encodeList[E any](list []E, idx []int) ([]encodedEntry, error) {
+func encodeList[E any, P jsonAppender[E]](list []E, idx []int) ([]encodedEntry, error) {
+	if len(idx) == 0 {
+		return nil, nil
+	}
 	out := make([]encodedEntry, len(idx))
+	var buf []byte
 	for i, x := range idx {
-		b, err := json.Marshal(&list[x])
-		if err != nil {
+		var err error
+		if buf, err = P(&list[x]).AppendJSON(buf[:0]); err != nil {
 			return nil, err
 		}
-		out[i] = encodedEntry{pos: int64(x), doc: string(b)}
+		out[i] = encodedEntry{pos: int64(x), doc: string(buf)}
 	}
 	return out, nil
 }
 
 // writeEntries writes the encoded entries of incident id's lists, which
 // hold observables and tasks entries after the change.
-func (s *Store) writeEntries(ctx context.Context, tx *sql.Tx, id string, w encodedChange) error {
-	for _, list := range []struct {
-		put, trim *sql.Stmt
+func writeEntries(ctx context.Context, x changeTx, id string, w encodedChange) error {
+	for _, list := range [...]struct {
+		put, trim int
 		entries   []encodedEntry
 		length    int64
 	}{
-		{s.q.putObservable, s.q.trimObservables, w.entries.observables, w.observables},
-		{s.q.putTask, s.q.trimTasks, w.entries.tasks, w.tasks},
+		{stPutObservable, stTrimObservables, w.entries.observables, w.observables},
+		{stPutTask, stTrimTasks, w.entries.tasks, w.tasks},
 	} {
-		if len(list.entries) > 0 {
-			put := tx.StmtContext(ctx, list.put)
-			for _, e := range list.entries {
-				if _, err := put.ExecContext(ctx, id, e.pos, e.doc); err != nil {
-					return wrap(ctx, "apply: write list entry of "+id, err)
-				}
+		for _, e := range list.entries {
+			if _, err := x.exec(ctx, list.put, text(id), integer(e.pos), text(e.doc)); err != nil {
+				return wrap(ctx, "apply: write list entry of "+id, err)
 			}
 		}
 		if w.entries.rewrite {
-			if _, err := tx.StmtContext(ctx, list.trim).ExecContext(ctx, id, list.length); err != nil {
+			if _, err := x.exec(ctx, list.trim, text(id), integer(list.length)); err != nil {
 				return wrap(ctx, "apply: write lists of "+id, err)
 			}
 		}
@@ -201,53 +378,53 @@ func (s *Store) writeEntries(ctx context.Context, tx *sql.Tx, id string, w encod
 	return nil
 }
 
-// applyTx writes a checked and encoded change in tx, and returns the new
+// applyTx writes a checked and encoded change in x, and returns the new
 // length of the incident's timeline. now is the creation time of its
 // outbox messages.
-func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, ch ir.Change, w encodedChange, now time.Time) (int64, error) {
+func (s *Store) applyTx(ctx context.Context, x changeTx, ch ir.Change, w encodedChange, now time.Time) (int64, error) {
 	inc := ch.Incident
 	var count int64
 	if inc.Version == 1 {
-		res, err := tx.StmtContext(ctx, s.q.insertIncident).ExecContext(ctx, w.id, inc.Version, w.phase, w.severity,
-			w.open, w.openedSec, w.openedNsec, w.labels, int64(len(w.events)), w.doc, w.observables, w.tasks)
+		n, err := x.exec(ctx, stInsertIncident, text(w.id), integer(inc.Version), text(w.phase), text(w.severity),
+			boolean(w.open), integer(w.openedSec), integer(w.openedNsec), text(w.labels), integer(int64(len(w.events))),
+			text(w.doc), integer(w.observables), integer(w.tasks))
 		if err != nil {
 			return 0, wrap(ctx, "apply: write incident "+w.id, err)
 		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
+		if n != 1 {
 			return 0, fmt.Errorf("sqlite: apply: incident %s exists: %w", inc.ID, ir.ErrConflict)
 		}
 		count = int64(len(w.events))
 	} else {
 		var err error
-		if count, err = s.updateIncident(ctx, tx, ch, w); err != nil {
+		if count, err = s.updateIncident(ctx, x, ch, w); err != nil {
 			return 0, err
 		}
 	}
-	if err := s.writeEntries(ctx, tx, w.id, w); err != nil {
+	if err := writeEntries(ctx, x, w.id, w); err != nil {
 		return 0, err
 	}
-	insertEvent := tx.StmtContext(ctx, s.q.insertEvent)
 	seq := count - int64(len(w.events))
 	for _, e := range w.events {
 		seq++
-		if _, err := insertEvent.ExecContext(ctx, w.id, seq, inc.Version, e.typ, e.at, e.doc); err != nil {
+		if _, err := x.exec(ctx, stInsertEvent, text(w.id), integer(seq), integer(inc.Version), text(e.typ), text(e.at), text(e.doc)); err != nil {
 			return 0, wrap(ctx, "apply: write event of "+w.id, err)
 		}
 	}
 	if len(ch.Custody) > 0 {
-		if err := s.appendCustody(ctx, tx, ch.Custody); err != nil {
+		if err := x.appendCustody(ctx, ch.Custody); err != nil {
 			return 0, err
 		}
 	}
 	if len(ch.Outbox) > 0 {
-		insertOutbox := tx.StmtContext(ctx, s.q.insertOutbox)
 		created, due := now.Format(time.RFC3339Nano), unixNano(now)
 		for _, m := range ch.Outbox {
 			payload := m.Payload
 			if payload == nil {
 				payload = []byte{}
 			}
-			if _, err := insertOutbox.ExecContext(ctx, m.Key, string(m.Incident), string(m.Type), payload, created, due); err != nil {
+			if _, err := x.exec(ctx, stInsertOutbox, text(m.Key), text(string(m.Incident)), text(string(m.Type)), blob(payload),
+				text(created), integer(due)); err != nil {
 				return 0, wrap(ctx, "apply: write outbox message "+m.Key, err)
 			}
 		}
@@ -260,13 +437,13 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, ch ir.Change, w encoded
 // only if they changed: they are compared with those the Store remembers
 // of the version the change follows, or, if it remembers another version
 // or none, with those read from the row.
-func (s *Store) updateIncident(ctx context.Context, tx *sql.Tx, ch ir.Change, w encodedChange) (int64, error) {
+func (s *Store) updateIncident(ctx context.Context, x changeTx, ch ir.Change, w encodedChange) (int64, error) {
 	inc := ch.Incident
 	prev, ok := s.cols.get(w.id)
 	if !ok || prev.version != inc.Version-1 {
 		var err error
-		if prev, err = s.readIndexed(ctx, tx, w.id); err != nil {
-			return 0, err
+		if prev, err = x.readIndexed(ctx, w.id); err != nil {
+			return 0, wrap(ctx, "apply: read incident "+w.id, err)
 		}
 		if prev.version != inc.Version-1 {
 			return 0, versionConflict(inc, prev.version)
@@ -279,46 +456,34 @@ func (s *Store) updateIncident(ctx context.Context, tx *sql.Tx, ch ir.Change, w 
 	}
 	count := prev.eventCount + int64(len(w.events))
 	mask := 0
-	args := []any{w.id, inc.Version, count, w.doc, w.observables, w.tasks}
-	for i, col := range []struct {
+	var argv [6 + len(indexedColumns)]arg
+	args := append(argv[:0], text(w.id), integer(inc.Version), integer(count), text(w.doc), integer(w.observables), integer(w.tasks))
+	for i, col := range [...]struct {
 		changed bool
-		value   any
+		value   arg
 	}{
-		{prev.phase != w.phase, w.phase}, {prev.severity != w.severity, w.severity}, {prev.open != w.open, w.open},
-		{prev.openedSec != w.openedSec, w.openedSec}, {prev.openedNsec != w.openedNsec, w.openedNsec}, {prev.labels != w.labels, w.labels},
+		{prev.phase != w.phase, text(w.phase)}, {prev.severity != w.severity, text(w.severity)}, {prev.open != w.open, boolean(w.open)},
+		{prev.openedSec != w.openedSec, integer(w.openedSec)}, {prev.openedNsec != w.openedNsec, integer(w.openedNsec)},
+		{prev.labels != w.labels, text(w.labels)},
 	} {
 		if col.changed {
 			mask |= 1 << i
 			args = append(args, col.value)
 		}
 	}
-	res, err := tx.StmtContext(ctx, s.q.update(mask)).ExecContext(ctx, args...)
+	n, err := x.exec(ctx, stUpdateFor(mask), args...)
 	if err != nil {
 		return 0, wrap(ctx, "apply: write incident "+w.id, err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
+	if n != 1 {
 		// The version check failed: another writer got there first.
-		cur, err := s.readIndexed(ctx, tx, w.id)
+		cur, err := x.readIndexed(ctx, w.id)
 		if err != nil {
-			return 0, err
+			return 0, wrap(ctx, "apply: read incident "+w.id, err)
 		}
 		return 0, versionConflict(inc, cur.version)
 	}
 	return count, nil
-}
-
-// readIndexed reads the version and indexed columns of incident id in tx;
-// the version of a missing incident is 0.
-func (s *Store) readIndexed(ctx context.Context, tx *sql.Tx, id string) (indexed, error) {
-	var x indexed
-	err := tx.StmtContext(ctx, s.q.readIncident).QueryRowContext(ctx, id).Scan(x.dests()...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return indexed{}, nil
-	}
-	if err != nil {
-		return indexed{}, wrap(ctx, "apply: read incident "+id, err)
-	}
-	return x, nil
 }
 
 // versionConflict is the error of a change to inc that does not follow the

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+
+	"github.com/ncruces/go-sqlite3"
 )
 
 // statements holds the store's prepared statements: those that write on
@@ -13,15 +15,13 @@ import (
 // transaction on the writing connection reuses the writer's.
 type statements struct {
 	all []*sql.Stmt
-	// updates holds the incident updates, by the mask of the indexed
-	// columns they set.
-	updates [1 << 6]*sql.Stmt
+	// apply holds the statements of a change, by their index in
+	// applySQL.
+	apply [numApplyStatements]*sql.Stmt
 
 	// Incidents and timelines.
-	insertIncident, readIncident, insertEvent, insertOutbox *sql.Stmt
-	getIncident, getIncidentW, countOpen                    *sql.Stmt
-	putObservable, putTask, trimObservables, trimTasks      *sql.Stmt
-	timelineUp, timelineDown, incidentExists                *sql.Stmt
+	getIncident, getIncidentW, countOpen     *sql.Stmt
+	timelineUp, timelineDown, incidentExists *sql.Stmt
 
 	// Custody logs.
 	readHead, writeHead, insertItem, insertRecord, insertHash *sql.Stmt
@@ -35,33 +35,19 @@ type statements struct {
 
 // prepare prepares every statement.
 func (q *statements) prepare(ctx context.Context, w, r *sql.DB) error {
-	if err := q.prepareUpdates(ctx, w); err != nil {
-		return err
+	for i := range q.apply {
+		st, err := w.PrepareContext(ctx, applySQL(i))
+		if err != nil {
+			return err
+		}
+		q.apply[i] = st
+		q.all = append(q.all, st)
 	}
 	for _, s := range []struct {
 		dst **sql.Stmt
 		db  *sql.DB
 		sql string
 	}{
-		// A new incident is written only if its ID is free. Updates are
-		// prepared by prepareUpdates.
-		{&q.insertIncident, w, `INSERT INTO incidents
-			(id, version, phase, severity, open, opened_sec, opened_nsec, labels, event_count, doc,
-				observable_count, task_count)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-			ON CONFLICT (id) DO NOTHING`},
-		// The entries of an incident's lists, written one by one: added
-		// or replaced in place.
-		{&q.putObservable, w, `INSERT INTO incident_observables (incident_id, pos, doc) VALUES (?1, ?2, ?3)
-			ON CONFLICT (incident_id, pos) DO UPDATE SET doc = ?3`},
-		{&q.putTask, w, `INSERT INTO incident_tasks (incident_id, pos, doc) VALUES (?1, ?2, ?3)
-			ON CONFLICT (incident_id, pos) DO UPDATE SET doc = ?3`},
-		{&q.trimObservables, w, `DELETE FROM incident_observables WHERE incident_id = ? AND pos >= ?`},
-		{&q.trimTasks, w, `DELETE FROM incident_tasks WHERE incident_id = ? AND pos >= ?`},
-		{&q.readIncident, w, `SELECT ` + indexedSelect + ` FROM incidents WHERE id = ?`},
-		{&q.insertEvent, w, `INSERT INTO events (incident_id, seq, version, type, at, doc) VALUES (?, ?, ?, ?, ?, ?)`},
-		{&q.insertOutbox, w, `INSERT INTO outbox (key, incident_id, type, payload, created_at, available_at)
-			VALUES (?, ?, ?, ?, ?, ?)`},
 		{&q.getIncident, r, `SELECT ` + incidentSelect + `, ` + indexedSelect + ` FROM incidents WHERE id = ?`},
 		{&q.getIncidentW, w, `SELECT ` + incidentSelect + `, ` + indexedSelect + ` FROM incidents WHERE id = ?`},
 		// Pages of a timeline, either way, each one range of the events'
@@ -128,44 +114,90 @@ const incidentSelect = `incidents.doc,
 	(SELECT '[' || group_concat(doc, ',') || ']' FROM
 		(SELECT doc FROM incident_tasks WHERE incident_id = incidents.id ORDER BY pos))`
 
+// The statements of a change, by their index in applySQL. They run on the
+// writing connection, through database/sql or on the driver's connection
+// directly (see [Store.Apply]).
+const (
+	// stInsertIncident writes a new incident only if its ID is free.
+	stInsertIncident = iota
+	// stReadIncident reads the columns of indexed.
+	stReadIncident
+	// stPutObservable and stPutTask add or replace one entry of a list.
+	stPutObservable
+	stPutTask
+	// stTrimObservables and stTrimTasks remove the entries of a list
+	// from a position on.
+	stTrimObservables
+	stTrimTasks
+	stInsertEvent
+	stInsertOutbox
+	// stUpdate is the first of the incident updates, one per mask of the
+	// indexed columns they set (see stUpdateFor).
+	stUpdate
+	numApplyStatements = stUpdate + 1<<len(indexedColumns)
+)
+
+// applySQL returns the SQL of the change's statement i.
+func applySQL(i int) string {
+	switch i {
+	case stInsertIncident:
+		return `INSERT INTO incidents
+			(id, version, phase, severity, open, opened_sec, opened_nsec, labels, event_count, doc,
+				observable_count, task_count)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+			ON CONFLICT (id) DO NOTHING`
+	case stReadIncident:
+		return `SELECT ` + indexedSelect + ` FROM incidents WHERE id = ?`
+	// The entries of an incident's lists, written one by one: added or
+	// replaced in place.
+	case stPutObservable:
+		return `INSERT INTO incident_observables (incident_id, pos, doc) VALUES (?1, ?2, ?3)
+			ON CONFLICT (incident_id, pos) DO UPDATE SET doc = ?3`
+	case stPutTask:
+		return `INSERT INTO incident_tasks (incident_id, pos, doc) VALUES (?1, ?2, ?3)
+			ON CONFLICT (incident_id, pos) DO UPDATE SET doc = ?3`
+	case stTrimObservables:
+		return `DELETE FROM incident_observables WHERE incident_id = ? AND pos >= ?`
+	case stTrimTasks:
+		return `DELETE FROM incident_tasks WHERE incident_id = ? AND pos >= ?`
+	case stInsertEvent:
+		return `INSERT INTO events (incident_id, seq, version, type, at, doc) VALUES (?, ?, ?, ?, ?, ?)`
+	case stInsertOutbox:
+		return `INSERT INTO outbox (key, incident_id, type, payload, created_at, available_at)
+			VALUES (?, ?, ?, ?, ?, ?)`
+	}
+	return updateSQL(i - stUpdate)
+}
+
 // indexedColumns are the incident columns that indexes and the labels
 // trigger read, in the order of the bits of an update's mask.
-var indexedColumns = []string{"phase", "severity", "open", "opened_sec", "opened_nsec", "labels"}
+var indexedColumns = [...]string{"phase", "severity", "open", "opened_sec", "opened_nsec", "labels"}
 
-// update returns the statement that updates an incident over the version
-// before ?2: it sets the version to ?2, the event count to ?3, the
+// stUpdateFor returns the index of the update of the indexed columns whose
+// bits are set in mask.
+func stUpdateFor(mask int) int { return stUpdate + mask }
+
+// updateSQL returns the statement that updates an incident over the
+// version before ?2: it sets the version to ?2, the event count to ?3, the
 // document to ?4, the lengths of the observables and tasks to ?5 and ?6,
-// and the indexed columns whose bits are set in mask, with
-// one parameter each, in the order of indexedColumns. It changes no row if
-// the incident is not at version ?2 - 1. SQLite rewrites the index entries
-// of every column an UPDATE sets, changed or not, so an update sets only
-// the indexed columns that changed: a transition writes the phase indexes,
-// not the severity or time ones.
-func (q *statements) update(mask int) *sql.Stmt { return q.updates[mask] }
-
-// prepareUpdates prepares the statement of every mask of update. They are
-// prepared up front because a transaction holds the only writing
-// connection while it would need one.
-func (q *statements) prepareUpdates(ctx context.Context, w *sql.DB) error {
-	for mask := range q.updates {
-		var sb strings.Builder
-		sb.WriteString("UPDATE incidents SET version = ?2, event_count = ?3, doc = ?4, observable_count = ?5, task_count = ?6")
-		n := 6
-		for i, c := range indexedColumns {
-			if mask&(1<<i) != 0 {
-				n++
-				fmt.Fprintf(&sb, ", %s = ?%d", c, n)
-			}
+// and the indexed columns whose bits are set in mask, with one parameter
+// each, in the order of indexedColumns. It changes no row if the incident
+// is not at version ?2 - 1. SQLite rewrites the index entries of every
+// column an UPDATE sets, changed or not, so an update sets only the
+// indexed columns that changed: a transition writes the phase indexes, not
+// the severity or time ones.
+func updateSQL(mask int) string {
+	var sb strings.Builder
+	sb.WriteString("UPDATE incidents SET version = ?2, event_count = ?3, doc = ?4, observable_count = ?5, task_count = ?6")
+	n := 6
+	for i, c := range indexedColumns {
+		if mask&(1<<i) != 0 {
+			n++
+			fmt.Fprintf(&sb, ", %s = ?%d", c, n)
 		}
-		sb.WriteString(" WHERE id = ?1 AND version = ?2 - 1")
-		st, err := w.PrepareContext(ctx, sb.String())
-		if err != nil {
-			return err
-		}
-		q.updates[mask] = st
-		q.all = append(q.all, st)
 	}
-	return nil
+	sb.WriteString(" WHERE id = ?1 AND version = ?2 - 1")
+	return sb.String()
 }
 
 // close closes every statement prepared.
@@ -174,4 +206,54 @@ func (q *statements) close() {
 		_ = st.Close() // only fails on a closed pool, which frees it anyway
 	}
 	q.all = nil
+}
+
+// rawStatements are the statements of a change prepared on the driver's
+// writing connection, for the transactions that run on it directly (see
+// [Store.Apply]). They are prepared on first use and belong to conn; only
+// the holder of that connection uses them.
+type rawStatements struct {
+	conn                    *sqlite3.Conn
+	begin, commit, rollback *sqlite3.Stmt
+	apply                   [numApplyStatements]*sqlite3.Stmt
+}
+
+// on returns the statements of conn, finalizing those of another
+// connection that database/sql replaced it with.
+func (q *rawStatements) on(conn *sqlite3.Conn) *rawStatements {
+	if q.conn != conn {
+		q.close()
+		q.conn = conn
+	}
+	return q
+}
+
+// prepared returns *st, preparing sql on the connection first if needed.
+func (q *rawStatements) prepared(st **sqlite3.Stmt, sql string) (*sqlite3.Stmt, error) {
+	if *st != nil {
+		return *st, nil
+	}
+	s, _, err := q.conn.Prepare(sql)
+	if err != nil {
+		return nil, err
+	}
+	*st = s
+	return s, nil
+}
+
+// stmt returns the change's statement i.
+func (q *rawStatements) stmt(i int) (*sqlite3.Stmt, error) {
+	if st := q.apply[i]; st != nil {
+		return st, nil
+	}
+	return q.prepared(&q.apply[i], applySQL(i))
+}
+
+// close finalizes every statement, which the connection needs before it
+// closes.
+func (q *rawStatements) close() {
+	for _, st := range append([]*sqlite3.Stmt{q.begin, q.commit, q.rollback}, q.apply[:]...) {
+		_ = st.Close() // a failed statement reports its error again; finalizing frees it anyway
+	}
+	*q = rawStatements{}
 }

@@ -14,7 +14,7 @@ import (
 
 	// The driver registers itself with database/sql as "sqlite3".
 	"github.com/ncruces/go-sqlite3"
-	_ "github.com/ncruces/go-sqlite3/driver"
+	"github.com/ncruces/go-sqlite3/driver"
 
 	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
@@ -95,6 +95,9 @@ type Store struct {
 	// cols remembers the indexed columns of incidents read or written
 	// last, so that most updates need not read them again.
 	cols columnCache
+	// raw holds the statements prepared on the driver's writing
+	// connection; only the holder of that connection uses them.
+	raw rawStatements
 }
 
 var (
@@ -261,6 +264,13 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) close() error {
+	if s.raw.conn != nil {
+		// The connection closes only once its statements are finalized.
+		if conn, err := s.w.Conn(context.Background()); err == nil {
+			_ = conn.Raw(func(any) error { s.raw.close(); return nil })
+			_ = conn.Close()
+		}
+	}
 	s.q.close()
 	var errR error
 	if s.r != nil {
@@ -295,6 +305,110 @@ func (s *Store) write(ctx context.Context, op string, f func(tx *sql.Tx) error) 
 		return wrap(ctx, op+": commit", noSpace(s.path, err))
 	}
 	return nil
+}
+
+// writeRaw runs f in an immediate transaction on the driver's writing
+// connection directly, and commits it, or rolls it back if f or the
+// commit fails or ctx ends first; it reports errors as [Store.write] does.
+func (s *Store) writeRaw(ctx context.Context, op string, f func(q *rawStatements) error) error {
+	if err := ctxErr(ctx, op); err != nil {
+		return err
+	}
+	s.wusers.Add(1)
+	defer s.wusers.Add(-1)
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return wrap(ctx, op, err)
+	}
+	defer func() { _ = conn.Close() }() // hands the connection back; it fails only if already handed back
+	var werr error
+	err = conn.Raw(func(dc any) error {
+		c := dc.(driver.Conn).Raw()
+		// The driver interrupts a statement when ctx ends; so do these.
+		defer c.SetInterrupt(c.SetInterrupt(ctx))
+		q := s.raw.on(c)
+		begin, err := q.prepared(&q.begin, "BEGIN IMMEDIATE")
+		if err == nil {
+			err = begin.Exec()
+		}
+		if err != nil {
+			werr = wrap(ctx, op, noSpace(s.path, err))
+			return nil
+		}
+		if err := f(q); err != nil {
+			q.rollBack()
+			werr = s.diskFull(err)
+			return nil
+		}
+		commit, err := q.prepared(&q.commit, "COMMIT")
+		if err == nil {
+			err = commit.Exec()
+		}
+		if err != nil {
+			if !c.GetAutocommit() {
+				q.rollBack()
+			}
+			werr = wrap(ctx, op+": commit", noSpace(s.path, err))
+		}
+		return nil
+	})
+	if err != nil {
+		return wrap(ctx, op, err)
+	}
+	return werr
+}
+
+// rollBack rolls back the transaction on the connection, even if the
+// connection's context ended, as the driver does.
+func (q *rawStatements) rollBack() {
+	c := q.conn
+	defer c.SetInterrupt(c.SetInterrupt(context.Background()))
+	if st, err := q.prepared(&q.rollback, "ROLLBACK"); err == nil {
+		_ = st.Exec() // fails only if nothing is left to roll back
+	}
+}
+
+// exec runs the change's statement i with args, and returns the number
+// of rows it changed.
+func (q *rawStatements) exec(i int, args []arg) (int64, error) {
+	st, err := q.stmt(i)
+	if err != nil {
+		return 0, err
+	}
+	for i, a := range args {
+		switch a.kind {
+		case argText:
+			err = st.BindText(i+1, a.s)
+		case argInt:
+			err = st.BindInt64(i+1, a.i)
+		case argBlob:
+			err = st.BindBlob(i+1, a.b)
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	if err := st.Exec(); err != nil {
+		return 0, err
+	}
+	return q.conn.Changes(), nil
+}
+
+// readIndexed reads the version and indexed columns of incident id; the
+// version of a missing incident is 0.
+func (q *rawStatements) readIndexed(id string) (indexed, error) {
+	st, err := q.stmt(stReadIncident)
+	if err != nil {
+		return indexed{}, err
+	}
+	if err := st.BindText(1, id); err != nil {
+		return indexed{}, err
+	}
+	var v indexed
+	if st.Step() {
+		v.scanRaw(st)
+	}
+	return v, st.Reset()
 }
 
 // diskFull returns err, an error a write's statements returned, saying so
