@@ -67,8 +67,8 @@
 //
 // A store may keep more than incidents, so that what belongs to a change is
 // written in the same transaction ([Change]). Stores that implement
-// [Outbox] take the messages [Config.Outbox] leaves for every event (a
-// [Notice] each), which dispatchers claim, deliver at least once, and
+// notify.Outbox take the messages [Config.Outbox] leaves for every event (a
+// notify.Message each), which dispatchers claim, deliver at least once, and
 // acknowledge. Stores that also keep the custody logs of package evidence
 // take custody records: with [Config.AtomicCustody], whose ledger must be
 // on the very same store (a setup where it is not is refused by

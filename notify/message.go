@@ -1,0 +1,86 @@
+package notify
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Message is what a notification tells its receiver, enough to act on
+// without reading the store: the event, and the incident as the change
+// that recorded the event left it. The incident package's Responder writes
+// one per timeline event as the payload of an [OutboxMessage], as JSON.
+type Message struct {
+	// Incident is the incident as the change left it.
+	Incident Incident `json:"incident"`
+	// Event is the event the message reports.
+	Event Event `json:"event"`
+}
+
+// Incident is the part of an incident a notification shows.
+type Incident struct {
+	ID       string `json:"id"`
+	Title    string `json:"title"`
+	Severity string `json:"severity"`
+	Priority string `json:"priority"`
+	Category string `json:"category"`
+	// TLP is the incident's Traffic Light Protocol marking: "CLEAR",
+	// "GREEN", "AMBER", "AMBER+STRICT" or "RED".
+	TLP string `json:"tlp"`
+	// Model names the phase model the incident follows.
+	Model string `json:"model"`
+	// Phase is the incident's phase.
+	Phase string `json:"phase"`
+	// Open is false once the incident is closed.
+	Open   bool     `json:"open"`
+	Labels []string `json:"labels,omitempty"`
+	// Version is the incident version the change produced.
+	Version int64 `json:"version"`
+}
+
+// Event is a timeline event, as a [Message] reports it.
+type Event struct {
+	IncidentID string `json:"incident_id"`
+	// Seq numbers the incident's events from 1, in the order they were
+	// stored; 0 when the store numbers them as it writes them.
+	Seq int64 `json:"seq"`
+	// Version is the incident version the change produced.
+	Version int64 `json:"version"`
+	// Type names the kind of change, such as "phase_changed".
+	Type string `json:"type"`
+	// At is when the change was made.
+	At time.Time `json:"at"`
+	// Actor is who made the change.
+	Actor Actor `json:"actor"`
+	// Reason is why the change was made, as the actor gave it.
+	Reason string `json:"reason,omitempty"`
+	// Data holds the event's details as the incident package encodes
+	// them for its Type.
+	Data json.RawMessage `json:"data"`
+}
+
+// Actor is whoever made a change: a person or a program.
+type Actor struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	// Kind is "human" or "service".
+	Kind string `json:"kind,omitempty"`
+}
+
+// String returns the actor's display name, or the ID if there is none.
+func (a Actor) String() string {
+	if a.Name != "" {
+		return a.Name
+	}
+	return a.ID
+}
+
+// DecodeMessage decodes the payload of an outbox message the incident
+// package's Responder wrote.
+func DecodeMessage(payload []byte) (Message, error) {
+	var m Message
+	if err := json.Unmarshal(payload, &m); err != nil {
+		return Message{}, fmt.Errorf("notify: decode message: %w", err)
+	}
+	return m, nil
+}

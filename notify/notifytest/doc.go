@@ -1,0 +1,7 @@
+// Package notifytest checks implementations of package notify's
+// interfaces and helps test code that uses them.
+//
+// [TestOutbox] is the conformance suite every implementation of
+// notify.Outbox must pass, as testing/slogtest is for slog handlers. [Clock]
+// is a fake clock that moves only when told to.
+package notifytest
