@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/incidentkit/incidentkit/notify"
+	"github.com/incidentkit/incidentkit/phases"
 )
 
 // OutboxStore is a [Store] with a notify.Outbox in the same database, so
@@ -24,8 +25,9 @@ func NotifyIncident(inc *Incident) notify.Incident {
 }
 
 // NotifyEvent returns the event as a notify.Message reports it, with its
-// data encoded as JSON.
-func NotifyEvent(e Event) (notify.Event, error) {
+// data encoded as JSON and its summary in the words of [Describe], phases
+// named as m titles them (m may be nil).
+func NotifyEvent(m *phases.Model, e Event) (notify.Event, error) {
 	data, err := json.Marshal(e.Data)
 	if err != nil {
 		return notify.Event{}, fmt.Errorf("ir: encode %s event data: %w", e.Type, err)
@@ -33,7 +35,7 @@ func NotifyEvent(e Event) (notify.Event, error) {
 	return notify.Event{
 		IncidentID: string(e.IncidentID), Seq: e.Seq, Version: e.Version, Type: string(e.Type), At: e.At,
 		Actor:  notify.Actor{ID: e.Actor.ID, Name: e.Actor.Name, Kind: string(e.Actor.Kind)},
-		Reason: e.Reason, Data: data,
+		Reason: e.Reason, Summary: Describe(m, e), Data: data,
 	}, nil
 }
 
@@ -54,11 +56,11 @@ func EventOf(m notify.Message) (Event, error) {
 
 // outboxMessages makes the outbox messages of a change: one notify.Message
 // per event.
-func outboxMessages(inc *Incident, events []Event) ([]notify.OutboxMessage, error) {
+func outboxMessages(m *phases.Model, inc *Incident, events []Event) ([]notify.OutboxMessage, error) {
 	sum := NotifyIncident(inc)
 	msgs := make([]notify.OutboxMessage, len(events))
 	for i, e := range events {
-		ev, err := NotifyEvent(e)
+		ev, err := NotifyEvent(m, e)
 		if err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@ package notify
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -54,6 +55,11 @@ type Event struct {
 	Actor Actor `json:"actor"`
 	// Reason is why the change was made, as the actor gave it.
 	Reason string `json:"reason,omitempty"`
+	// Summary says in words what the event records, as the predicate of
+	// a sentence whose subject is the actor: "moved the incident from
+	// Containment to Eradication". Messages written before summaries
+	// were kept have none; see [Event.Sentence].
+	Summary string `json:"summary,omitempty"`
 	// Data holds the event's details as the incident package encodes
 	// them for its Type.
 	Data json.RawMessage `json:"data"`
@@ -73,6 +79,22 @@ func (a Actor) String() string {
 		return a.Name
 	}
 	return a.ID
+}
+
+// Sentence says in one sentence who did what and why: the actor, the
+// summary and the reason, as in "Alice Moreau moved the incident from
+// Containment to Eradication: account secured, laptop isolated". Without a
+// summary, the event's type stands in for it.
+func (e Event) Sentence() string {
+	what := e.Summary
+	if what == "" {
+		what = "recorded " + strings.ReplaceAll(e.Type, "_", " ")
+	}
+	s := e.Actor.String() + " " + what
+	if e.Reason != "" {
+		s += ": " + e.Reason
+	}
+	return s
 }
 
 // DecodeMessage decodes the payload of an outbox message the incident
