@@ -55,7 +55,8 @@ func EventOf(m notify.Message) (Event, error) {
 }
 
 // outboxMessages makes the outbox messages of a change: one notify.Message
-// per event.
+// per event, keyed "<incident ID>/<version>/<n>", n numbering the change's
+// events from 1.
 func outboxMessages(m *phases.Model, inc *Incident, events []Event) ([]notify.OutboxMessage, error) {
 	sum := NotifyIncident(inc)
 	msgs := make([]notify.OutboxMessage, len(events))
@@ -64,12 +65,13 @@ func outboxMessages(m *phases.Model, inc *Incident, events []Event) ([]notify.Ou
 		if err != nil {
 			return nil, err
 		}
-		payload, err := json.Marshal(notify.Message{Incident: sum, Event: ev})
+		key := fmt.Sprintf("%s/%d/%d", inc.ID, inc.Version, i+1)
+		payload, err := json.Marshal(notify.Message{Key: key, Incident: sum, Event: ev})
 		if err != nil {
-			return nil, fmt.Errorf("ir: encode notice: %w", err)
+			return nil, fmt.Errorf("ir: encode message: %w", err)
 		}
 		msgs[i] = notify.OutboxMessage{
-			Key:      fmt.Sprintf("%s/%d/%d", inc.ID, inc.Version, i+1),
+			Key:      key,
 			Incident: string(inc.ID),
 			Type:     string(e.Type),
 			Payload:  payload,

@@ -44,8 +44,9 @@ func TestOutboxLeavesANoticePerEvent(t *testing.T) {
 		assert.Equal(t, string(inc.ID), e.Incident)
 		assert.Equal(t, string(ev.Type), e.Type)
 		assert.Equal(t, fmt.Sprintf("%s/%d/%d", inc.ID, ev.Version, 1), e.Key)
-		n, err := notify.DecodeMessage(e.Payload)
+		n, err := e.Message()
 		require.NoError(t, err)
+		assert.Equal(t, e.Key, n.Key, "the message's key is its outbox key")
 		assert.Equal(t, string(ev.Type), n.Event.Type)
 		typed, err := ir.EventOf(n)
 		require.NoError(t, err)
@@ -382,8 +383,8 @@ func (s *applyCountingStore) Apply(ctx context.Context, ch ir.Change) error {
 
 // TestOutboxPayloadFormat checks that the messages the Responder leaves
 // keep the shape earlier versions wrote, an incident summary and the typed
-// event, so that a reader of that shape still reads them; the event's
-// summary is the one field added since.
+// event, so that a reader of that shape still reads them; the message's key
+// and the event's summary are the fields added since.
 func TestOutboxPayloadFormat(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, withOutbox)
@@ -423,15 +424,19 @@ func TestOutboxPayloadFormat(t *testing.T) {
 		assert.Equal(t, want, earlier.Incident)
 		assert.Equal(t, ev, earlier.Event)
 
-		var fields map[string]map[string]json.RawMessage
+		var fields struct {
+			Key      string                     `json:"key"`
+			Incident map[string]json.RawMessage `json:"incident"`
+			Event    map[string]json.RawMessage `json:"event"`
+		}
 		require.NoError(t, json.Unmarshal(e.Payload, &fields))
-		assert.Len(t, fields, 2, "incident and event")
+		assert.Equal(t, e.Key, fields.Key)
 		wantFields := 10
 		if len(stored.Labels) > 0 {
 			wantFields++
 		}
-		assert.Len(t, fields["incident"], wantFields, "the incident's fields, none added")
-		assert.Contains(t, fields["event"], "summary")
+		assert.Len(t, fields.Incident, wantFields, "the incident's fields, none added")
+		assert.Contains(t, fields.Event, "summary")
 	}
 }
 

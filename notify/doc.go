@@ -1,7 +1,12 @@
 // Package notify owns the contract of notification delivery: the outbox
 // an incident store keeps messages in, in the same transaction as the
-// change that leaves them ([Outbox], [OutboxMessage], [OutboxEntry]), and
-// the payload those messages carry ([Notice]).
+// change that leaves them ([Outbox], [OutboxMessage], [OutboxEntry]); the
+// [Message] those messages carry, which says what happened without
+// reading the store; and the [Notifier] that delivers a message to one
+// channel, with its errors classified by wrapping ([ErrPermanent],
+// [ErrRetry], [ErrRateLimited], [ErrUnauthorized], [ErrGone]; [HTTPError]
+// classifies HTTP replies) so that whoever delivers knows whether to retry,
+// when, or give up.
 //
 // The package imports nothing else of this module, so that stores, the
 // incident package and anything delivering notifications can all depend on

@@ -3,19 +3,79 @@ package notify
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 )
 
 // Message is what a notification tells its receiver, enough to act on
-// without reading the store: the event, and the incident as the change
-// that recorded the event left it. The incident package's Responder writes
-// one per timeline event as the payload of an [OutboxMessage], as JSON.
+// without reading the store: the event, the incident as the change that
+// recorded the event left it, the key that identifies the message on
+// every delivery, who it is for, and links to where the incident is
+// worked on. The incident package's Responder writes one per timeline
+// event as the payload of an [OutboxMessage], as JSON; read it back with
+// [OutboxEntry.Message].
 type Message struct {
+	// Key identifies the message, the same on every delivery attempt:
+	// the [OutboxMessage.Key]. Peers that can drop repeats use it as the
+	// idempotency key.
+	Key string `json:"key,omitempty"`
 	// Incident is the incident as the change left it.
 	Incident Incident `json:"incident"`
 	// Event is the event the message reports.
 	Event Event `json:"event"`
+	// Audience is who the message is for, such as [AudienceExecutives];
+	// empty for anyone the routes send it to.
+	Audience Audience `json:"audience,omitempty"`
+	// Links point at the incident; see [Message.WithLinks].
+	Links []Link `json:"links,omitempty"`
+}
+
+// Audience names who a message is for. Routes match on it like on any
+// other field.
+type Audience string
+
+// Audiences of an incident response.
+const (
+	AudienceResponders     Audience = "responders"
+	AudienceExecutives     Audience = "executives"
+	AudienceLegal          Audience = "legal"
+	AudienceCustomers      Audience = "customers"
+	AudienceRegulators     Audience = "regulators"
+	AudienceLawEnforcement Audience = "law_enforcement"
+)
+
+// Link is a link a message carries.
+type Link struct {
+	// Rel says what the link points at: "incident" or "timeline".
+	Rel string `json:"rel"`
+	// Title is the link's text.
+	Title string `json:"title"`
+	// URL is the absolute URL.
+	URL string `json:"url"`
+}
+
+// WithLinks returns m with links to its incident built from base, the
+// absolute http or https URL of the service where incidents are worked on:
+// the incident at base/incidents/{id} and its timeline at
+// base/incidents/{id}/timeline, the ID escaped as one path segment (the
+// base's query and fragment are dropped). A base that is not such a
+// URL is refused with an error matching [ErrInvalid].
+func (m Message) WithLinks(base string) (Message, error) {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return m, invalid("link base", "", "must be an absolute http or https URL without credentials")
+	}
+	if m.Incident.ID == "" {
+		return m, invalid("message", "", "links need the incident's ID")
+	}
+	u.RawQuery, u.Fragment = "", ""
+	inc := strings.TrimSuffix(u.String(), "/") + "/incidents/" + url.PathEscape(m.Incident.ID)
+	m.Links = []Link{
+		{Rel: "incident", Title: m.Incident.ID, URL: inc},
+		{Rel: "timeline", Title: "Timeline of " + m.Incident.ID, URL: inc + "/timeline"},
+	}
+	return m, nil
 }
 
 // Incident is the part of an incident a notification shows.
@@ -95,6 +155,17 @@ func (e Event) Sentence() string {
 		s += ": " + e.Reason
 	}
 	return s
+}
+
+// Message decodes the entry's payload, the [Message] the incident
+// package's Responder wrote, with its Key set to the entry's.
+func (e OutboxEntry) Message() (Message, error) {
+	m, err := DecodeMessage(e.Payload)
+	if err != nil {
+		return Message{}, fmt.Errorf("notify: outbox entry %d: %w", e.ID, err)
+	}
+	m.Key = e.Key
+	return m, nil
 }
 
 // DecodeMessage decodes the payload of an outbox message the incident
