@@ -6,7 +6,11 @@
 // channel, with its errors classified by wrapping ([ErrPermanent],
 // [ErrRetry], [ErrRateLimited], [ErrUnauthorized], [ErrGone]; [HTTPError]
 // classifies HTTP replies) so that whoever delivers knows whether to retry,
-// when, or give up.
+// when, or give up. [LogNotifier] writes messages to a *slog.Logger.
+//
+// Channels keep their credentials as a [Secret] or a [SecretURL], which
+// print redacted in every fmt verb, in JSON and through log/slog; a
+// SecretURL also takes itself out of the errors an HTTP client returns.
 //
 // The package imports nothing else of this module, so that stores, the
 // incident package and anything delivering notifications can all depend on

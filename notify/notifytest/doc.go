@@ -3,5 +3,6 @@
 //
 // [TestOutbox] is the conformance suite every implementation of
 // notify.Outbox must pass, as testing/slogtest is for slog handlers. [Clock]
-// is a fake clock that moves only when told to.
+// is a fake clock that moves only when told to, and [Recorder] a
+// notify.Notifier that keeps what it is given and fails when told to.
 package notifytest
