@@ -205,36 +205,78 @@ func (s SecretURL) Redact(err error) error {
 // redactError returns err with every occurrence of secrets in its
 // message replaced by [Redacted]. An error whose message holds none is
 // returned as it is, unless its chain holds an *url.Error, which could give
-// a URL back.
+// a URL back. A [*DeliveryError] keeps its class and wait, so that what
+// the error matches and says about retrying is unchanged.
 func redactError(err error, secrets ...string) error {
 	if err == nil {
 		return nil
 	}
-	msg := err.Error()
-	clean := msg
-	for _, s := range secrets {
-		if s != "" {
-			clean = strings.ReplaceAll(clean, s, Redacted)
-		}
+	if de, ok := err.(*DeliveryError); ok {
+		return &DeliveryError{Class: de.Class, After: de.After, Err: redactError(de.Err, secrets...)}
 	}
+	msg := err.Error()
+	clean := redactText(msg, secrets)
 	var ue *url.Error
 	if clean == msg && !errors.As(err, &ue) {
 		return err
 	}
-	return &redactedError{msg: clean, err: err}
+	return &redactedError{msg: clean, err: err, secrets: &secrets}
+}
+
+// redactText replaces every occurrence of secrets in s by [Redacted].
+func redactText(s string, secrets []string) string {
+	for _, secret := range secrets {
+		if secret != "" {
+			s = strings.ReplaceAll(s, secret, Redacted)
+		}
+	}
+	return s
 }
 
 // redactedError is an error whose message had secrets taken out. It
-// matches what the original matched, but does not unwrap to it.
+// matches what the original matched, and gives its [*DeliveryError] and
+// [*StatusError] (redacted too), but does not unwrap to it.
 type redactedError struct {
 	msg string
 	err error
+	// secrets is a pointer so that fmt, printing a struct that holds
+	// the error, shows an address rather than the secrets.
+	secrets *[]string
 }
 
 func (e *redactedError) Error() string { return e.msg }
 
+// Format writes the redacted message for every verb.
+func (e *redactedError) Format(f fmt.State, verb rune) {
+	if verb == 'q' {
+		fmt.Fprintf(f, "%q", e.msg)
+		return
+	}
+	_, _ = f.Write([]byte(e.msg))
+}
+
 // Is reports whether the original error matches target.
 func (e *redactedError) Is(target error) bool { return errors.Is(e.err, target) }
+
+// As finds the original's [*DeliveryError] or [*StatusError], and gives
+// a redacted copy.
+func (e *redactedError) As(target any) bool {
+	switch t := target.(type) {
+	case **DeliveryError:
+		var de *DeliveryError
+		if errors.As(e.err, &de) {
+			*t = &DeliveryError{Class: de.Class, After: de.After, Err: redactError(de.Err, *e.secrets...)}
+			return true
+		}
+	case **StatusError:
+		var se *StatusError
+		if errors.As(e.err, &se) {
+			*t = &StatusError{Status: se.Status, Body: redactText(se.Body, *e.secrets)}
+			return true
+		}
+	}
+	return false
+}
 
 // Timeout reports whether the original error was a timeout, as net.Error
 // does.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -220,4 +221,35 @@ func TestSecretRedactsErrors(t *testing.T) {
 	var u notify.SecretURL
 	assert.Same(t, plain, u.Redact(plain))
 	assert.True(t, strings.Contains(notify.Redacted, "REDACTED"))
+}
+
+// TestRedactKeepsClass checks that a redacted delivery error keeps its
+// class, its wait and its status, whether the class is outermost or
+// wrapped, and that no form of it shows the secret.
+func TestRedactKeepsClass(t *testing.T) {
+	t.Parallel()
+	s := notify.NewSecret(token)
+	resp := &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"9"}},
+		Body: io.NopCloser(strings.NewReader("bad key " + token))}
+	classified := notify.HTTPError(resp, time.Now())
+	for name, err := range map[string]error{
+		"outermost": s.Redact(classified),
+		"wrapped":   s.Redact(fmt.Errorf("pagerduty: %w", classified)),
+	} {
+		assert.ErrorIs(t, err, notify.ErrRateLimited, name)
+		assert.ErrorIs(t, err, notify.ErrRetry, name)
+		after, ok := notify.RetryAfter(err)
+		assert.True(t, ok, name)
+		assert.Equal(t, 9*time.Second, after, name)
+		var se *notify.StatusError
+		require.ErrorAs(t, err, &se, name)
+		assert.Equal(t, 429, se.Status, name)
+		assert.Equal(t, "bad key [REDACTED]", se.Body, name)
+		var de *notify.DeliveryError
+		require.ErrorAs(t, err, &de, name)
+		for _, verb := range verbs {
+			assert.NotContains(t, fmt.Sprintf(verb, err), "SECRET", "%s with %s", name, verb)
+			assert.NotContains(t, fmt.Sprintf(verb, de), "SECRET", "%s's DeliveryError with %s", name, verb)
+		}
+	}
 }
