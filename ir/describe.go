@@ -81,6 +81,8 @@ func Describe(m *phases.Model, e Event) string {
 	case *EvidenceCollected:
 		ev := d.Evidence
 		return fmt.Sprintf("collected exhibit %s, %s (%d bytes, SHA-256 %.16s…)", ev.Exhibit, ev.Name, ev.Size, ev.SHA256)
+	case *StatusUpdate:
+		return fmt.Sprintf("posted a status update for %s: %s", words(string(d.Audience)), d.Text)
 	default:
 		return words(string(e.Type))
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/notify"
 	"github.com/incidentkit/incidentkit/phases"
 )
 
@@ -62,6 +63,8 @@ func TestDescribe(t *testing.T) {
 		{"evidence collected", &ir.EvidenceCollected{Evidence: ir.EvidenceRef{Exhibit: "EX-001", Name: "mail.log", Size: 58,
 			SHA256: "a4fb650da54de544f0e1d2c3b4a59687"}},
 			"collected exhibit EX-001, mail.log (58 bytes, SHA-256 a4fb650da54de544…)"},
+		{"status update", &ir.StatusUpdate{Audience: notify.AudienceLawEnforcement, Text: "Logs preserved for you."},
+			"posted a status update for law enforcement: Logs preserved for you."},
 	}
 	covered := make(map[ir.EventType]bool)
 	for _, tc := range tests {
@@ -79,7 +82,7 @@ var allEventTypes = []ir.EventType{
 	ir.EventOpened, ir.EventPhaseChanged, ir.EventSeverityChanged, ir.EventPriorityChanged,
 	ir.EventImpactAssessed, ir.EventRoleAssigned, ir.EventRoleUnassigned, ir.EventTaskAdded,
 	ir.EventTaskCompleted, ir.EventObservableAdded, ir.EventAssetAdded, ir.EventNoteAdded,
-	ir.EventDecisionRecorded, ir.EventVerdictSet, ir.EventEvidenceCollected,
+	ir.EventDecisionRecorded, ir.EventVerdictSet, ir.EventEvidenceCollected, ir.EventStatusUpdate,
 }
 
 func TestDescribeWithoutModel(t *testing.T) {

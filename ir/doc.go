@@ -10,7 +10,9 @@
 // [Responder.Open] opens an [Incident]; then [Responder.Transition] moves it
 // between phases, and [Responder.Assign], [Responder.AddTask],
 // [Responder.AddObservable], [Responder.Decide], [Responder.SetVerdict] and
-// the rest record what the responders do. [Responder.Close] and
+// the rest record what the responders do, and [Responder.PostStatus] what
+// they told an audience (executives, legal, customers, regulators).
+// [Describe] puts any event in words. [Responder.Close] and
 // [Responder.Reopen] close and reopen it.
 //
 // Every change names its [Actor], is checked by the [Policy], and appends a

@@ -56,7 +56,7 @@ func EventOf(m notify.Message) (Event, error) {
 
 // outboxMessages makes the outbox messages of a change: one notify.Message
 // per event, keyed "<incident ID>/<version>/<n>", n numbering the change's
-// events from 1.
+// events from 1; a status update's message is for the update's audience.
 func outboxMessages(m *phases.Model, inc *Incident, events []Event) ([]notify.OutboxMessage, error) {
 	sum := NotifyIncident(inc)
 	msgs := make([]notify.OutboxMessage, len(events))
@@ -66,7 +66,11 @@ func outboxMessages(m *phases.Model, inc *Incident, events []Event) ([]notify.Ou
 			return nil, err
 		}
 		key := fmt.Sprintf("%s/%d/%d", inc.ID, inc.Version, i+1)
-		payload, err := json.Marshal(notify.Message{Key: key, Incident: sum, Event: ev})
+		msg := notify.Message{Key: key, Incident: sum, Event: ev}
+		if d, ok := e.Data.(*StatusUpdate); ok {
+			msg.Audience = d.Audience
+		}
+		payload, err := json.Marshal(msg)
 		if err != nil {
 			return nil, fmt.Errorf("ir: encode message: %w", err)
 		}
