@@ -445,7 +445,7 @@ func TestOutboxPayloadFormat(t *testing.T) {
 func TestDecodeEarlierMessage(t *testing.T) {
 	t.Parallel()
 	payload := `{"incident":{"id":"INC-000001","title":"Phishing","severity":"high","priority":"p2",` +
-		`"category":"phishing","tlp":"AMBER","model":"nist-800-61r2","phase":"identification","open":true,"version":2},` +
+		`"category":"phishing","tlp":"TLP:AMBER","model":"nist-800-61r2","phase":"identification","open":true,"version":2},` +
 		`"event":{"incident_id":"INC-000001","seq":0,"version":2,"type":"phase_changed","at":"2026-03-02T09:00:00Z",` +
 		`"actor":{"id":"alice","name":"Alice","kind":"human"},"reason":"confirmed",` +
 		`"data":{"action":"identify","from":"preparation","to":"identification"}}}`

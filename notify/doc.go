@@ -8,6 +8,13 @@
 // classifies HTTP replies) so that whoever delivers knows whether to retry,
 // when, or give up. [LogNotifier] writes messages to a *slog.Logger.
 //
+// A [Router] decides which channels a message goes to: routes match on the
+// event type, the least severity, the phase, the category, labels and the
+// audience, first match wins unless a route continues, and each channel's
+// TLP clearance holds back what it may not see whatever the routes say.
+// Routing loads from JSON ([LoadRouting]) as well as Go, and [NewRouter]
+// reports every problem at once.
+//
 // Channels keep their credentials as a [Secret] or a [SecretURL], which
 // print redacted in every fmt verb, in JSON and through log/slog; a
 // SecretURL also takes itself out of the errors an HTTP client returns.

@@ -41,3 +41,39 @@ func ExampleHTTPError() {
 	// true true 30s
 	// notify: rate limited (retry after 30s): HTTP 429 Too Many Requests: slow down
 }
+
+// Routes pick channels; each channel's TLP clearance holds back what it
+// may not see, whatever the routes say.
+func ExampleNewRouter() {
+	router, err := notify.NewRouter(notify.Routing{
+		Channels: []notify.ChannelRule{
+			{Name: "responders-chat"}, // cleared for TLP:AMBER by default
+			{Name: "on-call-pager", MaxTLP: notify.TLPRed},
+			{Name: "exec-mail", MaxTLP: notify.TLPAmberStrict},
+		},
+		Routes: []notify.Route{
+			{Audiences: []notify.Audience{notify.AudienceExecutives}, Channels: []string{"exec-mail"}},
+			{Events: []string{"opened", "phase_changed"}, MinSeverity: notify.SeverityHigh,
+				Channels: []string{"on-call-pager"}, Continue: true},
+			{Channels: []string{"responders-chat"}},
+		},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	m := notify.Message{
+		Incident: notify.Incident{ID: "INC-000042", Severity: notify.SeverityCritical, TLP: string(notify.TLPRed)},
+		Event:    notify.Event{Type: "phase_changed"},
+	}
+	d := router.Route(m)
+	for _, t := range d.Deliver {
+		fmt.Println("deliver to", t.Channel)
+	}
+	for _, h := range d.Held {
+		fmt.Println("held back from", h.Channel, "cleared for", h.MaxTLP)
+	}
+	// Output:
+	// deliver to on-call-pager
+	// held back from responders-chat cleared for TLP:AMBER
+}

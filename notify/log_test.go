@@ -18,7 +18,7 @@ func sampleMessage() notify.Message {
 	return notify.Message{
 		Key: "INC-000001/4/1",
 		Incident: notify.Incident{ID: "INC-000001", Title: "Phishing", Severity: "high", Priority: "P2",
-			Category: "phishing", Phase: "eradication", TLP: "AMBER", Open: true, Version: 4},
+			Category: "phishing", Phase: "eradication", TLP: "TLP:AMBER", Open: true, Version: 4},
 		Event: notify.Event{IncidentID: "INC-000001", Version: 4, Type: "phase_changed",
 			At: time.Date(2026, time.March, 2, 11, 40, 0, 0, time.UTC), Actor: notify.Actor{ID: "alice", Name: "Alice Moreau"},
 			Reason: "account secured", Summary: "moved the incident from Containment to Eradication"},
@@ -44,7 +44,7 @@ func TestLogNotifier(t *testing.T) {
 	assert.Equal(t, "https://ir.example.org/incidents/INC-000001", rec["link.incident"])
 	inc := rec["incident"].(map[string]any)
 	assert.Equal(t, "INC-000001", inc["id"])
-	assert.Equal(t, "AMBER", inc["tlp"])
+	assert.Equal(t, "TLP:AMBER", inc["tlp"])
 	assert.Equal(t, true, inc["open"])
 	ev := rec["event"].(map[string]any)
 	assert.Equal(t, "phase_changed", ev["type"])

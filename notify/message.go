@@ -80,13 +80,15 @@ func (m Message) WithLinks(base string) (Message, error) {
 
 // Incident is the part of an incident a notification shows.
 type Incident struct {
-	ID       string `json:"id"`
-	Title    string `json:"title"`
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	// Severity is "low", "medium", "high" or "critical".
 	Severity string `json:"severity"`
 	Priority string `json:"priority"`
 	Category string `json:"category"`
-	// TLP is the incident's Traffic Light Protocol marking: "CLEAR",
-	// "GREEN", "AMBER", "AMBER+STRICT" or "RED".
+	// TLP is the incident's Traffic Light Protocol label, one of the
+	// [TLP] constants: "TLP:CLEAR", "TLP:GREEN", "TLP:AMBER",
+	// "TLP:AMBER+STRICT" or "TLP:RED".
 	TLP string `json:"tlp"`
 	// Model names the phase model the incident follows.
 	Model string `json:"model"`

@@ -30,11 +30,11 @@ func TestEventSentence(t *testing.T) {
 
 func TestDecodeMessage(t *testing.T) {
 	t.Parallel()
-	m, err := notify.DecodeMessage([]byte(`{"incident":{"id":"INC-1","tlp":"RED","open":true},` +
+	m, err := notify.DecodeMessage([]byte(`{"incident":{"id":"INC-1","tlp":"TLP:RED","open":true},` +
 		`"event":{"type":"note_added","actor":{"id":"a"},"summary":"noted: x","data":{"text":"x"}}}`))
 	require.NoError(t, err)
 	assert.Equal(t, "INC-1", m.Incident.ID)
-	assert.Equal(t, "RED", m.Incident.TLP)
+	assert.Equal(t, "TLP:RED", m.Incident.TLP)
 	assert.Equal(t, `{"text":"x"}`, string(m.Event.Data))
 	assert.Equal(t, "a noted: x", m.Event.Sentence())
 

@@ -15,7 +15,7 @@ func Message() notify.Message {
 		Key: "INC-000042/7/1",
 		Incident: notify.Incident{
 			ID: "INC-000042", Title: "Credential phishing against the finance team",
-			Severity: "high", Priority: "P2", Category: "phishing", TLP: "AMBER",
+			Severity: "high", Priority: "P2", Category: "phishing", TLP: "TLP:AMBER",
 			Model: "sans", Phase: "eradication", Open: true,
 			Labels: []string{"finance", "o365"}, Version: 7,
 		},
