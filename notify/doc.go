@@ -15,6 +15,11 @@
 // Routing loads from JSON ([LoadRouting]) as well as Go, and [NewRouter]
 // reports every problem at once.
 //
+// Channels over HTTP send with the client [NewHTTPClient] makes: it refuses
+// loopback, private, link-local, carrier-grade NAT, unspecified and cloud
+// metadata addresses on the address actually dialled (so redirects and DNS
+// rebinding cannot get round it) unless allowed, and always verifies TLS.
+//
 // Channels keep their credentials as a [Secret] or a [SecretURL], which
 // print redacted in every fmt verb, in JSON and through log/slog; a
 // SecretURL also takes itself out of the errors an HTTP client returns.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -52,7 +53,7 @@ func TestHTTPNotifierSuite(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			client := &http.Client{Transport: &http.Transport{}}
+			client := notify.NewHTTPClient(notify.HTTPConfig{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
 			t.Cleanup(client.CloseIdleConnections)
 			return jsonPoster{url: u, token: notify.NewSecret(peer.Secret), client: client}
 		},
