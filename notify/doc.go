@@ -15,6 +15,12 @@
 // Routing loads from JSON ([LoadRouting]) as well as Go, and [NewRouter]
 // reports every problem at once.
 //
+// [Templates] render messages as a channel shows them, with text/template
+// or html/template: a default per channel and per event type, overrides by
+// name, and a fallback (logged) when a template fails, so that no message
+// is dropped; [TruncateRunes] and [TruncateBytes] fit the result to a
+// channel's limits.
+//
 // Channels over HTTP send with the client [NewHTTPClient] makes: it refuses
 // loopback, private, link-local, carrier-grade NAT, unspecified and cloud
 // metadata addresses on the address actually dialled (so redirects and DNS
