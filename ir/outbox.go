@@ -1,8 +1,12 @@
 package ir
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/incidentkit/incidentkit/notify"
 	"github.com/incidentkit/incidentkit/phases"
@@ -56,9 +60,11 @@ func EventOf(m notify.Message) (Event, error) {
 
 // outboxMessages makes the outbox messages of a change: one notify.Message
 // per event, keyed "<incident ID>/<version>/<n>", n numbering the change's
-// events from 1; a status update's message is for the update's audience.
-func outboxMessages(m *phases.Model, inc *Incident, events []Event) ([]notify.OutboxMessage, error) {
+// events from 1, carrying the trace context of ctx; a status update's
+// message is for the update's audience.
+func outboxMessages(ctx context.Context, m *phases.Model, inc *Incident, events []Event) ([]notify.OutboxMessage, error) {
 	sum := NotifyIncident(inc)
+	trace := traceContext(ctx)
 	msgs := make([]notify.OutboxMessage, len(events))
 	for i, e := range events {
 		ev, err := NotifyEvent(m, e)
@@ -66,7 +72,7 @@ func outboxMessages(m *phases.Model, inc *Incident, events []Event) ([]notify.Ou
 			return nil, err
 		}
 		key := fmt.Sprintf("%s/%d/%d", inc.ID, inc.Version, i+1)
-		msg := notify.Message{Key: key, Incident: sum, Event: ev}
+		msg := notify.Message{Key: key, Incident: sum, Event: ev, Trace: trace}
 		if d, ok := e.Data.(*StatusUpdate); ok {
 			msg.Audience = d.Audience
 		}
@@ -82,4 +88,18 @@ func outboxMessages(m *phases.Model, inc *Incident, events []Event) ([]notify.Ou
 		}
 	}
 	return msgs, nil
+}
+
+// traceContext returns the W3C Trace Context headers of ctx's span, or nil
+// if it has none.
+func traceContext(ctx context.Context) map[string]string {
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		return nil
+	}
+	carrier := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, carrier)
+	if len(carrier) == 0 {
+		return nil
+	}
+	return carrier
 }

@@ -463,3 +463,29 @@ func TestDecodeEarlierMessage(t *testing.T) {
 	_, err = ir.EventOf(m)
 	assert.ErrorIs(t, err, ir.ErrInvalid)
 }
+
+// TestOutboxCarriesTheTraceContext checks that each message carries the
+// trace context of the span of the change that wrote it, so that its
+// delivery can link to it, and none when the change was not traced.
+func TestOutboxCarriesTheTraceContext(t *testing.T) {
+	t.Parallel()
+	th := newTelemetryHarness(t, withOutbox)
+	inc := th.open(phishing())
+	_, err := th.r.AddNote(th.ctx, testAlice, inc.ID, "traced")
+	require.NoError(t, err)
+	msgs := th.claimAll()
+	require.Len(t, msgs, 2)
+	for i, span := range []string{"ir.open", "ir.add_note"} {
+		m, err := msgs[i].Message()
+		require.NoError(t, err)
+		sc := th.onlySpan(t, span).SpanContext()
+		want := fmt.Sprintf("00-%s-%s-01", sc.TraceID(), sc.SpanID())
+		assert.Equal(t, map[string]string{"traceparent": want}, m.Trace, "the message of %s", span)
+	}
+
+	h := newHarness(t, withOutbox) // a no-op tracer provider
+	h.open(phishing())
+	m, err := h.claimAll()[0].Message()
+	require.NoError(t, err)
+	assert.Nil(t, m.Trace, "an untraced change leaves no trace context")
+}

@@ -267,7 +267,7 @@ type change struct {
 // them.
 func (r *Responder) apply(ctx context.Context, ch Change) error {
 	if r.outbox {
-		msgs, err := outboxMessages(r.model, ch.Incident, ch.Events)
+		msgs, err := outboxMessages(ctx, r.model, ch.Incident, ch.Events)
 		if err != nil {
 			return err
 		}

@@ -29,6 +29,11 @@ type Message struct {
 	Audience Audience `json:"audience,omitempty"`
 	// Links point at the incident; see [Message.WithLinks].
 	Links []Link `json:"links,omitempty"`
+	// Trace carries the trace context of the change that wrote the
+	// message, as W3C Trace Context headers ("traceparent" and, if any,
+	// "tracestate"), so that the spans of its delivery can link to the
+	// span of the change. Empty when the change was not traced.
+	Trace map[string]string `json:"trace,omitempty"`
 }
 
 // Audience names who a message is for. Routes match on it like on any
