@@ -6,11 +6,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 )
 
 // Redacted is what a [Secret] or [SecretURL] shows instead of its value.
 const Redacted = "[REDACTED]"
+
+// minSecretPart is the shortest path segment or query value of a
+// [SecretURL] that redaction takes out on its own.
+const minSecretPart = 6
 
 // Secret is a credential a channel needs (a routing key, a signing secret,
 // a bot token, an SMTP password) that must never appear in a log, an
@@ -176,8 +181,9 @@ func (s *SecretURL) UnmarshalJSON(b []byte) error {
 // Redact returns err with the URL taken out: an *url.Error, as
 // http.Client.Do returns, comes back as an *url.Error naming the URL as
 // [SecretURL.String] does, and any other part of the URL that could hold a
-// credential (the whole URL, its path, its query, its password) is
-// replaced by [Redacted] wherever the message quotes it. The result still
+// credential (the whole URL, its path, its query, its password, and each
+// path segment and query value of six characters or more) is replaced by
+// [Redacted] wherever the message quotes it. The result still
 // matches, with [errors.Is], what err matched (context.DeadlineExceeded,
 // a delivery class); it does not unwrap to the original *url.Error, which
 // would give the URL back.
@@ -196,6 +202,26 @@ func (s SecretURL) Redact(err error) error {
 	if pw, ok := u.User.Password(); ok {
 		secrets = append(secrets, pw)
 	}
+	// A token is often one path segment or query value, which a peer's
+	// reply may quote on its own.
+	for _, seg := range strings.Split(u.EscapedPath(), "/") {
+		if len(seg) >= minSecretPart {
+			secrets = append(secrets, seg)
+			if unescaped, err := url.PathUnescape(seg); err == nil {
+				secrets = append(secrets, unescaped)
+			}
+		}
+	}
+	for _, values := range u.Query() {
+		for _, v := range values {
+			if len(v) >= minSecretPart {
+				secrets = append(secrets, v)
+			}
+		}
+	}
+	// Longest first, so that a part is not replaced inside a whole that
+	// would have been.
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
 	if ue, ok := err.(*url.Error); ok {
 		return &url.Error{Op: ue.Op, URL: s.String(), Err: redactError(ue.Err, secrets...)}
 	}

@@ -253,3 +253,12 @@ func TestRedactKeepsClass(t *testing.T) {
 		}
 	}
 }
+
+func TestSecretURLRedactsPartsQuotedAlone(t *testing.T) {
+	t.Parallel()
+	u, err := notify.ParseSecretURL("https://hooks.example.org/services/T01/B02/" + token + "?key=" + token + "-q&v=1")
+	require.NoError(t, err)
+	err = u.Redact(fmt.Errorf("slack said: invalid token %s, key %s-q, version 1 for T01", token, token))
+	assert.NotContains(t, err.Error(), "SECRET")
+	assert.Contains(t, err.Error(), "version 1 for T01", "short parts are left alone")
+}
