@@ -42,6 +42,17 @@ type HTTPNotifierSuite struct {
 	// Accept writes the reply with which the peer accepts a message, as
 	// the channel's real peer does; nil replies 200 with an empty body.
 	Accept http.HandlerFunc
+	// Message returns the message the suite sends, one the channel sends
+	// a request for; nil means [Message].
+	Message func() notify.Message
+}
+
+// message returns the suite's message.
+func (s HTTPNotifierSuite) message() notify.Message {
+	if s.Message != nil {
+		return s.Message()
+	}
+	return Message()
 }
 
 // TestHTTPNotifier checks that a notify.Notifier over HTTP behaves as
@@ -127,7 +138,7 @@ func errorText(err error) string {
 func testDelivers(t *testing.T, s HTTPNotifierSuite) {
 	p, hp := newPeer(t, s.accept())
 	n := s.New(t, hp)
-	_, err := n.Notify(context.Background(), Message())
+	_, err := n.Notify(context.Background(), s.message())
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), p.requests.Load(), "one message, one request")
 }
@@ -165,7 +176,7 @@ func testClassifiesStatus(t *testing.T, s HTTPNotifierSuite) {
 			http.Error(w, fmt.Sprintf("refused %s with key %s", r.URL.Path, secret), tc.status)
 		})
 		p.reply.Store(&reply)
-		_, err := n.Notify(context.Background(), Message())
+		_, err := n.Notify(context.Background(), s.message())
 		name := fmt.Sprintf("HTTP %d", tc.status)
 		require.Error(t, err, name)
 		assert.Equal(t, tc.class, notify.Classify(err), "%s: %v", name, err)
@@ -211,7 +222,7 @@ func testCanceled(t *testing.T, s HTTPNotifierSuite) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := n.Notify(ctx, Message())
+		_, err := n.Notify(ctx, s.message())
 		done <- err
 	}()
 	wait(t, held, "the request")
@@ -228,7 +239,7 @@ func testCanceledBefore(t *testing.T, s HTTPNotifierSuite) {
 	n := s.New(t, hp)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := n.Notify(ctx, Message())
+	_, err := n.Notify(ctx, s.message())
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.Equal(t, int64(0), p.requests.Load(), "nothing is sent once the context is done")
@@ -241,7 +252,7 @@ func testDeadline(t *testing.T, s HTTPNotifierSuite) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, err := n.Notify(ctx, Message())
+		_, err := n.Notify(ctx, s.message())
 		done <- err
 	}()
 	err := wait(t, done, "Notify past its deadline")
@@ -264,7 +275,7 @@ func testPeerGone(t *testing.T, s HTTPNotifierSuite) {
 	n := s.New(t, HTTPPeer{URL: "http://" + addr + "/hooks/" + secret, Secret: secret})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err = n.Notify(ctx, Message())
+	_, err = n.Notify(ctx, s.message())
 	require.Error(t, err)
 	assert.Equal(t, notify.ErrRetry, notify.Classify(err), "a peer that cannot be reached may be back later")
 	noSecret(t, errorText(err), "an unreachable peer's error")
@@ -295,7 +306,7 @@ func testConcurrent(t *testing.T, s HTTPNotifierSuite) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := range each {
-				m := Message()
+				m := s.message()
 				m.Key = fmt.Sprintf("INC-%06d/1/%d", w+1, i+1)
 				m.Incident.ID = fmt.Sprintf("INC-%06d", w+1)
 				if _, err := n.Notify(context.Background(), m); err != nil {
