@@ -146,7 +146,7 @@ func TestNotifierFitsTeamsLimit(t *testing.T) {
 
 func TestNotifierConformance(t *testing.T) {
 	notifytest.TestHTTPNotifier(t, notifytest.HTTPNotifierSuite{
-		New: func(t *testing.T, peer notifytest.HTTPPeer) notify.Notifier { return newNotifier(t, peer.URL, nil) },
+		New:    func(t *testing.T, peer notifytest.HTTPPeer) notify.Notifier { return newNotifier(t, peer.URL, nil) },
 		Accept: func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusAccepted) },
 	})
 }
