@@ -14,6 +14,7 @@ import (
 
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/ir/irtest"
+	"github.com/incidentkit/incidentkit/notify"
 	"github.com/incidentkit/incidentkit/phases"
 )
 
@@ -418,6 +419,9 @@ func policyOps() []policyOp {
 	return []policyOp{
 		{name: "note", op: ir.OpAddNote, do: func(h *harness, a ir.Actor, id ir.ID) error {
 			return withErr(h.r.AddNote(h.ctx, a, id, "note"))
+		}},
+		{name: "status update", op: ir.OpPostStatus, do: func(h *harness, a ir.Actor, id ir.ID) error {
+			return withErr(h.r.PostStatus(h.ctx, a, id, notify.AudienceExecutives, "Contained"))
 		}},
 		{name: "decide", op: ir.OpDecide, do: func(h *harness, a ir.Actor, id ir.ID) error {
 			return withErr(h.r.Decide(h.ctx, a, id, ir.Decision{Summary: "Isolate"}))

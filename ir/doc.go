@@ -10,7 +10,9 @@
 // [Responder.Open] opens an [Incident]; then [Responder.Transition] moves it
 // between phases, and [Responder.Assign], [Responder.AddTask],
 // [Responder.AddObservable], [Responder.Decide], [Responder.SetVerdict] and
-// the rest record what the responders do. [Responder.Close] and
+// the rest record what the responders do, and [Responder.PostStatus] what
+// they told an audience (executives, legal, customers, regulators).
+// [Describe] puts any event in words. [Responder.Close] and
 // [Responder.Reopen] close and reopen it.
 //
 // Every change names its [Actor], is checked by the [Policy], and appends a
@@ -69,8 +71,8 @@
 //
 // A store may keep more than incidents, so that what belongs to a change is
 // written in the same transaction ([Change]). Stores that implement
-// [Outbox] take the messages [Config.Outbox] leaves for every event (a
-// [Notice] each), which dispatchers claim, deliver at least once, and
+// notify.Outbox take the messages [Config.Outbox] leaves for every event (a
+// notify.Message each), which dispatchers claim, deliver at least once, and
 // acknowledge. Stores that also keep the custody logs of package evidence
 // take custody records: with [Config.AtomicCustody], whose ledger must be
 // on the very same store (a setup where it is not is refused by

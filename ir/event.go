@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/incidentkit/incidentkit/notify"
 	"github.com/incidentkit/incidentkit/phases"
 )
 
@@ -55,6 +56,9 @@ const (
 	EventDecisionRecorded  EventType = "decision_recorded"
 	EventVerdictSet        EventType = "verdict_set"
 	EventEvidenceCollected EventType = "evidence_collected"
+	// EventStatusUpdate records a status update written for an audience
+	// (see [Responder.PostStatus]).
+	EventStatusUpdate EventType = "status_update"
 )
 
 // eventDataTypes makes an empty EventData of each type, for decoding.
@@ -74,6 +78,7 @@ var eventDataTypes = map[EventType]func() EventData{
 	EventDecisionRecorded:  func() EventData { return &DecisionRecorded{} },
 	EventVerdictSet:        func() EventData { return &VerdictSet{} },
 	EventEvidenceCollected: func() EventData { return &EvidenceCollected{} },
+	EventStatusUpdate:      func() EventData { return &StatusUpdate{} },
 }
 
 // eventGoTypes maps each event type to the Go type of its data.
@@ -212,6 +217,18 @@ type EvidenceCollected struct {
 	Evidence EvidenceRef `json:"evidence"`
 }
 
+// StatusUpdate records a status update: what a responder told an
+// audience about the incident.
+type StatusUpdate struct {
+	// Audience is who the update is for, such as
+	// notify.AudienceExecutives.
+	Audience notify.Audience `json:"audience"`
+	Text     string          `json:"text"`
+}
+
+// EventType returns [EventStatusUpdate].
+func (*StatusUpdate) EventType() EventType { return EventStatusUpdate }
+
 // EventType returns [EventEvidenceCollected].
 func (*EvidenceCollected) EventType() EventType { return EventEvidenceCollected }
 
@@ -297,6 +314,8 @@ func (e Event) Clone() Event {
 	case *VerdictSet:
 		e.Data = copyOf(d)
 	case *EvidenceCollected:
+		e.Data = copyOf(d)
+	case *StatusUpdate:
 		e.Data = copyOf(d)
 	}
 	return e

@@ -12,6 +12,7 @@ import (
 
 	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/notify"
 	"github.com/incidentkit/incidentkit/phases"
 )
 
@@ -47,6 +48,7 @@ func eventSamples() []ir.Event {
 		&ir.EvidenceCollected{Evidence: ir.EvidenceRef{Item: "ITEM-1", Exhibit: "EX-001", Name: "mail-gw.log",
 			Kind: evidence.KindLog, Size: 2048, SHA256: "9f2c6b8e4a1d7053c3e8b5f0a2d4c6e8f1a3b5c7d9e0f2a4b6c8d0e2f4a6b8c1",
 			CollectedAt: at, CollectedBy: testAlice}},
+		&ir.StatusUpdate{Audience: notify.AudienceExecutives, Text: "Contained; next update at 14:00"},
 	}
 	events := make([]ir.Event, len(data))
 	for i, d := range data {
@@ -82,6 +84,7 @@ func TestEventTypesMatchTheirData(t *testing.T) {
 		ir.EventDecisionRecorded:  "*ir.DecisionRecorded",
 		ir.EventVerdictSet:        "*ir.VerdictSet",
 		ir.EventEvidenceCollected: "*ir.EvidenceCollected",
+		ir.EventStatusUpdate:      "*ir.StatusUpdate",
 	}
 	got := make(map[ir.EventType]string)
 	for _, e := range eventSamples() {
@@ -178,6 +181,7 @@ func TestEventCloneIsDeep(t *testing.T) {
 		ir.EventEvidenceCollected: func(d ir.EventData) {
 			d.(*ir.EvidenceCollected).Evidence.SHA256 = "changed"
 		},
+		ir.EventStatusUpdate: func(d ir.EventData) { d.(*ir.StatusUpdate).Text = "changed" },
 	}
 	for i, e := range eventSamples() {
 		t.Run(string(e.Type), func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/ir/irtest"
+	"github.com/incidentkit/incidentkit/notify"
 	"github.com/incidentkit/incidentkit/phases"
 )
 
@@ -15,7 +16,7 @@ import (
 // outbox, in the same transaction. A dispatcher claims them, delivers them
 // and acknowledges them; a notice it neither acknowledges nor gives back is
 // handed out again once its lease lapses.
-func ExampleOutbox() {
+func ExampleConfig_outbox() {
 	ctx := context.Background()
 	store := ir.NewMemoryStore()
 	r, err := ir.NewResponder(ir.Config{
@@ -42,11 +43,11 @@ func ExampleOutbox() {
 		log.Fatal(err)
 	}
 	for _, e := range entries {
-		n, err := ir.DecodeNotice(e.Payload)
+		m, err := notify.DecodeMessage(e.Payload)
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Printf("%s: [%s] %s — %s, now in %s\n", e.Key, n.Incident.Severity, n.Incident.Title, e.Type, n.Incident.Phase)
+		fmt.Printf("%s: [%s] %s — %s, now in %s\n", e.Key, m.Incident.Severity, m.Incident.Title, e.Type, m.Incident.Phase)
 		if err := store.Ack(ctx, "dispatcher-1", e.ID); err != nil {
 			log.Fatal(err)
 		}

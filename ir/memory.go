@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/incidentkit/incidentkit/evidence"
+	"github.com/incidentkit/incidentkit/notify"
 	"github.com/incidentkit/incidentkit/phases"
 )
 
 // MemoryStore is a [Store] that keeps everything in memory. Like the
 // durable stores, it also keeps custody logs (it is an
-// evidence.LedgerStore) and an [Outbox], so a change and the custody
+// evidence.LedgerStore) and an outbox (it is a notify.Outbox), so a change and the custody
 // records and messages it carries are written together. It is safe for
 // concurrent use, and meant for tests and short-lived programs: its contents
 // are lost when the process exits.
@@ -54,7 +55,7 @@ func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
 		open:      make(map[openKey]int64),
 		ledger:    evidence.NewMemoryLedgerStore(),
 		outbox: memoryOutbox{
-			byID:   make(map[int64]*OutboxEntry),
+			byID:   make(map[int64]*notify.OutboxEntry),
 			claims: make(map[int64]memoryClaim),
 			due:    make(map[int64]time.Time),
 		},
@@ -68,7 +69,7 @@ func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
 
 var (
 	_ Store                = (*MemoryStore)(nil)
-	_ Outbox               = (*MemoryStore)(nil)
+	_ OutboxStore          = (*MemoryStore)(nil)
 	_ evidence.LedgerStore = (*MemoryStore)(nil)
 	_ evidence.HeadReader  = (*MemoryStore)(nil)
 )

@@ -7,6 +7,7 @@ import (
 	"github.com/incidentkit/incidentkit/evidence/evidencetest"
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/ir/irtest"
+	"github.com/incidentkit/incidentkit/notify/notifytest"
 )
 
 func TestMemoryStore(t *testing.T) {
@@ -14,9 +15,10 @@ func TestMemoryStore(t *testing.T) {
 }
 
 func TestMemoryOutbox(t *testing.T) {
-	irtest.TestOutbox(t, func(_ *testing.T, clock ir.Clock) ir.OutboxStore {
-		return ir.NewMemoryStore(ir.MemoryClock(clock))
+	notifytest.TestOutbox(t, func(_ *testing.T, clock *notifytest.Clock) notifytest.OutboxStore {
+		return irtest.OutboxStore(ir.NewMemoryStore(ir.MemoryClock(clock)))
 	})
+	irtest.TestOutboxChanges(t, func(*testing.T) ir.OutboxStore { return ir.NewMemoryStore() })
 }
 
 func TestMemoryChangeCustody(t *testing.T) {

@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/incidentkit/incidentkit/notify"
 )
 
 // memoryOutbox is a [MemoryStore]'s outbox; the store's mutex guards it.
 type memoryOutbox struct {
 	next    int64
-	entries []*OutboxEntry // by ID, ascending
-	byID    map[int64]*OutboxEntry
+	entries []*notify.OutboxEntry // by ID, ascending
+	byID    map[int64]*notify.OutboxEntry
 	// claims holds the claim of each claimed entry.
 	claims map[int64]memoryClaim
 	// due holds the time Retry held an entry back to.
@@ -23,19 +25,19 @@ type memoryClaim struct {
 	until time.Time
 }
 
-func (o *memoryOutbox) add(msgs []OutboxMessage, now time.Time) {
+func (o *memoryOutbox) add(msgs []notify.OutboxMessage, now time.Time) {
 	for _, m := range msgs {
 		o.next++
 		m.Payload = slices.Clone(m.Payload)
-		e := &OutboxEntry{OutboxMessage: m, ID: o.next, CreatedAt: now}
+		e := &notify.OutboxEntry{OutboxMessage: m, ID: o.next, CreatedAt: now}
 		o.entries = append(o.entries, e)
 		o.byID[e.ID] = e
 	}
 }
 
-// Claim implements [Outbox].
-func (s *MemoryStore) Claim(ctx context.Context, owner string, limit int, lease time.Duration) ([]OutboxEntry, error) {
-	if err := CheckClaim(owner, limit, lease); err != nil {
+// Claim implements notify.Outbox.
+func (s *MemoryStore) Claim(ctx context.Context, owner string, limit int, lease time.Duration) ([]notify.OutboxEntry, error) {
+	if err := notify.CheckClaim(owner, limit, lease); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -45,7 +47,7 @@ func (s *MemoryStore) Claim(ctx context.Context, owner string, limit int, lease 
 	}
 	o := &s.outbox
 	now := s.clock.Now()
-	var out []OutboxEntry
+	var out []notify.OutboxEntry
 	for _, e := range o.entries {
 		if len(out) == limit {
 			break
@@ -65,7 +67,7 @@ func (s *MemoryStore) Claim(ctx context.Context, owner string, limit int, lease 
 	return out, nil
 }
 
-// Ack implements [Outbox].
+// Ack implements notify.Outbox.
 func (s *MemoryStore) Ack(ctx context.Context, owner string, id int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -76,12 +78,12 @@ func (s *MemoryStore) Ack(ctx context.Context, owner string, id int64) error {
 	delete(o.byID, id)
 	delete(o.claims, id)
 	delete(o.due, id)
-	i, _ := slices.BinarySearchFunc(o.entries, id, func(e *OutboxEntry, id int64) int { return int(e.ID - id) })
+	i, _ := slices.BinarySearchFunc(o.entries, id, func(e *notify.OutboxEntry, id int64) int { return int(e.ID - id) })
 	o.entries = slices.Delete(o.entries, i, i+1)
 	return nil
 }
 
-// Retry implements [Outbox].
+// Retry implements notify.Outbox.
 func (s *MemoryStore) Retry(ctx context.Context, owner string, id int64, at time.Time, lastErr string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -91,7 +93,7 @@ func (s *MemoryStore) Retry(ctx context.Context, owner string, id int64, at time
 	o := &s.outbox
 	delete(o.claims, id)
 	o.due[id] = at
-	o.byID[id].LastError = TruncateError(lastErr)
+	o.byID[id].LastError = notify.TruncateError(lastErr)
 	return nil
 }
 
@@ -101,10 +103,10 @@ func (o *memoryOutbox) holds(ctx context.Context, owner string, id int64) error 
 		return &opError{op: "memory store: outbox", err: err}
 	}
 	if _, ok := o.byID[id]; !ok {
-		return &opError{op: fmt.Sprintf("memory store: outbox entry %d", id), err: ErrNotFound}
+		return &opError{op: fmt.Sprintf("memory store: outbox entry %d", id), err: notify.ErrNotFound}
 	}
 	if c, ok := o.claims[id]; !ok || c.owner != owner {
-		return &opError{op: fmt.Sprintf("memory store: outbox entry %d is not claimed by %q", id, owner), err: ErrConflict}
+		return &opError{op: fmt.Sprintf("memory store: outbox entry %d is not claimed by %q", id, owner), err: notify.ErrConflict}
 	}
 	return nil
 }

@@ -2,12 +2,12 @@ package ir_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/notify"
 	"github.com/incidentkit/incidentkit/phases"
 )
 
@@ -22,7 +23,7 @@ import (
 func withOutbox(cfg *ir.Config) { cfg.Outbox = true }
 
 // claimAll claims every due message of the harness's store.
-func (h *harness) claimAll() []ir.OutboxEntry {
+func (h *harness) claimAll() []notify.OutboxEntry {
 	h.t.Helper()
 	got, err := h.store.Claim(h.ctx, "test", ir.MaxPageSize, time.Hour)
 	require.NoError(h.t, err)
@@ -40,20 +41,24 @@ func TestOutboxLeavesANoticePerEvent(t *testing.T) {
 	require.Len(t, got, len(events), "one message per timeline event")
 	for i, e := range got {
 		ev := events[i]
-		assert.Equal(t, inc.ID, e.Incident)
-		assert.Equal(t, ev.Type, e.Type)
+		assert.Equal(t, string(inc.ID), e.Incident)
+		assert.Equal(t, string(ev.Type), e.Type)
 		assert.Equal(t, fmt.Sprintf("%s/%d/%d", inc.ID, ev.Version, 1), e.Key)
-		n, err := ir.DecodeNotice(e.Payload)
+		n, err := e.Message()
 		require.NoError(t, err)
-		assert.Equal(t, ev.Type, n.Event.Type)
-		assert.Equal(t, ev.Data, n.Event.Data, "the notice carries the typed event")
+		assert.Equal(t, e.Key, n.Key, "the message's key is its outbox key")
+		assert.Equal(t, string(ev.Type), n.Event.Type)
+		typed, err := ir.EventOf(n)
+		require.NoError(t, err)
+		assert.Equal(t, ev.Data, typed.Data, "the message carries the event's data")
+		assert.Equal(t, ir.Describe(h.r.Model(), ev), n.Event.Summary, "and its words")
 		assert.Equal(t, ev.Version, n.Incident.Version, "and the incident as the change left it")
 		assert.Equal(t, inc.Title, n.Incident.Title)
 		assert.True(t, n.Incident.Open)
 	}
-	last, err := ir.DecodeNotice(got[len(got)-1].Payload)
+	last, err := notify.DecodeMessage(got[len(got)-1].Payload)
 	require.NoError(t, err)
-	assert.Equal(t, phases.Identification, last.Incident.Phase)
+	assert.Equal(t, string(phases.Identification), last.Incident.Phase)
 }
 
 func TestOutboxMessagesOnlyWithTheChange(t *testing.T) {
@@ -63,8 +68,8 @@ func TestOutboxMessagesOnlyWithTheChange(t *testing.T) {
 		wrapped.Store = cfg.Store
 		cfg.Store = struct {
 			*alwaysConflictStore
-			ir.Outbox
-		}{wrapped, cfg.Store.(ir.Outbox)}
+			notify.Outbox
+		}{wrapped, cfg.Store.(notify.Outbox)}
 	})
 	inc := h.open(phishing())
 	require.Len(t, h.claimAll(), 1)
@@ -93,14 +98,14 @@ func TestChangeValidateOutboxAndCustody(t *testing.T) {
 	t.Parallel()
 	inc := &ir.Incident{ID: "INC-1", Version: 2}
 	ev := ir.Event{IncidentID: "INC-1", Version: 2, Type: ir.EventNoteAdded, Data: &ir.NoteAdded{Text: "x"}}
-	msg := ir.OutboxMessage{Key: "INC-1/2/1", Incident: "INC-1", Type: ir.EventNoteAdded}
+	msg := notify.OutboxMessage{Key: "INC-1/2/1", Incident: "INC-1", Type: string(ir.EventNoteAdded)}
 	app := custodyAppend(t, "INC-1", 0, "item-1", nil)
-	ok := ir.Change{Incident: inc, Events: []ir.Event{ev}, Outbox: []ir.OutboxMessage{msg}, Custody: []evidence.Append{app}}
+	ok := ir.Change{Incident: inc, Events: []ir.Event{ev}, Outbox: []notify.OutboxMessage{msg}, Custody: []evidence.Append{app}}
 	require.NoError(t, ok.Validate())
 	for name, edit := range map[string]func(*ir.Change){
 		"message for another incident": func(c *ir.Change) { c.Outbox[0].Incident = "INC-2" },
 		"message without key":          func(c *ir.Change) { c.Outbox[0].Key = "" },
-		"message with a huge key":      func(c *ir.Change) { c.Outbox[0].Key = strings.Repeat("k", ir.MaxOutboxKey+1) },
+		"message with a huge key":      func(c *ir.Change) { c.Outbox[0].Key = strings.Repeat("k", notify.MaxOutboxKey+1) },
 		"message without type":         func(c *ir.Change) { c.Outbox[0].Type = "" },
 		"repeated key":                 func(c *ir.Change) { c.Outbox = append(c.Outbox, c.Outbox[0]) },
 		"custody in another case":      func(c *ir.Change) { c.Custody[0].Case = "INC-2" },
@@ -124,7 +129,7 @@ func TestChangeValidateOutboxAndCustody(t *testing.T) {
 		},
 	} {
 		ch := ok
-		ch.Outbox = append([]ir.OutboxMessage(nil), ok.Outbox...)
+		ch.Outbox = append([]notify.OutboxMessage(nil), ok.Outbox...)
 		ch.Custody = append([]evidence.Append(nil), ok.Custody...)
 		edit(&ch)
 		assert.ErrorIs(t, ch.Validate(), ir.ErrInvalid, name)
@@ -214,7 +219,7 @@ func TestCollectEvidenceInOneChange(t *testing.T) {
 	assert.Equal(t, int64(1), n)
 	msgs := h.claimAll()
 	require.Len(t, msgs, 2)
-	assert.Equal(t, ir.EventEvidenceCollected, msgs[1].Type, "the event's message went in with it")
+	assert.Equal(t, string(ir.EventEvidenceCollected), msgs[1].Type, "the event's message went in with it")
 
 	_, err = h.r.CollectEvidence(h.ctx, testBob, inc.ID, evidence.Collection{
 		Name: "proxy.log", Content: strings.NewReader("GET /payload"),
@@ -256,14 +261,6 @@ func TestCollectEvidenceInOneChangeWritesNothingOnFailure(t *testing.T) {
 	assert.Equal(t, inc.Version, h.stored(inc.ID).Version)
 }
 
-func TestTruncateErrorKeepsValidText(t *testing.T) {
-	t.Parallel()
-	got := ir.TruncateError("550 rejected: \xff\x00 bad")
-	assert.True(t, utf8.ValidString(got))
-	assert.NotContains(t, got, "\x00")
-	assert.Equal(t, "550 rejected: \uFFFD\uFFFD bad", got)
-}
-
 func TestTextMustBeValid(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -281,7 +278,7 @@ func TestTextMustBeValid(t *testing.T) {
 	_, err = h.r.AddNote(h.ctx, ir.Actor{ID: "a\x00", Name: "A"}, inc.ID, "note")
 	assert.ErrorIs(t, err, ir.ErrInvalid)
 	_, err = h.store.Claim(h.ctx, "owner\x00", 1, time.Minute)
-	assert.ErrorIs(t, err, ir.ErrInvalid)
+	assert.ErrorIs(t, err, notify.ErrInvalid, "the outbox's contract is package notify's")
 }
 
 // valueStore is a store passed by value whose fields cannot be compared.
@@ -382,4 +379,113 @@ func (s *applyCountingStore) Apply(ctx context.Context, ch ir.Change) error {
 		s.custody.Add(1)
 	}
 	return s.MemoryStore.Apply(ctx, ch)
+}
+
+// TestOutboxPayloadFormat checks that the messages the Responder leaves
+// keep the shape earlier versions wrote, an incident summary and the typed
+// event, so that a reader of that shape still reads them; the message's key
+// and the event's summary are the fields added since.
+func TestOutboxPayloadFormat(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withOutbox)
+	inc := h.open(phishing())
+	h.transition(inc.ID, phases.Identify)
+	got := h.claimAll()
+	events := h.timeline(inc.ID)
+	require.Len(t, got, len(events))
+	stored, err := h.store.Get(h.ctx, inc.ID)
+	require.NoError(t, err)
+	type summary struct {
+		ID       ir.ID        `json:"id"`
+		Title    string       `json:"title"`
+		Severity ir.Severity  `json:"severity"`
+		Priority ir.Priority  `json:"priority"`
+		Category ir.Category  `json:"category"`
+		TLP      ir.TLP       `json:"tlp"`
+		Model    string       `json:"model"`
+		Phase    phases.Phase `json:"phase"`
+		Open     bool         `json:"open"`
+		Labels   []string     `json:"labels,omitempty"`
+		Version  int64        `json:"version"`
+	}
+	for i, e := range got {
+		ev := events[i]
+		ev.Seq = 0 // the store numbers events as it writes them
+		want := summary{stored.ID, stored.Title, stored.Severity, stored.Priority, stored.Category, stored.TLP,
+			stored.Model, phases.Preparation, true, stored.Labels, ev.Version}
+		if ev.Version == stored.Version {
+			want.Phase = stored.Phase
+		}
+		var earlier struct {
+			Incident summary  `json:"incident"`
+			Event    ir.Event `json:"event"`
+		}
+		require.NoError(t, json.Unmarshal(e.Payload, &earlier))
+		assert.Equal(t, want, earlier.Incident)
+		assert.Equal(t, ev, earlier.Event)
+
+		var fields struct {
+			Key      string                     `json:"key"`
+			Incident map[string]json.RawMessage `json:"incident"`
+			Event    map[string]json.RawMessage `json:"event"`
+		}
+		require.NoError(t, json.Unmarshal(e.Payload, &fields))
+		assert.Equal(t, e.Key, fields.Key)
+		wantFields := 10
+		if len(stored.Labels) > 0 {
+			wantFields++
+		}
+		assert.Len(t, fields.Incident, wantFields, "the incident's fields, none added")
+		assert.Contains(t, fields.Event, "summary")
+	}
+}
+
+// TestDecodeEarlierMessage checks that a message an earlier version left in
+// an outbox decodes, with its typed event.
+func TestDecodeEarlierMessage(t *testing.T) {
+	t.Parallel()
+	payload := `{"incident":{"id":"INC-000001","title":"Phishing","severity":"high","priority":"p2",` +
+		`"category":"phishing","tlp":"TLP:AMBER","model":"nist-800-61r2","phase":"identification","open":true,"version":2},` +
+		`"event":{"incident_id":"INC-000001","seq":0,"version":2,"type":"phase_changed","at":"2026-03-02T09:00:00Z",` +
+		`"actor":{"id":"alice","name":"Alice","kind":"human"},"reason":"confirmed",` +
+		`"data":{"action":"identify","from":"preparation","to":"identification"}}}`
+	m, err := notify.DecodeMessage([]byte(payload))
+	require.NoError(t, err)
+	assert.Equal(t, "INC-000001", m.Incident.ID)
+	assert.Equal(t, "identification", m.Incident.Phase)
+	assert.Equal(t, "Alice", m.Event.Actor.String())
+	ev, err := ir.EventOf(m)
+	require.NoError(t, err)
+	assert.Equal(t, &ir.PhaseChanged{Action: phases.Identify, From: phases.Preparation, To: phases.Identification}, ev.Data)
+	assert.Equal(t, ir.ID("INC-000001"), ev.IncidentID)
+
+	m.Event.Type = "no_such_event"
+	_, err = ir.EventOf(m)
+	assert.ErrorIs(t, err, ir.ErrInvalid)
+}
+
+// TestOutboxCarriesTheTraceContext checks that each message carries the
+// trace context of the span of the change that wrote it, so that its
+// delivery can link to it, and none when the change was not traced.
+func TestOutboxCarriesTheTraceContext(t *testing.T) {
+	t.Parallel()
+	th := newTelemetryHarness(t, withOutbox)
+	inc := th.open(phishing())
+	_, err := th.r.AddNote(th.ctx, testAlice, inc.ID, "traced")
+	require.NoError(t, err)
+	msgs := th.claimAll()
+	require.Len(t, msgs, 2)
+	for i, span := range []string{"ir.open", "ir.add_note"} {
+		m, err := msgs[i].Message()
+		require.NoError(t, err)
+		sc := th.onlySpan(t, span).SpanContext()
+		want := fmt.Sprintf("00-%s-%s-01", sc.TraceID(), sc.SpanID())
+		assert.Equal(t, map[string]string{"traceparent": want}, m.Trace, "the message of %s", span)
+	}
+
+	h := newHarness(t, withOutbox) // a no-op tracer provider
+	h.open(phishing())
+	m, err := h.claimAll()[0].Message()
+	require.NoError(t, err)
+	assert.Nil(t, m.Trace, "an untraced change leaves no trace context")
 }

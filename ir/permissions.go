@@ -59,7 +59,7 @@ func (p *Permissions) Check(op Operation, role Role) error {
 // phase actions, in the order they are declared.
 var changeOperations = []Operation{
 	OpSetSeverity, OpSetPriority, OpSetImpact, OpSetVerdict, OpAssign, OpUnassign, OpAddTask,
-	OpCompleteTask, OpAddObservable, OpAddAsset, OpAddNote, OpDecide, OpCollectEvidence,
+	OpCompleteTask, OpAddObservable, OpAddAsset, OpAddNote, OpDecide, OpCollectEvidence, OpPostStatus,
 }
 
 // Allowed says, without changing anything, which changes actor may make to

@@ -12,6 +12,7 @@ import (
 
 	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/notify"
 	"github.com/incidentkit/incidentkit/phases"
 )
 
@@ -114,6 +115,8 @@ func tryChange(h *harness, actor ir.Actor, id ir.ID, p ir.Permission) error {
 		return errOf(h.r.AddNote(ctx, actor, id, "a note"))
 	case ir.OpDecide:
 		return errOf(h.r.Decide(ctx, actor, id, ir.Decision{Summary: "Isolate the laptop"}))
+	case ir.OpPostStatus:
+		return errOf(h.r.PostStatus(ctx, actor, id, notify.AudienceLegal, "No personal data involved so far"))
 	case ir.OpCollectEvidence:
 		_, err := h.r.CollectEvidence(ctx, actor, id, evidence.Collection{Name: "mail.log", Kind: evidence.KindLog,
 			Content: strings.NewReader("log line")})
@@ -149,7 +152,7 @@ func TestAllowedMatchesTheOperations(t *testing.T) {
 			p, err := h.r.Allowed(h.ctx, testCarol, id)
 			require.NoError(t, err)
 			assert.Equal(t, id, p.Incident.ID)
-			require.Len(t, p.Changes, 11+2*8, "every operation, assign and unassign once per role")
+			require.Len(t, p.Changes, 12+2*8, "every operation, assign and unassign once per role")
 			for _, perm := range p.Changes {
 				h, id := newScene(t, sc)
 				assertSameAnswer(t, perm.Err, tryChange(h, testCarol, id, perm), fmt.Sprintf("%s %s", perm.Operation, perm.Role))

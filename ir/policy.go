@@ -28,6 +28,8 @@ const (
 	// OpCollectEvidence is checked before evidence is taken in; the
 	// locker's own access policy then governs custody actions.
 	OpCollectEvidence Operation = "collect_evidence"
+	// OpPostStatus writes a status update for an audience.
+	OpPostStatus Operation = "post_status"
 )
 
 // String returns the operation's name.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/incidentkit/incidentkit/notify"
 )
 
 // AddNote adds a note to the incident's timeline. The text is required, at
@@ -24,6 +26,52 @@ func (r *Responder) AddNote(ctx context.Context, actor Actor, id ID, text string
 		apply: func(context.Context, *Incident, time.Time) ([]EventData, error) {
 			return []EventData{&NoteAdded{Text: text}}, nil
 		}})
+}
+
+// PostStatus records a status update for an audience on the incident's
+// timeline, as an [EventStatusUpdate] event: text (required, at most
+// [MaxBodyText] bytes) is what the audience is told, and audience names
+// who it is for, such as notify.AudienceExecutives or notify.AudienceLegal
+// (required; lower-case letters, digits and underscores, at most 64
+// bytes). With [Config.Outbox], the update's outbox message carries the
+// audience, so that routes deliver it to that audience's channels like any
+// other event: "tell the executives every two hours" is one call every two
+// hours.
+func (r *Responder) PostStatus(ctx context.Context, actor Actor, id ID, audience notify.Audience, text string) (*Incident, error) {
+	return r.mutate(ctx, actor, id, change{op: OpPostStatus,
+		check: func() error {
+			if err := checkAudience(audience); err != nil {
+				return err
+			}
+			text = strings.TrimSpace(text)
+			if text == "" {
+				return invalid("status update", "", "must not be empty")
+			}
+			return checkText("status update", text, MaxBodyText)
+		},
+		apply: func(context.Context, *Incident, time.Time) ([]EventData, error) {
+			return []EventData{&StatusUpdate{Audience: audience, Text: text}}, nil
+		}})
+}
+
+// maxAudience is the longest audience name.
+const maxAudience = 64
+
+// checkAudience refuses an audience name that is empty, too long, or holds
+// anything but lower-case letters, digits and underscores.
+func checkAudience(a notify.Audience) error {
+	if a == "" {
+		return invalid("audience", "", "must not be empty; use one such as "+string(notify.AudienceExecutives))
+	}
+	if len(a) > maxAudience {
+		return invalid("audience", "", fmt.Sprintf("must be at most %d bytes", maxAudience))
+	}
+	for _, c := range a {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			return invalid("audience", strings.ToValidUTF8(string(a), "\uFFFD"), "must hold only lower-case letters, digits and underscores")
+		}
+	}
+	return nil
 }
 
 // Decide records a decision: what was decided (Summary, required, at most

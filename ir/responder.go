@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/incidentkit/incidentkit/evidence"
+	"github.com/incidentkit/incidentkit/notify"
 	"github.com/incidentkit/incidentkit/phases"
 )
 
@@ -54,10 +55,10 @@ type Config struct {
 	// neither. Unset, evidence is collected in two steps (the custody
 	// record first, then the incident change), whatever the stores.
 	AtomicCustody bool
-	// Outbox, if set, leaves a message in the store's [Outbox] for every
-	// timeline event, in the same transaction as the change: a [Notice]
-	// that a dispatcher delivers to people and systems. The store must
-	// implement Outbox.
+	// Outbox, if set, leaves a message in the store's outbox for every
+	// timeline event, in the same transaction as the change: a
+	// notify.Message that a dispatcher delivers to people and systems.
+	// The store must implement notify.Outbox.
 	Outbox bool
 	// ConflictRetries is how many times a change that lost a race with
 	// another writer is retried against the fresh incident before
@@ -161,8 +162,8 @@ func NewResponder(cfg Config) (*Responder, error) {
 		evidence: cfg.Evidence,
 		outbox:   cfg.Outbox,
 	}
-	if _, ok := cfg.Store.(Outbox); cfg.Outbox && !ok {
-		return nil, invalid("config", "", "Config.Outbox needs a store that implements ir.Outbox")
+	if _, ok := cfg.Store.(notify.Outbox); cfg.Outbox && !ok {
+		return nil, invalid("config", "", "Config.Outbox needs a store that implements notify.Outbox")
 	}
 	if cfg.AtomicCustody {
 		if err := checkAtomicCustody(cfg); err != nil {
@@ -284,7 +285,7 @@ type change struct {
 // them.
 func (r *Responder) apply(ctx context.Context, ch Change) error {
 	if r.outbox {
-		msgs, err := outboxMessages(ch.Incident, ch.Events)
+		msgs, err := outboxMessages(ctx, r.model, ch.Incident, ch.Events)
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/incidentkit/incidentkit/evidence"
+	"github.com/incidentkit/incidentkit/notify"
 	"github.com/incidentkit/incidentkit/phases"
 )
 
@@ -36,7 +37,7 @@ type Store interface {
 	// stored lists are refused (see [ListChanges]).
 	//
 	// A store that does not keep custody logs refuses a change with
-	// Custody, and one that is not an [Outbox] a change with Outbox
+	// Custody, and one that is not a notify.Outbox a change with Outbox
 	// messages, with an error matching [ErrInvalid]. A custody append
 	// that another writer overtook (the log no longer holds exactly
 	// Index records) fails the whole change with an error matching both
@@ -77,9 +78,9 @@ type Change struct {
 	// evidence.Ledger.Prepare works them out. Only stores that also keep
 	// custody logs (implementing evidence.LedgerStore) take them.
 	Custody []evidence.Append
-	// Outbox are messages to leave in the store's [Outbox] in the same
-	// transaction. Only stores implementing Outbox take them.
-	Outbox []OutboxMessage
+	// Outbox are messages to leave in the store's outbox in the same
+	// transaction. Only stores implementing notify.Outbox take them.
+	Outbox []notify.OutboxMessage
 	// Lists, if not nil, names the entries of the incident's long lists
 	// that the change added or altered; every other entry is as the
 	// version the change follows holds it. A store may then write only
@@ -348,13 +349,13 @@ func (ch Change) Validate() error {
 		}
 	}
 	for i, m := range ch.Outbox {
-		if m.Incident != inc.ID {
+		if m.Incident != string(inc.ID) {
 			return invalid("change", string(m.Incident), "an outbox message must be about the incident")
 		}
 		if m.Key == "" || m.Type == "" {
 			return invalid("change", m.Key, "an outbox message needs a key and a type")
 		}
-		if err := checkText("outbox message key", m.Key, MaxOutboxKey); err != nil {
+		if err := checkText("outbox message key", m.Key, notify.MaxOutboxKey); err != nil {
 			return err
 		}
 		for _, prev := range ch.Outbox[:i] {

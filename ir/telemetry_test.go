@@ -19,6 +19,7 @@ import (
 
 	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/notify"
 	"github.com/incidentkit/incidentkit/phases"
 )
 
@@ -218,6 +219,10 @@ func TestEveryOperationHasASpan(t *testing.T) {
 			_, err := h.r.AddNote(h.ctx, testAlice, id, "note")
 			return err
 		}, want: want{span: "ir.add_note", op: "add_note", incident: true, severity: true}},
+		{name: "post status", do: func(h *harness, id ir.ID) error {
+			_, err := h.r.PostStatus(h.ctx, testAlice, id, notify.AudienceExecutives, "Contained")
+			return err
+		}, want: want{span: "ir.post_status", op: "post_status", incident: true, severity: true}},
 		{name: "decide", do: func(h *harness, id ir.ID) error {
 			_, err := h.r.Decide(h.ctx, testAlice, id, ir.Decision{Summary: "Isolate"})
 			return err

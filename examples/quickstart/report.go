@@ -29,7 +29,7 @@ func (s *response) print(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		line := describe(model, e)
+		line := ir.Describe(model, e)
 		if e.Reason != "" {
 			line += " — " + e.Reason
 		}
@@ -92,52 +92,6 @@ func (s *response) print(ctx context.Context) error {
 	return nil
 }
 
-// describe says in words what an event records.
-func describe(m *phases.Model, e ir.Event) string {
-	switch d := e.Data.(type) {
-	case *ir.Opened:
-		return fmt.Sprintf("opened %q, severity %s, in %s", d.Title, d.Severity, m.PhaseTitle(d.Phase))
-	case *ir.PhaseChanged:
-		return fmt.Sprintf("moved the incident %s → %s", m.PhaseTitle(d.From), m.PhaseTitle(d.To))
-	case *ir.RoleAssigned:
-		if d.Assignee == e.Actor {
-			return fmt.Sprintf("took the role of %s", words(string(d.Role)))
-		}
-		return fmt.Sprintf("made %s %s", d.Assignee, words(string(d.Role)))
-	case *ir.RoleUnassigned:
-		return fmt.Sprintf("relieved %s as %s", d.Assignee, words(string(d.Role)))
-	case *ir.TaskAdded:
-		return fmt.Sprintf("added task %d (%s): %s", d.Task.ID, m.PhaseTitle(d.Task.Phase), d.Task.Title)
-	case *ir.TaskCompleted:
-		return fmt.Sprintf("completed task %d: %s", d.TaskID, d.Outcome)
-	case *ir.ObservableAdded:
-		o := d.Observable
-		if o.Malicious {
-			return fmt.Sprintf("recorded malicious %s %s", words(string(o.Type)), o.Value)
-		}
-		return fmt.Sprintf("recorded %s %s", words(string(o.Type)), o.Value)
-	case *ir.AssetAdded:
-		return fmt.Sprintf("recorded affected %s %s", words(string(d.Asset.Kind)), d.Asset.Name)
-	case *ir.NoteAdded:
-		return "noted: " + d.Text
-	case *ir.DecisionRecorded:
-		return fmt.Sprintf("decided (%d): %s", d.Decision.ID, d.Decision.Summary)
-	case *ir.VerdictSet:
-		return "set the verdict: " + words(string(d.Verdict))
-	case *ir.SeverityChanged:
-		return fmt.Sprintf("changed the severity from %s to %s", d.From, d.To)
-	case *ir.PriorityChanged:
-		return fmt.Sprintf("changed the priority from %s to %s", d.From, d.To)
-	case *ir.EvidenceCollected:
-		ev := d.Evidence
-		return fmt.Sprintf("collected exhibit %s, %s (%d bytes, SHA-256 %.16s…)", ev.Exhibit, ev.Name, ev.Size, ev.SHA256)
-	case *ir.ImpactAssessed:
-		return "assessed the impact"
-	default:
-		return words(string(e.Type))
-	}
-}
-
 // stays counts how many times the incident entered phase p.
 func stays(inc *ir.Incident, p phases.Phase) int {
 	n := 0
@@ -170,9 +124,6 @@ func span(d time.Duration) string {
 		return fmt.Sprintf("%dm", minutes)
 	}
 }
-
-// words turns a name such as incident_commander into words.
-func words(name string) string { return strings.ReplaceAll(name, "_", " ") }
 
 // printEvidence prints each exhibit with its chain of custody, then signs a
 // checkpoint of the custody log and verifies the whole case: every record,

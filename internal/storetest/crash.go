@@ -23,6 +23,7 @@ import (
 	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/ir/irtest"
+	"github.com/incidentkit/incidentkit/notify"
 	"github.com/incidentkit/incidentkit/phases"
 )
 
@@ -30,7 +31,7 @@ import (
 // together, as the durable stores do.
 type Store interface {
 	ir.Store
-	ir.Outbox
+	notify.Outbox
 	evidence.LedgerStore
 }
 

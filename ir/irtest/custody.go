@@ -16,6 +16,7 @@ import (
 
 	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/notify"
 )
 
 // CustodyStore is a store that keeps incidents and custody logs in one
@@ -195,7 +196,7 @@ func (s custodySuite) testOtherCase(t *testing.T) {
 
 func (s custodySuite) testWithOutbox(t *testing.T) {
 	st, l, inc := s.ledger(t)
-	o, ok := st.(ir.Outbox)
+	o, ok := st.(notify.Outbox)
 	if !ok {
 		t.Skip("the store has no outbox")
 	}

@@ -17,4 +17,8 @@
 //	func TestStore(t *testing.T) {
 //		irtest.TestStore(t, func(t *testing.T) ir.Store { return ir.NewMemoryStore() })
 //	}
+//
+// A store that is also an outbox runs notifytest.TestOutbox through
+// [OutboxStore], and [TestOutboxChanges], which checks that its messages
+// are written with their change and only then.
 package irtest

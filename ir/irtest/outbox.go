@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,72 +11,75 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/notify"
+	"github.com/incidentkit/incidentkit/notify/notifytest"
 )
 
-// TestOutbox checks that the stores newStore makes keep the contract of
-// [ir.Outbox]: messages are written with the change that carries them and
-// only then, handed out oldest first, held by one claimer at a time until
-// its lease lapses, given back by Retry with a due time, and removed only by
-// the acknowledgement of the claimer holding them, so none is ever lost.
-// Every implementation runs it from its own tests:
+// OutboxStore returns st as notifytest.TestOutbox checks it: its outbox,
+// written to by changes that carry the messages (the one that opens the
+// incident, if st does not hold it yet, or one that adds a note). Each
+// store runs the suite from its tests:
 //
 //	func TestOutbox(t *testing.T) {
-//		irtest.TestOutbox(t, func(t *testing.T, clock ir.Clock) ir.OutboxStore {
-//			return ir.NewMemoryStore(ir.MemoryClock(clock))
+//		notifytest.TestOutbox(t, func(_ *testing.T, clock *notifytest.Clock) notifytest.OutboxStore {
+//			return irtest.OutboxStore(ir.NewMemoryStore(ir.MemoryClock(clock)))
 //		})
+//		irtest.TestOutboxChanges(t, func(*testing.T) ir.OutboxStore { return ir.NewMemoryStore() })
 //	}
-//
-// newStore must return a new, empty store that reads the time from clock
-// (the suite moves it to make leases lapse), and release it with
-// t.Cleanup. Subtests run in parallel.
-func TestOutbox(t *testing.T, newStore func(t *testing.T, clock ir.Clock) ir.OutboxStore) {
-	s := outboxSuite{newStore: newStore}
+func OutboxStore(st ir.OutboxStore) notifytest.OutboxStore {
+	return notifytest.OutboxStore{Outbox: st, Write: func(ctx context.Context, msgs []notify.OutboxMessage) error {
+		if len(msgs) == 0 {
+			return errors.New("irtest: no outbox messages to write")
+		}
+		id := ir.ID(msgs[0].Incident)
+		var ch ir.Change
+		switch inc, err := st.Get(ctx, id); {
+		case errors.Is(err, ir.ErrNotFound):
+			ch = OpenChange(Incident(id).Opened(Epoch).Build())
+		case err != nil:
+			return err
+		default:
+			ch = NextChange(inc)
+		}
+		ch.Outbox = msgs
+		return st.Apply(ctx, ch)
+	}}
+}
+
+// TestOutboxChanges checks that the stores newStore makes write outbox
+// messages with the change that carries them, and only then: a change
+// without messages leaves none, and a change that is refused or loses a
+// race leaves none either. It complements notifytest.TestOutbox, which
+// checks the outbox itself; see [OutboxStore]. newStore must return a new,
+// empty store and release it with t.Cleanup. Subtests run in parallel.
+func TestOutboxChanges(t *testing.T, newStore func(t *testing.T) ir.OutboxStore) {
 	tests := []struct {
 		name string
-		run  func(t *testing.T)
+		run  func(t *testing.T, st ir.OutboxStore)
 	}{
-		{"WrittenWithChange", s.testWrittenWithChange},
-		{"NotWrittenWithFailedChange", s.testNotWrittenWithFailedChange},
-		{"OldestFirst", s.testOldestFirst},
-		{"ClaimHolds", s.testClaimHolds},
-		{"LapsedClaimStillAcks", s.testLapsedClaimStillAcks},
-		{"Retry", s.testRetry},
-		{"RetryKeepsShortError", s.testRetryKeepsShortError},
-		{"DueAtOnce", s.testDueAtOnce},
-		{"InvalidClaim", s.testInvalidClaim},
-		{"CanceledContext", s.testCanceledContext},
-		{"ConcurrentClaimers", s.testConcurrentClaimers},
+		{"WrittenWithChange", testWrittenWithChange},
+		{"NotWrittenWithFailedChange", testNotWrittenWithFailedChange},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			tc.run(t)
+			st := newStore(t)
+			require.NotNil(t, st, "newStore returned nil")
+			tc.run(t, st)
 		})
 	}
 }
 
-type outboxSuite struct {
-	newStore func(t *testing.T, clock ir.Clock) ir.OutboxStore
-}
-
-// lease is the suite's claim lease; the clock moves past it on purpose only.
+// lease is the claim lease of the outbox tests.
 const lease = time.Minute
-
-func (s outboxSuite) store(t *testing.T) (ir.OutboxStore, *Clock) {
-	t.Helper()
-	clock := NewClock(t0)
-	st := s.newStore(t, clock)
-	require.NotNil(t, st, "newStore returned nil")
-	return st, clock
-}
 
 // messages returns one outbox message per event of ch, keyed as the
 // Responder keys them, with a payload that is not text.
-func messages(ch ir.Change) []ir.OutboxMessage {
-	msgs := make([]ir.OutboxMessage, len(ch.Events))
+func messages(ch ir.Change) []notify.OutboxMessage {
+	msgs := make([]notify.OutboxMessage, len(ch.Events))
 	for i, e := range ch.Events {
 		key := fmt.Sprintf("%s/%d/%d", ch.Incident.ID, ch.Incident.Version, i+1)
-		msgs[i] = ir.OutboxMessage{Key: key, Incident: ch.Incident.ID, Type: e.Type,
+		msgs[i] = notify.OutboxMessage{Key: key, Incident: string(ch.Incident.ID), Type: string(e.Type),
 			Payload: append([]byte{0, 0xff, '\n'}, key...)}
 	}
 	return msgs
@@ -90,25 +91,8 @@ func withMessages(ch ir.Change) ir.Change {
 	return ch
 }
 
-// openWithMessages opens incident id with its opened message, then applies
-// more changes of one note each with theirs, and returns the messages in
-// the order they were written.
-func openWithMessages(t *testing.T, st ir.Store, id ir.ID, more int) []ir.OutboxMessage {
-	t.Helper()
-	ctx := context.Background()
-	ch := withMessages(OpenChange(Incident(id).Opened(t0).Build()))
-	require.NoError(t, st.Apply(ctx, ch))
-	msgs := ch.Outbox
-	for range more {
-		ch = withMessages(NextChange(ch.Incident))
-		require.NoError(t, st.Apply(ctx, ch))
-		msgs = append(msgs, ch.Outbox...)
-	}
-	return msgs
-}
-
 // claim claims up to limit messages for owner and fails the test on error.
-func claim(t *testing.T, o ir.Outbox, owner string, limit int) []ir.OutboxEntry {
+func claim(t *testing.T, o notify.Outbox, owner string, limit int) []notify.OutboxEntry {
 	t.Helper()
 	got, err := o.Claim(context.Background(), owner, limit, lease)
 	require.NoError(t, err)
@@ -116,7 +100,7 @@ func claim(t *testing.T, o ir.Outbox, owner string, limit int) []ir.OutboxEntry 
 }
 
 // keys returns the keys of entries.
-func keys(entries []ir.OutboxEntry) []string {
+func keys(entries []notify.OutboxEntry) []string {
 	out := make([]string, len(entries))
 	for i, e := range entries {
 		out[i] = e.Key
@@ -125,7 +109,7 @@ func keys(entries []ir.OutboxEntry) []string {
 }
 
 // messageKeys returns the keys of msgs.
-func messageKeys(msgs []ir.OutboxMessage) []string {
+func messageKeys(msgs []notify.OutboxMessage) []string {
 	out := make([]string, len(msgs))
 	for i, m := range msgs {
 		out[i] = m.Key
@@ -133,35 +117,23 @@ func messageKeys(msgs []ir.OutboxMessage) []string {
 	return out
 }
 
-func (s outboxSuite) testWrittenWithChange(t *testing.T) {
-	st, clock := s.store(t)
-	inc := Incident("INC-000001").Opened(t0).Build()
-	open := OpenChange(inc)
+func testWrittenWithChange(t *testing.T, st ir.OutboxStore) {
+	open := OpenChange(Incident("INC-000001").Opened(t0).Build())
 	require.NoError(t, st.Apply(context.Background(), open))
 	assert.Empty(t, claim(t, st, "worker-1", 10), "a change without messages leaves none")
 
 	next := NextChange(open.Incident, &ir.NoteAdded{Text: "one"}, &ir.NoteAdded{Text: "two"})
 	next.Outbox = messages(next)
-	clock.Advance(time.Second)
 	require.NoError(t, st.Apply(context.Background(), next))
 
 	got := claim(t, st, "worker-1", 10)
-	require.Len(t, got, 2)
+	assert.Equal(t, messageKeys(next.Outbox), keys(got), "the change's messages, in order")
 	for i, e := range got {
-		want := next.Outbox[i]
-		assert.Equal(t, want.Key, e.Key)
-		assert.Equal(t, want.Incident, e.Incident)
-		assert.Equal(t, want.Type, e.Type)
-		assert.Equal(t, want.Payload, e.Payload, "payloads are kept byte for byte")
-		assert.Equal(t, 1, e.Attempts)
-		assert.Empty(t, e.LastError)
-		assert.True(t, e.CreatedAt.Equal(t0.Add(time.Second)), "created at %v, want the store clock's %v", e.CreatedAt, t0.Add(time.Second))
+		assert.Equal(t, next.Outbox[i].Payload, e.Payload, "payloads are kept byte for byte")
 	}
-	assert.Less(t, got[0].ID, got[1].ID, "entries of one change keep their order")
 }
 
-func (s outboxSuite) testNotWrittenWithFailedChange(t *testing.T) {
-	st, _ := s.store(t)
+func testNotWrittenWithFailedChange(t *testing.T, st ir.OutboxStore) {
 	ctx := context.Background()
 	open := withMessages(OpenChange(Incident("INC-000001").Opened(t0).Build()))
 	require.NoError(t, st.Apply(ctx, open))
@@ -178,7 +150,7 @@ func (s outboxSuite) testNotWrittenWithFailedChange(t *testing.T) {
 	require.ErrorIs(t, err, ir.ErrConflict)
 
 	invalid := withMessages(NextChange(open.Incident))
-	invalid.Outbox = append(invalid.Outbox, ir.OutboxMessage{Key: "other", Incident: "INC-000002", Type: ir.EventNoteAdded})
+	invalid.Outbox = append(invalid.Outbox, notify.OutboxMessage{Key: "other", Incident: "INC-000002", Type: string(ir.EventNoteAdded)})
 	require.ErrorIs(t, st.Apply(ctx, invalid), ir.ErrInvalid)
 
 	again := withMessages(NextChange(open.Incident))
@@ -189,210 +161,4 @@ func (s outboxSuite) testNotWrittenWithFailedChange(t *testing.T) {
 	inc, err := st.Get(ctx, "INC-000001")
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), inc.Version)
-}
-
-func (s outboxSuite) testOldestFirst(t *testing.T) {
-	st, _ := s.store(t)
-	a := openWithMessages(t, st, "INC-000002", 2)
-	b := openWithMessages(t, st, "INC-000001", 2)
-	want := messageKeys(append(a, b...))
-
-	var got []string
-	for range 3 {
-		page := claim(t, st, "worker-1", 2)
-		require.Len(t, page, 2)
-		got = append(got, keys(page)...)
-	}
-	assert.Equal(t, want, got, "messages are handed out in the order they were written")
-	assert.Empty(t, claim(t, st, "worker-1", 2), "every message is claimed")
-}
-
-func (s outboxSuite) testClaimHolds(t *testing.T) {
-	st, clock := s.store(t)
-	ctx := context.Background()
-	openWithMessages(t, st, "INC-000001", 0)
-
-	got := claim(t, st, "worker-1", 10)
-	require.Len(t, got, 1)
-	id := got[0].ID
-	clock.Advance(lease - time.Second)
-	assert.Empty(t, claim(t, st, "worker-2", 10), "a held claim keeps the message from other claimers")
-
-	clock.Advance(time.Second)
-	again := claim(t, st, "worker-2", 10)
-	require.Len(t, again, 1, "a lapsed claim hands the message out again")
-	assert.Equal(t, id, again[0].ID)
-	assert.Equal(t, 2, again[0].Attempts)
-
-	err := st.Ack(ctx, "worker-1", id)
-	require.ErrorIs(t, err, ir.ErrConflict, "the first claimer lost the message to the second")
-	err = st.Retry(ctx, "worker-1", id, clock.Now(), "late")
-	require.ErrorIs(t, err, ir.ErrConflict)
-	require.NoError(t, st.Ack(ctx, "worker-2", id))
-	require.ErrorIs(t, st.Ack(ctx, "worker-2", id), ir.ErrNotFound, "acknowledged once")
-	require.ErrorIs(t, st.Retry(ctx, "worker-2", id, clock.Now(), ""), ir.ErrNotFound)
-	clock.Advance(2 * lease)
-	assert.Empty(t, claim(t, st, "worker-1", 10), "an acknowledged message is gone")
-}
-
-func (s outboxSuite) testLapsedClaimStillAcks(t *testing.T) {
-	st, clock := s.store(t)
-	openWithMessages(t, st, "INC-000001", 0)
-	got := claim(t, st, "worker-1", 10)
-	require.Len(t, got, 1)
-	clock.Advance(2 * lease)
-	require.NoError(t, st.Ack(context.Background(), "worker-1", got[0].ID),
-		"a lapsed claim nobody else took is still the claimer's")
-	assert.Empty(t, claim(t, st, "worker-2", 10))
-}
-
-func (s outboxSuite) testRetry(t *testing.T) {
-	st, clock := s.store(t)
-	ctx := context.Background()
-	openWithMessages(t, st, "INC-000001", 1)
-	got := claim(t, st, "worker-1", 1)
-	require.Len(t, got, 1)
-	first := got[0]
-
-	due := clock.Now().Add(5 * time.Minute)
-	require.NoError(t, st.Retry(ctx, "worker-1", first.ID, due, "smtp: 451 try later"))
-	next := claim(t, st, "worker-2", 10)
-	require.Len(t, next, 1, "a message given back is not due before its time; the others are")
-	assert.NotEqual(t, first.ID, next[0].ID)
-	require.NoError(t, st.Ack(ctx, "worker-2", next[0].ID))
-
-	clock.Advance(5*time.Minute - time.Second)
-	assert.Empty(t, claim(t, st, "worker-2", 10))
-	clock.Advance(time.Second)
-	again := claim(t, st, "worker-2", 10)
-	require.Len(t, again, 1)
-	assert.Equal(t, first.ID, again[0].ID)
-	assert.Equal(t, 2, again[0].Attempts)
-	assert.Equal(t, "smtp: 451 try later", again[0].LastError)
-	assert.Equal(t, first.Payload, again[0].Payload)
-	require.ErrorIs(t, st.Retry(ctx, "worker-1", first.ID, due, ""), ir.ErrConflict,
-		"only the claimer holding a message gives it back")
-}
-
-func (s outboxSuite) testRetryKeepsShortError(t *testing.T) {
-	st, _ := s.store(t)
-	ctx := context.Background()
-	openWithMessages(t, st, "INC-000001", 0)
-	got := claim(t, st, "worker-1", 1)
-	require.Len(t, got, 1)
-	long := strings.Repeat("é", ir.MaxOutboxError) // two bytes each
-	require.NoError(t, st.Retry(ctx, "worker-1", got[0].ID, t0, long))
-	again := claim(t, st, "worker-1", 1)
-	require.Len(t, again, 1)
-	assert.LessOrEqual(t, len(again[0].LastError), ir.MaxOutboxError)
-	assert.True(t, strings.HasPrefix(long, again[0].LastError), "the error is cut, on a character boundary")
-	assert.NotEmpty(t, again[0].LastError)
-}
-
-// testDueAtOnce checks that a message is due the moment it is written, and
-// again the moment Retry says, even on a clock finer than a database keeps.
-func (s outboxSuite) testDueAtOnce(t *testing.T) {
-	st, clock := s.store(t)
-	ctx := context.Background()
-	clock.Set(t0.Add(500 * time.Nanosecond))
-	openWithMessages(t, st, "INC-000001", 0)
-	got := claim(t, st, "worker-1", 10)
-	require.Len(t, got, 1, "a message is due when it is written")
-	require.NoError(t, st.Retry(ctx, "worker-1", got[0].ID, clock.Now(), "try again now"))
-	require.Len(t, claim(t, st, "worker-1", 10), 1, "a message given back for now is due now")
-}
-
-func (s outboxSuite) testInvalidClaim(t *testing.T) {
-	st, _ := s.store(t)
-	ctx := context.Background()
-	openWithMessages(t, st, "INC-000001", 0)
-	for name, call := range map[string]func() error{
-		"no owner":       func() error { _, err := st.Claim(ctx, "", 1, lease); return err },
-		"zero limit":     func() error { _, err := st.Claim(ctx, "w", 0, lease); return err },
-		"huge limit":     func() error { _, err := st.Claim(ctx, "w", ir.MaxPageSize+1, lease); return err },
-		"no lease":       func() error { _, err := st.Claim(ctx, "w", 1, 0); return err },
-		"long owner":     func() error { _, err := st.Claim(ctx, strings.Repeat("w", 201), 1, lease); return err },
-		"tiny lease":     func() error { _, err := st.Claim(ctx, "w", 1, time.Millisecond); return err },
-		"negative limit": func() error { _, err := st.Claim(ctx, "w", -1, lease); return err },
-	} {
-		assert.ErrorIs(t, call(), ir.ErrInvalid, name)
-	}
-	got := claim(t, st, "worker-1", 10)
-	require.Len(t, got, 1, "refused claims took nothing")
-	assert.Equal(t, 1, got[0].Attempts)
-}
-
-func (s outboxSuite) testCanceledContext(t *testing.T) {
-	st, _ := s.store(t)
-	openWithMessages(t, st, "INC-000001", 0)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_, err := st.Claim(ctx, "worker-1", 10, lease)
-	require.Error(t, err)
-	assert.True(t, errors.Is(err, context.Canceled), "got %v", err)
-	got := claim(t, st, "worker-1", 10)
-	require.Len(t, got, 1, "a canceled claim took nothing")
-	assert.Equal(t, 1, got[0].Attempts)
-	require.ErrorIs(t, st.Ack(ctx, "worker-1", got[0].ID), context.Canceled)
-	require.ErrorIs(t, st.Retry(ctx, "worker-1", got[0].ID, t0, ""), context.Canceled)
-	require.NoError(t, st.Ack(context.Background(), "worker-1", got[0].ID), "a canceled ack removed nothing")
-}
-
-// testConcurrentClaimers runs claimers side by side over many messages:
-// while claims hold, no message reaches two of them, and every message is
-// delivered.
-func (s outboxSuite) testConcurrentClaimers(t *testing.T) {
-	st, _ := s.store(t)
-	const incidents, each, workers = 8, 6, 4
-	var want []string
-	for i := range incidents {
-		want = append(want, messageKeys(openWithMessages(t, st, ir.ID(fmt.Sprintf("INC-%06d", i+1)), each-1))...)
-	}
-	var (
-		mu   sync.Mutex
-		seen = make(map[string]string)
-		dups []string
-		wg   sync.WaitGroup
-		errs = make(chan error, workers)
-	)
-	for w := range workers {
-		owner := fmt.Sprintf("worker-%d", w+1)
-		wg.Go(func() {
-			ctx := context.Background()
-			for {
-				got, err := st.Claim(ctx, owner, 3, lease)
-				if err != nil {
-					errs <- err
-					return
-				}
-				if len(got) == 0 {
-					return
-				}
-				for _, e := range got {
-					mu.Lock()
-					if prev, ok := seen[e.Key]; ok {
-						dups = append(dups, fmt.Sprintf("%s to %s and %s", e.Key, prev, owner))
-					}
-					seen[e.Key] = owner
-					mu.Unlock()
-					if err := st.Ack(ctx, owner, e.ID); err != nil {
-						errs <- err
-						return
-					}
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
-	assert.Empty(t, dups, "no message reaches two claimers")
-	got := make([]string, 0, len(seen))
-	for k := range seen {
-		got = append(got, k)
-	}
-	assert.ElementsMatch(t, want, got, "every message is delivered")
-	assert.Empty(t, claim(t, st, "worker-1", 10))
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/notify"
 	"github.com/incidentkit/incidentkit/phases"
 )
 
@@ -1292,6 +1293,7 @@ func everyEventData() []ir.EventData {
 		&ir.NoteAdded{Text: "Call with the mail provider at " + at(45).In(zone).Format(time.RFC3339) + "\n— no reply yet"},
 		&ir.DecisionRecorded{Decision: inc.Decisions[0]},
 		&ir.VerdictSet{Verdict: ir.VerdictTruePositive, Previous: ir.VerdictInconclusive, Resolution: inc.Resolution},
+		&ir.StatusUpdate{Audience: notify.AudienceExecutives, Text: "Contained; no customer data affected.\nNext update at 14:00."},
 		&ir.EvidenceCollected{Evidence: inc.Evidence[0]},
 	}
 }

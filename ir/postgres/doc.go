@@ -20,8 +20,8 @@
 // incident again and retries, so instances never lose each other's
 // updates. As an evidence.LedgerStore it keeps the custody logs of an
 // evidence.Ledger; appends to a case lock the case's head row, so that
-// writers in any process follow one another and a log never forks. As an
-// ir.Outbox it hands messages to dispatchers with FOR UPDATE SKIP LOCKED,
+// writers in any process follow one another and a log never forks. As
+// a notify.Outbox it hands messages to dispatchers with FOR UPDATE SKIP LOCKED,
 // so that several share the work without two holding one message, and
 // [Store.Wait] wakes them when messages arrive. Because the three are one
 // database, [Store.Apply] writes an incident change, its timeline events,

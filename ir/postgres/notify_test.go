@@ -8,8 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/ir/irtest"
+	"github.com/incidentkit/incidentkit/notify"
 )
 
 // TestWaitWakesOnOutboxMessages checks that Wait returns once another
@@ -32,8 +32,8 @@ func TestWaitWakesOnOutboxMessages(t *testing.T) {
 	go func() { woke <- listener.Wait(ctx) }()
 	ch := irtest.OpenChange(irtest.Incident("INC-000001").Build())
 	for {
-		ch.Outbox = []ir.OutboxMessage{{Key: fmt.Sprintf("%s/%d/1", ch.Incident.ID, ch.Incident.Version),
-			Incident: ch.Incident.ID, Type: ch.Events[0].Type}}
+		ch.Outbox = []notify.OutboxMessage{{Key: fmt.Sprintf("%s/%d/1", ch.Incident.ID, ch.Incident.Version),
+			Incident: string(ch.Incident.ID), Type: string(ch.Events[0].Type)}}
 		require.NoError(t, writer.Apply(ctx, ch))
 		select {
 		case err := <-woke:

@@ -9,18 +9,18 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/notify"
 )
 
-// Claim implements ir.Outbox. It picks the due rows oldest first with
+// Claim implements notify.Outbox. It picks the due rows oldest first with
 // FOR UPDATE SKIP LOCKED, so that claimers in any number of processes
 // share the outbox: a row another claimer is taking right now is passed
 // over rather than waited for, and a row claimed a moment ago is no longer
 // due. Times are the server's, or read from [Config.Clock]; PostgreSQL
 // keeps microseconds, so a lease's end is rounded up to the next one, never
 // shortened.
-func (s *Store) Claim(ctx context.Context, owner string, limit int, lease time.Duration) ([]ir.OutboxEntry, error) {
-	if err := ir.CheckClaim(owner, limit, lease); err != nil {
+func (s *Store) Claim(ctx context.Context, owner string, limit int, lease time.Duration) ([]notify.OutboxEntry, error) {
+	if err := notify.CheckClaim(owner, limit, lease); err != nil {
 		return nil, err
 	}
 	if err := ctxErr(ctx, "claim"); err != nil {
@@ -39,25 +39,25 @@ func (s *Store) Claim(ctx context.Context, owner string, limit int, lease time.D
 		return nil, wrap(ctx, "claim", err)
 	}
 	var (
-		out      []ir.OutboxEntry
-		e        ir.OutboxEntry
+		out      []notify.OutboxEntry
+		e        notify.OutboxEntry
 		incident string
 		typ      string
 		attempts int32
 	)
 	_, err = pgx.ForEachRow(rows, []any{&e.ID, &e.Key, &incident, &typ, &e.Payload, &e.CreatedAt, &attempts, &e.LastError}, func() error {
-		e.Incident, e.Type, e.Attempts = ir.ID(incident), ir.EventType(typ), int(attempts)
+		e.Incident, e.Type, e.Attempts = incident, typ, int(attempts)
 		out = append(out, e)
 		return nil
 	})
 	if err != nil {
 		return nil, wrap(ctx, "claim", err)
 	}
-	slices.SortFunc(out, func(a, b ir.OutboxEntry) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b notify.OutboxEntry) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
-// Ack implements ir.Outbox.
+// Ack implements notify.Outbox.
 func (s *Store) Ack(ctx context.Context, owner string, id int64) error {
 	if err := ctxErr(ctx, "ack"); err != nil {
 		return err
@@ -65,18 +65,18 @@ func (s *Store) Ack(ctx context.Context, owner string, id int64) error {
 	return s.settle(ctx, "ack", id, owner, s.q.ack, id, owner)
 }
 
-// Retry implements ir.Outbox. The message is due again at at, rounded up
+// Retry implements notify.Outbox. The message is due again at at, rounded up
 // to a whole microsecond.
 func (s *Store) Retry(ctx context.Context, owner string, id int64, at time.Time, lastErr string) error {
 	if err := ctxErr(ctx, "retry"); err != nil {
 		return err
 	}
-	return s.settle(ctx, "retry", id, owner, s.q.retry, id, owner, at.Truncate(time.Microsecond), ir.TruncateError(lastErr))
+	return s.settle(ctx, "retry", id, owner, s.q.retry, id, owner, at.Truncate(time.Microsecond), notify.TruncateError(lastErr))
 }
 
 // settle runs an ack or retry statement, which reports whether it changed
 // the row and whether the row existed, and turns that into the errors of
-// ir.Outbox.
+// notify.Outbox.
 func (s *Store) settle(ctx context.Context, op string, id int64, owner, sql string, args ...any) error {
 	var (
 		done  int64
@@ -89,8 +89,8 @@ func (s *Store) settle(ctx context.Context, op string, id int64, owner, sql stri
 	case done == 1:
 		return nil
 	case !found:
-		return fmt.Errorf("postgres: %s: outbox entry %d: %w", op, id, ir.ErrNotFound)
+		return fmt.Errorf("postgres: %s: outbox entry %d: %w", op, id, notify.ErrNotFound)
 	default:
-		return fmt.Errorf("postgres: %s: outbox entry %d is not claimed by %q: %w", op, id, owner, ir.ErrConflict)
+		return fmt.Errorf("postgres: %s: outbox entry %d is not claimed by %q: %w", op, id, owner, notify.ErrConflict)
 	}
 }

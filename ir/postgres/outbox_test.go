@@ -13,6 +13,7 @@ import (
 
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/ir/irtest"
+	"github.com/incidentkit/incidentkit/notify"
 )
 
 // fillOutbox opens incidents, each with changes that leave messages, and
@@ -27,9 +28,9 @@ func fillOutbox(t *testing.T, st ir.Store, incidents, each int) []string {
 			if v > 0 {
 				ch = irtest.NextChange(ch.Incident)
 			}
-			ch.Outbox = []ir.OutboxMessage{{
-				Key: fmt.Sprintf("%s/%d/1", ch.Incident.ID, ch.Incident.Version), Incident: ch.Incident.ID,
-				Type: ch.Events[0].Type, Payload: []byte(`{"n":1}`),
+			ch.Outbox = []notify.OutboxMessage{{
+				Key: fmt.Sprintf("%s/%d/1", ch.Incident.ID, ch.Incident.Version), Incident: string(ch.Incident.ID),
+				Type: string(ch.Events[0].Type), Payload: []byte(`{"n":1}`),
 			}}
 			require.NoError(t, st.Apply(ctx, ch))
 			keys = append(keys, ch.Outbox[0].Key)
@@ -48,7 +49,7 @@ func TestClaimSkipLocked(t *testing.T) {
 	want := fillOutbox(t, st, 10, 20)
 
 	const claimers = 6
-	claimed := make([][]ir.OutboxEntry, claimers)
+	claimed := make([][]notify.OutboxEntry, claimers)
 	errs := make([]error, claimers)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
@@ -131,7 +132,7 @@ func TestOutboxSubMicrosecondClock(t *testing.T) {
 	st := newStore(t, clock)
 	ctx := context.Background()
 	open := irtest.OpenChange(irtest.Incident("INC-000001").Build())
-	open.Outbox = []ir.OutboxMessage{{Key: "INC-000001/1/1", Incident: "INC-000001", Type: ir.EventOpened}}
+	open.Outbox = []notify.OutboxMessage{{Key: "INC-000001/1/1", Incident: "INC-000001", Type: string(ir.EventOpened)}}
 	require.NoError(t, st.Apply(ctx, open))
 	got, err := st.Claim(ctx, "w", 10, time.Minute)
 	require.NoError(t, err)
@@ -157,7 +158,7 @@ func TestOutboxOnServerTime(t *testing.T) {
 	st := newStore(t, nil)
 	ctx := context.Background()
 	open := irtest.OpenChange(irtest.Incident("INC-000001").Build())
-	open.Outbox = []ir.OutboxMessage{{Key: "INC-000001/1/1", Incident: "INC-000001", Type: ir.EventOpened}}
+	open.Outbox = []notify.OutboxMessage{{Key: "INC-000001/1/1", Incident: "INC-000001", Type: string(ir.EventOpened)}}
 	require.NoError(t, st.Apply(ctx, open))
 	got, err := st.Claim(ctx, "w1", 10, time.Hour)
 	require.NoError(t, err)

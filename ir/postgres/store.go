@@ -43,7 +43,7 @@ type Config struct {
 // Store keeps incidents, their timelines, the evidence custody logs of
 // their cases and an outbox of messages in one PostgreSQL schema, so that an
 // incident change, its timeline events, its custody records and its outbox
-// messages commit in one transaction. It implements ir.Store, ir.Outbox and
+// messages commit in one transaction. It implements ir.Store, notify.Outbox and
 // evidence.LedgerStore.
 //
 // Any number of Stores, in any number of processes, may share one schema:
@@ -64,7 +64,6 @@ type Store struct {
 
 var (
 	_ ir.Store             = (*Store)(nil)
-	_ ir.Outbox            = (*Store)(nil)
 	_ ir.OutboxStore       = (*Store)(nil)
 	_ evidence.LedgerStore = (*Store)(nil)
 	_ evidence.HeadReader  = (*Store)(nil)

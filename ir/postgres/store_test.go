@@ -18,6 +18,7 @@ import (
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/ir/irtest"
 	"github.com/incidentkit/incidentkit/ir/postgres"
+	"github.com/incidentkit/incidentkit/notify/notifytest"
 )
 
 // dsnEnv names the environment variable that holds the DSN of the
@@ -111,7 +112,10 @@ func TestLedgerStore(t *testing.T) {
 
 func TestOutbox(t *testing.T) {
 	testDSN(t)
-	irtest.TestOutbox(t, func(t *testing.T, clock ir.Clock) ir.OutboxStore { return newStore(t, clock) })
+	notifytest.TestOutbox(t, func(t *testing.T, clock *notifytest.Clock) notifytest.OutboxStore {
+		return irtest.OutboxStore(newStore(t, clock))
+	})
+	irtest.TestOutboxChanges(t, func(t *testing.T) ir.OutboxStore { return newStore(t, nil) })
 }
 
 func TestChangeCustody(t *testing.T) {

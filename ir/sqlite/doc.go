@@ -35,8 +35,8 @@
 // incident again and retries, so writers never lose each other's updates.
 // As an evidence.LedgerStore it keeps the custody logs of an
 // evidence.Ledger: every append checks, under the file's write lock, that
-// the log holds exactly the records it expects, so a log never forks. As an
-// ir.Outbox it hands messages to dispatchers, each held by one claimer
+// the log holds exactly the records it expects, so a log never forks. As
+// a notify.Outbox it hands messages to dispatchers, each held by one claimer
 // until acknowledged or its lease lapses. Because the three share one file,
 // [Store.Apply] writes an incident change, its timeline events, the custody
 // records it carries (evidence collected through a Responder with

@@ -17,6 +17,7 @@ import (
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/ir/irtest"
 	"github.com/incidentkit/incidentkit/ir/sqlite"
+	"github.com/incidentkit/incidentkit/notify"
 )
 
 // testKey is a fixed signing key, so that every process and Store signs
@@ -113,7 +114,7 @@ func TestTwoStoresOneFile(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, rep.Err())
 	}
-	entries, err := stores[1].Claim(ctx, "dispatcher", 1000, ir.MinOutboxLease*100)
+	entries, err := stores[1].Claim(ctx, "dispatcher", 1000, notify.MinOutboxLease*100)
 	require.NoError(t, err)
 	assert.Len(t, entries, 1+changes, "one outbox message per event")
 }

@@ -8,18 +8,18 @@ import (
 	"slices"
 	"time"
 
-	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/notify"
 )
 
-// Claim implements ir.Outbox. It claims the due rows, oldest first, in one
+// Claim implements notify.Outbox. It claims the due rows, oldest first, in one
 // immediate transaction, so claimers on any number of connections and
 // processes never hold one message at the same time. Times are read from
 // [Config.Clock].
-func (s *Store) Claim(ctx context.Context, owner string, limit int, lease time.Duration) ([]ir.OutboxEntry, error) {
-	if err := ir.CheckClaim(owner, limit, lease); err != nil {
+func (s *Store) Claim(ctx context.Context, owner string, limit int, lease time.Duration) ([]notify.OutboxEntry, error) {
+	if err := notify.CheckClaim(owner, limit, lease); err != nil {
 		return nil, err
 	}
-	var out []ir.OutboxEntry
+	var out []notify.OutboxEntry
 	err := s.write(ctx, "claim", func(tx *sql.Tx) error {
 		now := s.clock.Now()
 		rows, err := tx.StmtContext(ctx, s.q.claim).QueryContext(ctx, owner, unixNano(now.Add(lease)), unixNano(now), limit)
@@ -29,7 +29,7 @@ func (s *Store) Claim(ctx context.Context, owner string, limit int, lease time.D
 		defer func() { _ = rows.Close() }()
 		for rows.Next() {
 			var (
-				e                  ir.OutboxEntry
+				e                  notify.OutboxEntry
 				incident, typ, cat string
 			)
 			if err := rows.Scan(&e.ID, &e.Key, &incident, &typ, &e.Payload, &cat, &e.Attempts, &e.LastError); err != nil {
@@ -38,7 +38,7 @@ func (s *Store) Claim(ctx context.Context, owner string, limit int, lease time.D
 			if e.CreatedAt, err = time.Parse(time.RFC3339Nano, cat); err != nil {
 				return fmt.Errorf("sqlite: claim: creation time of outbox entry %d: %w", e.ID, err)
 			}
-			e.Incident, e.Type = ir.ID(incident), ir.EventType(typ)
+			e.Incident, e.Type = incident, typ
 			out = append(out, e)
 		}
 		return wrap(ctx, "claim", rows.Err())
@@ -47,22 +47,22 @@ func (s *Store) Claim(ctx context.Context, owner string, limit int, lease time.D
 		return nil, err
 	}
 	// RETURNING hands rows out in no promised order.
-	slices.SortFunc(out, func(a, b ir.OutboxEntry) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b notify.OutboxEntry) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
-// Ack implements ir.Outbox.
+// Ack implements notify.Outbox.
 func (s *Store) Ack(ctx context.Context, owner string, id int64) error {
 	return s.settle(ctx, "ack", id, owner, s.q.ack, id, owner)
 }
 
-// Retry implements ir.Outbox.
+// Retry implements notify.Outbox.
 func (s *Store) Retry(ctx context.Context, owner string, id int64, at time.Time, lastErr string) error {
-	return s.settle(ctx, "retry", id, owner, s.q.retry, unixNano(at), ir.TruncateError(lastErr), id, owner)
+	return s.settle(ctx, "retry", id, owner, s.q.retry, unixNano(at), notify.TruncateError(lastErr), id, owner)
 }
 
 // settle runs an ack or retry statement, which changes the row only if
-// owner holds it, and turns what it did into the errors of ir.Outbox.
+// owner holds it, and turns what it did into the errors of notify.Outbox.
 func (s *Store) settle(ctx context.Context, op string, id int64, owner string, stmt *sql.Stmt, args ...any) error {
 	return s.write(ctx, op, func(tx *sql.Tx) error {
 		res, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
@@ -77,8 +77,8 @@ func (s *Store) settle(ctx context.Context, op string, id int64, owner string, s
 			return wrap(ctx, fmt.Sprintf("%s outbox entry %d", op, id), err)
 		}
 		if !found {
-			return fmt.Errorf("sqlite: %s: outbox entry %d: %w", op, id, ir.ErrNotFound)
+			return fmt.Errorf("sqlite: %s: outbox entry %d: %w", op, id, notify.ErrNotFound)
 		}
-		return fmt.Errorf("sqlite: %s: outbox entry %d is not claimed by %q: %w", op, id, owner, ir.ErrConflict)
+		return fmt.Errorf("sqlite: %s: outbox entry %d is not claimed by %q: %w", op, id, owner, notify.ErrConflict)
 	})
 }

@@ -72,7 +72,7 @@ func (cfg Config) check() (Config, error) {
 // Store keeps incidents, their timelines, the evidence custody logs of their
 // cases and an outbox of messages in one SQLite file, so that an incident
 // change, its timeline events, its custody records and its outbox messages
-// commit in one transaction. It implements ir.Store, ir.Outbox and
+// commit in one transaction. It implements ir.Store, notify.Outbox and
 // evidence.LedgerStore.
 //
 // A Store is safe for concurrent use. Several Stores, in one process or in
@@ -102,7 +102,6 @@ type Store struct {
 
 var (
 	_ ir.Store             = (*Store)(nil)
-	_ ir.Outbox            = (*Store)(nil)
 	_ ir.OutboxStore       = (*Store)(nil)
 	_ evidence.LedgerStore = (*Store)(nil)
 	_ evidence.HeadReader  = (*Store)(nil)

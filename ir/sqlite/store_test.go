@@ -12,6 +12,7 @@ import (
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/ir/irtest"
 	"github.com/incidentkit/incidentkit/ir/sqlite"
+	"github.com/incidentkit/incidentkit/notify/notifytest"
 )
 
 // newStore opens a store in a new file of its own, closed when the test
@@ -42,7 +43,10 @@ func TestLedgerStore(t *testing.T) {
 
 func TestOutbox(t *testing.T) {
 	t.Parallel()
-	irtest.TestOutbox(t, func(t *testing.T, clock ir.Clock) ir.OutboxStore { return newStore(t, clock) })
+	notifytest.TestOutbox(t, func(t *testing.T, clock *notifytest.Clock) notifytest.OutboxStore {
+		return irtest.OutboxStore(newStore(t, clock))
+	})
+	irtest.TestOutboxChanges(t, func(t *testing.T) ir.OutboxStore { return newStore(t, nil) })
 }
 
 func TestChangeCustody(t *testing.T) {

@@ -1,0 +1,114 @@
+package ir
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/incidentkit/incidentkit/phases"
+)
+
+// Describe says in words what an event records, as the predicate of a
+// sentence whose subject is the event's actor: "moved the incident from
+// Containment to Eradication", "made Ben Carter scribe". Phases are named
+// by their titles in m; with a nil m, or a phase m does not have, by their
+// names in words. Every event type has its words; an event whose data does not
+// match its type is described by its type. The Responder writes the
+// description into each outbox message (notify.Event.Summary), so that
+// notifications, reports and tools all use these words.
+func Describe(m *phases.Model, e Event) string {
+	title := func(p phases.Phase) string {
+		if m != nil {
+			if d, ok := m.Phase(p); ok && d.Title != "" {
+				return d.Title
+			}
+		}
+		return words(string(p))
+	}
+	switch d := e.Data.(type) {
+	case *Opened:
+		return fmt.Sprintf("opened %q, severity %s, in %s", d.Title, d.Severity, title(d.Phase))
+	case *PhaseChanged:
+		return fmt.Sprintf("moved the incident from %s to %s", title(d.From), title(d.To))
+	case *SeverityChanged:
+		return fmt.Sprintf("changed the severity from %s to %s", d.From, d.To)
+	case *PriorityChanged:
+		return fmt.Sprintf("changed the priority from %s to %s", d.From, d.To)
+	case *ImpactAssessed:
+		return "assessed the impact: " + describeImpact(d.Impact)
+	case *RoleAssigned:
+		s := fmt.Sprintf("made %s %s", d.Assignee, words(string(d.Role)))
+		if d.Assignee == e.Actor {
+			s = "took the role of " + words(string(d.Role))
+		}
+		if !d.Replaced.IsZero() {
+			s += fmt.Sprintf(", replacing %s", d.Replaced)
+		}
+		return s
+	case *RoleUnassigned:
+		if d.Assignee == e.Actor {
+			return "gave up the role of " + words(string(d.Role))
+		}
+		return fmt.Sprintf("relieved %s as %s", d.Assignee, words(string(d.Role)))
+	case *TaskAdded:
+		s := fmt.Sprintf("added task %d (%s): %s", d.Task.ID, title(d.Task.Phase), d.Task.Title)
+		if !d.Task.Assignee.IsZero() {
+			s += fmt.Sprintf(", for %s", d.Task.Assignee)
+		}
+		return s
+	case *TaskCompleted:
+		if d.Outcome == "" {
+			return fmt.Sprintf("completed task %d: %s", d.TaskID, d.Title)
+		}
+		return fmt.Sprintf("completed task %d: %s", d.TaskID, d.Outcome)
+	case *ObservableAdded:
+		o := d.Observable
+		if o.Malicious {
+			return fmt.Sprintf("recorded malicious %s %s", words(string(o.Type)), o.Value)
+		}
+		return fmt.Sprintf("recorded %s %s", words(string(o.Type)), o.Value)
+	case *AssetAdded:
+		return fmt.Sprintf("recorded affected %s %s", words(string(d.Asset.Kind)), d.Asset.Name)
+	case *NoteAdded:
+		return "noted: " + d.Text
+	case *DecisionRecorded:
+		return fmt.Sprintf("decided (%d): %s", d.Decision.ID, d.Decision.Summary)
+	case *VerdictSet:
+		s := "set the verdict: " + words(string(d.Verdict))
+		if d.Previous != "" {
+			s += fmt.Sprintf(" (was %s)", words(string(d.Previous)))
+		}
+		return s
+	case *EvidenceCollected:
+		ev := d.Evidence
+		return fmt.Sprintf("collected exhibit %s, %s (%d bytes, SHA-256 %.16s…)", ev.Exhibit, ev.Name, ev.Size, ev.SHA256)
+	case *StatusUpdate:
+		return fmt.Sprintf("posted a status update for %s: %s", words(string(d.Audience)), d.Text)
+	default:
+		return words(string(e.Type))
+	}
+}
+
+// describeImpact lists the parts of an impact assessment that are set.
+func describeImpact(im Impact) string {
+	var parts []string
+	if im.Functional != "" {
+		parts = append(parts, "functional "+words(string(im.Functional)))
+	}
+	if len(im.Information) > 0 {
+		info := make([]string, len(im.Information))
+		for i, x := range im.Information {
+			info[i] = words(string(x))
+		}
+		parts = append(parts, "information "+strings.Join(info, ", "))
+	}
+	if im.Recoverability != "" {
+		parts = append(parts, "recoverability "+words(string(im.Recoverability)))
+	}
+	if len(parts) == 0 {
+		return "none recorded"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// words turns a name such as incident_commander into words.
+func words(name string) string { return strings.ReplaceAll(name, "_", " ") }

@@ -1,0 +1,10 @@
+// Package notifytest checks implementations of package notify's
+// interfaces and helps test code that uses them.
+//
+// [TestOutbox] is the conformance suite every implementation of
+// notify.Outbox must pass, as testing/slogtest is for slog handlers, and
+// [TestHTTPNotifier] the one every notify.Notifier over HTTP must pass
+// against a loopback peer; [Message] is a message with every field set. [Clock]
+// is a fake clock that moves only when told to, and [Recorder] a
+// notify.Notifier that keeps what it is given and fails when told to.
+package notifytest
