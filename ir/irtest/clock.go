@@ -2,52 +2,23 @@ package irtest
 
 import (
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/notify/notifytest"
 )
 
 // Epoch is the time a [Clock] starts at by default: 2026-03-02 09:00 UTC.
-var Epoch = time.Date(2026, time.March, 2, 9, 0, 0, 0, time.UTC)
+var Epoch = notifytest.Epoch
 
 // Clock is a fake [ir.Clock] that moves only when told to. It is safe for
-// concurrent use.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// concurrent use. It is the clock of [notifytest], so that one clock drives
+// a Responder and the notifiers under test.
+type Clock = notifytest.Clock
 
 // NewClock returns a clock set to start, or to [Epoch] if start is zero.
-func NewClock(start time.Time) *Clock {
-	if start.IsZero() {
-		start = Epoch
-	}
-	return &Clock{now: start}
-}
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d and returns the new time.
-func (c *Clock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	return c.now
-}
-
-// Set sets the clock to t.
-func (c *Clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
+func NewClock(start time.Time) *Clock { return notifytest.NewClock(start) }
 
 var _ ir.Clock = (*Clock)(nil)
 
