@@ -32,7 +32,9 @@ import (
 // bundle takes memory in proportion to MaxRecordsSize, MaxRecords and
 // MaxManifestSize: about 1.7 GiB of heap at most with the defaults (see
 // BenchmarkVerifyWorstBundle), and a problem for each record or checkpoint
-// costs nothing once MaxProblems are listed.
+// costs nothing once MaxProblems are listed. [VerifyStream] holds one
+// record at a time instead of them all: about 700 MiB at most with the
+// defaults, in proportion to MaxRecords and MaxManifestSize only.
 type Limits struct {
 	// MaxEntries bounds the number of entries; default
 	// [DefaultMaxEntries] (custody-verify -max-entries).

@@ -255,6 +255,7 @@ func TestWorstBundlesWithinDefaults(t *testing.T) {
 			rep, err := b.Verify(bundle.Trust{})
 			require.NoError(t, err)
 			require.False(t, rep.OK())
+			requireSameAsStream(t, small.build(t), bundle.Trust{}, bundle.Limits{})
 			for _, p := range rep.Problems {
 				var te *evidence.TamperError
 				require.ErrorAs(t, p, &te)
