@@ -155,7 +155,8 @@ func LimitFlag(name string) string {
 // Bundle is a custody bundle as read by [Read]: its manifest and
 // records, held in memory, and what reading each blob found. Reading checks
 // only the bundle's form; [Bundle.Verify] checks what it says. A Bundle is
-// not safe for concurrent use while it is modified.
+// not safe for concurrent use while it is modified. One [VerifyStream]
+// returns holds no records, as it checked each as it read it.
 type Bundle struct {
 	Manifest Manifest
 	// Records are the lines of records.jsonl, without their newlines.
