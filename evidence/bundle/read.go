@@ -33,7 +33,7 @@ import (
 // MaxManifestSize: about 1.7 GiB of heap at most with the defaults (see
 // BenchmarkVerifyWorstBundle), and a problem for each record or checkpoint
 // costs nothing once MaxProblems are listed. [VerifyStream] holds one
-// record at a time instead of them all: about 700 MiB at most with the
+// record at a time instead of them all: about 800 MiB at most with the
 // defaults, in proportion to MaxRecords and MaxManifestSize only.
 type Limits struct {
 	// MaxEntries bounds the number of entries; default

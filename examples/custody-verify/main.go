@@ -38,8 +38,8 @@
 // -max-entries, -max-blob-size, -max-total-size); raise it for a
 // genuinely larger case, and the memory the program needs grows with it:
 // within the defaults, the worst bundle takes about 7 seconds of CPU and
-// 1.7 GiB of memory to check, or with -no-history about 6.5 seconds and
-// 700 MiB. The first 1,000 problems found are listed and the others
+// 1.7 GiB of memory to check, or with -no-history about 6 seconds and
+// 800 MiB. The first 1,000 problems found are listed and the others
 // counted (-max-problems lists more).
 //
 // The exit status is 0 when everything verifies, 1 when anything does not
