@@ -71,7 +71,7 @@ func newTamperFixture(t *testing.T) *tamperFixture {
 	require.NoError(t, err)
 	require.Len(t, f.log.Records, 10)
 	require.Len(t, f.log.Checkpoints, 2)
-	require.Empty(t, evidence.VerifyLog(f.log, f.vkey).Problems, "the fixture is clean")
+	require.Empty(t, verifyBoth(t, f.log, f.vkey, evidence.VerifyOptions{}).Problems, "the fixture is clean")
 
 	signWith := func(seed byte, name string) evidence.Checkpoint {
 		key, _ := custodyKey(t, name, seed)
@@ -463,7 +463,7 @@ func TestVerifyLogDetectsTampering(t *testing.T) {
 			t.Parallel()
 			log := cloneCaseLog(f.log)
 			tc.tamper(t, &log)
-			rep := evidence.VerifyLog(log, f.vkey)
+			rep := verifyBoth(t, log, f.vkey, evidence.VerifyOptions{})
 			assert.Equal(t, int64(len(log.Records)), rep.Size)
 			requireProblems(t, rep, tc.want, tc.only)
 		})
@@ -584,7 +584,7 @@ func TestRewrittenHistory(t *testing.T) {
 
 			log, err := forger.Export(ctx, c)
 			require.NoError(t, err)
-			require.Empty(t, evidence.VerifyLog(log, vkey).Problems, "the rewritten log verifies on its own")
+			require.Empty(t, verifyBoth(t, log, vkey, evidence.VerifyOptions{}).Problems, "the rewritten log verifies on its own")
 			opened, err := evidence.OpenCheckpoint(cp.Note, vkey)
 			require.NoError(t, err, "its checkpoint carries a good signature")
 			require.Equal(t, kept.Origin, opened.Origin)
@@ -598,7 +598,7 @@ func TestRewrittenHistory(t *testing.T) {
 			assert.Equal(t, "consistency proof", te.What)
 
 			log.Checkpoints = append(log.Checkpoints, kept)
-			requireProblems(t, evidence.VerifyLog(log, vkey), []tamperProblem{{"checkpoint", "", -1}}, true)
+			requireProblems(t, verifyBoth(t, log, vkey, evidence.VerifyOptions{}), []tamperProblem{{"checkpoint", "", -1}}, true)
 		})
 	}
 
@@ -678,7 +678,7 @@ func TestCustodyReportMarksTheChangedRecord(t *testing.T) {
 	}
 	t.Run("offline", func(t *testing.T) {
 		t.Parallel()
-		rep := evidence.VerifyLog(log, l.VerifierKey())
+		rep := verifyBoth(t, log, l.VerifierKey(), evidence.VerifyOptions{})
 		var out bytes.Buffer
 		require.NoError(t, custodyreport.Render(&out, log, l.VerifierKey(), rep, custodyreport.Options{}))
 		check(t, rep, out.String())

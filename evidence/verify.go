@@ -171,6 +171,7 @@ func verifyLog(log CaseLog, vkey string, maxProblems int) (*Report, []Hash) {
 		}
 		return scratch, nil
 	})
+	tree := (*hashList)(&hashes)
 	chk := newRecordChecker(log.Case, log.Items, problem)
 	chunks := newChunkDecoder(log.Records)
 	defer chunks.wait()
@@ -194,9 +195,9 @@ func verifyLog(log CaseLog, vkey string, maxProblems int) (*Report, []Hash) {
 			}
 			hashes = append(hashes, stored...)
 		}
-		chk.check(n, d, hashes)
+		chk.check(n, d, tree)
 	}
-	chk.finish(rep, log, vkey, reader, hashes)
+	chk.finish(rep, log, vkey, reader, tree)
 	return rep, hashes
 }
 
@@ -229,11 +230,22 @@ func newRecordChecker(c CaseID, items []Item, problem func(item ItemID, index in
 		snapshots: make(map[ItemID]*Item), collectedAt: make(map[ItemID]int64)}
 }
 
+// treeHashes holds a tree's hashes, in stored-hash order.
+type treeHashes interface {
+	// at returns stored hash i, which must be held.
+	at(i int64) Hash
+}
+
+// hashList is a tree's hashes in one slice.
+type hashList []Hash
+
+func (h *hashList) at(i int64) Hash { return (*h)[i] }
+
 // check checks record n, decoded as d: its index and case, its link to its
 // item's previous record (hashes holds the tree hashes up to at least that
 // record), that an item starts with its collection and is collected once,
 // and that the record is valid.
-func (k *recordChecker) check(n int64, d *decodedRecord, hashes []Hash) {
+func (k *recordChecker) check(n int64, d *decodedRecord, hashes treeHashes) {
 	problem := k.problem
 	r, err := d.r, d.err
 	if err != nil {
@@ -253,7 +265,7 @@ func (k *recordChecker) check(n int64, d *decodedRecord, hashes []Hash) {
 	if r.Prev != want {
 		problem(r.Item, n, "item link", "previous record "+strconv.FormatInt(want, 10), "previous record "+strconv.FormatInt(r.Prev, 10))
 	} else if want >= 0 {
-		if ph := hashes[tlog.StoredHashIndex(0, want)]; !d.prevOK || d.prev != ph {
+		if ph := hashes.at(tlog.StoredHashIndex(0, want)); !d.prevOK || d.prev != ph {
 			problem(r.Item, n, "item link", "previous record hash "+ph.String(), "previous record hash "+r.PrevHash)
 			if d.prevOK {
 				k.broken = append(k.broken, brokenLink{item: r.Item, from: n, to: want, linked: d.prev})
@@ -285,7 +297,7 @@ func (k *recordChecker) check(n int64, d *decodedRecord, hashes []Hash) {
 // finish checks what the whole log must hold, once every record was
 // checked: its root, that its items are the items its records collected,
 // its checkpoints, and which record a broken link shows was changed.
-func (k *recordChecker) finish(rep *Report, log CaseLog, vkey string, reader tlog.HashReader, hashes []Hash) {
+func (k *recordChecker) finish(rep *Report, log CaseLog, vkey string, reader tlog.HashReader, hashes treeHashes) {
 	problem := k.problem
 	if root, err := tlog.TreeHash(rep.Size, reader); err == nil {
 		rep.Root = root
@@ -349,7 +361,7 @@ type brokenLink struct {
 // leads from that hash to the signed root). The link is then the
 // original, and the record it points at was changed after both were
 // signed. It returns nil if no checkpoint says so.
-func changedRecord(c CaseID, bl brokenLink, tree tlog.HashReader, hashes []Hash, signed []Checkpoint) *TamperError {
+func changedRecord(c CaseID, bl brokenLink, tree tlog.HashReader, hashes treeHashes, signed []Checkpoint) *TamperError {
 	for _, cp := range signed {
 		if cp.Size <= bl.to {
 			continue
@@ -360,7 +372,7 @@ func changedRecord(c CaseID, bl brokenLink, tree tlog.HashReader, hashes []Hash,
 		}
 		return &TamperError{Case: c, Item: bl.item, Record: bl.to, What: "record",
 			Expected: fmt.Sprintf("leaf hash %s, as record %d links to it and the checkpoint of size %d signs it", bl.linked, bl.from, cp.Size),
-			Found:    "leaf hash " + hashes[tlog.StoredHashIndex(0, bl.to)].String()}
+			Found:    "leaf hash " + hashes.at(tlog.StoredHashIndex(0, bl.to)).String()}
 	}
 	return nil
 }

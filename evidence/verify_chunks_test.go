@@ -76,6 +76,7 @@ func requireSameReport(t *testing.T, log CaseLog, vkey string) *Report {
 			t.Fatalf("problem %d: %v, want %v", i, got.Problems[i], want.Problems[i])
 		}
 	}
+	requireSameStreamed(t, log, vkey, got)
 	return got
 }
 

@@ -32,10 +32,10 @@ func TestVerifyLogCapsProblems(t *testing.T) {
 		rep  *evidence.Report
 		max  int
 	}{
-		{"default", evidence.VerifyLog(log, vkey), evidence.DefaultMaxProblems},
-		{"raised", evidence.VerifyLogWith(log, vkey, evidence.VerifyOptions{MaxProblems: 2 * evidence.DefaultMaxProblems}), 2 * evidence.DefaultMaxProblems},
-		{"lowered", evidence.VerifyLogWith(log, vkey, evidence.VerifyOptions{MaxProblems: 5}), 5},
-		{"unlimited", evidence.VerifyLogWith(log, vkey, evidence.VerifyOptions{MaxProblems: n}), n},
+		{"default", verifyBoth(t, log, vkey, evidence.VerifyOptions{}), evidence.DefaultMaxProblems},
+		{"raised", verifyBoth(t, log, vkey, evidence.VerifyOptions{MaxProblems: 2 * evidence.DefaultMaxProblems}), 2 * evidence.DefaultMaxProblems},
+		{"lowered", verifyBoth(t, log, vkey, evidence.VerifyOptions{MaxProblems: 5}), 5},
+		{"unlimited", verifyBoth(t, log, vkey, evidence.VerifyOptions{MaxProblems: n}), n},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -80,7 +80,7 @@ func TestVerifyLogParsesTheKeyOnce(t *testing.T) {
 	for range 100 {
 		log.Checkpoints = append(log.Checkpoints, log.Checkpoints[0])
 	}
-	rep := evidence.VerifyLog(log, "not a key")
+	rep := verifyBoth(t, log, "not a key", evidence.VerifyOptions{})
 	require.Len(t, rep.Problems, 1, "%v", rep.Err())
 	assert.ErrorIs(t, rep.Problems[0], evidence.ErrInvalid)
 	assert.ErrorContains(t, rep.Problems[0], "verifier key")
@@ -118,7 +118,7 @@ func TestReportSignedCheckpoint(t *testing.T) {
 	forged := log.Checkpoints[1]
 	forged.Note = []byte("not a note")
 	log.Checkpoints = append(log.Checkpoints, forged)
-	rep := evidence.VerifyLog(log, l.VerifierKey())
+	rep := verifyBoth(t, log, l.VerifierKey(), evidence.VerifyOptions{})
 	for i, cp := range log.Checkpoints[:3] {
 		got, ok := rep.SignedCheckpoint(i)
 		require.True(t, ok, "checkpoint %d", i)
@@ -128,6 +128,6 @@ func TestReportSignedCheckpoint(t *testing.T) {
 		_, ok := rep.SignedCheckpoint(i)
 		assert.False(t, ok, "checkpoint %d", i)
 	}
-	_, ok := evidence.VerifyLog(log, "not a key").SignedCheckpoint(0)
+	_, ok := verifyBoth(t, log, "not a key", evidence.VerifyOptions{}).SignedCheckpoint(0)
 	assert.False(t, ok, "no key, no signature sound")
 }

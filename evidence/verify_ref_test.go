@@ -29,6 +29,7 @@ func verifyLogReference(log CaseLog, vkey string) (*Report, []Hash) {
 		}
 		return scratch, nil
 	})
+	tree := (*hashList)(&hashes)
 	chk := newRecordChecker(log.Case, log.Items, problem)
 	for i, data := range log.Records {
 		n := int64(i)
@@ -46,8 +47,8 @@ func verifyLogReference(log CaseLog, vkey string) (*Report, []Hash) {
 			return rep, nil
 		}
 		hashes = append(hashes, stored...)
-		chk.check(n, d, hashes)
+		chk.check(n, d, tree)
 	}
-	chk.finish(rep, log, vkey, reader, hashes)
+	chk.finish(rep, log, vkey, reader, tree)
 	return rep, hashes
 }

@@ -53,7 +53,7 @@ func TestVerifyLogClean(t *testing.T) {
 	fromStore, err := l.Verify(ctx, "CASE-VERIFY")
 	require.NoError(t, err)
 	for name, rep := range map[string]*evidence.Report{
-		"VerifyLog":     evidence.VerifyLog(log, l.VerifierKey()),
+		"VerifyLog":     verifyBoth(t, log, l.VerifierKey(), evidence.VerifyOptions{}),
 		"Ledger.Verify": fromStore,
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -74,7 +74,7 @@ func TestVerifyLogClean(t *testing.T) {
 func TestVerifyLogEmpty(t *testing.T) {
 	t.Parallel()
 	_, vkey := custodyKey(t, "custody.example.org", 1)
-	rep := evidence.VerifyLog(evidence.CaseLog{Case: "CASE-EMPTY", Origin: "incidentkit/custody/CASE-EMPTY"}, vkey)
+	rep := verifyBoth(t, evidence.CaseLog{Case: "CASE-EMPTY", Origin: "incidentkit/custody/CASE-EMPTY"}, vkey, evidence.VerifyOptions{})
 	require.True(t, rep.OK(), "%v", rep.Err())
 	assert.Zero(t, rep.Size)
 	assert.Equal(t, evidence.Hash(sha256.Sum256(nil)), rep.Root, "the root of an empty log is SHA-256 of nothing (RFC 6962, 2.1)")
@@ -87,13 +87,13 @@ func TestVerifyLogWrongVerifierKey(t *testing.T) {
 	require.NoError(t, err)
 
 	_, otherKey := custodyKey(t, "custody.example.org", 9)
-	rep := evidence.VerifyLog(log, otherKey)
+	rep := verifyBoth(t, log, otherKey, evidence.VerifyOptions{})
 	requireProblems(t, rep, []tamperProblem{{"checkpoint signature", "", -1}}, true)
 	assert.Len(t, rep.Problems, 3, "one problem per checkpoint")
 
 	t.Run("malformed", func(t *testing.T) {
 		t.Parallel()
-		rep := evidence.VerifyLog(log, "not a key")
+		rep := verifyBoth(t, log, "not a key", evidence.VerifyOptions{})
 		require.False(t, rep.OK())
 		require.ErrorIs(t, rep.Err(), evidence.ErrInvalid, "a check that could not be made")
 		require.NotErrorIs(t, rep.Err(), evidence.ErrTampered, "is no sign of tampering")
@@ -111,7 +111,7 @@ func TestVerifyLogReportsEveryProblem(t *testing.T) {
 	log.Items[itemIndex(t, &log, "C")].Location = "somewhere else"
 	log.Checkpoints[0].Size = 2
 	editRecord(t, &log, 8, func(r *evidence.Record) { r.Prev = 2 })
-	rep := evidence.VerifyLog(log, l.VerifierKey())
+	rep := verifyBoth(t, log, l.VerifierKey(), evidence.VerifyOptions{})
 	requireProblems(t, rep, []tamperProblem{
 		{"record", "", 1},
 		{"item", "C", anyRecord},

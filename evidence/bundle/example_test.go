@@ -79,3 +79,46 @@ func ExampleExport() {
 	// FAILED: 1 problem
 	// refused as tampering: true
 }
+
+// An examiner who needs only the verdict verifies a bundle as it reads
+// it, holding no more than one record at a time: the report is the one
+// Read and Verify make.
+func ExampleVerifyStream() {
+	ctx := context.Background()
+	key, vkey, err := evidence.GenerateKey("custody.example.org")
+	if err != nil {
+		log.Fatal(err)
+	}
+	ledger, err := evidence.NewLedger(evidence.LedgerConfig{Store: evidence.NewMemoryLedgerStore(), Key: key})
+	if err != nil {
+		log.Fatal(err)
+	}
+	blobs := evidence.NewMemoryBlobs()
+	locker, err := evidence.NewLocker(evidence.LockerConfig{Ledger: ledger, Blobs: blobs})
+	if err != nil {
+		log.Fatal(err)
+	}
+	const incident evidence.CaseID = "INC-2026-0042"
+	_, err = locker.Collect(ctx, evidence.Collection{Case: incident, Name: "mail-gw.log", Kind: evidence.KindLog,
+		Content:     strings.NewReader("2026-03-02T08:59:12Z accepted payroll.xlsm from hr-payroll@examp1e.com\n"),
+		CollectedBy: evidence.Party{ID: "alice", Name: "Alice Moreau"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	var tarball bytes.Buffer
+	err = bundle.Export(ctx, &tarball, ledger, blobs, incident, bundle.Options{IncludeBlobs: true, Checkpoint: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	trust := bundle.Trust{Fingerprint: evidence.KeyFingerprint(vkey)}
+	b, report, err := bundle.VerifyStream(ctx, bytes.NewReader(tarball.Bytes()), nil, trust, bundle.Limits{})
+	if err != nil {
+		log.Fatal(err) // not a bundle, or beyond a limit
+	}
+	fmt.Println(report.Verdict())
+	fmt.Println("items:", len(b.Manifest.Items), "records kept:", len(b.Records))
+	// Output:
+	// VERIFIED: case INC-2026-0042, 1 record, 1 item, 1 checkpoint, content of 1 item checked, key given by the caller
+	// items: 1 records kept: 0
+}

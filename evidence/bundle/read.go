@@ -32,7 +32,9 @@ import (
 // bundle takes memory in proportion to MaxRecordsSize, MaxRecords and
 // MaxManifestSize: about 1.7 GiB of heap at most with the defaults (see
 // BenchmarkVerifyWorstBundle), and a problem for each record or checkpoint
-// costs nothing once MaxProblems are listed.
+// costs nothing once MaxProblems are listed. [VerifyStream] holds one
+// record at a time instead of them all: about 800 MiB at most with the
+// defaults, in proportion to MaxRecords and MaxManifestSize only.
 type Limits struct {
 	// MaxEntries bounds the number of entries; default
 	// [DefaultMaxEntries] (custody-verify -max-entries).
@@ -153,7 +155,8 @@ func LimitFlag(name string) string {
 // Bundle is a custody bundle as read by [Read]: its manifest and
 // records, held in memory, and what reading each blob found. Reading checks
 // only the bundle's form; [Bundle.Verify] checks what it says. A Bundle is
-// not safe for concurrent use while it is modified.
+// not safe for concurrent use while it is modified. One [VerifyStream]
+// returns holds no records, as it checked each as it read it.
 type Bundle struct {
 	Manifest Manifest
 	// Records are the lines of records.jsonl, without their newlines.
@@ -164,6 +167,10 @@ type Bundle struct {
 	// limits are those the bundle was read with; zero for a Bundle not
 	// read by Read, which means the defaults.
 	limits Limits
+	// streamed reports that the records were checked as they were read
+	// and not kept (VerifyStream); streamedRecords counts them.
+	streamed        bool
+	streamedRecords int64
 }
 
 // BlobCheck is what [Read] found in one blob entry.
@@ -272,6 +279,9 @@ type bundleReader struct {
 	// manifest and records are read, before any blob is.
 	stage       *blobStage
 	beforeBlobs func(*Bundle) error
+	// onRecord, if not nil, is given each record as it is read, and
+	// the records are not kept.
+	onRecord func([]byte)
 }
 
 // explain turns an error met while reading into the error Read
@@ -311,6 +321,18 @@ func isBundleStoreError(err error) bool {
 }
 
 func (br *bundleReader) read() (*Bundle, error) {
+	b, err := br.readHead()
+	if err != nil {
+		return nil, err
+	}
+	if err := br.readBody(b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// readHead reads the manifest, the first entry.
+func (br *bundleReader) readHead() (*Bundle, error) {
 	b := &Bundle{}
 	hdr, err := br.next(bundleManifestName)
 	if err != nil {
@@ -319,29 +341,43 @@ func (br *bundleReader) read() (*Bundle, error) {
 	if b.Manifest, err = br.readManifest(hdr); err != nil {
 		return nil, err
 	}
-	if hdr, err = br.next(bundleRecordsName); err != nil {
-		return nil, err
+	return b, nil
+}
+
+// readBody reads what follows the manifest: the records, kept in b or,
+// with br.onRecord set, handed to it one by one and not kept; then the
+// blobs; and checks nothing follows them.
+func (br *bundleReader) readBody(b *Bundle) error {
+	hdr, err := br.next(bundleRecordsName)
+	if err != nil {
+		return err
 	}
-	if b.Records, err = br.readRecords(hdr, b.Manifest.Records); err != nil {
-		return nil, err
+	if br.onRecord != nil {
+		b.streamed = true
+		b.streamedRecords, err = br.streamRecords(hdr, b.Manifest.Records, br.onRecord)
+	} else {
+		b.Records, err = br.readRecords(hdr, b.Manifest.Records)
+	}
+	if err != nil {
+		return err
 	}
 	if br.beforeBlobs != nil {
 		if err := br.beforeBlobs(b); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	extra := bundleExtraDigests(b.Manifest.Items)
 	buf := make([]byte, bundleCopyBuffer)
 	for _, want := range b.Manifest.Blobs {
 		if hdr, err = br.next(bundleBlobPrefix + want.SHA256); err != nil {
-			return nil, err
+			return err
 		}
 		if hdr.Size != want.Size {
-			return nil, invalid("bundle entry "+strconv.Quote(hdr.Name), fmt.Sprintf("holds %d bytes, the manifest says %d", hdr.Size, want.Size))
+			return invalid("bundle entry "+strconv.Quote(hdr.Name), fmt.Sprintf("holds %d bytes, the manifest says %d", hdr.Size, want.Size))
 		}
 		check, err := br.readBlob(want, extra[want.SHA256], buf)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		b.Blobs = append(b.Blobs, check)
 	}
@@ -349,11 +385,11 @@ func (br *bundleReader) read() (*Bundle, error) {
 	hdr, err = br.tr.Next()
 	switch {
 	case err == io.EOF:
-		return b, nil
+		return nil
 	case err != nil && !errors.Is(err, tar.ErrInsecurePath):
-		return nil, err
+		return err
 	}
-	return nil, br.unexpected(hdr, "")
+	return br.unexpected(hdr, "")
 }
 
 // next reads the next entry's header and checks it is the regular file

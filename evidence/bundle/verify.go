@@ -132,11 +132,22 @@ func (b *Bundle) CaseLog() evidence.CaseLog {
 // It lists the problems found in the report, each a [*evidence.TamperError] or an
 // error saying why a check could not be made: all of them, or the first
 // [Limits.MaxProblems] the bundle was read with and a count of the rest.
-// It returns an error only if trust is malformed (see [Trust.Validate]).
+// It returns an error only if trust is malformed (see [Trust.Validate]),
+// or if the bundle is one [VerifyStream] returned, whose records it did
+// not keep.
 //
 // The key is parsed once, and each checkpoint's signature checked once,
 // whatever the number of checkpoints.
 func (b *Bundle) Verify(trust Trust) (*Report, error) {
+	if b.streamed {
+		return nil, invalid("verify bundle", "its records were checked as they were read and not kept: VerifyStream's report is its verification")
+	}
+	return b.verify(trust, evidence.VerifyLogWith)
+}
+
+// verify is Verify, checking the custody log with checkLog: the records
+// of the log it is given, or those it reads.
+func (b *Bundle) verify(trust Trust, checkLog func(evidence.CaseLog, string, evidence.VerifyOptions) *evidence.Report) (*Report, error) {
 	trust, err := trust.validate()
 	if err != nil {
 		return nil, err
@@ -169,7 +180,7 @@ func (b *Bundle) Verify(trust Trust) (*Report, error) {
 	cv, _ := evidence.NewCheckpointVerifier(rep.VerifierKey)
 	log := b.CaseLog()
 	log.Checkpoints = append(append([]evidence.Checkpoint(nil), m.Checkpoints...), bundleTrustedCheckpoints(m.Case, trust.Checkpoints, cv, &keyProblems)...)
-	rep.Report = *evidence.VerifyLogWith(log, rep.VerifierKey, evidence.VerifyOptions{MaxProblems: lim.MaxProblems})
+	rep.Report = *checkLog(log, rep.VerifierKey, evidence.VerifyOptions{MaxProblems: lim.MaxProblems})
 	rep.Checkpoints = len(m.Checkpoints)
 	// The key's problems come first, within the limit.
 	all := append(keyProblems, rep.Problems...)
@@ -180,6 +191,14 @@ func (b *Bundle) Verify(trust Trust) (*Report, error) {
 	b.checkProofs(rep, opened)
 	b.checkBlobs(rep)
 	return rep, nil
+}
+
+// size returns how many records the bundle holds.
+func (b *Bundle) size() int64 {
+	if b.streamed {
+		return b.streamedRecords
+	}
+	return int64(len(b.Records))
 }
 
 // bundleTrustedCheckpoints opens the caller's checkpoint notes, so that VerifyLog
@@ -238,7 +257,7 @@ func (b *Bundle) checkSigned(rep *Report, opened []openedCheckpoint) {
 			latest, rep.Signed = i, cp.Size
 		}
 	}
-	n := int64(len(b.Records))
+	n := b.size()
 	switch {
 	case latest < 0:
 		rep.Add(&evidence.TamperError{Case: m.Case, Record: -1, What: "checkpoint",

@@ -105,7 +105,7 @@ func TestRunLimitFlagValues(t *testing.T) {
 		{[]string{"-max-blob-size", "4TiB", "-max-total-size", "64TiB", "-max-entries", "9", "-max-problems", "5", "-max-record-size", "3KiB"},
 			bundle.Limits{MaxBlobSize: 4 << 40, MaxTotalSize: 64 << 40, MaxEntries: 9, MaxProblems: 5, MaxRecordSize: 3 << 10}},
 	} {
-		_, got, _, err := parseArgs(append(tc.args, "bundle.tar"), &bytes.Buffer{})
+		_, got, _, _, err := parseArgs(append(tc.args, "bundle.tar"), &bytes.Buffer{})
 		require.NoError(t, err, tc.args)
 		for _, f := range []struct {
 			set  bool
