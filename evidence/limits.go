@@ -11,9 +11,10 @@ import (
 // something that happened and is kept for good: the log is append-only, so
 // an oversized field could never be taken back, and every record must stay
 // within what [github.com/incidentkit/incidentkit/evidence/bundle.Read]
-// accepts of one record and one item with its default limits. (A case
-// with more records or items in all than those defaults admit, over a
-// million records, is read with raised bundle limits.) Text is counted in bytes of UTF-8; every text field must also be
+// accepts of one record and one item with its default limits. A case
+// beyond the reader's default totals (its records, its items, or a
+// manifest of a few hundred items at every maximum) is read with raised
+// bundle limits. Text is counted in bytes of UTF-8; every text field must also be
 // valid UTF-8 and hold no NUL byte. [Locker.Collect], [Locker.Stage],
 // [Locker.Record], [Ledger.Append] and [Ledger.Prepare] refuse anything
 // beyond these with an error matching [ErrInvalid], before writing

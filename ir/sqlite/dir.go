@@ -152,7 +152,11 @@ func (e *DirError) Unwrap() error { return e.Err }
 //
 // The directory, and any missing parent, is created with mode 0700, and
 // everything OpenDir creates in it is its owner's alone (files 0600,
-// directories 0700), whatever the umask and the directory's own mode.
+// directories 0700), whatever the umask and the directory's own mode; a
+// database file found there that others may read is made its owner's
+// alone too. A key file that is missing while the database holds custody
+// logs is refused: restore it from its backup, as a new key would sign
+// nothing the old checkpoints verify against.
 // OpenDir refuses, with a [*DirError] matching ir.ErrInvalid, a path that
 // is a file, a directory others than its owner may write to (fix it with
 // chmod go-w), and a key file others may read or write (fix it with
@@ -207,6 +211,9 @@ func OpenDir(ctx context.Context, path string, cfg DirConfig) (d *Dir, err error
 		if witness, err = evidence.NewDirWitness(wdir, vkey); err != nil {
 			return nil, &DirError{Path: path, Err: err}
 		}
+	}
+	if err := ownerOnly(filepath.Join(path, DirDatabase)); err != nil {
+		return nil, &DirError{Path: path, Err: err}
 	}
 	store, err := Open(ctx, filepath.Join(path, DirDatabase), sc)
 	if err != nil {
@@ -316,4 +323,23 @@ func holdsCustody(ctx context.Context, path string, sc Config) (held bool, err e
 		return false, fmt.Errorf("sqlite: look for custody logs in %s: %w", path, err)
 	}
 	return held, nil
+}
+
+// ownerOnly takes from the database file at path, if there is one, every
+// permission of others than its owner: everything in a directory OpenDir
+// opens is its owner's alone, also a database made before by other means.
+// The write-ahead log and shared-memory files follow it when [Open] opens
+// it.
+func ownerOnly(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) || runtime.GOOS == "windows" {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if perm := fi.Mode().Perm(); fi.Mode().IsRegular() && perm&0o077 != 0 {
+		return os.Chmod(path, perm&0o700)
+	}
+	return nil
 }

@@ -210,3 +210,26 @@ func TestOpenDirRefusesALostKey(t *testing.T) {
 	assert.ErrorContains(t, err, "restore the key file from its backup")
 	assert.NoFileExists(t, keyPath, "no new key is made")
 }
+
+// TestOpenDirTightensAnOpenDatabase opens a directory whose database file
+// others may read: OpenDir makes it, and the files beside it, its owner's
+// alone.
+func TestOpenDirTightensAnOpenDatabase(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix permissions")
+	}
+	t.Parallel()
+	ctx := t.Context()
+	dir := filepath.Join(t.TempDir(), "data")
+	d := openDir(t, dir)
+	require.NoError(t, d.Close(ctx))
+	db := filepath.Join(dir, sqlite.DirDatabase)
+	require.NoError(t, os.Chmod(db, 0o644))
+	d = openDir(t, dir)
+	for _, name := range []string{db, db + "-wal", db + "-shm"} {
+		fi, err := os.Stat(name)
+		require.NoError(t, err)
+		assert.Equal(t, fs.FileMode(0o600), fi.Mode().Perm(), "mode of %s", name)
+	}
+	require.NoError(t, d.Close(ctx))
+}
