@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	stdlog "log"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -105,7 +106,10 @@ func newAPI(cfg Config, client *http.Client, now func() time.Time) *api {
 	if a.historyLimit == 0 {
 		a.historyLimit = DefaultHistoryLimit
 	}
-	opts := []slack.Option{slack.OptionHTTPClient(doer{client: client, now: now})}
+	opts := []slack.Option{
+		slack.OptionHTTPClient(doer{client: client, now: now}),
+		slack.OptionLog(stdlog.New(io.Discard, "", 0)), // errors are returned, never printed
+	}
 	if cfg.APIURL != "" {
 		u := cfg.APIURL
 		if !strings.HasSuffix(u, "/") {
