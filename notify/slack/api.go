@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,6 +92,7 @@ type api struct {
 	client       *slack.Client
 	threads      ThreadStore
 	historyLimit int
+	broadcast    []string
 	// locks serialise the messages of one incident (hashed on its ID),
 	// so that two of them cannot both start its thread. Each is a
 	// one-slot semaphore, taken with a context.
@@ -99,7 +101,8 @@ type api struct {
 
 // newAPI returns the bot-token mode for cfg, which New checked.
 func newAPI(cfg Config, client *http.Client, now func() time.Time) *api {
-	a := &api{token: cfg.Token, channel: cfg.Channel, threads: cfg.Threads, historyLimit: cfg.HistoryLimit}
+	a := &api{token: cfg.Token, channel: cfg.Channel, threads: cfg.Threads, historyLimit: cfg.HistoryLimit,
+		broadcast: slices.Clone(cfg.Broadcast)}
 	if a.threads == nil {
 		a.threads = &MemoryThreads{}
 	}
@@ -233,6 +236,9 @@ func (a *api) post(ctx context.Context, n *Notifier, m notify.Message, thread st
 	}
 	if thread != "" {
 		opts = append(opts, slack.MsgOptionTS(thread))
+		if slices.Contains(a.broadcast, m.Event.Type) {
+			opts = append(opts, slack.MsgOptionBroadcast())
+		}
 	} else {
 		opts = append(opts, slack.MsgOptionMetadata(slack.SlackMetadata{
 			EventType:    ThreadEventType,

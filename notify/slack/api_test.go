@@ -28,11 +28,12 @@ const botToken = "xoxb-1111-2222-SECRETbottoken"
 
 // posted is a message the fake Web API holds.
 type apiMessage struct {
-	TS       string
-	Thread   string
-	Text     string
-	Metadata map[string]any
-	Attach   []map[string]any
+	TS        string
+	Thread    string
+	Broadcast bool
+	Text      string
+	Metadata  map[string]any
+	Attach    []map[string]any
 }
 
 // fakeAPI is a loopback fake of Slack's Web API: chat.postMessage,
@@ -90,7 +91,7 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 			refuse("channel_not_found")
 			return
 		}
-		m := apiMessage{Thread: r.PostForm.Get("thread_ts"), Text: r.PostForm.Get("text")}
+		m := apiMessage{Thread: r.PostForm.Get("thread_ts"), Text: r.PostForm.Get("text"), Broadcast: r.PostForm.Get("reply_broadcast") == "true"}
 		if m.Thread != "" && !slices.ContainsFunc(f.messages, func(p apiMessage) bool { return p.TS == m.Thread }) {
 			refuse("thread_not_found")
 			return
@@ -115,10 +116,13 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		var roots []map[string]any
 		for i := len(f.messages) - 1; i >= 0; i-- {
 			m := f.messages[i]
-			if m.Thread != "" {
-				continue // replies are not in the history
+			if m.Thread != "" && !m.Broadcast {
+				continue // replies are not in the history, unless broadcast
 			}
 			v := map[string]any{"type": "message", "ts": m.TS, "text": m.Text}
+			if m.Thread != "" {
+				v["thread_ts"] = m.Thread
+			}
 			if m.Metadata != nil && r.PostForm.Get("include_all_metadata") == "1" {
 				v["metadata"] = m.Metadata
 			}
@@ -182,6 +186,24 @@ func event(id string, seq int64) notify.Message {
 	m.Event.Seq = seq
 	m.Key = fmt.Sprintf("%s/%d", id, seq)
 	return m
+}
+
+func TestAPIBroadcastsChosenEvents(t *testing.T) {
+	t.Parallel()
+	f := newFakeAPI(t)
+	ctx := context.Background()
+	n := newBot(t, f, slack.Config{Broadcast: []string{"severity_changed"}})
+	for i, typ := range []string{"opened", "severity_changed", "note_added"} {
+		m := event("INC-6", int64(i+1))
+		m.Event.Type = typ
+		_, err := n.Notify(ctx, m)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, []bool{false, true, false}, []bool{f.message(0).Broadcast, f.message(1).Broadcast, f.message(2).Broadcast})
+	// A broadcast reply, in the history, is not taken for the thread.
+	_, err := newBot(t, f, slack.Config{}).Notify(ctx, event("INC-6", 4))
+	require.NoError(t, err)
+	assert.Equal(t, f.message(0).TS, f.message(3).Thread)
 }
 
 func TestAPIThreadsEachIncident(t *testing.T) {

@@ -75,6 +75,10 @@ type Config struct {
 	// means [DefaultHistoryLimit], and a negative limit turns the search
 	// off (a new thread then starts whenever Threads does not know one).
 	HistoryLimit int
+	// Broadcast names the event types (such as "severity_changed") whose
+	// replies in a thread are also shown in the channel, for those who
+	// do not follow the thread; nil means none.
+	Broadcast []string
 	// Templates override [DefaultTemplates] by name ("default" or an
 	// event type); they render the message's text, as mrkdwn.
 	Templates map[string]string
