@@ -46,6 +46,9 @@ type fakeAPI struct {
 	next     int
 	messages []apiMessage // oldest first
 	calls    map[string]int
+	// dropReplies is how many of the next posts are kept but never
+	// answered: the connection breaks first.
+	dropReplies int
 	// fail, when set, answers a call to a method instead of the fake.
 	fail func(w http.ResponseWriter, method string, form map[string][]string) bool
 }
@@ -109,6 +112,10 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		f.next++
 		m.TS = fmt.Sprintf("1700000000.%06d", f.next)
 		f.messages = append(f.messages, m)
+		if f.dropReplies > 0 {
+			f.dropReplies--
+			panic(http.ErrAbortHandler)
+		}
 		reply(map[string]any{"channel": f.channel, "ts": m.TS, "message": map[string]any{"text": m.Text, "ts": m.TS}})
 	case "conversations.history":
 		limit, _ := strconv.Atoi(r.PostForm.Get("limit"))
@@ -283,6 +290,23 @@ func (s *recordingStore) SetThread(ctx context.Context, channel, id, ts string) 
 		return err
 	}
 	return s.MemoryThreads.SetThread(ctx, channel, id, ts)
+}
+
+func TestAPIRetryOfFirstMessageKeepsOneThread(t *testing.T) {
+	t.Parallel()
+	f := newFakeAPI(t)
+	f.dropReplies = 1
+	ctx := context.Background()
+	n := newBot(t, f, slack.Config{})
+	_, err := n.Notify(ctx, event("INC-8", 1))
+	require.Error(t, err, "the reply was lost")
+	assert.Equal(t, notify.ErrRetry, notify.Classify(err))
+	require.Equal(t, 1, f.count(), "but the message was posted")
+	// The retry finds the thread the lost reply started, rather than
+	// starting a second one.
+	_, err = n.Notify(ctx, event("INC-8", 1))
+	require.NoError(t, err)
+	assert.Equal(t, f.message(0).TS, f.message(1).Thread)
 }
 
 func TestAPIUsesThreadStore(t *testing.T) {
