@@ -1,7 +1,25 @@
-// Package slack posts notifications to Slack through an incoming webhook,
-// as Block Kit messages: a header with the incident, the event's text, the
-// incident's facts and a button per link, in an attachment whose colour
-// bar shows the severity.
+// Package slack posts notifications to Slack as Block Kit messages: a
+// header with the incident, the event's text, the incident's facts and a
+// button per link, in an attachment whose colour bar shows the severity.
+//
+// A Notifier posts through an incoming webhook ([Config.URL]), or, with a
+// bot token and a channel ID ([Config.Token] and [Config.Channel]),
+// through the Web API's chat.postMessage, so that each incident gets one
+// thread: its first message starts the thread, and every later message
+// replies in it. The receipt of every message is its timestamp (ts); the
+// thread's is the receipt of the incident's first message.
+//
+// The thread of an incident is remembered in a [ThreadStore] (in memory
+// by default) and, when the store does not know it (after a restart, or
+// in another dispatcher process), found again in the channel's history:
+// the first message of an incident carries message metadata of type
+// [ThreadEventType] with the incident's ID, which conversations.history
+// returns. The channel is thus the durable record of its threads and no
+// store is needed, as long as the thread's first message is among the
+// channel's latest [Config.HistoryLimit] messages; a durable ThreadStore
+// lifts that limit. The bot needs the chat:write scope, and
+// channels:history (groups:history for a private channel) to find threads
+// in the history.
 package slack
 
 import (
@@ -36,12 +54,36 @@ var DefaultTemplates = map[string]string{
 
 // Config configures a [Notifier].
 type Config struct {
-	// URL is the incoming webhook's URL, which holds its token. Required.
+	// URL is the incoming webhook's URL, which holds its token. Either
+	// URL, or Token and Channel, are required.
 	URL notify.SecretURL
+	// Token is a bot token (xoxb-...), to post through the Web API
+	// rather than an incoming webhook; it needs Channel.
+	Token notify.Secret
+	// Channel is the ID of the channel a bot token posts to, such as
+	// C0123ABCD (shown at the bottom of the channel's details), not its
+	// name.
+	Channel string
+	// APIURL is the Web API's base URL; empty means Slack's. Tests point
+	// it at a fake of the API.
+	APIURL string
+	// Threads remembers the thread of each incident in bot-token mode;
+	// nil means a [MemoryThreads].
+	Threads ThreadStore
+	// HistoryLimit is how many of the channel's latest messages are read,
+	// at most, to find an incident's thread that Threads does not know; 0
+	// means [DefaultHistoryLimit], and a negative limit turns the search
+	// off (a new thread then starts whenever Threads does not know one).
+	HistoryLimit int
+	// Broadcast names the event types (such as "severity_changed") whose
+	// replies in a thread are also shown in the channel, for those who
+	// do not follow the thread; nil means none.
+	Broadcast []string
 	// Templates override [DefaultTemplates] by name ("default" or an
 	// event type); they render the message's text, as mrkdwn.
 	Templates map[string]string
-	// Logger receives template failures; nil means slog.Default().
+	// Logger receives template failures and threads that could not be
+	// recorded; nil means slog.Default().
 	Logger *slog.Logger
 	// Client sends the requests; nil means notify.NewHTTPClient with its
 	// defaults.
@@ -50,33 +92,61 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Notifier is a notify.Notifier that posts to a Slack incoming webhook. It
-// is safe for concurrent use.
+// Notifier is a notify.Notifier that posts to Slack, through an incoming
+// webhook or the Web API. It is safe for concurrent use.
 type Notifier struct {
 	url       notify.SecretURL
+	api       *api // nil for an incoming webhook
 	templates *notify.Templates
 	client    *http.Client
 	now       func() time.Time
+	logger    *slog.Logger
 }
 
-// New checks cfg and returns its [Notifier], refusing a missing URL and
-// templates that do not parse with an error matching notify.ErrInvalid.
+// New checks cfg and returns its [Notifier]. It refuses, with an error
+// matching notify.ErrInvalid, a configuration with neither a webhook URL
+// nor a bot token, or with both, a bot token without a channel ID, a
+// channel given by name, an API URL that is not an absolute http or https
+// URL, and templates that do not parse.
 func New(cfg Config) (*Notifier, error) {
-	if cfg.URL.IsZero() {
-		return nil, &notify.InvalidError{Field: "Slack webhook URL", Reason: "is required"}
+	switch {
+	case cfg.URL.IsZero() && cfg.Token.IsZero():
+		return nil, &notify.InvalidError{Field: "Slack channel", Reason: "needs an incoming webhook URL, or a bot token and a channel ID"}
+	case !cfg.URL.IsZero() && !cfg.Token.IsZero():
+		return nil, &notify.InvalidError{Field: "Slack channel", Reason: "has both a webhook URL and a bot token: give one"}
+	case !cfg.Token.IsZero() && cfg.Channel == "":
+		return nil, &notify.InvalidError{Field: "Slack channel ID", Reason: "is required with a bot token"}
+	case !cfg.Token.IsZero() && !channelID.MatchString(cfg.Channel):
+		return nil, &notify.InvalidError{Field: "Slack channel ID", Value: cfg.Channel,
+			Reason: "must be a channel's ID, such as C0123ABCD (shown at the bottom of the channel's details), not its name"}
+	case cfg.APIURL != "":
+		if _, err := notify.ParseSecretURL(cfg.APIURL); err != nil {
+			return nil, &notify.InvalidError{Field: "Slack API URL", Value: cfg.APIURL, Reason: "must be an absolute http or https URL"}
+		}
 	}
 	tpl, err := notify.NewTextTemplates(notify.TemplateConfig{Defaults: DefaultTemplates, Overrides: cfg.Templates, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}
-	n := &Notifier{url: cfg.URL, templates: tpl, client: cfg.Client, now: cfg.Now}
+	n := &Notifier{url: cfg.URL, templates: tpl, client: cfg.Client, now: cfg.Now, logger: cfg.Logger}
 	if n.client == nil {
 		n.client = notify.NewHTTPClient(notify.HTTPConfig{})
 	}
 	if n.now == nil {
 		n.now = time.Now
 	}
+	if !cfg.Token.IsZero() {
+		n.api = newAPI(cfg, n.client, n.now)
+	}
 	return n, nil
+}
+
+// log returns the notifier's logger.
+func (n *Notifier) log() *slog.Logger {
+	if n.logger != nil {
+		return n.logger
+	}
+	return slog.Default()
 }
 
 // escape escapes Slack's mrkdwn control characters.
@@ -153,12 +223,26 @@ func (n *Notifier) Payload(ctx context.Context, m notify.Message) map[string]any
 	}
 }
 
-// Notify posts m. Errors are classified with notify.HTTPError (Slack
-// answers 404 for a channel not found, 410 for one archived, 403 for a
-// post refused) and never show the URL.
+// Notify posts m. Through an incoming webhook, errors are classified with
+// notify.HTTPError (Slack answers 404 for a channel not found, 410 for one
+// archived, 403 for a post refused) and never show the URL; the receipt
+// is the HTTP status.
+//
+// With a bot token, m is posted in its incident's thread, which the
+// incident's first message starts; the receipt's ID is the message's ts.
+// Web API errors are classified too: ratelimited is notify.ErrRateLimited
+// (after the reply's Retry-After); invalid_auth, not_authed, a revoked
+// token, a missing scope and not_in_channel are notify.ErrUnauthorized;
+// channel_not_found and is_archived are notify.ErrGone; internal_error
+// and service_unavailable are worth retrying; others are permanent. A
+// reply refused because the thread's first message was deleted starts a
+// new thread. Errors never show the token.
 func (n *Notifier) Notify(ctx context.Context, m notify.Message) (notify.Receipt, error) {
 	if err := ctx.Err(); err != nil {
 		return notify.Receipt{}, notify.Retry(err, 0)
+	}
+	if n.api != nil {
+		return n.api.notify(ctx, n, m)
 	}
 	body, err := json.Marshal(n.Payload(ctx, m))
 	if err != nil {
@@ -187,10 +271,27 @@ func (n *Notifier) Close() error {
 	return nil
 }
 
-// String names the notifier without its URL's token.
-func (n *Notifier) String() string { return "slack " + n.url.String() }
+// Check asks Slack, with a bot token, whether it accepts the token
+// (auth.test), so that a service refuses to start with a token that
+// cannot post; errors are classified as Notify's are. Through an incoming
+// webhook, which cannot be checked without posting, it does nothing.
+func (n *Notifier) Check(ctx context.Context) error {
+	if n.api == nil {
+		return nil
+	}
+	return n.api.check(ctx)
+}
+
+// String names the notifier without its URL's or its bot's token.
+func (n *Notifier) String() string {
+	if n.api != nil {
+		return "slack channel " + n.api.channel
+	}
+	return "slack " + n.url.String()
+}
 
 var (
 	_ notify.Notifier = (*Notifier)(nil)
+	_ notify.Checker  = (*Notifier)(nil)
 	_ io.Closer       = (*Notifier)(nil)
 )
