@@ -19,16 +19,17 @@ import (
 	"github.com/incidentkit/incidentkit/ir"
 )
 
-// stagedCopy returns a collected record, as staged, of item item of
-// incident id's case whose content is content, stored already.
-func stagedCopy(id ir.ID, item evidence.ItemID, content string, at time.Time) evidence.Record {
+// stagedCopy returns a collected record shaped as staged, but hand-made
+// and so without the locker's seal, of item item of incident id's case
+// whose content is content.
+func stagedCopy(id ir.ID, item evidence.ItemID, content string, at time.Time) evidence.Staged {
 	sum := sha256.Sum256([]byte(content))
 	by := evidence.Party{ID: testAlice.ID, Name: testAlice.Name}
 	at = at.Round(0)
 	it := evidence.Item{ID: item, CaseID: id.Case(), Name: string(item) + ".log", Kind: evidence.KindLog,
 		Size: int64(len(content)), Digests: evidence.Digests{SHA256: hex.EncodeToString(sum[:])}, CollectedBy: by, CollectedAt: at}
-	return evidence.Record{Case: id.Case(), Item: item, Action: evidence.ActionCollected, Actor: by, At: at,
-		Digest: it.Digests.SHA256, Snapshot: &it}
+	return evidence.Staged{Record: evidence.Record{Case: id.Case(), Item: item, Action: evidence.ActionCollected, Actor: by, At: at,
+		Digest: it.Digests.SHA256, Snapshot: &it}}
 }
 
 // contention makes writes that carry custody records conflict, as if
@@ -97,6 +98,7 @@ func (c countingReader) Read(p []byte) (int, error) {
 // it returns says.
 type contendedResponder struct {
 	r       *ir.Responder
+	locker  *evidence.Locker
 	store   ir.Store
 	ledger  *evidence.Ledger
 	blobs   *evidence.MemoryBlobs
@@ -119,8 +121,9 @@ func newContendedResponder(t *testing.T, atomicCustody bool, cfg ir.Config) *con
 	cr.store = cfg.Store
 	cr.ledger, err = evidence.NewLedger(evidence.LedgerConfig{Store: ledgerStore, Key: key, WriteTimeout: 20 * time.Millisecond})
 	require.NoError(t, err)
-	cfg.Evidence, err = evidence.NewLocker(evidence.LockerConfig{Ledger: cr.ledger, Blobs: cr.blobs})
+	cr.locker, err = evidence.NewLocker(evidence.LockerConfig{Ledger: cr.ledger, Blobs: cr.blobs})
 	require.NoError(t, err)
+	cfg.Evidence = cr.locker
 	cfg.AtomicCustody = atomicCustody
 	cr.r, err = ir.NewResponder(cfg)
 	require.NoError(t, err)
@@ -180,30 +183,30 @@ func TestCollectEvidenceUnrecorded(t *testing.T) {
 			var ue *evidence.UnrecordedError
 			require.ErrorAs(t, err, &ue)
 			assert.Contains(t, err.Error(), "stored but its collection not recorded")
-			assert.Equal(t, inc.ID.Case(), ue.Record.Case)
-			assert.Equal(t, evidence.ActionCollected, ue.Record.Action)
-			require.NotNil(t, ue.Record.Snapshot)
+			assert.Equal(t, inc.ID.Case(), ue.Staged.Record.Case)
+			assert.Equal(t, evidence.ActionCollected, ue.Staged.Record.Action)
+			require.NotNil(t, ue.Staged.Record.Snapshot)
 			assert.Equal(t, int64(len("a source read once")), read.Load())
-			size, err := cr.blobs.Stat(ctx, ue.Record.Digest)
+			size, err := cr.blobs.Stat(ctx, ue.Staged.Record.Digest)
 			require.NoError(t, err, "the content is stored")
-			assert.Equal(t, ue.Record.Snapshot.Size, size)
+			assert.Equal(t, ue.Staged.Record.Snapshot.Size, size)
 			n, err := cr.ledger.Store().Size(ctx, inc.ID.Case())
 			require.NoError(t, err)
 			assert.Zero(t, n, "nothing recorded yet")
 
 			// Still contended: the completion fails the same way,
 			// carrying the same record.
-			_, err = cr.r.CompleteEvidence(ctx, testAlice, inc.ID, ue.Record)
+			_, err = cr.r.CompleteEvidence(ctx, testAlice, inc.ID, ue.Staged)
 			var again *evidence.UnrecordedError
 			require.ErrorAs(t, err, &again)
-			assert.Equal(t, ue.Record.Item, again.Record.Item)
+			assert.Equal(t, ue.Staged.Record.Item, again.Staged.Record.Item)
 
 			cr.contend.forever.Store(false)
-			item, err := cr.r.CompleteEvidence(ctx, testAlice, inc.ID, ue.Record)
+			item, err := cr.r.CompleteEvidence(ctx, testAlice, inc.ID, ue.Staged)
 			require.NoError(t, err)
-			assert.Equal(t, ue.Record.Item, item.ID)
+			assert.Equal(t, ue.Staged.Record.Item, item.ID)
 			assert.Equal(t, "EX-001", item.Exhibit)
-			again2, err := cr.r.CompleteEvidence(ctx, testAlice, inc.ID, ue.Record)
+			again2, err := cr.r.CompleteEvidence(ctx, testAlice, inc.ID, ue.Staged)
 			require.NoError(t, err, "completing it again changes nothing")
 			assert.Equal(t, item, again2)
 
@@ -222,8 +225,9 @@ func TestCollectEvidenceUnrecorded(t *testing.T) {
 
 // TestCompleteEvidenceRefuses gives CompleteEvidence records it must not
 // record: of another incident's case, naming another collector than the
-// actor, not a collection, or of content the locker does not hold. Each
-// is refused with a typed error, and nothing is recorded.
+// actor, not a collection, not staged by the locker, altered since, or of
+// content the locker does not hold. Each is refused with a typed error,
+// and nothing is recorded.
 func TestCompleteEvidenceRefuses(t *testing.T) {
 	t.Parallel()
 	for _, atomicCustody := range []bool{true, false} {
@@ -240,18 +244,34 @@ func TestCompleteEvidenceRefuses(t *testing.T) {
 			now := time.Date(2026, time.March, 2, 9, 0, 0, 0, time.UTC)
 
 			notCollected := stagedCopy(inc.ID, "ITEM-X", "log", now)
-			notCollected.Action, notCollected.Snapshot = evidence.ActionAccessed, nil
+			notCollected.Record.Action, notCollected.Record.Snapshot = evidence.ActionAccessed, nil
 			byBob := stagedCopy(inc.ID, "ITEM-X", "log", now)
-			byBob.Actor = evidence.Party{ID: "bob", Name: "Bob"}
+			byBob.Record.Actor = evidence.Party{ID: "bob", Name: "Bob"}
+			// Sealed by a locker on the same ledger whose blob store
+			// does not hold the content.
+			twin, err := evidence.NewLocker(evidence.LockerConfig{Ledger: cr.ledger, Blobs: evidence.NewMemoryBlobs()})
+			require.NoError(t, err)
+			notStored, err := twin.Stage(ctx, evidence.Collection{Case: inc.ID.Case(), Name: "other.log", Content: strings.NewReader("never stored here"),
+				Actor: evidence.Party{ID: testAlice.ID, Name: testAlice.Name}})
+			require.NoError(t, err)
+			genuine, err := cr.locker.Stage(ctx, evidence.Collection{Case: inc.ID.Case(), Name: "staged.log", Content: strings.NewReader("staged"),
+				Actor: evidence.Party{ID: testAlice.ID, Name: testAlice.Name}})
+			require.NoError(t, err)
+			renamed := genuine
+			snap := genuine.Record.Snapshot.Clone()
+			snap.Name = "renamed.log"
+			renamed.Record.Snapshot = &snap
 			tests := []struct {
 				name   string
-				staged evidence.Record
+				staged evidence.Staged
 				want   error
 			}{
 				{"another case", stagedCopy(other.ID, "ITEM-X", "log", now), ir.ErrInvalid},
 				{"another collector", byBob, ir.ErrInvalid},
 				{"not a collection", notCollected, evidence.ErrInvalid},
-				{"content not stored", stagedCopy(inc.ID, "ITEM-X", "never stored", now), evidence.ErrNotFound},
+				{"not staged by the locker", stagedCopy(inc.ID, "ITEM-X", "log", now), ir.ErrUnauthorized},
+				{"altered since", renamed, evidence.ErrDenied},
+				{"content not stored", notStored, evidence.ErrNotFound},
 			}
 			for _, tc := range tests {
 				_, err := cr.r.CompleteEvidence(ctx, testAlice, inc.ID, tc.staged)
