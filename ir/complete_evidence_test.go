@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -285,6 +286,109 @@ func TestCompleteEvidenceRefuses(t *testing.T) {
 			got, err := cr.r.Get(ctx, inc.ID)
 			require.NoError(t, err)
 			assert.Len(t, got.Evidence, 1)
+		})
+	}
+}
+
+// TestCompleteEvidenceOnlyWhatWasStaged has Bob, whom the locker allows on
+// incident B's case but not on incident A's, complete a collection for
+// incident B naming the content collected into incident A (its digest is
+// in A's timeline): hand-made, or a collection the locker staged for him
+// with its digest or case changed. Each is refused as unauthorized,
+// nothing is recorded or linked, and Bob cannot open A's content. His
+// collection as staged completes, once.
+func TestCompleteEvidenceOnlyWhatWasStaged(t *testing.T) {
+	t.Parallel()
+	for _, atomicCustody := range []bool{true, false} {
+		t.Run(fmt.Sprintf("atomic custody %v", atomicCustody), func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			key, _, err := evidence.GenerateKey("custody.test")
+			require.NoError(t, err)
+			store := ir.NewMemoryStore()
+			var ledgerStore evidence.LedgerStore = evidence.NewMemoryLedgerStore()
+			if atomicCustody {
+				ledgerStore = store
+			}
+			ledger, err := evidence.NewLedger(evidence.LedgerConfig{Store: ledgerStore, Key: key})
+			require.NoError(t, err)
+			var bobCases sync.Map
+			locker, err := evidence.NewLocker(evidence.LockerConfig{Ledger: ledger, Blobs: evidence.NewMemoryBlobs(),
+				Policy: evidence.AccessPolicyFunc(func(_ context.Context, req evidence.AccessRequest) error {
+					if _, ok := bobCases.Load(req.Case); req.Actor.ID == testBob.ID && !ok {
+						return errors.New("bob is not on this case")
+					}
+					return nil
+				}),
+				Refused: func(context.Context, evidence.Refusal) {},
+			})
+			require.NoError(t, err)
+			r, err := ir.NewResponder(ir.Config{Store: store, Evidence: locker, AtomicCustody: atomicCustody})
+			require.NoError(t, err)
+			t.Cleanup(func() { assert.NoError(t, r.Shutdown(context.Background())) })
+			incA, err := r.Open(ctx, testAlice, ir.NewIncident{Title: "A", Severity: ir.SeverityHigh})
+			require.NoError(t, err)
+			incB, err := r.Open(ctx, testAlice, ir.NewIncident{Title: "B", Severity: ir.SeverityLow})
+			require.NoError(t, err)
+			incC, err := r.Open(ctx, testAlice, ir.NewIncident{Title: "C", Severity: ir.SeverityLow})
+			require.NoError(t, err)
+			bobCases.Store(incB.ID.Case(), true)
+			bobCases.Store(incC.ID.Case(), true)
+			secret, err := r.CollectEvidence(ctx, testAlice, incA.ID, evidence.Collection{Name: "secret.eml", Content: strings.NewReader("case A's secret")})
+			require.NoError(t, err)
+			bob := evidence.Party{ID: testBob.ID, Name: testBob.Name}
+
+			it := evidence.Item{ID: "ITEM-COPY", CaseID: incB.ID.Case(), Name: "copy.eml", Kind: evidence.KindOther, Size: secret.Size,
+				Digests: evidence.Digests{SHA256: secret.Digests.SHA256}, CollectedBy: bob, CollectedAt: secret.CollectedAt}
+			handMade := evidence.Staged{Record: evidence.Record{Case: incB.ID.Case(), Item: it.ID, Action: evidence.ActionCollected,
+				Actor: bob, At: it.CollectedAt, Digest: it.Digests.SHA256, Snapshot: &it}}
+			genuine, err := locker.Stage(ctx, evidence.Collection{Case: incB.ID.Case(), Name: "own.log", Content: strings.NewReader("Bob's own"), Actor: bob})
+			require.NoError(t, err)
+			swapped := genuine
+			snap := genuine.Record.Snapshot.Clone()
+			snap.Digests.SHA256, snap.Size = secret.Digests.SHA256, secret.Size
+			swapped.Record.Digest, swapped.Record.Snapshot = secret.Digests.SHA256, &snap
+			moved := genuine
+			snapC := genuine.Record.Snapshot.Clone()
+			snapC.CaseID = incC.ID.Case()
+			moved.Record.Case, moved.Record.Snapshot = incC.ID.Case(), &snapC
+
+			for _, tc := range []struct {
+				name   string
+				id     ir.ID
+				staged evidence.Staged
+			}{
+				{"hand-made", incB.ID, handMade},
+				{"digest changed", incB.ID, swapped},
+				{"case changed", incC.ID, moved},
+			} {
+				_, err := r.CompleteEvidence(ctx, testBob, tc.id, tc.staged)
+				require.ErrorIs(t, err, ir.ErrUnauthorized, tc.name)
+				require.ErrorIs(t, err, evidence.ErrDenied, tc.name)
+			}
+			for _, inc := range []*ir.Incident{incB, incC} {
+				got, err := r.Get(ctx, inc.ID)
+				require.NoError(t, err)
+				assert.Empty(t, got.Evidence, "nothing linked to %s", inc.ID)
+				n, err := ledger.Store().Size(ctx, inc.ID.Case())
+				require.NoError(t, err)
+				assert.Zero(t, n, "nothing recorded for %s", inc.ID)
+			}
+			_, err = locker.Open(ctx, incB.ID.Case(), it.ID, bob, "read the copy")
+			require.ErrorIs(t, err, evidence.ErrNotFound)
+			_, err = locker.Open(ctx, incA.ID.Case(), secret.ID, bob, "read the original")
+			require.ErrorIs(t, err, evidence.ErrDenied)
+
+			item, err := r.CompleteEvidence(ctx, testBob, incB.ID, genuine)
+			require.NoError(t, err)
+			assert.Equal(t, genuine.Record.Item, item.ID)
+			again, err := r.CompleteEvidence(ctx, testBob, incB.ID, genuine)
+			require.NoError(t, err, "completing it again changes nothing")
+			assert.Equal(t, item, again)
+			got, err := r.Get(ctx, incB.ID)
+			require.NoError(t, err)
+			require.Len(t, got.Evidence, 1)
+			assert.Equal(t, item.ID, got.Evidence[0].Item)
 		})
 	}
 }
