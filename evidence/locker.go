@@ -126,11 +126,15 @@ func (r Refusal) LogValue() slog.Value {
 // # Access
 //
 // The [AccessPolicy] governs every action that takes custody or reaches
-// content: [Locker.Collect], [Locker.Stage], [Locker.Record] and
-// [Locker.Open]. Each names its actor (for a collection,
-// [Collection.Actor]), the policy is asked before anything else is read
-// or written, and each refusal is recorded (see [Refusal]) and returns an
-// error matching [ErrDenied], the same whether or not the item exists.
+// content: [Locker.Collect], [Locker.Stage], [Locker.CompleteCollection]
+// (and [Locker.CheckStaged]), [Locker.Record] and [Locker.Open]. Each
+// names its actor (for a collection, [Collection.Actor]), the policy is
+// asked before anything else is read or written, and each refusal is
+// recorded (see [Refusal]) and returns an error matching [ErrDenied], the
+// same whether or not the item exists. Completing a collection also needs
+// the locker's seal on it (see [Staged]): the policy decides on the case
+// the record names, and the seal makes sure that record, with the content
+// it names, is one the locker staged for that case.
 //
 // The reads that take no actor are not governed: [Locker.Item],
 // [Locker.Items], [Locker.Verify] and [Locker.ExportVerified], and what is
