@@ -44,8 +44,13 @@
 //
 // The [AccessPolicy] governs every locker method that names an actor:
 // [Locker.Collect] and [Locker.Stage] (about [Collection.Actor], and
-// about the collector too when it is someone else), [Locker.Record] and
-// [Locker.Open]. The policy is asked before anything is read, so a refused
+// about the collector too when it is someone else),
+// [Locker.CompleteCollection] and [Locker.CheckStaged] (about the staged
+// record's actor), [Locker.Record] and [Locker.Open]. A staged collection
+// is completed only as the locker staged it: [Locker.Stage] seals it with
+// the ledger's signing key (see [Staged]), so that no one completes a
+// record they made up, naming content collected into a case the policy
+// keeps from them. The policy is asked before anything is read, so a refused
 // actor gets the same error matching [ErrDenied] whether or not the item
 // exists, and every refusal is recorded: in the item's custody log as an
 // [ActionAccessDenied] record when the case holds the item, and always by

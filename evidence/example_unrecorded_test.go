@@ -13,9 +13,10 @@ import (
 
 // A collection whose content is stored but whose record could not be
 // appended before the ledger's write timeout, here because other writers
-// kept taking the head of the log, returns the staged record in an
-// UnrecordedError: CompleteCollection appends it later, without reading
-// the source again.
+// kept taking the head of the log, returns the collection as the locker
+// staged and sealed it in an UnrecordedError: CompleteCollection appends
+// its record later, without reading the source again. Only a collection
+// the locker staged, unaltered, can be completed.
 func ExampleLocker_CompleteCollection() {
 	ctx := context.Background()
 	// A store whose log keeps moving, until told otherwise.
@@ -47,7 +48,7 @@ func ExampleLocker_CompleteCollection() {
 
 	// Later, once the writers have calmed down:
 	st.forever.Store(false)
-	item, err := locker.CompleteCollection(ctx, unrecorded.Record)
+	item, err := locker.CompleteCollection(ctx, unrecorded.Staged)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // AccessRequest is what an [AccessPolicy] decides on: someone wanting to
@@ -83,7 +84,9 @@ type Refusal struct {
 	Request AccessRequest
 	// At is when, by the locker's clock.
 	At time.Time
-	// Err is the policy's reason.
+	// Err is the policy's reason, or the locker's own when it refuses
+	// what the policy allowed: a staged collection it did not seal (see
+	// [Locker.CheckStaged]).
 	Err error
 	// Record is the [ActionAccessDenied] record appended to the item's
 	// custody log, or nil if none was.
@@ -123,11 +126,15 @@ func (r Refusal) LogValue() slog.Value {
 // # Access
 //
 // The [AccessPolicy] governs every action that takes custody or reaches
-// content: [Locker.Collect], [Locker.Stage], [Locker.Record] and
-// [Locker.Open]. Each names its actor (for a collection,
-// [Collection.Actor]), the policy is asked before anything else is read
-// or written, and each refusal is recorded (see [Refusal]) and returns an
-// error matching [ErrDenied], the same whether or not the item exists.
+// content: [Locker.Collect], [Locker.Stage], [Locker.CompleteCollection]
+// (and [Locker.CheckStaged]), [Locker.Record] and [Locker.Open]. Each
+// names its actor (for a collection, [Collection.Actor]), the policy is
+// asked before anything else is read or written, and each refusal is
+// recorded (see [Refusal]) and returns an error matching [ErrDenied], the
+// same whether or not the item exists. Completing a collection also needs
+// the locker's seal on it (see [Staged]): the policy decides on the case
+// the record names, and the seal makes sure that record, with the content
+// it names, is one the locker staged for that case.
 //
 // The reads that take no actor are not governed: [Locker.Item],
 // [Locker.Items], [Locker.Verify] and [Locker.ExportVerified], and what is
@@ -149,6 +156,8 @@ type Locker struct {
 	now     func() time.Time
 	newID   func() ItemID
 	refused func(ctx context.Context, r Refusal)
+	// verifier checks the seals of staged collections (see [Staged]).
+	verifier note.Verifier
 }
 
 // NewLocker returns a Locker configured by cfg.
@@ -159,7 +168,11 @@ func NewLocker(cfg LockerConfig) (*Locker, error) {
 	if cfg.Blobs == nil {
 		return nil, invalid("config", "LockerConfig.Blobs is required")
 	}
-	l := &Locker{ledger: cfg.Ledger, blobs: cfg.Blobs, policy: cfg.Policy, now: cfg.Now, newID: cfg.NewID, refused: cfg.Refused}
+	verifier, err := note.NewVerifier(cfg.Ledger.vkey)
+	if err != nil {
+		return nil, invalid("config", "the ledger's verifier key: "+err.Error())
+	}
+	l := &Locker{ledger: cfg.Ledger, blobs: cfg.Blobs, policy: cfg.Policy, now: cfg.Now, newID: cfg.NewID, refused: cfg.Refused, verifier: verifier}
 	if l.refused == nil {
 		l.refused = func(ctx context.Context, r Refusal) {
 			slog.Default().LogAttrs(ctx, slog.LevelWarn, "evidence: access refused", slog.Any("refusal", r))
@@ -233,16 +246,17 @@ type Collection struct {
 // as its actor. A refusal reads nothing, is recorded as [Refusal] says and
 // returns an error matching [ErrDenied]. The record is written even if ctx
 // is cancelled once the content is stored. If it cannot be, the error is an
-// [*UnrecordedError] carrying the record, for [Locker.CompleteCollection].
+// [*UnrecordedError] carrying the staged collection, for
+// [Locker.CompleteCollection].
 func (l *Locker) Collect(ctx context.Context, c Collection) (Item, error) {
-	r, err := l.Stage(ctx, c)
+	s, err := l.Stage(ctx, c)
 	if err != nil {
 		return Item{}, err
 	}
-	rec, err := l.ledger.Append(ctx, r)
+	rec, err := l.ledger.Append(ctx, s.Record)
 	if err != nil && !errors.Is(err, ErrInvalid) {
 		// The content is stored: say how to finish recording it.
-		return Item{}, &UnrecordedError{Record: r, Err: err}
+		return Item{}, &UnrecordedError{Staged: s, Err: err}
 	}
 	if err != nil {
 		return Item{}, err
@@ -252,15 +266,18 @@ func (l *Locker) Collect(ctx context.Context, c Collection) (Item, error) {
 
 // Stage does the first half of [Locker.Collect]: it checks c, asks the
 // policy as Collect does, and stores the content (hashing it in the same
-// pass), then returns the collected record, not yet appended, with the new item as its
-// Snapshot. Append it with [Ledger.Append], or with [Ledger.Prepare] when a
-// store writes it in the same transaction as other changes. Content stored
-// for a record never appended is harmless: blobs are content-addressed and
-// unreferenced.
-func (l *Locker) Stage(ctx context.Context, c Collection) (Record, error) {
+// pass), then returns the collection staged: its collected record, not
+// yet appended, with the new item as its Snapshot, sealed by the locker
+// (see [Staged]). Append the record with [Ledger.Append], or with
+// [Ledger.Prepare] when a store writes it in the same transaction as
+// other changes (after [Locker.CheckStaged] if the collection was staged
+// earlier), or give the Staged value to [Locker.CompleteCollection].
+// Content stored for a record never appended is harmless: blobs are
+// content-addressed and unreferenced.
+func (l *Locker) Stage(ctx context.Context, c Collection) (Staged, error) {
 	c = withParties(c)
 	if err := checkCollection(c); err != nil {
-		return Record{}, err
+		return Staged{}, err
 	}
 	kind := c.Kind
 	if kind == "" {
@@ -277,11 +294,11 @@ func (l *Locker) Stage(ctx context.Context, c Collection) (Record, error) {
 		req.OnBehalfOf = c.CollectedBy
 	}
 	if err := l.allow(ctx, req); err != nil {
-		return Record{}, err
+		return Staged{}, err
 	}
 	res, err := Ingest(ctx, l.blobs, c.Content, IngestOptions{SHA1: c.SHA1, MD5: c.MD5, Progress: c.Progress, MaxSize: c.MaxSize})
 	if err != nil {
-		return Record{}, wrapOp(fmt.Sprintf("collect %s", c.Name), err)
+		return Staged{}, wrapOp(fmt.Sprintf("collect %s", c.Name), err)
 	}
 	item := Item{
 		ID: id, CaseID: c.Case, Name: strings.TrimSpace(c.Name), Kind: kind, MediaType: c.MediaType,
@@ -289,11 +306,11 @@ func (l *Locker) Stage(ctx context.Context, c Collection) (Record, error) {
 		CollectedAt: at, Location: c.Location, Labels: c.Labels,
 	}
 	item = item.Clone()
-	return Record{
+	return l.seal(Record{
 		Case: c.Case, Item: id, Action: ActionCollected, Actor: c.Actor, Authority: c.Authority,
 		Location: c.Location, At: at, Reason: c.Reason, Tool: c.Tool, Digest: res.Digests.SHA256,
 		Notes: c.Notes, Snapshot: &item,
-	}, nil
+	})
 }
 
 // withParties fills in whichever of c's actor and collector is unset with
@@ -405,6 +422,13 @@ func (l *Locker) allow(ctx context.Context, req AccessRequest) error {
 	if perr == nil {
 		return nil
 	}
+	return l.refuse(ctx, req, perr)
+}
+
+// refuse records the refusal of req for the reason perr, as [Refusal]
+// says, and returns the error matching [ErrDenied] that the refused
+// caller gets.
+func (l *Locker) refuse(ctx context.Context, req AccessRequest, perr error) error {
 	ref := Refusal{Request: req, At: l.now().Round(0), Err: perr}
 	if req.Action != ActionCollected {
 		rec, err := l.ledger.Append(ctx, Record{

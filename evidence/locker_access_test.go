@@ -373,18 +373,18 @@ func TestRefusedCompletionLearnsNothing(t *testing.T) {
 	a := newAccessLocker(t)
 	it, err := a.Collect(ctx, evidence.Collection{Case: "INC-1", Name: "a.log", Content: strings.NewReader("held"), CollectedBy: accessAlice})
 	require.NoError(t, err)
-	staged := func(digest string) evidence.Record {
+	staged := func(digest string) evidence.Staged {
 		at := it.CollectedAt
 		item := evidence.Item{ID: "0190f1c2-0000-7000-8000-000000000001", CaseID: "INC-2", Name: "probe", Kind: evidence.KindOther,
 			Size: it.Size, Digests: evidence.Digests{SHA256: digest}, CollectedBy: accessMallory, CollectedAt: at}
-		return evidence.Record{Case: "INC-2", Item: item.ID, Action: evidence.ActionCollected, Actor: accessMallory,
-			At: at, Digest: digest, Snapshot: &item}
+		return evidence.Staged{Record: evidence.Record{Case: "INC-2", Item: item.ID, Action: evidence.ActionCollected, Actor: accessMallory,
+			At: at, Digest: digest, Snapshot: &item}}
 	}
 	missing := strings.Repeat("ab", 32)
 	before := len(a.refusals())
-	for name, call := range map[string]func(r evidence.Record) error{
-		"CompleteCollection": func(r evidence.Record) error { _, err := a.CompleteCollection(ctx, r); return err },
-		"CheckStaged":        func(r evidence.Record) error { return a.CheckStaged(ctx, r) },
+	for name, call := range map[string]func(s evidence.Staged) error{
+		"CompleteCollection": func(s evidence.Staged) error { _, err := a.CompleteCollection(ctx, s); return err },
+		"CheckStaged":        func(s evidence.Staged) error { return a.CheckStaged(ctx, s) },
 	} {
 		errHeld, errMissing := call(staged(it.Digests.SHA256)), call(staged(missing))
 		require.ErrorIs(t, errHeld, evidence.ErrDenied, name)

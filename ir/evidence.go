@@ -80,7 +80,7 @@ const defaultCustodyTimeout = 30 * time.Second
 //
 // If the content is stored but its collection cannot be recorded in that
 // time, the error is an [*evidence.UnrecordedError] (find it with
-// errors.As) carrying the collected record as staged:
+// errors.As) carrying the collection as the locker staged and sealed it:
 // [Responder.CompleteEvidence] records it later, without reading the
 // content again. Evidence whose content is stored is never left without
 // a way to record its custody.
@@ -117,25 +117,31 @@ func (r *Responder) CollectEvidence(ctx context.Context, actor Actor, id ID, c e
 }
 
 // CompleteEvidence records the collection of evidence whose content is
-// stored already: the record an [*evidence.UnrecordedError] from
-// [Responder.CollectEvidence] carries. It checks the record is of the
-// incident's case, the actor is the one it names, the policies allow the
-// actor to collect (as CollectEvidence does), and the locker holds its
-// content, then records it as CollectEvidence would have, returning the
-// item as stored. It never reads the evidence's source. Completing a
-// collection already recorded changes nothing and returns its item, so
-// that it is safe to call again after any error. It needs
-// [Config.Evidence].
-func (r *Responder) CompleteEvidence(ctx context.Context, actor Actor, id ID, staged evidence.Record) (_ evidence.Item, err error) {
+// stored already: the staged collection an [*evidence.UnrecordedError]
+// from [Responder.CollectEvidence] carries, passed back unchanged. It
+// checks the record is of the incident's case, the actor is the one it
+// names, the policies allow the actor to collect (as CollectEvidence
+// does), the locker sealed the collection as it staged it and it is
+// unaltered, and the locker holds its content, then records it as
+// CollectEvidence would have, returning the item as stored. It never
+// reads the evidence's source. A collection the locker did not stage, or
+// altered since, is refused with an error matching [ErrUnauthorized] (the
+// locker's [evidence.ErrDenied]) and the refusal is recorded, as
+// [evidence.Locker.CheckStaged] says: that is what keeps an actor from
+// hand-making a record for their incident that names content collected
+// into another case. Completing a collection already recorded changes
+// nothing and returns its item, so that it is safe to call again after
+// any error. It needs [Config.Evidence].
+func (r *Responder) CompleteEvidence(ctx context.Context, actor Actor, id ID, staged evidence.Staged) (_ evidence.Item, err error) {
 	ctx, span := r.tel.start(ctx, spanCompleteEvidence, id)
 	defer func() { err = facade(err); r.tel.end(ctx, span, err) }()
 	switch {
 	case r.evidence == nil:
 		return evidence.Item{}, invalid("config", "", "completing a collection needs Config.Evidence")
-	case staged.Case != id.Case():
-		return evidence.Item{}, invalid("staged record", string(staged.Case), "is not of the case of incident "+string(id))
-	case staged.Actor.ID != actor.ID:
-		return evidence.Item{}, invalid("staged record", staged.Actor.ID, "names another collector than the actor "+actor.ID)
+	case staged.Record.Case != id.Case():
+		return evidence.Item{}, invalid("staged record", string(staged.Record.Case), "is not of the case of incident "+string(id))
+	case staged.Record.Actor.ID != actor.ID:
+		return evidence.Item{}, invalid("staged record", staged.Record.Actor.ID, "names another collector than the actor "+actor.ID)
 	}
 	if err := r.checkCollect(ctx, actor, id); err != nil {
 		return evidence.Item{}, err
@@ -173,14 +179,14 @@ func (r *Responder) recordingContext(ctx context.Context) (context.Context, cont
 // error is an [*evidence.UnrecordedError] carrying staged. fresh says
 // staged was just staged by the locker, rather than given back to
 // complete.
-func (r *Responder) record(ctx context.Context, actor Actor, id ID, staged evidence.Record, fresh bool) (evidence.Item, error) {
+func (r *Responder) record(ctx context.Context, actor Actor, id ID, staged evidence.Staged, fresh bool) (evidence.Item, error) {
 	ctx, cancel := r.recordingContext(ctx)
 	defer cancel()
 	unrecorded := func(err error) error {
 		if ue := (*evidence.UnrecordedError)(nil); errors.As(err, &ue) {
 			return err
 		}
-		return &opError{op: fmt.Sprintf("collect evidence for incident %s", id), err: &evidence.UnrecordedError{Record: staged, Err: err}}
+		return &opError{op: fmt.Sprintf("collect evidence for incident %s", id), err: &evidence.UnrecordedError{Staged: staged, Err: err}}
 	}
 	if r.custody {
 		item, err := r.recordTogether(ctx, actor, id, staged)
@@ -191,7 +197,7 @@ func (r *Responder) record(ctx context.Context, actor Actor, id ID, staged evide
 	}
 	var item evidence.Item
 	if fresh {
-		rec, err := r.evidence.Ledger().Append(ctx, staged)
+		rec, err := r.evidence.Ledger().Append(ctx, staged.Record)
 		if err != nil {
 			return evidence.Item{}, unrecorded(err)
 		}
@@ -242,7 +248,8 @@ func checkCollection(c evidence.Collection) error {
 // reference to its item and the event in one change, retrying conflicts
 // until ctx ends. An item the incident references already was recorded
 // with it: nothing is written, and the item is returned.
-func (r *Responder) recordTogether(ctx context.Context, actor Actor, id ID, staged evidence.Record) (evidence.Item, error) {
+func (r *Responder) recordTogether(ctx context.Context, actor Actor, id ID, s evidence.Staged) (evidence.Item, error) {
+	staged := s.Record
 	var (
 		item    evidence.Item
 		pending evidence.Append

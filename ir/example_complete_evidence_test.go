@@ -14,9 +14,10 @@ import (
 
 // A collection whose content is stored but whose custody record could not
 // be written in Config.CustodyTimeout, here because other writers kept
-// moving the custody log, returns the staged record in an
-// evidence.UnrecordedError: CompleteEvidence records it later, without
-// reading the source again.
+// moving the custody log, returns the collection as the locker staged
+// and sealed it in an evidence.UnrecordedError: CompleteEvidence records
+// it later, without reading the source again. It takes only what the
+// locker staged, unaltered.
 func ExampleResponder_CompleteEvidence() {
 	ctx := context.Background()
 	// A store whose custody log keeps moving, until told otherwise.
@@ -55,7 +56,7 @@ func ExampleResponder_CompleteEvidence() {
 
 	// Later, once the writers have calmed down:
 	st.forever.Store(false)
-	item, err := r.CompleteEvidence(ctx, alice, inc.ID, unrecorded.Record)
+	item, err := r.CompleteEvidence(ctx, alice, inc.ID, unrecorded.Staged)
 	if err != nil {
 		log.Fatal(err)
 	}

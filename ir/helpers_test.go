@@ -12,6 +12,7 @@ import (
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/ir/irtest"
 	"github.com/incidentkit/incidentkit/phases"
@@ -37,6 +38,8 @@ type harness struct {
 	store *ir.MemoryStore
 	used  ir.Store
 	clock *irtest.Clock
+	// locker is the Responder's evidence locker, if it has one.
+	locker *evidence.Locker
 }
 
 // newHarness builds a harness. Each configure function may change the
@@ -63,7 +66,7 @@ func newHarness(t testing.TB, configure ...func(*ir.Config)) *harness {
 	r, err := ir.NewResponder(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, r.Shutdown(context.Background())) })
-	h.r, h.used = r, cfg.Store
+	h.r, h.used, h.locker = r, cfg.Store, cfg.Evidence
 	return h
 }
 

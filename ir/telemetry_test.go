@@ -204,7 +204,10 @@ func TestEveryOperationHasASpan(t *testing.T) {
 			_, err := h.r.CollectEvidence(h.ctx, testAlice, id, evidence.Collection{Name: "mail.log", Content: strings.NewReader("log")})
 			require.NoError(h.t, err)
 		}, do: func(h *harness, id ir.ID) error {
-			_, err := h.r.CompleteEvidence(h.ctx, testAlice, id, stagedCopy(id, "ITEM-COPY", "log", h.clock.Now()))
+			staged, err := h.locker.Stage(h.ctx, evidence.Collection{Case: id.Case(), Name: "copy.log", Content: strings.NewReader("log"),
+				Actor: evidence.Party{ID: testAlice.ID, Name: testAlice.Name}})
+			require.NoError(h.t, err)
+			_, err = h.r.CompleteEvidence(h.ctx, testAlice, id, staged)
 			return err
 		}, want: want{span: "ir.complete_evidence", op: "complete_evidence", incident: true}},
 		{name: "actions", do: func(h *harness, id ir.ID) error {
