@@ -30,8 +30,9 @@ type MemoryStore struct {
 	// ledger keeps the custody logs; writes to it hold mu, so that the
 	// appends of one change are not interleaved with others.
 	ledger *evidence.MemoryLedgerStore
-	outbox memoryOutbox
-	clock  Clock
+	outbox     memoryOutbox
+	deliveries memoryDeliveries
+	clock      Clock
 }
 
 // MemoryOption configures a [MemoryStore].
