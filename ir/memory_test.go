@@ -35,3 +35,10 @@ func TestMemoryDeliveries(t *testing.T) {
 		return notifytest.DeliveryStore{OutboxStore: irtest.OutboxStore(st), Deliveries: st}
 	})
 }
+
+func TestDispatcher(t *testing.T) {
+	notifytest.TestDispatcher(t, func(_ *testing.T, clock *notifytest.Clock) notifytest.DeliveryStore {
+		st := ir.NewMemoryStore(ir.MemoryClock(clock))
+		return notifytest.DeliveryStore{OutboxStore: irtest.OutboxStore(st), Deliveries: st}
+	})
+}

@@ -61,3 +61,11 @@ func TestChangeCustody(t *testing.T) {
 	t.Parallel()
 	irtest.TestChangeCustody(t, func(t *testing.T) irtest.CustodyStore { return newStore(t, nil) })
 }
+
+func TestDispatcher(t *testing.T) {
+	t.Parallel()
+	notifytest.TestDispatcher(t, func(t *testing.T, clock *notifytest.Clock) notifytest.DeliveryStore {
+		st := newStore(t, clock)
+		return notifytest.DeliveryStore{OutboxStore: irtest.OutboxStore(st), Deliveries: st}
+	})
+}

@@ -1,0 +1,445 @@
+package notify
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"os"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Clock tells the time. The dispatcher reads due times and ages from it;
+// tests give it a fake one.
+type Clock interface {
+	Now() time.Time
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// DispatcherConfig configures a [Dispatcher]. Outbox, Deliveries, Router
+// and Channels are required; every other field has a default.
+type DispatcherConfig struct {
+	// Outbox and Deliveries are the store's: the incident stores
+	// implement both.
+	Outbox     Outbox
+	Deliveries Deliveries
+	// Router picks the channels of each message.
+	Router *Router
+	// Channels are the notifiers by channel name: one for every channel
+	// the Router knows.
+	Channels map[string]Notifier
+
+	// Owner names this dispatcher in the claims it takes; it must be
+	// unique among the dispatchers sharing a store. Default: the host
+	// name, the process ID and a random suffix.
+	Owner string
+	// Clock is read for due times and ages; default the system clock.
+	Clock Clock
+	// Logger receives what the dispatcher does; default slog.Default().
+	// It never logs a message's content, only its key and where it goes.
+	Logger *slog.Logger
+
+	// Batch is how many outbox messages, and how many deliveries, one
+	// pass claims; default 100, at most [MaxClaim].
+	Batch int
+	// Workers is how many deliveries are made at once; default 8.
+	Workers int
+	// Lease is how long a claim holds; default 2 minutes. It must be
+	// longer than AttemptTimeout, so that an attempt ends before its
+	// claim lapses.
+	Lease time.Duration
+	// AttemptTimeout bounds one delivery attempt; default 30 seconds.
+	AttemptTimeout time.Duration
+	// PollInterval is how long [Dispatcher.Run] waits when there was
+	// nothing to do; default 1 second.
+	PollInterval time.Duration
+
+	// MinBackoff and MaxBackoff bound the wait before a retry: the n-th
+	// retry waits a random time between 0 and MinBackoff·2ⁿ⁻¹, capped at
+	// MaxBackoff (exponential backoff with full jitter), and never less
+	// than the peer asked for with Retry-After. Defaults: 1 second and 1
+	// hour.
+	MinBackoff, MaxBackoff time.Duration
+	// MaxAttempts is how many attempts a delivery gets before it is
+	// dead; default 12.
+	MaxAttempts int
+	// MaxAge is how long after its change a delivery may still be made;
+	// a delivery that fails past it is dead. Default 24 hours.
+	MaxAge time.Duration
+
+	// Jitter returns a random duration in [0, n]; default a uniform
+	// pseudo-random one. Tests set it to make backoff predictable.
+	Jitter func(n time.Duration) time.Duration
+	// OnDead, if set, is called once for each delivery the dispatcher
+	// gives up on, after it is recorded dead, with the error of its last
+	// attempt: the place to record the failure on the incident's
+	// timeline. An error it returns is logged.
+	OnDead func(ctx context.Context, d Delivery, err error) error
+}
+
+// Dispatcher delivers what an incident store's outbox holds: it claims the
+// outbox's messages, routes each and fans it out to one delivery per
+// channel (recording what TLP held back) while acknowledging it in the
+// same transaction, then makes the deliveries that are due, each with its
+// own state, and retries the ones that fail with exponential backoff and
+// full jitter. A delivery whose error is permanent, or that runs out of
+// attempts or time, is dead: listed by [Deliveries.DeadDeliveries] and
+// replayed with [Dispatcher.Replay] or [Dispatcher.ReplayChannel].
+//
+// Delivery is at least once: a dispatcher that stops in the middle of an
+// attempt leaves its claims to lapse, and the delivery is made again by
+// whichever dispatcher claims it next, with the same [Message.Key]. An
+// incident's messages reach each channel in the order of its events.
+// Several dispatchers, in one process or many, share one store through its
+// claims.
+type Dispatcher struct {
+	cfg DispatcherConfig
+	log *slog.Logger
+}
+
+// NewDispatcher checks cfg and returns its dispatcher. It refuses, with an
+// error matching [ErrInvalid] that lists every problem, a missing outbox,
+// deliveries store or router, a channel the router knows that has no
+// notifier, and limits out of range.
+func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
+	var problems []error
+	add := func(field, reason string) { problems = append(problems, invalid(field, "", reason)) }
+	if cfg.Outbox == nil {
+		add("dispatcher outbox", "is missing")
+	}
+	if cfg.Deliveries == nil {
+		add("dispatcher deliveries", "are missing")
+	}
+	if cfg.Router == nil {
+		add("dispatcher router", "is missing")
+	} else {
+		names := make([]string, 0, len(cfg.Router.maxTLP))
+		for name := range cfg.Router.maxTLP {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			if cfg.Channels[name] == nil {
+				problems = append(problems, invalid("dispatcher channel", name, "has no notifier in Channels"))
+			}
+		}
+	}
+	defaults := func(d *time.Duration, def time.Duration) {
+		if *d == 0 {
+			*d = def
+		}
+	}
+	defaults(&cfg.Lease, 2*time.Minute)
+	defaults(&cfg.AttemptTimeout, 30*time.Second)
+	defaults(&cfg.PollInterval, time.Second)
+	defaults(&cfg.MinBackoff, time.Second)
+	defaults(&cfg.MaxBackoff, time.Hour)
+	defaults(&cfg.MaxAge, 24*time.Hour)
+	if cfg.Batch == 0 {
+		cfg.Batch = 100
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = 8
+	}
+	if cfg.MaxAttempts == 0 {
+		cfg.MaxAttempts = 12
+	}
+	switch {
+	case cfg.Batch < 1 || cfg.Batch > MaxClaim:
+		add("dispatcher batch", "must be between 1 and 1000")
+	case cfg.Workers < 1:
+		add("dispatcher workers", "must be at least 1")
+	case cfg.MaxAttempts < 1:
+		add("dispatcher max attempts", "must be at least 1")
+	}
+	switch {
+	case cfg.Lease < MinOutboxLease:
+		add("dispatcher lease", "must be at least 10ms")
+	case cfg.AttemptTimeout <= 0 || cfg.AttemptTimeout >= cfg.Lease:
+		add("dispatcher attempt timeout", "must be positive and shorter than the lease")
+	case cfg.PollInterval < 0 || cfg.MinBackoff < 0 || cfg.MaxBackoff < cfg.MinBackoff || cfg.MaxAge < 0:
+		add("dispatcher durations", "must not be negative, and MaxBackoff must be at least MinBackoff")
+	}
+	if cfg.Owner == "" {
+		cfg.Owner = defaultOwner()
+	}
+	if err := checkText("dispatcher owner", cfg.Owner, MaxOutboxOwner); err != nil {
+		problems = append(problems, err)
+	}
+	if len(problems) > 0 {
+		return nil, &InputError{Problems: problems}
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = systemClock{}
+	}
+	if cfg.Jitter == nil {
+		cfg.Jitter = func(n time.Duration) time.Duration {
+			if n <= 0 {
+				return 0
+			}
+			return mrand.N(n + 1)
+		}
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Dispatcher{cfg: cfg, log: log.With(slog.String("dispatcher", cfg.Owner))}, nil
+}
+
+// defaultOwner names a dispatcher by its host, process and a random
+// suffix.
+func defaultOwner() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+// Run delivers until ctx ends: it works while there is work, and polls
+// every PollInterval when there is none. When ctx ends it stops claiming,
+// lets the attempts in progress end (they see ctx's end), gives back what
+// it could not deliver as due at once, and returns nil; whatever is left
+// stays pending and is delivered by the next dispatcher. Run returns an
+// error only if ctx has not ended and the store keeps failing is not one:
+// store errors are logged and retried after PollInterval.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		}
+		n, err := d.RunOnce(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		wait := time.Duration(0)
+		if err != nil {
+			d.log.LogAttrs(ctx, slog.LevelWarn, "notify: dispatch pass failed", slog.String("error", err.Error()))
+			wait = d.cfg.PollInterval
+		} else if n == 0 {
+			wait = d.cfg.PollInterval
+		}
+		timer.Reset(wait)
+	}
+}
+
+// RunOnce makes one pass: it fans out up to Batch outbox messages, then
+// makes up to Batch due deliveries, and returns how many messages and
+// deliveries it handled. Tests drive a dispatcher with it, moving a fake
+// clock between passes.
+func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
+	fanned, ferr := d.fanOut(ctx)
+	delivered, derr := d.deliver(ctx)
+	return fanned + delivered, errors.Join(ferr, derr)
+}
+
+// fanOut claims outbox messages and fans each out to its deliveries.
+func (d *Dispatcher) fanOut(ctx context.Context) (int, error) {
+	entries, err := d.cfg.Outbox.Claim(ctx, d.cfg.Owner, d.cfg.Batch, d.cfg.Lease)
+	if err != nil {
+		return 0, fmt.Errorf("notify: dispatcher: claim outbox: %w", err)
+	}
+	for i, e := range entries {
+		if ctx.Err() != nil {
+			// The rest of the claim lapses and is claimed again.
+			return i, nil
+		}
+		m, err := e.Message()
+		if err != nil {
+			// A payload that is not a message cannot be routed; it stays
+			// in the outbox, out of the way, for someone to look at.
+			d.log.LogAttrs(ctx, slog.LevelError, "notify: outbox message cannot be read",
+				slog.Int64("outbox_id", e.ID), slog.String("key", e.Key), slog.String("error", err.Error()))
+			if rerr := d.cfg.Outbox.Retry(ctx, d.cfg.Owner, e.ID, d.cfg.Clock.Now().Add(d.cfg.MaxBackoff), err.Error()); rerr != nil {
+				return i, fmt.Errorf("notify: dispatcher: %w", rerr)
+			}
+			continue
+		}
+		decision := d.cfg.Router.Route(m)
+		targets := make([]DeliveryTarget, 0, len(decision.Deliver)+len(decision.Held))
+		for _, t := range decision.Deliver {
+			targets = append(targets, DeliveryTarget{Channel: t.Channel, Route: t.Route})
+		}
+		for _, h := range decision.Held {
+			targets = append(targets, DeliveryTarget{Channel: h.Channel, Route: h.Route, Held: true})
+			d.log.LogAttrs(ctx, slog.LevelInfo, "notify: delivery held back by TLP", slog.String("key", e.Key),
+				slog.String("channel", h.Channel), slog.String("tlp", string(h.TLP)), slog.String("max_tlp", string(h.MaxTLP)))
+		}
+		switch err := d.cfg.Deliveries.FanOut(ctx, d.cfg.Owner, e.ID, targets); {
+		case errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound):
+			// Another dispatcher took it over after our claim lapsed.
+			d.log.LogAttrs(ctx, slog.LevelDebug, "notify: outbox message taken over", slog.String("key", e.Key))
+		case err != nil:
+			return i, fmt.Errorf("notify: dispatcher: fan out %s: %w", e.Key, err)
+		}
+	}
+	return len(entries), nil
+}
+
+// deliver claims due deliveries and makes them, Workers at a time.
+func (d *Dispatcher) deliver(ctx context.Context) (int, error) {
+	due, err := d.cfg.Deliveries.ClaimDeliveries(ctx, d.cfg.Owner, d.cfg.Batch, d.cfg.Lease)
+	if err != nil {
+		return 0, fmt.Errorf("notify: dispatcher: claim deliveries: %w", err)
+	}
+	var (
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, d.cfg.Workers)
+		mu   sync.Mutex
+		errs []error
+	)
+	for _, dl := range due {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := d.attempt(ctx, dl); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return len(due), errors.Join(errs...)
+}
+
+// settleTimeout bounds the store write that records an attempt's outcome
+// after ctx has ended.
+const settleTimeout = 5 * time.Second
+
+// attempt makes one delivery attempt and records how it went.
+func (d *Dispatcher) attempt(ctx context.Context, dl Delivery) error {
+	log := d.log.With(slog.Int64("delivery", dl.ID), slog.String("key", dl.Key), slog.String("channel", dl.Channel),
+		slog.Int("attempt", dl.Attempts))
+	// The outcome is recorded even when ctx ended during the attempt.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+
+	m, err := dl.Message()
+	if err != nil {
+		return d.dead(sctx, log, dl, Permanent(err))
+	}
+	n := d.cfg.Channels[dl.Channel]
+	if n == nil {
+		// The channel was configured when the delivery was routed and
+		// is not now: wait for it to come back rather than drop it.
+		err = Retry(fmt.Errorf("no notifier for channel %q", dl.Channel), d.cfg.MaxBackoff)
+	} else {
+		actx, acancel := context.WithTimeout(ctx, d.cfg.AttemptTimeout)
+		var r Receipt
+		r, err = notifySafely(actx, n, m)
+		acancel()
+		if err == nil {
+			log.LogAttrs(ctx, slog.LevelDebug, "notify: delivered", slog.String("receipt", r.String()))
+			return d.settle(d.cfg.Deliveries.Delivered(sctx, d.cfg.Owner, dl.ID, r))
+		}
+	}
+	now := d.cfg.Clock.Now()
+	if ctx.Err() != nil {
+		// Shutting down: the attempt was cut short, not refused. It is
+		// due again at once, for the next dispatcher.
+		return d.settle(d.cfg.Deliveries.Failed(sctx, d.cfg.Owner, dl.ID, now, "dispatcher stopped: "+err.Error()))
+	}
+	switch {
+	case errors.Is(err, ErrPermanent):
+		return d.dead(sctx, log, dl, err)
+	case dl.Attempts >= d.cfg.MaxAttempts:
+		return d.dead(sctx, log, dl, fmt.Errorf("gave up after %d attempts: %w", dl.Attempts, err))
+	case now.Sub(dl.CreatedAt) >= d.cfg.MaxAge:
+		return d.dead(sctx, log, dl, fmt.Errorf("gave up after %s: %w", d.cfg.MaxAge, err))
+	}
+	wait := d.Backoff(dl.Attempts)
+	if after, ok := RetryAfter(err); ok && after > wait {
+		wait = after
+	}
+	log.LogAttrs(ctx, slog.LevelWarn, "notify: delivery failed, will retry", slog.String("error", err.Error()),
+		slog.Duration("retry_in", wait))
+	return d.settle(d.cfg.Deliveries.Failed(sctx, d.cfg.Owner, dl.ID, now.Add(wait), err.Error()))
+}
+
+// notifySafely calls n, turning a panic into a permanent error so that one
+// broken notifier cannot stop the dispatcher.
+func notifySafely(ctx context.Context, n Notifier, m Message) (r Receipt, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r, err = Receipt{}, Permanent(fmt.Errorf("notifier panicked: %v", p))
+		}
+	}()
+	return n.Notify(ctx, m)
+}
+
+// Backoff returns the wait before the retry that follows attempt (1 for the
+// first): a random duration between 0 and MinBackoff·2^(attempt-1), capped
+// at MaxBackoff.
+func (d *Dispatcher) Backoff(attempt int) time.Duration {
+	ceiling := d.cfg.MinBackoff
+	for i := 1; i < attempt && ceiling < d.cfg.MaxBackoff; i++ {
+		ceiling *= 2
+	}
+	return d.cfg.Jitter(min(ceiling, d.cfg.MaxBackoff))
+}
+
+// dead records dl as dead and tells OnDead.
+func (d *Dispatcher) dead(ctx context.Context, log *slog.Logger, dl Delivery, cause error) error {
+	if err := d.cfg.Deliveries.Dead(ctx, d.cfg.Owner, dl.ID, cause.Error()); err != nil {
+		return d.settle(err)
+	}
+	log.LogAttrs(ctx, slog.LevelError, "notify: delivery dead", slog.String("error", cause.Error()))
+	if d.cfg.OnDead != nil {
+		dl.Status, dl.LastError = StatusDead, TruncateError(cause.Error())
+		if err := d.cfg.OnDead(ctx, dl, cause); err != nil {
+			log.LogAttrs(ctx, slog.LevelError, "notify: recording a dead delivery failed", slog.String("error", err.Error()))
+		}
+	}
+	return nil
+}
+
+// settle passes on a store error recording an outcome, except that the
+// claim was taken over: another dispatcher delivers it then.
+func (d *Dispatcher) settle(err error) error {
+	if err == nil || errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return fmt.Errorf("notify: dispatcher: record delivery: %w", err)
+}
+
+// Replay makes dead delivery id pending again, due at once.
+func (d *Dispatcher) Replay(ctx context.Context, id int64) error {
+	return d.cfg.Deliveries.Replay(ctx, id)
+}
+
+// ReplayChannel makes every dead delivery to channel pending again, once
+// the channel is fixed, and returns how many it replayed.
+func (d *Dispatcher) ReplayChannel(ctx context.Context, channel string) (int, error) {
+	if channel == "" {
+		return 0, invalid("channel", "", "must not be empty")
+	}
+	n := 0
+	for {
+		dead, err := d.cfg.Deliveries.DeadDeliveries(ctx, channel, MaxClaim)
+		if err != nil {
+			return n, err
+		}
+		if len(dead) == 0 {
+			return n, nil
+		}
+		for _, dl := range dead {
+			if err := d.cfg.Deliveries.Replay(ctx, dl.ID); err != nil && !errors.Is(err, ErrConflict) {
+				return n, err
+			}
+			n++
+		}
+	}
+}
