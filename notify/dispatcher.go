@@ -274,7 +274,7 @@ func (d *Dispatcher) fanOut(ctx context.Context) (int, error) {
 		}
 		for _, h := range decision.Held {
 			targets = append(targets, DeliveryTarget{Channel: h.Channel, Route: h.Route, Held: true})
-			d.log.LogAttrs(ctx, slog.LevelInfo, "notify: delivery held back by TLP", slog.String("key", e.Key),
+			d.log.LogAttrs(ctx, slog.LevelDebug, "notify: delivery held back by TLP", slog.String("key", e.Key),
 				slog.String("channel", h.Channel), slog.String("tlp", string(h.TLP)), slog.String("max_tlp", string(h.MaxTLP)))
 		}
 		switch err := d.cfg.Deliveries.FanOut(ctx, d.cfg.Owner, e.ID, targets); {
