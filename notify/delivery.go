@@ -187,3 +187,10 @@ func DeliveryAudience(payload []byte) Audience {
 	}
 	return m.Audience
 }
+
+// EventNotificationFailed is the type of the event an incident's timeline
+// gets when one of its notifications is dead. Its data names the channel
+// that failed ({"channel": …}); a [Dispatcher] never delivers such an
+// event to that channel, and does not report the failure of its own
+// delivery, so that a failing channel causes no loop.
+const EventNotificationFailed = "notification_failed"

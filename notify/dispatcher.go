@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -81,7 +82,10 @@ type DispatcherConfig struct {
 	// OnDead, if set, is called once for each delivery the dispatcher
 	// gives up on, after it is recorded dead, with the error of its last
 	// attempt: the place to record the failure on the incident's
-	// timeline. An error it returns is logged.
+	// timeline (the incident package's Responder.RecordNotificationFailed).
+	// It is not called for the deliveries of [EventNotificationFailed]
+	// messages, so that failures do not feed on themselves. An error it
+	// returns is logged.
 	OnDead func(ctx context.Context, d Delivery, err error) error
 }
 
@@ -269,7 +273,12 @@ func (d *Dispatcher) fanOut(ctx context.Context) (int, error) {
 		}
 		decision := d.cfg.Router.Route(m)
 		targets := make([]DeliveryTarget, 0, len(decision.Deliver)+len(decision.Held))
+		failed := failedChannel(m)
 		for _, t := range decision.Deliver {
+			if t.Channel == failed {
+				// A failure is never reported to the channel that failed.
+				continue
+			}
 			targets = append(targets, DeliveryTarget{Channel: t.Channel, Route: t.Route})
 		}
 		for _, h := range decision.Held {
@@ -369,6 +378,21 @@ func (d *Dispatcher) attempt(ctx context.Context, dl Delivery) error {
 	return d.settle(d.cfg.Deliveries.Failed(sctx, d.cfg.Owner, dl.ID, now.Add(wait), err.Error()))
 }
 
+// failedChannel returns the channel a notification_failed message reports
+// on, or "" for other messages.
+func failedChannel(m Message) string {
+	if m.Event.Type != EventNotificationFailed {
+		return ""
+	}
+	var data struct {
+		Channel string `json:"channel"`
+	}
+	if err := json.Unmarshal(m.Event.Data, &data); err != nil {
+		return ""
+	}
+	return data.Channel
+}
+
 // notifySafely calls n, turning a panic into a permanent error so that one
 // broken notifier cannot stop the dispatcher.
 func notifySafely(ctx context.Context, n Notifier, m Message) (r Receipt, err error) {
@@ -397,7 +421,8 @@ func (d *Dispatcher) dead(ctx context.Context, log *slog.Logger, dl Delivery, ca
 		return d.settle(err)
 	}
 	log.LogAttrs(ctx, slog.LevelError, "notify: delivery dead", slog.String("error", cause.Error()))
-	if d.cfg.OnDead != nil {
+	// The failure to report a failure is not reported in turn: no loops.
+	if d.cfg.OnDead != nil && dl.Type != EventNotificationFailed {
 		dl.Status, dl.LastError = StatusDead, TruncateError(cause.Error())
 		if err := d.cfg.OnDead(ctx, dl, cause); err != nil {
 			log.LogAttrs(ctx, slog.LevelError, "notify: recording a dead delivery failed", slog.String("error", err.Error()))
