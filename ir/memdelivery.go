@@ -132,6 +132,13 @@ func (s *MemoryStore) Failed(ctx context.Context, owner string, id int64, at tim
 	})
 }
 
+// Release implements notify.Deliveries.
+func (s *MemoryStore) Release(ctx context.Context, owner string, id int64, at time.Time) error {
+	return s.settleDelivery(ctx, owner, id, func(d *memoryDelivery, now time.Time) {
+		d.NextAt, d.Attempts, d.claim = at, max(d.Attempts-1, 0), memoryClaim{}
+	})
+}
+
 // Dead implements notify.Deliveries.
 func (s *MemoryStore) Dead(ctx context.Context, owner string, id int64, lastErr string) error {
 	return s.settleDelivery(ctx, owner, id, func(d *memoryDelivery, now time.Time) {

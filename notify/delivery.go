@@ -127,6 +127,11 @@ type Deliveries interface {
 	// Failed gives back delivery id, claimed by owner, for another
 	// attempt at at, keeping lastErr. The errors are those of Delivered.
 	Failed(ctx context.Context, owner string, id int64, at time.Time, lastErr string) error
+	// Release gives back delivery id, claimed by owner, without an
+	// attempt having been made (its channel's rate limit or circuit
+	// breaker held it back): it is due again at at, and the claim does
+	// not count as an attempt. The errors are those of Delivered.
+	Release(ctx context.Context, owner string, id int64, at time.Time) error
 	// Dead gives up on delivery id, claimed by owner, keeping lastErr.
 	// The errors are those of Delivered.
 	Dead(ctx context.Context, owner string, id int64, lastErr string) error

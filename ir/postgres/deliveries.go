@@ -143,6 +143,12 @@ func (s *Store) Failed(ctx context.Context, owner string, id int64, at time.Time
 		at.Truncate(time.Microsecond), notify.TruncateError(lastErr))
 }
 
+// Release implements notify.Deliveries.
+func (s *Store) Release(ctx context.Context, owner string, id int64, at time.Time) error {
+	return s.settleDelivery(ctx, "release", owner, id, `next_at = $3, attempts = greatest(attempts - 1, 0)`,
+		at.Truncate(time.Microsecond))
+}
+
 // Dead implements notify.Deliveries.
 func (s *Store) Dead(ctx context.Context, owner string, id int64, lastErr string) error {
 	return s.settleDelivery(ctx, "dead", owner, id, `status = 'dead', updated_at = coalesce($3::timestamptz, statement_timestamp()),

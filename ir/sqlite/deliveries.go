@@ -135,6 +135,13 @@ func (s *Store) Failed(ctx context.Context, owner string, id int64, at time.Time
 		unixNano(at), notify.TruncateError(lastErr), id, owner)
 }
 
+// Release implements notify.Deliveries.
+func (s *Store) Release(ctx context.Context, owner string, id int64, at time.Time) error {
+	return s.settleDelivery(ctx, "release", owner, id, `UPDATE deliveries SET claimed_by = NULL, claimed_until = NULL,
+		next_at = ?1, attempts = max(attempts - 1, 0) WHERE id = ?2 AND claimed_by = ?3 AND status = 'pending'`,
+		unixNano(at), id, owner)
+}
+
 // Dead implements notify.Deliveries.
 func (s *Store) Dead(ctx context.Context, owner string, id int64, lastErr string) error {
 	return s.settleDelivery(ctx, "dead", owner, id, `UPDATE deliveries SET status = 'dead', claimed_by = NULL,

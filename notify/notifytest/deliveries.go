@@ -44,6 +44,7 @@ func TestDeliveries(t *testing.T, newStore func(t *testing.T, clock *Clock) Deli
 		{"OrderPerChannel", s.testOrderPerChannel},
 		{"WaitsForEarlierMessages", s.testWaitsForEarlier},
 		{"Lease", s.testLease},
+		{"Release", s.testRelease},
 		{"DeadAndReplay", s.testDeadAndReplay},
 		{"InvalidArguments", s.testInvalid},
 		{"ConcurrentClaimers", s.testConcurrent},
@@ -411,4 +412,24 @@ func (s deliverySuite) testConcurrent(t *testing.T) {
 		return out
 	}
 	assert.Equal(t, perStream(inOrder), perStream(seen), "an incident's deliveries to a channel out of order")
+}
+
+func (s deliverySuite) testRelease(t *testing.T) {
+	st, clock := s.store(t)
+	ctx := context.Background()
+	fanOut(t, st, "INC-000009", 1, notify.DeliveryTarget{Channel: "a"})
+	got := claimDeliveries(t, st, "d", 10)
+	require.Len(t, got, 1)
+	require.NoError(t, st.Failed(ctx, "d", got[0].ID, clock.Now(), "503"))
+	got = claimDeliveries(t, st, "d", 10)
+	require.Len(t, got, 1)
+	require.Equal(t, 2, got[0].Attempts)
+	assert.ErrorIs(t, st.Release(ctx, "other", got[0].ID, clock.Now()), notify.ErrConflict)
+	require.NoError(t, st.Release(ctx, "d", got[0].ID, clock.Now().Add(time.Minute)))
+	assert.Empty(t, claimDeliveries(t, st, "d", 10), "a released delivery is due before its time")
+	clock.Advance(time.Minute)
+	got = claimDeliveries(t, st, "d", 10)
+	require.Len(t, got, 1)
+	assert.Equal(t, 2, got[0].Attempts, "a release counted as an attempt")
+	assert.Equal(t, "503", got[0].LastError, "a release changed the last error")
 }
