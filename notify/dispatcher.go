@@ -13,6 +13,9 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/sony/gobreaker/v2"
+	"golang.org/x/time/rate"
 )
 
 // Clock tells the time. The dispatcher reads due times and ages from it;
@@ -76,6 +79,11 @@ type DispatcherConfig struct {
 	// a delivery that fails past it is dead. Default 24 hours.
 	MaxAge time.Duration
 
+	// Limits are the rate limits and circuit breakers of the channels,
+	// by name; a channel without an entry has no rate limit and the
+	// default breaker.
+	Limits map[string]ChannelLimits
+
 	// Jitter returns a random duration in [0, n]; default a uniform
 	// pseudo-random one. Tests set it to make backoff predictable.
 	Jitter func(n time.Duration) time.Duration
@@ -87,6 +95,35 @@ type DispatcherConfig struct {
 	// messages, so that failures do not feed on themselves. An error it
 	// returns is logged.
 	OnDead func(ctx context.Context, d Delivery, err error) error
+}
+
+// ChannelLimits spare one channel: a rate limit (golang.org/x/time/rate)
+// and a circuit breaker (github.com/sony/gobreaker/v2). A delivery the
+// rate limit or an open breaker holds back is not tried: it waits, and
+// does not use up an attempt.
+type ChannelLimits struct {
+	// Rate is the most deliveries a second to the channel; 0 means no
+	// limit.
+	Rate float64
+	// Burst is how many deliveries may go at once within the rate;
+	// default 1.
+	Burst int
+	// BreakAfter is how many failed attempts in a row open the channel's
+	// breaker; default 5, and negative means the channel has none. An
+	// attempt that fails for its message alone ([ErrPermanent] other than
+	// [ErrUnauthorized] and [ErrGone]) does not count.
+	BreakAfter int
+	// BreakFor is how long an open breaker holds deliveries back before
+	// it lets one through to try the channel again; default 30 seconds.
+	BreakFor time.Duration
+}
+
+// channel is a channel as the dispatcher drives it.
+type channel struct {
+	notifier Notifier
+	limiter  *rate.Limiter                      // nil without a rate limit
+	breaker  *gobreaker.CircuitBreaker[Receipt] // nil without a breaker
+	breakFor time.Duration
 }
 
 // Dispatcher delivers what an incident store's outbox holds: it claims the
@@ -105,8 +142,9 @@ type DispatcherConfig struct {
 // Several dispatchers, in one process or many, share one store through its
 // claims.
 type Dispatcher struct {
-	cfg DispatcherConfig
-	log *slog.Logger
+	cfg      DispatcherConfig
+	log      *slog.Logger
+	channels map[string]*channel
 }
 
 // NewDispatcher checks cfg and returns its dispatcher. It refuses, with an
@@ -172,6 +210,11 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 	case cfg.PollInterval < 0 || cfg.MinBackoff < 0 || cfg.MaxBackoff < cfg.MinBackoff || cfg.MaxAge < 0:
 		add("dispatcher durations", "must not be negative, and MaxBackoff must be at least MinBackoff")
 	}
+	for name, l := range cfg.Limits {
+		if l.Rate < 0 || l.Burst < 0 || l.BreakFor < 0 {
+			problems = append(problems, invalid("dispatcher limits of channel", name, "must not be negative"))
+		}
+	}
 	if cfg.Owner == "" {
 		cfg.Owner = defaultOwner()
 	}
@@ -196,7 +239,55 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Dispatcher{cfg: cfg, log: log.With(slog.String("dispatcher", cfg.Owner))}, nil
+	d := &Dispatcher{cfg: cfg, log: log.With(slog.String("dispatcher", cfg.Owner)), channels: make(map[string]*channel)}
+	for name, n := range cfg.Channels {
+		d.channels[name] = d.newChannel(name, n, cfg.Limits[name])
+	}
+	return d, nil
+}
+
+// newChannel sets up the rate limit and breaker of a channel.
+func (d *Dispatcher) newChannel(name string, n Notifier, l ChannelLimits) *channel {
+	c := &channel{notifier: n, breakFor: l.BreakFor}
+	if l.Rate > 0 {
+		c.limiter = rate.NewLimiter(rate.Limit(l.Rate), max(l.Burst, 1))
+	}
+	if l.BreakAfter < 0 {
+		return c
+	}
+	trip := uint32(l.BreakAfter)
+	if trip == 0 {
+		trip = 5
+	}
+	if c.breakFor == 0 {
+		c.breakFor = 30 * time.Second
+	}
+	c.breaker = gobreaker.NewCircuitBreaker[Receipt](gobreaker.Settings{
+		Name:        name,
+		Timeout:     c.breakFor,
+		ReadyToTrip: func(counts gobreaker.Counts) bool { return counts.ConsecutiveFailures >= trip },
+		IsSuccessful: func(err error) bool {
+			// A message the channel refuses says nothing of the channel.
+			return err == nil || (errors.Is(err, ErrPermanent) && !errors.Is(err, ErrUnauthorized) && !errors.Is(err, ErrGone))
+		},
+		// An attempt cut short by a stop says nothing either.
+		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			d.log.LogAttrs(context.Background(), slog.LevelWarn, "notify: channel breaker "+to.String(),
+				slog.String("channel", name), slog.String("was", from.String()))
+		},
+	})
+	return c
+}
+
+// BreakerState returns the state of channel's circuit breaker: "closed",
+// "half-open" or "open"; "" for a channel without one.
+func (d *Dispatcher) BreakerState(channel string) string {
+	c := d.channels[channel]
+	if c == nil || c.breaker == nil {
+		return ""
+	}
+	return c.breaker.State().String()
 }
 
 // defaultOwner names a dispatcher by its host, process and a random
@@ -340,16 +431,34 @@ func (d *Dispatcher) attempt(ctx context.Context, dl Delivery) error {
 	if err != nil {
 		return d.dead(sctx, log, dl, Permanent(err))
 	}
-	n := d.cfg.Channels[dl.Channel]
-	if n == nil {
+	ch := d.channels[dl.Channel]
+	if ch == nil {
 		// The channel was configured when the delivery was routed and
 		// is not now: wait for it to come back rather than drop it.
 		err = Retry(fmt.Errorf("no notifier for channel %q", dl.Channel), d.cfg.MaxBackoff)
 	} else {
+		now := d.cfg.Clock.Now()
+		if ch.limiter != nil {
+			res := ch.limiter.ReserveN(now, 1)
+			if wait := res.DelayFrom(now); wait > 0 {
+				res.CancelAt(now)
+				log.LogAttrs(ctx, slog.LevelDebug, "notify: delivery held back by the channel's rate limit", slog.Duration("wait", wait))
+				return d.settle(d.cfg.Deliveries.Release(sctx, d.cfg.Owner, dl.ID, now.Add(wait)))
+			}
+		}
 		actx, acancel := context.WithTimeout(ctx, d.cfg.AttemptTimeout)
+		send := func() (Receipt, error) { return notifySafely(actx, ch.notifier, m) }
 		var r Receipt
-		r, err = notifySafely(actx, n, m)
+		if ch.breaker != nil {
+			r, err = ch.breaker.Execute(send)
+		} else {
+			r, err = send()
+		}
 		acancel()
+		if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+			log.LogAttrs(ctx, slog.LevelDebug, "notify: delivery held back by the channel's open breaker")
+			return d.settle(d.cfg.Deliveries.Release(sctx, d.cfg.Owner, dl.ID, now.Add(min(ch.breakFor, d.cfg.PollInterval))))
+		}
 		if err == nil {
 			log.LogAttrs(ctx, slog.LevelDebug, "notify: delivered", slog.String("receipt", r.String()))
 			return d.settle(d.cfg.Deliveries.Delivered(sctx, d.cfg.Owner, dl.ID, r))

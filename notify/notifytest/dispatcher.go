@@ -41,6 +41,8 @@ func TestDispatcher(t *testing.T, newStore func(t *testing.T, clock *Clock) Deli
 		{"Backoff", s.testBackoff},
 		{"Shutdown", s.testShutdown},
 		{"SharedStore", s.testShared},
+		{"RateLimit", s.testRateLimit},
+		{"Breaker", s.testBreaker},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -383,4 +385,91 @@ func (s dispatcherSuite) testShared(t *testing.T) {
 			last[inc] = k
 		}
 	}
+}
+
+// attempts returns the attempts of the deliveries of incidents to
+// channel, in order.
+func attempts(t *testing.T, st DeliveryStore, channel string, incidents ...string) []int {
+	t.Helper()
+	var out []int
+	for _, inc := range incidents {
+		out = append(out, byChannel(t, st, inc)[channel].Attempts)
+	}
+	return out
+}
+
+func (s dispatcherSuite) testRateLimit(t *testing.T) {
+	st, clock := s.store(t)
+	a := &Recorder{}
+	d := dispatcher(t, st, clock, "d1", map[string]*Recorder{"a": a}, func(c *notify.DispatcherConfig) {
+		c.Workers = 1
+		c.Limits = map[string]notify.ChannelLimits{"a": {Rate: 1, Burst: 1}}
+	})
+	incs := []string{"INC-000301", "INC-000302", "INC-000303"}
+	for _, inc := range incs {
+		notice(t, st, inc, string(notify.TLPGreen), 1)
+	}
+	pass(t, d)
+	assert.Equal(t, 1, a.Given(), "the rate limit let more through")
+	assert.Equal(t, []int{1, 0, 0}, attempts(t, st, "a", incs...), "deliveries held back by the rate limit used up attempts")
+	pass(t, d)
+	assert.Equal(t, 1, a.Given(), "the rate limit let more through")
+	clock.Advance(time.Second)
+	pass(t, d)
+	assert.Equal(t, 2, a.Given())
+	clock.Advance(time.Second)
+	pass(t, d)
+	assert.Len(t, a.Keys(), 3)
+}
+
+func (s dispatcherSuite) testBreaker(t *testing.T) {
+	st, clock := s.store(t)
+	var (
+		mu    sync.Mutex
+		fixed bool
+	)
+	a := &Recorder{Fail: func(notify.Message, int) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if !fixed {
+			return notify.Retry(errors.New("503"), 0)
+		}
+		return nil
+	}}
+	breakFor := time.Hour
+	mk := func() *notify.Dispatcher {
+		return dispatcher(t, st, clock, "d1", map[string]*Recorder{"a": a}, func(c *notify.DispatcherConfig) {
+			c.Workers = 1
+			c.Limits = map[string]notify.ChannelLimits{"a": {BreakAfter: 2, BreakFor: breakFor}}
+		})
+	}
+	d := mk()
+	incs := []string{"INC-000401", "INC-000402", "INC-000403"}
+	for _, inc := range incs {
+		notice(t, st, inc, string(notify.TLPGreen), 1)
+	}
+	pass(t, d)
+	assert.Equal(t, 2, a.Given())
+	assert.Equal(t, "open", d.BreakerState("a"))
+	for range 5 {
+		clock.Advance(time.Minute)
+		pass(t, d)
+	}
+	assert.Equal(t, 2, a.Given(), "deliveries went to a channel whose breaker is open")
+	assert.Equal(t, []int{1, 1, 0}, attempts(t, st, "a", incs...), "deliveries held back by the breaker used up attempts")
+
+	// A breaker that closes again lets the deliveries through.
+	breakFor = 20 * time.Millisecond
+	d = mk()
+	clock.Advance(time.Minute)
+	pass(t, d)
+	assert.Equal(t, 4, a.Given(), "two more fail and open the breaker")
+	mu.Lock()
+	fixed = true
+	mu.Unlock()
+	require.Eventually(t, func() bool {
+		clock.Advance(time.Minute)
+		pass(t, d)
+		return len(a.Keys()) == 3
+	}, 10*time.Second, 5*time.Millisecond, "the half-open breaker never let the deliveries through")
 }
