@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 )
 
@@ -78,6 +81,15 @@ type DispatcherConfig struct {
 	// MaxAge is how long after its change a delivery may still be made;
 	// a delivery that fails past it is dead. Default 24 hours.
 	MaxAge time.Duration
+
+	// TracerProvider and MeterProvider receive a span per delivery
+	// attempt, linked to the span of the change that wrote the message,
+	// and the metrics incidentkit.notify.deliveries (by channel and
+	// outcome), incidentkit.notify.attempt.duration and
+	// incidentkit.notify.breaker.state. Nil means the global providers
+	// (see go.opentelemetry.io/otel).
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 
 	// Limits are the rate limits and circuit breakers of the channels,
 	// by name; a channel without an entry has no rate limit and the
@@ -145,6 +157,7 @@ type Dispatcher struct {
 	cfg      DispatcherConfig
 	log      *slog.Logger
 	channels map[string]*channel
+	tel      *dispatcherTelemetry
 }
 
 // NewDispatcher checks cfg and returns its dispatcher. It refuses, with an
@@ -243,7 +256,27 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 	for name, n := range cfg.Channels {
 		d.channels[name] = d.newChannel(name, n, cfg.Limits[name])
 	}
+	tp, mp := cfg.TracerProvider, cfg.MeterProvider
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	tel, err := newDispatcherTelemetry(d, tp, mp)
+	if err != nil {
+		return nil, fmt.Errorf("notify: dispatcher telemetry: %w", err)
+	}
+	d.tel = tel
 	return d, nil
+}
+
+// Close stops reporting the dispatcher's metrics. Stop Run first.
+func (d *Dispatcher) Close() error {
+	if d.tel.reg == nil {
+		return nil
+	}
+	return d.tel.reg.Unregister()
 }
 
 // newChannel sets up the rate limit and breaker of a channel.
@@ -374,6 +407,7 @@ func (d *Dispatcher) fanOut(ctx context.Context) (int, error) {
 		}
 		for _, h := range decision.Held {
 			targets = append(targets, DeliveryTarget{Channel: h.Channel, Route: h.Route, Held: true})
+			d.tel.deliveries.Add(ctx, 1, metric.WithAttributes(attrChannel.String(h.Channel), attrOutcome.String(outcomeHeld)))
 			d.log.LogAttrs(ctx, slog.LevelDebug, "notify: delivery held back by TLP", slog.String("key", e.Key),
 				slog.String("channel", h.Channel), slog.String("tlp", string(h.TLP)), slog.String("max_tlp", string(h.MaxTLP)))
 		}
@@ -426,10 +460,23 @@ func (d *Dispatcher) attempt(ctx context.Context, dl Delivery) error {
 	// The outcome is recorded even when ctx ended during the attempt.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
+	began := time.Now()
+	m, merr := dl.Message()
+	ctx, span := d.tel.start(ctx, dl, m)
+	outcome, err, serr := d.try(ctx, sctx, log, dl, m, merr)
+	d.tel.end(ctx, span, dl.Channel, outcome, began, err)
+	if outcome == outcomeDead {
+		return d.dead(sctx, log, dl, err)
+	}
+	return serr
+}
 
-	m, err := dl.Message()
-	if err != nil {
-		return d.dead(sctx, log, dl, Permanent(err))
+// try makes the attempt and records its outcome, but for a dead one,
+// which it leaves to the caller. It returns the outcome, the attempt's
+// error, and the store's error recording the outcome.
+func (d *Dispatcher) try(ctx, sctx context.Context, log *slog.Logger, dl Delivery, m Message, merr error) (outcome string, err, serr error) {
+	if merr != nil {
+		return outcomeDead, Permanent(merr), nil
 	}
 	ch := d.channels[dl.Channel]
 	if ch == nil {
@@ -443,7 +490,7 @@ func (d *Dispatcher) attempt(ctx context.Context, dl Delivery) error {
 			if wait := res.DelayFrom(now); wait > 0 {
 				res.CancelAt(now)
 				log.LogAttrs(ctx, slog.LevelDebug, "notify: delivery held back by the channel's rate limit", slog.Duration("wait", wait))
-				return d.settle(d.cfg.Deliveries.Release(sctx, d.cfg.Owner, dl.ID, now.Add(wait)))
+				return outcomeDeferred, nil, d.settle(d.cfg.Deliveries.Release(sctx, d.cfg.Owner, dl.ID, now.Add(wait)))
 			}
 		}
 		actx, acancel := context.WithTimeout(ctx, d.cfg.AttemptTimeout)
@@ -457,26 +504,26 @@ func (d *Dispatcher) attempt(ctx context.Context, dl Delivery) error {
 		acancel()
 		if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
 			log.LogAttrs(ctx, slog.LevelDebug, "notify: delivery held back by the channel's open breaker")
-			return d.settle(d.cfg.Deliveries.Release(sctx, d.cfg.Owner, dl.ID, now.Add(min(ch.breakFor, d.cfg.PollInterval))))
+			return outcomeDeferred, nil, d.settle(d.cfg.Deliveries.Release(sctx, d.cfg.Owner, dl.ID, now.Add(min(ch.breakFor, d.cfg.PollInterval))))
 		}
 		if err == nil {
 			log.LogAttrs(ctx, slog.LevelDebug, "notify: delivered", slog.String("receipt", r.String()))
-			return d.settle(d.cfg.Deliveries.Delivered(sctx, d.cfg.Owner, dl.ID, r))
+			return outcomeDelivered, nil, d.settle(d.cfg.Deliveries.Delivered(sctx, d.cfg.Owner, dl.ID, r))
 		}
 	}
 	now := d.cfg.Clock.Now()
 	if ctx.Err() != nil {
 		// Shutting down: the attempt was cut short, not refused. It is
 		// due again at once, for the next dispatcher.
-		return d.settle(d.cfg.Deliveries.Failed(sctx, d.cfg.Owner, dl.ID, now, "dispatcher stopped: "+err.Error()))
+		return outcomeStopped, err, d.settle(d.cfg.Deliveries.Failed(sctx, d.cfg.Owner, dl.ID, now, "dispatcher stopped: "+err.Error()))
 	}
 	switch {
 	case errors.Is(err, ErrPermanent):
-		return d.dead(sctx, log, dl, err)
+		return outcomeDead, err, nil
 	case dl.Attempts >= d.cfg.MaxAttempts:
-		return d.dead(sctx, log, dl, fmt.Errorf("gave up after %d attempts: %w", dl.Attempts, err))
+		return outcomeDead, fmt.Errorf("gave up after %d attempts: %w", dl.Attempts, err), nil
 	case now.Sub(dl.CreatedAt) >= d.cfg.MaxAge:
-		return d.dead(sctx, log, dl, fmt.Errorf("gave up after %s: %w", d.cfg.MaxAge, err))
+		return outcomeDead, fmt.Errorf("gave up after %s: %w", d.cfg.MaxAge, err), nil
 	}
 	wait := d.Backoff(dl.Attempts)
 	if after, ok := RetryAfter(err); ok && after > wait {
@@ -484,7 +531,7 @@ func (d *Dispatcher) attempt(ctx context.Context, dl Delivery) error {
 	}
 	log.LogAttrs(ctx, slog.LevelWarn, "notify: delivery failed, will retry", slog.String("error", err.Error()),
 		slog.Duration("retry_in", wait))
-	return d.settle(d.cfg.Deliveries.Failed(sctx, d.cfg.Owner, dl.ID, now.Add(wait), err.Error()))
+	return outcomeRetry, err, d.settle(d.cfg.Deliveries.Failed(sctx, d.cfg.Owner, dl.ID, now.Add(wait), err.Error()))
 }
 
 // failedChannel returns the channel a notification_failed message reports
