@@ -104,6 +104,10 @@ func TestDispatcherTelemetry(t *testing.T) {
 	assert.Positive(t, points[key("broken", "retry")])
 	_, ok = findNotifyMetric(rm, "incidentkit.notify.attempt.duration")
 	assert.True(t, ok, "no attempt duration metric")
+	m, ok = findNotifyMetric(rm, "incidentkit.notify.deliveries.pending")
+	require.True(t, ok, "no pending deliveries metric")
+	assert.Equal(t, int64(2), int64Points(t, m)[attrKey(attribute.String("incidentkit.notify.channel", "broken"))],
+		"the broken channel's deliveries are pending")
 	m, ok = findNotifyMetric(rm, "incidentkit.notify.breaker.state")
 	require.True(t, ok, "no breaker metric")
 	assert.Equal(t, int64(0), int64Points(t, m)[attrKey(attribute.String("incidentkit.notify.channel", "chat"))])

@@ -202,6 +202,30 @@ func (s *MemoryStore) listDeliveries(ctx context.Context, limit int, keep func(*
 	return out, nil
 }
 
+// CountDeliveries implements notify.Deliveries.
+func (s *MemoryStore) CountDeliveries(ctx context.Context) ([]notify.DeliveryCount, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, &opError{op: "memory store: count deliveries", err: err}
+	}
+	type group struct {
+		channel string
+		status  notify.DeliveryStatus
+	}
+	n := make(map[group]int64)
+	for _, d := range s.deliveries.list {
+		if d.Status == notify.StatusPending || d.Status == notify.StatusDead {
+			n[group{d.Channel, d.Status}]++
+		}
+	}
+	out := make([]notify.DeliveryCount, 0, len(n))
+	for g, c := range n {
+		out = append(out, notify.DeliveryCount{Channel: g.channel, Status: g.status, N: c})
+	}
+	return out, nil
+}
+
 // Replay implements notify.Deliveries.
 func (s *MemoryStore) Replay(ctx context.Context, id int64) error {
 	s.mu.Lock()

@@ -143,10 +143,21 @@ type Deliveries interface {
 	// channel, or to any channel if channel is empty; limit must be
 	// between 1 and [MaxClaim].
 	DeadDeliveries(ctx context.Context, channel string, limit int) ([]Delivery, error)
+	// CountDeliveries counts the pending and the dead deliveries, by
+	// channel and status, in no particular order: what a dispatcher's
+	// metrics report, and what an SRE alerts on.
+	CountDeliveries(ctx context.Context) ([]DeliveryCount, error)
 	// Replay makes dead delivery id pending again, due at once, with its
 	// attempts counted from 0. It fails with [ErrNotFound] if there is no
 	// such delivery and with [ErrConflict] if it is not dead.
 	Replay(ctx context.Context, id int64) error
+}
+
+// DeliveryCount is how many deliveries to one channel have one status.
+type DeliveryCount struct {
+	Channel string
+	Status  DeliveryStatus
+	N       int64
 }
 
 // CheckTargets checks the targets of [Deliveries.FanOut], with an error

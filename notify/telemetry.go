@@ -41,6 +41,8 @@ type dispatcherTelemetry struct {
 	deliveries metric.Int64Counter
 	latency    metric.Float64Histogram
 	breakers   metric.Int64ObservableGauge
+	pending    metric.Int64ObservableGauge
+	dead       metric.Int64ObservableGauge
 	reg        metric.Registration
 }
 
@@ -60,17 +62,36 @@ func newDispatcherTelemetry(d *Dispatcher, tp trace.TracerProvider, mp metric.Me
 	t.breakers, err = meter.Int64ObservableGauge("incidentkit.notify.breaker.state",
 		metric.WithDescription("State of each channel's circuit breaker: 0 closed, 1 half-open, 2 open."))
 	errs = append(errs, err)
+	// The store's counts are the whole store's: one dispatcher per store
+	// should report them, or they are reported once per dispatcher.
+	t.pending, err = meter.Int64ObservableGauge("incidentkit.notify.deliveries.pending",
+		metric.WithDescription("Deliveries waiting to be made, by channel: the number to alert on."), metric.WithUnit("{delivery}"))
+	errs = append(errs, err)
+	t.dead, err = meter.Int64ObservableGauge("incidentkit.notify.deliveries.dead",
+		metric.WithDescription("Deliveries given up on and waiting for a replay, by channel."), metric.WithUnit("{delivery}"))
+	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	t.reg, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+	t.reg, err = meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
 		for name, c := range d.channels {
 			if c.breaker != nil {
 				o.ObserveInt64(t.breakers, int64(c.breaker.State()), metric.WithAttributes(attrChannel.String(name)))
 			}
 		}
+		counts, err := d.cfg.Deliveries.CountDeliveries(ctx)
+		if err != nil {
+			return err
+		}
+		for _, c := range counts {
+			g := t.pending
+			if c.Status == StatusDead {
+				g = t.dead
+			}
+			o.ObserveInt64(g, c.N, metric.WithAttributes(attrChannel.String(c.Channel)))
+		}
 		return nil
-	}, t.breakers)
+	}, t.breakers, t.pending, t.dead)
 	return t, err
 }
 

@@ -212,6 +212,30 @@ func (s *Store) listDeliveries(ctx context.Context, op, query string, args ...an
 	return out, nil
 }
 
+// CountDeliveries implements notify.Deliveries.
+func (s *Store) CountDeliveries(ctx context.Context) ([]notify.DeliveryCount, error) {
+	const op = "count deliveries"
+	if err := ctxErr(ctx, op); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, s.q.t(`SELECT channel, status, count(*) FROM §.deliveries
+		WHERE status IN ('pending', 'dead') GROUP BY channel, status`))
+	if err != nil {
+		return nil, wrap(ctx, op, err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (notify.DeliveryCount, error) {
+		var c notify.DeliveryCount
+		var status string
+		err := row.Scan(&c.Channel, &status, &c.N)
+		c.Status = notify.DeliveryStatus(status)
+		return c, err
+	})
+	if err != nil {
+		return nil, wrap(ctx, op, err)
+	}
+	return out, nil
+}
+
 // Replay implements notify.Deliveries.
 func (s *Store) Replay(ctx context.Context, id int64) error {
 	if err := ctxErr(ctx, "replay"); err != nil {

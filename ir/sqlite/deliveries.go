@@ -206,6 +206,31 @@ func (s *Store) listDeliveries(ctx context.Context, op, query string, args ...an
 	return out, wrap(ctx, op, rows.Err())
 }
 
+// CountDeliveries implements notify.Deliveries.
+func (s *Store) CountDeliveries(ctx context.Context) ([]notify.DeliveryCount, error) {
+	const op = "count deliveries"
+	if err := ctxErr(ctx, op); err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT channel, status, count(*) FROM deliveries
+		WHERE status IN ('pending', 'dead') GROUP BY channel, status`)
+	if err != nil {
+		return nil, wrap(ctx, op, err)
+	}
+	defer func() { _ = rows.Close() }()
+	var out []notify.DeliveryCount
+	for rows.Next() {
+		var c notify.DeliveryCount
+		var status string
+		if err := rows.Scan(&c.Channel, &status, &c.N); err != nil {
+			return nil, wrap(ctx, op, err)
+		}
+		c.Status = notify.DeliveryStatus(status)
+		out = append(out, c)
+	}
+	return out, wrap(ctx, op, rows.Err())
+}
+
 // Replay implements notify.Deliveries.
 func (s *Store) Replay(ctx context.Context, id int64) error {
 	return s.write(ctx, "replay", func(tx *sql.Tx) error {

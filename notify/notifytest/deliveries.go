@@ -298,6 +298,13 @@ func (s deliverySuite) testDeadAndReplay(t *testing.T) {
 	}
 	next := claimDeliveries(t, st, "d", 10)
 	assert.ElementsMatch(t, []string{keys[1] + "→a", keys[1] + "→b"}, deliveryKeys(next), "a dead delivery holds up later ones")
+	counts, err := st.CountDeliveries(ctx)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []notify.DeliveryCount{
+		{Channel: "a", Status: notify.StatusDead, N: 1},
+		{Channel: "a", Status: notify.StatusPending, N: 1},
+		{Channel: "b", Status: notify.StatusPending, N: 1},
+	}, counts, "pending and dead deliveries by channel")
 	dead, err := st.DeadDeliveries(ctx, "a", 10)
 	require.NoError(t, err)
 	require.Len(t, dead, 1)
