@@ -332,13 +332,23 @@ func defaultOwner() string {
 	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
+// Waiter is an [Outbox] that can wait for messages: Wait returns when a
+// change may have left messages, or with ctx's error when ctx ends first.
+// It may miss a message written just before it starts waiting, so it only
+// shortens the wait of a dispatcher that polls anyway. The PostgreSQL
+// store implements it with LISTEN/NOTIFY.
+type Waiter interface {
+	Wait(ctx context.Context) error
+}
+
 // Run delivers until ctx ends: it works while there is work, and polls
-// every PollInterval when there is none. When ctx ends it stops claiming,
+// every PollInterval when there is none, waking at once when a change
+// leaves messages if the outbox is a [Waiter]. When ctx ends it stops claiming,
 // lets the attempts in progress end (they see ctx's end), gives back what
 // it could not deliver as due at once, and returns nil; whatever is left
-// stays pending and is delivered by the next dispatcher. Run returns an
-// error only if ctx has not ended and the store keeps failing is not one:
-// store errors are logged and retried after PollInterval.
+// stays pending and is delivered by the next dispatcher. Store errors do
+// not stop Run: they are logged, and the pass is tried again after
+// PollInterval.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -358,6 +368,13 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			wait = d.cfg.PollInterval
 		} else if n == 0 {
 			wait = d.cfg.PollInterval
+			if w, ok := d.cfg.Outbox.(Waiter); ok {
+				// Woken early by a change that leaves messages.
+				wctx, cancel := context.WithTimeout(ctx, wait)
+				_ = w.Wait(wctx)
+				cancel()
+				wait = 0
+			}
 		}
 		timer.Reset(wait)
 	}
