@@ -271,6 +271,27 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 	return d, nil
 }
 
+// Check checks the configuration of every channel whose notifier is a
+// [Checker], so that a service refuses to start with a channel that
+// cannot work rather than finding out at the first incident. It returns
+// every failure at once, each naming its channel.
+func (d *Dispatcher) Check(ctx context.Context) error {
+	names := make([]string, 0, len(d.channels))
+	for name := range d.channels {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var errs []error
+	for _, name := range names {
+		if c, ok := d.channels[name].notifier.(Checker); ok {
+			if err := c.Check(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("notify: channel %s: %w", name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Close stops reporting the dispatcher's metrics. Stop Run first.
 func (d *Dispatcher) Close() error {
 	if d.tel.reg == nil {
