@@ -424,14 +424,15 @@ func (d *Dispatcher) fanOut(ctx context.Context) (int, error) {
 		}
 		m, err := e.Message()
 		if err != nil {
-			// A payload that is not a message cannot be routed; it stays
-			// in the outbox, out of the way, for someone to look at.
+			// A payload that is not a message is routed on what the
+			// outbox says of it, as TLP:RED (its label is unknown). Its
+			// deliveries die at their first attempt, where they are
+			// listed and reported, rather than holding up the incident's
+			// later messages.
 			d.log.LogAttrs(ctx, slog.LevelError, "notify: outbox message cannot be read",
 				slog.Int64("outbox_id", e.ID), slog.String("key", e.Key), slog.String("error", err.Error()))
-			if rerr := d.cfg.Outbox.Retry(ctx, d.cfg.Owner, e.ID, d.cfg.Clock.Now().Add(d.cfg.MaxBackoff), err.Error()); rerr != nil {
-				return i, fmt.Errorf("notify: dispatcher: %w", rerr)
-			}
-			continue
+			m = Message{Key: e.Key, Incident: Incident{ID: e.Incident, TLP: string(TLPRed)},
+				Event: Event{IncidentID: e.Incident, Type: e.Type}}
 		}
 		decision := d.cfg.Router.Route(m)
 		targets := make([]DeliveryTarget, 0, len(decision.Deliver)+len(decision.Held))

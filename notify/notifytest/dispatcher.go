@@ -43,6 +43,7 @@ func TestDispatcher(t *testing.T, newStore func(t *testing.T, clock *Clock) Deli
 		{"SharedStore", s.testShared},
 		{"RateLimit", s.testRateLimit},
 		{"Breaker", s.testBreaker},
+		{"Unreadable", s.testUnreadable},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -472,4 +473,37 @@ func (s dispatcherSuite) testBreaker(t *testing.T) {
 		pass(t, d)
 		return len(a.Keys()) == 3
 	}, 10*time.Second, 5*time.Millisecond, "the half-open breaker never let the deliveries through")
+}
+
+func (s dispatcherSuite) testUnreadable(t *testing.T) {
+	st, clock := s.store(t)
+	a := &Recorder{}
+	var dead []notify.Delivery
+	d := dispatcher(t, st, clock, "d1", map[string]*Recorder{"a": a}, func(c *notify.DispatcherConfig) {
+		c.Router = func() *notify.Router {
+			rt, err := notify.NewRouter(notify.Routing{Channels: []notify.ChannelRule{{Name: "a", MaxTLP: notify.TLPRed}},
+				Routes: []notify.Route{{Channels: []string{"a"}}}})
+			require.NoError(t, err)
+			return rt
+		}()
+		c.OnDead = func(_ context.Context, dl notify.Delivery, _ error) error {
+			dead = append(dead, dl)
+			return nil
+		}
+	})
+	const inc = "INC-000501"
+	require.NoError(t, st.Write(context.Background(), []notify.OutboxMessage{{Key: inc + "/1", Incident: inc, Type: "opened",
+		Payload: []byte("not a message")}}))
+	keys := notice(t, st, inc, string(notify.TLPGreen), 1)
+	for range 3 {
+		pass(t, d)
+	}
+	assert.Equal(t, keys, a.Keys(), "an unreadable message held up the incident's next one")
+	require.Len(t, dead, 1, "the unreadable message was not reported")
+	assert.Equal(t, inc+"/1", dead[0].Key)
+	all, err := st.IncidentDeliveries(context.Background(), inc)
+	require.NoError(t, err)
+	require.Len(t, all, 2)
+	assert.Equal(t, notify.StatusDead, all[0].Status, "the unreadable message's delivery")
+	assert.Equal(t, notify.StatusDelivered, all[1].Status)
 }
