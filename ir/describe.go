@@ -83,6 +83,8 @@ func Describe(m *phases.Model, e Event) string {
 		return fmt.Sprintf("collected exhibit %s, %s (%d bytes, SHA-256 %.16s…)", ev.Exhibit, ev.Name, ev.Size, ev.SHA256)
 	case *StatusUpdate:
 		return fmt.Sprintf("posted a status update for %s: %s", words(string(d.Audience)), d.Text)
+	case *NotificationFailed:
+		return fmt.Sprintf("could not notify channel %s of %s after %d attempts: %s", d.Channel, words(string(d.Event)), d.Attempts, d.Error)
 	default:
 		return words(string(e.Type))
 	}

@@ -59,26 +59,31 @@ const (
 	// EventStatusUpdate records a status update written for an audience
 	// (see [Responder.PostStatus]).
 	EventStatusUpdate EventType = "status_update"
+	// EventNotificationFailed records that a notification about the
+	// incident could not be delivered to a channel (see
+	// [Responder.RecordNotificationFailed]).
+	EventNotificationFailed EventType = notify.EventNotificationFailed
 )
 
 // eventDataTypes makes an empty EventData of each type, for decoding.
 var eventDataTypes = map[EventType]func() EventData{
-	EventOpened:            func() EventData { return &Opened{} },
-	EventPhaseChanged:      func() EventData { return &PhaseChanged{} },
-	EventSeverityChanged:   func() EventData { return &SeverityChanged{} },
-	EventPriorityChanged:   func() EventData { return &PriorityChanged{} },
-	EventImpactAssessed:    func() EventData { return &ImpactAssessed{} },
-	EventRoleAssigned:      func() EventData { return &RoleAssigned{} },
-	EventRoleUnassigned:    func() EventData { return &RoleUnassigned{} },
-	EventTaskAdded:         func() EventData { return &TaskAdded{} },
-	EventTaskCompleted:     func() EventData { return &TaskCompleted{} },
-	EventObservableAdded:   func() EventData { return &ObservableAdded{} },
-	EventAssetAdded:        func() EventData { return &AssetAdded{} },
-	EventNoteAdded:         func() EventData { return &NoteAdded{} },
-	EventDecisionRecorded:  func() EventData { return &DecisionRecorded{} },
-	EventVerdictSet:        func() EventData { return &VerdictSet{} },
-	EventEvidenceCollected: func() EventData { return &EvidenceCollected{} },
-	EventStatusUpdate:      func() EventData { return &StatusUpdate{} },
+	EventOpened:             func() EventData { return &Opened{} },
+	EventPhaseChanged:       func() EventData { return &PhaseChanged{} },
+	EventSeverityChanged:    func() EventData { return &SeverityChanged{} },
+	EventPriorityChanged:    func() EventData { return &PriorityChanged{} },
+	EventImpactAssessed:     func() EventData { return &ImpactAssessed{} },
+	EventRoleAssigned:       func() EventData { return &RoleAssigned{} },
+	EventRoleUnassigned:     func() EventData { return &RoleUnassigned{} },
+	EventTaskAdded:          func() EventData { return &TaskAdded{} },
+	EventTaskCompleted:      func() EventData { return &TaskCompleted{} },
+	EventObservableAdded:    func() EventData { return &ObservableAdded{} },
+	EventAssetAdded:         func() EventData { return &AssetAdded{} },
+	EventNoteAdded:          func() EventData { return &NoteAdded{} },
+	EventDecisionRecorded:   func() EventData { return &DecisionRecorded{} },
+	EventVerdictSet:         func() EventData { return &VerdictSet{} },
+	EventEvidenceCollected:  func() EventData { return &EvidenceCollected{} },
+	EventStatusUpdate:       func() EventData { return &StatusUpdate{} },
+	EventNotificationFailed: func() EventData { return &NotificationFailed{} },
 }
 
 // eventGoTypes maps each event type to the Go type of its data.
@@ -226,6 +231,28 @@ type StatusUpdate struct {
 	Text     string          `json:"text"`
 }
 
+// NotificationFailed records that the notification of one of the
+// incident's events could not be delivered to a channel: the dispatcher
+// gave up on it, and it waits, dead, to be replayed.
+type NotificationFailed struct {
+	// Channel is the channel the notification was for.
+	Channel string `json:"channel"`
+	// Key is the notification's key, and Event the type of the event it
+	// reported.
+	Key   string    `json:"key"`
+	Event EventType `json:"event"`
+	// Delivery identifies the dead delivery in the store, for replaying
+	// it.
+	Delivery int64 `json:"delivery"`
+	// Attempts is how many attempts were made.
+	Attempts int `json:"attempts"`
+	// Error is the last attempt's error, redacted by the channel.
+	Error string `json:"error"`
+}
+
+// EventType returns [EventNotificationFailed].
+func (*NotificationFailed) EventType() EventType { return EventNotificationFailed }
+
 // EventType returns [EventStatusUpdate].
 func (*StatusUpdate) EventType() EventType { return EventStatusUpdate }
 
@@ -316,6 +343,8 @@ func (e Event) Clone() Event {
 	case *EvidenceCollected:
 		e.Data = copyOf(d)
 	case *StatusUpdate:
+		e.Data = copyOf(d)
+	case *NotificationFailed:
 		e.Data = copyOf(d)
 	}
 	return e

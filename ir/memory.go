@@ -29,9 +29,10 @@ type MemoryStore struct {
 	open map[openKey]int64
 	// ledger keeps the custody logs; writes to it hold mu, so that the
 	// appends of one change are not interleaved with others.
-	ledger *evidence.MemoryLedgerStore
-	outbox memoryOutbox
-	clock  Clock
+	ledger     *evidence.MemoryLedgerStore
+	outbox     memoryOutbox
+	deliveries memoryDeliveries
+	clock      Clock
 }
 
 // MemoryOption configures a [MemoryStore].

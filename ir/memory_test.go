@@ -28,3 +28,17 @@ func TestMemoryChangeCustody(t *testing.T) {
 func TestMemoryLedgerStore(t *testing.T) {
 	evidencetest.TestLedgerStore(t, func(*testing.T) evidence.LedgerStore { return ir.NewMemoryStore() })
 }
+
+func TestMemoryDeliveries(t *testing.T) {
+	notifytest.TestDeliveries(t, func(_ *testing.T, clock *notifytest.Clock) notifytest.DeliveryStore {
+		st := ir.NewMemoryStore(ir.MemoryClock(clock))
+		return notifytest.DeliveryStore{OutboxStore: irtest.OutboxStore(st), Deliveries: st}
+	})
+}
+
+func TestDispatcher(t *testing.T) {
+	notifytest.TestDispatcher(t, func(_ *testing.T, clock *notifytest.Clock) notifytest.DeliveryStore {
+		st := ir.NewMemoryStore(ir.MemoryClock(clock))
+		return notifytest.DeliveryStore{OutboxStore: irtest.OutboxStore(st), Deliveries: st}
+	})
+}

@@ -60,6 +60,7 @@ func (p *Permissions) Check(op Operation, role Role) error {
 var changeOperations = []Operation{
 	OpSetSeverity, OpSetPriority, OpSetImpact, OpSetVerdict, OpAssign, OpUnassign, OpAddTask,
 	OpCompleteTask, OpAddObservable, OpAddAsset, OpAddNote, OpDecide, OpCollectEvidence, OpPostStatus,
+	OpRecordNotification,
 }
 
 // Allowed says, without changing anything, which changes actor may make to

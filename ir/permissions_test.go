@@ -115,6 +115,9 @@ func tryChange(h *harness, actor ir.Actor, id ir.ID, p ir.Permission) error {
 		return errOf(h.r.AddNote(ctx, actor, id, "a note"))
 	case ir.OpDecide:
 		return errOf(h.r.Decide(ctx, actor, id, ir.Decision{Summary: "Isolate the laptop"}))
+	case ir.OpRecordNotification:
+		return errOf(h.r.RecordNotificationFailed(ctx, actor, notify.Delivery{ID: 1, Incident: string(id), Channel: "slack",
+			Key: string(id) + "/1/1", Type: "opened", Attempts: 3, LastError: "notify: endpoint gone"}))
 	case ir.OpPostStatus:
 		return errOf(h.r.PostStatus(ctx, actor, id, notify.AudienceLegal, "No personal data involved so far"))
 	case ir.OpCollectEvidence:
@@ -152,7 +155,7 @@ func TestAllowedMatchesTheOperations(t *testing.T) {
 			p, err := h.r.Allowed(h.ctx, testCarol, id)
 			require.NoError(t, err)
 			assert.Equal(t, id, p.Incident.ID)
-			require.Len(t, p.Changes, 12+2*8, "every operation, assign and unassign once per role")
+			require.Len(t, p.Changes, 13+2*8, "every operation, assign and unassign once per role")
 			for _, perm := range p.Changes {
 				h, id := newScene(t, sc)
 				assertSameAnswer(t, perm.Err, tryChange(h, testCarol, id, perm), fmt.Sprintf("%s %s", perm.Operation, perm.Role))

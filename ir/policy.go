@@ -30,6 +30,9 @@ const (
 	OpCollectEvidence Operation = "collect_evidence"
 	// OpPostStatus writes a status update for an audience.
 	OpPostStatus Operation = "post_status"
+	// OpRecordNotification records that a notification could not be
+	// delivered; a dispatcher does it, as a service actor.
+	OpRecordNotification Operation = "record_notification"
 )
 
 // String returns the operation's name.

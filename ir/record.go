@@ -122,3 +122,31 @@ func checkDecision(d Decision) (string, []string, error) {
 	}
 	return summary, options, nil
 }
+
+// RecordNotificationFailed records on the incident's timeline, as an
+// [EventNotificationFailed] event, that delivery d, of one of its
+// notifications, is dead: the dispatcher gave up on it. With
+// [Config.Outbox] the event is routed like any other, so that a route can
+// send it to a fallback channel; the dispatcher never sends it to the
+// channel that failed, and does not record the failure of its own
+// delivery. It is checked by the [Policy] as [OpRecordNotification] and is
+// retried after conflicts until ctx ends. A dispatcher calls it from its
+// OnDead:
+//
+//	OnDead: func(ctx context.Context, d notify.Delivery, _ error) error {
+//		_, err := r.RecordNotificationFailed(ctx, dispatcherActor, d)
+//		return err
+//	},
+func (r *Responder) RecordNotificationFailed(ctx context.Context, actor Actor, d notify.Delivery) (*Incident, error) {
+	return r.mutate(ctx, actor, ID(d.Incident), change{op: OpRecordNotification, untilDone: true,
+		check: func() error {
+			if d.Channel == "" || d.Key == "" {
+				return invalid("failed delivery", "", "needs its channel and key")
+			}
+			return nil
+		},
+		apply: func(context.Context, *Incident, time.Time) ([]EventData, error) {
+			return []EventData{&NotificationFailed{Channel: d.Channel, Key: d.Key, Event: EventType(d.Type),
+				Delivery: d.ID, Attempts: d.Attempts, Error: notify.TruncateError(d.LastError)}}, nil
+		}})
+}

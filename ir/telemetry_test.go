@@ -226,6 +226,10 @@ func TestEveryOperationHasASpan(t *testing.T) {
 			_, err := h.r.PostStatus(h.ctx, testAlice, id, notify.AudienceExecutives, "Contained")
 			return err
 		}, want: want{span: "ir.post_status", op: "post_status", incident: true, severity: true}},
+		{name: "record notification failed", do: func(h *harness, id ir.ID) error {
+			_, err := h.r.RecordNotificationFailed(h.ctx, testAlice, notify.Delivery{Incident: string(id), Channel: "slack", Key: "k", Type: "opened"})
+			return err
+		}, want: want{span: "ir.record_notification", op: "record_notification", incident: true, severity: true}},
 		{name: "decide", do: func(h *harness, id ir.ID) error {
 			_, err := h.r.Decide(h.ctx, testAlice, id, ir.Decision{Summary: "Isolate"})
 			return err

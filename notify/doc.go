@@ -21,6 +21,24 @@
 // is dropped; [TruncateRunes] and [TruncateBytes] fit the result to a
 // channel's limits.
 //
+// A [Dispatcher] drains the outbox of any store that also keeps
+// [Deliveries] (the incident package's memory, SQLite and PostgreSQL
+// stores do): it routes each message and fans it out to one delivery per
+// channel, with what TLP held back recorded, in the transaction that
+// acknowledges the message; then it makes the due deliveries, each with
+// its own status, attempts, next attempt time, last error and receipt.
+// Failed deliveries are retried with exponential backoff and full jitter,
+// never before the peer's Retry-After; permanent errors are not retried;
+// past the attempt or age limit a delivery is dead, reported through
+// OnDead (the incident's timeline gets a notification_failed event) and
+// replayed once its channel is fixed. Each channel has a rate limit and a
+// circuit breaker; what they hold back waits without using up attempts.
+// An incident's messages reach each channel in the order of its events.
+// Delivery is at least once, with a stable [Message.Key]: a dispatcher
+// that crashes or stops leaves its claims to lapse or gives them back,
+// and the next one delivers them. [Deliveries.IncidentDeliveries] is the
+// record of who was told what, and when.
+//
 // Channels over HTTP send with the client [NewHTTPClient] makes: it refuses
 // loopback, private, link-local, carrier-grade NAT, unspecified and cloud
 // metadata addresses on the address actually dialled (so redirects and DNS
@@ -32,5 +50,6 @@
 //
 // The package imports nothing else of this module, so that stores, the
 // incident package and anything delivering notifications can all depend on
-// it. Package notifytest checks that an [Outbox] keeps the contract.
+// it. Package notifytest checks that an [Outbox] and [Deliveries] keep
+// their contracts, and runs a Dispatcher against a store.
 package notify

@@ -1294,6 +1294,8 @@ func everyEventData() []ir.EventData {
 		&ir.DecisionRecorded{Decision: inc.Decisions[0]},
 		&ir.VerdictSet{Verdict: ir.VerdictTruePositive, Previous: ir.VerdictInconclusive, Resolution: inc.Resolution},
 		&ir.StatusUpdate{Audience: notify.AudienceExecutives, Text: "Contained; no customer data affected.\nNext update at 14:00."},
+		&ir.NotificationFailed{Channel: "slack", Key: "INC-000001/3/1", Event: ir.EventPhaseChanged, Delivery: 7, Attempts: 12,
+			Error: "notify: endpoint gone: 410 Gone"},
 		&ir.EvidenceCollected{Evidence: inc.Evidence[0]},
 	}
 }

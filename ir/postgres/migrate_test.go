@@ -229,6 +229,9 @@ func listsInDocuments(q string) []string {
 			FROM ` + q + `.` + table + ` e WHERE e.incident_id = i.id HAVING count(*) > 0), '{}')`
 	}
 	return []string{
+		"DROP TABLE " + q + ".deliveries",
+		"DROP INDEX " + q + ".outbox_incident",
+		"DELETE FROM " + q + ".incidentkit_schema_version WHERE name = '0004_deliveries.sql'",
 		"UPDATE " + q + ".incidents i SET doc = (i.doc::jsonb || " + list("incident_observables", "observables") +
 			" || " + list("incident_tasks", "tasks") + ")::json WHERE observable_count > 0 OR task_count > 0",
 		"DROP TABLE " + q + ".incident_observables",

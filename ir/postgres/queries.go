@@ -115,6 +115,9 @@ func newQueries(schema string) queries {
 	}
 }
 
+// t writes the schema's quoted name into the table references of query.
+func (q queries) t(query string) string { return strings.ReplaceAll(query, "§.", q.schema+".") }
+
 // incidentSelect reads an incident of the table incidents whole, in one
 // statement and so from one snapshot: its document, and its observables
 // and its tasks, each as a JSON array in the order of the list, or NULL

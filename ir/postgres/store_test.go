@@ -118,7 +118,23 @@ func TestOutbox(t *testing.T) {
 	irtest.TestOutboxChanges(t, func(t *testing.T) ir.OutboxStore { return newStore(t, nil) })
 }
 
+func TestDeliveries(t *testing.T) {
+	testDSN(t)
+	notifytest.TestDeliveries(t, func(t *testing.T, clock *notifytest.Clock) notifytest.DeliveryStore {
+		st := newStore(t, clock)
+		return notifytest.DeliveryStore{OutboxStore: irtest.OutboxStore(st), Deliveries: st}
+	})
+}
+
 func TestChangeCustody(t *testing.T) {
 	testDSN(t)
 	irtest.TestChangeCustody(t, func(t *testing.T) irtest.CustodyStore { return newStore(t, nil) })
+}
+
+func TestDispatcher(t *testing.T) {
+	testDSN(t)
+	notifytest.TestDispatcher(t, func(t *testing.T, clock *notifytest.Clock) notifytest.DeliveryStore {
+		st := newStore(t, clock)
+		return notifytest.DeliveryStore{OutboxStore: irtest.OutboxStore(st), Deliveries: st}
+	})
 }

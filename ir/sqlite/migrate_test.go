@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/ir/irtest"
 	"github.com/incidentkit/incidentkit/ir/sqlite"
+	"github.com/incidentkit/incidentkit/notify"
 	"github.com/incidentkit/incidentkit/phases"
 )
 
@@ -317,7 +319,7 @@ func TestMigrationCountsStoredIncidents(t *testing.T) {
 // listsInDocuments takes a file back to the schema before the incidents'
 // observables and tasks had tables of their own: it puts them back in
 // the incidents' documents.
-var listsInDocuments = []string{
+var listsInDocuments = append(slices.Clone(noDeliveries),
 	`UPDATE incidents SET doc = json_set(doc,
 		'$.observables', json((SELECT '[' || group_concat(doc, ',') || ']' FROM
 			(SELECT doc FROM incident_observables WHERE incident_id = incidents.id ORDER BY pos))),
@@ -332,6 +334,40 @@ var listsInDocuments = []string{
 	"ALTER TABLE incidents DROP COLUMN observable_count",
 	"ALTER TABLE incidents DROP COLUMN task_count",
 	"DELETE FROM incidentkit_schema_version WHERE name = '0003_incident_lists.sql'",
+)
+
+// noDeliveries takes a file back to the schema before deliveries were
+// kept.
+var noDeliveries = []string{
+	"DROP TABLE deliveries",
+	"DROP INDEX outbox_incident",
+	"DELETE FROM incidentkit_schema_version WHERE name = '0004_deliveries.sql'",
+}
+
+// TestMigrationKeepsOutbox takes a file with a message in its outbox back
+// to the schema before deliveries were kept, and checks that after the
+// migration the message is claimed, fanned out and delivered.
+func TestMigrationKeepsOutbox(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "store.db")
+	st, err := sqlite.Open(ctx, path, sqlite.Config{})
+	require.NoError(t, err)
+	msg := notify.OutboxMessage{Key: "INC-000001/1/0", Incident: "INC-000001", Type: "incident_opened", Payload: []byte("{}")}
+	require.NoError(t, irtest.OutboxStore(st).Write(ctx, []notify.OutboxMessage{msg}))
+	require.NoError(t, st.Close())
+	rawDB(t, path, noDeliveries...)
+
+	st = openStore(t, path, sqlite.Config{})
+	got, err := st.Claim(ctx, "d", 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.NoError(t, st.FanOut(ctx, "d", got[0].ID, []notify.DeliveryTarget{{Channel: "log"}}))
+	ds, err := st.ClaimDeliveries(ctx, "d", 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	assert.Equal(t, msg.Key, ds[0].Key)
+	require.NoError(t, st.Delivered(ctx, "d", ds[0].ID, notify.Receipt{ID: "r"}))
 }
 
 // TestMigrationMovesLists takes a file back to the schema that kept the

@@ -49,7 +49,23 @@ func TestOutbox(t *testing.T) {
 	irtest.TestOutboxChanges(t, func(t *testing.T) ir.OutboxStore { return newStore(t, nil) })
 }
 
+func TestDeliveries(t *testing.T) {
+	t.Parallel()
+	notifytest.TestDeliveries(t, func(t *testing.T, clock *notifytest.Clock) notifytest.DeliveryStore {
+		st := newStore(t, clock)
+		return notifytest.DeliveryStore{OutboxStore: irtest.OutboxStore(st), Deliveries: st}
+	})
+}
+
 func TestChangeCustody(t *testing.T) {
 	t.Parallel()
 	irtest.TestChangeCustody(t, func(t *testing.T) irtest.CustodyStore { return newStore(t, nil) })
+}
+
+func TestDispatcher(t *testing.T) {
+	t.Parallel()
+	notifytest.TestDispatcher(t, func(t *testing.T, clock *notifytest.Clock) notifytest.DeliveryStore {
+		st := newStore(t, clock)
+		return notifytest.DeliveryStore{OutboxStore: irtest.OutboxStore(st), Deliveries: st}
+	})
 }

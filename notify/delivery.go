@@ -1,0 +1,212 @@
+package notify
+
+import (
+	"context"
+	"time"
+)
+
+// DeliveryStatus is where a [Delivery] stands.
+type DeliveryStatus string
+
+// The statuses of a delivery.
+const (
+	// StatusPending is a delivery still to be made, or being made.
+	StatusPending DeliveryStatus = "pending"
+	// StatusDelivered is a delivery the channel took; its receipt says
+	// what the peer made of it.
+	StatusDelivered DeliveryStatus = "delivered"
+	// StatusDead is a delivery given up on: its error was permanent, or
+	// it ran out of attempts or time. [Deliveries.Replay] makes it
+	// pending again.
+	StatusDead DeliveryStatus = "dead"
+	// StatusHeld is a delivery the routes asked for and the channel's TLP
+	// clearance refused. It is recorded, never made.
+	StatusHeld DeliveryStatus = "held"
+)
+
+// DeliveryTarget is one delivery an outbox message fans out to: a channel
+// the [Router] chose, or held back by TLP.
+type DeliveryTarget struct {
+	// Channel names the channel.
+	Channel string
+	// Route names the route that chose the channel.
+	Route string
+	// Held is set when the channel's TLP clearance refused the message:
+	// the delivery is recorded with [StatusHeld] and never made.
+	Held bool
+}
+
+// Delivery is the delivery of one outbox message to one channel, with its
+// own state: a failing channel never holds up, nor repeats, the
+// deliveries of the same message to other channels.
+type Delivery struct {
+	// ID identifies the delivery in its store.
+	ID int64
+	// OutboxID is the ID the message had in the outbox. The deliveries of
+	// one incident to one channel are made in its order.
+	OutboxID int64
+	// Key is the message's key, the same on every attempt.
+	Key string
+	// Incident is the ID of the incident the message is about.
+	Incident string
+	// Type is the type of the event the message reports.
+	Type string
+	// Channel and Route are the channel delivered to and the route that
+	// chose it.
+	Channel, Route string
+	// Audience is who the message is for, as the message says.
+	Audience Audience
+	// Payload is the message, as the outbox held it.
+	Payload []byte
+	// Status is where the delivery stands.
+	Status DeliveryStatus
+	// Attempts counts the claims of the delivery, the current one
+	// included; a replay starts it from 0 again.
+	Attempts int
+	// CreatedAt is when the outbox message was written (not when it was
+	// fanned out), so that a delivery's age counts from the change.
+	CreatedAt time.Time
+	// NextAt is when a pending delivery is due.
+	NextAt time.Time
+	// UpdatedAt is when the delivery last changed status: when it was
+	// delivered, for a delivered one.
+	UpdatedAt time.Time
+	// LastError is the error of the last failed attempt, redacted by the
+	// channel and made fit with [TruncateError].
+	LastError string
+	// Receipt is what the peer gave back, for a delivered one.
+	Receipt Receipt
+}
+
+// Message decodes the delivery's payload, with its Key set to the
+// delivery's.
+func (d Delivery) Message() (Message, error) {
+	m, err := DecodeMessage(d.Payload)
+	if err != nil {
+		return Message{}, err
+	}
+	m.Key = d.Key
+	return m, nil
+}
+
+// Deliveries is the durable state of deliveries, kept in the same store
+// as the [Outbox]: a dispatcher fans each outbox message out to one
+// delivery per channel, then claims the deliveries that are due, makes
+// them, and records how each went. Claims are leased as the outbox's are,
+// so several dispatchers share the work and a crashed one's claims lapse.
+//
+// Order: a delivery is due only when no delivery of the same incident to
+// the same channel from an earlier outbox message is still pending, and
+// no earlier outbox message of the same incident waits to be fanned out;
+// so each channel receives an incident's messages in the order of its
+// events, one at a time. Dead and held deliveries do not hold up later
+// ones.
+//
+// Implementations must be safe for concurrent use, by several goroutines
+// and, for shared databases, by several processes.
+// notifytest.TestDeliveries checks an implementation keeps this contract.
+type Deliveries interface {
+	// FanOut records the deliveries of the outbox entry id that owner
+	// holds the claim of, one per target, and acknowledges the entry, in
+	// one transaction: a crash leaves either the entry in the outbox and
+	// no delivery, or the deliveries and no entry. The deliveries are
+	// due at once. The errors are those of [Outbox.Ack]; targets must
+	// name each channel once, with a channel name of at most
+	// [MaxOutboxOwner] bytes, or FanOut fails with [ErrInvalid]. No
+	// targets acknowledges the entry alone.
+	FanOut(ctx context.Context, owner string, id int64, targets []DeliveryTarget) error
+	// ClaimDeliveries claims up to limit due pending deliveries for owner
+	// until lease has passed and returns them in outbox order. The
+	// arguments must pass [CheckClaim].
+	ClaimDeliveries(ctx context.Context, owner string, limit int, lease time.Duration) ([]Delivery, error)
+	// Delivered records that delivery id, claimed by owner, was made,
+	// with the peer's receipt. It fails with [ErrConflict] if another
+	// claimer holds it or it is no longer pending, and with
+	// [ErrNotFound] if there is no such delivery.
+	Delivered(ctx context.Context, owner string, id int64, r Receipt) error
+	// Failed gives back delivery id, claimed by owner, for another
+	// attempt at at, keeping lastErr. The errors are those of Delivered.
+	Failed(ctx context.Context, owner string, id int64, at time.Time, lastErr string) error
+	// Release gives back delivery id, claimed by owner, without an
+	// attempt having been made (its channel's rate limit or circuit
+	// breaker held it back): it is due again at at, and the claim does
+	// not count as an attempt. The errors are those of Delivered.
+	Release(ctx context.Context, owner string, id int64, at time.Time) error
+	// Dead gives up on delivery id, claimed by owner, keeping lastErr.
+	// The errors are those of Delivered.
+	Dead(ctx context.Context, owner string, id int64, lastErr string) error
+	// IncidentDeliveries lists every delivery of the incident's messages,
+	// held back ones included, in outbox order and then by channel: the
+	// record of who was told what, and when.
+	IncidentDeliveries(ctx context.Context, incident string) ([]Delivery, error)
+	// DeadDeliveries lists up to limit dead deliveries, oldest first, to
+	// channel, or to any channel if channel is empty; limit must be
+	// between 1 and [MaxClaim].
+	DeadDeliveries(ctx context.Context, channel string, limit int) ([]Delivery, error)
+	// CountDeliveries counts the pending and the dead deliveries, by
+	// channel and status, in no particular order: what a dispatcher's
+	// metrics report, and what an SRE alerts on.
+	CountDeliveries(ctx context.Context) ([]DeliveryCount, error)
+	// Replay makes dead delivery id pending again, due at once, with its
+	// attempts counted from 0. It fails with [ErrNotFound] if there is no
+	// such delivery and with [ErrConflict] if it is not dead.
+	Replay(ctx context.Context, id int64) error
+}
+
+// DeliveryCount is how many deliveries to one channel have one status.
+type DeliveryCount struct {
+	Channel string
+	Status  DeliveryStatus
+	N       int64
+}
+
+// CheckTargets checks the targets of [Deliveries.FanOut], with an error
+// matching [ErrInvalid]. Implementations call it first.
+func CheckTargets(targets []DeliveryTarget) error {
+	seen := make(map[string]bool, len(targets))
+	for _, t := range targets {
+		if err := checkText("delivery channel", t.Channel, MaxOutboxOwner); err != nil {
+			return err
+		}
+		if err := checkText("delivery route", t.Route, MaxOutboxOwner); err != nil {
+			return err
+		}
+		switch {
+		case t.Channel == "":
+			return invalid("delivery channel", "", "must not be empty")
+		case seen[t.Channel]:
+			return invalid("delivery channel", t.Channel, "is named twice")
+		}
+		seen[t.Channel] = true
+	}
+	return nil
+}
+
+// CheckDeadList checks the arguments of [Deliveries.DeadDeliveries].
+func CheckDeadList(channel string, limit int) error {
+	if err := checkText("delivery channel", channel, MaxOutboxOwner); err != nil {
+		return err
+	}
+	if limit < 1 || limit > MaxClaim {
+		return invalid("dead delivery limit", "", "must be between 1 and 1000")
+	}
+	return nil
+}
+
+// DeliveryAudience reads the audience of an outbox payload, for stores
+// that record it with each delivery; "" when the payload says none or is
+// not a [Message].
+func DeliveryAudience(payload []byte) Audience {
+	m, err := DecodeMessage(payload)
+	if err != nil {
+		return ""
+	}
+	return m.Audience
+}
+
+// EventNotificationFailed is the type of the event an incident's timeline
+// gets when one of its notifications is dead. Its data names the channel
+// that failed ({"channel": …}); a [Dispatcher] never delivers such an
+// event to that channel, and does not report the failure of its own
+// delivery, so that a failing channel causes no loop.
+const EventNotificationFailed = "notification_failed"

@@ -1,0 +1,665 @@
+package notify
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/time/rate"
+)
+
+// Clock tells the time. The dispatcher reads due times and ages from it;
+// tests give it a fake one.
+type Clock interface {
+	Now() time.Time
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// DispatcherConfig configures a [Dispatcher]. Outbox, Deliveries, Router
+// and Channels are required; every other field has a default.
+type DispatcherConfig struct {
+	// Outbox and Deliveries are the store's: the incident stores
+	// implement both.
+	Outbox     Outbox
+	Deliveries Deliveries
+	// Router picks the channels of each message.
+	Router *Router
+	// Channels are the notifiers by channel name: one for every channel
+	// the Router knows.
+	Channels map[string]Notifier
+
+	// Owner names this dispatcher in the claims it takes; it must be
+	// unique among the dispatchers sharing a store. Default: the host
+	// name, the process ID and a random suffix.
+	Owner string
+	// Clock is read for due times and ages; default the system clock.
+	Clock Clock
+	// Logger receives what the dispatcher does; default slog.Default().
+	// It never logs a message's content, only its key and where it goes.
+	Logger *slog.Logger
+
+	// Batch is how many outbox messages, and how many deliveries, one
+	// pass claims; default 100, at most [MaxClaim].
+	Batch int
+	// Workers is how many deliveries are made at once; default 8.
+	Workers int
+	// Lease is how long a claim holds; default 2 minutes. It must be
+	// longer than AttemptTimeout, so that an attempt ends before its
+	// claim lapses.
+	Lease time.Duration
+	// AttemptTimeout bounds one delivery attempt; default 30 seconds.
+	AttemptTimeout time.Duration
+	// PollInterval is how long [Dispatcher.Run] waits when there was
+	// nothing to do; default 1 second.
+	PollInterval time.Duration
+
+	// MinBackoff and MaxBackoff bound the wait before a retry: the n-th
+	// retry waits a random time between 0 and MinBackoff·2ⁿ⁻¹, capped at
+	// MaxBackoff (exponential backoff with full jitter), and never less
+	// than the peer asked for with Retry-After. Defaults: 1 second and 1
+	// hour.
+	MinBackoff, MaxBackoff time.Duration
+	// MaxAttempts is how many attempts a delivery gets before it is
+	// dead; default 12.
+	MaxAttempts int
+	// MaxAge is how long after its change a delivery may still be made;
+	// a delivery that fails past it is dead. Default 24 hours.
+	MaxAge time.Duration
+
+	// TracerProvider and MeterProvider receive a span per delivery
+	// attempt, linked to the span of the change that wrote the message,
+	// and the metrics incidentkit.notify.deliveries (by channel and
+	// outcome), incidentkit.notify.attempt.duration and
+	// incidentkit.notify.breaker.state. Nil means the global providers
+	// (see go.opentelemetry.io/otel).
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
+
+	// Limits are the rate limits and circuit breakers of the channels,
+	// by name; a channel without an entry has no rate limit and the
+	// default breaker.
+	Limits map[string]ChannelLimits
+
+	// Jitter returns a random duration in [0, n]; default a uniform
+	// pseudo-random one. Tests set it to make backoff predictable.
+	Jitter func(n time.Duration) time.Duration
+	// OnDead, if set, is called once for each delivery the dispatcher
+	// gives up on, after it is recorded dead, with the error of its last
+	// attempt: the place to record the failure on the incident's
+	// timeline (the incident package's Responder.RecordNotificationFailed).
+	// It is not called for the deliveries of [EventNotificationFailed]
+	// messages, so that failures do not feed on themselves. An error it
+	// returns is logged.
+	OnDead func(ctx context.Context, d Delivery, err error) error
+}
+
+// ChannelLimits spare one channel: a rate limit (golang.org/x/time/rate)
+// and a circuit breaker (github.com/sony/gobreaker/v2). A delivery the
+// rate limit or an open breaker holds back is not tried: it waits, and
+// does not use up an attempt.
+type ChannelLimits struct {
+	// Rate is the most deliveries a second to the channel; 0 means no
+	// limit.
+	Rate float64
+	// Burst is how many deliveries may go at once within the rate;
+	// default 1.
+	Burst int
+	// BreakAfter is how many failed attempts in a row open the channel's
+	// breaker; default 5, and negative means the channel has none. An
+	// attempt that fails for its message alone ([ErrPermanent] other than
+	// [ErrUnauthorized] and [ErrGone]) does not count.
+	BreakAfter int
+	// BreakFor is how long an open breaker holds deliveries back before
+	// it lets one through to try the channel again; default 30 seconds.
+	BreakFor time.Duration
+}
+
+// channel is a channel as the dispatcher drives it.
+type channel struct {
+	notifier Notifier
+	limiter  *rate.Limiter                      // nil without a rate limit
+	breaker  *gobreaker.CircuitBreaker[Receipt] // nil without a breaker
+	breakFor time.Duration
+}
+
+// Dispatcher delivers what an incident store's outbox holds: it claims the
+// outbox's messages, routes each and fans it out to one delivery per
+// channel (recording what TLP held back) while acknowledging it in the
+// same transaction, then makes the deliveries that are due, each with its
+// own state, and retries the ones that fail with exponential backoff and
+// full jitter. A delivery whose error is permanent, or that runs out of
+// attempts or time, is dead: listed by [Deliveries.DeadDeliveries] and
+// replayed with [Dispatcher.Replay] or [Dispatcher.ReplayChannel].
+//
+// Delivery is at least once: a dispatcher that stops in the middle of an
+// attempt leaves its claims to lapse, and the delivery is made again by
+// whichever dispatcher claims it next, with the same [Message.Key]. An
+// incident's messages reach each channel in the order of its events.
+// Several dispatchers, in one process or many, share one store through its
+// claims.
+type Dispatcher struct {
+	cfg      DispatcherConfig
+	log      *slog.Logger
+	channels map[string]*channel
+	tel      *dispatcherTelemetry
+}
+
+// NewDispatcher checks cfg and returns its dispatcher. It refuses, with an
+// error matching [ErrInvalid] that lists every problem, a missing outbox,
+// deliveries store or router, a channel the router knows that has no
+// notifier, and limits out of range.
+func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
+	var problems []error
+	add := func(field, reason string) { problems = append(problems, invalid(field, "", reason)) }
+	if cfg.Outbox == nil {
+		add("dispatcher outbox", "is missing")
+	}
+	if cfg.Deliveries == nil {
+		add("dispatcher deliveries", "are missing")
+	}
+	if cfg.Router == nil {
+		add("dispatcher router", "is missing")
+	} else {
+		names := make([]string, 0, len(cfg.Router.maxTLP))
+		for name := range cfg.Router.maxTLP {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			if cfg.Channels[name] == nil {
+				problems = append(problems, invalid("dispatcher channel", name, "has no notifier in Channels"))
+			}
+		}
+	}
+	defaults := func(d *time.Duration, def time.Duration) {
+		if *d == 0 {
+			*d = def
+		}
+	}
+	defaults(&cfg.Lease, 2*time.Minute)
+	defaults(&cfg.AttemptTimeout, 30*time.Second)
+	defaults(&cfg.PollInterval, time.Second)
+	defaults(&cfg.MinBackoff, time.Second)
+	defaults(&cfg.MaxBackoff, time.Hour)
+	defaults(&cfg.MaxAge, 24*time.Hour)
+	if cfg.Batch == 0 {
+		cfg.Batch = 100
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = 8
+	}
+	if cfg.MaxAttempts == 0 {
+		cfg.MaxAttempts = 12
+	}
+	switch {
+	case cfg.Batch < 1 || cfg.Batch > MaxClaim:
+		add("dispatcher batch", "must be between 1 and 1000")
+	case cfg.Workers < 1:
+		add("dispatcher workers", "must be at least 1")
+	case cfg.MaxAttempts < 1:
+		add("dispatcher max attempts", "must be at least 1")
+	}
+	switch {
+	case cfg.Lease < MinOutboxLease:
+		add("dispatcher lease", "must be at least 10ms")
+	case cfg.AttemptTimeout <= 0 || cfg.AttemptTimeout >= cfg.Lease:
+		add("dispatcher attempt timeout", "must be positive and shorter than the lease")
+	case cfg.PollInterval < 0 || cfg.MinBackoff < 0 || cfg.MaxBackoff < cfg.MinBackoff || cfg.MaxAge < 0:
+		add("dispatcher durations", "must not be negative, and MaxBackoff must be at least MinBackoff")
+	}
+	for name, l := range cfg.Limits {
+		if l.Rate < 0 || l.Burst < 0 || l.BreakFor < 0 {
+			problems = append(problems, invalid("dispatcher limits of channel", name, "must not be negative"))
+		}
+	}
+	if cfg.Owner == "" {
+		cfg.Owner = defaultOwner()
+	}
+	if err := checkText("dispatcher owner", cfg.Owner, MaxOutboxOwner); err != nil {
+		problems = append(problems, err)
+	}
+	if len(problems) > 0 {
+		return nil, &InputError{Problems: problems}
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = systemClock{}
+	}
+	if cfg.Jitter == nil {
+		cfg.Jitter = func(n time.Duration) time.Duration {
+			if n <= 0 {
+				return 0
+			}
+			return mrand.N(n + 1)
+		}
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	d := &Dispatcher{cfg: cfg, log: log.With(slog.String("dispatcher", cfg.Owner)), channels: make(map[string]*channel)}
+	for name, n := range cfg.Channels {
+		d.channels[name] = d.newChannel(name, n, cfg.Limits[name])
+	}
+	tp, mp := cfg.TracerProvider, cfg.MeterProvider
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	tel, err := newDispatcherTelemetry(d, tp, mp)
+	if err != nil {
+		return nil, fmt.Errorf("notify: dispatcher telemetry: %w", err)
+	}
+	d.tel = tel
+	return d, nil
+}
+
+// Check checks the configuration of every channel whose notifier is a
+// [Checker], so that a service refuses to start with a channel that
+// cannot work rather than finding out at the first incident. It returns
+// every failure at once, each naming its channel.
+func (d *Dispatcher) Check(ctx context.Context) error {
+	names := make([]string, 0, len(d.channels))
+	for name := range d.channels {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var errs []error
+	for _, name := range names {
+		if c, ok := d.channels[name].notifier.(Checker); ok {
+			if err := c.Check(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("notify: channel %s: %w", name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close stops reporting the dispatcher's metrics. Stop Run first.
+func (d *Dispatcher) Close() error {
+	if d.tel.reg == nil {
+		return nil
+	}
+	return d.tel.reg.Unregister()
+}
+
+// newChannel sets up the rate limit and breaker of a channel.
+func (d *Dispatcher) newChannel(name string, n Notifier, l ChannelLimits) *channel {
+	c := &channel{notifier: n, breakFor: l.BreakFor}
+	if l.Rate > 0 {
+		c.limiter = rate.NewLimiter(rate.Limit(l.Rate), max(l.Burst, 1))
+	}
+	if l.BreakAfter < 0 {
+		return c
+	}
+	trip := uint32(l.BreakAfter)
+	if trip == 0 {
+		trip = 5
+	}
+	if c.breakFor == 0 {
+		c.breakFor = 30 * time.Second
+	}
+	c.breaker = gobreaker.NewCircuitBreaker[Receipt](gobreaker.Settings{
+		Name:        name,
+		Timeout:     c.breakFor,
+		ReadyToTrip: func(counts gobreaker.Counts) bool { return counts.ConsecutiveFailures >= trip },
+		IsSuccessful: func(err error) bool {
+			// A message the channel refuses says nothing of the channel.
+			return err == nil || (errors.Is(err, ErrPermanent) && !errors.Is(err, ErrUnauthorized) && !errors.Is(err, ErrGone))
+		},
+		// An attempt cut short by a stop says nothing either.
+		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			d.log.LogAttrs(context.Background(), slog.LevelWarn, "notify: channel breaker "+to.String(),
+				slog.String("channel", name), slog.String("was", from.String()))
+		},
+	})
+	return c
+}
+
+// BreakerState returns the state of channel's circuit breaker: "closed",
+// "half-open" or "open"; "" for a channel without one.
+func (d *Dispatcher) BreakerState(channel string) string {
+	c := d.channels[channel]
+	if c == nil || c.breaker == nil {
+		return ""
+	}
+	return c.breaker.State().String()
+}
+
+// defaultOwner names a dispatcher by its host, process and a random
+// suffix.
+func defaultOwner() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+// Waiter is an [Outbox] that can wait for messages: Wait returns when a
+// change may have left messages, or with ctx's error when ctx ends first.
+// It may miss a message written just before it starts waiting, so it only
+// shortens the wait of a dispatcher that polls anyway. The PostgreSQL
+// store implements it with LISTEN/NOTIFY.
+type Waiter interface {
+	Wait(ctx context.Context) error
+}
+
+// Run delivers until ctx ends: it works while there is work, and polls
+// every PollInterval when there is none, waking at once when a change
+// leaves messages if the outbox is a [Waiter]. When ctx ends it stops claiming,
+// lets the attempts in progress end (they see ctx's end), gives back what
+// it could not deliver as due at once, and returns nil; whatever is left
+// stays pending and is delivered by the next dispatcher. Store errors do
+// not stop Run: they are logged, and the pass is tried again after
+// PollInterval.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		}
+		n, err := d.RunOnce(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		wait := time.Duration(0)
+		if err != nil {
+			d.log.LogAttrs(ctx, slog.LevelWarn, "notify: dispatch pass failed", slog.String("error", err.Error()))
+			wait = d.cfg.PollInterval
+		} else if n == 0 {
+			wait = d.cfg.PollInterval
+			if w, ok := d.cfg.Outbox.(Waiter); ok {
+				// Woken early by a change that leaves messages.
+				wctx, cancel := context.WithTimeout(ctx, wait)
+				_ = w.Wait(wctx)
+				cancel()
+				wait = 0
+			}
+		}
+		timer.Reset(wait)
+	}
+}
+
+// RunOnce makes one pass: it fans out up to Batch outbox messages, then
+// makes up to Batch due deliveries, and returns how many messages and
+// deliveries it handled. Tests drive a dispatcher with it, moving a fake
+// clock between passes.
+func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
+	fanned, ferr := d.fanOut(ctx)
+	delivered, derr := d.deliver(ctx)
+	return fanned + delivered, errors.Join(ferr, derr)
+}
+
+// fanOut claims outbox messages and fans each out to its deliveries.
+func (d *Dispatcher) fanOut(ctx context.Context) (int, error) {
+	entries, err := d.cfg.Outbox.Claim(ctx, d.cfg.Owner, d.cfg.Batch, d.cfg.Lease)
+	if err != nil {
+		return 0, fmt.Errorf("notify: dispatcher: claim outbox: %w", err)
+	}
+	for i, e := range entries {
+		if ctx.Err() != nil {
+			// The rest of the claim lapses and is claimed again.
+			return i, nil
+		}
+		m, err := e.Message()
+		if err != nil {
+			// A payload that is not a message is routed on what the
+			// outbox says of it, as TLP:RED (its label is unknown). Its
+			// deliveries die at their first attempt, where they are
+			// listed and reported, rather than holding up the incident's
+			// later messages.
+			d.log.LogAttrs(ctx, slog.LevelError, "notify: outbox message cannot be read",
+				slog.Int64("outbox_id", e.ID), slog.String("key", e.Key), slog.String("error", err.Error()))
+			m = Message{Key: e.Key, Incident: Incident{ID: e.Incident, TLP: string(TLPRed)},
+				Event: Event{IncidentID: e.Incident, Type: e.Type}}
+		}
+		decision := d.cfg.Router.Route(m)
+		targets := make([]DeliveryTarget, 0, len(decision.Deliver)+len(decision.Held))
+		failed := failedChannel(m)
+		for _, t := range decision.Deliver {
+			if t.Channel == failed {
+				// A failure is never reported to the channel that failed.
+				continue
+			}
+			targets = append(targets, DeliveryTarget{Channel: t.Channel, Route: t.Route})
+		}
+		for _, h := range decision.Held {
+			targets = append(targets, DeliveryTarget{Channel: h.Channel, Route: h.Route, Held: true})
+			d.tel.deliveries.Add(ctx, 1, metric.WithAttributes(attrChannel.String(h.Channel), attrOutcome.String(outcomeHeld)))
+			d.log.LogAttrs(ctx, slog.LevelDebug, "notify: delivery held back by TLP", slog.String("key", e.Key),
+				slog.String("channel", h.Channel), slog.String("tlp", string(h.TLP)), slog.String("max_tlp", string(h.MaxTLP)))
+		}
+		switch err := d.cfg.Deliveries.FanOut(ctx, d.cfg.Owner, e.ID, targets); {
+		case errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound):
+			// Another dispatcher took it over after our claim lapsed.
+			d.log.LogAttrs(ctx, slog.LevelDebug, "notify: outbox message taken over", slog.String("key", e.Key))
+		case err != nil:
+			return i, fmt.Errorf("notify: dispatcher: fan out %s: %w", e.Key, err)
+		}
+	}
+	return len(entries), nil
+}
+
+// deliver claims due deliveries and makes them, Workers at a time.
+func (d *Dispatcher) deliver(ctx context.Context) (int, error) {
+	due, err := d.cfg.Deliveries.ClaimDeliveries(ctx, d.cfg.Owner, d.cfg.Batch, d.cfg.Lease)
+	if err != nil {
+		return 0, fmt.Errorf("notify: dispatcher: claim deliveries: %w", err)
+	}
+	var (
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, d.cfg.Workers)
+		mu   sync.Mutex
+		errs []error
+	)
+	for _, dl := range due {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := d.attempt(ctx, dl); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return len(due), errors.Join(errs...)
+}
+
+// settleTimeout bounds the store write that records an attempt's outcome
+// after ctx has ended.
+const settleTimeout = 5 * time.Second
+
+// attempt makes one delivery attempt and records how it went.
+func (d *Dispatcher) attempt(ctx context.Context, dl Delivery) error {
+	log := d.log.With(slog.Int64("delivery", dl.ID), slog.String("key", dl.Key), slog.String("channel", dl.Channel),
+		slog.Int("attempt", dl.Attempts))
+	// The outcome is recorded even when ctx ended during the attempt.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	began := time.Now()
+	m, merr := dl.Message()
+	ctx, span := d.tel.start(ctx, dl, m)
+	outcome, err, serr := d.try(ctx, sctx, log, dl, m, merr)
+	d.tel.end(ctx, span, dl.Channel, outcome, began, err)
+	if outcome == outcomeDead {
+		return d.dead(sctx, log, dl, err)
+	}
+	return serr
+}
+
+// try makes the attempt and records its outcome, but for a dead one,
+// which it leaves to the caller. It returns the outcome, the attempt's
+// error, and the store's error recording the outcome.
+func (d *Dispatcher) try(ctx, sctx context.Context, log *slog.Logger, dl Delivery, m Message, merr error) (outcome string, err, serr error) {
+	if merr != nil {
+		return outcomeDead, Permanent(merr), nil
+	}
+	ch := d.channels[dl.Channel]
+	if ch == nil {
+		// The channel was configured when the delivery was routed and
+		// is not now: wait for it to come back rather than drop it.
+		err = Retry(fmt.Errorf("no notifier for channel %q", dl.Channel), d.cfg.MaxBackoff)
+	} else {
+		now := d.cfg.Clock.Now()
+		if ch.limiter != nil {
+			res := ch.limiter.ReserveN(now, 1)
+			if wait := res.DelayFrom(now); wait > 0 {
+				res.CancelAt(now)
+				log.LogAttrs(ctx, slog.LevelDebug, "notify: delivery held back by the channel's rate limit", slog.Duration("wait", wait))
+				return outcomeDeferred, nil, d.settle(d.cfg.Deliveries.Release(sctx, d.cfg.Owner, dl.ID, now.Add(wait)))
+			}
+		}
+		actx, acancel := context.WithTimeout(ctx, d.cfg.AttemptTimeout)
+		send := func() (Receipt, error) { return notifySafely(actx, ch.notifier, m) }
+		var r Receipt
+		if ch.breaker != nil {
+			r, err = ch.breaker.Execute(send)
+		} else {
+			r, err = send()
+		}
+		acancel()
+		if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+			log.LogAttrs(ctx, slog.LevelDebug, "notify: delivery held back by the channel's open breaker")
+			return outcomeDeferred, nil, d.settle(d.cfg.Deliveries.Release(sctx, d.cfg.Owner, dl.ID, now.Add(min(ch.breakFor, d.cfg.PollInterval))))
+		}
+		if err == nil {
+			log.LogAttrs(ctx, slog.LevelDebug, "notify: delivered", slog.String("receipt", r.String()))
+			return outcomeDelivered, nil, d.settle(d.cfg.Deliveries.Delivered(sctx, d.cfg.Owner, dl.ID, r))
+		}
+	}
+	now := d.cfg.Clock.Now()
+	if ctx.Err() != nil {
+		// Shutting down: the attempt was cut short, not refused. It is
+		// due again at once, for the next dispatcher.
+		return outcomeStopped, err, d.settle(d.cfg.Deliveries.Failed(sctx, d.cfg.Owner, dl.ID, now, "dispatcher stopped: "+err.Error()))
+	}
+	switch {
+	case errors.Is(err, ErrPermanent):
+		return outcomeDead, err, nil
+	case dl.Attempts >= d.cfg.MaxAttempts:
+		return outcomeDead, fmt.Errorf("gave up after %d attempts: %w", dl.Attempts, err), nil
+	case now.Sub(dl.CreatedAt) >= d.cfg.MaxAge:
+		return outcomeDead, fmt.Errorf("gave up after %s: %w", d.cfg.MaxAge, err), nil
+	}
+	wait := d.Backoff(dl.Attempts)
+	if after, ok := RetryAfter(err); ok && after > wait {
+		wait = after
+	}
+	log.LogAttrs(ctx, slog.LevelWarn, "notify: delivery failed, will retry", slog.String("error", err.Error()),
+		slog.Duration("retry_in", wait))
+	return outcomeRetry, err, d.settle(d.cfg.Deliveries.Failed(sctx, d.cfg.Owner, dl.ID, now.Add(wait), err.Error()))
+}
+
+// failedChannel returns the channel a notification_failed message reports
+// on, or "" for other messages.
+func failedChannel(m Message) string {
+	if m.Event.Type != EventNotificationFailed {
+		return ""
+	}
+	var data struct {
+		Channel string `json:"channel"`
+	}
+	if err := json.Unmarshal(m.Event.Data, &data); err != nil {
+		return ""
+	}
+	return data.Channel
+}
+
+// notifySafely calls n, turning a panic into a permanent error so that one
+// broken notifier cannot stop the dispatcher.
+func notifySafely(ctx context.Context, n Notifier, m Message) (r Receipt, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r, err = Receipt{}, Permanent(fmt.Errorf("notifier panicked: %v", p))
+		}
+	}()
+	return n.Notify(ctx, m)
+}
+
+// Backoff returns the wait before the retry that follows attempt (1 for the
+// first): a random duration between 0 and MinBackoff·2^(attempt-1), capped
+// at MaxBackoff.
+func (d *Dispatcher) Backoff(attempt int) time.Duration {
+	ceiling := d.cfg.MinBackoff
+	for i := 1; i < attempt && ceiling < d.cfg.MaxBackoff; i++ {
+		ceiling *= 2
+	}
+	return d.cfg.Jitter(min(ceiling, d.cfg.MaxBackoff))
+}
+
+// dead records dl as dead and tells OnDead.
+func (d *Dispatcher) dead(ctx context.Context, log *slog.Logger, dl Delivery, cause error) error {
+	if err := d.cfg.Deliveries.Dead(ctx, d.cfg.Owner, dl.ID, cause.Error()); err != nil {
+		return d.settle(err)
+	}
+	log.LogAttrs(ctx, slog.LevelError, "notify: delivery dead", slog.String("error", cause.Error()))
+	// The failure to report a failure is not reported in turn: no loops.
+	if d.cfg.OnDead != nil && dl.Type != EventNotificationFailed {
+		dl.Status, dl.LastError = StatusDead, TruncateError(cause.Error())
+		if err := d.cfg.OnDead(ctx, dl, cause); err != nil {
+			log.LogAttrs(ctx, slog.LevelError, "notify: recording a dead delivery failed", slog.String("error", err.Error()))
+		}
+	}
+	return nil
+}
+
+// settle passes on a store error recording an outcome, except that the
+// claim was taken over: another dispatcher delivers it then.
+func (d *Dispatcher) settle(err error) error {
+	if err == nil || errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return fmt.Errorf("notify: dispatcher: record delivery: %w", err)
+}
+
+// Replay makes dead delivery id pending again, due at once.
+func (d *Dispatcher) Replay(ctx context.Context, id int64) error {
+	return d.cfg.Deliveries.Replay(ctx, id)
+}
+
+// ReplayChannel makes every dead delivery to channel pending again, once
+// the channel is fixed, and returns how many it replayed.
+func (d *Dispatcher) ReplayChannel(ctx context.Context, channel string) (int, error) {
+	if channel == "" {
+		return 0, invalid("channel", "", "must not be empty")
+	}
+	n := 0
+	for {
+		dead, err := d.cfg.Deliveries.DeadDeliveries(ctx, channel, MaxClaim)
+		if err != nil {
+			return n, err
+		}
+		if len(dead) == 0 {
+			return n, nil
+		}
+		for _, dl := range dead {
+			if err := d.cfg.Deliveries.Replay(ctx, dl.ID); err != nil && !errors.Is(err, ErrConflict) {
+				return n, err
+			}
+			n++
+		}
+	}
+}

@@ -1,0 +1,442 @@
+package notifytest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/incidentkit/incidentkit/notify"
+)
+
+// DeliveryStore is a store under test by [TestDeliveries]: its outbox, as
+// [TestOutbox] takes it, and its [notify.Deliveries].
+type DeliveryStore struct {
+	OutboxStore
+	notify.Deliveries
+}
+
+// TestDeliveries checks that the stores newStore makes keep the contract
+// of [notify.Deliveries]: a fan-out records one delivery per target and
+// acknowledges the outbox message at once, or does neither; deliveries
+// to different channels have independent state; an incident's deliveries
+// to one channel are handed out one at a time, in outbox order, and not
+// before every earlier message of the incident is fanned out; claims are
+// leased; dead deliveries are listed and replayed; and the record of an
+// incident's deliveries keeps receipts and errors. newStore must return a
+// new, empty store that reads the time from clock and release it with
+// t.Cleanup. Subtests run in parallel.
+func TestDeliveries(t *testing.T, newStore func(t *testing.T, clock *Clock) DeliveryStore) {
+	s := deliverySuite{newStore: newStore}
+	tests := []struct {
+		name string
+		run  func(t *testing.T)
+	}{
+		{"FanOut", s.testFanOut},
+		{"FanOutNeedsClaim", s.testFanOutNeedsClaim},
+		{"Independent", s.testIndependent},
+		{"OrderPerChannel", s.testOrderPerChannel},
+		{"WaitsForEarlierMessages", s.testWaitsForEarlier},
+		{"Lease", s.testLease},
+		{"Release", s.testRelease},
+		{"DeadAndReplay", s.testDeadAndReplay},
+		{"InvalidArguments", s.testInvalid},
+		{"ConcurrentClaimers", s.testConcurrent},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.run(t)
+		})
+	}
+}
+
+type deliverySuite struct {
+	newStore func(t *testing.T, clock *Clock) DeliveryStore
+}
+
+func (s deliverySuite) store(t *testing.T) (DeliveryStore, *Clock) {
+	t.Helper()
+	clock := NewClock(Epoch)
+	st := s.newStore(t, clock)
+	require.NotNil(t, st.Outbox, "newStore returned no outbox")
+	require.NotNil(t, st.Deliveries, "newStore returned no deliveries")
+	return st, clock
+}
+
+// payload returns a message payload for key, for audience.
+func payload(t *testing.T, key string, audience notify.Audience) []byte {
+	t.Helper()
+	b, err := json.Marshal(notify.Message{Audience: audience, Event: notify.Event{Type: "note_added", Reason: key}})
+	require.NoError(t, err)
+	return b
+}
+
+// fanOut writes n messages about incident, claims them and fans each out
+// to targets, in order, and returns their keys.
+func fanOut(t *testing.T, st DeliveryStore, incident string, n int, targets ...notify.DeliveryTarget) []string {
+	t.Helper()
+	ctx := context.Background()
+	var keys []string
+	for i := range n {
+		key := fmt.Sprintf("%s/fan/%d", incident, i+1)
+		require.NoError(t, st.Write(ctx, []notify.OutboxMessage{{Key: key, Incident: incident, Type: "note_added",
+			Payload: payload(t, key, notify.AudienceResponders)}}))
+		keys = append(keys, key)
+	}
+	got, err := st.Claim(ctx, "fan", n, lease)
+	require.NoError(t, err)
+	require.Len(t, got, n)
+	for _, e := range got {
+		require.NoError(t, st.FanOut(ctx, "fan", e.ID, targets))
+	}
+	return keys
+}
+
+func claimDeliveries(t *testing.T, st DeliveryStore, owner string, limit int) []notify.Delivery {
+	t.Helper()
+	got, err := st.ClaimDeliveries(context.Background(), owner, limit, lease)
+	require.NoError(t, err)
+	return got
+}
+
+func deliveryKeys(ds []notify.Delivery) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.Key + "→" + d.Channel
+	}
+	return out
+}
+
+func (s deliverySuite) testFanOut(t *testing.T) {
+	st, clock := s.store(t)
+	ctx := context.Background()
+	const inc = "INC-000001"
+	p := payload(t, "x", notify.AudienceExecutives)
+	require.NoError(t, st.Write(ctx, []notify.OutboxMessage{{Key: inc + "/1", Incident: inc, Type: "note_added", Payload: p}}))
+	entries, err := st.Claim(ctx, "fan", 10, lease)
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	require.NoError(t, st.FanOut(ctx, "fan", entries[0].ID, []notify.DeliveryTarget{
+		{Channel: "slack", Route: "r1"}, {Channel: "email", Route: "r1"}, {Channel: "public", Route: "r2", Held: true},
+	}))
+	// The outbox message is gone: acknowledged with the fan-out.
+	assert.ErrorIs(t, st.Ack(ctx, "fan", entries[0].ID), notify.ErrNotFound)
+	clock.Advance(2 * lease)
+	again, err := st.Claim(ctx, "fan", 10, lease)
+	require.NoError(t, err)
+	assert.Empty(t, again, "a fanned-out message is handed out again")
+
+	all, err := st.IncidentDeliveries(ctx, inc)
+	require.NoError(t, err)
+	require.Len(t, all, 3)
+	byChannel := make(map[string]notify.Delivery)
+	for _, d := range all {
+		byChannel[d.Channel] = d
+		assert.Equal(t, inc+"/1", d.Key)
+		assert.Equal(t, inc, d.Incident)
+		assert.Equal(t, "note_added", d.Type)
+		assert.Equal(t, entries[0].ID, d.OutboxID)
+		assert.Equal(t, p, d.Payload, "payload of %s", d.Channel)
+		assert.Equal(t, notify.AudienceExecutives, d.Audience)
+		assert.True(t, d.CreatedAt.Equal(entries[0].CreatedAt), "created at %v, want %v", d.CreatedAt, entries[0].CreatedAt)
+	}
+	assert.Equal(t, notify.StatusPending, byChannel["slack"].Status)
+	assert.Equal(t, notify.StatusPending, byChannel["email"].Status)
+	assert.Equal(t, notify.StatusHeld, byChannel["public"].Status)
+	assert.Equal(t, "r2", byChannel["public"].Route)
+
+	// Held deliveries are never handed out.
+	got := claimDeliveries(t, st, "d", 10)
+	assert.ElementsMatch(t, []string{inc + "/1→slack", inc + "/1→email"}, deliveryKeys(got))
+	for _, d := range got {
+		assert.Equal(t, 1, d.Attempts)
+		m, err := d.Message()
+		require.NoError(t, err)
+		assert.Equal(t, d.Key, m.Key)
+	}
+}
+
+func (s deliverySuite) testFanOutNeedsClaim(t *testing.T) {
+	st, clock := s.store(t)
+	ctx := context.Background()
+	const inc = "INC-000002"
+	require.NoError(t, st.Write(ctx, []notify.OutboxMessage{{Key: inc + "/1", Incident: inc, Type: "note_added", Payload: []byte("{}")}}))
+	entries, err := st.Claim(ctx, "fan", 10, lease)
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	id := entries[0].ID
+	assert.ErrorIs(t, st.FanOut(ctx, "other", id, []notify.DeliveryTarget{{Channel: "a"}}), notify.ErrConflict)
+	assert.ErrorIs(t, st.FanOut(ctx, "fan", id, []notify.DeliveryTarget{{Channel: "a"}, {Channel: "a"}}), notify.ErrInvalid)
+	assert.ErrorIs(t, st.FanOut(ctx, "fan", id+1000, []notify.DeliveryTarget{{Channel: "a"}}), notify.ErrNotFound)
+	all, err := st.IncidentDeliveries(ctx, inc)
+	require.NoError(t, err)
+	assert.Empty(t, all, "a refused fan-out recorded deliveries")
+	// The entry is still there, and its claimer can fan it out.
+	require.NoError(t, st.FanOut(ctx, "fan", id, nil))
+	clock.Advance(2 * lease)
+	again, err := st.Claim(ctx, "fan", 10, lease)
+	require.NoError(t, err)
+	assert.Empty(t, again)
+}
+
+func (s deliverySuite) testIndependent(t *testing.T) {
+	st, clock := s.store(t)
+	ctx := context.Background()
+	const inc = "INC-000003"
+	fanOut(t, st, inc, 1, notify.DeliveryTarget{Channel: "a"}, notify.DeliveryTarget{Channel: "b"})
+	got := claimDeliveries(t, st, "d", 10)
+	require.Len(t, got, 2)
+	for _, d := range got {
+		if d.Channel == "a" {
+			require.NoError(t, st.Failed(ctx, "d", d.ID, clock.Now().Add(time.Hour), "a: 503 Service Unavailable"))
+		} else {
+			require.NoError(t, st.Delivered(ctx, "d", d.ID, notify.Receipt{ID: "b-1", Status: 200}))
+		}
+	}
+	assert.Empty(t, claimDeliveries(t, st, "d", 10), "a failed delivery is due before its time, or a delivered one again")
+	clock.Advance(time.Hour)
+	again := claimDeliveries(t, st, "d", 10)
+	require.Len(t, again, 1, "only the failed delivery is due again")
+	assert.Equal(t, "a", again[0].Channel)
+	assert.Equal(t, 2, again[0].Attempts)
+	assert.Equal(t, "a: 503 Service Unavailable", again[0].LastError)
+
+	all, err := st.IncidentDeliveries(ctx, inc)
+	require.NoError(t, err)
+	require.Len(t, all, 2)
+	assert.Equal(t, "a", all[0].Channel, "deliveries of one message are listed by channel")
+	b := all[1]
+	assert.Equal(t, notify.StatusDelivered, b.Status)
+	assert.Equal(t, notify.Receipt{ID: "b-1", Status: 200}, b.Receipt)
+	assert.True(t, b.UpdatedAt.Equal(notifytestTime(clock, -time.Hour)), "delivered at %v", b.UpdatedAt)
+	// A delivered delivery cannot be settled again.
+	assert.ErrorIs(t, st.Delivered(ctx, "d", b.ID, notify.Receipt{}), notify.ErrConflict)
+	assert.ErrorIs(t, st.Failed(ctx, "d", b.ID+1000, clock.Now(), ""), notify.ErrNotFound)
+}
+
+// notifytestTime returns the clock's time moved by d.
+func notifytestTime(c *Clock, d time.Duration) time.Time { return c.Now().Add(d) }
+
+func (s deliverySuite) testOrderPerChannel(t *testing.T) {
+	st, clock := s.store(t)
+	ctx := context.Background()
+	keys := fanOut(t, st, "INC-000004", 3, notify.DeliveryTarget{Channel: "a"})
+	other := fanOut(t, st, "INC-000005", 1, notify.DeliveryTarget{Channel: "a"})
+	got := claimDeliveries(t, st, "d", 10)
+	require.Equal(t, []string{keys[0] + "→a", other[0] + "→a"}, deliveryKeys(got),
+		"an incident's deliveries to a channel are handed out one at a time; other incidents are not held up")
+	require.NoError(t, st.Failed(ctx, "d", got[0].ID, clock.Now().Add(time.Minute), "later"))
+	require.NoError(t, st.Delivered(ctx, "d", got[1].ID, notify.Receipt{}))
+	assert.Empty(t, claimDeliveries(t, st, "d", 10), "a later message overtook one waiting for a retry")
+	clock.Advance(time.Minute)
+	for _, want := range keys {
+		got := claimDeliveries(t, st, "d", 10)
+		require.Len(t, got, 1)
+		assert.Equal(t, want, got[0].Key)
+		require.NoError(t, st.Delivered(ctx, "d", got[0].ID, notify.Receipt{}))
+	}
+	assert.Empty(t, claimDeliveries(t, st, "d", 10))
+}
+
+func (s deliverySuite) testWaitsForEarlier(t *testing.T) {
+	st, _ := s.store(t)
+	ctx := context.Background()
+	const inc = "INC-000006"
+	require.NoError(t, st.Write(ctx, []notify.OutboxMessage{
+		{Key: inc + "/1", Incident: inc, Type: "note_added", Payload: []byte("{}")},
+		{Key: inc + "/2", Incident: inc, Type: "note_added", Payload: []byte("{}")},
+	}))
+	entries, err := st.Claim(ctx, "fan", 10, lease)
+	require.NoError(t, err)
+	require.Len(t, entries, 2)
+	// The second message is fanned out first, as a second dispatcher
+	// might.
+	require.NoError(t, st.FanOut(ctx, "fan", entries[1].ID, []notify.DeliveryTarget{{Channel: "a"}}))
+	assert.Empty(t, claimDeliveries(t, st, "d", 10), "a delivery overtook an earlier message not yet fanned out")
+	require.NoError(t, st.FanOut(ctx, "fan", entries[0].ID, []notify.DeliveryTarget{{Channel: "a"}}))
+	got := claimDeliveries(t, st, "d", 10)
+	require.Len(t, got, 1)
+	assert.Equal(t, inc+"/1", got[0].Key)
+}
+
+func (s deliverySuite) testLease(t *testing.T) {
+	st, clock := s.store(t)
+	ctx := context.Background()
+	fanOut(t, st, "INC-000007", 1, notify.DeliveryTarget{Channel: "a"})
+	got := claimDeliveries(t, st, "first", 10)
+	require.Len(t, got, 1)
+	assert.Empty(t, claimDeliveries(t, st, "second", 10), "a claimed delivery handed out again")
+	clock.Advance(lease)
+	again := claimDeliveries(t, st, "second", 10)
+	require.Len(t, again, 1, "a lapsed claim is not handed out again")
+	assert.Equal(t, 2, again[0].Attempts)
+	assert.ErrorIs(t, st.Delivered(ctx, "first", got[0].ID, notify.Receipt{}), notify.ErrConflict)
+	require.NoError(t, st.Delivered(ctx, "second", got[0].ID, notify.Receipt{ID: "r"}))
+}
+
+func (s deliverySuite) testDeadAndReplay(t *testing.T) {
+	st, _ := s.store(t)
+	ctx := context.Background()
+	keys := fanOut(t, st, "INC-000008", 2, notify.DeliveryTarget{Channel: "a"}, notify.DeliveryTarget{Channel: "b"})
+	got := claimDeliveries(t, st, "d", 10)
+	require.Len(t, got, 2)
+	var deadID int64
+	for _, d := range got {
+		if d.Channel == "a" {
+			deadID = d.ID
+			require.NoError(t, st.Dead(ctx, "d", d.ID, "410 Gone"))
+		} else {
+			require.NoError(t, st.Delivered(ctx, "d", d.ID, notify.Receipt{}))
+		}
+	}
+	next := claimDeliveries(t, st, "d", 10)
+	assert.ElementsMatch(t, []string{keys[1] + "→a", keys[1] + "→b"}, deliveryKeys(next), "a dead delivery holds up later ones")
+	counts, err := st.CountDeliveries(ctx)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []notify.DeliveryCount{
+		{Channel: "a", Status: notify.StatusDead, N: 1},
+		{Channel: "a", Status: notify.StatusPending, N: 1},
+		{Channel: "b", Status: notify.StatusPending, N: 1},
+	}, counts, "pending and dead deliveries by channel")
+	dead, err := st.DeadDeliveries(ctx, "a", 10)
+	require.NoError(t, err)
+	require.Len(t, dead, 1)
+	assert.Equal(t, deadID, dead[0].ID)
+	assert.Equal(t, notify.StatusDead, dead[0].Status)
+	assert.Equal(t, "410 Gone", dead[0].LastError)
+	none, err := st.DeadDeliveries(ctx, "b", 10)
+	require.NoError(t, err)
+	assert.Empty(t, none)
+	any, err := st.DeadDeliveries(ctx, "", 10)
+	require.NoError(t, err)
+	assert.Len(t, any, 1)
+
+	assert.ErrorIs(t, st.Replay(ctx, next[0].ID), notify.ErrConflict, "replay of a pending delivery")
+	assert.ErrorIs(t, st.Replay(ctx, deadID+1000), notify.ErrNotFound)
+	for _, d := range next {
+		require.NoError(t, st.Delivered(ctx, "d", d.ID, notify.Receipt{}))
+	}
+	require.NoError(t, st.Replay(ctx, deadID))
+	replayed := claimDeliveries(t, st, "d", 10)
+	require.Len(t, replayed, 1)
+	assert.Equal(t, deadID, replayed[0].ID)
+	assert.Equal(t, 1, replayed[0].Attempts, "a replay counts attempts from 0 again")
+	require.NoError(t, st.Delivered(ctx, "d", deadID, notify.Receipt{ID: "late"}))
+	dead, err = st.DeadDeliveries(ctx, "", 10)
+	require.NoError(t, err)
+	assert.Empty(t, dead)
+}
+
+func (s deliverySuite) testInvalid(t *testing.T) {
+	st, _ := s.store(t)
+	ctx := context.Background()
+	_, err := st.ClaimDeliveries(ctx, "", 1, lease)
+	assert.ErrorIs(t, err, notify.ErrInvalid)
+	_, err = st.ClaimDeliveries(ctx, "d", 0, lease)
+	assert.ErrorIs(t, err, notify.ErrInvalid)
+	_, err = st.DeadDeliveries(ctx, "", 0)
+	assert.ErrorIs(t, err, notify.ErrInvalid)
+	_, err = st.DeadDeliveries(ctx, "a\x00", 1)
+	assert.ErrorIs(t, err, notify.ErrInvalid)
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = st.ClaimDeliveries(canceled, "d", 1, lease)
+	assert.ErrorIs(t, err, context.Canceled)
+}
+
+func (s deliverySuite) testConcurrent(t *testing.T) {
+	st, _ := s.store(t)
+	const incidents, each, workers = 4, 4, 4
+	var want []string
+	for i := range incidents {
+		for _, k := range fanOut(t, st, fmt.Sprintf("INC-%06d", 100+i), each, notify.DeliveryTarget{Channel: "a"}, notify.DeliveryTarget{Channel: "b"}) {
+			want = append(want, k+"→a", k+"→b")
+		}
+	}
+	var (
+		mu   sync.Mutex
+		seen []string
+		wg   sync.WaitGroup
+		errs = make(chan error, workers)
+	)
+	for w := range workers {
+		owner := fmt.Sprintf("worker-%d", w+1)
+		wg.Go(func() {
+			ctx := context.Background()
+			for idle := 0; idle < 50; {
+				got, err := st.ClaimDeliveries(ctx, owner, 3, lease)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(got) == 0 {
+					idle++
+					time.Sleep(time.Millisecond)
+					continue
+				}
+				idle = 0
+				for _, d := range got {
+					mu.Lock()
+					seen = append(seen, d.Key+"→"+d.Channel)
+					mu.Unlock()
+					if err := st.Delivered(ctx, owner, d.ID, notify.Receipt{}); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	assert.ElementsMatch(t, want, seen, "each delivery made exactly once")
+	// Each incident's deliveries to each channel were made in order.
+	var inOrder []string
+	for _, k := range want {
+		for _, got := range seen {
+			if got == k {
+				inOrder = append(inOrder, k)
+			}
+		}
+	}
+	perStream := func(keys []string) map[string][]string {
+		out := make(map[string][]string)
+		for _, k := range keys {
+			// INC-000100/fan/1→a: the stream is the incident and channel.
+			stream := k[:len("INC-000100")] + k[strings.LastIndex(k, "→"):]
+			out[stream] = append(out[stream], k)
+		}
+		return out
+	}
+	assert.Equal(t, perStream(inOrder), perStream(seen), "an incident's deliveries to a channel out of order")
+}
+
+func (s deliverySuite) testRelease(t *testing.T) {
+	st, clock := s.store(t)
+	ctx := context.Background()
+	fanOut(t, st, "INC-000009", 1, notify.DeliveryTarget{Channel: "a"})
+	got := claimDeliveries(t, st, "d", 10)
+	require.Len(t, got, 1)
+	require.NoError(t, st.Failed(ctx, "d", got[0].ID, clock.Now(), "503"))
+	got = claimDeliveries(t, st, "d", 10)
+	require.Len(t, got, 1)
+	require.Equal(t, 2, got[0].Attempts)
+	assert.ErrorIs(t, st.Release(ctx, "other", got[0].ID, clock.Now()), notify.ErrConflict)
+	require.NoError(t, st.Release(ctx, "d", got[0].ID, clock.Now().Add(time.Minute)))
+	assert.Empty(t, claimDeliveries(t, st, "d", 10), "a released delivery is due before its time")
+	clock.Advance(time.Minute)
+	got = claimDeliveries(t, st, "d", 10)
+	require.Len(t, got, 1)
+	assert.Equal(t, 2, got[0].Attempts, "a release counted as an attempt")
+	assert.Equal(t, "503", got[0].LastError, "a release changed the last error")
+}

@@ -1,0 +1,125 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// instrumentationScope names this package's tracer and meter.
+const instrumentationScope = "github.com/incidentkit/incidentkit/notify"
+
+// Attribute keys on the dispatcher's spans and metrics. Incident IDs and
+// message keys appear on spans only, so metric cardinality stays bounded.
+const (
+	attrChannel  = attribute.Key("incidentkit.notify.channel")
+	attrOutcome  = attribute.Key("incidentkit.outcome")
+	attrIncident = attribute.Key("incidentkit.incident.id")
+	attrEvent    = attribute.Key("incidentkit.event.type")
+	attrKey      = attribute.Key("incidentkit.notify.key")
+	attrAttempt  = attribute.Key("incidentkit.notify.attempt")
+)
+
+// Outcomes of a delivery attempt, on spans and metrics.
+const (
+	outcomeDelivered = "delivered"
+	outcomeRetry     = "retry"
+	outcomeDead      = "dead"
+	outcomeDeferred  = "deferred" // held back by a rate limit or an open breaker
+	outcomeHeld      = "held"     // held back by TLP
+	outcomeStopped   = "stopped"  // cut short by the dispatcher stopping
+)
+
+type dispatcherTelemetry struct {
+	tracer     trace.Tracer
+	deliveries metric.Int64Counter
+	latency    metric.Float64Histogram
+	breakers   metric.Int64ObservableGauge
+	pending    metric.Int64ObservableGauge
+	dead       metric.Int64ObservableGauge
+	reg        metric.Registration
+}
+
+func newDispatcherTelemetry(d *Dispatcher, tp trace.TracerProvider, mp metric.MeterProvider) (*dispatcherTelemetry, error) {
+	meter := mp.Meter(instrumentationScope)
+	t := &dispatcherTelemetry{tracer: tp.Tracer(instrumentationScope)}
+	var errs []error
+	var err error
+	t.deliveries, err = meter.Int64Counter("incidentkit.notify.deliveries",
+		metric.WithDescription("Delivery attempts and fan-outs, by channel and outcome (delivered, retry, dead, deferred, held, stopped)."),
+		metric.WithUnit("{delivery}"))
+	errs = append(errs, err)
+	t.latency, err = meter.Float64Histogram("incidentkit.notify.attempt.duration",
+		metric.WithDescription("Time one delivery attempt took, by channel and outcome."), metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+	errs = append(errs, err)
+	t.breakers, err = meter.Int64ObservableGauge("incidentkit.notify.breaker.state",
+		metric.WithDescription("State of each channel's circuit breaker: 0 closed, 1 half-open, 2 open."))
+	errs = append(errs, err)
+	// The store's counts are the whole store's: one dispatcher per store
+	// should report them, or they are reported once per dispatcher.
+	t.pending, err = meter.Int64ObservableGauge("incidentkit.notify.deliveries.pending",
+		metric.WithDescription("Deliveries waiting to be made, by channel: the number to alert on."), metric.WithUnit("{delivery}"))
+	errs = append(errs, err)
+	t.dead, err = meter.Int64ObservableGauge("incidentkit.notify.deliveries.dead",
+		metric.WithDescription("Deliveries given up on and waiting for a replay, by channel."), metric.WithUnit("{delivery}"))
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	t.reg, err = meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		for name, c := range d.channels {
+			if c.breaker != nil {
+				o.ObserveInt64(t.breakers, int64(c.breaker.State()), metric.WithAttributes(attrChannel.String(name)))
+			}
+		}
+		counts, err := d.cfg.Deliveries.CountDeliveries(ctx)
+		if err != nil {
+			return err
+		}
+		for _, c := range counts {
+			g := t.pending
+			if c.Status == StatusDead {
+				g = t.dead
+			}
+			o.ObserveInt64(g, c.N, metric.WithAttributes(attrChannel.String(c.Channel)))
+		}
+		return nil
+	}, t.breakers, t.pending, t.dead)
+	return t, err
+}
+
+// start starts the span of one attempt at dl, linked to the span of the
+// change that wrote its message.
+func (t *dispatcherTelemetry) start(ctx context.Context, dl Delivery, m Message) (context.Context, trace.Span) {
+	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(
+		attrChannel.String(dl.Channel), attrIncident.String(dl.Incident), attrEvent.String(dl.Type),
+		attrKey.String(dl.Key), attrAttempt.Int(dl.Attempts))}
+	if len(m.Trace) > 0 {
+		linked := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), propagation.MapCarrier(m.Trace)))
+		if linked.IsValid() {
+			opts = append(opts, trace.WithLinks(trace.Link{SpanContext: linked}))
+		}
+	}
+	return t.tracer.Start(ctx, "notify.deliver", opts...)
+}
+
+// end records the outcome of an attempt that started at began.
+func (t *dispatcherTelemetry) end(ctx context.Context, span trace.Span, channel, outcome string, began time.Time, err error) {
+	attrs := metric.WithAttributes(attrChannel.String(channel), attrOutcome.String(outcome))
+	t.deliveries.Add(ctx, 1, attrs)
+	if outcome != outcomeDeferred {
+		t.latency.Record(ctx, time.Since(began).Seconds(), attrs)
+	}
+	span.SetAttributes(attrOutcome.String(outcome))
+	if err != nil && outcome != outcomeDelivered {
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
+}
