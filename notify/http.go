@@ -1,6 +1,8 @@
 package notify
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -107,3 +109,60 @@ func retryAfter(v string, now time.Time) time.Duration {
 // maxRetryAfter bounds the wait a Retry-After header asks for: a peer's
 // reply must not hold a message back for longer than a day.
 const maxRetryAfter = int64(24 * time.Hour)
+
+// maxReplyBody is how much of a successful reply [HTTPPost.Send] reads.
+const maxReplyBody = 1 << 16
+
+// HTTPPost is one POST of a channel over HTTP, sent with [HTTPPost.Send]:
+// what every HTTP channel does the same way, so that each only builds its
+// body and headers.
+type HTTPPost struct {
+	// Client sends the request.
+	Client *http.Client
+	// URL is where to, with any token it holds.
+	URL SecretURL
+	// Header holds the request's headers, its Content-Type among them.
+	Header http.Header
+	// Body is the request's body.
+	Body []byte
+	// Redact takes the secrets of the request out of an error; nil means
+	// URL.Redact. Every error Send returns went through it.
+	Redact func(error) error
+	// Reply, if set, reads the body of a successful reply (at most 64
+	// KiB of it).
+	Reply func(io.Reader)
+}
+
+// Send posts p.Body to p.URL and classifies the reply with [HTTPError]
+// (now tells the time a Retry-After is counted from). It returns a
+// receipt with the reply's status. A request that cannot be made fails
+// with an error matching [ErrPermanent]; a request that fails in transit,
+// with the client's error, which [Classify] treats as worth retrying. The
+// reply's body is read to its end (up to 64 KiB) and closed, so that the
+// connection can be used again.
+func (p HTTPPost) Send(ctx context.Context, now func() time.Time) (Receipt, error) {
+	redact := p.Redact
+	if redact == nil {
+		redact = p.URL.Redact
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.URL.Reveal(), bytes.NewReader(p.Body))
+	if err != nil {
+		return Receipt{}, Permanent(redact(err))
+	}
+	for k, v := range p.Header {
+		req.Header[k] = v
+	}
+	resp, err := p.Client.Do(req)
+	if err != nil {
+		return Receipt{}, redact(err)
+	}
+	defer resp.Body.Close()
+	defer func() { _, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxReplyBody)) }()
+	if err := HTTPError(resp, now()); err != nil {
+		return Receipt{Status: resp.StatusCode}, redact(err)
+	}
+	if p.Reply != nil {
+		p.Reply(io.LimitReader(resp.Body, maxReplyBody))
+	}
+	return Receipt{Status: resp.StatusCode}, nil
+}

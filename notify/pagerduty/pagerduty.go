@@ -9,7 +9,6 @@
 package pagerduty
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -195,28 +194,20 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) (notify.Receipt
 	if err != nil {
 		return notify.Receipt{}, notify.Permanent(fmt.Errorf("pagerduty: encode event: %w", err))
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url.Reveal(), bytes.NewReader(body))
-	if err != nil {
-		return notify.Receipt{}, notify.Permanent(n.redact(err))
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := n.client.Do(req)
-	if err != nil {
-		return notify.Receipt{}, fmt.Errorf("pagerduty: %w", n.redact(err))
-	}
-	defer resp.Body.Close()
-	if err := notify.HTTPError(resp, n.now()); err != nil {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-		return notify.Receipt{Status: resp.StatusCode}, fmt.Errorf("pagerduty: %w", n.redact(err))
-	}
 	var reply struct {
 		DedupKey string `json:"dedup_key"`
 	}
-	_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&reply)
+	rc, err := notify.HTTPPost{Client: n.client, URL: n.url, Body: body, Redact: n.redact,
+		Header: http.Header{"Content-Type": {"application/json"}},
+		Reply:  func(r io.Reader) { _ = json.NewDecoder(r).Decode(&reply) }}.Send(ctx, n.now)
+	if err != nil {
+		return rc, fmt.Errorf("pagerduty: %w", err)
+	}
 	if reply.DedupKey == "" {
 		reply.DedupKey = ev.DedupKey
 	}
-	return notify.Receipt{ID: reply.DedupKey, Status: resp.StatusCode}, nil
+	rc.ID = reply.DedupKey
+	return rc, nil
 }
 
 // redact takes the routing key and the URL out of err.

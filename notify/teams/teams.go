@@ -5,7 +5,6 @@
 package teams
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -152,21 +151,12 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) (notify.Receipt
 	if len(body) > MaxBody {
 		return notify.Receipt{}, notify.Permanent(fmt.Errorf("teams: the card is %d bytes even without text; the limit is %d", len(body), MaxBody))
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url.Reveal(), bytes.NewReader(body))
+	rc, err := notify.HTTPPost{Client: n.client, URL: n.url, Body: body,
+		Header: http.Header{"Content-Type": {"application/json"}}}.Send(ctx, n.now)
 	if err != nil {
-		return notify.Receipt{}, notify.Permanent(n.url.Redact(err))
+		return rc, fmt.Errorf("teams: %w", err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := n.client.Do(req)
-	if err != nil {
-		return notify.Receipt{}, fmt.Errorf("teams: %w", n.url.Redact(err))
-	}
-	defer resp.Body.Close()
-	defer func() { _, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16)) }()
-	if err := notify.HTTPError(resp, n.now()); err != nil {
-		return notify.Receipt{Status: resp.StatusCode}, fmt.Errorf("teams: %w", n.url.Redact(err))
-	}
-	return notify.Receipt{Status: resp.StatusCode}, nil
+	return rc, nil
 }
 
 // Close releases the client's idle connections.

@@ -13,7 +13,6 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -159,25 +158,17 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) (notify.Receipt
 	if err != nil {
 		return notify.Receipt{}, notify.Permanent(fmt.Errorf("webhook: encode event: %w", err))
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url.Reveal(), bytes.NewReader(body))
-	if err != nil {
-		return notify.Receipt{}, notify.Permanent(n.url.Redact(err))
-	}
 	ts := n.now().Unix()
-	req.Header.Set("Content-Type", ContentType)
-	req.Header.Set("webhook-id", m.Key)
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
-	req.Header.Set("webhook-signature", n.sign(m.Key, ts, body))
-	resp, err := n.client.Do(req)
+	header := http.Header{}
+	header.Set("Content-Type", ContentType)
+	header.Set("webhook-id", m.Key)
+	header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
+	header.Set("webhook-signature", n.sign(m.Key, ts, body))
+	rc, err := notify.HTTPPost{Client: n.client, URL: n.url, Header: header, Body: body}.Send(ctx, n.now)
 	if err != nil {
-		return notify.Receipt{}, fmt.Errorf("webhook: %w", n.url.Redact(err))
+		return rc, fmt.Errorf("webhook: %w", err)
 	}
-	defer resp.Body.Close()
-	defer func() { _, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16)) }()
-	if err := notify.HTTPError(resp, n.now()); err != nil {
-		return notify.Receipt{Status: resp.StatusCode}, fmt.Errorf("webhook: %w", n.url.Redact(err))
-	}
-	return notify.Receipt{Status: resp.StatusCode}, nil
+	return rc, nil
 }
 
 // sign returns the webhook-signature header: one "v1,<signature>" per key,
