@@ -50,6 +50,11 @@ type NotifyCrash struct {
 	// Open opens the store the child wrote, for the final delivery and
 	// checks; the store is closed with close.
 	Open func(t *testing.T) (st NotifyStore, close func())
+	// DrainEvery is how many rounds go between two checks that every
+	// event committed so far has arrived, made after a dispatcher of the
+	// test's own has delivered what the killed children left; default 5.
+	// The last round is always followed by one.
+	DrainEvery int
 	// Settle, if set, is called after each kill and returns once nothing
 	// the killed child started can still change the store.
 	Settle func(t *testing.T)
@@ -131,12 +136,14 @@ func (rc *crashReceiver) snapshot() []arrival {
 
 // RunNotifyCrash kills a process that writes incidents to a store and
 // delivers their notifications to a webhook receiver in this process with
-// SIGKILL at random moments, again and again, then delivers what is left
-// with a dispatcher of its own and checks what arrived: every event
-// committed to the store reached the receiver at least once, signed and
-// with its key as the webhook-id; every duplicate carries the same
-// webhook-id; and each incident's events arrived in the order of its
-// timeline, a redelivery never coming after a later event.
+// SIGKILL at random moments, again and again. After each kill it checks
+// what has arrived so far, and every few kills and at the end it also
+// delivers what the killed children left with a dispatcher of its own and
+// checks that every event committed to the store reached the receiver at
+// least once, signed and with its key as the webhook-id. Throughout,
+// every duplicate carries the same webhook-id, and each incident's events
+// arrive in the order of its timeline, a redelivery never coming after a
+// later event.
 func RunNotifyCrash(t *testing.T, c NotifyCrash) {
 	v, err := webhook.NewVerifier(webhook.VerifierConfig{Secrets: []notify.Secret{notifyCrashSecret}})
 	require.NoError(t, err)
@@ -145,6 +152,11 @@ func RunNotifyCrash(t *testing.T, c NotifyCrash) {
 	defer srv.Close()
 	env := append([]string{NotifyCrashURLEnv + "=" + srv.URL}, c.Env...)
 
+	every := c.DrainEvery
+	if every <= 0 {
+		every = 5
+	}
+	var want map[string]committed
 	for round := range c.Rounds {
 		rc.mu.Lock()
 		rc.round = round
@@ -153,22 +165,37 @@ func RunNotifyCrash(t *testing.T, c NotifyCrash) {
 		if c.Settle != nil {
 			c.Settle(t)
 		}
-		checkArrivals(t, rc.snapshot(), nil)
+		if (round+1)%every != 0 && round != c.Rounds-1 {
+			checkArrivals(t, rc.snapshot(), nil)
+			continue
+		}
+		// Deliver what the killed children left, once their claims lapse,
+		// and check that everything committed so far has arrived.
+		want = drainCrash(t, c, rc, srv.URL)
+		checkArrivals(t, rc.snapshot(), want)
 	}
-	duringCrashes := len(rc.snapshot())
+	t.Logf("%d rounds: %d events committed, %d requests received", c.Rounds, len(want), len(rc.snapshot()))
+}
 
-	// Deliver what the killed children left, once their claims lapse.
+// drainCrash runs a dispatcher on the store the crash children left until
+// every event committed to it has reached the receiver, and returns those
+// events.
+func drainCrash(t *testing.T, c NotifyCrash, rc *crashReceiver, url string) map[string]committed {
+	t.Helper()
 	st, closeStore := c.Open(t)
 	defer closeStore()
-	ctx := context.Background()
 	want := committedEvents(t, st)
-	d := newCrashDispatcher(t, st, srv.URL)
+	d := newCrashDispatcher(t, st, url)
 	defer func() { require.NoError(t, d.Close()) }()
-	runCtx, stop := context.WithCancel(ctx)
+	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = d.Run(runCtx)
+		_ = d.Run(ctx)
+	}()
+	defer func() {
+		stop()
+		<-done
 	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -181,22 +208,13 @@ func RunNotifyCrash(t *testing.T, c NotifyCrash) {
 		}
 		rc.mu.Unlock()
 		if missing == 0 {
-			break
+			return want
 		}
 		if time.Now().After(deadline) {
-			stop()
-			<-done
 			t.Fatalf("%d of %d committed events never reached the receiver", missing, len(want))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	stop()
-	<-done
-
-	arrivals := rc.snapshot()
-	checkArrivals(t, arrivals, want)
-	t.Logf("%d rounds: %d events committed, %d requests received (%d while the children ran)",
-		c.Rounds, len(want), len(arrivals), duringCrashes)
 }
 
 // committedEvents returns every event on the timelines in st, by its
