@@ -488,10 +488,9 @@ type attempted struct {
 }
 
 // deliver claims due deliveries and makes them, Workers at a time. The
-// outcomes are recorded in groups: one writer records, in one store
-// transaction, every outcome that came in while it recorded the previous
-// ones, so that a fast channel costs few transactions and a slow one
-// holds up no other's record.
+// outcomes are recorded in groups, each in one store transaction, by one
+// writer: a fast channel costs few transactions, and a slow one holds up
+// the record of no other channel for more than recordDelay.
 func (d *Dispatcher) deliver(ctx context.Context) (int, error) {
 	due, err := d.cfg.Deliveries.ClaimDeliveries(ctx, d.cfg.Owner, d.cfg.Batch, d.cfg.Lease)
 	if err != nil {
@@ -523,29 +522,43 @@ func (d *Dispatcher) deliver(ctx context.Context) (int, error) {
 // after ctx has ended.
 const settleTimeout = 5 * time.Second
 
-// record records the outcomes it receives until results is closed, each
-// time all that have come in, and then reports the dead deliveries.
+// recordDelay is how long an outcome may wait for others to be recorded
+// with it.
+const recordDelay = 20 * time.Millisecond
+
+// record records the outcomes it receives until results is closed: those
+// that came in within recordDelay of the first of a group, or all that are
+// left once results is closed, in one store transaction each.
 func (d *Dispatcher) record(ctx context.Context, results <-chan attempted) error {
-	var errs []error
-	for r := range results {
-		group := []attempted{r}
-	more:
-		for len(group) < MaxClaim {
-			select {
-			case r, ok := <-results:
-				if !ok {
-					break more
-				}
-				group = append(group, r)
-			default:
-				break more
+	var (
+		errs  []error
+		group []attempted
+		timer = time.NewTimer(recordDelay)
+	)
+	defer timer.Stop()
+	flush := func() {
+		if len(group) > 0 {
+			if err := d.recordGroup(ctx, group); err != nil {
+				errs = append(errs, err)
 			}
-		}
-		if err := d.recordGroup(ctx, group); err != nil {
-			errs = append(errs, err)
+			group = nil
 		}
 	}
-	return errors.Join(errs...)
+	for {
+		select {
+		case r, ok := <-results:
+			if !ok {
+				flush()
+				return errors.Join(errs...)
+			}
+			if len(group) == 0 {
+				timer.Reset(recordDelay)
+			}
+			group = append(group, r)
+		case <-timer.C:
+			flush()
+		}
+	}
 }
 
 // recordGroup records the outcomes of group in one store transaction.

@@ -225,34 +225,49 @@ func (s *Store) Settle(ctx context.Context, owner string, settlements []notify.S
 	err := s.write(ctx, "settle deliveries", func(tx *sql.Tx) error {
 		errs = make([]error, len(settlements))
 		now := unixNano(s.clock.Now())
+		// One statement of each kind is prepared once for the batch.
+		stmts := make(map[notify.SettleKind]*sql.Stmt, 4)
+		defer func() {
+			for _, st := range stmts {
+				_ = st.Close()
+			}
+		}()
+		exists, err := tx.PrepareContext(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries WHERE id = ?)`)
+		if err != nil {
+			return wrap(ctx, "settle deliveries", err)
+		}
+		defer func() { _ = exists.Close() }()
 		for i, st := range settlements {
-			var (
-				query string
-				args  []any
-			)
+			var args []any
 			switch st.Kind {
 			case notify.SettleDelivered:
-				query = `UPDATE deliveries SET status = 'delivered', claimed_by = NULL, claimed_until = NULL, updated_at = ?1,
-					receipt_id = ?2, receipt_status = ?3 WHERE id = ?4 AND claimed_by = ?5 AND status = 'pending'`
 				args = []any{now, st.Receipt.ID, st.Receipt.Status, st.ID, owner}
 			case notify.SettleFailed:
-				query = `UPDATE deliveries SET claimed_by = NULL, claimed_until = NULL, next_at = ?1, last_error = ?2
-					WHERE id = ?3 AND claimed_by = ?4 AND status = 'pending'`
 				args = []any{unixNano(st.At), notify.TruncateError(st.LastError), st.ID, owner}
 			case notify.SettleRelease:
-				query = `UPDATE deliveries SET claimed_by = NULL, claimed_until = NULL, next_at = ?1,
-					attempts = max(attempts - 1, 0) WHERE id = ?2 AND claimed_by = ?3 AND status = 'pending'`
 				args = []any{unixNano(st.At), st.ID, owner}
 			case notify.SettleDead:
-				query = `UPDATE deliveries SET status = 'dead', claimed_by = NULL, claimed_until = NULL, updated_at = ?1,
-					last_error = ?2 WHERE id = ?3 AND claimed_by = ?4 AND status = 'pending'`
 				args = []any{now, notify.TruncateError(st.LastError), st.ID, owner}
 			}
-			var err error
-			errs[i], err = settleOne(ctx, tx, string(st.Kind), owner, st.ID, query, args...)
-			if err != nil {
-				return err
+			stmt := stmts[st.Kind]
+			if stmt == nil {
+				if stmt, err = tx.PrepareContext(ctx, settleQueries[st.Kind]); err != nil {
+					return wrap(ctx, "settle deliveries", err)
+				}
+				stmts[st.Kind] = stmt
 			}
+			res, err := stmt.ExecContext(ctx, args...)
+			if err != nil {
+				return wrap(ctx, fmt.Sprintf("%s delivery %d", st.Kind, st.ID), err)
+			}
+			if n, err := res.RowsAffected(); err == nil && n == 1 {
+				continue
+			}
+			var found bool
+			if err := exists.QueryRowContext(ctx, st.ID).Scan(&found); err != nil {
+				return wrap(ctx, fmt.Sprintf("%s delivery %d", st.Kind, st.ID), err)
+			}
+			errs[i] = settleError(string(st.Kind), owner, st.ID, found)
 		}
 		return nil
 	})
@@ -260,6 +275,26 @@ func (s *Store) Settle(ctx context.Context, owner string, settlements []notify.S
 		return nil, err
 	}
 	return errs, nil
+}
+
+// settleQueries are the statements of Settle, by kind.
+var settleQueries = map[notify.SettleKind]string{
+	notify.SettleDelivered: `UPDATE deliveries SET status = 'delivered', claimed_by = NULL, claimed_until = NULL, updated_at = ?1,
+		receipt_id = ?2, receipt_status = ?3 WHERE id = ?4 AND claimed_by = ?5 AND status = 'pending'`,
+	notify.SettleFailed: `UPDATE deliveries SET claimed_by = NULL, claimed_until = NULL, next_at = ?1, last_error = ?2
+		WHERE id = ?3 AND claimed_by = ?4 AND status = 'pending'`,
+	notify.SettleRelease: `UPDATE deliveries SET claimed_by = NULL, claimed_until = NULL, next_at = ?1,
+		attempts = max(attempts - 1, 0) WHERE id = ?2 AND claimed_by = ?3 AND status = 'pending'`,
+	notify.SettleDead: `UPDATE deliveries SET status = 'dead', claimed_by = NULL, claimed_until = NULL, updated_at = ?1,
+		last_error = ?2 WHERE id = ?3 AND claimed_by = ?4 AND status = 'pending'`,
+}
+
+// settleError is the error of a settlement that changed nothing.
+func settleError(op, owner string, id int64, found bool) error {
+	if !found {
+		return fmt.Errorf("sqlite: %s: delivery %d: %w", op, id, notify.ErrNotFound)
+	}
+	return fmt.Errorf("sqlite: %s: delivery %d is not pending and claimed by %q: %w", op, id, owner, notify.ErrConflict)
 }
 
 // settleOne runs a statement that changes delivery id only if owner holds
@@ -277,10 +312,7 @@ func settleOne(ctx context.Context, tx *sql.Tx, op, owner string, id int64, quer
 	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries WHERE id = ?)`, id).Scan(&found); err != nil {
 		return nil, wrap(ctx, fmt.Sprintf("%s delivery %d", op, id), err)
 	}
-	if !found {
-		return fmt.Errorf("sqlite: %s: delivery %d: %w", op, id, notify.ErrNotFound), nil
-	}
-	return fmt.Errorf("sqlite: %s: delivery %d is not pending and claimed by %q: %w", op, id, owner, notify.ErrConflict), nil
+	return settleError(op, owner, id, found), nil
 }
 
 // settleDelivery runs a statement that changes delivery id only if owner
