@@ -594,18 +594,18 @@ func (d *Dispatcher) attempt(ctx context.Context, dl Delivery) attempted {
 	began := time.Now()
 	m, merr := dl.Message()
 	ctx, span := d.tel.start(ctx, dl, m)
-	outcome, err, st := d.try(ctx, log, dl, m, merr)
+	outcome, st, err := d.try(ctx, log, dl, m, merr)
 	d.tel.end(ctx, span, dl.Channel, outcome, began, err)
 	st.ID = dl.ID
 	return attempted{dl: dl, st: st, err: err, log: log}
 }
 
-// try makes the attempt. It returns the outcome, the attempt's error, and
-// the settlement that records it.
-func (d *Dispatcher) try(ctx context.Context, log *slog.Logger, dl Delivery, m Message, merr error) (outcome string, err error, st Settlement) {
+// try makes the attempt. It returns the outcome, the settlement that
+// records it, and the attempt's error.
+func (d *Dispatcher) try(ctx context.Context, log *slog.Logger, dl Delivery, m Message, merr error) (outcome string, st Settlement, err error) {
 	if merr != nil {
 		err = Permanent(merr)
-		return outcomeDead, err, Settlement{Kind: SettleDead, LastError: err.Error()}
+		return outcomeDead, Settlement{Kind: SettleDead, LastError: err.Error()}, err
 	}
 	ch := d.channels[dl.Channel]
 	if ch == nil {
@@ -619,7 +619,7 @@ func (d *Dispatcher) try(ctx context.Context, log *slog.Logger, dl Delivery, m M
 			if wait := res.DelayFrom(now); wait > 0 {
 				res.CancelAt(now)
 				log.LogAttrs(ctx, slog.LevelDebug, "notify: delivery held back by the channel's rate limit", slog.Duration("wait", wait))
-				return outcomeDeferred, nil, Settlement{Kind: SettleRelease, At: now.Add(wait)}
+				return outcomeDeferred, Settlement{Kind: SettleRelease, At: now.Add(wait)}, nil
 			}
 		}
 		actx, acancel := context.WithTimeout(ctx, d.cfg.AttemptTimeout)
@@ -633,18 +633,18 @@ func (d *Dispatcher) try(ctx context.Context, log *slog.Logger, dl Delivery, m M
 		acancel()
 		if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
 			log.LogAttrs(ctx, slog.LevelDebug, "notify: delivery held back by the channel's open breaker")
-			return outcomeDeferred, nil, Settlement{Kind: SettleRelease, At: now.Add(min(ch.breakFor, d.cfg.PollInterval))}
+			return outcomeDeferred, Settlement{Kind: SettleRelease, At: now.Add(min(ch.breakFor, d.cfg.PollInterval))}, nil
 		}
 		if err == nil {
 			log.LogAttrs(ctx, slog.LevelDebug, "notify: delivered", slog.String("receipt", r.String()))
-			return outcomeDelivered, nil, Settlement{Kind: SettleDelivered, Receipt: r}
+			return outcomeDelivered, Settlement{Kind: SettleDelivered, Receipt: r}, nil
 		}
 	}
 	now := d.cfg.Clock.Now()
 	if ctx.Err() != nil {
 		// Shutting down: the attempt was cut short, not refused. It is
 		// due again at once, for the next dispatcher.
-		return outcomeStopped, err, Settlement{Kind: SettleFailed, At: now, LastError: "dispatcher stopped: " + err.Error()}
+		return outcomeStopped, Settlement{Kind: SettleFailed, At: now, LastError: "dispatcher stopped: " + err.Error()}, err
 	}
 	switch {
 	case errors.Is(err, ErrPermanent):
@@ -659,9 +659,9 @@ func (d *Dispatcher) try(ctx context.Context, log *slog.Logger, dl Delivery, m M
 		}
 		log.LogAttrs(ctx, slog.LevelWarn, "notify: delivery failed, will retry", slog.String("error", err.Error()),
 			slog.Duration("retry_in", wait))
-		return outcomeRetry, err, Settlement{Kind: SettleFailed, At: now.Add(wait), LastError: err.Error()}
+		return outcomeRetry, Settlement{Kind: SettleFailed, At: now.Add(wait), LastError: err.Error()}, err
 	}
-	return outcomeDead, err, Settlement{Kind: SettleDead, LastError: err.Error()}
+	return outcomeDead, Settlement{Kind: SettleDead, LastError: err.Error()}, err
 }
 
 // failedChannel returns the channel a notification_failed message reports
