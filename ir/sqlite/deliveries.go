@@ -83,7 +83,8 @@ func (s *Store) FanOut(ctx context.Context, owner string, id int64, targets []no
 }
 
 // FanOutBatch implements notify.Deliveries: every fan is made in one
-// immediate transaction.
+// immediate transaction, each outbox row deleted, if owner holds it, by
+// the statement that reads it.
 func (s *Store) FanOutBatch(ctx context.Context, owner string, fans []notify.Fan) ([]error, error) {
 	if err := notify.CheckFans(fans); err != nil {
 		return nil, err
@@ -91,39 +92,40 @@ func (s *Store) FanOutBatch(ctx context.Context, owner string, fans []notify.Fan
 	var errs []error
 	err := s.write(ctx, "fan out", func(tx *sql.Tx) error {
 		errs = make([]error, len(fans))
-		sel, err := tx.PrepareContext(ctx, `SELECT key, incident_id, type, payload, created_at, claimed_by FROM outbox WHERE id = ?`)
+		take, err := tx.PrepareContext(ctx, `DELETE FROM outbox WHERE id = ? AND claimed_by = ?
+			RETURNING key, incident_id, type, payload, created_at`)
 		if err != nil {
 			return wrap(ctx, "fan out", err)
 		}
-		defer func() { _ = sel.Close() }()
+		defer func() { _ = take.Close() }()
 		ins, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (outbox_id, key, incident_id, type, channel, route,
 			audience, payload, status, created_at, next_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return wrap(ctx, "fan out", err)
 		}
 		defer func() { _ = ins.Close() }()
-		del, err := tx.PrepareContext(ctx, `DELETE FROM outbox WHERE id = ?`)
-		if err != nil {
-			return wrap(ctx, "fan out", err)
-		}
-		defer func() { _ = del.Close() }()
 		now := unixNano(s.clock.Now())
 		for i, f := range fans {
 			var (
 				key, incident, typ, cat string
 				payload                 []byte
-				claimedBy               sql.NullString
 			)
-			err := sel.QueryRowContext(ctx, f.ID).Scan(&key, &incident, &typ, &payload, &cat, &claimedBy)
-			switch {
-			case errors.Is(err, sql.ErrNoRows):
-				errs[i] = fmt.Errorf("sqlite: fan out: outbox entry %d: %w", f.ID, notify.ErrNotFound)
+			err := take.QueryRowContext(ctx, f.ID, owner).Scan(&key, &incident, &typ, &payload, &cat)
+			if errors.Is(err, sql.ErrNoRows) {
+				// Not there, or not ours: which one is told apart.
+				var found bool
+				if err := tx.StmtContext(ctx, s.q.outboxEntryExists).QueryRowContext(ctx, f.ID).Scan(&found); err != nil {
+					return wrap(ctx, fmt.Sprintf("fan out outbox entry %d", f.ID), err)
+				}
+				if !found {
+					errs[i] = fmt.Errorf("sqlite: fan out: outbox entry %d: %w", f.ID, notify.ErrNotFound)
+				} else {
+					errs[i] = fmt.Errorf("sqlite: fan out: outbox entry %d is not claimed by %q: %w", f.ID, owner, notify.ErrConflict)
+				}
 				continue
-			case err != nil:
+			}
+			if err != nil {
 				return wrap(ctx, fmt.Sprintf("fan out outbox entry %d", f.ID), err)
-			case claimedBy.String != owner:
-				errs[i] = fmt.Errorf("sqlite: fan out: outbox entry %d is not claimed by %q: %w", f.ID, owner, notify.ErrConflict)
-				continue
 			}
 			audience := string(notify.DeliveryAudience(payload))
 			for _, t := range f.Targets {
@@ -135,9 +137,6 @@ func (s *Store) FanOutBatch(ctx context.Context, owner string, fans []notify.Fan
 					string(status), cat, now, now); err != nil {
 					return wrap(ctx, fmt.Sprintf("fan out outbox entry %d", f.ID), err)
 				}
-			}
-			if _, err := del.ExecContext(ctx, f.ID); err != nil {
-				return wrap(ctx, fmt.Sprintf("fan out outbox entry %d", f.ID), err)
 			}
 		}
 		return nil
