@@ -36,6 +36,32 @@ func (s *MemoryStore) FanOut(ctx context.Context, owner string, id int64, target
 	if err := s.outbox.holds(ctx, owner, id); err != nil {
 		return err
 	}
+	s.fanOutLocked(id, targets)
+	return nil
+}
+
+// FanOutBatch implements notify.Deliveries.
+func (s *MemoryStore) FanOutBatch(ctx context.Context, owner string, fans []notify.Fan) ([]error, error) {
+	if err := notify.CheckFans(fans); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, &opError{op: "memory store: fan out", err: err}
+	}
+	errs := make([]error, len(fans))
+	for i, f := range fans {
+		if errs[i] = s.outbox.holds(ctx, owner, f.ID); errs[i] == nil {
+			s.fanOutLocked(f.ID, f.Targets)
+		}
+	}
+	return errs, nil
+}
+
+// fanOutLocked fans out outbox entry id, which the caller checked is
+// held; s.mu is held.
+func (s *MemoryStore) fanOutLocked(id int64, targets []notify.DeliveryTarget) {
 	e := s.outbox.byID[id]
 	d := &s.deliveries
 	if d.byID == nil {
@@ -66,7 +92,6 @@ func (s *MemoryStore) FanOut(ctx context.Context, owner string, id int64, target
 	delete(o.due, id)
 	i, _ := slices.BinarySearchFunc(o.entries, id, func(e *notify.OutboxEntry, id int64) int { return cmp.Compare(e.ID, id) })
 	o.entries = slices.Delete(o.entries, i, i+1)
-	return nil
 }
 
 // ClaimDeliveries implements notify.Deliveries.
@@ -146,6 +171,36 @@ func (s *MemoryStore) Dead(ctx context.Context, owner string, id int64, lastErr 
 	})
 }
 
+// Settle implements notify.Deliveries.
+func (s *MemoryStore) Settle(ctx context.Context, owner string, settlements []notify.Settlement) ([]error, error) {
+	if err := notify.CheckSettlements(settlements); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, &opError{op: "memory store: settle deliveries", err: err}
+	}
+	now := s.clock.Now()
+	errs := make([]error, len(settlements))
+	for i, st := range settlements {
+		errs[i] = s.settleLocked(owner, st.ID, now, func(d *memoryDelivery, now time.Time) {
+			switch st.Kind {
+			case notify.SettleDelivered:
+				d.Status, d.Receipt, d.UpdatedAt = notify.StatusDelivered, st.Receipt, now
+			case notify.SettleFailed:
+				d.NextAt, d.LastError = st.At, notify.TruncateError(st.LastError)
+			case notify.SettleRelease:
+				d.NextAt, d.Attempts = st.At, max(d.Attempts-1, 0)
+			case notify.SettleDead:
+				d.Status, d.LastError, d.UpdatedAt = notify.StatusDead, notify.TruncateError(st.LastError), now
+			}
+			d.claim = memoryClaim{}
+		})
+	}
+	return errs, nil
+}
+
 // settleDelivery applies f to delivery id if owner holds its claim.
 func (s *MemoryStore) settleDelivery(ctx context.Context, owner string, id int64, f func(*memoryDelivery, time.Time)) error {
 	s.mu.Lock()
@@ -153,6 +208,12 @@ func (s *MemoryStore) settleDelivery(ctx context.Context, owner string, id int64
 	if err := ctx.Err(); err != nil {
 		return &opError{op: "memory store: delivery", err: err}
 	}
+	return s.settleLocked(owner, id, s.clock.Now(), f)
+}
+
+// settleLocked applies f to delivery id if owner holds its claim; s.mu is
+// held.
+func (s *MemoryStore) settleLocked(owner string, id int64, now time.Time, f func(*memoryDelivery, time.Time)) error {
 	d, ok := s.deliveries.byID[id]
 	switch {
 	case !ok:
@@ -160,7 +221,7 @@ func (s *MemoryStore) settleDelivery(ctx context.Context, owner string, id int64
 	case d.Status != notify.StatusPending || d.claim.owner != owner:
 		return &opError{op: fmt.Sprintf("memory store: delivery %d is not pending and claimed by %q", id, owner), err: notify.ErrConflict}
 	}
-	f(d, s.clock.Now())
+	f(d, now)
 	return nil
 }
 

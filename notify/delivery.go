@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -115,6 +116,15 @@ type Deliveries interface {
 	// [MaxOutboxOwner] bytes, or FanOut fails with [ErrInvalid]. No
 	// targets acknowledges the entry alone.
 	FanOut(ctx context.Context, owner string, id int64, targets []DeliveryTarget) error
+	// FanOutBatch does what FanOut does for each of fans, in one
+	// transaction, and returns one error per fan, in order: nil for a
+	// fan made, or an error matching [ErrConflict] or [ErrNotFound] for
+	// an entry owner does not hold, which is left as it is while the
+	// others are fanned out. Its own error means nothing changed; the
+	// fans must pass [CheckFans] or it fails with [ErrInvalid]. A crash
+	// leaves each entry either in the outbox with no delivery, or fanned
+	// out and gone from the outbox.
+	FanOutBatch(ctx context.Context, owner string, fans []Fan) ([]error, error)
 	// ClaimDeliveries claims up to limit due pending deliveries for owner
 	// until lease has passed and returns them in outbox order. The
 	// arguments must pass [CheckClaim].
@@ -135,6 +145,14 @@ type Deliveries interface {
 	// Dead gives up on delivery id, claimed by owner, keeping lastErr.
 	// The errors are those of Delivered.
 	Dead(ctx context.Context, owner string, id int64, lastErr string) error
+	// Settle records the outcomes of deliveries claimed by owner, in one
+	// transaction, each as Delivered, Failed, Release or Dead would, and
+	// returns one error per settlement, in order: nil for one recorded,
+	// or the error Delivered would give for a delivery owner no longer
+	// holds, which is left as it is while the others are recorded. Its
+	// own error means nothing changed; the settlements must pass
+	// [CheckSettlements] or it fails with [ErrInvalid].
+	Settle(ctx context.Context, owner string, settlements []Settlement) ([]error, error)
 	// IncidentDeliveries lists every delivery of the incident's messages,
 	// held back ones included, in outbox order and then by channel: the
 	// record of who was told what, and when.
@@ -151,6 +169,93 @@ type Deliveries interface {
 	// attempts counted from 0. It fails with [ErrNotFound] if there is no
 	// such delivery and with [ErrConflict] if it is not dead.
 	Replay(ctx context.Context, id int64) error
+}
+
+// Fan is the fan-out of one claimed outbox entry, for
+// [Deliveries.FanOutBatch].
+type Fan struct {
+	// ID is the outbox entry's.
+	ID int64
+	// Targets are its deliveries, as for [Deliveries.FanOut].
+	Targets []DeliveryTarget
+}
+
+// SettleKind says how a delivery attempt went, for [Deliveries.Settle].
+type SettleKind string
+
+// The kinds of settlement, each recorded as the [Deliveries] method of the
+// same name records it.
+const (
+	// SettleDelivered records the delivery made, with its Receipt.
+	SettleDelivered SettleKind = "delivered"
+	// SettleFailed gives the delivery back for another attempt at At,
+	// keeping LastError.
+	SettleFailed SettleKind = "failed"
+	// SettleRelease gives the delivery back, due at At, without counting
+	// the claim as an attempt.
+	SettleRelease SettleKind = "release"
+	// SettleDead gives up on the delivery, keeping LastError.
+	SettleDead SettleKind = "dead"
+)
+
+// Settlement is the outcome of one claimed delivery, for
+// [Deliveries.Settle].
+type Settlement struct {
+	// ID is the delivery's.
+	ID int64
+	// Kind says how the attempt went.
+	Kind SettleKind
+	// Receipt is the peer's, for SettleDelivered.
+	Receipt Receipt
+	// At is when the delivery is due again, for SettleFailed and
+	// SettleRelease.
+	At time.Time
+	// LastError is the attempt's error, for SettleFailed and SettleDead;
+	// stores keep it made fit with [TruncateError].
+	LastError string
+}
+
+// CheckFans checks the fans of [Deliveries.FanOutBatch], with an error
+// matching [ErrInvalid]: at most [MaxClaim] of them, each entry named
+// once, each with targets that pass [CheckTargets]. Implementations call
+// it first.
+func CheckFans(fans []Fan) error {
+	if len(fans) > MaxClaim {
+		return invalid("fan-out batch", "", "must hold at most 1000 entries")
+	}
+	seen := make(map[int64]bool, len(fans))
+	for _, f := range fans {
+		if seen[f.ID] {
+			return invalid("fan-out batch", fmt.Sprint(f.ID), "names the outbox entry twice")
+		}
+		seen[f.ID] = true
+		if err := CheckTargets(f.Targets); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckSettlements checks the settlements of [Deliveries.Settle], with an
+// error matching [ErrInvalid]: at most [MaxClaim] of them, each delivery
+// named once, each of a known kind. Implementations call it first.
+func CheckSettlements(settlements []Settlement) error {
+	if len(settlements) > MaxClaim {
+		return invalid("settlement batch", "", "must hold at most 1000 settlements")
+	}
+	seen := make(map[int64]bool, len(settlements))
+	for _, st := range settlements {
+		if seen[st.ID] {
+			return invalid("settlement batch", fmt.Sprint(st.ID), "names the delivery twice")
+		}
+		seen[st.ID] = true
+		switch st.Kind {
+		case SettleDelivered, SettleFailed, SettleRelease, SettleDead:
+		default:
+			return invalid("settlement kind", string(st.Kind), "must be delivered, failed, release or dead")
+		}
+	}
+	return nil
 }
 
 // DeliveryCount is how many deliveries to one channel have one status.

@@ -411,111 +411,201 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	return fanned + delivered, errors.Join(ferr, derr)
 }
 
-// fanOut claims outbox messages and fans each out to its deliveries.
+// fanOut claims outbox messages, routes each, and fans them all out to
+// their deliveries in one store transaction.
 func (d *Dispatcher) fanOut(ctx context.Context) (int, error) {
 	entries, err := d.cfg.Outbox.Claim(ctx, d.cfg.Owner, d.cfg.Batch, d.cfg.Lease)
 	if err != nil {
 		return 0, fmt.Errorf("notify: dispatcher: claim outbox: %w", err)
 	}
+	if len(entries) == 0 {
+		return 0, nil
+	}
+	fans := make([]Fan, len(entries))
 	for i, e := range entries {
-		if ctx.Err() != nil {
-			// The rest of the claim lapses and is claimed again.
-			return i, nil
-		}
-		m, err := e.Message()
-		if err != nil {
-			// A payload that is not a message is routed on what the
-			// outbox says of it, as TLP:RED (its label is unknown). Its
-			// deliveries die at their first attempt, where they are
-			// listed and reported, rather than holding up the incident's
-			// later messages.
-			d.log.LogAttrs(ctx, slog.LevelError, "notify: outbox message cannot be read",
-				slog.Int64("outbox_id", e.ID), slog.String("key", e.Key), slog.String("error", err.Error()))
-			m = Message{Key: e.Key, Incident: Incident{ID: e.Incident, TLP: string(TLPRed)},
-				Event: Event{IncidentID: e.Incident, Type: e.Type}}
-		}
-		decision := d.cfg.Router.Route(m)
-		targets := make([]DeliveryTarget, 0, len(decision.Deliver)+len(decision.Held))
-		failed := failedChannel(m)
-		for _, t := range decision.Deliver {
-			if t.Channel == failed {
-				// A failure is never reported to the channel that failed.
-				continue
-			}
-			targets = append(targets, DeliveryTarget{Channel: t.Channel, Route: t.Route})
-		}
-		for _, h := range decision.Held {
-			targets = append(targets, DeliveryTarget{Channel: h.Channel, Route: h.Route, Held: true})
-			d.tel.deliveries.Add(ctx, 1, metric.WithAttributes(attrChannel.String(h.Channel), attrOutcome.String(outcomeHeld)))
-			d.log.LogAttrs(ctx, slog.LevelDebug, "notify: delivery held back by TLP", slog.String("key", e.Key),
-				slog.String("channel", h.Channel), slog.String("tlp", string(h.TLP)), slog.String("max_tlp", string(h.MaxTLP)))
-		}
-		switch err := d.cfg.Deliveries.FanOut(ctx, d.cfg.Owner, e.ID, targets); {
+		fans[i] = Fan{ID: e.ID, Targets: d.route(ctx, e)}
+	}
+	if ctx.Err() != nil {
+		// The claim lapses and is claimed again.
+		return 0, nil
+	}
+	errs, err := d.cfg.Deliveries.FanOutBatch(ctx, d.cfg.Owner, fans)
+	if err != nil {
+		return 0, fmt.Errorf("notify: dispatcher: fan out %d outbox messages: %w", len(fans), err)
+	}
+	for i, err := range errs {
+		switch {
+		case err == nil:
 		case errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound):
 			// Another dispatcher took it over after our claim lapsed.
-			d.log.LogAttrs(ctx, slog.LevelDebug, "notify: outbox message taken over", slog.String("key", e.Key))
-		case err != nil:
-			return i, fmt.Errorf("notify: dispatcher: fan out %s: %w", e.Key, err)
+			d.log.LogAttrs(ctx, slog.LevelDebug, "notify: outbox message taken over", slog.String("key", entries[i].Key))
+		default:
+			return 0, fmt.Errorf("notify: dispatcher: fan out %s: %w", entries[i].Key, err)
 		}
 	}
 	return len(entries), nil
 }
 
-// deliver claims due deliveries and makes them, Workers at a time.
+// route returns the deliveries of outbox entry e, held back ones included.
+func (d *Dispatcher) route(ctx context.Context, e OutboxEntry) []DeliveryTarget {
+	m, err := e.Message()
+	if err != nil {
+		// A payload that is not a message is routed on what the outbox
+		// says of it, as TLP:RED (its label is unknown). Its deliveries
+		// die at their first attempt, where they are listed and
+		// reported, rather than holding up the incident's later
+		// messages.
+		d.log.LogAttrs(ctx, slog.LevelError, "notify: outbox message cannot be read",
+			slog.Int64("outbox_id", e.ID), slog.String("key", e.Key), slog.String("error", err.Error()))
+		m = Message{Key: e.Key, Incident: Incident{ID: e.Incident, TLP: string(TLPRed)},
+			Event: Event{IncidentID: e.Incident, Type: e.Type}}
+	}
+	decision := d.cfg.Router.Route(m)
+	targets := make([]DeliveryTarget, 0, len(decision.Deliver)+len(decision.Held))
+	failed := failedChannel(m)
+	for _, t := range decision.Deliver {
+		if t.Channel == failed {
+			// A failure is never reported to the channel that failed.
+			continue
+		}
+		targets = append(targets, DeliveryTarget{Channel: t.Channel, Route: t.Route})
+	}
+	for _, h := range decision.Held {
+		targets = append(targets, DeliveryTarget{Channel: h.Channel, Route: h.Route, Held: true})
+		d.tel.deliveries.Add(ctx, 1, metric.WithAttributes(attrChannel.String(h.Channel), attrOutcome.String(outcomeHeld)))
+		d.log.LogAttrs(ctx, slog.LevelDebug, "notify: delivery held back by TLP", slog.String("key", e.Key),
+			slog.String("channel", h.Channel), slog.String("tlp", string(h.TLP)), slog.String("max_tlp", string(h.MaxTLP)))
+	}
+	return targets
+}
+
+// attempted is how one delivery attempt went, waiting to be recorded.
+type attempted struct {
+	dl  Delivery
+	st  Settlement
+	err error // the attempt's error, for a dead delivery
+	log *slog.Logger
+}
+
+// deliver claims due deliveries and makes them, Workers at a time. The
+// outcomes are recorded in groups, each in one store transaction, by one
+// writer: a fast channel costs few transactions, and a slow one holds up
+// the record of no other channel for more than recordDelay.
 func (d *Dispatcher) deliver(ctx context.Context) (int, error) {
 	due, err := d.cfg.Deliveries.ClaimDeliveries(ctx, d.cfg.Owner, d.cfg.Batch, d.cfg.Lease)
 	if err != nil {
 		return 0, fmt.Errorf("notify: dispatcher: claim deliveries: %w", err)
 	}
+	if len(due) == 0 {
+		return 0, nil
+	}
 	var (
-		wg   sync.WaitGroup
-		sem  = make(chan struct{}, d.cfg.Workers)
-		mu   sync.Mutex
-		errs []error
+		wg      sync.WaitGroup
+		sem     = make(chan struct{}, d.cfg.Workers)
+		results = make(chan attempted, len(due))
+		serrc   = make(chan error, 1)
 	)
+	go func() { serrc <- d.record(ctx, results) }()
 	for _, dl := range due {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if err := d.attempt(ctx, dl); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
+			results <- d.attempt(ctx, dl)
 		})
 	}
 	wg.Wait()
-	return len(due), errors.Join(errs...)
+	close(results)
+	return len(due), <-serrc
 }
 
-// settleTimeout bounds the store write that records an attempt's outcome
+// settleTimeout bounds the store write that records attempts' outcomes
 // after ctx has ended.
 const settleTimeout = 5 * time.Second
 
-// attempt makes one delivery attempt and records how it went.
-func (d *Dispatcher) attempt(ctx context.Context, dl Delivery) error {
-	log := d.log.With(slog.Int64("delivery", dl.ID), slog.String("key", dl.Key), slog.String("channel", dl.Channel),
-		slog.Int("attempt", dl.Attempts))
-	// The outcome is recorded even when ctx ended during the attempt.
+// recordDelay is how long an outcome may wait for others to be recorded
+// with it.
+const recordDelay = 20 * time.Millisecond
+
+// record records the outcomes it receives until results is closed: those
+// that came in within recordDelay of the first of a group, or all that are
+// left once results is closed, in one store transaction each.
+func (d *Dispatcher) record(ctx context.Context, results <-chan attempted) error {
+	var (
+		errs  []error
+		group []attempted
+		timer = time.NewTimer(recordDelay)
+	)
+	defer timer.Stop()
+	flush := func() {
+		if len(group) > 0 {
+			if err := d.recordGroup(ctx, group); err != nil {
+				errs = append(errs, err)
+			}
+			group = nil
+		}
+	}
+	for {
+		select {
+		case r, ok := <-results:
+			if !ok {
+				flush()
+				return errors.Join(errs...)
+			}
+			if len(group) == 0 {
+				timer.Reset(recordDelay)
+			}
+			group = append(group, r)
+		case <-timer.C:
+			flush()
+		}
+	}
+}
+
+// recordGroup records the outcomes of group in one store transaction.
+// The outcomes are recorded even when ctx has ended.
+func (d *Dispatcher) recordGroup(ctx context.Context, group []attempted) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
+	sts := make([]Settlement, len(group))
+	for i, r := range group {
+		sts[i] = r.st
+	}
+	errs, err := d.cfg.Deliveries.Settle(sctx, d.cfg.Owner, sts)
+	if err != nil {
+		return d.settle(err)
+	}
+	var serrs []error
+	for i, r := range group {
+		if errs[i] != nil {
+			serrs = append(serrs, d.settle(errs[i]))
+			continue
+		}
+		if r.st.Kind == SettleDead {
+			d.dead(sctx, r.log, r.dl, r.err)
+		}
+	}
+	return errors.Join(serrs...)
+}
+
+// attempt makes one delivery attempt and returns how it went.
+func (d *Dispatcher) attempt(ctx context.Context, dl Delivery) attempted {
+	log := d.log.With(slog.Int64("delivery", dl.ID), slog.String("key", dl.Key), slog.String("channel", dl.Channel),
+		slog.Int("attempt", dl.Attempts))
 	began := time.Now()
 	m, merr := dl.Message()
 	ctx, span := d.tel.start(ctx, dl, m)
-	outcome, err, serr := d.try(ctx, sctx, log, dl, m, merr)
+	outcome, st, err := d.try(ctx, log, dl, m, merr)
 	d.tel.end(ctx, span, dl.Channel, outcome, began, err)
-	if outcome == outcomeDead {
-		return d.dead(sctx, log, dl, err)
-	}
-	return serr
+	st.ID = dl.ID
+	return attempted{dl: dl, st: st, err: err, log: log}
 }
 
-// try makes the attempt and records its outcome, but for a dead one,
-// which it leaves to the caller. It returns the outcome, the attempt's
-// error, and the store's error recording the outcome.
-func (d *Dispatcher) try(ctx, sctx context.Context, log *slog.Logger, dl Delivery, m Message, merr error) (outcome string, err, serr error) {
+// try makes the attempt. It returns the outcome, the settlement that
+// records it, and the attempt's error.
+func (d *Dispatcher) try(ctx context.Context, log *slog.Logger, dl Delivery, m Message, merr error) (outcome string, st Settlement, err error) {
 	if merr != nil {
-		return outcomeDead, Permanent(merr), nil
+		err = Permanent(merr)
+		return outcomeDead, Settlement{Kind: SettleDead, LastError: err.Error()}, err
 	}
 	ch := d.channels[dl.Channel]
 	if ch == nil {
@@ -529,7 +619,7 @@ func (d *Dispatcher) try(ctx, sctx context.Context, log *slog.Logger, dl Deliver
 			if wait := res.DelayFrom(now); wait > 0 {
 				res.CancelAt(now)
 				log.LogAttrs(ctx, slog.LevelDebug, "notify: delivery held back by the channel's rate limit", slog.Duration("wait", wait))
-				return outcomeDeferred, nil, d.settle(d.cfg.Deliveries.Release(sctx, d.cfg.Owner, dl.ID, now.Add(wait)))
+				return outcomeDeferred, Settlement{Kind: SettleRelease, At: now.Add(wait)}, nil
 			}
 		}
 		actx, acancel := context.WithTimeout(ctx, d.cfg.AttemptTimeout)
@@ -543,34 +633,35 @@ func (d *Dispatcher) try(ctx, sctx context.Context, log *slog.Logger, dl Deliver
 		acancel()
 		if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
 			log.LogAttrs(ctx, slog.LevelDebug, "notify: delivery held back by the channel's open breaker")
-			return outcomeDeferred, nil, d.settle(d.cfg.Deliveries.Release(sctx, d.cfg.Owner, dl.ID, now.Add(min(ch.breakFor, d.cfg.PollInterval))))
+			return outcomeDeferred, Settlement{Kind: SettleRelease, At: now.Add(min(ch.breakFor, d.cfg.PollInterval))}, nil
 		}
 		if err == nil {
 			log.LogAttrs(ctx, slog.LevelDebug, "notify: delivered", slog.String("receipt", r.String()))
-			return outcomeDelivered, nil, d.settle(d.cfg.Deliveries.Delivered(sctx, d.cfg.Owner, dl.ID, r))
+			return outcomeDelivered, Settlement{Kind: SettleDelivered, Receipt: r}, nil
 		}
 	}
 	now := d.cfg.Clock.Now()
 	if ctx.Err() != nil {
 		// Shutting down: the attempt was cut short, not refused. It is
 		// due again at once, for the next dispatcher.
-		return outcomeStopped, err, d.settle(d.cfg.Deliveries.Failed(sctx, d.cfg.Owner, dl.ID, now, "dispatcher stopped: "+err.Error()))
+		return outcomeStopped, Settlement{Kind: SettleFailed, At: now, LastError: "dispatcher stopped: " + err.Error()}, err
 	}
 	switch {
 	case errors.Is(err, ErrPermanent):
-		return outcomeDead, err, nil
 	case dl.Attempts >= d.cfg.MaxAttempts:
-		return outcomeDead, fmt.Errorf("gave up after %d attempts: %w", dl.Attempts, err), nil
+		err = fmt.Errorf("gave up after %d attempts: %w", dl.Attempts, err)
 	case now.Sub(dl.CreatedAt) >= d.cfg.MaxAge:
-		return outcomeDead, fmt.Errorf("gave up after %s: %w", d.cfg.MaxAge, err), nil
+		err = fmt.Errorf("gave up after %s: %w", d.cfg.MaxAge, err)
+	default:
+		wait := d.Backoff(dl.Attempts)
+		if after, ok := RetryAfter(err); ok && after > wait {
+			wait = after
+		}
+		log.LogAttrs(ctx, slog.LevelWarn, "notify: delivery failed, will retry", slog.String("error", err.Error()),
+			slog.Duration("retry_in", wait))
+		return outcomeRetry, Settlement{Kind: SettleFailed, At: now.Add(wait), LastError: err.Error()}, err
 	}
-	wait := d.Backoff(dl.Attempts)
-	if after, ok := RetryAfter(err); ok && after > wait {
-		wait = after
-	}
-	log.LogAttrs(ctx, slog.LevelWarn, "notify: delivery failed, will retry", slog.String("error", err.Error()),
-		slog.Duration("retry_in", wait))
-	return outcomeRetry, err, d.settle(d.cfg.Deliveries.Failed(sctx, d.cfg.Owner, dl.ID, now.Add(wait), err.Error()))
+	return outcomeDead, Settlement{Kind: SettleDead, LastError: err.Error()}, err
 }
 
 // failedChannel returns the channel a notification_failed message reports
@@ -610,11 +701,8 @@ func (d *Dispatcher) Backoff(attempt int) time.Duration {
 	return d.cfg.Jitter(min(ceiling, d.cfg.MaxBackoff))
 }
 
-// dead records dl as dead and tells OnDead.
-func (d *Dispatcher) dead(ctx context.Context, log *slog.Logger, dl Delivery, cause error) error {
-	if err := d.cfg.Deliveries.Dead(ctx, d.cfg.Owner, dl.ID, cause.Error()); err != nil {
-		return d.settle(err)
-	}
+// dead logs dl, recorded dead, and tells OnDead.
+func (d *Dispatcher) dead(ctx context.Context, log *slog.Logger, dl Delivery, cause error) {
 	log.LogAttrs(ctx, slog.LevelError, "notify: delivery dead", slog.String("error", cause.Error()))
 	// The failure to report a failure is not reported in turn: no loops.
 	if d.cfg.OnDead != nil && dl.Type != EventNotificationFailed {
@@ -623,7 +711,6 @@ func (d *Dispatcher) dead(ctx context.Context, log *slog.Logger, dl Delivery, ca
 			log.LogAttrs(ctx, slog.LevelError, "notify: recording a dead delivery failed", slog.String("error", err.Error()))
 		}
 	}
-	return nil
 }
 
 // settle passes on a store error recording an outcome, except that the

@@ -85,6 +85,89 @@ func (s *Store) FanOut(ctx context.Context, owner string, id int64, targets []no
 	return nil
 }
 
+// FanOutBatch implements notify.Deliveries: the outbox rows are locked in
+// ID order, then every fan is made, in one transaction.
+func (s *Store) FanOutBatch(ctx context.Context, owner string, fans []notify.Fan) ([]error, error) {
+	const op = "fan out"
+	if err := notify.CheckFans(fans); err != nil {
+		return nil, err
+	}
+	if err := ctxErr(ctx, op); err != nil {
+		return nil, err
+	}
+	if len(fans) == 0 {
+		return []error{}, nil
+	}
+	ids := make([]int64, len(fans))
+	for i, f := range fans {
+		ids[i] = f.ID
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, wrap(ctx, op, err)
+	}
+	defer rollback(ctx, tx)
+	rows, err := tx.Query(ctx, s.q.t(`SELECT id, claimed_by, payload FROM §.outbox WHERE id = ANY($1) ORDER BY id FOR UPDATE`), ids)
+	if err != nil {
+		return nil, wrap(ctx, op, err)
+	}
+	type held struct {
+		claimedBy *string
+		payload   []byte
+	}
+	found := make(map[int64]held, len(fans))
+	var (
+		id int64
+		h  held
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &h.claimedBy, &h.payload}, func() error {
+		found[id] = h
+		return nil
+	}); err != nil {
+		return nil, wrap(ctx, op, err)
+	}
+	errs := make([]error, len(fans))
+	var (
+		batch pgx.Batch
+		gone  []int64
+	)
+	now := s.now()
+	for i, f := range fans {
+		h, ok := found[f.ID]
+		switch {
+		case !ok:
+			errs[i] = fmt.Errorf("postgres: fan out: outbox entry %d: %w", f.ID, notify.ErrNotFound)
+			continue
+		case h.claimedBy == nil || *h.claimedBy != owner:
+			errs[i] = fmt.Errorf("postgres: fan out: outbox entry %d is not claimed by %q: %w", f.ID, owner, notify.ErrConflict)
+			continue
+		}
+		audience := string(notify.DeliveryAudience(h.payload))
+		for _, t := range f.Targets {
+			status := notify.StatusPending
+			if t.Held {
+				status = notify.StatusHeld
+			}
+			batch.Queue(s.q.t(`INSERT INTO §.deliveries (outbox_id, key, incident_id, type, channel, route,
+					audience, payload, status, created_at, next_at, updated_at)
+				SELECT id, key, incident_id, type, $2, $3, $4, payload, $5, created_at,
+					coalesce($6::timestamptz, statement_timestamp()), coalesce($6::timestamptz, statement_timestamp())
+				FROM §.outbox WHERE id = $1`), f.ID, t.Channel, t.Route, audience, string(status), now)
+		}
+		gone = append(gone, f.ID)
+	}
+	if len(gone) > 0 {
+		batch.Queue(s.q.t(`DELETE FROM §.outbox WHERE id = ANY($1)`), gone)
+		if err := tx.SendBatch(ctx, &batch).Close(); err != nil {
+			return nil, wrap(ctx, op, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, wrap(ctx, op+": commit", err)
+	}
+	return errs, nil
+}
+
 // ClaimDeliveries implements notify.Deliveries. Rows another claimer is
 // claiming right now are skipped rather than waited for; a pending
 // delivery, claimed or not, holds up the later ones of its incident and
@@ -133,46 +216,56 @@ func (s *Store) ClaimDeliveries(ctx context.Context, owner string, limit int, le
 
 // Delivered implements notify.Deliveries.
 func (s *Store) Delivered(ctx context.Context, owner string, id int64, r notify.Receipt) error {
-	return s.settleDelivery(ctx, "delivered", owner, id, `status = 'delivered', updated_at = coalesce($3::timestamptz, statement_timestamp()),
-		receipt_id = $4, receipt_status = $5`, s.now(), r.ID, r.Status)
+	return s.settleDelivery(ctx, owner, notify.Settlement{ID: id, Kind: notify.SettleDelivered, Receipt: r})
 }
 
 // Failed implements notify.Deliveries.
 func (s *Store) Failed(ctx context.Context, owner string, id int64, at time.Time, lastErr string) error {
-	return s.settleDelivery(ctx, "failed", owner, id, `next_at = $3, last_error = $4`,
-		at.Truncate(time.Microsecond), notify.TruncateError(lastErr))
+	return s.settleDelivery(ctx, owner, notify.Settlement{ID: id, Kind: notify.SettleFailed, At: at, LastError: lastErr})
 }
 
 // Release implements notify.Deliveries.
 func (s *Store) Release(ctx context.Context, owner string, id int64, at time.Time) error {
-	return s.settleDelivery(ctx, "release", owner, id, `next_at = $3, attempts = greatest(attempts - 1, 0)`,
-		at.Truncate(time.Microsecond))
+	return s.settleDelivery(ctx, owner, notify.Settlement{ID: id, Kind: notify.SettleRelease, At: at})
 }
 
 // Dead implements notify.Deliveries.
 func (s *Store) Dead(ctx context.Context, owner string, id int64, lastErr string) error {
-	return s.settleDelivery(ctx, "dead", owner, id, `status = 'dead', updated_at = coalesce($3::timestamptz, statement_timestamp()),
-		last_error = $4`, s.now(), notify.TruncateError(lastErr))
+	return s.settleDelivery(ctx, owner, notify.Settlement{ID: id, Kind: notify.SettleDead, LastError: lastErr})
 }
 
-// settleDelivery sets the columns of delivery id, $1, if owner, $2, holds
-// it, and turns what it did into the errors of notify.Deliveries.
-func (s *Store) settleDelivery(ctx context.Context, op, owner string, id int64, set string, args ...any) error {
-	if err := ctxErr(ctx, op); err != nil {
-		return err
-	}
+// settleQuery returns the statement that records st if owner holds the
+// delivery, and its arguments; it returns the number of rows changed and
+// whether the delivery exists.
+func (s *Store) settleQuery(owner string, st notify.Settlement) (string, []any) {
 	var (
-		done  int64
-		found bool
+		set  string
+		args []any
 	)
-	err := s.pool.QueryRow(ctx, s.q.t(`WITH done AS (
-			UPDATE §.deliveries SET claimed_by = NULL, claimed_until = NULL, `+set+`
+	switch st.Kind {
+	case notify.SettleDelivered:
+		set = `status = 'delivered', updated_at = coalesce($3::timestamptz, statement_timestamp()),
+			receipt_id = $4, receipt_status = $5`
+		args = []any{s.now(), st.Receipt.ID, st.Receipt.Status}
+	case notify.SettleFailed:
+		set, args = `next_at = $3, last_error = $4`, []any{st.At.Truncate(time.Microsecond), notify.TruncateError(st.LastError)}
+	case notify.SettleRelease:
+		set, args = `next_at = $3, attempts = greatest(attempts - 1, 0)`, []any{st.At.Truncate(time.Microsecond)}
+	case notify.SettleDead:
+		set = `status = 'dead', updated_at = coalesce($3::timestamptz, statement_timestamp()), last_error = $4`
+		args = []any{s.now(), notify.TruncateError(st.LastError)}
+	}
+	return s.q.t(`WITH done AS (
+			UPDATE §.deliveries SET claimed_by = NULL, claimed_until = NULL, ` + set + `
 			WHERE id = $1 AND claimed_by = $2 AND status = 'pending' RETURNING 1)
 		SELECT (SELECT count(*) FROM done), EXISTS (SELECT 1 FROM §.deliveries WHERE id = $1)`),
-		append([]any{id, owner}, args...)...).Scan(&done, &found)
+		append([]any{st.ID, owner}, args...)
+}
+
+// settled turns what a settle statement did into the errors of
+// notify.Deliveries.
+func settled(op, owner string, id, done int64, found bool) error {
 	switch {
-	case err != nil:
-		return wrap(ctx, fmt.Sprintf("%s delivery %d", op, id), err)
 	case done == 1:
 		return nil
 	case !found:
@@ -180,6 +273,75 @@ func (s *Store) settleDelivery(ctx context.Context, op, owner string, id int64, 
 	default:
 		return fmt.Errorf("postgres: %s: delivery %d is not pending and claimed by %q: %w", op, id, owner, notify.ErrConflict)
 	}
+}
+
+// settleDelivery records st if owner holds the delivery.
+func (s *Store) settleDelivery(ctx context.Context, owner string, st notify.Settlement) error {
+	op := string(st.Kind)
+	if err := ctxErr(ctx, op); err != nil {
+		return err
+	}
+	var (
+		done  int64
+		found bool
+	)
+	query, args := s.settleQuery(owner, st)
+	if err := s.pool.QueryRow(ctx, query, args...).Scan(&done, &found); err != nil {
+		return wrap(ctx, fmt.Sprintf("%s delivery %d", op, st.ID), err)
+	}
+	return settled(op, owner, st.ID, done, found)
+}
+
+// Settle implements notify.Deliveries: the settlements are sent as one
+// batch in one transaction, in delivery ID order so that two settlers
+// never lock the same rows in opposite orders.
+func (s *Store) Settle(ctx context.Context, owner string, settlements []notify.Settlement) ([]error, error) {
+	const op = "settle deliveries"
+	if err := notify.CheckSettlements(settlements); err != nil {
+		return nil, err
+	}
+	if err := ctxErr(ctx, op); err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(settlements))
+	if len(settlements) == 0 {
+		return errs, nil
+	}
+	order := make([]int, len(settlements))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(settlements[a].ID, settlements[b].ID) })
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, wrap(ctx, op, err)
+	}
+	defer rollback(ctx, tx)
+	var batch pgx.Batch
+	for _, i := range order {
+		query, args := s.settleQuery(owner, settlements[i])
+		batch.Queue(query, args...)
+	}
+	br := tx.SendBatch(ctx, &batch)
+	for _, i := range order {
+		var (
+			done  int64
+			found bool
+		)
+		if err := br.QueryRow().Scan(&done, &found); err != nil {
+			_ = br.Close()
+			return nil, wrap(ctx, op, err)
+		}
+		st := settlements[i]
+		errs[i] = settled(string(st.Kind), owner, st.ID, done, found)
+	}
+	if err := br.Close(); err != nil {
+		return nil, wrap(ctx, op, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, wrap(ctx, op+": commit", err)
+	}
+	return errs, nil
 }
 
 // IncidentDeliveries implements notify.Deliveries.

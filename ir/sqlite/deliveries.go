@@ -82,6 +82,71 @@ func (s *Store) FanOut(ctx context.Context, owner string, id int64, targets []no
 	})
 }
 
+// FanOutBatch implements notify.Deliveries: every fan is made in one
+// immediate transaction, each outbox row deleted, if owner holds it, by
+// the statement that reads it.
+func (s *Store) FanOutBatch(ctx context.Context, owner string, fans []notify.Fan) ([]error, error) {
+	if err := notify.CheckFans(fans); err != nil {
+		return nil, err
+	}
+	var errs []error
+	err := s.write(ctx, "fan out", func(tx *sql.Tx) error {
+		errs = make([]error, len(fans))
+		take, err := tx.PrepareContext(ctx, `DELETE FROM outbox WHERE id = ? AND claimed_by = ?
+			RETURNING key, incident_id, type, payload, created_at`)
+		if err != nil {
+			return wrap(ctx, "fan out", err)
+		}
+		defer func() { _ = take.Close() }()
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (outbox_id, key, incident_id, type, channel, route,
+			audience, payload, status, created_at, next_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return wrap(ctx, "fan out", err)
+		}
+		defer func() { _ = ins.Close() }()
+		now := unixNano(s.clock.Now())
+		for i, f := range fans {
+			var (
+				key, incident, typ, cat string
+				payload                 []byte
+			)
+			err := take.QueryRowContext(ctx, f.ID, owner).Scan(&key, &incident, &typ, &payload, &cat)
+			if errors.Is(err, sql.ErrNoRows) {
+				// Not there, or not ours: which one is told apart.
+				var found bool
+				if err := tx.StmtContext(ctx, s.q.outboxEntryExists).QueryRowContext(ctx, f.ID).Scan(&found); err != nil {
+					return wrap(ctx, fmt.Sprintf("fan out outbox entry %d", f.ID), err)
+				}
+				if !found {
+					errs[i] = fmt.Errorf("sqlite: fan out: outbox entry %d: %w", f.ID, notify.ErrNotFound)
+				} else {
+					errs[i] = fmt.Errorf("sqlite: fan out: outbox entry %d is not claimed by %q: %w", f.ID, owner, notify.ErrConflict)
+				}
+				continue
+			}
+			if err != nil {
+				return wrap(ctx, fmt.Sprintf("fan out outbox entry %d", f.ID), err)
+			}
+			audience := string(notify.DeliveryAudience(payload))
+			for _, t := range f.Targets {
+				status := notify.StatusPending
+				if t.Held {
+					status = notify.StatusHeld
+				}
+				if _, err := ins.ExecContext(ctx, f.ID, key, incident, typ, t.Channel, t.Route, audience, payload,
+					string(status), cat, now, now); err != nil {
+					return wrap(ctx, fmt.Sprintf("fan out outbox entry %d", f.ID), err)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return errs, nil
+}
+
 // ClaimDeliveries implements notify.Deliveries.
 func (s *Store) ClaimDeliveries(ctx context.Context, owner string, limit int, lease time.Duration) ([]notify.Delivery, error) {
 	if err := notify.CheckClaim(owner, limit, lease); err != nil {
@@ -149,25 +214,112 @@ func (s *Store) Dead(ctx context.Context, owner string, id int64, lastErr string
 		unixNano(s.clock.Now()), notify.TruncateError(lastErr), id, owner)
 }
 
+// Settle implements notify.Deliveries: every settlement is recorded in one
+// immediate transaction.
+func (s *Store) Settle(ctx context.Context, owner string, settlements []notify.Settlement) ([]error, error) {
+	if err := notify.CheckSettlements(settlements); err != nil {
+		return nil, err
+	}
+	var errs []error
+	err := s.write(ctx, "settle deliveries", func(tx *sql.Tx) error {
+		errs = make([]error, len(settlements))
+		now := unixNano(s.clock.Now())
+		// One statement of each kind is prepared once for the batch.
+		stmts := make(map[notify.SettleKind]*sql.Stmt, 4)
+		defer func() {
+			for _, st := range stmts {
+				_ = st.Close()
+			}
+		}()
+		exists, err := tx.PrepareContext(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries WHERE id = ?)`)
+		if err != nil {
+			return wrap(ctx, "settle deliveries", err)
+		}
+		defer func() { _ = exists.Close() }()
+		for i, st := range settlements {
+			var args []any
+			switch st.Kind {
+			case notify.SettleDelivered:
+				args = []any{now, st.Receipt.ID, st.Receipt.Status, st.ID, owner}
+			case notify.SettleFailed:
+				args = []any{unixNano(st.At), notify.TruncateError(st.LastError), st.ID, owner}
+			case notify.SettleRelease:
+				args = []any{unixNano(st.At), st.ID, owner}
+			case notify.SettleDead:
+				args = []any{now, notify.TruncateError(st.LastError), st.ID, owner}
+			}
+			stmt := stmts[st.Kind]
+			if stmt == nil {
+				if stmt, err = tx.PrepareContext(ctx, settleQueries[st.Kind]); err != nil {
+					return wrap(ctx, "settle deliveries", err)
+				}
+				stmts[st.Kind] = stmt
+			}
+			res, err := stmt.ExecContext(ctx, args...)
+			if err != nil {
+				return wrap(ctx, fmt.Sprintf("%s delivery %d", st.Kind, st.ID), err)
+			}
+			if n, err := res.RowsAffected(); err == nil && n == 1 {
+				continue
+			}
+			var found bool
+			if err := exists.QueryRowContext(ctx, st.ID).Scan(&found); err != nil {
+				return wrap(ctx, fmt.Sprintf("%s delivery %d", st.Kind, st.ID), err)
+			}
+			errs[i] = settleError(string(st.Kind), owner, st.ID, found)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return errs, nil
+}
+
+// settleQueries are the statements of Settle, by kind.
+var settleQueries = map[notify.SettleKind]string{
+	notify.SettleDelivered: `UPDATE deliveries SET status = 'delivered', claimed_by = NULL, claimed_until = NULL, updated_at = ?1,
+		receipt_id = ?2, receipt_status = ?3 WHERE id = ?4 AND claimed_by = ?5 AND status = 'pending'`,
+	notify.SettleFailed: `UPDATE deliveries SET claimed_by = NULL, claimed_until = NULL, next_at = ?1, last_error = ?2
+		WHERE id = ?3 AND claimed_by = ?4 AND status = 'pending'`,
+	notify.SettleRelease: `UPDATE deliveries SET claimed_by = NULL, claimed_until = NULL, next_at = ?1,
+		attempts = max(attempts - 1, 0) WHERE id = ?2 AND claimed_by = ?3 AND status = 'pending'`,
+	notify.SettleDead: `UPDATE deliveries SET status = 'dead', claimed_by = NULL, claimed_until = NULL, updated_at = ?1,
+		last_error = ?2 WHERE id = ?3 AND claimed_by = ?4 AND status = 'pending'`,
+}
+
+// settleError is the error of a settlement that changed nothing.
+func settleError(op, owner string, id int64, found bool) error {
+	if !found {
+		return fmt.Errorf("sqlite: %s: delivery %d: %w", op, id, notify.ErrNotFound)
+	}
+	return fmt.Errorf("sqlite: %s: delivery %d is not pending and claimed by %q: %w", op, id, owner, notify.ErrConflict)
+}
+
+// settleOne runs a statement that changes delivery id only if owner holds
+// it: it returns the delivery's own error (not found, conflict) first, and
+// the store's error second.
+func settleOne(ctx context.Context, tx *sql.Tx, op, owner string, id int64, query string, args ...any) (error, error) {
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return nil, wrap(ctx, fmt.Sprintf("%s delivery %d", op, id), err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 1 {
+		return nil, nil
+	}
+	var found bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries WHERE id = ?)`, id).Scan(&found); err != nil {
+		return nil, wrap(ctx, fmt.Sprintf("%s delivery %d", op, id), err)
+	}
+	return settleError(op, owner, id, found), nil
+}
+
 // settleDelivery runs a statement that changes delivery id only if owner
 // holds it, and turns what it did into the errors of notify.Deliveries.
 func (s *Store) settleDelivery(ctx context.Context, op, owner string, id int64, query string, args ...any) error {
 	return s.write(ctx, op, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, query, args...)
-		if err != nil {
-			return wrap(ctx, fmt.Sprintf("%s delivery %d", op, id), err)
-		}
-		if n, err := res.RowsAffected(); err == nil && n == 1 {
-			return nil
-		}
-		var found bool
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries WHERE id = ?)`, id).Scan(&found); err != nil {
-			return wrap(ctx, fmt.Sprintf("%s delivery %d", op, id), err)
-		}
-		if !found {
-			return fmt.Errorf("sqlite: %s: delivery %d: %w", op, id, notify.ErrNotFound)
-		}
-		return fmt.Errorf("sqlite: %s: delivery %d is not pending and claimed by %q: %w", op, id, owner, notify.ErrConflict)
+		derr, err := settleOne(ctx, tx, op, owner, id, query, args...)
+		return cmp.Or(err, derr)
 	})
 }
 

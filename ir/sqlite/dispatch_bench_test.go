@@ -17,9 +17,10 @@ import (
 
 // BenchmarkDispatch measures deliveries a second from the SQLite outbox to
 // an in-memory notifier, one channel, one message per incident: the
-// dispatcher (claim, route, fan out with the outbox acknowledgement,
-// claim the deliveries, deliver, record each) against a raw SQL loop that
-// claims and deletes the same outbox rows in batches of 100.
+// dispatcher (claim 100 outbox messages, route them and fan them out with
+// their acknowledgement in one transaction, claim 100 deliveries, deliver
+// them, record their outcomes in one transaction) against a raw SQL loop
+// that claims and deletes the same outbox rows in batches of 100.
 //
 //	go test -run '^$' -bench BenchmarkDispatch -benchtime 5000x ./ir/sqlite/
 func BenchmarkDispatch(b *testing.B) {

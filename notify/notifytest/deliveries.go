@@ -3,6 +3,7 @@ package notifytest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -28,7 +29,8 @@ type DeliveryStore struct {
 // to different channels have independent state; an incident's deliveries
 // to one channel are handed out one at a time, in outbox order, and not
 // before every earlier message of the incident is fanned out; claims are
-// leased; dead deliveries are listed and replayed; and the record of an
+// leased; the batch calls do what the single ones do, skipping what the
+// caller does not hold, or nothing at all on bad input; dead deliveries are listed and replayed; and the record of an
 // incident's deliveries keeps receipts and errors. newStore must return a
 // new, empty store that reads the time from clock and release it with
 // t.Cleanup. Subtests run in parallel.
@@ -48,6 +50,11 @@ func TestDeliveries(t *testing.T, newStore func(t *testing.T, clock *Clock) Deli
 		{"DeadAndReplay", s.testDeadAndReplay},
 		{"InvalidArguments", s.testInvalid},
 		{"ConcurrentClaimers", s.testConcurrent},
+		{"FanOutBatch", s.testFanOutBatch},
+		{"FanOutBatchInvalid", s.testFanOutBatchInvalid},
+		{"Settle", s.testSettle},
+		{"SettleInvalid", s.testSettleInvalid},
+		{"ConcurrentBatches", s.testConcurrentBatches},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -439,4 +446,302 @@ func (s deliverySuite) testRelease(t *testing.T) {
 	require.Len(t, got, 1)
 	assert.Equal(t, 2, got[0].Attempts, "a release counted as an attempt")
 	assert.Equal(t, "503", got[0].LastError, "a release changed the last error")
+}
+
+func (s deliverySuite) testFanOutBatch(t *testing.T) {
+	st, clock := s.store(t)
+	ctx := context.Background()
+	msg := func(inc string) notify.OutboxMessage {
+		return notify.OutboxMessage{Key: inc + "/1", Incident: inc, Type: "note_added", Payload: payload(t, inc, notify.AudienceLegal)}
+	}
+	require.NoError(t, st.Write(ctx, []notify.OutboxMessage{msg("INC-000201")}))
+	theirs, err := st.Claim(ctx, "other", 10, lease)
+	require.NoError(t, err)
+	require.Len(t, theirs, 1)
+	require.NoError(t, st.Write(ctx, []notify.OutboxMessage{msg("INC-000202")}))
+	require.NoError(t, st.Write(ctx, []notify.OutboxMessage{msg("INC-000203")}))
+	ours, err := st.Claim(ctx, "fan", 10, lease)
+	require.NoError(t, err)
+	require.Len(t, ours, 2)
+
+	missing := ours[1].ID + 1000
+	errs, err := st.FanOutBatch(ctx, "fan", []notify.Fan{
+		{ID: ours[1].ID, Targets: []notify.DeliveryTarget{{Channel: "a", Route: "r"}, {Channel: "b", Route: "r", Held: true}}},
+		{ID: theirs[0].ID, Targets: []notify.DeliveryTarget{{Channel: "a"}}},
+		{ID: ours[0].ID, Targets: []notify.DeliveryTarget{{Channel: "a", Route: "r"}}},
+		{ID: missing, Targets: []notify.DeliveryTarget{{Channel: "a"}}},
+	})
+	require.NoError(t, err)
+	require.Len(t, errs, 4)
+	assert.NoError(t, errs[0])
+	assert.ErrorIs(t, errs[1], notify.ErrConflict, "fan-out of an entry another claimer holds")
+	assert.NoError(t, errs[2])
+	assert.ErrorIs(t, errs[3], notify.ErrNotFound, "fan-out of an entry that does not exist")
+
+	for _, e := range ours {
+		assert.ErrorIs(t, st.Ack(ctx, "fan", e.ID), notify.ErrNotFound, "a fanned-out entry is still in the outbox")
+	}
+	two, err := st.IncidentDeliveries(ctx, "INC-000203")
+	require.NoError(t, err)
+	require.Len(t, two, 2)
+	assert.Equal(t, "a", two[0].Channel)
+	assert.Equal(t, notify.StatusPending, two[0].Status)
+	assert.Equal(t, notify.StatusHeld, two[1].Status)
+	for _, d := range two {
+		assert.Equal(t, ours[1].ID, d.OutboxID)
+		assert.Equal(t, "INC-000203/1", d.Key)
+		assert.Equal(t, "r", d.Route)
+		assert.Equal(t, notify.AudienceLegal, d.Audience)
+		assert.True(t, d.CreatedAt.Equal(ours[1].CreatedAt), "created at %v, want %v", d.CreatedAt, ours[1].CreatedAt)
+	}
+	none, err := st.IncidentDeliveries(ctx, "INC-000201")
+	require.NoError(t, err)
+	assert.Empty(t, none, "an entry the caller does not hold was fanned out")
+	// The skipped entry is as it was: its claimer fans it out.
+	errs, err = st.FanOutBatch(ctx, "other", []notify.Fan{{ID: theirs[0].ID, Targets: []notify.DeliveryTarget{{Channel: "a"}}}})
+	require.NoError(t, err)
+	require.Equal(t, []error{nil}, errs)
+	got := claimDeliveries(t, st, "d", 10)
+	assert.ElementsMatch(t, []string{"INC-000201/1→a", "INC-000202/1→a", "INC-000203/1→a"}, deliveryKeys(got))
+	clock.Advance(2 * lease)
+	again, err := st.Claim(ctx, "fan", 10, lease)
+	require.NoError(t, err)
+	assert.Empty(t, again, "a fanned-out message is handed out again")
+
+	errs, err = st.FanOutBatch(ctx, "fan", nil)
+	require.NoError(t, err)
+	assert.Empty(t, errs)
+}
+
+func (s deliverySuite) testFanOutBatchInvalid(t *testing.T) {
+	st, _ := s.store(t)
+	ctx := context.Background()
+	const inc = "INC-000204"
+	require.NoError(t, st.Write(ctx, []notify.OutboxMessage{
+		{Key: inc + "/1", Incident: inc, Type: "note_added", Payload: []byte("{}")},
+		{Key: inc + "/2", Incident: inc, Type: "note_added", Payload: []byte("{}")},
+	}))
+	entries, err := st.Claim(ctx, "fan", 10, lease)
+	require.NoError(t, err)
+	require.Len(t, entries, 2)
+	good := []notify.DeliveryTarget{{Channel: "a"}}
+	for name, fans := range map[string][]notify.Fan{
+		"a channel named twice": {{ID: entries[0].ID, Targets: good}, {ID: entries[1].ID, Targets: []notify.DeliveryTarget{{Channel: "a"}, {Channel: "a"}}}},
+		"an entry named twice":  {{ID: entries[0].ID, Targets: good}, {ID: entries[0].ID, Targets: good}},
+		"an empty channel":      {{ID: entries[0].ID, Targets: good}, {ID: entries[1].ID, Targets: []notify.DeliveryTarget{{}}}},
+		"too many fans":         make([]notify.Fan, notify.MaxClaim+1),
+	} {
+		errs, err := st.FanOutBatch(ctx, "fan", fans)
+		assert.ErrorIs(t, err, notify.ErrInvalid, name)
+		assert.Nil(t, errs, name)
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = st.FanOutBatch(canceled, "fan", []notify.Fan{{ID: entries[0].ID, Targets: good}})
+	assert.ErrorIs(t, err, context.Canceled)
+	all, err := st.IncidentDeliveries(ctx, inc)
+	require.NoError(t, err)
+	assert.Empty(t, all, "a refused batch recorded deliveries")
+	// Both entries are still held, and fanned out by a good batch.
+	errs, err := st.FanOutBatch(ctx, "fan", []notify.Fan{{ID: entries[0].ID, Targets: good}, {ID: entries[1].ID, Targets: good}})
+	require.NoError(t, err)
+	assert.Equal(t, []error{nil, nil}, errs)
+}
+
+func (s deliverySuite) testSettle(t *testing.T) {
+	st, clock := s.store(t)
+	ctx := context.Background()
+	const inc = "INC-000205"
+	fanOut(t, st, inc, 1, notify.DeliveryTarget{Channel: "a"}, notify.DeliveryTarget{Channel: "b"},
+		notify.DeliveryTarget{Channel: "c"}, notify.DeliveryTarget{Channel: "d"})
+	got := claimDeliveries(t, st, "w", 10)
+	require.Len(t, got, 4)
+	id := make(map[string]int64)
+	for _, d := range got {
+		id[d.Channel] = d.ID
+	}
+	start := clock.Now()
+	errs, err := st.Settle(ctx, "w", []notify.Settlement{
+		{ID: id["a"], Kind: notify.SettleDelivered, Receipt: notify.Receipt{ID: "a-1", Status: 202}},
+		{ID: id["b"], Kind: notify.SettleFailed, At: start.Add(time.Hour), LastError: "b: 503"},
+		{ID: id["d"] + 1000, Kind: notify.SettleDead, LastError: "no such"},
+		{ID: id["c"], Kind: notify.SettleRelease, At: start.Add(time.Minute)},
+		{ID: id["d"], Kind: notify.SettleDead, LastError: "d: 410 Gone"},
+	})
+	require.NoError(t, err)
+	require.Len(t, errs, 5)
+	assert.NoError(t, errs[0])
+	assert.NoError(t, errs[1])
+	assert.ErrorIs(t, errs[2], notify.ErrNotFound)
+	assert.NoError(t, errs[3])
+	assert.NoError(t, errs[4])
+
+	all, err := st.IncidentDeliveries(ctx, inc)
+	require.NoError(t, err)
+	require.Len(t, all, 4)
+	assert.Equal(t, notify.StatusDelivered, all[0].Status)
+	assert.Equal(t, notify.Receipt{ID: "a-1", Status: 202}, all[0].Receipt)
+	assert.True(t, all[0].UpdatedAt.Equal(start), "delivered at %v, want %v", all[0].UpdatedAt, start)
+	assert.Equal(t, notify.StatusPending, all[1].Status)
+	assert.Equal(t, notify.StatusPending, all[2].Status)
+	assert.Equal(t, notify.StatusDead, all[3].Status)
+	assert.Equal(t, "d: 410 Gone", all[3].LastError)
+	dead, err := st.DeadDeliveries(ctx, "d", 10)
+	require.NoError(t, err)
+	require.Len(t, dead, 1)
+
+	// What was settled is no longer held: settling it again conflicts,
+	// and so does settling what another claimer holds.
+	errs, err = st.Settle(ctx, "w", []notify.Settlement{
+		{ID: id["a"], Kind: notify.SettleDelivered},
+		{ID: id["d"], Kind: notify.SettleFailed, At: start},
+	})
+	require.NoError(t, err)
+	require.Len(t, errs, 2)
+	assert.ErrorIs(t, errs[0], notify.ErrConflict)
+	assert.ErrorIs(t, errs[1], notify.ErrConflict)
+
+	assert.Empty(t, claimDeliveries(t, st, "w", 10), "a failed or released delivery is due before its time")
+	clock.Advance(time.Minute)
+	c := claimDeliveries(t, st, "w", 10)
+	require.Len(t, c, 1)
+	assert.Equal(t, "c", c[0].Channel)
+	assert.Equal(t, 1, c[0].Attempts, "a release counted as an attempt")
+	errs, err = st.Settle(ctx, "other", []notify.Settlement{{ID: c[0].ID, Kind: notify.SettleDelivered}})
+	require.NoError(t, err)
+	assert.ErrorIs(t, errs[0], notify.ErrConflict, "settled a delivery another claimer holds")
+	errs, err = st.Settle(ctx, "w", []notify.Settlement{{ID: c[0].ID, Kind: notify.SettleDelivered}})
+	require.NoError(t, err)
+	assert.Equal(t, []error{nil}, errs)
+	clock.Advance(time.Hour)
+	b := claimDeliveries(t, st, "w2", 10)
+	require.Len(t, b, 1)
+	assert.Equal(t, "b", b[0].Channel)
+	assert.Equal(t, 2, b[0].Attempts)
+	assert.Equal(t, "b: 503", b[0].LastError)
+
+	errs, err = st.Settle(ctx, "w", nil)
+	require.NoError(t, err)
+	assert.Empty(t, errs)
+}
+
+func (s deliverySuite) testSettleInvalid(t *testing.T) {
+	st, _ := s.store(t)
+	ctx := context.Background()
+	const inc = "INC-000206"
+	fanOut(t, st, inc, 1, notify.DeliveryTarget{Channel: "a"})
+	got := claimDeliveries(t, st, "w", 10)
+	require.Len(t, got, 1)
+	ok := notify.Settlement{ID: got[0].ID, Kind: notify.SettleDelivered}
+	for name, sts := range map[string][]notify.Settlement{
+		"a delivery named twice": {ok, ok},
+		"an unknown kind":        {ok, {ID: got[0].ID + 1, Kind: "lost"}},
+		"no kind":                {ok, {ID: got[0].ID + 1}},
+		"too many settlements":   make([]notify.Settlement, notify.MaxClaim+1),
+	} {
+		errs, err := st.Settle(ctx, "w", sts)
+		assert.ErrorIs(t, err, notify.ErrInvalid, name)
+		assert.Nil(t, errs, name)
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err := st.Settle(canceled, "w", []notify.Settlement{ok})
+	assert.ErrorIs(t, err, context.Canceled)
+	all, err := st.IncidentDeliveries(ctx, inc)
+	require.NoError(t, err)
+	require.Len(t, all, 1)
+	assert.Equal(t, notify.StatusPending, all[0].Status, "a refused batch settled a delivery")
+	errs, err := st.Settle(ctx, "w", []notify.Settlement{ok})
+	require.NoError(t, err)
+	assert.Equal(t, []error{nil}, errs, "a refused batch let go of the claim")
+}
+
+// testConcurrentBatches drains an outbox with several claimers that fan
+// out and settle in batches: each delivery is made exactly once, and an
+// incident's deliveries to a channel in order.
+func (s deliverySuite) testConcurrentBatches(t *testing.T) {
+	st, _ := s.store(t)
+	ctx := context.Background()
+	const incidents, each, workers = 4, 5, 4
+	var want []string
+	for i := range each {
+		for n := range incidents {
+			inc := fmt.Sprintf("INC-%06d", 300+n)
+			key := fmt.Sprintf("%s/batch/%d", inc, i+1)
+			require.NoError(t, st.Write(ctx, []notify.OutboxMessage{{Key: key, Incident: inc, Type: "note_added", Payload: []byte("{}")}}))
+			want = append(want, key+"→a", key+"→b")
+		}
+	}
+	var (
+		mu   sync.Mutex
+		seen []string
+		wg   sync.WaitGroup
+		errs = make(chan error, workers)
+	)
+	targets := []notify.DeliveryTarget{{Channel: "a"}, {Channel: "b"}}
+	for w := range workers {
+		owner := fmt.Sprintf("worker-%d", w+1)
+		wg.Go(func() {
+			for idle := 0; idle < 50; {
+				entries, err := st.Claim(ctx, owner, 3, lease)
+				if err != nil {
+					errs <- err
+					return
+				}
+				fans := make([]notify.Fan, len(entries))
+				for i, e := range entries {
+					fans[i] = notify.Fan{ID: e.ID, Targets: targets}
+				}
+				ferrs, err := st.FanOutBatch(ctx, owner, fans)
+				if err == nil {
+					err = errors.Join(ferrs...)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				got, err := st.ClaimDeliveries(ctx, owner, 3, lease)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(entries)+len(got) == 0 {
+					idle++
+					time.Sleep(time.Millisecond)
+					continue
+				}
+				idle = 0
+				sts := make([]notify.Settlement, len(got))
+				mu.Lock()
+				for i, d := range got {
+					seen = append(seen, d.Key+"→"+d.Channel)
+					sts[i] = notify.Settlement{ID: d.ID, Kind: notify.SettleDelivered}
+				}
+				mu.Unlock()
+				serrs, err := st.Settle(ctx, owner, sts)
+				if err == nil {
+					err = errors.Join(serrs...)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	assert.ElementsMatch(t, want, seen, "each delivery made exactly once")
+	streams := func(keys []string) map[string][]string {
+		out := make(map[string][]string)
+		for _, k := range keys {
+			stream := k[:len("INC-000300")] + k[strings.LastIndex(k, "→"):]
+			out[stream] = append(out[stream], k)
+		}
+		return out
+	}
+	assert.Equal(t, streams(want), streams(seen), "an incident's deliveries to a channel out of order")
 }

@@ -44,6 +44,7 @@ func TestDispatcher(t *testing.T, newStore func(t *testing.T, clock *Clock) Deli
 		{"RateLimit", s.testRateLimit},
 		{"Breaker", s.testBreaker},
 		{"Unreadable", s.testUnreadable},
+		{"Batches", s.testBatches},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -506,4 +507,95 @@ func (s dispatcherSuite) testUnreadable(t *testing.T) {
 	require.Len(t, all, 2)
 	assert.Equal(t, notify.StatusDead, all[0].Status, "the unreadable message's delivery")
 	assert.Equal(t, notify.StatusDelivered, all[1].Status)
+}
+
+// countingDeliveries counts the calls a dispatcher makes to its store's
+// deliveries.
+type countingDeliveries struct {
+	notify.Deliveries
+	mu                          sync.Mutex
+	fanOuts, batches, singles   int
+	settles, settled, batchFans int
+}
+
+func (c *countingDeliveries) FanOut(ctx context.Context, owner string, id int64, targets []notify.DeliveryTarget) error {
+	c.mu.Lock()
+	c.fanOuts++
+	c.mu.Unlock()
+	return c.Deliveries.FanOut(ctx, owner, id, targets)
+}
+
+func (c *countingDeliveries) FanOutBatch(ctx context.Context, owner string, fans []notify.Fan) ([]error, error) {
+	c.mu.Lock()
+	c.batches++
+	c.batchFans += len(fans)
+	c.mu.Unlock()
+	return c.Deliveries.FanOutBatch(ctx, owner, fans)
+}
+
+func (c *countingDeliveries) single() {
+	c.mu.Lock()
+	c.singles++
+	c.mu.Unlock()
+}
+
+func (c *countingDeliveries) Delivered(ctx context.Context, owner string, id int64, r notify.Receipt) error {
+	c.single()
+	return c.Deliveries.Delivered(ctx, owner, id, r)
+}
+
+func (c *countingDeliveries) Failed(ctx context.Context, owner string, id int64, at time.Time, lastErr string) error {
+	c.single()
+	return c.Deliveries.Failed(ctx, owner, id, at, lastErr)
+}
+
+func (c *countingDeliveries) Release(ctx context.Context, owner string, id int64, at time.Time) error {
+	c.single()
+	return c.Deliveries.Release(ctx, owner, id, at)
+}
+
+func (c *countingDeliveries) Dead(ctx context.Context, owner string, id int64, lastErr string) error {
+	c.single()
+	return c.Deliveries.Dead(ctx, owner, id, lastErr)
+}
+
+func (c *countingDeliveries) Settle(ctx context.Context, owner string, sts []notify.Settlement) ([]error, error) {
+	c.mu.Lock()
+	c.settles++
+	c.settled += len(sts)
+	c.mu.Unlock()
+	return c.Deliveries.Settle(ctx, owner, sts)
+}
+
+// testBatches checks that a pass fans out all it claimed in one batch and
+// records the outcomes of its attempts in batches, never one by one.
+func (s dispatcherSuite) testBatches(t *testing.T) {
+	st, clock := s.store(t)
+	counting := &countingDeliveries{Deliveries: st.Deliveries}
+	st.Deliveries = counting
+	a, b := &Recorder{}, &Recorder{Fail: func(notify.Message, int) error { return errors.New("b is down") }}
+	d := dispatcher(t, st, clock, "d1", map[string]*Recorder{"a": a, "b": b}, func(c *notify.DispatcherConfig) {
+		c.Limits = map[string]notify.ChannelLimits{"b": {BreakAfter: -1}}
+	})
+	var keys []string
+	for i := range 20 {
+		keys = append(keys, notice(t, st, fmt.Sprintf("INC-%06d", 500+i), string(notify.TLPAmber), 1)...)
+	}
+	pass(t, d)
+	assert.ElementsMatch(t, keys, a.Keys())
+	assert.Equal(t, 20, b.Given())
+	counting.mu.Lock()
+	defer counting.mu.Unlock()
+	assert.Zero(t, counting.fanOuts, "a message fanned out on its own")
+	assert.Equal(t, 1, counting.batches, "fan-out batches of one pass")
+	assert.Equal(t, 20, counting.batchFans)
+	assert.Zero(t, counting.singles, "an outcome recorded on its own")
+	assert.GreaterOrEqual(t, counting.settles, 1)
+	assert.Equal(t, 40, counting.settled, "outcomes recorded")
+	for i := range 20 {
+		got := byChannel(t, st, fmt.Sprintf("INC-%06d", 500+i))
+		assert.Equal(t, notify.StatusDelivered, got["a"].Status)
+		assert.Equal(t, notify.StatusPending, got["b"].Status)
+		assert.Contains(t, got["b"].LastError, "b is down")
+	}
 }
