@@ -5,7 +5,8 @@ import (
 	"errors"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/incidentkit/incidentkit/internal/jsonenc"
 )
 
 // This file holds a hand-written codec for [Record]. Its output is
@@ -29,11 +30,11 @@ func appendRecord(dst []byte, r Record) ([]byte, error) {
 // first fields of its encoding.
 func appendRecordHead(dst []byte, r Record) []byte {
 	dst = append(dst, `{"case":`...)
-	dst = appendJSONString(dst, string(r.Case))
+	dst = jsonenc.AppendString(dst, string(r.Case))
 	dst = append(dst, `,"index":`...)
 	dst = strconv.AppendInt(dst, r.Index, 10)
 	dst = append(dst, `,"item":`...)
-	dst = appendJSONString(dst, string(r.Item))
+	dst = jsonenc.AppendString(dst, string(r.Item))
 	dst = append(dst, `,"prev":`...)
 	dst = strconv.AppendInt(dst, r.Prev, 10)
 	return codecAppendOpt(dst, `,"prev_hash":`, r.PrevHash)
@@ -48,7 +49,7 @@ func appendRecordTail(dst []byte, r Record) ([]byte, error) {
 		return dst, errCodec
 	}
 	dst = append(dst, `,"action":`...)
-	dst = appendJSONString(dst, string(a))
+	dst = jsonenc.AppendString(dst, string(a))
 	dst = append(dst, `,"actor":`...)
 	dst = codecAppendParty(dst, r.Actor)
 	dst = codecAppendOpt(dst, `,"authority":`, r.Authority)
@@ -81,24 +82,24 @@ func appendRecordTail(dst []byte, r Record) ([]byte, error) {
 func codecAppendItem(dst []byte, it *Item) ([]byte, error) {
 	var err error
 	dst = append(dst, `{"id":`...)
-	dst = appendJSONString(dst, string(it.ID))
+	dst = jsonenc.AppendString(dst, string(it.ID))
 	dst = append(dst, `,"case_id":`...)
-	dst = appendJSONString(dst, string(it.CaseID))
+	dst = jsonenc.AppendString(dst, string(it.CaseID))
 	dst = append(dst, `,"exhibit":`...)
-	dst = appendJSONString(dst, it.Exhibit)
+	dst = jsonenc.AppendString(dst, it.Exhibit)
 	dst = append(dst, `,"name":`...)
-	dst = appendJSONString(dst, it.Name)
+	dst = jsonenc.AppendString(dst, it.Name)
 	k, ok := canonicalKind(it.Kind)
 	if !ok {
 		return dst, errCodec
 	}
 	dst = append(dst, `,"kind":`...)
-	dst = appendJSONString(dst, string(k))
+	dst = jsonenc.AppendString(dst, string(k))
 	dst = codecAppendOpt(dst, `,"media_type":`, it.MediaType)
 	dst = append(dst, `,"size":`...)
 	dst = strconv.AppendInt(dst, it.Size, 10)
 	dst = append(dst, `,"digests":{"sha256":`...)
-	dst = appendJSONString(dst, it.Digests.SHA256)
+	dst = jsonenc.AppendString(dst, it.Digests.SHA256)
 	dst = codecAppendOpt(dst, `,"sha1":`, it.Digests.SHA1)
 	dst = codecAppendOpt(dst, `,"md5":`, it.Digests.MD5)
 	dst = append(dst, '}')
@@ -137,7 +138,7 @@ func codecAppendItem(dst []byte, it *Item) ([]byte, error) {
 
 func codecAppendParty(dst []byte, p Party) []byte {
 	dst = append(dst, `{"id":`...)
-	dst = appendJSONString(dst, p.ID)
+	dst = jsonenc.AppendString(dst, p.ID)
 	dst = codecAppendOpt(dst, `,"name":`, p.Name)
 	dst = codecAppendOpt(dst, `,"organization":`, p.Organization)
 	return append(dst, '}')
@@ -149,7 +150,7 @@ func codecAppendStrings(dst []byte, v []string) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, s)
+		dst = jsonenc.AppendString(dst, s)
 	}
 	return append(dst, ']')
 }
@@ -160,7 +161,7 @@ func codecAppendOpt(dst []byte, key, s string) []byte {
 		return dst
 	}
 	dst = append(dst, key...)
-	return appendJSONString(dst, s)
+	return jsonenc.AppendString(dst, s)
 }
 
 // canonicalAction returns what Action.MarshalText writes for a.
@@ -188,111 +189,14 @@ func canonicalKind(k Kind) (Kind, bool) {
 	return c, err == nil
 }
 
-// codecAppendTime appends t as time.Time.MarshalJSON writes it: quoted RFC 3339
-// with trailing zeros of the fraction trimmed, refusing years outside
-// 0-9999 and zone offsets of 24 hours or more.
+// codecAppendTime appends t as time.Time.MarshalJSON writes it, refusing
+// a time it refuses.
 func codecAppendTime(dst []byte, t time.Time) ([]byte, error) {
-	dst = append(dst, '"')
-	n0 := len(dst)
-	dst = t.AppendFormat(dst, time.RFC3339Nano)
-	if len(dst) < n0+len("2006-01-02T15:04:05Z") || dst[n0+len("2006")] != '-' {
+	dst, ok := jsonenc.AppendTime(dst, t)
+	if !ok {
 		return dst, errCodec
 	}
-	if dst[len(dst)-1] != 'Z' {
-		c := dst[len(dst)-len("Z07:00")]
-		h := dst[len(dst)-len("07:00"):]
-		if '0' <= c && c <= '9' || 10*(h[0]-'0')+(h[1]-'0') >= 24 {
-			return dst, errCodec
-		}
-	}
-	return append(dst, '"'), nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-// jsonSafe reports which ASCII bytes encoding/json writes unescaped (its
-// HTML-safe set).
-var jsonSafe = func() (t [utf8.RuneSelf]bool) {
-	for b := 0x20; b < utf8.RuneSelf; b++ {
-		switch b {
-		case '"', '\\', '<', '>', '&':
-		default:
-			t[b] = true
-		}
-	}
-	return t
-}()
-
-// jsonSafeWord reports whether encoding/json writes all 8 bytes of s
-// unescaped, testing them at once: all ASCII, none a control character, a
-// quote, a backslash or one of <, > and &. It may report false for a safe
-// word, never true for another.
-func jsonSafeWord(s string) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-	hasZero := func(v uint64) uint64 { return (v - ones) & ^v & highs }
-	bad := x&highs | (x-0x20*ones)&^x&highs |
-		hasZero(x^('"'*ones)) | hasZero(x^('\\'*ones)) | hasZero(x^('<'*ones)) |
-		hasZero(x^('>'*ones)) | hasZero(x^('&'*ones))
-	return bad == 0
-}
-
-// appendJSONString appends s quoted and escaped exactly as encoding/json
-// does by default.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if i+8 <= len(s) && jsonSafeWord(s[i:i+8]) {
-			i += 8
-			continue
-		}
-		if b := s[i]; b < utf8.RuneSelf {
-			if jsonSafe[b] {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '\\', '"':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		c, size := utf8.DecodeRuneInString(s[i:])
-		if c == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if c == '\u2028' || c == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return dst, nil
 }
 
 // encodeRecordJSON is the reference encoding: encoding/json's.

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/incidentkit/incidentkit/internal/jsonenc"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -16,7 +17,7 @@ import (
 // so a record it returns needs no re-encoding to prove it canonical. It
 // follows appendRecord field by field: the same keys in the same order,
 // optional fields only when they would be written (never empty), strings
-// escaped only as appendJSONString escapes them, integers and times only
+// escaped only as jsonenc.AppendString escapes them, integers and times only
 // as strconv and time.Time.AppendFormat write them. Every string it
 // returns is valid UTF-8, as encoding/json's would be.
 
@@ -189,7 +190,7 @@ func (d *recordDecoder) scan() (body []byte, escaped bool) {
 			escaped = true
 			i += n
 		case c < utf8.RuneSelf:
-			if !jsonSafe[c] {
+			if !jsonenc.SafeASCII[c] {
 				d.ok = false
 				return nil, false
 			}
@@ -205,15 +206,15 @@ func (d *recordDecoder) scan() (body []byte, escaped bool) {
 	}
 }
 
-// plainByte reports which bytes appendJSONString writes as they are and
+// plainByte reports which bytes jsonenc.AppendString writes as they are and
 // on their own: the ASCII ones it does not escape.
 var plainByte = func() (t [256]bool) {
-	copy(t[:], jsonSafe[:])
+	copy(t[:], jsonenc.SafeASCII[:])
 	return t
 }()
 
 // canonicalEscape returns the length of the escape sequence b starts with
-// and the rune it stands for, if appendJSONString writes that rune so; it
+// and the rune it stands for, if jsonenc.AppendString writes that rune so; it
 // returns 0 for any other escape.
 func canonicalEscape(b []byte) (int, rune) {
 	if len(b) < 2 {

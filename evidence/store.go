@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/incidentkit/incidentkit/internal/jsonenc"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -87,11 +88,11 @@ func (a Append) Validate() error {
 func cutRecordHead(data []byte, a Append) ([]byte, bool) {
 	var buf [256]byte
 	head := append(buf[:0], `{"case":`...)
-	head = appendJSONString(head, string(a.Case))
+	head = jsonenc.AppendString(head, string(a.Case))
 	head = append(head, `,"index":`...)
 	head = strconv.AppendInt(head, a.Index, 10)
 	head = append(head, `,"item":`...)
-	head = appendJSONString(head, string(a.Item))
+	head = jsonenc.AppendString(head, string(a.Item))
 	head = append(head, `,"prev":`...)
 	return bytes.CutPrefix(data, head)
 }

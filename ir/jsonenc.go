@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/incidentkit/incidentkit/evidence"
+	"github.com/incidentkit/incidentkit/internal/jsonenc"
 )
 
 // The AppendJSON methods write what encoding/json writes for the same
@@ -89,80 +89,17 @@ func (e *jsonEncoder) raw(s string) { e.b = append(e.b, s...) }
 // int appends n.
 func (e *jsonEncoder) int(n int64) { e.b = strconv.AppendInt(e.b, n, 10) }
 
-// hexDigits are the digits of the \u escapes encoding/json writes.
-const hexDigits = "0123456789abcdef"
-
-// str appends s as a JSON string, escaped as encoding/json escapes it
-// (HTML-safe): quotes, backslashes and control characters, <, > and &,
-// U+2028 and U+2029, and invalid UTF-8 as U+FFFD.
-func (e *jsonEncoder) str(s string) {
-	b := append(e.b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	e.b = append(b, '"')
-}
+// str appends s as a JSON string, escaped as encoding/json escapes it.
+func (e *jsonEncoder) str(s string) { e.b = jsonenc.AppendString(e.b, s) }
 
 // time appends t as time.Time.MarshalJSON does: RFC 3339 with nanoseconds,
 // quoted. The times it refuses (years outside 0 to 9999, zone offsets of
 // a day or more) are left to encoding/json.
 func (e *jsonEncoder) time(t time.Time) {
-	n := len(e.b) + 1
-	b := t.AppendFormat(append(e.b, '"'), time.RFC3339Nano)
-	switch {
-	case len(b) < n+len("2006-01-02T15:04:05Z") || b[n+4] != '-':
+	var ok bool
+	if e.b, ok = jsonenc.AppendTime(e.b, t); !ok {
 		e.fallback = true
-	case b[len(b)-1] != 'Z':
-		c := b[len(b)-len("Z07:00")]
-		if ('0' <= c && c <= '9') || 10*(b[len(b)-5]-'0')+(b[len(b)-4]-'0') >= 24 {
-			e.fallback = true
-		}
 	}
-	e.b = append(b, '"')
 }
 
 // enum appends v, an enum value whose MarshalText refuses values that are
