@@ -18,6 +18,12 @@
 // lifecycle milestones, the time spent in each phase, the exhibits with
 // their custody and its verification, and the diagram of the process.
 //
+// Every change also leaves a notification in the store's outbox, in the
+// same transaction, and a notify.Dispatcher delivers them: every event to a
+// log channel (notifications.log in the data directory), and phase changes
+// to a public status page too, except that TLP holds them back from it.
+// examples/notifications delivers to a webhook, e-mail and Slack instead.
+//
 // Everything is kept in the embedded SQLite store, in a directory the
 // program names (incidentkit-data by default, or -data dir): the incidents
 // and their timelines, the chain of custody in the same database, the
@@ -152,6 +158,9 @@ func run(ctx context.Context, dir string, out io.Writer) (err error) {
 			Model: model,
 			Clock: clock,
 			IDs:   ir.IDGeneratorFunc(func() ir.ID { return id }),
+			// Every change also leaves a notification in the store's
+			// outbox, in the same transaction, for the dispatcher.
+			Outbox: true,
 		},
 		// Fixed item IDs keep the output the same on every run; a real
 		// program leaves NewID out and gets time-sortable UUIDs.
@@ -161,6 +170,11 @@ func run(ctx context.Context, dir string, out io.Writer) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, d.Close(ctx)) }()
+	notes, err := startNotifications(d, clock)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, notes.Close()) }()
 	earlier, err := printEarlier(ctx, d.Store, d.Locker, dir, out)
 	if err != nil {
 		return err
@@ -185,7 +199,10 @@ func run(ctx context.Context, dir string, out io.Writer) (err error) {
 	if err := s.print(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nEverything above is kept in %s; run the program again to find it there.\n", dir)
+	if err := notes.drain(ctx, s.id, out); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Everything above is kept in %s; run the program again to find it there.\n", dir)
 	return nil
 }
 

@@ -33,6 +33,7 @@ func TestRunOwnerOnly(t *testing.T) {
 	var out bytes.Buffer
 	require.NoError(t, run(ctx, dir, &out))
 	assert.Contains(t, out.String(), "is a new store")
+	assert.Regexp(t, `Notifications: [1-9][0-9]* delivered to the log channel .*; [1-9][0-9]* phase changes held back by TLP`, out.String())
 	requireOwnerOnly(t, dir)
 
 	out.Reset()
@@ -74,7 +75,7 @@ func requireOwnerOnly(t *testing.T, dir string) {
 		return nil
 	})
 	require.NoError(t, err)
-	for _, name := range []string{sqlite.DirDatabase, sqlite.DirKey} {
+	for _, name := range []string{sqlite.DirDatabase, sqlite.DirKey, notificationsLog} {
 		_, err := os.Stat(filepath.Join(dir, name))
 		require.NoError(t, err)
 	}
