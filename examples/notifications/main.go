@@ -117,6 +117,7 @@ const (
 // dispatcher and the peers it delivers to.
 type example struct {
 	out        io.Writer
+	rules      notify.Routing
 	store      *sqlite.Store
 	r          *ir.Responder
 	dispatcher *notify.Dispatcher
@@ -175,11 +176,11 @@ func run(ctx context.Context, out io.Writer) (err error) {
 			}
 		}
 	}()
-	rules, err := notify.LoadRouting(strings.NewReader(routing))
+	x.rules, err = notify.LoadRouting(strings.NewReader(routing))
 	if err != nil {
 		return err
 	}
-	router, err := notify.NewRouter(rules)
+	router, err := notify.NewRouter(x.rules)
 	if err != nil {
 		return err
 	}

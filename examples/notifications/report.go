@@ -9,13 +9,52 @@ import (
 	"github.com/incidentkit/incidentkit/notify"
 )
 
+// channelKinds says what each channel delivers to.
+var channelKinds = map[string]string{
+	"soar":            "signed CloudEvents webhook to a SOAR endpoint",
+	"exec-mail":       "e-mail through SMTP with STARTTLS and AUTH",
+	"ir-chat":         "Slack incoming webhook, the responders' channel",
+	"customer-status": "Slack incoming webhook shared with customers",
+}
+
 // printSetup says what runs where.
 func (x *example) printSetup() {
 	fmt.Fprintf(x.out, "SQLite store with the outbox on, a dispatcher beside the Responder, and on loopback:\n")
-	fmt.Fprintf(x.out, "  soar             signed CloudEvents webhook to a SOAR endpoint      cleared for TLP:RED\n")
-	fmt.Fprintf(x.out, "  exec-mail        e-mail through SMTP with STARTTLS and AUTH         cleared for TLP:AMBER+STRICT\n")
-	fmt.Fprintf(x.out, "  ir-chat          Slack incoming webhook, the responders' channel    cleared for TLP:AMBER+STRICT\n")
-	fmt.Fprintf(x.out, "  customer-status  Slack incoming webhook shared with customers       cleared for TLP:CLEAR\n\n")
+	for _, c := range x.rules.Channels {
+		fmt.Fprintf(x.out, "  %-16s %-50s cleared for %s\n", c.Name, channelKinds[c.Name], x.maxTLP(c.Name))
+	}
+	fmt.Fprintf(x.out, "Routes, the first that matches wins unless it continues:\n")
+	for _, r := range x.rules.Routes {
+		var match []string
+		if len(r.Events) > 0 {
+			match = append(match, strings.Join(r.Events, ", "))
+		}
+		for _, a := range r.Audiences {
+			match = append(match, "for "+string(a))
+		}
+		if r.MinSeverity != "" {
+			match = append(match, r.MinSeverity+" severity and above")
+		}
+		if len(match) == 0 {
+			match = append(match, "any message")
+		}
+		to := strings.Join(r.Channels, ", ")
+		if r.Continue {
+			to += ", and continue"
+		}
+		fmt.Fprintf(x.out, "  %-11s %-51s → %s\n", r.Name, strings.Join(match, "; "), to)
+	}
+	fmt.Fprintln(x.out)
+}
+
+// maxTLP returns the most restricted TLP label channel may receive.
+func (x *example) maxTLP(channel string) notify.TLP {
+	for _, c := range x.rules.Channels {
+		if c.Name == channel && c.MaxTLP != "" {
+			return c.MaxTLP
+		}
+	}
+	return notify.TLPAmber
 }
 
 // printSOAR prints what the SOAR endpoint received.
@@ -82,8 +121,8 @@ func (x *example) printSlack(from int) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(x.out, "  held back by TLP from %s, cleared for TLP:CLEAR, as the incident is %s: %s\n",
-			d.Channel, m.Incident.TLP, m.Event.Sentence())
+		fmt.Fprintf(x.out, "  held back by TLP from %s, cleared for %s, as the incident is %s: %s\n",
+			d.Channel, x.maxTLP(d.Channel), m.Incident.TLP, m.Event.Sentence())
 	}
 	return nil
 }
@@ -101,7 +140,7 @@ func (x *example) printRecord(ctx context.Context) error {
 	counts := map[notify.DeliveryStatus]int{}
 	for _, d := range record {
 		counts[d.Status]++
-		when, receipt, audience := "", "", string(d.Audience)
+		when, receipt, audience := "-", "-", string(d.Audience)
 		if d.Status == notify.StatusDelivered {
 			when, receipt = d.UpdatedAt.UTC().Format("15:04:05.000"), d.Receipt.String()
 		}
