@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -12,9 +14,11 @@ import (
 // TestRun runs the example and checks what it shows: each receiver got its
 // messages, TLP held one back, the failing channel's delivery died, its
 // failure reached the timeline and the fallback channel, the replay
-// delivered it, and the record holds nothing dead or pending.
+// delivered it, and the record holds nothing dead or pending. It runs
+// alone, so that it can check that the example leaves no goroutine
+// behind.
 func TestRun(t *testing.T) {
-	t.Parallel()
+	before := runtime.NumGoroutine()
 	var out bytes.Buffer
 	require.NoError(t, run(t.Context(), &out))
 	got := out.String()
@@ -40,6 +44,14 @@ func TestRun(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Log(got)
+	}
+	// Closed connections take a moment to end their goroutines.
+	for deadline := time.Now().Add(10 * time.Second); runtime.NumGoroutine() > before; {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines before the example, %d after:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
