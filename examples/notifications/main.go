@@ -138,8 +138,8 @@ func run(ctx context.Context, out io.Writer) (err error) {
 	// prints anyway.
 	var log syncBuffer
 	defer func() {
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "The dispatcher's log:\n%s", log.String())
+		if err != nil && log.String() != "" {
+			err = fmt.Errorf("%w\n\nThe dispatcher's log:\n%s", err, log.String())
 		}
 	}()
 
