@@ -111,8 +111,9 @@ func (s *MemoryStore) Apply(ctx context.Context, ch Change) error {
 			return &opError{op: "memory store: apply", err: err}
 		}
 	}
+	tl := s.timelines[inc.ID]
 	if len(ch.Outbox) > 0 {
-		s.outbox.add(ch.Outbox, s.clock.Now())
+		s.outbox.add(ch.NumberOutbox(int64(len(tl))+1), s.clock.Now())
 	}
 	if stored == 0 {
 		i, _ := slices.BinarySearch(s.ids, inc.ID)
@@ -121,7 +122,6 @@ func (s *MemoryStore) Apply(ctx context.Context, ch Change) error {
 	s.count(cur, -1)
 	s.count(inc, 1)
 	s.incidents[inc.ID] = storedIncident(cur, ch)
-	tl := s.timelines[inc.ID]
 	for _, e := range ch.Events {
 		e = e.Clone()
 		e.Seq = int64(len(tl)) + 1

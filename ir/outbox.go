@@ -1,8 +1,10 @@
 package ir
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"go.opentelemetry.io/otel/propagation"
@@ -61,15 +63,19 @@ func EventOf(m notify.Message) (Event, error) {
 // outboxMessages makes the outbox messages of a change: one notify.Message
 // per event, keyed "<incident ID>/<version>/<n>", n numbering the change's
 // events from 1, carrying the trace context of ctx; a status update's
-// message is for the update's audience.
-func outboxMessages(ctx context.Context, m *phases.Model, inc *Incident, events []Event) ([]notify.OutboxMessage, error) {
+// message is for the update's audience. The events have no Seq yet: each
+// message is encoded with a 0 for it, and the OutboxSeq returned with it
+// tells the store where to write the Seq its event gets.
+func outboxMessages(ctx context.Context, m *phases.Model, inc *Incident, events []Event) ([]notify.OutboxMessage, []OutboxSeq, error) {
 	sum := NotifyIncident(inc)
 	trace := traceContext(ctx)
 	msgs := make([]notify.OutboxMessage, len(events))
+	seqs := make([]OutboxSeq, len(events))
 	for i, e := range events {
+		e.Seq = 0
 		ev, err := NotifyEvent(m, e)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		key := fmt.Sprintf("%s/%d/%d", inc.ID, inc.Version, i+1)
 		msg := notify.Message{Key: key, Incident: sum, Event: ev, Trace: trace}
@@ -78,7 +84,11 @@ func outboxMessages(ctx context.Context, m *phases.Model, inc *Incident, events 
 		}
 		payload, err := json.Marshal(msg)
 		if err != nil {
-			return nil, fmt.Errorf("ir: encode message: %w", err)
+			return nil, nil, fmt.Errorf("ir: encode message: %w", err)
+		}
+		at, err := seqOffset(payload)
+		if err != nil {
+			return nil, nil, err
 		}
 		msgs[i] = notify.OutboxMessage{
 			Key:      key,
@@ -86,8 +96,27 @@ func outboxMessages(ctx context.Context, m *phases.Model, inc *Incident, events 
 			Type:     string(e.Type),
 			Payload:  payload,
 		}
+		seqs[i] = OutboxSeq{Message: i, Event: i, Offset: at}
 	}
-	return msgs, nil
+	return msgs, seqs, nil
+}
+
+// seqField is how a message encoded with json.Marshal holds an event Seq
+// of 0.
+var seqField = []byte(`"seq":0,`)
+
+// seqOffset returns the offset of the 0 of the event's Seq in payload, a
+// notify.Message encoded by json.Marshal with a Seq of 0. The first
+// `"seq":` in it is that field: json.Marshal escapes every quote inside a
+// string, so the text can only be an object key, and the fields of the
+// message before it (its key, its incident, the event's incident ID) have
+// no key "seq".
+func seqOffset(payload []byte) (int, error) {
+	i := bytes.Index(payload, seqField)
+	if i < 0 {
+		return 0, errors.New("ir: encode message: the event's seq is missing")
+	}
+	return i + len(seqField) - 2, nil
 }
 
 // traceContext returns the W3C Trace Context headers of ctx's span, or nil

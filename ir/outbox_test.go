@@ -98,9 +98,10 @@ func TestChangeValidateOutboxAndCustody(t *testing.T) {
 	t.Parallel()
 	inc := &ir.Incident{ID: "INC-1", Version: 2}
 	ev := ir.Event{IncidentID: "INC-1", Version: 2, Type: ir.EventNoteAdded, Data: &ir.NoteAdded{Text: "x"}}
-	msg := notify.OutboxMessage{Key: "INC-1/2/1", Incident: "INC-1", Type: string(ir.EventNoteAdded)}
+	msg := notify.OutboxMessage{Key: "INC-1/2/1", Incident: "INC-1", Type: string(ir.EventNoteAdded), Payload: []byte("seq=0")}
 	app := custodyAppend(t, "INC-1", 0, "item-1", nil)
-	ok := ir.Change{Incident: inc, Events: []ir.Event{ev}, Outbox: []notify.OutboxMessage{msg}, Custody: []evidence.Append{app}}
+	ok := ir.Change{Incident: inc, Events: []ir.Event{ev}, Outbox: []notify.OutboxMessage{msg}, Custody: []evidence.Append{app},
+		OutboxSeqs: []ir.OutboxSeq{{Message: 0, Event: 0, Offset: 4}}}
 	require.NoError(t, ok.Validate())
 	for name, edit := range map[string]func(*ir.Change){
 		"message for another incident": func(c *ir.Change) { c.Outbox[0].Incident = "INC-2" },
@@ -121,7 +122,13 @@ func TestChangeValidateOutboxAndCustody(t *testing.T) {
 		"custody with an item of another case": func(c *ir.Change) {
 			c.Custody[0].NewItem = &evidence.Item{ID: "item-1", CaseID: "INC-2"}
 		},
-		"key with a NUL byte": func(c *ir.Change) { c.Outbox[0].Key = "INC-1/2/\x00" },
+		"key with a NUL byte":     func(c *ir.Change) { c.Outbox[0].Key = "INC-1/2/\x00" },
+		"seq of no message":       func(c *ir.Change) { c.OutboxSeqs[0].Message = 1 },
+		"seq of no event":         func(c *ir.Change) { c.OutboxSeqs[0].Event = 1 },
+		"seq of a negative event": func(c *ir.Change) { c.OutboxSeqs[0].Event = -1 },
+		"seq past the payload":    func(c *ir.Change) { c.OutboxSeqs[0].Offset = 5 },
+		"seq not on a 0":          func(c *ir.Change) { c.OutboxSeqs[0].Offset = 3 },
+		"two seqs for a message":  func(c *ir.Change) { c.OutboxSeqs = append(c.OutboxSeqs, c.OutboxSeqs[0]) },
 		"custody out of order": func(c *ir.Change) {
 			next := c.Custody[0]
 			next.Index += 2
@@ -131,6 +138,7 @@ func TestChangeValidateOutboxAndCustody(t *testing.T) {
 		ch := ok
 		ch.Outbox = append([]notify.OutboxMessage(nil), ok.Outbox...)
 		ch.Custody = append([]evidence.Append(nil), ok.Custody...)
+		ch.OutboxSeqs = append([]ir.OutboxSeq(nil), ok.OutboxSeqs...)
 		edit(&ch)
 		assert.ErrorIs(t, ch.Validate(), ir.ErrInvalid, name)
 	}
@@ -413,7 +421,6 @@ func TestOutboxPayloadFormat(t *testing.T) {
 	}
 	for i, e := range got {
 		ev := events[i]
-		ev.Seq = 0 // the store numbers events as it writes them
 		want := summary{stored.ID, stored.Title, stored.Severity, stored.Priority, stored.Category, stored.TLP,
 			stored.Model, phases.Preparation, true, stored.Labels, ev.Version}
 		if ev.Version == stored.Version {
@@ -491,4 +498,29 @@ func TestOutboxCarriesTheTraceContext(t *testing.T) {
 	m, err := h.claimAll()[0].Message()
 	require.NoError(t, err)
 	assert.Nil(t, m.Trace, "an untraced change leaves no trace context")
+}
+
+func TestChangeNumberOutbox(t *testing.T) {
+	t.Parallel()
+	inc := &ir.Incident{ID: "INC-1", Version: 2}
+	note := func(text string) ir.Event {
+		return ir.Event{IncidentID: "INC-1", Version: 2, Type: ir.EventNoteAdded, Data: &ir.NoteAdded{Text: text}}
+	}
+	msg := func(n int, payload string) notify.OutboxMessage {
+		return notify.OutboxMessage{Key: fmt.Sprintf("INC-1/2/%d", n), Incident: "INC-1", Type: string(ir.EventNoteAdded), Payload: []byte(payload)}
+	}
+	ch := ir.Change{Incident: inc, Events: []ir.Event{note("a"), note("b")},
+		Outbox:     []notify.OutboxMessage{msg(1, `{"seq":0}`), msg(2, "0 stays"), msg(3, "[0]")},
+		OutboxSeqs: []ir.OutboxSeq{{Message: 0, Event: 0, Offset: 7}, {Message: 2, Event: 1, Offset: 1}}}
+	require.NoError(t, ch.Validate())
+
+	got := ch.NumberOutbox(9)
+	assert.Equal(t, `{"seq":9}`, string(got[0].Payload))
+	assert.Equal(t, "0 stays", string(got[1].Payload))
+	assert.Equal(t, "[10]", string(got[2].Payload))
+	assert.Equal(t, `{"seq":0}`, string(ch.Outbox[0].Payload), "the change's own messages are left as they are")
+	assert.Equal(t, `{"seq":12345678901}`, string(ch.NumberOutbox(12345678901)[0].Payload))
+
+	ch.OutboxSeqs = nil
+	assert.Equal(t, ch.Outbox, ch.NumberOutbox(9), "without seqs the messages are written as they are")
 }

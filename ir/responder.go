@@ -285,11 +285,11 @@ type change struct {
 // them.
 func (r *Responder) apply(ctx context.Context, ch Change) error {
 	if r.outbox {
-		msgs, err := outboxMessages(ctx, r.model, ch.Incident, ch.Events)
+		msgs, seqs, err := outboxMessages(ctx, r.model, ch.Incident, ch.Events)
 		if err != nil {
 			return err
 		}
-		ch.Outbox = msgs
+		ch.Outbox, ch.OutboxSeqs = msgs, seqs
 	}
 	return r.store.Apply(ctx, ch)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,7 +32,10 @@ type Store interface {
 	// writes nothing and returns an error matching [ErrConflict]. A change
 	// that [Change.Validate] refuses is not written and its error (matching
 	// [ErrInvalid]) returned. Apply assigns each event its Seq, continuing
-	// the incident's timeline; a failed Apply uses up no Seq. With
+	// the incident's timeline, and writes the outbox messages
+	// [Change.NumberOutbox] returns for the first of them, so that each
+	// message carries the Seq its event got; a failed Apply uses up no
+	// Seq. With
 	// ch.Lists set, the entries of the observables and tasks it does not
 	// name are kept as stored, and list changes that do not fit the
 	// stored lists are refused (see [ListChanges]).
@@ -79,14 +83,79 @@ type Change struct {
 	// custody logs (implementing evidence.LedgerStore) take them.
 	Custody []evidence.Append
 	// Outbox are messages to leave in the store's outbox in the same
-	// transaction. Only stores implementing notify.Outbox take them.
+	// transaction. Only stores implementing notify.Outbox take them. A
+	// message that reports one of the change's events carries the
+	// event's Seq, which only the store knows: it writes the messages
+	// [Change.NumberOutbox] returns, not these.
 	Outbox []notify.OutboxMessage
+	// OutboxSeqs say which messages of Outbox carry the Seq of one of
+	// the change's events, and where, in ascending order of message. The
+	// Responder sets them for every message it builds; a change without
+	// them has messages written as they are.
+	OutboxSeqs []OutboxSeq
 	// Lists, if not nil, names the entries of the incident's long lists
 	// that the change added or altered; every other entry is as the
 	// version the change follows holds it. A store may then write only
 	// those entries, so that the cost of a change does not grow with the
 	// incident. Nil means any entry may have changed. See [ListChanges].
 	Lists *ListChanges
+}
+
+// OutboxSeq says where an outbox message of a [Change] carries the Seq of
+// the event it reports. The store assigns Seqs as it writes the change, so
+// the message is built with a single "0" standing for the number, and the
+// store writes the event's Seq over that byte, in decimal. Stores that
+// number the events in Go call [Change.NumberOutbox] with the first Seq;
+// a store that numbers them in SQL can do the same in its statement.
+type OutboxSeq struct {
+	// Message is the index of the message in Change.Outbox.
+	Message int
+	// Event is the index in Change.Events of the event the message
+	// reports.
+	Event int
+	// Offset is the byte offset in the message's payload of the "0" the
+	// event's Seq replaces.
+	Offset int
+}
+
+// NumberOutbox returns the outbox messages a store writes for ch once it
+// has numbered ch's events from first: Events[i] has Seq first+i. Each
+// message that ch.OutboxSeqs names gets a payload of its own carrying its
+// event's Seq; the others are as ch.Outbox holds them, and without
+// OutboxSeqs NumberOutbox returns ch.Outbox itself. ch must have passed
+// [Change.Validate].
+func (ch Change) NumberOutbox(first int64) []notify.OutboxMessage {
+	if len(ch.OutboxSeqs) == 0 {
+		return ch.Outbox
+	}
+	msgs := slices.Clone(ch.Outbox)
+	var digits [20]byte
+	for _, s := range ch.OutboxSeqs {
+		m := &msgs[s.Message]
+		seq := strconv.AppendInt(digits[:0], first+int64(s.Event), 10)
+		payload := make([]byte, 0, len(m.Payload)+len(seq)-1)
+		payload = append(payload, m.Payload[:s.Offset]...)
+		payload = append(payload, seq...)
+		m.Payload = append(payload, m.Payload[s.Offset+1:]...)
+	}
+	return msgs
+}
+
+// checkOutboxSeqs refuses outbox seqs that name a message or an event the
+// change does not have, name a message twice or out of order, or point
+// at anything but a "0" in the message's payload.
+func (ch Change) checkOutboxSeqs() error {
+	for i, s := range ch.OutboxSeqs {
+		switch {
+		case s.Message < 0 || s.Message >= len(ch.Outbox) || (i > 0 && s.Message <= ch.OutboxSeqs[i-1].Message):
+			return invalid("change", "", "outbox seqs must name messages of the change in ascending order")
+		case s.Event < 0 || s.Event >= len(ch.Events):
+			return invalid("change", "", "an outbox seq must name an event of the change")
+		case s.Offset < 0 || s.Offset >= len(ch.Outbox[s.Message].Payload) || ch.Outbox[s.Message].Payload[s.Offset] != '0':
+			return invalid("change", ch.Outbox[s.Message].Key, `an outbox seq must point at a "0" in the message's payload`)
+		}
+	}
+	return nil
 }
 
 // ListChanges names, by their index in the incident's lists, the entries a
@@ -306,9 +375,10 @@ func SortOpenCounts(counts []OpenCount) {
 // is nil or not the type this package defines for its Type, a custody
 // append for another case or that [evidence.Append.Validate] refuses, and
 // an outbox message for
-// another incident, without a key or type, or whose key repeats, and list
-// changes naming entries out of range or out of order. Stores call it
-// first in Apply.
+// another incident, without a key or type, or whose key repeats, outbox
+// seqs that do not fit the change's messages and events (see [OutboxSeq]),
+// and list changes naming entries out of range or out of order. Stores
+// call it first in Apply.
 func (ch Change) Validate() error {
 	inc := ch.Incident
 	if inc == nil || inc.ID == "" {
@@ -364,5 +434,5 @@ func (ch Change) Validate() error {
 			}
 		}
 	}
-	return nil
+	return ch.checkOutboxSeqs()
 }

@@ -110,7 +110,10 @@ type Incident struct {
 type Event struct {
 	IncidentID string `json:"incident_id"`
 	// Seq numbers the incident's events from 1, in the order they were
-	// stored; 0 when the store numbers them as it writes them.
+	// stored: the Seq the event has on the incident's timeline. The
+	// store writes it into the message as it numbers the events, so
+	// that a receiver can order the messages of one incident and point
+	// at the event on its timeline.
 	Seq int64 `json:"seq"`
 	// Version is the incident version the change produced.
 	Version int64 `json:"version"`

@@ -19,7 +19,8 @@ import (
 
 // Apply implements ir.Store. A change is written by one statement: the
 // incident with a version check, its events numbered after the timeline's
-// last, and its outbox messages, all or nothing. A change carrying custody
+// last, and its outbox messages with the Seqs their events got, all or
+// nothing. A change carrying custody
 // records runs that statement in a transaction that then appends them
 // under the lock of the case's log head.
 func (s *Store) Apply(ctx context.Context, ch ir.Change) error {
@@ -57,13 +58,18 @@ func (s *Store) Apply(ctx context.Context, ch ir.Change) error {
 
 // encodedChange is a change as its statements take it.
 type encodedChange struct {
-	doc                 []byte
-	labels              []string
-	types               []string
-	ats                 []time.Time
-	events              [][]byte
-	keys, msgTypes      []string
-	payloads            [][]byte
+	doc            []byte
+	labels         []string
+	types          []string
+	ats            []time.Time
+	events         [][]byte
+	keys, msgTypes []string
+	payloads       [][]byte
+	// seqAts and seqEvents say where each payload holds the Seq of its
+	// event (a position from 1, or 0 for none), and which event of the
+	// change that is (from 1): see ir.OutboxSeq.
+	seqAts              []int32
+	seqEvents           []int64
 	openedSec           int64
 	openedNsec          int32
 	phase, severity, id string
@@ -123,6 +129,13 @@ func (s *Store) encodeChange(ch ir.Change) (encodedChange, error) {
 			payload = []byte{}
 		}
 		w.payloads = append(w.payloads, payload)
+	}
+	w.seqAts, w.seqEvents = make([]int32, len(ch.Outbox)), make([]int64, len(ch.Outbox))
+	for _, seq := range ch.OutboxSeqs {
+		if seq.Offset >= math.MaxInt32 {
+			return encodedChange{}, fmt.Errorf("postgres: apply: outbox message %s is too large", ch.Outbox[seq.Message].Key)
+		}
+		w.seqAts[seq.Message], w.seqEvents[seq.Message] = int32(seq.Offset)+1, int64(seq.Event)+1
 	}
 	return w, nil
 }
@@ -189,7 +202,8 @@ func (s *Store) writeIncident(ctx context.Context, db querier, ch ir.Change, w e
 	var written, notified int64
 	err := db.QueryRow(ctx, sql, w.id, inc.Version, w.phase, w.severity, inc.IsOpen(), w.openedSec, w.openedNsec, w.labels,
 		int64(len(w.events)), w.doc, w.types, w.ats, w.events, s.now(), w.keys, w.msgTypes, w.payloads,
-		s.channel, w.observables, w.tasks, w.obsPos, w.obsDocs, w.taskPos, w.taskDocs, w.rewrite).Scan(&written, &notified)
+		s.channel, w.observables, w.tasks, w.obsPos, w.obsDocs, w.taskPos, w.taskDocs, w.rewrite,
+		w.seqAts, w.seqEvents).Scan(&written, &notified)
 	switch {
 	case err != nil:
 		return wrap(ctx, "apply: write incident "+w.id, err)

@@ -137,7 +137,10 @@ const incidentSelect = `incidents.doc,
 // the lengths of the incident's observables and tasks after the change,
 // $21 and $22 the indexes and JSON of the observables it writes, $23 and
 // $24 those of the tasks, and $25 whether it rewrites the lists whole, in
-// which case entries past their new ends are removed.
+// which case entries past their new ends are removed. $26 and $27 say,
+// for each message, where its payload holds the "0" that the Seq of the
+// event it reports replaces (a position from 1, or 0 for none) and which
+// of the change's events that is (from 1).
 const changeTail = `,
 	obs AS (
 		INSERT INTO §.incident_observables (incident_id, pos, doc)
@@ -157,9 +160,13 @@ const changeTail = `,
 		FROM inc, unnest($11::text[], $12::timestamptz[], $13::json[]) WITH ORDINALITY AS e(type, at, doc, ord)),
 	ob AS (
 		INSERT INTO §.outbox (key, incident_id, type, payload, created_at, available_at)
-		SELECT m.key, inc.id, m.type, m.payload,
+		SELECT m.key, inc.id, m.type,
+			CASE WHEN m.seq_at > 0
+				THEN overlay(m.payload PLACING convert_to((inc.event_count - $9 + m.seq_event)::text, 'UTF8') FROM m.seq_at FOR 1)
+				ELSE m.payload END,
 			coalesce($14::timestamptz, statement_timestamp()), coalesce($14::timestamptz, statement_timestamp())
-		FROM inc, unnest($15::text[], $16::text[], $17::bytea[]) WITH ORDINALITY AS m(key, type, payload, ord)
+		FROM inc, unnest($15::text[], $16::text[], $17::bytea[], $26::integer[], $27::bigint[])
+			WITH ORDINALITY AS m(key, type, payload, seq_at, seq_event, ord)
 		ORDER BY m.ord),
 	nt AS (
 		SELECT pg_notify($18, '') FROM inc WHERE cardinality($15::text[]) > 0)

@@ -380,7 +380,7 @@ func writeEntries(ctx context.Context, x changeTx, id string, w encodedChange) e
 
 // applyTx writes a checked and encoded change in x, and returns the new
 // length of the incident's timeline. now is the creation time of its
-// outbox messages.
+// outbox messages, which carry the Seqs their events got.
 func (s *Store) applyTx(ctx context.Context, x changeTx, ch ir.Change, w encodedChange, now time.Time) (int64, error) {
 	inc := ch.Incident
 	var count int64
@@ -404,9 +404,9 @@ func (s *Store) applyTx(ctx context.Context, x changeTx, ch ir.Change, w encoded
 	if err := writeEntries(ctx, x, w.id, w); err != nil {
 		return 0, err
 	}
-	seq := count - int64(len(w.events))
-	for _, e := range w.events {
-		seq++
+	first := count - int64(len(w.events)) + 1
+	for i, e := range w.events {
+		seq := first + int64(i)
 		if _, err := x.exec(ctx, stInsertEvent, text(w.id), integer(seq), integer(inc.Version), text(e.typ), text(e.at), text(e.doc)); err != nil {
 			return 0, wrap(ctx, "apply: write event of "+w.id, err)
 		}
@@ -418,7 +418,7 @@ func (s *Store) applyTx(ctx context.Context, x changeTx, ch ir.Change, w encoded
 	}
 	if len(ch.Outbox) > 0 {
 		created, due := now.Format(time.RFC3339Nano), unixNano(now)
-		for _, m := range ch.Outbox {
+		for _, m := range ch.NumberOutbox(first) {
 			payload := m.Payload
 			if payload == nil {
 				payload = []byte{}
