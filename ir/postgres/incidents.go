@@ -67,7 +67,8 @@ type encodedChange struct {
 	payloads       [][]byte
 	// seqAts and seqEvents say where each payload holds the Seq of its
 	// event (a position from 1, or 0 for none), and which event of the
-	// change that is (from 1): see ir.OutboxSeq.
+	// change that is (from 1): see ir.OutboxSeq. Both are nil when no
+	// message carries a Seq.
 	seqAts              []int32
 	seqEvents           []int64
 	openedSec           int64
@@ -129,6 +130,9 @@ func (s *Store) encodeChange(ch ir.Change) (encodedChange, error) {
 			payload = []byte{}
 		}
 		w.payloads = append(w.payloads, payload)
+	}
+	if len(ch.OutboxSeqs) == 0 {
+		return w, nil // NULL arrays: unnest pads them with NULLs, no Seq
 	}
 	w.seqAts, w.seqEvents = make([]int32, len(ch.Outbox)), make([]int64, len(ch.Outbox))
 	for _, seq := range ch.OutboxSeqs {

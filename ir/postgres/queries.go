@@ -140,7 +140,8 @@ const incidentSelect = `incidents.doc,
 // which case entries past their new ends are removed. $26 and $27 say,
 // for each message, where its payload holds the "0" that the Seq of the
 // event it reports replaces (a position from 1, or 0 for none) and which
-// of the change's events that is (from 1).
+// of the change's events that is (from 1); both are NULL when no message
+// carries a Seq.
 const changeTail = `,
 	obs AS (
 		INSERT INTO §.incident_observables (incident_id, pos, doc)
@@ -161,7 +162,7 @@ const changeTail = `,
 	ob AS (
 		INSERT INTO §.outbox (key, incident_id, type, payload, created_at, available_at)
 		SELECT m.key, inc.id, m.type,
-			CASE WHEN m.seq_at > 0
+			CASE WHEN coalesce(m.seq_at, 0) > 0
 				THEN overlay(m.payload PLACING convert_to((inc.event_count - $9 + m.seq_event)::text, 'UTF8') FROM m.seq_at FOR 1)
 				ELSE m.payload END,
 			coalesce($14::timestamptz, statement_timestamp()), coalesce($14::timestamptz, statement_timestamp())
