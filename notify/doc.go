@@ -19,7 +19,11 @@
 // or html/template: a default per channel and per event type, overrides by
 // name, and a fallback (logged) when a template fails, so that no message
 // is dropped; [TruncateRunes] and [TruncateBytes] fit the result to a
-// channel's limits.
+// channel's limits. The default words of every kind of message (a
+// headline such as "Phase: eradication" or "Status update for
+// executives", then the event's sentence) are written once, in
+// [DefaultTextTemplates], [DefaultHTMLTemplates] and
+// [DefaultLineTemplates], and the channels build on them.
 //
 // A [Dispatcher] drains the outbox of any store that also keeps
 // [Deliveries] (the incident package's memory, SQLite and PostgreSQL

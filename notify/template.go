@@ -15,18 +15,29 @@ import (
 )
 
 // Templates render messages as a channel shows them. A channel has a
-// default template for every message and may have one per event type;
-// overrides replace either, by name: "default", or an event type such as
-// "phase_changed". A template that fails to render a message falls back
-// to the channel's own template of that name, then to its default, then
-// to the event's sentence, and the failure is logged: a message is never
-// dropped because a template is wrong.
+// default template for every message and one per kind of message people
+// follow, usually built on [DefaultTextTemplates] or
+// [DefaultHTMLTemplates]; overrides replace any of them, by name:
+// "default" ([TemplateDefault]), an event type such as "phase_changed",
+// or [TemplateClosed] and [TemplateReopened] for the phase changes that
+// close and reopen an incident.
+//
+// A message is rendered with the most specific template there is for
+// it: for a phase change that closed (or reopened) the incident, the
+// override then the channel's own template named "closed" ("reopened");
+// then those named after its event type; then those named "default". A
+// template that fails to render the message falls back to the next one
+// in that order, and, when all fail, to the event's sentence; every
+// failure is logged: a message is never dropped because a template is
+// wrong.
 //
 // Templates see the [Message] as their data (.Incident.Title, .Event.Type,
 // .Links, …) and these functions besides the standard ones: sentence (the
-// event's sentence, [Event.Sentence]), words (a name with underscores as
-// spaces), upper, lower, join (strings with a separator) and truncate (a
-// string cut to at most n characters, with [TruncationMarker]).
+// event's sentence, [Event.Sentence]), data (the event's data as a map
+// of its fields, such as (data .).text for a status update), words (a
+// name with underscores as spaces), upper, lower, join (strings with a
+// separator) and truncate (a string cut to at most n characters, with
+// [TruncationMarker]).
 //
 // Templates are safe for concurrent use.
 type Templates struct {
@@ -60,6 +71,7 @@ const TruncationMarker = "… [truncated]"
 // templateFuncs are the functions templates may call.
 var templateFuncs = map[string]any{
 	"sentence": func(m Message) string { return m.Event.Sentence() },
+	"data":     eventData,
 	"words":    func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 	"upper":    strings.ToUpper,
 	"lower":    strings.ToLower,
@@ -98,8 +110,8 @@ func newTemplates(kind string, cfg TemplateConfig, parse func(name, text string)
 		out  map[string]executor
 	}{{"default template", cfg.Defaults, t.defaults}, {"template override", cfg.Overrides, t.overrides}} {
 		for name, text := range set.in {
-			if name != "default" && !isName(name) {
-				problems = append(problems, invalid(set.what, name, `must be named "default" or after an event type, such as phase_changed`))
+			if name != TemplateDefault && !isName(name) {
+				problems = append(problems, invalid(set.what, name, `must be named "default", "closed", "reopened" or after an event type, such as phase_changed`))
 				continue
 			}
 			e, err := parse(name, text)
@@ -116,9 +128,9 @@ func newTemplates(kind string, cfg TemplateConfig, parse func(name, text string)
 	return t, nil
 }
 
-// Render renders m with the template for its event type, or the default.
-// It always returns text: when templates fail, it falls back as
-// [Templates] says and logs each failure.
+// Render renders m with the most specific template there is for it. It
+// always returns text: when templates fail, it falls back as [Templates]
+// says and logs each failure.
 func (t *Templates) Render(ctx context.Context, m Message) string {
 	type candidate struct {
 		e    executor
@@ -126,7 +138,7 @@ func (t *Templates) Render(ctx context.Context, m Message) string {
 		own  bool
 	}
 	var tries []candidate
-	for _, name := range []string{m.Event.Type, "default"} {
+	for _, name := range templateNames(m) {
 		if e, ok := t.overrides[name]; ok {
 			tries = append(tries, candidate{e, name, false})
 		}
