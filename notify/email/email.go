@@ -21,9 +21,18 @@ import (
 	"github.com/incidentkit/incidentkit/notify"
 )
 
-// DefaultTextTemplates are the plain-text body's templates.
-var DefaultTextTemplates = map[string]string{
-	"default": `{{sentence .}}
+// DefaultTextTemplates are the plain-text body's templates: the
+// notify.DefaultTextTemplates of each kind of message, and below them the
+// incident's details and links.
+var DefaultTextTemplates = withDetails(notify.DefaultTextTemplates(), textDetails)
+
+// DefaultHTMLTemplates are the HTML body's templates: the
+// notify.DefaultHTMLTemplates of each kind of message, and below them the
+// incident's details and links.
+var DefaultHTMLTemplates = withDetails(notify.DefaultHTMLTemplates(), htmlDetails)
+
+// textDetails follows the text of every default plain-text template.
+const textDetails = `
 
 Incident:  {{.Incident.ID}} {{.Incident.Title}}
 Severity:  {{.Incident.Severity}}, priority {{.Incident.Priority}}
@@ -32,12 +41,10 @@ Category:  {{.Incident.Category}}
 TLP:       {{.Incident.TLP}}
 {{range .Links}}
 {{.Title}}: {{.URL}}{{end}}
-`,
-}
+`
 
-// DefaultHTMLTemplates are the HTML body's templates.
-var DefaultHTMLTemplates = map[string]string{
-	"default": `<p>{{sentence .}}</p>
+// htmlDetails follows the text of every default HTML template.
+const htmlDetails = `
 <table>
 <tr><th align="left">Incident</th><td>{{.Incident.ID}} {{.Incident.Title}}</td></tr>
 <tr><th align="left">Severity</th><td>{{.Incident.Severity}}, priority {{.Incident.Priority}}</td></tr>
@@ -46,7 +53,14 @@ var DefaultHTMLTemplates = map[string]string{
 <tr><th align="left">TLP</th><td>{{.Incident.TLP}}</td></tr>
 </table>
 {{range .Links}}<p><a href="{{.URL}}">{{.Title}}</a></p>{{end}}
-`,
+`
+
+// withDetails returns templates with details appended to each.
+func withDetails(templates map[string]string, details string) map[string]string {
+	for name, t := range templates {
+		templates[name] = t + details
+	}
+	return templates
 }
 
 // Config configures a [Notifier].
@@ -71,7 +85,8 @@ type Config struct {
 	// "incidentkit.invalid".
 	Domain string
 	// TextTemplates and HTMLTemplates override the default templates of
-	// the bodies by name ("default" or an event type).
+	// the bodies by name ("default", an event type, "closed" or
+	// "reopened"; see notify.Templates).
 	TextTemplates, HTMLTemplates map[string]string
 	// Logger receives template failures; nil means slog.Default().
 	Logger *slog.Logger

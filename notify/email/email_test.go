@@ -203,7 +203,12 @@ func TestSendsThreadedMailOverSTARTTLS(t *testing.T) {
 	assert.Equal(t, "[HIGH] INC-000042: Credential phishing against the finance team", subject)
 
 	text, html := bodies(t, second)
-	assert.Contains(t, text, "Alice Moreau moved the incident from Containment to Eradication")
+	assert.True(t, strings.HasPrefix(text, "Phase: eradication\r\nAlice Moreau moved the incident from Containment to Eradication") ||
+		strings.HasPrefix(text, "Phase: eradication\nAlice Moreau moved the incident from Containment to Eradication"),
+		"the phase change's template, then the details: %q", text)
+	assert.Contains(t, html, "<p><strong>Phase: eradication</strong></p>")
+	openText, _ := bodies(t, first)
+	assert.True(t, strings.HasPrefix(openText, "New incident, high severity"), "the opened template: %q", openText)
 	assert.Contains(t, text, "TLP:       TLP:AMBER")
 	assert.Contains(t, text, "https://ir.example.org/incidents/INC-000042")
 	assert.Contains(t, html, `<a href="https://ir.example.org/incidents/INC-000042">INC-000042</a>`)

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"time"
@@ -26,6 +27,19 @@ const DefaultURL = "https://events.pagerduty.com/v2/enqueue"
 // maxSummary is the longest summary PagerDuty takes, in characters.
 const maxSummary = 1024
 
+// DefaultTemplates are the alert summary's templates: the incident's ID
+// and title, then notify.DefaultLineTemplates, the headline and the
+// event's sentence on one line, for each kind of message.
+var DefaultTemplates = summaryTemplates()
+
+func summaryTemplates() map[string]string {
+	t := notify.DefaultLineTemplates()
+	for name, text := range t {
+		t[name] = "[{{.Incident.ID}}] {{.Incident.Title}}: " + text
+	}
+	return t
+}
+
 // Config configures a [Notifier].
 type Config struct {
 	// RoutingKey is the integration key of the PagerDuty service. Required.
@@ -38,6 +52,12 @@ type Config struct {
 	// nil means containment (SANS and others) and
 	// containment_eradication_recovery (NIST).
 	AcknowledgePhases []string
+	// Templates override [DefaultTemplates] by name ("default", an event
+	// type, "closed" or "reopened"; see notify.Templates); they render the
+	// alert's summary, cut to PagerDuty's 1,024 characters.
+	Templates map[string]string
+	// Logger receives template failures; nil means slog.Default().
+	Logger *slog.Logger
 	// Client sends the requests; nil means notify.NewHTTPClient with its
 	// defaults.
 	Client *http.Client
@@ -48,21 +68,28 @@ type Config struct {
 // Notifier is a notify.Notifier that sends events to PagerDuty. It is safe
 // for concurrent use.
 type Notifier struct {
-	key    notify.Secret
-	url    notify.SecretURL
-	source string
-	ack    []string
-	client *http.Client
-	now    func() time.Time
+	key       notify.Secret
+	url       notify.SecretURL
+	source    string
+	ack       []string
+	templates *notify.Templates
+	client    *http.Client
+	now       func() time.Time
 }
 
 // New checks cfg and returns its [Notifier]. It refuses a missing routing
-// key with an error matching notify.ErrInvalid.
+// key and templates that do not parse with an error matching
+// notify.ErrInvalid.
 func New(cfg Config) (*Notifier, error) {
 	if cfg.RoutingKey.IsZero() {
 		return nil, &notify.InvalidError{Field: "PagerDuty routing key", Reason: "is required"}
 	}
-	n := &Notifier{key: cfg.RoutingKey, url: cfg.URL, source: cfg.Source, ack: cfg.AcknowledgePhases, client: cfg.Client, now: cfg.Now}
+	tpl, err := notify.NewTextTemplates(notify.TemplateConfig{Defaults: DefaultTemplates, Overrides: cfg.Templates, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	n := &Notifier{key: cfg.RoutingKey, url: cfg.URL, source: cfg.Source, ack: cfg.AcknowledgePhases, templates: tpl,
+		client: cfg.Client, now: cfg.Now}
 	if n.url.IsZero() {
 		n.url, _ = notify.ParseSecretURL(DefaultURL)
 	}
@@ -174,7 +201,7 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) (notify.Receipt
 	if action == Trigger {
 		inc := m.Incident
 		ev.Payload = &Payload{
-			Summary:   notify.TruncateRunes(fmt.Sprintf("[%s] %s: %s", inc.ID, inc.Title, m.Event.Sentence()), maxSummary),
+			Summary:   notify.TruncateRunes(n.templates.Render(ctx, m), maxSummary),
 			Source:    n.source,
 			Severity:  severity(inc.Severity),
 			Timestamp: m.Event.At.UTC(),

@@ -136,7 +136,9 @@ func TestNotifierDrivesOneAlertPerIncident(t *testing.T) {
 	assert.Equal(t, "critical", payload["severity"])
 	assert.Equal(t, "incidentkit", payload["source"])
 	assert.Equal(t, "2026-03-02T11:40:00Z", payload["timestamp"])
-	assert.Contains(t, payload["summary"], "[INC-000042] Credential phishing against the finance team: Alice Moreau")
+	assert.Equal(t, "[INC-000042] Credential phishing against the finance team: New incident, critical severity — Alice Moreau "+
+		"moved the incident from Containment to Eradication: account secured, laptop isolated, indicators blocked", payload["summary"],
+		"the opened template, on one line")
 	details := payload["custom_details"].(map[string]any)
 	assert.Equal(t, "TLP:AMBER", details["tlp"])
 	assert.Equal(t, "INC-000042/7/1", details["key"])

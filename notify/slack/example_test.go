@@ -33,7 +33,8 @@ func ExampleNotifier_Payload() {
 	fmt.Println(n)
 	// Output:
 	// #E01E5A
-	// [HIGH] INC-000042 Credential phishing against the finance team: Alice Moreau moved the incident from Containment to Eradication: account secured, laptop isolated, indicators blocked
+	// [HIGH] INC-000042 Credential phishing against the finance team: Phase: eradication
+	// Alice Moreau moved the incident from Containment to Eradication: account secured, laptop isolated, indicators blocked
 	// slack https://hooks.slack.com/[REDACTED]
 }
 

@@ -45,11 +45,11 @@ const (
 	maxButtons = 25
 )
 
-// DefaultTemplates are the message's text templates: the event's sentence.
-// Slack's mrkdwn special characters in what they insert are escaped.
-var DefaultTemplates = map[string]string{
-	"default": `{{sentence .}}`,
-}
+// DefaultTemplates are the message's text templates:
+// notify.DefaultTextTemplates, a headline and the event's sentence for
+// each kind of message. Slack's mrkdwn special characters in what they
+// insert are escaped.
+var DefaultTemplates = notify.DefaultTextTemplates()
 
 // Config configures a [Notifier].
 type Config struct {
@@ -78,8 +78,9 @@ type Config struct {
 	// replies in a thread are also shown in the channel, for those who
 	// do not follow the thread; nil means none.
 	Broadcast []string
-	// Templates override [DefaultTemplates] by name ("default" or an
-	// event type); they render the message's text, as mrkdwn.
+	// Templates override [DefaultTemplates] by name ("default", an event
+	// type, "closed" or "reopened"; see notify.Templates); they render the
+	// message's text, as mrkdwn.
 	Templates map[string]string
 	// Logger receives template failures and threads that could not be
 	// recorded; nil means slog.Default().
@@ -151,6 +152,38 @@ func (n *Notifier) log() *slog.Logger {
 // escape escapes Slack's mrkdwn control characters.
 var escape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
 
+// escapeData returns an event's data with every string in it escaped, as
+// the templates' data function hands them out; data that does not decode
+// becomes null, which the templates cannot use.
+func escapeData(data json.RawMessage) json.RawMessage {
+	var v any
+	if len(data) == 0 || json.Unmarshal(data, &v) != nil {
+		return json.RawMessage("null")
+	}
+	out, err := json.Marshal(escapeValue(v))
+	if err != nil {
+		return json.RawMessage("null")
+	}
+	return out
+}
+
+// escapeValue escapes the strings of a decoded JSON value.
+func escapeValue(v any) any {
+	switch v := v.(type) {
+	case string:
+		return escape(v)
+	case []any:
+		for i := range v {
+			v[i] = escapeValue(v[i])
+		}
+	case map[string]any:
+		for k, x := range v {
+			v[k] = escapeValue(x)
+		}
+	}
+	return v
+}
+
 // Colour returns the colour bar of a severity.
 func Colour(severity string) string {
 	switch severity {
@@ -185,6 +218,7 @@ func (n *Notifier) Payload(ctx context.Context, m notify.Message) map[string]any
 	for i, l := range inc.Labels {
 		esc.Incident.Labels[i] = escape(l)
 	}
+	esc.Event.Data = escapeData(m.Event.Data)
 	body := notify.TruncateRunes(n.templates.Render(ctx, esc), maxSection)
 	status := "open"
 	if !inc.Open {

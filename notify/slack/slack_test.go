@@ -103,7 +103,8 @@ func TestNotifierPostsBlockKit(t *testing.T) {
 	require.Len(t, a.Blocks, 4)
 	assert.Equal(t, "header", a.Blocks[0].Type)
 	assert.Equal(t, "[HIGH] INC-000042: Credential phishing against the finance team", a.Blocks[0].Text.Text)
-	assert.Equal(t, "Alice Moreau moved the incident from Containment to Eradication: account secured, laptop isolated, indicators blocked", a.Blocks[1].Text.Text)
+	assert.Equal(t, "Phase: eradication\nAlice Moreau moved the incident from Containment to Eradication: account secured, laptop isolated, indicators blocked",
+		a.Blocks[1].Text.Text, "the phase change's template")
 	assert.Equal(t, "mrkdwn", a.Blocks[1].Text.Type)
 	var fields []string
 	for _, f := range a.Blocks[2].Fields {
@@ -119,7 +120,7 @@ func TestNotifierPostsBlockKit(t *testing.T) {
 func TestNotifierEscapesWhatPeopleWrote(t *testing.T) {
 	t.Parallel()
 	h := newHook(t)
-	n := newNotifier(t, h.srv.URL, map[string]string{"default": `{{.Incident.Title}} {{join "," .Incident.Labels}}: {{sentence .}}`})
+	n := newNotifier(t, h.srv.URL, map[string]string{"note_added": `{{.Incident.Title}} {{join "," .Incident.Labels}}: {{sentence .}}`})
 	m := notifytest.Message()
 	m.Event.Type = "note_added"
 	m.Incident.Title = "<!channel> urgent & <https://evil.example|click>"
@@ -134,6 +135,21 @@ func TestNotifierEscapesWhatPeopleWrote(t *testing.T) {
 	got := posted(t, h.bodies[0])
 	assert.Equal(t, "&lt;!channel&gt; urgent &amp; &lt;https://evil.example|click&gt; &lt;!here&gt;: Alice Moreau noted: &lt;@U0123&gt; look",
 		got.Attachments[0].Blocks[1].Text.Text)
+}
+
+func TestNotifierEscapesEventData(t *testing.T) {
+	t.Parallel()
+	h := newHook(t)
+	n := newNotifier(t, h.srv.URL, nil)
+	m := notifytest.Message()
+	m.Event.Type, m.Event.Summary = "status_update", "posted a status update for executives: &lt;!channel&gt; all clear"
+	m.Event.Data = json.RawMessage(`{"audience":"executives","text":"<!channel> all clear & done"}`)
+	_, err := n.Notify(context.Background(), m)
+	require.NoError(t, err)
+	assert.NotContains(t, string(h.bodies[0]), "<!channel>")
+	got := posted(t, h.bodies[0])
+	assert.Equal(t, "Status update for executives\n&lt;!channel&gt; all clear &amp; done\n— Alice Moreau",
+		got.Attachments[0].Blocks[1].Text.Text, "the status update's own text, escaped")
 }
 
 func TestNotifierColoursAndLimits(t *testing.T) {

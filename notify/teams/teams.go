@@ -24,18 +24,19 @@ const MaxBody = 28 * 1024
 // maxText is the most characters of the event's text a card shows.
 const maxText = 4000
 
-// DefaultTemplates are the card's text templates: the event's sentence.
-var DefaultTemplates = map[string]string{
-	"default": `{{sentence .}}`,
-}
+// DefaultTemplates are the card's text templates:
+// notify.DefaultTextTemplates, a headline and the event's sentence for
+// each kind of message. Each line they render is a paragraph of the card.
+var DefaultTemplates = notify.DefaultTextTemplates()
 
 // Config configures a [Notifier].
 type Config struct {
 	// URL is the workflow's webhook URL, which holds its signature.
 	// Required.
 	URL notify.SecretURL
-	// Templates override [DefaultTemplates] by name ("default" or an
-	// event type); they render the card's text.
+	// Templates override [DefaultTemplates] by name ("default", an event
+	// type, "closed" or "reopened"; see notify.Templates); they render the
+	// card's text.
 	Templates map[string]string
 	// Logger receives template failures; nil means slog.Default().
 	Logger *slog.Logger
@@ -102,7 +103,7 @@ func (n *Notifier) Card(ctx context.Context, m notify.Message, limit int) map[st
 		"body": []map[string]any{
 			{"type": "TextBlock", "size": "Medium", "weight": "Bolder", "wrap": true, "color": color(inc.Severity),
 				"text": notify.TruncateRunes(fmt.Sprintf("[%s] %s: %s", strings.ToUpper(inc.Severity), inc.ID, inc.Title), 300)},
-			{"type": "TextBlock", "wrap": true, "text": notify.TruncateRunes(n.templates.Render(ctx, m), limit)},
+			{"type": "TextBlock", "wrap": true, "text": notify.TruncateRunes(paragraphs(n.templates.Render(ctx, m)), limit)},
 			{"type": "FactSet", "facts": facts},
 		},
 	}
@@ -116,6 +117,12 @@ func (n *Notifier) Card(ctx context.Context, m notify.Message, limit int) map[st
 			"content":     card,
 		}},
 	}
+}
+
+// paragraphs makes each line of a text a paragraph of a TextBlock, whose
+// Markdown joins lines that a single newline separates.
+func paragraphs(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "\n\n")
 }
 
 // color is the Adaptive Card colour of a severity.

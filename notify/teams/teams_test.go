@@ -97,7 +97,8 @@ func TestNotifierPostsAnAdaptiveCard(t *testing.T) {
 	require.Len(t, body, 3)
 	assert.Equal(t, "[HIGH] INC-000042: Credential phishing against the finance team", body[0].Text)
 	assert.Equal(t, "Attention", body[0].Color)
-	assert.Equal(t, "Alice Moreau moved the incident from Containment to Eradication: account secured, laptop isolated, indicators blocked", body[1].Text)
+	assert.Equal(t, "Phase: eradication\n\nAlice Moreau moved the incident from Containment to Eradication: account secured, laptop isolated, indicators blocked",
+		body[1].Text, "the phase change's template, a paragraph a line")
 	assert.Contains(t, body[2].Facts, map[string]string{"title": "TLP", "value": "TLP:AMBER"})
 	assert.Contains(t, body[2].Facts, map[string]string{"title": "For", "value": "responders"})
 	assert.Equal(t, []map[string]string{
