@@ -52,7 +52,7 @@ var eventTemplates = map[string]eventTemplate{
 	"verdict_set":           {`Verdict: {{words (data .).verdict}}`, sentenceBody},
 	"evidence_collected":    {`Evidence collected`, sentenceBody},
 	"task_completed":        {`Task done`, sentenceBody},
-	"status_update":         {`Status update for {{words (data .).audience}}`, "{{(data .).text}}\n— {{.Event.Actor}}"},
+	"status_update":         {`Status update for {{words (data .).audience}}`, "{{(data .).text}}\nPosted by {{.Event.Actor}}"},
 	EventNotificationFailed: {`Notification failed on channel {{(data .).channel}}`, sentenceBody},
 }
 

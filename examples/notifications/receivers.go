@@ -317,7 +317,10 @@ func (s *smtpSession) parse(msg *mail.Message) error {
 			if err != nil {
 				return err
 			}
-			s.msg.Text, _, _ = strings.Cut(strings.ReplaceAll(string(body), "\r\n", "\n"), "\n")
+			// The text above the incident's details: a headline and
+			// the event's sentence, on one line.
+			text, _, _ := strings.Cut(strings.ReplaceAll(string(body), "\r\n", "\n"), "\n\n")
+			s.msg.Text = strings.ReplaceAll(text, "\n", " — ")
 			return nil
 		}
 	}

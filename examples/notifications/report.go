@@ -104,7 +104,7 @@ func (x *example) printMail() error {
 func (x *example) printSlack(from int) error {
 	posts := x.slack.received()
 	for _, p := range posts[from:] {
-		fmt.Fprintf(x.out, "  slack %s, colour %s: %s\n", p.Channel, p.Colour, p.Text)
+		fmt.Fprintf(x.out, "  slack %s, colour %s: %s\n", p.Channel, p.Colour, strings.ReplaceAll(p.Text, "\n", " — "))
 	}
 	if from > 0 {
 		return nil

@@ -148,7 +148,7 @@ func TestNotifierEscapesEventData(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotContains(t, string(h.bodies[0]), "<!channel>")
 	got := posted(t, h.bodies[0])
-	assert.Equal(t, "Status update for executives\n&lt;!channel&gt; all clear &amp; done\n— Alice Moreau",
+	assert.Equal(t, "Status update for executives\n&lt;!channel&gt; all clear &amp; done\nPosted by Alice Moreau",
 		got.Attachments[0].Blocks[1].Text.Text, "the status update's own text, escaped")
 }
 
