@@ -127,7 +127,7 @@ func (f *jsonFiller) fill(v reflect.Value, depth int) {
 		types := []EventType{EventOpened, EventPhaseChanged, EventSeverityChanged, EventPriorityChanged,
 			EventImpactAssessed, EventRoleAssigned, EventRoleUnassigned, EventTaskAdded, EventTaskCompleted,
 			EventObservableAdded, EventAssetAdded, EventNoteAdded, EventDecisionRecorded, EventVerdictSet,
-			EventEvidenceCollected}
+			EventEvidenceCollected, EventReviewRecorded, EventFollowUpAdded, EventFollowUpDone}
 		data := eventDataTypes[types[f.rnd.IntN(len(types))]]()
 		p := reflect.ValueOf(data)
 		if f.rnd.IntN(20) == 0 {

@@ -92,7 +92,7 @@ type Config struct {
 //
 // Every change takes an [Actor], is checked by the [Policy], is validated
 // against the limits ([MaxShortText], [MaxLongText], [MaxBodyText],
-// [MaxLabels], [MaxDecisionOptions], [MaxListSize]; the reason a change
+// [MaxLabels], [MaxDecisionOptions], [MaxReviewItems], [MaxListSize]; the reason a change
 // gives is at most [MaxLongText] bytes; bad input returns an
 // [*InvalidError] and changes nothing), and is written
 // atomically with an optimistic version check, so concurrent writers never
