@@ -236,3 +236,57 @@ func TestReviewOperationsAskThePolicy(t *testing.T) {
 		assert.NoError(t, p.Check(op, ""), op)
 	}
 }
+
+// TestCloseWaitsForTheReview walks an incident to Lessons Learned and
+// checks that closing is refused, with the guard's words, until a review
+// with a root cause is recorded, and that Allowed and Actions say so.
+func TestCloseWaitsForTheReview(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	id := h.open(phishing()).ID
+	h.transition(id, phases.Identify)
+	h.assign(id, ir.RoleCommander, testAlice)
+	for _, a := range []phases.Action{phases.Contain, phases.Eradicate, phases.Recover, phases.Review} {
+		h.transition(id, a)
+	}
+	h.verdict(id, ir.VerdictTruePositive)
+
+	before, events := h.snapshot(id)
+	_, err := h.r.Close(h.ctx, testAlice, id, "done")
+	require.ErrorIs(t, err, ir.ErrRefused)
+	require.ErrorIs(t, err, phases.ErrGuardFailed)
+	var refused *ir.RefusedError
+	require.ErrorAs(t, err, &refused)
+	var gerr *phases.GuardError
+	require.ErrorAs(t, err, &gerr)
+	require.Len(t, gerr.Refusals, 1)
+	assert.Equal(t, "review_recorded", gerr.Refusals[0].Guard)
+	assert.ErrorContains(t, err, "no post-incident review is recorded")
+	h.assertUnchanged(t, before, events)
+
+	p, err := h.r.Allowed(h.ctx, testAlice, id)
+	require.NoError(t, err)
+	assert.ErrorIs(t, p.Close, phases.ErrGuardFailed)
+	opts, err := h.r.Actions(h.ctx, testAlice, id)
+	require.NoError(t, err)
+	for _, o := range opts {
+		if o.Action == phases.Close {
+			assert.ErrorContains(t, o.Err, "review_recorded: no post-incident review is recorded")
+		}
+	}
+
+	_, err = h.r.RecordReview(h.ctx, testAlice, id, ir.NewReview{Summary: "Still looking for the cause"})
+	require.NoError(t, err)
+	_, err = h.r.Close(h.ctx, testAlice, id, "done")
+	require.ErrorIs(t, err, ir.ErrRefused)
+	assert.ErrorContains(t, err, "the post-incident review names no root cause")
+
+	_, err = h.r.RecordReview(h.ctx, testAlice, id, phishingReview())
+	require.NoError(t, err)
+	p, err = h.r.Allowed(h.ctx, testAlice, id)
+	require.NoError(t, err)
+	assert.NoError(t, p.Close)
+	inc, err := h.r.Close(h.ctx, testAlice, id, "done")
+	require.NoError(t, err)
+	assert.False(t, inc.IsOpen())
+}
