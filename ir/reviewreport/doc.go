@@ -6,9 +6,14 @@
 // A [Document] holds everything the document shows: the incident, its
 // timeline, its phase model, the custody status of its evidence and the
 // delivery records of its notifications. [Gather] reads them all for one
-// incident through a Responder, an evidence locker and a delivery store;
-// [Markdown] writes the document, and is a pure function of the Document,
-// so that the same Document always gives the same bytes.
+// incident through a Responder, an evidence locker and a delivery store.
+// [Markdown] writes the document in GitHub-flavoured Markdown, and [HTML]
+// as one self-contained page (no script, no external asset, readable
+// printed) that also draws the incident's course: its phases over time,
+// with the loops back and the follow-ups' due dates marked, and the
+// model's diagram with the path the incident took highlighted. Both are
+// pure functions of the Document, so that the same Document always gives
+// the same bytes.
 //
 // The document shows the incident's summary and impact, its severity
 // history, its lifecycle milestones and response times (time to detect,
@@ -24,5 +29,7 @@
 // the responders wrote is escaped and defanged so that no
 // GitHub-flavoured Markdown renderer makes a link, an image or HTML of
 // it, and characters that would not show as themselves show as escapes,
-// as the custody reports of package evidence/custodyreport do.
+// as the custody reports of package evidence/custodyreport do; the HTML
+// page escapes it with html/template, and shows such characters as
+// escapes too.
 package reviewreport

@@ -210,39 +210,28 @@ func (d *writer) phasePath(b *bytes.Buffer) {
 	}
 	b.WriteString("The path the incident took, one row per stay in a phase:\n\n")
 	mdtext.TableHead(b, "#", "Phase", "Entered by", "Entered", "Left", "Time")
-	seen := make(map[phases.Phase]bool)
-	total := make(map[phases.Phase]time.Duration)
-	stays := make(map[phases.Phase]int)
-	var order []phases.Phase
-	for i, stay := range history {
-		name := d.phase(stay.Phase)
-		if seen[stay.Phase] {
+	for _, st := range d.stays() {
+		name := d.phase(st.phase)
+		if st.again {
 			name += " (again)"
 		}
-		seen[stay.Phase] = true
 		entered := "opened"
-		if stay.Action != "" {
-			entered = d.action(stay.Action)
+		if st.action != "" {
+			entered = d.action(st.action)
 		}
-		left, took := when(stay.Left), "—"
-		end := stay.Left
-		if end.IsZero() && !d.terminal(stay.Phase) && d.doc.GeneratedAt.After(stay.Entered) {
-			end, left = d.doc.GeneratedAt, "still there"
+		left, took := when(st.left), "—"
+		if st.ongoing {
+			left = "still there"
 		}
-		if !end.IsZero() {
-			took = duration(end.Sub(stay.Entered))
-			if stays[stay.Phase] == 0 {
-				order = append(order, stay.Phase)
-			}
-			stays[stay.Phase]++
-			total[stay.Phase] += end.Sub(stay.Entered)
+		if st.counted {
+			took = duration(st.end.Sub(st.entered))
 		}
-		mdtext.TableRow(b, strconv.Itoa(i+1), name, entered, when(stay.Entered), left, took)
+		mdtext.TableRow(b, strconv.Itoa(st.n), name, entered, when(st.entered), left, took)
 	}
 	b.WriteString("\nTime in each phase, adding up repeated stays:\n\n")
 	mdtext.TableHead(b, "Phase", "Stays", "Time")
-	for _, p := range order {
-		mdtext.TableRow(b, d.phase(p), strconv.Itoa(stays[p]), duration(total[p]))
+	for _, p := range d.phaseTotals() {
+		mdtext.TableRow(b, d.phase(p.phase), strconv.Itoa(p.stays), duration(p.total))
 	}
 	b.WriteString("\n")
 }
@@ -506,24 +495,10 @@ func (d *writer) timeline(b *bytes.Buffer) {
 }
 
 // phase names phase p by its title in the model, escaped.
-func (d *writer) phase(p phases.Phase) string {
-	if d.doc.Model != nil {
-		if def, ok := d.doc.Model.Phase(p); ok && def.Title != "" {
-			return text(def.Title)
-		}
-	}
-	return text(words(string(p)))
-}
+func (d *writer) phase(p phases.Phase) string { return text(d.phasePlain(p)) }
 
 // action names action a by its title in the model, escaped.
-func (d *writer) action(a phases.Action) string {
-	if d.doc.Model != nil {
-		if def, ok := d.doc.Model.Action(a); ok && def.Title != "" {
-			return text(def.Title)
-		}
-	}
-	return text(words(string(a)))
-}
+func (d *writer) action(a phases.Action) string { return text(d.actionPlain(a)) }
 
 // terminal reports whether p is a terminal phase of the model, where time
 // is not counted.
