@@ -130,9 +130,9 @@ type NewFollowUp struct {
 // RecordReview records the incident's post-incident review, replacing the
 // one recorded before (which the timeline keeps), as an
 // [EventReviewRecorded] event, and adds the review's follow-ups, each as
-// an [EventFollowUpAdded] event, in the same change. Recording a review
-// that says what the current one says, with no follow-ups, changes
-// nothing. It may be called in any phase, and after the incident is
+// an [EventFollowUpAdded] event, in the same change. A review that says
+// what the current one says is not recorded again: with no follow-ups,
+// nothing changes. It may be called in any phase, and after the incident is
 // closed; the built-in models need a review with a root cause before they
 // close the incident from their review phase.
 //
@@ -147,19 +147,23 @@ func (r *Responder) RecordReview(ctx context.Context, actor Actor, id ID, n NewR
 	return r.mutate(ctx, actor, id, change{op: OpRecordReview,
 		check: func() (err error) { rv, fus, err = checkReview(n); return err },
 		apply: func(_ context.Context, inc *Incident, now time.Time) ([]EventData, error) {
-			if inc.Review != nil && inc.Review.sameText(&rv) && len(fus) == 0 {
+			same := inc.Review != nil && inc.Review.sameText(&rv)
+			if same && len(fus) == 0 {
 				return nil, nil
 			}
 			if len(inc.FollowUps)+len(fus) > MaxListSize {
 				return nil, invalid("follow-ups", "", "too many follow-ups")
 			}
-			next := rv.clone()
-			next.Revision, next.RecordedAt, next.RecordedBy = 1, now, actor
-			if inc.Review != nil {
-				next.Revision = inc.Review.Revision + 1
+			var data []EventData
+			if !same {
+				next := rv.clone()
+				next.Revision, next.RecordedAt, next.RecordedBy = 1, now, actor
+				if inc.Review != nil {
+					next.Revision = inc.Review.Revision + 1
+				}
+				inc.Review = next
+				data = append(data, &ReviewRecorded{Review: *next.clone()})
 			}
-			inc.Review = next
-			data := []EventData{&ReviewRecorded{Review: *next.clone()}}
 			for _, f := range fus {
 				data = append(data, inc.addFollowUp(f, actor, now))
 			}

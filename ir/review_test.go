@@ -72,6 +72,16 @@ func TestRecordReview(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, inc.Version, inc2.Version)
 
+	// The same review with a new follow-up adds the follow-up alone.
+	same.FollowUps = []ir.NewFollowUp{{Title: "Banner outside mail"}}
+	inc2, err = h.r.RecordReview(h.ctx, testBob, id, same)
+	require.NoError(t, err)
+	assert.Equal(t, 1, inc2.Review.Revision)
+	assert.Len(t, inc2.FollowUps, 3)
+	assert.Equal(t, ir.EventFollowUpAdded, h.timeline(id)[len(h.timeline(id))-1].Type)
+	assert.Len(t, eventsOfType(h.timeline(id), ir.EventReviewRecorded), 1)
+	same.FollowUps = nil
+
 	// A revision replaces it, and the timeline keeps both.
 	h.clock.Advance(time.Hour)
 	same.RootCause = "Webmail accepted passwords alone, and the VPN too"
@@ -79,7 +89,7 @@ func TestRecordReview(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, inc3.Review.Revision)
 	assert.Equal(t, testBob, inc3.Review.RecordedBy)
-	assert.Len(t, inc3.FollowUps, 2, "the follow-ups stay")
+	assert.Len(t, inc3.FollowUps, 3, "the follow-ups stay")
 	reviews := eventsOfType(h.timeline(id), ir.EventReviewRecorded)
 	require.Len(t, reviews, 2)
 	assert.Equal(t, "Webmail accepted passwords alone", dataOf[*ir.ReviewRecorded](t, reviews[0]).Review.RootCause)
