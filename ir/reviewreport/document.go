@@ -40,7 +40,9 @@ type CustodyStatus struct {
 	Last evidence.Record
 	// Verified is set when the case's custody log was verified, whatever
 	// the outcome; Problems then lists what verification found wrong with
-	// the item or with the whole log.
-	Verified bool
-	Problems []string
+	// the item or with the whole log. ContentChecked is set when the
+	// item's content was re-hashed too.
+	Verified       bool
+	ContentChecked bool
+	Problems       []string
 }

@@ -29,6 +29,11 @@ type Sources struct {
 	// evidence: the case's custody log is exported and verified, and every
 	// item's content re-hashed (evidence.Locker.ExportVerified).
 	Locker *evidence.Locker
+	// LogOnly, if set, verifies the custody log without re-hashing the
+	// items' content (evidence.Ledger.ExportVerified), for evidence too
+	// large to read for every document; the document says the content
+	// was not checked.
+	LogOnly bool
 	// Deliveries, if set, gives the delivery records of the incident's
 	// notifications.
 	Deliveries DeliveryRecords
@@ -65,7 +70,7 @@ func Gather(ctx context.Context, s Sources, id ir.ID) (Document, error) {
 		doc.Timeline = append(doc.Timeline, e)
 	}
 	if s.Locker != nil && len(inc.Evidence) > 0 {
-		if doc.Custody, err = custodyOf(ctx, s.Locker, inc); err != nil {
+		if doc.Custody, err = custodyOf(ctx, s.Locker, inc, !s.LogOnly); err != nil {
 			return Document{}, fmt.Errorf("reviewreport: custody of %s: %w", id, err)
 		}
 	}
@@ -78,11 +83,16 @@ func Gather(ctx context.Context, s Sources, id ir.ID) (Document, error) {
 	return doc, nil
 }
 
-// custodyOf exports and verifies the custody log of inc's case and
-// returns the custody status of each of its evidence items.
-func custodyOf(ctx context.Context, l *evidence.Locker, inc *ir.Incident) (map[evidence.ItemID]CustodyStatus, error) {
+// custodyOf exports and verifies the custody log of inc's case, and the
+// items' content if content is set, and returns the custody status of
+// each of its evidence items.
+func custodyOf(ctx context.Context, l *evidence.Locker, inc *ir.Incident, content bool) (map[evidence.ItemID]CustodyStatus, error) {
 	out := make(map[evidence.ItemID]CustodyStatus, len(inc.Evidence))
-	log, rep, err := l.ExportVerified(ctx, inc.ID.Case())
+	export := l.ExportVerified
+	if !content {
+		export = l.Ledger().ExportVerified
+	}
+	log, rep, err := export(ctx, inc.ID.Case())
 	if errors.Is(err, evidence.ErrNotFound) {
 		for _, ev := range inc.Evidence {
 			out[ev.Item] = CustodyStatus{}
@@ -93,7 +103,7 @@ func custodyOf(ctx context.Context, l *evidence.Locker, inc *ir.Incident) (map[e
 		return nil, err
 	}
 	for _, ev := range inc.Evidence {
-		out[ev.Item] = CustodyStatus{Verified: true}
+		out[ev.Item] = CustodyStatus{Verified: true, ContentChecked: content}
 	}
 	for i, raw := range log.Records {
 		r, err := evidence.DecodeRecord(raw)

@@ -476,8 +476,10 @@ func (d *writer) custodyPlain(item evidence.ItemID) (string, bool) {
 	switch {
 	case !st.Verified:
 		return s + "; not verified", false
-	case len(st.Problems) == 0:
+	case len(st.Problems) == 0 && st.ContentChecked:
 		return s + "; verified intact", false
+	case len(st.Problems) == 0:
+		return s + "; custody log verified intact, content not re-hashed", false
 	}
 	return s + fmt.Sprintf("; %d %s found: %s", len(st.Problems), plural(len(st.Problems), "problem", "problems"),
 		strings.Join(st.Problems, "; ")), true

@@ -427,8 +427,10 @@ func (d *writer) custody(item evidence.ItemID) string {
 	switch {
 	case !st.Verified:
 		s += "; not verified"
-	case len(st.Problems) == 0:
+	case len(st.Problems) == 0 && st.ContentChecked:
 		s += "; verified intact"
+	case len(st.Problems) == 0:
+		s += "; custody log verified intact, content not re-hashed"
 	default:
 		problems := make([]string, len(st.Problems))
 		for i, p := range st.Problems {

@@ -248,6 +248,7 @@ func TestGather(t *testing.T) {
 	require.Len(t, doc.Custody, 1)
 	st := doc.Custody["ITEM-1"]
 	assert.True(t, st.Verified)
+	assert.True(t, st.ContentChecked)
 	assert.Empty(t, st.Problems)
 	assert.Equal(t, 1, st.Records)
 	assert.Equal(t, evidence.ActionCollected, st.Last.Action)
@@ -284,6 +285,17 @@ func TestGatherShowsTamperedCustody(t *testing.T) {
 	var out bytes.Buffer
 	require.NoError(t, reviewreport.Markdown(&out, doc))
 	assert.Contains(t, out.String(), "; **1 problem found**: evidence: tampered ")
+
+	// Verifying the log alone does not read the content, and says so.
+	doc, err = reviewreport.Gather(ctx, reviewreport.Sources{Responder: s.r, Locker: s.locker, LogOnly: true, Clock: s.clock}, s.id)
+	require.NoError(t, err)
+	st = doc.Custody["ITEM-1"]
+	assert.True(t, st.Verified)
+	assert.False(t, st.ContentChecked)
+	assert.Empty(t, st.Problems)
+	out.Reset()
+	require.NoError(t, reviewreport.Markdown(&out, doc))
+	assert.Contains(t, out.String(), "; custody log verified intact, content not re-hashed |")
 }
 
 func TestMarkdownNeedsAnIncident(t *testing.T) {
