@@ -93,6 +93,18 @@ func TestHTMLOfAnOpenIncident(t *testing.T) {
 	assert.NotContains(t, out.String(), "The phase model, with the path the incident took", "no model, no process picture")
 	assert.Contains(t, out.String(), "The phases of the incident over time")
 
+	// Without a model, a closed incident's last phase is where it ended,
+	// not a phase it spent time in.
+	closed := *inc
+	closed.Phase = "done"
+	closed.PhaseHistory = append([]ir.PhaseInterval{closed.PhaseHistory[0]},
+		ir.PhaseInterval{Phase: "done", Action: "finish", Entered: t0.Add(10 * time.Minute)})
+	closed.Times.Closed = t0.Add(10 * time.Minute)
+	out.Reset()
+	require.NoError(t, reviewreport.HTML(&out, reviewreport.Document{Incident: &closed, GeneratedAt: t0.Add(2 * time.Hour)}))
+	assert.NotContains(t, out.String(), "still there")
+	assert.NotContains(t, out.String(), ">done</text>", "no row for the phase it ended in")
+
 	assert.ErrorIs(t, reviewreport.HTML(&out, reviewreport.Document{}), ir.ErrInvalid)
 }
 

@@ -502,10 +502,14 @@ func (d *writer) phase(p phases.Phase) string { return text(d.phasePlain(p)) }
 // action names action a by its title in the model, escaped.
 func (d *writer) action(a phases.Action) string { return text(d.actionPlain(a)) }
 
-// terminal reports whether p is a terminal phase of the model, where time
-// is not counted.
+// terminal reports whether p is a terminal phase, where time is not
+// counted: one of the model, or without a model the phase a closed
+// incident is in.
 func (d *writer) terminal(p phases.Phase) bool {
-	return d.doc.Model != nil && d.doc.Model.IsTerminal(p)
+	if d.doc.Model != nil {
+		return d.doc.Model.IsTerminal(p)
+	}
+	return !d.inc.IsOpen() && p == d.inc.Phase
 }
 
 // text escapes s for Markdown.
