@@ -3,6 +3,7 @@ package ir
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/incidentkit/incidentkit/phases"
 )
@@ -85,6 +86,30 @@ func Describe(m *phases.Model, e Event) string {
 		return fmt.Sprintf("posted a status update for %s: %s", words(string(d.Audience)), d.Text)
 	case *NotificationFailed:
 		return fmt.Sprintf("could not notify channel %s of %s after %d attempts: %s", d.Channel, words(string(d.Event)), d.Attempts, d.Error)
+	case *ReviewRecorded:
+		s := "recorded the post-incident review"
+		if d.Review.Revision > 1 {
+			s = fmt.Sprintf("revised the post-incident review (revision %d)", d.Review.Revision)
+		}
+		if d.Review.RootCause == "" {
+			return s + "; no root cause yet"
+		}
+		return s + "; root cause: " + d.Review.RootCause
+	case *FollowUpAdded:
+		f := d.FollowUp
+		s := fmt.Sprintf("added follow-up %d: %s", f.ID, f.Title)
+		if !f.Owner.IsZero() {
+			s += fmt.Sprintf(", for %s", f.Owner)
+		}
+		if !f.Due.IsZero() {
+			s += ", due " + f.Due.Format(time.DateOnly)
+		}
+		return s
+	case *FollowUpDone:
+		if d.Outcome == "" {
+			return fmt.Sprintf("completed follow-up %d: %s", d.FollowUpID, d.Title)
+		}
+		return fmt.Sprintf("completed follow-up %d: %s", d.FollowUpID, d.Outcome)
 	default:
 		return words(string(e.Type))
 	}

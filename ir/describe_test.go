@@ -2,6 +2,7 @@ package ir_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 
@@ -65,6 +66,21 @@ func TestDescribe(t *testing.T) {
 			"collected exhibit EX-001, mail.log (58 bytes, SHA-256 a4fb650da54de544…)"},
 		{"status update", &ir.StatusUpdate{Audience: notify.AudienceLawEnforcement, Text: "Logs preserved for you."},
 			"posted a status update for law enforcement: Logs preserved for you."},
+		{"review recorded", &ir.ReviewRecorded{Review: ir.Review{Summary: "Phished", RootCause: "No MFA on webmail", Revision: 1}},
+			"recorded the post-incident review; root cause: No MFA on webmail"},
+		{"review revised", &ir.ReviewRecorded{Review: ir.Review{Summary: "Phished", RootCause: "No MFA on webmail", Revision: 3}},
+			"revised the post-incident review (revision 3); root cause: No MFA on webmail"},
+		{"review drafted", &ir.ReviewRecorded{Review: ir.Review{Summary: "Phished", Revision: 1}},
+			"recorded the post-incident review; no root cause yet"},
+		{"follow-up added", &ir.FollowUpAdded{FollowUp: ir.FollowUp{ID: 2, Title: "Turn on MFA", Owner: ben,
+			Due: time.Date(2026, 12, 1, 17, 0, 0, 0, time.UTC)}},
+			"added follow-up 2: Turn on MFA, for Ben Carter, due 2026-12-01"},
+		{"follow-up added, no owner", &ir.FollowUpAdded{FollowUp: ir.FollowUp{ID: 1, Title: "Write the playbook"}},
+			"added follow-up 1: Write the playbook"},
+		{"follow-up done", &ir.FollowUpDone{FollowUpID: 2, Title: "Turn on MFA", Outcome: "enforced"},
+			"completed follow-up 2: enforced"},
+		{"follow-up done without outcome", &ir.FollowUpDone{FollowUpID: 2, Title: "Turn on MFA"},
+			"completed follow-up 2: Turn on MFA"},
 	}
 	covered := make(map[ir.EventType]bool)
 	for _, tc := range tests {
@@ -83,6 +99,7 @@ var allEventTypes = []ir.EventType{
 	ir.EventImpactAssessed, ir.EventRoleAssigned, ir.EventRoleUnassigned, ir.EventTaskAdded,
 	ir.EventTaskCompleted, ir.EventObservableAdded, ir.EventAssetAdded, ir.EventNoteAdded,
 	ir.EventDecisionRecorded, ir.EventVerdictSet, ir.EventEvidenceCollected, ir.EventStatusUpdate,
+	ir.EventReviewRecorded, ir.EventFollowUpAdded, ir.EventFollowUpDone,
 }
 
 func TestDescribeWithoutModel(t *testing.T) {

@@ -12,6 +12,10 @@
 // [Responder.AddObservable], [Responder.Decide], [Responder.SetVerdict] and
 // the rest record what the responders do, and [Responder.PostStatus] what
 // they told an audience (executives, legal, customers, regulators).
+// [Responder.RecordReview] records the post-incident review (summary, root
+// cause, contributing factors, what went well and what did not, lessons
+// learned), and [Responder.AddFollowUp] and [Responder.CompleteFollowUp]
+// track the follow-up actions it leads to, also after the incident closes.
 // [Describe] puts any event in words. [Responder.Close] and
 // [Responder.Reopen] close and reopen it.
 //
@@ -40,7 +44,8 @@
 //
 // Input is bounded by exported limits: [MaxShortText] for titles and names,
 // [MaxLongText] for descriptions and reasons, [MaxBodyText] for summaries
-// and notes, [MaxLabels], [MaxDecisionOptions] and [MaxListSize] for lists.
+// and notes, [MaxLabels], [MaxDecisionOptions], [MaxReviewItems] and
+// [MaxListSize] for lists.
 //
 // The Responder speaks one error vocabulary, whichever package found the
 // problem; in every case nothing is changed:

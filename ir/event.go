@@ -63,6 +63,13 @@ const (
 	// incident could not be delivered to a channel (see
 	// [Responder.RecordNotificationFailed]).
 	EventNotificationFailed EventType = notify.EventNotificationFailed
+	// EventReviewRecorded records the post-incident review, or a
+	// revision of it (see [Responder.RecordReview]).
+	EventReviewRecorded EventType = "review_recorded"
+	// EventFollowUpAdded and EventFollowUpDone record a follow-up action
+	// of the review being added and done (see [Responder.AddFollowUp]).
+	EventFollowUpAdded EventType = "follow_up_added"
+	EventFollowUpDone  EventType = "follow_up_done"
 )
 
 // eventDataTypes makes an empty EventData of each type, for decoding.
@@ -84,6 +91,9 @@ var eventDataTypes = map[EventType]func() EventData{
 	EventEvidenceCollected:  func() EventData { return &EvidenceCollected{} },
 	EventStatusUpdate:       func() EventData { return &StatusUpdate{} },
 	EventNotificationFailed: func() EventData { return &NotificationFailed{} },
+	EventReviewRecorded:     func() EventData { return &ReviewRecorded{} },
+	EventFollowUpAdded:      func() EventData { return &FollowUpAdded{} },
+	EventFollowUpDone:       func() EventData { return &FollowUpDone{} },
 }
 
 // eventGoTypes maps each event type to the Go type of its data.
@@ -250,6 +260,33 @@ type NotificationFailed struct {
 	Error string `json:"error"`
 }
 
+// ReviewRecorded records the post-incident review as recorded, in full:
+// each revision is one event.
+type ReviewRecorded struct {
+	Review Review `json:"review"`
+}
+
+// FollowUpAdded records a new follow-up action.
+type FollowUpAdded struct {
+	FollowUp FollowUp `json:"follow_up"`
+}
+
+// FollowUpDone records that a follow-up action was done.
+type FollowUpDone struct {
+	FollowUpID int    `json:"follow_up_id"`
+	Title      string `json:"title"`
+	Outcome    string `json:"outcome,omitempty"`
+}
+
+// EventType returns [EventReviewRecorded].
+func (*ReviewRecorded) EventType() EventType { return EventReviewRecorded }
+
+// EventType returns [EventFollowUpAdded].
+func (*FollowUpAdded) EventType() EventType { return EventFollowUpAdded }
+
+// EventType returns [EventFollowUpDone].
+func (*FollowUpDone) EventType() EventType { return EventFollowUpDone }
+
 // EventType returns [EventNotificationFailed].
 func (*NotificationFailed) EventType() EventType { return EventNotificationFailed }
 
@@ -313,6 +350,12 @@ func (e Event) Clone() Event {
 		c := *d
 		c.Decision.Options = slices.Clone(d.Decision.Options)
 		e.Data = &c
+	case *ReviewRecorded:
+		e.Data = &ReviewRecorded{Review: *d.Review.clone()}
+	case *FollowUpAdded:
+		e.Data = copyOf(d)
+	case *FollowUpDone:
+		e.Data = copyOf(d)
 	case *Opened:
 		c := *d
 		c.Impact.Information = slices.Clone(d.Impact.Information)

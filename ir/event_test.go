@@ -49,6 +49,13 @@ func eventSamples() []ir.Event {
 			Kind: evidence.KindLog, Size: 2048, SHA256: "9f2c6b8e4a1d7053c3e8b5f0a2d4c6e8f1a3b5c7d9e0f2a4b6c8d0e2f4a6b8c1",
 			CollectedAt: at, CollectedBy: testAlice}},
 		&ir.StatusUpdate{Audience: notify.AudienceExecutives, Text: "Contained; next update at 14:00"},
+		&ir.ReviewRecorded{Review: ir.Review{Summary: "A phishing mail reached finance", RootCause: "No MFA on webmail",
+			ContributingFactors: []string{"Look-alike domain"}, WentWell: []string{"Reported in minutes"},
+			WentPoorly: []string{"No playbook"}, LessonsLearned: []string{"Write the playbook"},
+			Revision: 2, RecordedAt: at, RecordedBy: testAlice}},
+		&ir.FollowUpAdded{FollowUp: ir.FollowUp{ID: 1, Title: "Turn on MFA", Owner: testBob, Due: at.AddDate(0, 1, 0),
+			Reference: "SEC-12", AddedAt: at, AddedBy: testAlice, Done: true, DoneAt: at, DoneBy: testBob, Outcome: "On"}},
+		&ir.FollowUpDone{FollowUpID: 1, Title: "Turn on MFA", Outcome: "Enforced for everyone"},
 	}
 	events := make([]ir.Event, len(data))
 	for i, d := range data {
@@ -85,6 +92,9 @@ func TestEventTypesMatchTheirData(t *testing.T) {
 		ir.EventVerdictSet:        "*ir.VerdictSet",
 		ir.EventEvidenceCollected: "*ir.EvidenceCollected",
 		ir.EventStatusUpdate:      "*ir.StatusUpdate",
+		ir.EventReviewRecorded:    "*ir.ReviewRecorded",
+		ir.EventFollowUpAdded:     "*ir.FollowUpAdded",
+		ir.EventFollowUpDone:      "*ir.FollowUpDone",
 	}
 	got := make(map[ir.EventType]string)
 	for _, e := range eventSamples() {
@@ -182,6 +192,16 @@ func TestEventCloneIsDeep(t *testing.T) {
 			d.(*ir.EvidenceCollected).Evidence.SHA256 = "changed"
 		},
 		ir.EventStatusUpdate: func(d ir.EventData) { d.(*ir.StatusUpdate).Text = "changed" },
+		ir.EventReviewRecorded: func(d ir.EventData) {
+			rv := &d.(*ir.ReviewRecorded).Review
+			rv.RootCause = "changed"
+			rv.ContributingFactors[0] = "changed"
+			rv.WentWell[0] = "changed"
+			rv.WentPoorly[0] = "changed"
+			rv.LessonsLearned[0] = "changed"
+		},
+		ir.EventFollowUpAdded: func(d ir.EventData) { d.(*ir.FollowUpAdded).FollowUp.Title = "changed" },
+		ir.EventFollowUpDone:  func(d ir.EventData) { d.(*ir.FollowUpDone).Outcome = "changed" },
 	}
 	for i, e := range eventSamples() {
 		t.Run(string(e.Type), func(t *testing.T) {
@@ -207,6 +227,9 @@ func TestEventClonesAppendToSlicesIndependently(t *testing.T) {
 		case *ir.DecisionRecorded:
 			d.Decision.Options = append(d.Decision.Options[:1], "replaced")
 			assert.Equal(t, []string{"reset", "wait"}, e.Data.(*ir.DecisionRecorded).Decision.Options)
+		case *ir.ReviewRecorded:
+			d.Review.LessonsLearned = append(d.Review.LessonsLearned[:0], "replaced")
+			assert.Equal(t, []string{"Write the playbook"}, e.Data.(*ir.ReviewRecorded).Review.LessonsLearned)
 		case *ir.ImpactAssessed:
 			d.Impact.Information = append(d.Impact.Information[:0], ir.InformationIntegrityLoss)
 			assert.Equal(t, []ir.InformationImpact{ir.InformationPrivacyBreach},

@@ -154,6 +154,16 @@ func (h *harness) verdict(id ir.ID, v ir.Verdict) *ir.Incident {
 	return inc
 }
 
+// review records a post-incident review with a root cause, as Alice, and
+// fails the test if that fails.
+func (h *harness) review(id ir.ID) *ir.Incident {
+	h.t.Helper()
+	inc, err := h.r.RecordReview(h.ctx, testAlice, id, ir.NewReview{Summary: "What happened, in short",
+		RootCause: "The cause found"})
+	require.NoError(h.t, err)
+	return inc
+}
+
 // dataOf returns the event's data as T, failing the test if it is another
 // type.
 func dataOf[T ir.EventData](t testing.TB, e ir.Event) T {

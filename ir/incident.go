@@ -75,7 +75,13 @@ type Incident struct {
 	// of each item is in the evidence locker, under the incident's ID as
 	// its case ID.
 	Evidence []EvidenceRef `json:"evidence,omitempty"`
-	Labels   []string      `json:"labels,omitempty"`
+	// Review is the post-incident review, once one is recorded (see
+	// [Responder.RecordReview]).
+	Review *Review `json:"review,omitempty"`
+	// FollowUps are the follow-up actions the review leads to, done or
+	// not.
+	FollowUps []FollowUp `json:"follow_ups,omitempty"`
+	Labels    []string   `json:"labels,omitempty"`
 	// Times holds the lifecycle timestamps. They are set by opening the
 	// incident and by its transitions, never directly.
 	Times    Lifecycle `json:"times"`
@@ -230,6 +236,7 @@ func (inc *Incident) HasEvidence() bool { return len(inc.Evidence) > 0 }
 var (
 	_ phases.Subject        = (*Incident)(nil)
 	_ phases.EvidenceHolder = (*Incident)(nil)
+	_ phases.ReviewHolder   = (*Incident)(nil)
 )
 
 // Clone returns a deep copy of the incident.
@@ -262,6 +269,8 @@ func (inc *Incident) cloneHead() *Incident {
 	}
 	c.Labels = slices.Clone(inc.Labels)
 	c.Evidence = slices.Clone(inc.Evidence)
+	c.Review = inc.Review.clone()
+	c.FollowUps = slices.Clone(inc.FollowUps)
 	return &c
 }
 

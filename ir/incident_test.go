@@ -65,6 +65,15 @@ func fullIncident() *ir.Incident {
 				SHA256:      "9f2c6b8e4a1d7053c3e8b5f0a2d4c6e8f1a3b5c7d9e0f2a4b6c8d0e2f4a6b8c1",
 				CollectedAt: at(3 * time.Hour), CollectedBy: testBob},
 		},
+		Review: &ir.Review{Summary: "Ransomware reached one file server through a phished account.",
+			RootCause: "The VPN took passwords alone", ContributingFactors: []string{"No MFA on the VPN"},
+			WentWell: []string{"Backups were intact"}, WentPoorly: []string{"Paging took 40 minutes"},
+			LessonsLearned: []string{"Test paging monthly"}, Revision: 2, RecordedAt: at(22 * time.Hour), RecordedBy: testAlice},
+		FollowUps: []ir.FollowUp{
+			{ID: 1, Title: "Require MFA on the VPN", Owner: testBob, Due: at(30 * 24 * time.Hour), Reference: "SEC-142",
+				AddedAt: at(22 * time.Hour), AddedBy: testAlice, Done: true, DoneAt: at(40 * 24 * time.Hour), DoneBy: testBob,
+				Outcome: "Enforced for every account"},
+		},
 		Labels: []string{"finance", "ransomware"},
 		Times: ir.Lifecycle{
 			Occurred:     at(-3 * time.Hour),

@@ -371,6 +371,75 @@ func (e *jsonEncoder) evidenceRef(r *EvidenceRef) {
 	e.raw("}")
 }
 
+// review appends rv.
+func (e *jsonEncoder) review(rv *Review) {
+	e.raw(`{"summary":`)
+	e.str(rv.Summary)
+	if rv.RootCause != "" {
+		e.raw(`,"root_cause":`)
+		e.str(rv.RootCause)
+	}
+	for _, f := range [...]struct {
+		key  string
+		list []string
+	}{
+		{`,"contributing_factors":`, rv.ContributingFactors}, {`,"went_well":`, rv.WentWell},
+		{`,"went_poorly":`, rv.WentPoorly}, {`,"lessons_learned":`, rv.LessonsLearned},
+	} {
+		if len(f.list) > 0 {
+			e.raw(f.key)
+			e.strings(f.list)
+		}
+	}
+	e.raw(`,"revision":`)
+	e.int(int64(rv.Revision))
+	e.raw(`,"recorded_at":`)
+	e.time(rv.RecordedAt)
+	e.raw(`,"recorded_by":`)
+	e.actor(&rv.RecordedBy)
+	e.raw("}")
+}
+
+// followUp appends f.
+func (e *jsonEncoder) followUp(f *FollowUp) {
+	e.raw(`{"id":`)
+	e.int(int64(f.ID))
+	e.raw(`,"title":`)
+	e.str(f.Title)
+	if !f.Owner.IsZero() {
+		e.raw(`,"owner":`)
+		e.actor(&f.Owner)
+	}
+	if !f.Due.IsZero() {
+		e.raw(`,"due":`)
+		e.time(f.Due)
+	}
+	if f.Reference != "" {
+		e.raw(`,"reference":`)
+		e.str(f.Reference)
+	}
+	e.raw(`,"added_at":`)
+	e.time(f.AddedAt)
+	e.raw(`,"added_by":`)
+	e.actor(&f.AddedBy)
+	if f.Done {
+		e.raw(`,"done":true`)
+	}
+	if !f.DoneAt.IsZero() {
+		e.raw(`,"done_at":`)
+		e.time(f.DoneAt)
+	}
+	if !f.DoneBy.IsZero() {
+		e.raw(`,"done_by":`)
+		e.actor(&f.DoneBy)
+	}
+	if f.Outcome != "" {
+		e.raw(`,"outcome":`)
+		e.str(f.Outcome)
+	}
+	e.raw("}")
+}
+
 // list appends the entries of a list with put, after key if the list is
 // not empty (omitempty).
 func list[T any](e *jsonEncoder, key string, entries []T, put func(*jsonEncoder, *T)) {
@@ -441,6 +510,11 @@ func (e *jsonEncoder) incident(inc *Incident) {
 	list(e, `,"tasks":`, inc.Tasks, (*jsonEncoder).task)
 	list(e, `,"decisions":`, inc.Decisions, (*jsonEncoder).decision)
 	list(e, `,"evidence":`, inc.Evidence, (*jsonEncoder).evidenceRef)
+	if inc.Review != nil {
+		e.raw(`,"review":`)
+		e.review(inc.Review)
+	}
+	list(e, `,"follow_ups":`, inc.FollowUps, (*jsonEncoder).followUp)
 	if len(inc.Labels) > 0 {
 		e.raw(`,"labels":`)
 		e.strings(inc.Labels)
@@ -634,6 +708,36 @@ func (e *jsonEncoder) eventData(data EventData) {
 			return
 		}
 		e.opened(d)
+	case *ReviewRecorded:
+		if d == nil {
+			e.raw("null")
+			return
+		}
+		e.raw(`{"review":`)
+		e.review(&d.Review)
+		e.raw("}")
+	case *FollowUpAdded:
+		if d == nil {
+			e.raw("null")
+			return
+		}
+		e.raw(`{"follow_up":`)
+		e.followUp(&d.FollowUp)
+		e.raw("}")
+	case *FollowUpDone:
+		if d == nil {
+			e.raw("null")
+			return
+		}
+		e.raw(`{"follow_up_id":`)
+		e.int(int64(d.FollowUpID))
+		e.raw(`,"title":`)
+		e.str(d.Title)
+		if d.Outcome != "" {
+			e.raw(`,"outcome":`)
+			e.str(d.Outcome)
+		}
+		e.raw("}")
 	default:
 		e.fallback = true
 	}

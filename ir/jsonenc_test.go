@@ -127,7 +127,7 @@ func (f *jsonFiller) fill(v reflect.Value, depth int) {
 		types := []EventType{EventOpened, EventPhaseChanged, EventSeverityChanged, EventPriorityChanged,
 			EventImpactAssessed, EventRoleAssigned, EventRoleUnassigned, EventTaskAdded, EventTaskCompleted,
 			EventObservableAdded, EventAssetAdded, EventNoteAdded, EventDecisionRecorded, EventVerdictSet,
-			EventEvidenceCollected}
+			EventEvidenceCollected, EventReviewRecorded, EventFollowUpAdded, EventFollowUpDone}
 		data := eventDataTypes[types[f.rnd.IntN(len(types))]]()
 		p := reflect.ValueOf(data)
 		if f.rnd.IntN(20) == 0 {
@@ -318,6 +318,41 @@ func FuzzAppendJSON(f *testing.F) {
 		for _, v := range []any{new(Incident), new(Event), new(Observable), new(Task)} {
 			f.fill(reflect.ValueOf(v).Elem(), 0)
 			checkAppendJSON(t, v)
+		}
+	})
+}
+
+// BenchmarkAppendJSONReviewed compares AppendJSON with json.Marshal on an
+// incident with a post-incident review and follow-ups, which the stores
+// encode on every change made after the review.
+func BenchmarkAppendJSONReviewed(b *testing.B) {
+	at := time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+	alice := Actor{ID: "alice", Name: "Alice Moreau", Kind: ActorHuman}
+	inc := &Incident{ID: "INC-1", Title: "Phishing against finance", Severity: SeverityHigh, Priority: PriorityP2,
+		Category: CategoryPhishing, TLP: TLPAmber, Model: "sans-picerl", Phase: "closed",
+		PhaseHistory: []PhaseInterval{{Phase: "preparation", Entered: at, Left: at}, {Phase: "closed", Action: "close", Entered: at}},
+		Review: &Review{Summary: strings.Repeat("What happened. ", 20), RootCause: "Webmail accepted passwords alone",
+			ContributingFactors: []string{"Look-alike domain", "No banner"}, WentWell: []string{"Fast report"},
+			WentPoorly: []string{"Slow paging"}, LessonsLearned: []string{"Test paging"}, Revision: 1, RecordedAt: at, RecordedBy: alice},
+		Times: Lifecycle{Opened: at, Closed: at}, OpenedBy: alice, UpdatedAt: at, Version: 40}
+	for i := range 10 {
+		inc.FollowUps = append(inc.FollowUps, FollowUp{ID: i + 1, Title: "Follow-up action", Owner: alice, Due: at,
+			AddedAt: at, AddedBy: alice})
+	}
+	b.Run("AppendJSON", func(b *testing.B) {
+		var buf []byte
+		for b.Loop() {
+			var err error
+			if buf, err = inc.AppendJSON(buf[:0]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("json.Marshal", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := json.Marshal(inc); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }

@@ -20,8 +20,13 @@ const (
 	MaxLabels = 64
 	// MaxDecisionOptions is the most options one decision lists.
 	MaxDecisionOptions = 64
+	// MaxReviewItems is the most entries each list of a post-incident
+	// review holds (contributing factors, what went well, what went
+	// poorly, lessons learned), and the most follow-ups one recording of
+	// the review adds.
+	MaxReviewItems = 64
 	// MaxListSize is the most observables, assets, tasks, decisions,
-	// participants or evidence items one incident holds, each list
-	// counted on its own.
+	// participants, evidence items or follow-ups one incident holds, each
+	// list counted on its own.
 	MaxListSize = 10000
 )

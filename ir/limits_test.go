@@ -47,6 +47,34 @@ func TestLimitsAreTheDocumentedOnes(t *testing.T) {
 			_, err := h.r.Decide(h.ctx, testAlice, id, ir.Decision{Summary: "s", Options: labels(n)})
 			return err
 		}},
+		{"review root cause", ir.MaxBodyText, func(h *harness, id ir.ID, n int) error {
+			_, err := h.r.RecordReview(h.ctx, testAlice, id, ir.NewReview{Summary: "s", RootCause: strings.Repeat("c", n)})
+			return err
+		}},
+		{"review lessons", ir.MaxReviewItems, func(h *harness, id ir.ID, n int) error {
+			_, err := h.r.RecordReview(h.ctx, testAlice, id, ir.NewReview{Summary: "s", LessonsLearned: labels(n)})
+			return err
+		}},
+		{"review lesson", ir.MaxLongText, func(h *harness, id ir.ID, n int) error {
+			_, err := h.r.RecordReview(h.ctx, testAlice, id, ir.NewReview{Summary: "s", WentWell: []string{strings.Repeat("w", n)}})
+			return err
+		}},
+		{"review follow-ups", ir.MaxReviewItems, func(h *harness, id ir.ID, n int) error {
+			fus := make([]ir.NewFollowUp, n)
+			for i := range fus {
+				fus[i].Title = fmt.Sprint("follow-up ", i)
+			}
+			_, err := h.r.RecordReview(h.ctx, testAlice, id, ir.NewReview{Summary: "s", FollowUps: fus})
+			return err
+		}},
+		{"follow-up title", ir.MaxShortText, func(h *harness, id ir.ID, n int) error {
+			_, err := h.r.AddFollowUp(h.ctx, testAlice, id, ir.NewFollowUp{Title: strings.Repeat("f", n)})
+			return err
+		}},
+		{"follow-up reference", ir.MaxLongText, func(h *harness, id ir.ID, n int) error {
+			_, err := h.r.AddFollowUp(h.ctx, testAlice, id, ir.NewFollowUp{Title: "f", Reference: strings.Repeat("r", n)})
+			return err
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

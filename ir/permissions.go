@@ -60,7 +60,7 @@ func (p *Permissions) Check(op Operation, role Role) error {
 var changeOperations = []Operation{
 	OpSetSeverity, OpSetPriority, OpSetImpact, OpSetVerdict, OpAssign, OpUnassign, OpAddTask,
 	OpCompleteTask, OpAddObservable, OpAddAsset, OpAddNote, OpDecide, OpCollectEvidence, OpPostStatus,
-	OpRecordNotification,
+	OpRecordNotification, OpRecordReview, OpAddFollowUp, OpCompleteFollowUp,
 }
 
 // Allowed says, without changing anything, which changes actor may make to
@@ -123,6 +123,8 @@ func (r *Responder) mayChange(ctx context.Context, actor Actor, inc *Incident, o
 		return full(len(inc.Decisions), "decisions", "too many decisions")
 	case OpCollectEvidence:
 		return full(len(inc.Evidence), "evidence", "too many evidence items")
+	case OpAddFollowUp:
+		return full(len(inc.FollowUps), "follow-ups", "too many follow-ups")
 	}
 	return nil
 }

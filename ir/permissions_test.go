@@ -44,6 +44,8 @@ func permissionScenes() []permissionScene {
 	addTask := func(h *harness, id ir.ID) {
 		_, err := h.r.AddTask(h.ctx, testAlice, id, ir.NewTask{Title: "Pull logs"})
 		require.NoError(h.t, err)
+		_, err = h.r.AddFollowUp(h.ctx, testAlice, id, ir.NewFollowUp{Title: "Turn on MFA for finance"})
+		require.NoError(h.t, err)
 	}
 	return []permissionScene{
 		{name: "fresh, no locker", setup: addTask},
@@ -120,6 +122,13 @@ func tryChange(h *harness, actor ir.Actor, id ir.ID, p ir.Permission) error {
 			Key: string(id) + "/1/1", Type: "opened", Attempts: 3, LastError: "notify: endpoint gone"}))
 	case ir.OpPostStatus:
 		return errOf(h.r.PostStatus(ctx, actor, id, notify.AudienceLegal, "No personal data involved so far"))
+	case ir.OpRecordReview:
+		return errOf(h.r.RecordReview(ctx, actor, id, ir.NewReview{Summary: "A phishing mail reached finance",
+			RootCause: "No MFA on the mail gateway"}))
+	case ir.OpAddFollowUp:
+		return errOf(h.r.AddFollowUp(ctx, actor, id, ir.NewFollowUp{Title: "Train finance on phishing"}))
+	case ir.OpCompleteFollowUp:
+		return errOf(h.r.CompleteFollowUp(ctx, actor, id, 1, "done"))
 	case ir.OpCollectEvidence:
 		_, err := h.r.CollectEvidence(ctx, actor, id, evidence.Collection{Name: "mail.log", Kind: evidence.KindLog,
 			Content: strings.NewReader("log line")})
@@ -155,7 +164,7 @@ func TestAllowedMatchesTheOperations(t *testing.T) {
 			p, err := h.r.Allowed(h.ctx, testCarol, id)
 			require.NoError(t, err)
 			assert.Equal(t, id, p.Incident.ID)
-			require.Len(t, p.Changes, 13+2*8, "every operation, assign and unassign once per role")
+			require.Len(t, p.Changes, 16+2*8, "every operation, assign and unassign once per role")
 			for _, perm := range p.Changes {
 				h, id := newScene(t, sc)
 				assertSameAnswer(t, perm.Err, tryChange(h, testCarol, id, perm), fmt.Sprintf("%s %s", perm.Operation, perm.Role))

@@ -33,6 +33,12 @@ const (
 	// OpRecordNotification records that a notification could not be
 	// delivered; a dispatcher does it, as a service actor.
 	OpRecordNotification Operation = "record_notification"
+	// OpRecordReview records or revises the post-incident review.
+	OpRecordReview Operation = "record_review"
+	// OpAddFollowUp and OpCompleteFollowUp add a follow-up action of the
+	// review and mark one done, also after the incident is closed.
+	OpAddFollowUp      Operation = "add_follow_up"
+	OpCompleteFollowUp Operation = "complete_follow_up"
 )
 
 // String returns the operation's name.

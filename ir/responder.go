@@ -92,9 +92,9 @@ type Config struct {
 //
 // Every change takes an [Actor], is checked by the [Policy], is validated
 // against the limits ([MaxShortText], [MaxLongText], [MaxBodyText],
-// [MaxLabels], [MaxDecisionOptions], [MaxListSize]; the reason a change
-// gives is at most [MaxLongText] bytes; bad input returns an
-// [*InvalidError] and changes nothing), and is written
+// [MaxLabels], [MaxDecisionOptions], [MaxReviewItems], [MaxListSize];
+// the reason a change gives is at most [MaxLongText] bytes; bad input
+// returns an [*InvalidError] and changes nothing), and is written
 // atomically with an optimistic version check, so concurrent writers never
 // lose each other's updates. Changes to one incident through one Responder
 // take turns, in the order they came: they never conflict with each other,

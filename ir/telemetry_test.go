@@ -245,6 +245,21 @@ func TestEveryOperationHasASpan(t *testing.T) {
 			_, err := h.r.CompleteTask(h.ctx, testAlice, id, 1, "done")
 			return err
 		}, want: want{span: "ir.complete_task", op: "complete_task", incident: true, severity: true}},
+		{name: "record review", do: func(h *harness, id ir.ID) error {
+			_, err := h.r.RecordReview(h.ctx, testAlice, id, ir.NewReview{Summary: "Phished", RootCause: "No MFA"})
+			return err
+		}, want: want{span: "ir.record_review", op: "record_review", incident: true, severity: true}},
+		{name: "add follow up", do: func(h *harness, id ir.ID) error {
+			_, err := h.r.AddFollowUp(h.ctx, testAlice, id, ir.NewFollowUp{Title: "Turn on MFA"})
+			return err
+		}, want: want{span: "ir.add_follow_up", op: "add_follow_up", incident: true, severity: true}},
+		{name: "complete follow up", setup: func(h *harness, id ir.ID) {
+			_, err := h.r.AddFollowUp(h.ctx, testAlice, id, ir.NewFollowUp{Title: "Turn on MFA"})
+			require.NoError(h.t, err)
+		}, do: func(h *harness, id ir.ID) error {
+			_, err := h.r.CompleteFollowUp(h.ctx, testAlice, id, 1, "done")
+			return err
+		}, want: want{span: "ir.complete_follow_up", op: "complete_follow_up", incident: true, severity: true}},
 		{name: "assign", do: func(h *harness, id ir.ID) error {
 			_, err := h.r.Assign(h.ctx, testAlice, id, ir.RoleAnalyst, testBob)
 			return err

@@ -24,7 +24,10 @@ func (r *Responder) Transition(ctx context.Context, actor Actor, id ID, action p
 // Close takes the action that closes the incident from its current phase
 // (the first action of the model that leads to a terminal phase; in the
 // built-in models, phases.Close from the last phase or phases.Dismiss from
-// triage). It fails like [Responder.Transition], except that a refusal (by
+// triage). Closing from the review phase of SANS, NIST and ICARP needs a
+// verdict, the phase's required tasks done and a post-incident review
+// with a root cause ([Responder.RecordReview]); their guards say which is
+// missing. It fails like [Responder.Transition], except that a refusal (by
 // the model, its guards or the policy) is a [*RefusedError] that speaks of
 // closing: it still matches phases.ErrInvalidTransition,
 // phases.ErrGuardFailed or [ErrUnauthorized].

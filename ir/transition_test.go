@@ -12,11 +12,13 @@ import (
 )
 
 // lifeStep is one step of an incident's life. Exactly one of action,
-// assign and verdict is set.
+// assign, review and verdict is set.
 type lifeStep struct {
 	action phases.Action
 	// assign gives Alice the incident commander role.
 	assign bool
+	// review records a post-incident review with a root cause.
+	review bool
 	// verdict sets the verdict.
 	verdict ir.Verdict
 	// to is the phase the action enters.
@@ -77,6 +79,7 @@ var lifecycles = []struct {
 		{action: phases.Recover, to: phases.Recovery},
 		{action: phases.Review, to: phases.LessonsLearned, sets: ms{recovered, resolved}},
 		{verdict: ir.VerdictTruePositive},
+		{review: true},
 		{action: phases.Close, to: phases.Closed, sets: ms{closed}},
 		{action: phases.Reopen, to: phases.Identification, clears: ms{resolved, closed}},
 		{action: phases.Contain, to: phases.Containment},
@@ -97,6 +100,7 @@ var lifecycles = []struct {
 		{action: phases.ReturnToContainment, to: phases.ContainmentEradicationRecovery, clears: ms{resolved}},
 		{action: phases.Review, to: phases.PostIncidentActivity, sets: ms{resolved}},
 		{verdict: ir.VerdictTruePositive},
+		{review: true},
 		{action: phases.Close, to: phases.Closed, sets: ms{closed}},
 		{action: phases.Reopen, to: phases.DetectionAndAnalysis, clears: ms{resolved, closed}},
 		{action: phases.Contain, to: phases.ContainmentEradicationRecovery},
@@ -129,6 +133,7 @@ var lifecycles = []struct {
 		{action: phases.Remediate, to: phases.Remediation},
 		{action: phases.Review, to: phases.PostIncidentReview, sets: ms{eradicated, recovered, resolved}},
 		{verdict: ir.VerdictTruePositive},
+		{review: true},
 		{action: phases.Close, to: phases.Closed, sets: ms{closed}},
 		{action: phases.Reopen, to: phases.Identification, clears: ms{resolved, closed}},
 		{action: phases.Contain, to: phases.Containment},
@@ -167,6 +172,8 @@ func TestLifecycleOfEveryBuiltinModel(t *testing.T) {
 					inc = h.assign(inc.ID, ir.RoleCommander, testAlice)
 				case step.verdict != "":
 					inc = h.verdict(inc.ID, step.verdict)
+				case step.review:
+					inc = h.review(inc.ID)
 				default:
 					reason := "step " + string(step.action)
 					var err error

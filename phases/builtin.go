@@ -20,6 +20,7 @@ var (
 	commanderAndTasks = []GuardSpec{{Type: GuardRoleAssigned, Role: RoleCommander}, {Type: GuardTasksDone}}
 	tasksDone         = []GuardSpec{{Type: GuardTasksDone}}
 	verdictAndTasks   = []GuardSpec{{Type: GuardVerdictSet}, {Type: GuardTasksDone}}
+	reviewed          = []GuardSpec{{Type: GuardVerdictSet}, {Type: GuardTasksDone}, {Type: GuardReviewRecorded}}
 	dismissable       = []GuardSpec{{Type: GuardVerdictSet, Verdicts: []string{VerdictFalsePositive, VerdictBenign}}}
 )
 
@@ -29,7 +30,8 @@ var (
 //
 // Incidents open in Preparation and start identification with [Identify].
 // [Contain] needs an incident commander; every forward action needs the
-// required tasks of the phase being left; [Close] needs a verdict.
+// required tasks of the phase being left; [Close] needs a verdict and a
+// post-incident review with a root cause ([ReviewRecorded]).
 // Reinfection during eradication or recovery goes back with
 // [ReturnToContainment]; a false positive closes from triage with [Dismiss]
 // (verdict false_positive or benign); [Reopen] reopens into Identification.
@@ -54,7 +56,7 @@ var SANS = MustNew(Definition{
 		{Name: Recover, Title: "Start recovery", From: []Phase{Eradication}, To: Recovery, Guards: tasksDone},
 		{Name: ReturnToContainment, Title: "Return to containment", From: []Phase{Eradication, Recovery}, To: Containment},
 		{Name: Review, Title: "Hold the lessons-learned review", From: []Phase{Recovery}, To: LessonsLearned, Guards: tasksDone},
-		{Name: Close, Title: "Close", From: []Phase{LessonsLearned}, To: Closed, Guards: verdictAndTasks},
+		{Name: Close, Title: "Close", From: []Phase{LessonsLearned}, To: Closed, Guards: reviewed},
 		{Name: Dismiss, Title: "Dismiss as false positive", From: []Phase{Preparation, Identification}, To: Closed, Guards: dismissable},
 		{Name: Reopen, Title: "Reopen", From: []Phase{Closed}, To: Identification},
 	},
@@ -66,7 +68,8 @@ var SANS = MustNew(Definition{
 //
 // Incidents open in Preparation and start with [Detect]. [Contain] needs an
 // incident commander; forward actions need the required tasks of the phase
-// being left; [Close] needs a verdict. The model keeps NIST's cycle from
+// being left; [Close] needs a verdict and a post-incident review with a
+// root cause ([ReviewRecorded]). The model keeps NIST's cycle from
 // containment back to analysis ([ReturnToAnalysis]), goes back to
 // containment from post-incident activity on reinfection
 // ([ReturnToContainment]), dismisses false positives from triage ([Dismiss])
@@ -91,7 +94,7 @@ var NIST = MustNew(Definition{
 		{Name: ReturnToAnalysis, Title: "Return to detection and analysis", From: []Phase{ContainmentEradicationRecovery}, To: DetectionAndAnalysis},
 		{Name: Review, Title: "Start post-incident activity", From: []Phase{ContainmentEradicationRecovery}, To: PostIncidentActivity, Guards: tasksDone},
 		{Name: ReturnToContainment, Title: "Return to containment", From: []Phase{PostIncidentActivity}, To: ContainmentEradicationRecovery},
-		{Name: Close, Title: "Close", From: []Phase{PostIncidentActivity}, To: Closed, Guards: verdictAndTasks},
+		{Name: Close, Title: "Close", From: []Phase{PostIncidentActivity}, To: Closed, Guards: reviewed},
 		{Name: Dismiss, Title: "Dismiss as false positive", From: []Phase{Preparation, DetectionAndAnalysis}, To: Closed, Guards: dismissable},
 		{Name: Reopen, Title: "Reopen", From: []Phase{Closed}, To: DetectionAndAnalysis},
 	},
@@ -104,7 +107,9 @@ var NIST = MustNew(Definition{
 // needs an incident commander; forward actions need the required tasks of
 // the phase being left; [Close] from Recovery needs a verdict. Reinfection
 // goes back with [ReturnToContainment]; false positives close with
-// [Dismiss]; [Reopen] reopens into Analysis.
+// [Dismiss]; [Reopen] reopens into Analysis. The model has no review
+// phase, so closing does not wait for a post-incident review; to make it,
+// add [ReviewRecorded] to [Close] with [Model.WithGuards].
 var DACER = MustNew(Definition{
 	Name:        "dacer",
 	Title:       "Detection, Analysis, Containment, Eradication, Recovery",
@@ -135,7 +140,8 @@ var DACER = MustNew(Definition{
 //
 // Incidents open in Identification. [Contain] needs an incident commander;
 // forward actions need the required tasks of the phase being left; [Close]
-// needs a verdict. If assessment or remediation finds the threat active
+// needs a verdict and a post-incident review with a root cause
+// ([ReviewRecorded]). If assessment or remediation finds the threat active
 // again, [ReturnToContainment] goes back; false positives close from
 // Identification with [Dismiss]; [Reopen] reopens into Identification.
 var ICARP = MustNew(Definition{
@@ -157,7 +163,7 @@ var ICARP = MustNew(Definition{
 		{Name: Remediate, Title: "Start remediation", From: []Phase{Assessment}, To: Remediation, Guards: tasksDone},
 		{Name: ReturnToContainment, Title: "Return to containment", From: []Phase{Assessment, Remediation}, To: Containment},
 		{Name: Review, Title: "Start the post-incident review", From: []Phase{Remediation}, To: PostIncidentReview, Guards: tasksDone},
-		{Name: Close, Title: "Close", From: []Phase{PostIncidentReview}, To: Closed, Guards: verdictAndTasks},
+		{Name: Close, Title: "Close", From: []Phase{PostIncidentReview}, To: Closed, Guards: reviewed},
 		{Name: Dismiss, Title: "Dismiss as false positive", From: []Phase{Identification}, To: Closed, Guards: dismissable},
 		{Name: Reopen, Title: "Reopen", From: []Phase{Closed}, To: Identification},
 	},

@@ -31,8 +31,11 @@
 //
 // [Guard]s decide whether a transition may happen and say why not. Built-in
 // guards check that a role is assigned ([RoleAssigned]), that the required
-// tasks of the phase being left are done ([TasksDone]) and that a verdict is
-// set ([VerdictSet]). Guards see the incident through the small [Subject]
+// tasks of the phase being left are done ([TasksDone]), that a verdict is
+// set ([VerdictSet]), that evidence is preserved ([EvidencePreserved]) and
+// that a post-incident review with a root cause is recorded
+// ([ReviewRecorded]), which the built-in models with a review phase
+// ([SANS], [NIST], [ICARP]) need before they close from it. Guards see the incident through the small [Subject]
 // interface, so this package never depends on a particular incident type.
 // [Model.WithGuards] attaches guards of your own to any action.
 //

@@ -88,6 +88,9 @@ const (
 	// GuardEvidencePreserved requires evidence to have been preserved
 	// (see [EvidencePreserved]).
 	GuardEvidencePreserved GuardType = "evidence_preserved"
+	// GuardReviewRecorded requires a post-incident review with a root
+	// cause (see [ReviewRecorded]).
+	GuardReviewRecorded GuardType = "review_recorded"
 )
 
 // GuardSpec names a built-in guard in a [Definition], so that models written
@@ -116,6 +119,8 @@ func (s GuardSpec) guard() (Guard, string) {
 		return VerdictSet(s.Verdicts...), ""
 	case GuardEvidencePreserved:
 		return EvidencePreserved(), ""
+	case GuardReviewRecorded:
+		return ReviewRecorded(), ""
 	default:
 		return nil, fmt.Sprintf("unknown guard type %q", s.Type)
 	}
@@ -180,6 +185,35 @@ func EvidencePreserved() Guard {
 		}
 		if !h.HasEvidence() {
 			return fmt.Errorf("no evidence has been preserved")
+		}
+		return nil
+	}))
+}
+
+// ReviewHolder is the optional interface a [Subject] implements to tell
+// guards whether a post-incident review is recorded, and whether it names
+// a root cause.
+type ReviewHolder interface {
+	HasReview() (recorded, rootCause bool)
+}
+
+// ReviewRecorded returns a guard that requires a post-incident review
+// that names a root cause: the subject must implement [ReviewHolder] and
+// report one. The built-in models put it on the action that closes the
+// incident from their review phase ([SANS], [NIST], [ICARP]); a model of
+// your own opts in by naming it ([GuardReviewRecorded] in a definition)
+// or with [Model.WithGuards].
+func ReviewRecorded() Guard {
+	return NamedGuard("review_recorded", GuardFunc(func(_ context.Context, t Transition) error {
+		h, ok := t.Subject.(ReviewHolder)
+		if !ok {
+			return fmt.Errorf("the incident does not track a post-incident review")
+		}
+		switch recorded, rootCause := h.HasReview(); {
+		case !recorded:
+			return fmt.Errorf("no post-incident review is recorded")
+		case !rootCause:
+			return fmt.Errorf("the post-incident review names no root cause")
 		}
 		return nil
 	}))

@@ -64,16 +64,20 @@ func TestBuiltinGuardsRefuse(t *testing.T) {
 			want:    func(from phases.Phase) []string { return []string{noCommander, pending(from)} },
 		},
 		{
-			name:    "close without a verdict",
-			action:  phases.Close,
-			subject: func(phases.Phase) *fakeSubject { return &fakeSubject{roles: []string{phases.RoleCommander}} },
-			want:    func(phases.Phase) []string { return []string{noVerdict} },
+			name:   "close without a verdict",
+			action: phases.Close,
+			subject: func(phases.Phase) *fakeSubject {
+				return &fakeSubject{roles: []string{phases.RoleCommander}, reviewed: true, rootCause: true}
+			},
+			want: func(phases.Phase) []string { return []string{noVerdict} },
 		},
 		{
-			name:    "close without a verdict and with pending tasks",
-			action:  phases.Close,
-			subject: func(from phases.Phase) *fakeSubject { return &fakeSubject{pending: withTasks(from)} },
-			want:    func(from phases.Phase) []string { return []string{noVerdict, pending(from)} },
+			name:   "close without a verdict and with pending tasks",
+			action: phases.Close,
+			subject: func(from phases.Phase) *fakeSubject {
+				return &fakeSubject{pending: withTasks(from), reviewed: true, rootCause: true}
+			},
+			want: func(from phases.Phase) []string { return []string{noVerdict, pending(from)} },
 		},
 		{
 			name:    "dismiss a true positive",

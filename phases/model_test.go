@@ -349,5 +349,5 @@ func TestWithGuardsRefusesBadInput(t *testing.T) {
 			assert.ErrorContains(t, err, "phases: ")
 		})
 	}
-	assert.Equal(t, []string{"verdict_set", "tasks_done"}, phases.SANS.GuardNames(phases.Close))
+	assert.Equal(t, []string{"verdict_set", "tasks_done", "review_recorded"}, phases.SANS.GuardNames(phases.Close))
 }

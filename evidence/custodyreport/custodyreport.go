@@ -8,17 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/incidentkit/incidentkit/evidence"
+	"github.com/incidentkit/incidentkit/internal/mdtext"
 )
 
 // defaultVerifyCommand is the program a custody report tells an
@@ -334,7 +332,7 @@ func (m *custodyReportModel) writeHeader(b *bytes.Buffer) {
 	if m.opts.Now != nil {
 		now = m.opts.Now
 	}
-	fmt.Fprintf(b, "# %s: case %s\n\n", mdText(title), mdText(string(m.log.Case)))
+	fmt.Fprintf(b, "# %s: case %s\n\n", mdtext.Text(title), mdtext.Text(string(m.log.Case)))
 	fmt.Fprintf(b, "- **Case:** %s\n", mdValue(string(m.log.Case)))
 	fmt.Fprintf(b, "- **Report generated at:** %s\n", reportTime(now()))
 	fmt.Fprintf(b, "- **Prepared by:** %s\n", mdParty(m.opts.PreparedBy))
@@ -347,22 +345,14 @@ func (m *custodyReportModel) writeHeader(b *bytes.Buffer) {
 		"Record numbers are positions in the case's custody log, counted from 0.\n\n")
 }
 
-var (
-	// shownDefanged finds text mdText defanged, in Markdown.
-	shownDefanged = regexp.MustCompile(`\\\[(://|@)\\\]|(?i:www)\\\[\.\\\]`)
-	// shownEscaped finds a character or byte mdText or verbatim wrote as
-	// an escape, in Markdown.
-	shownEscaped = regexp.MustCompile(`\\(u[0-9A-F]{4}|U[0-9A-F]{8}|x[0-9A-F]{2})`)
-)
-
 // writeShownAs says how the report shows text it had to defang or
 // escape, if report, the rest of the report, has any.
 func writeShownAs(b *bytes.Buffer, report []byte) {
-	if shownDefanged.Match(report) {
+	if mdtext.ShowsDefanged(report) {
 		b.WriteString("In text taken from the log, a colon followed by two slashes, the dot after www and the at sign " +
 			"are shown in brackets, as \\[://\\], www\\[.\\] and \\[@\\], so that no Markdown viewer makes a link of them.\n\n")
 	}
-	if shownEscaped.Match(report) {
+	if mdtext.ShowsEscaped(report) {
 		b.WriteString("Characters taken from the log that would not show as themselves (control characters, " +
 			"bidirectional overrides, zero-width characters) are shown as escapes such as \\\\u202E, " +
 			"and bytes that are not UTF-8 as escapes such as \\\\xFF.\n\n")
@@ -388,27 +378,27 @@ func (m *custodyReportModel) writeRegister(b *bytes.Buffer) {
 		head = append(head, "MD5")
 	}
 	head = append(head, "Collected by", "Collected at", "Source", "Storage location")
-	mdTableHead(b, head...)
+	mdtext.TableHead(b, head...)
 	for _, e := range m.exhibits {
 		it := e.item
-		row := []string{mdValue(e.label()), mdValue(it.Name), mdValue(string(it.Kind)), strconv.FormatInt(it.Size, 10), mdCode(it.Digests.SHA256)}
+		row := []string{mdValue(e.label()), mdValue(it.Name), mdValue(string(it.Kind)), strconv.FormatInt(it.Size, 10), mdtext.Code(it.Digests.SHA256)}
 		if sha1 {
-			row = append(row, mdCode(it.Digests.SHA1))
+			row = append(row, mdtext.Code(it.Digests.SHA1))
 		}
 		if md5 {
-			row = append(row, mdCode(it.Digests.MD5))
+			row = append(row, mdtext.Code(it.Digests.MD5))
 		}
 		row = append(row, mdParty(it.CollectedBy), reportTime(it.CollectedAt), mdSource(it.Source), mdValue(it.Location))
-		mdTableRow(b, row...)
+		mdtext.TableRow(b, row...)
 	}
 	b.WriteString("\n")
 	for _, e := range m.exhibits {
 		switch {
 		case !e.listed:
-			fmt.Fprintf(b, "**Warning:** exhibit %s is not in the case's item list: it is described here from its custody records.\n\n", mdText(e.label()))
+			fmt.Fprintf(b, "**Warning:** exhibit %s is not in the case's item list: it is described here from its custody records.\n\n", mdtext.Text(e.label()))
 		case e.collected != nil && !sameDescription(e.item, *e.collected):
 			fmt.Fprintf(b, "**Warning:** the item list describes exhibit %s differently from its collected record, record %d.\n\n",
-				mdText(e.label()), e.collectedAt)
+				mdtext.Text(e.label()), e.collectedAt)
 		}
 	}
 }
@@ -424,17 +414,17 @@ func sameDescription(a, b evidence.Item) bool {
 func (m *custodyReportModel) writeTimelines(b *bytes.Buffer) {
 	b.WriteString("## Custody timeline\n\n")
 	for _, e := range m.exhibits {
-		fmt.Fprintf(b, "### %s: %s\n\n", mdText(e.label()), mdValue(e.item.Name))
+		fmt.Fprintf(b, "### %s: %s\n\n", mdtext.Text(e.label()), mdValue(e.item.Name))
 		if len(e.records) == 0 {
-			fmt.Fprintf(b, "Item ID %s. No custody record names this item.\n\n", mdText(string(e.item.ID)))
+			fmt.Fprintf(b, "Item ID %s. No custody record names this item.\n\n", mdtext.Text(string(e.item.ID)))
 			continue
 		}
-		fmt.Fprintf(b, "Item ID %s. %s, from record %d to record %d.\n\n", mdText(string(e.item.ID)),
+		fmt.Fprintf(b, "Item ID %s. %s, from record %d to record %d.\n\n", mdtext.Text(string(e.item.ID)),
 			plural(len(e.records), "record", "records"), e.records[0].index, e.records[len(e.records)-1].index)
-		mdTableHead(b, "Record", "Time", "Action", "Actor", "Authority", "From → To", "Location", "Reason", "Tool", "Digest observed", "Notes")
+		mdtext.TableHead(b, "Record", "Time", "Action", "Actor", "Authority", "From → To", "Location", "Reason", "Tool", "Digest observed", "Notes")
 		for _, rr := range e.records {
 			r := rr.rec
-			mdTableRow(b, m.recordCell(rr.index), reportTime(r.At), actionWords(r.Action), mdParty(r.Actor),
+			mdtext.TableRow(b, m.recordCell(rr.index), reportTime(r.At), actionWords(r.Action), mdParty(r.Actor),
 				mdValue(r.Authority), mdTransfer(r.From, r.To), mdValue(r.Location), mdValue(r.Reason), mdValue(r.Tool),
 				mdObserved(r.Digest, e.collectedSHA256()), mdValue(r.Notes))
 		}
@@ -452,7 +442,7 @@ func (m *custodyReportModel) writeTimelines(b *bytes.Buffer) {
 	b.WriteString("### Records that could not be read\n\n")
 	b.WriteString("These records are in the log but do not decode to a custody record in canonical form; their content is not shown.\n\n")
 	for _, rr := range unread {
-		fmt.Fprintf(b, "- Record %s: %s\n", m.recordCell(rr.index), mdText(rr.err.Error()))
+		fmt.Fprintf(b, "- Record %s: %s\n", m.recordCell(rr.index), mdtext.Text(rr.err.Error()))
 	}
 	b.WriteString("\n")
 }
@@ -465,15 +455,15 @@ func (m *custodyReportModel) writeVerification(b *bytes.Buffer) {
 			continue
 		}
 		r, e := rr.rec, m.byItem[rr.rec.Item]
-		rows = append(rows, []string{strconv.FormatInt(rr.index, 10), mdText(e.label()), reportTime(r.At),
-			mdParty(r.Actor), mdValue(r.Tool), mdCode(r.Digest), digestResult(r.Digest, e.collectedSHA256())})
+		rows = append(rows, []string{strconv.FormatInt(rr.index, 10), mdtext.Text(e.label()), reportTime(r.At),
+			mdParty(r.Actor), mdValue(r.Tool), mdtext.Code(r.Digest), digestResult(r.Digest, e.collectedSHA256())})
 	}
 	if len(rows) == 0 {
 		b.WriteString("No record in the log is a verification.\n\n")
 	} else {
-		mdTableHead(b, "Record", "Exhibit", "Time", "Verified by", "Tool", "Digest observed", "Result")
+		mdtext.TableHead(b, "Record", "Exhibit", "Time", "Verified by", "Tool", "Digest observed", "Result")
 		for _, row := range rows {
-			mdTableRow(b, row...)
+			mdtext.TableRow(b, row...)
 		}
 		b.WriteString("\n")
 	}
@@ -487,12 +477,12 @@ func (m *custodyReportModel) writeVerification(b *bytes.Buffer) {
 	}
 	if v.Case != m.log.Case || v.Size != int64(len(m.log.Records)) {
 		fmt.Fprintf(b, "**Warning:** this outcome is of case %s at %s, but this report shows case %s at %s.\n\n",
-			mdText(string(v.Case)), plural(int(v.Size), "record", "records"),
-			mdText(string(m.log.Case)), plural(len(m.log.Records), "record", "records"))
+			mdtext.Text(string(v.Case)), plural(int(v.Size), "record", "records"),
+			mdtext.Text(string(m.log.Case)), plural(len(m.log.Records), "record", "records"))
 	}
 	b.WriteString("The verification checked:\n\n")
 	fmt.Fprintf(b, "- that each record decodes to its canonical form and stands at its index in the log (%s);\n", plural(int(v.Size), "record", "records"))
-	fmt.Fprintf(b, "- the Merkle tree rebuilt from the records: size %d, root %s;\n", v.Size, mdCode(v.Root.String()))
+	fmt.Fprintf(b, "- the Merkle tree rebuilt from the records: size %d, root %s;\n", v.Size, mdtext.Code(v.Root.String()))
 	b.WriteString("- each record's link to the previous record of its item, by index and leaf hash;\n")
 	fmt.Fprintf(b, "- each item against the copy in its collected record (%s);\n", plural(v.Items, "item", "items"))
 	fmt.Fprintf(b, "- each signed checkpoint: its signature by the verifier key, its origin, and its root against the rebuilt tree (%s);\n", plural(v.Checkpoints, "checkpoint", "checkpoints"))
@@ -506,7 +496,7 @@ func (m *custodyReportModel) writeVerification(b *bytes.Buffer) {
 	}
 	b.WriteString("Problems found:\n\n")
 	for i, p := range v.Problems {
-		fmt.Fprintf(b, "%d. %s\n", i+1, mdText(problemText(p)))
+		fmt.Fprintf(b, "%d. %s\n", i+1, mdtext.Text(problemText(p)))
 	}
 	if v.Omitted > 0 {
 		fmt.Fprintf(b, "\nand %d more not listed.\n", v.Omitted)
@@ -540,9 +530,9 @@ func (m *custodyReportModel) writeTools(b *bytes.Buffer) {
 		b.WriteString("No record names a tool.\n\n")
 		return
 	}
-	mdTableHead(b, "Tool", "Records")
+	mdtext.TableHead(b, "Tool", "Records")
 	for _, t := range tools {
-		mdTableRow(b, mdText(t), strings.Join(used[t], ", "))
+		mdtext.TableRow(b, mdtext.Text(t), strings.Join(used[t], ", "))
 	}
 	b.WriteString("\n")
 }
@@ -552,10 +542,10 @@ func (m *custodyReportModel) writeAppendix(b *bytes.Buffer) {
 	n := len(m.log.Records)
 	fmt.Fprintf(b, "- **Tree size:** %s\n", plural(n, "record", "records"))
 	if m.rootErr != nil {
-		fmt.Fprintf(b, "- **Merkle root:** could not be computed: %s\n", mdText(m.rootErr.Error()))
+		fmt.Fprintf(b, "- **Merkle root:** could not be computed: %s\n", mdtext.Text(m.rootErr.Error()))
 	} else {
-		fmt.Fprintf(b, "- **Merkle root (base64):** %s\n", mdCode(m.root.String()))
-		fmt.Fprintf(b, "- **Merkle root (hex):** %s\n", mdCode(hex.EncodeToString(m.root[:])))
+		fmt.Fprintf(b, "- **Merkle root (base64):** %s\n", mdtext.Code(m.root.String()))
+		fmt.Fprintf(b, "- **Merkle root (hex):** %s\n", mdtext.Code(hex.EncodeToString(m.root[:])))
 	}
 	b.WriteString("- **Merkle tree:** RFC 6962 (section 2.1) over SHA-256. " +
 		"A leaf hash is SHA-256(0x00 ‖ record), where the record is its canonical JSON encoding, exactly the bytes stored; " +
@@ -568,12 +558,12 @@ func (m *custodyReportModel) writeAppendix(b *bytes.Buffer) {
 		b.WriteString("The log has no signed checkpoint: nothing binds its records to the ledger's key.\n\n")
 	} else {
 		cp := m.log.Checkpoints[len(m.log.Checkpoints)-1]
-		fmt.Fprintf(b, "Checkpoint %d of %d, as stored: size %d, root %s.", len(m.log.Checkpoints), len(m.log.Checkpoints), cp.Size, mdCode(cp.Root.String()))
+		fmt.Fprintf(b, "Checkpoint %d of %d, as stored: size %d, root %s.", len(m.log.Checkpoints), len(m.log.Checkpoints), cp.Size, mdtext.Code(cp.Root.String()))
 		if cp.Size < int64(n) {
 			fmt.Fprintf(b, " Records %d to %d were appended after it and no checkpoint covers them yet.", cp.Size, n-1)
 		}
 		b.WriteString(" The signed note, verbatim:\n\n")
-		mdFenced(b, "text", string(cp.Note))
+		mdtext.Fenced(b, "text", string(cp.Note))
 	}
 
 	b.WriteString("### Verifier key\n\n")
@@ -581,22 +571,22 @@ func (m *custodyReportModel) writeAppendix(b *bytes.Buffer) {
 		b.WriteString("No verifier key was supplied with this report.\n\n")
 	} else {
 		b.WriteString("The public key that checks the checkpoints, in signed-note verifier key format:\n\n")
-		mdFenced(b, "text", m.vkey)
-		fmt.Fprintf(b, "Its SHA-256 fingerprint, to compare by eye or read over the phone: %s\n\n", mdCode(evidence.KeyFingerprint(m.vkey)))
+		mdtext.Fenced(b, "text", m.vkey)
+		fmt.Fprintf(b, "Its SHA-256 fingerprint, to compare by eye or read over the phone: %s\n\n", mdtext.Code(evidence.KeyFingerprint(m.vkey)))
 	}
 
 	b.WriteString("### Records of each exhibit\n\n")
 	if len(m.exhibits) == 0 {
 		b.WriteString("The case has no exhibit.\n\n")
 	} else {
-		mdTableHead(b, "Exhibit", "Item ID", "First record", "Last record", "Records")
+		mdtext.TableHead(b, "Exhibit", "Item ID", "First record", "Last record", "Records")
 		for _, e := range m.exhibits {
 			first, last := "—", "—"
 			if len(e.records) > 0 {
 				first = strconv.FormatInt(e.records[0].index, 10)
 				last = strconv.FormatInt(e.records[len(e.records)-1].index, 10)
 			}
-			mdTableRow(b, mdText(e.label()), mdText(string(e.item.ID)), first, last, strconv.Itoa(len(e.records)))
+			mdtext.TableRow(b, mdtext.Text(e.label()), mdtext.Text(string(e.item.ID)), first, last, strconv.Itoa(len(e.records)))
 		}
 		b.WriteString("\n")
 	}
@@ -606,13 +596,13 @@ func (m *custodyReportModel) writeAppendix(b *bytes.Buffer) {
 		b.WriteString("The log has no record.\n\n")
 		return
 	}
-	mdTableHead(b, "Record", "Exhibit", "Action", "Leaf hash (hex)")
+	mdtext.TableHead(b, "Record", "Exhibit", "Action", "Leaf hash (hex)")
 	for _, rr := range m.records {
 		exhibit, action := "—", "could not be read"
 		if rr.err == nil {
-			exhibit, action = mdText(m.byItem[rr.rec.Item].label()), actionWords(rr.rec.Action)
+			exhibit, action = mdtext.Text(m.byItem[rr.rec.Item].label()), actionWords(rr.rec.Action)
 		}
-		mdTableRow(b, m.recordCell(rr.index), exhibit, action, mdCode(hex.EncodeToString(rr.leaf[:])))
+		mdtext.TableRow(b, m.recordCell(rr.index), exhibit, action, mdtext.Code(hex.EncodeToString(rr.leaf[:])))
 	}
 	b.WriteString("\n")
 }
@@ -635,7 +625,7 @@ func (m *custodyReportModel) writeReproduce(b *bytes.Buffer) {
 		"blobs/ with each exhibit's content. Options.Checkpoint signs a checkpoint first, so that one covers every record.\n")
 	b.WriteString("2. Confirm the fingerprint with the ledger's operator through another channel (on paper, by phone).\n")
 	b.WriteString("3. With Go installed, run the custody verifier on the bundle:\n\n")
-	mdFenced(b, "sh", command+" -fingerprint "+fingerprint+" bundle.tar")
+	mdtext.Fenced(b, "sh", command+" -fingerprint "+fingerprint+" bundle.tar")
 	b.WriteString("The verifier makes these checks (in Go, bundle.Read and Bundle.Verify make them too); each proves one thing:\n\n")
 	b.WriteString("- **The verifier key in the bundle has the fingerprint given:** the checkpoints are checked against the key named in this report, " +
 		"not against a key that came with a forged bundle.\n")
@@ -658,7 +648,7 @@ func (m *custodyReportModel) writeReproduce(b *bytes.Buffer) {
 		"its canonical JSON encoding.\n")
 	b.WriteString("2. Compute its leaf hash, SHA-256 of a 0x00 byte followed by those bytes, and compare it with the table of leaf hashes above. " +
 		"For record 3:\n\n")
-	mdFenced(b, "sh", "tar -xf bundle.tar records.jsonl\n( printf '\\000'; sed -n 4p records.jsonl | tr -d '\\n' ) | sha256sum")
+	mdtext.Fenced(b, "sh", "tar -xf bundle.tar records.jsonl\n( printf '\\000'; sed -n 4p records.jsonl | tr -d '\\n' ) | sha256sum")
 	b.WriteString("3. Obtain from the ledger's operator the record's inclusion proof for the tree size of the latest checkpoint " +
 		"(Ledger.ProveInclusion): at most one hash per level of the tree.\n")
 	b.WriteString("4. Fold the proof into the leaf hash as RFC 9162 (section 2.1.3.2) describes: with fn = the record's index, " +
@@ -722,7 +712,7 @@ func mdObserved(observed, collected string) string {
 	if observed == "" {
 		return "—"
 	}
-	return mdCode(observed) + " (" + digestResult(observed, collected) + ")"
+	return mdtext.Code(observed) + " (" + digestResult(observed, collected) + ")"
 }
 
 // reportTime formats a time as RFC 3339 with its zone offset and every
@@ -759,7 +749,7 @@ func mdParty(p evidence.Party) string {
 	case p.Organization != "":
 		s += ", " + p.Organization
 	}
-	return mdText(s)
+	return mdtext.Text(s)
 }
 
 // mdTransfer shows the parties of a transfer.
@@ -775,7 +765,7 @@ func mdSource(s evidence.Source) string {
 	var lines []string
 	add := func(label, v string) {
 		if v != "" {
-			lines = append(lines, label+": "+mdText(v))
+			lines = append(lines, label+": "+mdtext.Text(v))
 		}
 	}
 	add("host", s.Host)
@@ -789,160 +779,10 @@ func mdSource(s evidence.Source) string {
 	return strings.Join(lines, "<br>")
 }
 
-// mdValue is mdText, or a dash for an empty value.
+// mdValue is mdtext.Text, or a dash for an empty value.
 func mdValue(s string) string {
 	if s == "" {
 		return "—"
 	}
-	return mdText(s)
-}
-
-// mdText escapes text taken from a custody log for a line of Markdown, a
-// table cell included, so that no GitHub-flavoured Markdown renderer makes
-// anything live of it. Nothing in it can end a cell or a row, open a code
-// span, emphasis, a link, an image or math, or reach the reader as HTML or
-// as an HTML entity: line breaks become <br>, Markdown punctuation is
-// backslash-escaped and <, > and & become entities. Nothing in it is left
-// for an autolink: "://" shows as "[://]", the dot of "www." as "[.]" and
-// "@" (of an e-mail address or a mention) as "[@]", the way
-// incident responders defang an indicator, since some renderers find
-// autolinks in text after undoing backslash escapes. Control and
-// formatting characters (bidirectional overrides among them, which can make
-// text read differently from what it is) and bytes that are not UTF-8 show
-// as escapes such as \u202E and \xFF (see [visibleRune]).
-func mdText(s string) string {
-	s = strings.ReplaceAll(s, "\r\n", "\n")
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			fmt.Fprintf(&b, "\\\\x%02X", s[i]) // \\ so the escape shows as written
-		case r == ':' && strings.HasPrefix(s[i:], "://"):
-			b.WriteString("\\[://\\]")
-			size = len("://")
-		case (r == 'w' || r == 'W') && len(s) >= i+4 && strings.EqualFold(s[i:i+4], "www."):
-			b.WriteString(s[i:i+3] + "\\[.\\]")
-			size = len("www.")
-		case r == '@':
-			b.WriteString("\\[@\\]")
-		case r == '\n' || r == '\r' || r == '\u0085' || r == '\u2028' || r == '\u2029':
-			b.WriteString("<br>")
-		case r == '\t':
-			b.WriteByte(' ')
-		case r == '&':
-			b.WriteString("&amp;")
-		case r == '<':
-			b.WriteString("&lt;")
-		case r == '>':
-			b.WriteString("&gt;")
-		case strings.ContainsRune("\\`*_~[]|$#", r):
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case !visibleRune(r):
-			b.WriteByte('\\') // \\ so the escape shows as written
-			b.WriteString(runeEscape(r))
-		default:
-			b.WriteRune(r)
-		}
-		i += size
-	}
-	return b.String()
-}
-
-// visibleRune reports whether r shows as itself, rather than moving,
-// hiding or restyling the text around it: control characters (C0, DEL
-// and C1, terminal escape sequences start with one), formatting
-// characters (bidirectional overrides and isolates, zero-width characters)
-// and line or paragraph separators are not.
-func visibleRune(r rune) bool {
-	return !unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
-}
-
-// runeEscape writes r as a Go escape: \u202E, or \U000E0001 beyond the
-// Basic Multilingual Plane.
-func runeEscape(r rune) string {
-	if r > 0xFFFF {
-		return fmt.Sprintf("\\U%08X", r)
-	}
-	return fmt.Sprintf("\\u%04X", r)
-}
-
-// verbatim returns s for a fenced code block: as it is, line feeds
-// included, but with every character that does not show as itself (see
-// [visibleRune]), tabs and carriage returns included, written as an escape
-// such as \u001B, and every byte that is not UTF-8 as one such as \xFF.
-// A terminal showing the report, or an editor, then shows what the text
-// holds instead of obeying it.
-func verbatim(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			fmt.Fprintf(&b, "\\x%02X", s[i])
-		case r == '\n' || visibleRune(r):
-			b.WriteRune(r)
-		default:
-			b.WriteString(runeEscape(r))
-		}
-		i += size
-	}
-	return b.String()
-}
-
-// mdCode shows a value such as a digest in a code span if it is made only
-// of characters that are inert there (hex, base64 and the like), and as
-// escaped text otherwise.
-func mdCode(s string) string {
-	if s == "" {
-		return "—"
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("+/=._:-", r)) {
-			return mdText(s)
-		}
-	}
-	return "`" + s + "`"
-}
-
-// mdFenced writes s in a fenced code block, as [verbatim] shows it, fenced
-// with more backticks than any run of backticks in s, so that s cannot
-// close it. No renderer makes a link of what a code block holds.
-func mdFenced(b *bytes.Buffer, info, s string) {
-	s = verbatim(s)
-	longest, run := 0, 0
-	for _, r := range s {
-		if r == '`' {
-			run++
-			longest = max(longest, run)
-		} else {
-			run = 0
-		}
-	}
-	fence := strings.Repeat("`", max(3, longest+1))
-	b.WriteString(fence + info + "\n")
-	b.WriteString(s)
-	if !strings.HasSuffix(s, "\n") {
-		b.WriteString("\n")
-	}
-	b.WriteString(fence + "\n\n")
-}
-
-func mdTableHead(b *bytes.Buffer, cells ...string) {
-	mdTableRow(b, cells...)
-	b.WriteString("|")
-	for range cells {
-		b.WriteString(" --- |")
-	}
-	b.WriteString("\n")
-}
-
-// mdTableRow writes a row of cells already escaped.
-func mdTableRow(b *bytes.Buffer, cells ...string) {
-	b.WriteString("|")
-	for _, c := range cells {
-		b.WriteString(" " + c + " |")
-	}
-	b.WriteString("\n")
+	return mdtext.Text(s)
 }

@@ -546,7 +546,8 @@ func (s *response) reinfection(ctx context.Context) error {
 	return s.complete(ctx, dana, s.watch, "48 hours without a sign-in from the attacker or a new alert")
 }
 
-// review: the lessons-learned review, then the verdict.
+// review: the lessons-learned review, recorded with its root cause and
+// follow-up actions (the model closes only once it is), then the verdict.
 func (s *response) review(ctx context.Context) error {
 	s.clock.Set(at(thursday, 17, 0))
 	if _, err := s.r.Transition(ctx, alice, s.id, phases.Review, "48 quiet hours"); err != nil {
@@ -567,6 +568,21 @@ func (s *response) review(ctx context.Context) error {
 		Summary:   "Block macros in files from the internet for every finance laptop",
 		Options:   []string{"Train staff again", "Block internet macros by policy", "Both"},
 		Rationale: "Training alone did not stop this attack; the policy costs finance nothing, as they use no macros from outside.",
+	}); err != nil {
+		return err
+	}
+	s.clock.Set(at(friday, 12, 0))
+	if _, err := s.r.RecordReview(ctx, alice, s.id, ir.NewReview{
+		Summary:             "A fake payroll e-mail took a finance officer's password and ran a macro on her laptop; the attacker reached a second laptop before containment. No payment was made.",
+		RootCause:           "Office ran macros in spreadsheets from the internet on finance laptops.",
+		ContributingFactors: []string{"The mail gateway let the look-alike sender through", "Finance laptops shared a local administrator password"},
+		WentWell:            []string{"The officer reported the e-mail within the hour", "Memory was imaged before eradication"},
+		WentPoorly:          []string{"The second laptop was found only during recovery"},
+		LessonsLearned:      []string{"Block what users need not run, rather than train them not to run it"},
+		FollowUps: []ir.NewFollowUp{
+			{Title: "Block internet macros on every finance laptop", Owner: raj, Due: at(friday.AddDate(0, 0, 7), 17, 0)},
+			{Title: "Give each laptop its own local administrator password", Owner: raj, Due: at(friday.AddDate(0, 0, 14), 17, 0)},
+		},
 	}); err != nil {
 		return err
 	}

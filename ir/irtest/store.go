@@ -364,7 +364,9 @@ func (s storeSuite) testCopies(t *testing.T) {
 		&ir.DecisionRecorded{Decision: ir.Decision{ID: 3, Summary: "Reset passwords", Options: []string{"now", "tonight"},
 			Rationale: "Limit exposure", DecidedAt: minutes(20), DecidedBy: alice}},
 		&ir.ImpactAssessed{Impact: ir.Impact{Functional: ir.FunctionalLow,
-			Information: []ir.InformationImpact{ir.InformationPrivacyBreach}}})
+			Information: []ir.InformationImpact{ir.InformationPrivacyBreach}}},
+		&ir.ReviewRecorded{Review: ir.Review{Summary: "Phished", WentWell: []string{"Fast report"}, Revision: 1,
+			RecordedAt: minutes(30), RecordedBy: alice}})
 	wantEvents := timeline(open, next)
 	wantInc := next.Incident.Clone()
 
@@ -419,6 +421,9 @@ func scribble(inc *ir.Incident) {
 	inc.Decisions[0].Options[0] = "scribbled"
 	inc.Labels[0] = "scribbled"
 	inc.Labels = append(inc.Labels, "scribbled")
+	inc.Review.RootCause = "scribbled"
+	inc.Review.LessonsLearned[0] = "scribbled"
+	inc.FollowUps[0].Title = "scribbled"
 }
 
 // scribbleEvent changes e and every part of its data.
@@ -436,6 +441,9 @@ func scribbleEvent(e *ir.Event) {
 	case *ir.ImpactAssessed:
 		d.Impact.Functional = "scribbled"
 		d.Impact.Information[0] = "scribbled"
+	case *ir.ReviewRecorded:
+		d.Review.Summary = "scribbled"
+		d.Review.WentWell[0] = "scribbled"
 	}
 }
 
@@ -1254,6 +1262,20 @@ func fullIncident(id ir.ID) *ir.Incident {
 					Size: 17179869184, SHA256: "9f2c6b8e4a1d7053c3e8b5f0a2d4c6e8f1a3b5c7d9e0f2a4b6c8d0e2f4a6b8c1",
 					CollectedAt: at(40).In(zone), CollectedBy: bob},
 			}
+			inc.Review = &ir.Review{
+				Summary:             "Two finance laptops entered credentials on a look-alike page; <b>no</b> payment left.",
+				RootCause:           "Webmail accepted passwords alone",
+				ContributingFactors: []string{"Look-alike domain registered three days before", "No banner on outside mail"},
+				WentWell:            []string{"Reported within minutes"},
+				WentPoorly:          []string{"Paging took 40 minutes", "「引用」 lost in translation"},
+				LessonsLearned:      []string{"Test paging monthly"},
+				Revision:            2, RecordedAt: at(1400).In(zone), RecordedBy: alice,
+			}
+			inc.FollowUps = []ir.FollowUp{
+				{ID: 1, Title: "Require MFA on webmail", Owner: bob, Due: at(30 * 24 * 60).In(zone), Reference: "SEC-142",
+					AddedAt: at(1400), AddedBy: alice, Done: true, DoneAt: at(2000), DoneBy: bob, Outcome: "Enforced"},
+				{ID: 2, Title: "Write the phishing playbook", AddedAt: at(1401), AddedBy: alice},
+			}
 			inc.Times = ir.Lifecycle{
 				Occurred:     at(-180).In(zone),
 				Detected:     at(-60),
@@ -1296,6 +1318,9 @@ func everyEventData() []ir.EventData {
 		&ir.StatusUpdate{Audience: notify.AudienceExecutives, Text: "Contained; no customer data affected.\nNext update at 14:00."},
 		&ir.NotificationFailed{Channel: "slack", Key: "INC-000001/3/1", Event: ir.EventPhaseChanged, Delivery: 7, Attempts: 12,
 			Error: "notify: endpoint gone: 410 Gone"},
+		&ir.ReviewRecorded{Review: *inc.Review},
+		&ir.FollowUpAdded{FollowUp: inc.FollowUps[0]},
+		&ir.FollowUpDone{FollowUpID: 1, Title: inc.FollowUps[0].Title, Outcome: "Enforced for every account"},
 		&ir.EvidenceCollected{Evidence: inc.Evidence[0]},
 	}
 }
