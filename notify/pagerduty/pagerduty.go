@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/incidentkit/incidentkit/notify"
@@ -203,7 +204,9 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) (notify.Receipt
 	if err != nil {
 		return rc, fmt.Errorf("pagerduty: %w", err)
 	}
-	if reply.DedupKey == "" {
+	if reply.DedupKey == "" || strings.Contains(reply.DedupKey, n.key.Reveal()) {
+		// The receipt is kept and logged: a reply quoting the routing
+		// key does not make it one.
 		reply.DedupKey = ev.DedupKey
 	}
 	rc.ID = reply.DedupKey
