@@ -511,7 +511,7 @@ func hijack(w http.ResponseWriter) net.Conn {
 // httpModes are the ways every HTTP peer fails.
 func httpModes(hc httpChannel) []httpMode {
 	modes := []httpMode{{name: "accepts", delivers: true, handler: func(e *leakEnv, _ *httptest.Server, hc httpChannel) http.HandlerFunc { return hc.accept(e) }}}
-	for _, code := range []int{400, 401, 403, 404, 410, 413, 429, 500, 503} {
+	for _, code := range []int{300, 400, 401, 403, 404, 408, 410, 413, 429, 500, 502, 503} {
 		modes = append(modes, httpMode{name: strconv.Itoa(code), handler: status(code)})
 	}
 	// A body quoting each secret where the start of the body an error
@@ -553,6 +553,12 @@ func httpModes(hc httpChannel) []httpMode {
 		httpMode{name: "redirect to plain HTTP", tls: true, handler: redirect(func(_ *leakEnv, srv *httptest.Server, hc httpChannel) string {
 			return "http://" + host(srv) + "/moved/" + url.PathEscape(hc.secrets[0])
 		})},
+		httpMode{name: "redirect to a bad URL", handler: func(*leakEnv, *httptest.Server, httpChannel) http.HandlerFunc {
+			return func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Location", "http://[::1/"+hc.secrets[0]+"%zz")
+				w.WriteHeader(http.StatusTemporaryRedirect)
+			}
+		}},
 		httpMode{name: "redirect loop", handler: func(*leakEnv, *httptest.Server, httpChannel) http.HandlerFunc {
 			return func(w http.ResponseWriter, r *http.Request) {
 				http.Redirect(w, r, "/loop/"+url.PathEscape(hc.secrets[0])+"/"+strconv.Itoa(len(r.URL.Path)), http.StatusTemporaryRedirect)
