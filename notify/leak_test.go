@@ -403,7 +403,7 @@ func runLeakCase(t *testing.T, ch leakChannel, m leakMode) {
 func attrsText(kvs []attribute.KeyValue) string {
 	var b strings.Builder
 	for _, kv := range kvs {
-		fmt.Fprintf(&b, "%s=%s ", kv.Key, kv.Value.Emit())
+		fmt.Fprintf(&b, "%s=%s ", kv.Key, kv.Value.String())
 	}
 	return b.String()
 }
