@@ -109,6 +109,17 @@ type leakEnv struct {
 	// its own, so that it runs first.
 	stop    chan struct{}
 	stopNow func()
+	// arrived is told, if it has room, when a hanging peer has a
+	// request.
+	arrived chan struct{}
+}
+
+// arrive tells e.arrived that a hanging peer has a request.
+func (e *leakEnv) arrive() {
+	select {
+	case e.arrived <- struct{}{}:
+	default:
+	}
 }
 
 func TestNoSecretLeaks(t *testing.T) {
@@ -251,14 +262,16 @@ func (l *leakErrors) text() string {
 
 // runLeakCase runs a Responder and a Dispatcher over a memory store with
 // the mode's notifier as channel "target" and a LogNotifier as channel
-// "log", opens an incident, delivers until the target's delivery is dead
+// "log", opens an incident, stops the dispatcher in the middle of an
+// attempt if the peer hangs, delivers until the target's delivery is dead
 // (or delivered), replays it until it is dead again, and checks that no
 // secret shows in the logs, the errors, the delivery records, the spans,
 // the metrics or the incident's timeline.
 func runLeakCase(t *testing.T, ch leakChannel, m leakMode) {
 	ctx := t.Context()
 	logs := newLeakLog()
-	e := &leakEnv{ch: ch, clock: notifytest.NewClock(time.Time{}), log: logs.logger, stop: make(chan struct{})}
+	e := &leakEnv{ch: ch, clock: notifytest.NewClock(time.Time{}), log: logs.logger, stop: make(chan struct{}),
+		arrived: make(chan struct{}, 1)}
 	e.stopNow = sync.OnceFunc(func() { close(e.stop) })
 	t.Cleanup(e.stopNow)
 	n := m.start(t, e)
@@ -321,6 +334,29 @@ func runLeakCase(t *testing.T, ch leakChannel, m leakMode) {
 
 	inc, err := r.Open(ctx, ir.Actor{ID: "alice", Name: "Alice Moreau"}, ir.NewIncident{Title: "Credential check", Severity: ir.SeverityHigh})
 	require.NoError(t, err)
+	if m.hangs {
+		// The dispatcher stops in the middle of an attempt, which is
+		// recorded as cut short.
+		stopped, stop := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-e.arrived:
+			case <-ctx.Done():
+			}
+			stop()
+		}()
+		_, err := d.RunOnce(stopped)
+		stop()
+		errs.add(err)
+		ds, err := store.IncidentDeliveries(ctx, string(inc.ID))
+		require.NoError(t, err)
+		for _, dl := range ds {
+			if dl.Channel == "target" {
+				require.Equal(t, notify.StatusPending, dl.Status)
+				require.Contains(t, dl.LastError, "dispatcher stopped")
+			}
+		}
+	}
 	want := notify.StatusDead
 	if m.delivers {
 		want = notify.StatusDelivered
@@ -566,6 +602,7 @@ func httpModes(hc httpChannel) []httpMode {
 		}},
 		httpMode{name: "hangs", hangs: true, handler: func(e *leakEnv, _ *httptest.Server, _ httpChannel) http.HandlerFunc {
 			return func(_ http.ResponseWriter, r *http.Request) {
+				e.arrive()
 				select {
 				case <-r.Context().Done():
 				case <-e.stop:
@@ -577,6 +614,7 @@ func httpModes(hc httpChannel) []httpMode {
 				w.WriteHeader(http.StatusInternalServerError)
 				_, _ = io.WriteString(w, "refused "+e.ch.echo[0][:len(e.ch.echo[0])/2])
 				_ = http.NewResponseController(w).Flush()
+				e.arrive()
 				select {
 				case <-r.Context().Done():
 				case <-e.stop:
@@ -868,9 +906,13 @@ func smtpChannel() leakChannel {
 		{name: "no STARTTLS", plain: true},
 		{name: "bad certificate", untrusted: true},
 		{name: "unreachable", down: true},
-		{name: "hangs", hangs: true, raw: func(e *leakEnv, conn net.Conn) { <-e.stop }},
+		{name: "hangs", hangs: true, raw: func(e *leakEnv, conn net.Conn) {
+			e.arrive()
+			<-e.stop
+		}},
 		{name: "hangs after greeting", hangs: true, raw: func(e *leakEnv, conn net.Conn) {
 			_, _ = io.WriteString(conn, "220 localhost ESMTP\r\n")
+			e.arrive()
 			<-e.stop
 		}},
 		{name: "connection closed", raw: func(_ *leakEnv, conn net.Conn) {
