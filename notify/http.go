@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // maxHTTPErrorBody is how much of a refusal's body an error quotes.
@@ -55,7 +56,8 @@ type StatusError struct {
 	// Status is the reply's HTTP status code.
 	Status int
 	// Body is the start of the reply's body, made fit for logs (valid
-	// UTF-8, no control characters).
+	// UTF-8, no control characters), ending in "…" when the body was
+	// longer or could not be read to its end.
 	Body string
 }
 
@@ -68,17 +70,27 @@ func (e *StatusError) Error() string {
 }
 
 // readSnippet reads the start of a body, made fit for an error message.
+// A body longer than the snippet, or that could not be read to its end,
+// is marked as cut ([cutMark]), so that redaction can take out a secret
+// cut in two at the end.
 func readSnippet(body io.Reader) string {
 	if body == nil {
 		return ""
 	}
-	b, _ := io.ReadAll(io.LimitReader(body, maxHTTPErrorBody))
+	b, err := io.ReadAll(io.LimitReader(body, maxHTTPErrorBody+1))
+	cut := err != nil || len(b) > maxHTTPErrorBody
+	if cut {
+		b = b[:min(len(b), maxHTTPErrorBody-len(cutMark))]
+	}
 	s := strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f {
 			return ' '
 		}
 		return r
 	}, strings.ToValidUTF8(string(b), "\uFFFD"))
+	if cut {
+		return strings.TrimLeftFunc(s, unicode.IsSpace) + cutMark
+	}
 	return strings.TrimSpace(s)
 }
 

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -74,7 +75,8 @@ func (s *Secret) UnmarshalJSON(b []byte) error {
 }
 
 // Redact returns err with every occurrence of the secret in its message
-// replaced by [Redacted]; see [SecretURL.Redact].
+// replaced by [Redacted], and its start where a quoted reply was cut
+// short; see [SecretURL.Redact].
 func (s Secret) Redact(err error) error { return redactError(err, s.Reveal()) }
 
 // formatRedacted writes [Redacted] as verb asks, quoted for %q.
@@ -181,9 +183,11 @@ func (s *SecretURL) UnmarshalJSON(b []byte) error {
 // Redact returns err with the URL taken out: an *url.Error, as
 // http.Client.Do returns, comes back as an *url.Error naming the URL as
 // [SecretURL.String] does, and any other part of the URL that could hold a
-// credential (the whole URL, its path, its query, its password, and each
-// path segment and query value of six characters or more) is replaced by
-// [Redacted] wherever the message quotes it. The result still
+// credential (the whole URL, its path, its query, its password, also as
+// HTTP Basic authentication sends it, and each path segment and query
+// value of six characters or more, escaped or not) is replaced by
+// [Redacted] wherever the message quotes it, as is the start of any of
+// them where a quoted reply was cut short (see [StatusError]). The result still
 // matches, with [errors.Is], what err matched (context.DeadlineExceeded,
 // a delivery class); it does not unwrap to the original *url.Error, which
 // would give the URL back.
@@ -200,7 +204,10 @@ func (s SecretURL) Redact(err error) error {
 		secrets = append(secrets, u.RawQuery)
 	}
 	if pw, ok := u.User.Password(); ok {
-		secrets = append(secrets, pw)
+		// The client sends the user information as HTTP Basic
+		// authentication, which a reply may quote.
+		secrets = append(secrets, pw, u.User.String(),
+			base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw)))
 	}
 	// A token is often one path segment or query value, which a peer's
 	// reply may quote on its own.
@@ -217,6 +224,12 @@ func (s SecretURL) Redact(err error) error {
 			if len(v) >= minSecretPart {
 				secrets = append(secrets, v)
 			}
+		}
+	}
+	// A query value as it was sent, escaped.
+	for _, kv := range strings.Split(u.RawQuery, "&") {
+		if _, v, ok := strings.Cut(kv, "="); ok && len(v) >= minSecretPart {
+			secrets = append(secrets, v)
 		}
 	}
 	// Longest first, so that a part is not replaced inside a whole that
@@ -249,14 +262,48 @@ func redactError(err error, secrets ...string) error {
 	return &redactedError{msg: clean, err: err, secrets: &secrets}
 }
 
-// redactText replaces every occurrence of secrets in s by [Redacted].
+// cutMark ends a text that was cut short, such as the start of a long
+// reply's body that an error quotes.
+const cutMark = "…"
+
+// minCutPrefix is the shortest start of a secret that redaction takes out
+// where a text was cut short.
+const minCutPrefix = 4
+
+// redactText replaces every occurrence of secrets in s by [Redacted], and
+// the start of a secret (of at least minCutPrefix bytes) where s was cut
+// short, just before a [cutMark].
 func redactText(s string, secrets []string) string {
 	for _, secret := range secrets {
 		if secret != "" {
 			s = strings.ReplaceAll(s, secret, Redacted)
 		}
 	}
-	return s
+	if !strings.Contains(s, cutMark) {
+		return s
+	}
+	var b strings.Builder
+	for {
+		head, rest, found := strings.Cut(s, cutMark)
+		cut := 0
+		for _, secret := range secrets {
+			for k := min(len(secret)-1, len(head)); k >= minCutPrefix && k > cut; k-- {
+				if strings.HasSuffix(head, secret[:k]) {
+					cut = k
+					break
+				}
+			}
+		}
+		if cut > 0 {
+			head = head[:len(head)-cut] + Redacted
+		}
+		b.WriteString(head)
+		if !found {
+			return b.String()
+		}
+		b.WriteString(cutMark)
+		s = rest
+	}
 }
 
 // redactedError is an error whose message had secrets taken out. It

@@ -3,6 +3,7 @@ package notify_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -261,4 +263,38 @@ func TestSecretURLRedactsPartsQuotedAlone(t *testing.T) {
 	err = u.Redact(fmt.Errorf("slack said: invalid token %s, key %s-q, version 1 for T01", token, token))
 	assert.NotContains(t, err.Error(), "SECRET")
 	assert.Contains(t, err.Error(), "version 1 for T01", "short parts are left alone")
+}
+
+func TestSecretURLRedactsFormsSent(t *testing.T) {
+	t.Parallel()
+	u, err := notify.ParseSecretURL("https://hook:pa55w0rd-K9@hooks.example.org/in?key=" + url.QueryEscape("k3y+Zq/9=") + "&v=1")
+	require.NoError(t, err)
+	basic := base64.StdEncoding.EncodeToString([]byte("hook:pa55w0rd-K9"))
+	err = u.Redact(fmt.Errorf("refused key=%s with Authorization: Basic %s", url.QueryEscape("k3y+Zq/9="), basic))
+	assert.NotContains(t, err.Error(), "k3y%2BZq", "the query value as sent, escaped")
+	assert.NotContains(t, err.Error(), basic, "the password as sent, in HTTP Basic authentication")
+}
+
+func TestRedactsSecretCutShort(t *testing.T) {
+	t.Parallel()
+	key := notify.NewSecret("R0UT1NG-KEY-7f3a9c")
+	// The start of a reply's body, cut in the middle of the key.
+	body := strings.Repeat("x", 300) + key.Reveal()
+	resp := &http.Response{StatusCode: 400, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body[60:]))}
+	err := key.Redact(notify.HTTPError(resp, time.Now()))
+	assert.NotContains(t, err.Error(), "R0UT1NG", "the start of the key")
+	assert.True(t, strings.HasSuffix(err.Error(), notify.Redacted+"…"), err.Error())
+	var se *notify.StatusError
+	require.ErrorAs(t, err, &se)
+	assert.NotContains(t, se.Body, "R0UT1NG")
+
+	// A body that ends before its length says.
+	cut := &http.Response{StatusCode: 500, Header: http.Header{}, Body: io.NopCloser(io.MultiReader(
+		strings.NewReader("invalid key R0UT1NG-KE"), iotest.ErrReader(io.ErrUnexpectedEOF)))}
+	err = key.Redact(notify.HTTPError(cut, time.Now()))
+	assert.Equal(t, "notify: temporary delivery failure: HTTP 500 Internal Server Error: invalid key "+notify.Redacted+"…", err.Error())
+
+	// Text that was not cut keeps what only looks like the start of a key.
+	whole := &http.Response{StatusCode: 400, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("route R0UT"))}
+	assert.Contains(t, key.Redact(notify.HTTPError(whole, time.Now())).Error(), "route R0UT")
 }

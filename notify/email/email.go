@@ -10,9 +10,11 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/textproto"
 	"strings"
 
@@ -193,8 +195,24 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) (notify.Receipt
 	if n.cfg.AllowPlaintext {
 		policy = mail.TLSOpportunistic
 	}
+	// The connection is closed when ctx ends: the client bounds each
+	// exchange with the server by its own timeout, not by ctx.
+	var stops []func() bool
+	defer func() {
+		for _, stop := range stops {
+			stop()
+		}
+	}()
+	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := (&net.Dialer{}).DialContext(dctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		stops = append(stops, context.AfterFunc(ctx, func() { _ = conn.Close() }))
+		return conn, nil
+	}
 	opts := []mail.Option{
-		mail.WithPort(n.cfg.Port), mail.WithTLSPolicy(policy),
+		mail.WithPort(n.cfg.Port), mail.WithTLSPolicy(policy), mail.WithDialContextFunc(dial),
 		mail.WithTLSConfig(&tls.Config{ServerName: n.cfg.Host, RootCAs: n.cfg.RootCAs, MinVersion: tls.VersionTLS12}),
 	}
 	if n.cfg.Username != "" {
@@ -203,12 +221,30 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) (notify.Receipt
 	}
 	client, err := mail.NewClient(n.cfg.Host, opts...)
 	if err != nil {
-		return notify.Receipt{}, notify.Permanent(n.cfg.Password.Redact(fmt.Errorf("email: %w", err)))
+		return notify.Receipt{}, notify.Permanent(n.redact(fmt.Errorf("email: %w", err)))
 	}
 	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
-		return notify.Receipt{}, n.cfg.Password.Redact(classify(fmt.Errorf("email: %w", err)))
+		if ctx.Err() != nil {
+			// Cut short: the error says so, and is worth retrying.
+			return notify.Receipt{}, n.redact(notify.Retry(fmt.Errorf("email: %w: %w", ctx.Err(), err), 0))
+		}
+		return notify.Receipt{}, n.redact(classify(fmt.Errorf("email: %w", err)))
 	}
 	return notify.Receipt{ID: "<" + id + ">"}, nil
+}
+
+// redact takes the password out of err, also in base64 as SMTP AUTH
+// sends it, which a server refusing it may quote back.
+func (n *Notifier) redact(err error) error {
+	pw := n.cfg.Password.Reveal()
+	if pw == "" {
+		return err
+	}
+	err = n.cfg.Password.Redact(err)
+	for _, s := range []string{"\x00" + n.cfg.Username + "\x00" + pw, pw} {
+		err = notify.NewSecret(base64.StdEncoding.EncodeToString([]byte(s))).Redact(err)
+	}
+	return err
 }
 
 // classify classifies an SMTP failure by the server's reply code: 4xx is

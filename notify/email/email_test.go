@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -310,4 +312,64 @@ func TestConcurrentSends(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Len(t, s.received(), 8)
+}
+
+// hungServer accepts connections and says nothing until the test ends.
+func hungServer(t *testing.T, greet bool) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	t.Cleanup(func() { close(stop); _ = l.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer conn.Close()
+				if greet {
+					_, _ = io.WriteString(conn, "220 localhost ESMTP\r\n")
+				}
+				<-stop
+			})
+		}
+	})
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func TestNotifyEndsWithItsContext(t *testing.T) {
+	t.Parallel()
+	for _, greet := range []bool{false, true} {
+		cfg := (&server{host: "127.0.0.1"}).config()
+		cfg.Port = hungServer(t, greet)
+		n := newNotifier(t, cfg)
+
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		_, err := n.Notify(ctx, notifytest.Message())
+		cancel()
+		assert.ErrorIs(t, err, context.DeadlineExceeded, "greeting %v", greet)
+		assert.ErrorIs(t, err, notify.ErrRetry, "greeting %v", greet)
+
+		ctx, cancel = context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			_, err := n.Notify(ctx, notifytest.Message())
+			done <- err
+		}()
+		cancel()
+		assert.ErrorIs(t, <-done, context.Canceled, "greeting %v", greet)
+	}
+}
+
+func TestErrorsShowNoPasswordInBase64(t *testing.T) {
+	t.Parallel()
+	blob := base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + password))
+	s := newServer(t, true)
+	s.reject.Store(&smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "refused for " + blob})
+	_, err := newNotifier(t, s.config()).Notify(context.Background(), notifytest.Message())
+	require.ErrorIs(t, err, notify.ErrPermanent)
+	assert.NotContains(t, fmt.Sprintf("%v %+v", err, err), blob)
 }

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/incidentkit/incidentkit/notify"
@@ -230,7 +231,9 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) (notify.Receipt
 	if err != nil {
 		return rc, fmt.Errorf("pagerduty: %w", err)
 	}
-	if reply.DedupKey == "" {
+	if reply.DedupKey == "" || strings.Contains(reply.DedupKey, n.key.Reveal()) {
+		// The receipt is kept and logged: a reply quoting the routing
+		// key does not make it one.
 		reply.DedupKey = ev.DedupKey
 	}
 	rc.ID = reply.DedupKey

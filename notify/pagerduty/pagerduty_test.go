@@ -200,3 +200,15 @@ func TestNotifierConformance(t *testing.T) {
 		Message: func() notify.Message { return message("opened", `{}`, "preparation", true) },
 	})
 }
+
+func TestReceiptNeverHoldsTheRoutingKey(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = io.WriteString(w, `{"status":"success","dedup_key":"`+routingKey+`"}`)
+	}))
+	t.Cleanup(srv.Close)
+	r, err := newNotifier(t, srv.URL+"/v2/enqueue").Notify(context.Background(), message("opened", "", "identification", true))
+	require.NoError(t, err)
+	assert.Equal(t, notify.Receipt{ID: "INC-000042", Status: http.StatusAccepted}, r, "the dedup key sent")
+}

@@ -37,6 +37,9 @@ const DefaultHistoryLimit = 1000
 // for (Slack's recommended page size).
 const historyPage = 200
 
+// messageTS is what a Slack message timestamp (ts) looks like.
+var messageTS = regexp.MustCompile(`^[0-9]{1,20}\.[0-9]{1,20}$`)
+
 // channelID is what a Slack conversation ID looks like.
 var channelID = regexp.MustCompile(`^[CGD][A-Z0-9]{2,}$`)
 
@@ -195,7 +198,8 @@ func (a *api) thread(ctx context.Context, log *slog.Logger, incidentID string, r
 			return "", a.classify("conversations.history", err, r)
 		}
 		for _, msg := range h.Messages {
-			if msg.Metadata.EventType != ThreadEventType || (msg.ThreadTimestamp != "" && msg.ThreadTimestamp != msg.Timestamp) {
+			if msg.Metadata.EventType != ThreadEventType || !messageTS.MatchString(msg.Timestamp) ||
+				(msg.ThreadTimestamp != "" && msg.ThreadTimestamp != msg.Timestamp) {
 				continue
 			}
 			if id, _ := msg.Metadata.EventPayload["incident_id"].(string); id == incidentID {
@@ -249,8 +253,10 @@ func (a *api) post(ctx context.Context, n *Notifier, m notify.Message, thread st
 	if err != nil {
 		return "", a.classify("chat.postMessage", err, r)
 	}
-	if ts == "" {
-		return "", notify.Retry(errors.New("slack: chat.postMessage: the reply has no message timestamp"), 0)
+	if !messageTS.MatchString(ts) {
+		// A ts is kept, logged and sent back as a thread's: one that is
+		// not a timestamp is not taken, whatever it holds.
+		return "", notify.Retry(errors.New("slack: chat.postMessage: the reply has no valid message timestamp"), 0)
 	}
 	return ts, nil
 }

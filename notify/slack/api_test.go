@@ -516,3 +516,23 @@ func TestAPIConformance(t *testing.T) {
 		})
 	})
 }
+
+func TestAPIRefusesATimestampThatIsNone(t *testing.T) {
+	t.Parallel()
+	f := newFakeAPI(t)
+	f.fail = func(w http.ResponseWriter, method string, _ map[string][]string) bool {
+		if method != "chat.postMessage" {
+			return false
+		}
+		// A reply that quotes the token where the message's ts goes.
+		_, _ = w.Write([]byte(`{"ok":true,"channel":"C0123ABCD","ts":"` + botToken + `"}`))
+		return true
+	}
+	n, err := slack.New(slack.Config{Token: notify.NewSecret(botToken), Channel: f.channel, APIURL: f.srv.URL + "/api/",
+		Client: notify.NewHTTPClient(notify.HTTPConfig{Allow: loopback})})
+	require.NoError(t, err)
+	r, err := n.Notify(context.Background(), notifytest.Message())
+	require.ErrorIs(t, err, notify.ErrRetry)
+	assert.Empty(t, r.ID)
+	assert.NotContains(t, fmt.Sprint(err), "SECRET")
+}

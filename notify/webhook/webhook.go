@@ -59,6 +59,10 @@ type Notifier struct {
 	prefix string
 	client *http.Client
 	now    func() time.Time
+	// secrets are the signing secrets, each also without its whsec_
+	// prefix, taken out of errors: a receiver refusing a signature may
+	// quote the secret it expected.
+	secrets []notify.Secret
 }
 
 // secretKey is a decoded signing key, kept behind a pointer so that
@@ -85,6 +89,7 @@ func New(cfg Config) (*Notifier, error) {
 			continue
 		}
 		n.keys = append(n.keys, secretKey{key: &key})
+		n.secrets = append(n.secrets, s, notify.NewSecret(strings.TrimPrefix(s.Reveal(), "whsec_")))
 	}
 	if len(problems) > 0 {
 		return nil, &notify.InputError{Problems: problems}
@@ -146,7 +151,7 @@ func (n *Notifier) Event(m notify.Message) Event {
 
 // Notify posts m as a signed CloudEvent. The receipt holds the reply's
 // HTTP status; errors are classified with notify.HTTPError and never show
-// the URL.
+// the URL nor a signing secret.
 func (n *Notifier) Notify(ctx context.Context, m notify.Message) (notify.Receipt, error) {
 	if err := ctx.Err(); err != nil {
 		return notify.Receipt{}, notify.Retry(err, 0)
@@ -164,11 +169,20 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) (notify.Receipt
 	header.Set("webhook-id", m.Key)
 	header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
 	header.Set("webhook-signature", n.sign(m.Key, ts, body))
-	rc, err := notify.HTTPPost{Client: n.client, URL: n.url, Header: header, Body: body}.Send(ctx, n.now)
+	rc, err := notify.HTTPPost{Client: n.client, URL: n.url, Header: header, Body: body, Redact: n.redact}.Send(ctx, n.now)
 	if err != nil {
 		return rc, fmt.Errorf("webhook: %w", err)
 	}
 	return rc, nil
+}
+
+// redact takes the URL and the signing secrets out of err.
+func (n *Notifier) redact(err error) error {
+	err = n.url.Redact(err)
+	for _, s := range n.secrets {
+		err = s.Redact(err)
+	}
+	return err
 }
 
 // sign returns the webhook-signature header: one "v1,<signature>" per key,

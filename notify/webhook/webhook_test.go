@@ -223,3 +223,17 @@ func TestNotifierRefusesInternalAddressesByDefault(t *testing.T) {
 	assert.ErrorIs(t, err, notify.ErrBlockedAddress)
 	assert.Empty(t, rcv.bodies)
 }
+
+func TestNotifierErrorsShowNoSigningSecret(t *testing.T) {
+	t.Parallel()
+	s := secret(7)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		// A receiver refusing the signature, quoting the secret it
+		// expected, whole and without its prefix.
+		http.Error(w, "bad signature, expected "+s.Reveal()+" ("+strings.TrimPrefix(s.Reveal(), "whsec_")+")", http.StatusUnauthorized)
+	}))
+	t.Cleanup(srv.Close)
+	_, err := notifier(t, srv.URL+"/hooks/in", time.Now(), s).Notify(context.Background(), notifytest.Message())
+	require.ErrorIs(t, err, notify.ErrUnauthorized)
+	assert.NotContains(t, fmt.Sprintf("%v %+v", err, err), strings.TrimPrefix(s.Reveal(), "whsec_"))
+}
