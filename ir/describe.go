@@ -85,7 +85,11 @@ func Describe(m *phases.Model, e Event) string {
 	case *StatusUpdate:
 		return fmt.Sprintf("posted a status update for %s: %s", words(string(d.Audience)), d.Text)
 	case *NotificationFailed:
-		return fmt.Sprintf("could not notify channel %s of %s after %d attempts: %s", d.Channel, words(string(d.Event)), d.Attempts, d.Error)
+		attempts := "attempts"
+		if d.Attempts == 1 {
+			attempts = "attempt"
+		}
+		return fmt.Sprintf("could not notify channel %s of %s after %d %s: %s", d.Channel, eventNoun(d.Event), d.Attempts, attempts, d.Error)
 	case *ReviewRecorded:
 		s := "recorded the post-incident review"
 		if d.Review.Revision > 1 {
@@ -139,3 +143,35 @@ func describeImpact(im Impact) string {
 
 // words turns a name such as incident_commander into words.
 func words(name string) string { return strings.ReplaceAll(name, "_", " ") }
+
+// eventNouns name what an event of each type reports, for sentences about
+// the event rather than of it.
+var eventNouns = map[EventType]string{
+	EventOpened:            "the opening",
+	EventPhaseChanged:      "a phase change",
+	EventSeverityChanged:   "a severity change",
+	EventPriorityChanged:   "a priority change",
+	EventImpactAssessed:    "an impact assessment",
+	EventRoleAssigned:      "a role assignment",
+	EventRoleUnassigned:    "a role unassignment",
+	EventTaskAdded:         "a new task",
+	EventTaskCompleted:     "a completed task",
+	EventObservableAdded:   "a new observable",
+	EventAssetAdded:        "a new asset",
+	EventNoteAdded:         "a note",
+	EventDecisionRecorded:  "a decision",
+	EventVerdictSet:        "a verdict",
+	EventEvidenceCollected: "collected evidence",
+	EventStatusUpdate:      "a status update",
+	EventReviewRecorded:    "the post-incident review",
+	EventFollowUpAdded:     "a new follow-up action",
+	EventFollowUpDone:      "a completed follow-up action",
+}
+
+// eventNoun returns what an event of type t reports, as a noun phrase.
+func eventNoun(t EventType) string {
+	if n, ok := eventNouns[t]; ok {
+		return n
+	}
+	return "the " + words(string(t)) + " event"
+}

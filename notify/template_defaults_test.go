@@ -68,7 +68,7 @@ func templateCases() []templateCase {
 		{"status_update", msg("status_update", "posted a status update for executives: Contained to one laptop. Next update at 14:00.", "",
 			`{"audience":"executives","text":"Contained to one laptop. Next update at 14:00."}`,
 			func(m *notify.Message) { m.Audience = notify.AudienceExecutives })},
-		{"notification_failed", msg("notification_failed", "could not notify channel mail of phase changed after 5 attempts: 554 refused", "",
+		{"notification_failed", msg("notification_failed", "could not notify channel mail of a phase change after 5 attempts: 554 refused", "",
 			`{"channel":"mail","key":"INC-000042/7/1","event":"phase_changed","delivery":9,"attempts":5,"error":"554 refused"}`,
 			func(m *notify.Message) { m.Event.Actor = notify.Actor{ID: "dispatcher", Kind: "service"} })},
 		{"default", msg("observable_added", "recorded malicious ip 203.0.113.47", "", `{"observable":{"type":"ip","value":"203.0.113.47","malicious":true}}`)},

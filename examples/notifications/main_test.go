@@ -30,7 +30,7 @@ func TestRun(t *testing.T) {
 		"slack #ir-finance, colour #E01E5A: [HIGH] INC-2026-0107",
 		"held back by TLP from customer-status, cleared for TLP:CLEAR, as the incident is TLP:AMBER+STRICT",
 		"The SOAR endpoint refused 3 requests, all with webhook-id INC-2026-0107/6/1: the delivery is dead.",
-		"On the timeline: Notification dispatcher could not notify channel soar of phase changed",
+		"On the timeline: Notification dispatcher could not notify channel soar of a phase change",
 		"slack #ir-finance, colour #E01E5A: [HIGH] INC-2026-0107 Ransomware loader on the payroll file server: Notification failed on channel soar — Notification dispatcher could not notify channel soar",
 		"ReplayChannel made its 1 dead delivery pending again",
 		"soar: INC-2026-0107/6/1 (signature verified)  Alice Moreau moved the incident from Identification to Containment",
