@@ -49,8 +49,8 @@ type tamperedError struct {
 }
 
 func (e tamperedError) Error() string {
-	return fmt.Sprintf("custody of %s does NOT verify: %d problem(s) found (keep the data directory as it is and investigate; irctl export %s keeps a copy)",
-		e.id, e.problems, e.id)
+	return fmt.Sprintf("custody of %s does NOT verify: %d problem(s) found (keep the data directory as it is, copy it for the investigation, and compare with a backup or an exported bundle)",
+		e.id, e.problems)
 }
 
 // opError is an error of a change to incident id, which lets explain say
@@ -110,14 +110,17 @@ func explain(err error) (string, int) {
 	case errors.Is(err, phases.ErrUnknownAction):
 		return fmt.Sprintf("%v (see the actions open to %s: irctl actions %s)", err, id, id), exitInvalid
 	case errors.As(err, &transition):
-		return fmt.Sprintf("cannot %s %s: %s (see what it can do: irctl actions %s)", verb(transition.Action), id, transition.Reason, id), exitRefused
+		return fmt.Sprintf("cannot %s %s: %s, and it is in %s (see what it can do: irctl actions %s)",
+			verb(transition.Action), id, transition.Reason, transition.From, id), exitRefused
 	case errors.As(err, &denied):
 		return fmt.Sprintf("not allowed: %v (ask someone the policy allows, or act as them with --actor)", err), exitRefused
 	case errors.Is(err, evidence.ErrDenied), errors.Is(err, ir.ErrUnauthorized):
 		return fmt.Sprintf("not allowed: %v", err), exitRefused
 	case errors.Is(err, ir.ErrInvalid), errors.Is(err, evidence.ErrInvalid), errors.Is(err, notify.ErrInvalid):
 		return err.Error() + " (fix the value and run the command again; each command's --help lists what it takes)", exitInvalid
-	case errors.Is(err, ir.ErrNotFound), errors.Is(err, evidence.ErrNotFound), errors.Is(err, notify.ErrNotFound):
+	case errors.Is(err, notify.ErrNotFound):
+		return err.Error() + " (see the dead deliveries: irctl deliveries --dead)", exitNotFound
+	case errors.Is(err, ir.ErrNotFound), errors.Is(err, evidence.ErrNotFound):
 		return err.Error() + " (check the ID: irctl list, irctl show " + id + ")", exitNotFound
 	case errors.Is(err, ir.ErrRefused):
 		return err.Error() + " (see what it can do: irctl actions " + id + ")", exitRefused

@@ -22,7 +22,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 func exactArgs(names ...string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != len(names) {
-			return fmt.Errorf("%s takes %d argument(s), %s; got %d", cmd.CommandPath(), len(names), strings.Join(names, " "), len(args))
+			return fmt.Errorf("%s takes %s; got %d argument(s)", cmd.CommandPath(), strings.Join(names, " "), len(args))
 		}
 		return nil
 	}
@@ -432,7 +432,7 @@ change the actor may not make now.`,
 			}
 			fmt.Fprintf(a.stdout, "%s is in %s (%s). As %s:\n\n", inc.ID, inc.Phase, r.Model().PhaseTitle(inc.Phase), actorName(actor))
 			w := a.table()
-			row(w, "ACTION", "TO", "", "WHY NOT")
+			row(w, "ACTION", "TO", "STATE", "WHY NOT")
 			for _, o := range p.Actions {
 				state := "allowed"
 				if o.Err != nil {
@@ -455,7 +455,9 @@ change the actor may not make now.`,
 			}
 			var refused []string
 			for _, c := range p.Changes {
-				if c.Err == nil {
+				var invalid *ir.InvalidError
+				if c.Err == nil || c.Operation == ir.OpUnassign && errors.As(c.Err, &invalid) {
+					// Taking away a role no one holds is not worth a line.
 					continue
 				}
 				name := string(c.Operation)
