@@ -76,9 +76,6 @@ Exit status:
   irctl act INC-20261206-0912-3fa2c contain --reason "one account compromised"`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		PersistentPreRun: func(*cobra.Command, []string) {
-			a.ran = true
-		},
 	}
 	data := os.Getenv(envData)
 	if data == "" {
@@ -119,7 +116,22 @@ Exit status:
 			c.Args = cobra.NoArgs
 		}
 	}
+	a.markRuns(root)
 	return root
+}
+
+// markRuns makes every command under c set a.ran when it starts running,
+// once cobra has checked its arguments and flags.
+func (a *app) markRuns(c *cobra.Command) {
+	if run := c.RunE; run != nil {
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			a.ran = true
+			return run(cmd, args)
+		}
+	}
+	for _, sub := range c.Commands() {
+		a.markRuns(sub)
+	}
 }
 
 // open opens the data directory, once.

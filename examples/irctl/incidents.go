@@ -668,6 +668,9 @@ func (a *app) taskCommand() *cobra.Command {
 			if err != nil {
 				return nil, "", &ir.InvalidError{Field: "task", Value: args[0], Reason: "must be a task number (see irctl show)"}
 			}
+			if _, ok := inc.Task(n); !ok {
+				return nil, "", notFoundError{what: "task " + args[0] + " in " + string(inc.ID), hint: "see its tasks: irctl show " + string(inc.ID)}
+			}
 			inc, err = r.CompleteTask(ctx, actor, inc.ID, n, outcome)
 			return inc, "task " + args[0] + " done", err
 		})

@@ -111,6 +111,9 @@ func (a *app) followUpCommand() *cobra.Command {
 			if err != nil {
 				return nil, "", &ir.InvalidError{Field: "follow-up", Value: args[0], Reason: "must be a follow-up number (see irctl show)"}
 			}
+			if _, ok := inc.FollowUp(n); !ok {
+				return nil, "", notFoundError{what: "follow-up " + args[0] + " in " + string(inc.ID), hint: "see its follow-ups: irctl show " + string(inc.ID)}
+			}
 			inc, err = r.CompleteFollowUp(ctx, actor, inc.ID, n, outcome)
 			return inc, "follow-up " + args[0] + " done", err
 		})
