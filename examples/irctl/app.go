@@ -151,7 +151,7 @@ func (a *app) open(ctx context.Context) (*sqlite.Dir, error) {
 		},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("cannot open the data directory %s: %w", a.data, err)
+		return nil, dataDirError{path: a.data, err: err}
 	}
 	a.dir = d
 	return d, nil

@@ -53,6 +53,18 @@ func (e tamperedError) Error() string {
 		e.id, e.problems)
 }
 
+// dataDirError is a data directory that cannot be opened; its error says
+// how to fix it where it can (a mode to change, a key to restore).
+type dataDirError struct {
+	path string
+	err  error
+}
+
+func (e dataDirError) Error() string {
+	return fmt.Sprintf("cannot open the data directory %s: %v (give another with --data or %s)", e.path, e.err, envData)
+}
+func (e dataDirError) Unwrap() error { return e.err }
+
 // opError is an error of a change to incident id, which lets explain say
 // what to do next in that incident's terms.
 type opError struct {
@@ -73,13 +85,14 @@ func change(id string, err error) error {
 
 // explain turns err into a one-line message that says what to do next, and
 // the exit status that tells its kind apart.
-func explain(err error) (string, int) {
+func explain(err error, cmd string) (string, int) {
 	id := "ID"
 	var op opError
 	if errors.As(err, &op) {
 		id = op.id
 	}
 	var tampered tamperedError
+	var dataDir dataDirError
 	var guard *phases.GuardError
 	var transition *phases.TransitionError
 	var denied *ir.DeniedError
@@ -90,8 +103,10 @@ func explain(err error) (string, int) {
 		return err.Error(), exitTampered
 	case errors.Is(err, evidence.ErrTampered):
 		return err.Error() + " (the evidence does not verify: keep the data directory as it is and investigate)", exitTampered
+	case errors.As(err, &dataDir):
+		return err.Error(), exitFailure
 	case errors.As(err, &usage):
-		return err.Error() + " (see irctl --help)", exitInvalid
+		return err.Error() + " (see " + cmd + " --help)", exitInvalid
 	case errors.As(err, &nf):
 		return err.Error(), exitNotFound
 	case errors.As(err, &guard):
@@ -117,7 +132,7 @@ func explain(err error) (string, int) {
 	case errors.Is(err, evidence.ErrDenied), errors.Is(err, ir.ErrUnauthorized):
 		return fmt.Sprintf("not allowed: %v", err), exitRefused
 	case errors.Is(err, ir.ErrInvalid), errors.Is(err, evidence.ErrInvalid), errors.Is(err, notify.ErrInvalid):
-		return err.Error() + " (fix the value and run the command again; each command's --help lists what it takes)", exitInvalid
+		return err.Error() + " (fix it and run the command again; see " + cmd + " --help)", exitInvalid
 	case errors.Is(err, notify.ErrNotFound):
 		return err.Error() + " (see the dead deliveries: irctl deliveries --dead)", exitNotFound
 	case errors.Is(err, ir.ErrNotFound), errors.Is(err, evidence.ErrNotFound):

@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err != nil && !a.ran {
 		// Cobra refused the command line before any command ran: an
 		// unknown command, a wrong number of arguments, a bad flag.
@@ -77,7 +77,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err == nil {
 		return exitOK
 	}
-	msg, code := explain(err)
+	path := "irctl"
+	if cmd != nil {
+		path = cmd.CommandPath()
+	}
+	msg, code := explain(err, path)
 	fmt.Fprintln(stderr, "irctl: "+oneLine(msg))
 	return code
 }
