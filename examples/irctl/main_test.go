@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,6 +51,8 @@ type cli struct {
 	t     *testing.T
 	data  string
 	actor string
+	// stdin, if set, is the next run's standard input.
+	stdin string
 }
 
 // newCLI returns a cli on a fresh data directory, acting as Alice.
@@ -70,6 +74,7 @@ func (c *cli) run(args ...string) result {
 	cmd.Env = append(os.Environ(), envData+"="+c.data, envActor+"="+c.actor)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Stdin, c.stdin = strings.NewReader(c.stdin), ""
 	err := cmd.Run()
 	code := 0
 	if err != nil {
@@ -314,7 +319,13 @@ func TestTamperDetected(t *testing.T) {
 	content := filepath.Join(t.TempDir(), "dropper.bin")
 	require.NoError(t, os.WriteFile(content, []byte("MZ the dropper's bytes"), 0o600))
 	c.ok("evidence", "add", id, content, "--kind", "file", "--reason", "the dropper")
+	// Evidence streamed from standard input needs a name.
+	c.stdin = "the dropper's network capture"
+	assert.Contains(t, c.fails(exitInvalid, "evidence", "add", id, "-"), "--name")
+	c.stdin = "the dropper's network capture"
+	assert.Contains(t, c.ok("evidence", "add", id, "-", "--name", "dropper.pcap", "--kind", "packet_capture"), "EX-002")
 	assert.Contains(t, c.ok("verify", id), "VERIFIED")
+	// The dropper's content is altered in the locker; the capture is not.
 
 	var blobs []string
 	require.NoError(t, filepath.WalkDir(filepath.Join(c.data, sqlite.DirEvidence), func(path string, e fs.DirEntry, err error) error {
@@ -323,9 +334,14 @@ func TestTamperDetected(t *testing.T) {
 		}
 		return err
 	}))
-	require.Len(t, blobs, 1)
-	require.NoError(t, os.Chmod(blobs[0], 0o600))
-	require.NoError(t, os.WriteFile(blobs[0], []byte("MZ a different dropper"), 0o600))
+	require.Len(t, blobs, 2)
+	for _, b := range blobs {
+		if !strings.HasSuffix(b, sha256hex("MZ the dropper's bytes")) {
+			continue
+		}
+		require.NoError(t, os.Chmod(b, 0o600))
+		require.NoError(t, os.WriteFile(b, []byte("MZ a different dropper"), 0o600))
+	}
 
 	r := c.run("verify", id)
 	assert.Equal(t, exitTampered, r.code, r.stderr)
@@ -341,6 +357,12 @@ func TestTamperDetected(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep))
 	assert.False(t, rep.OK)
 	assert.Len(t, rep.Problems, 1)
+}
+
+// sha256hex is the SHA-256 of s in hex.
+func sha256hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }
 
 // TestDeliveries runs a dispatcher whose channel refuses every message on
