@@ -295,12 +295,35 @@ func when(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05Z")
 }
 
-// duration formats a duration for people, to the second.
+// duration formats a duration for people, in days, hours, minutes and
+// seconds, leaving out the units that are zero: "3d8h19m", "49m", "12s".
 func duration(d time.Duration) string {
-	if d == 0 {
+	d = d.Round(time.Second)
+	if d <= 0 {
 		return "-"
 	}
-	return d.Round(time.Second).String()
+	var b strings.Builder
+	for _, u := range []struct {
+		unit time.Duration
+		name string
+	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
+		if n := d / u.unit; n > 0 {
+			fmt.Fprintf(&b, "%d%s", n, u.name)
+			d -= n * u.unit
+		}
+	}
+	return b.String()
+}
+
+// parseTime reads a time given on the command line: RFC 3339, or
+// "YYYY-MM-DD HH:MM" in UTC.
+func parseTime(field, s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339, "2006-01-02 15:04", "2006-01-02T15:04"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, &ir.InvalidError{Field: field, Value: s, Reason: "must be a time such as 2026-03-02T07:52:00Z or \"2026-03-02 07:52\" (UTC)"}
 }
 
 // actorName shows an actor as "Name (id)", or its ID alone.

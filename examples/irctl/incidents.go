@@ -31,7 +31,7 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 // openCommand: irctl open TITLE.
 func (a *app) openCommand() *cobra.Command {
 	var n ir.NewIncident
-	var severity, category, tlp, model string
+	var severity, category, tlp, model, occurred, detected string
 	var observables []string
 	cmd := &cobra.Command{
 		Use:   "open TITLE",
@@ -55,6 +55,16 @@ func (a *app) openCommand() *cobra.Command {
 			n.TLP = ir.TLP(strings.ToUpper(tlp))
 			if tlp != "" && !strings.HasPrefix(string(n.TLP), "TLP:") {
 				n.TLP = "TLP:" + n.TLP
+			}
+			if occurred != "" {
+				if n.OccurredAt, err = parseTime("occurred", occurred); err != nil {
+					return err
+				}
+			}
+			if detected != "" {
+				if n.DetectedAt, err = parseTime("detected", detected); err != nil {
+					return err
+				}
 			}
 			for _, o := range observables {
 				obs, err := parseObservable(o)
@@ -82,6 +92,8 @@ func (a *app) openCommand() *cobra.Command {
 	f.StringSliceVarP(&n.Labels, "label", "l", nil, "a label; repeat for more")
 	f.StringArrayVar(&observables, "observable", nil, "an indicator known at the outset, TYPE:VALUE (such as domain:payroll-update.example); repeat for more")
 	f.StringVar(&model, "model", phases.SANS.Name(), "the phase model the incident follows (see irctl models)")
+	f.StringVar(&occurred, "occurred", "", "when the incident began, if known (RFC 3339, or \"YYYY-MM-DD HH:MM\" in UTC)")
+	f.StringVar(&detected, "detected", "", "when it was detected (default now)")
 	_ = cmd.MarkFlagRequired("severity")
 	_ = cmd.RegisterFlagCompletionFunc("severity", completeFixed(severityNames...))
 	_ = cmd.RegisterFlagCompletionFunc("category", completeFixed(categoryNames...))

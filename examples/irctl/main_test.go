@@ -135,7 +135,8 @@ func (c *cli) open(args ...string) string {
 func TestWholeIncident(t *testing.T) {
 	c := newCLI(t)
 	id := c.open("Credential phishing against finance", "--severity", "high", "--category", "phishing",
-		"--label", "finance", "--observable", "domain:payroll-update.example")
+		"--label", "finance", "--observable", "domain:payroll-update.example",
+		"--occurred", "2026-01-05 07:52", "--detected", "2026-01-05T08:41:00Z")
 	c.ok("act", id, "identify", "--reason", "three reports of the same e-mail")
 
 	// Containment needs an incident commander: refused, saying what to do.
@@ -271,7 +272,7 @@ func TestWholeIncident(t *testing.T) {
 	c.json(&metrics, "metrics")
 	assert.Equal(t, 1, metrics.All.Incidents)
 	assert.Equal(t, 1, metrics.BySeverity["critical"].Incidents)
-	assert.Regexp(t, `(?m)^critical\s+1\s+`, c.ok("metrics"))
+	assert.Regexp(t, `(?m)^critical\s+1\s+49m / 49m / 49m\s+`, c.ok("metrics"))
 
 	assert.Contains(t, c.ok("reopen", id, "--reason", "the same sender is back"), "phase identification")
 }
