@@ -25,7 +25,10 @@ const (
 // usageError is a bad command line: an unknown flag, a missing argument.
 type usageError struct{ err error }
 
+// Error returns the refusal.
 func (e usageError) Error() string { return e.err.Error() }
+
+// Unwrap returns the refusal.
 func (e usageError) Unwrap() error { return e.err }
 
 // notFoundError is something the user named that does not exist.
@@ -34,6 +37,7 @@ type notFoundError struct {
 	hint string
 }
 
+// Error says what was not found and where to look.
 func (e notFoundError) Error() string {
 	if e.hint == "" {
 		return "no " + e.what
@@ -48,6 +52,7 @@ type tamperedError struct {
 	problems int
 }
 
+// Error says that the case does not verify and what to do.
 func (e tamperedError) Error() string {
 	return fmt.Sprintf("custody of %s does NOT verify: %d problem(s) found (keep the data directory as it is, copy it for the investigation, and compare with a backup or an exported bundle)",
 		e.id, e.problems)
@@ -60,9 +65,12 @@ type dataDirError struct {
 	err  error
 }
 
+// Error says which directory and why.
 func (e dataDirError) Error() string {
 	return fmt.Sprintf("cannot open the data directory %s: %v (give another with --data or %s)", e.path, e.err, envData)
 }
+
+// Unwrap returns why the directory cannot be opened.
 func (e dataDirError) Unwrap() error { return e.err }
 
 // opError is an error of a change to incident id, which lets explain say
@@ -72,7 +80,10 @@ type opError struct {
 	err error
 }
 
+// Error returns the change's error.
 func (e opError) Error() string { return e.err.Error() }
+
+// Unwrap returns the change's error.
 func (e opError) Unwrap() error { return e.err }
 
 // change wraps err, the error of a change to incident id, for explain.
