@@ -18,7 +18,7 @@
 //	irctl open "Credential phishing against finance" --severity high --category phishing
 //	irctl list --open
 //	irctl actions INC-…            # what can be done next, and why the rest cannot
-//	irctl assign INC-… commander alice:"Alice Moreau"
+//	irctl assign INC-… commander "alice:Alice Moreau"
 //	irctl act INC-… contain --reason "one account compromised"
 //	irctl evidence add INC-… mail-gw.log --kind log --reason "the phishing e-mail's delivery"
 //	irctl show INC-…
@@ -38,6 +38,13 @@
 //	4  refused: a guard of the phase model or the access policy does not allow it
 //	5  conflict: someone else changed it at the same time; try again
 //	6  tampering detected: the chain of custody or the evidence content does not verify
+//
+// Incidents follow the built-in model they were opened with (SANS PICERL
+// unless "irctl open --model" names another; "irctl models" lists them),
+// with the model's own guards. Every change also leaves its notification
+// in the store's outbox, in the same transaction, for a notification
+// dispatcher running on the same directory to deliver; "irctl
+// deliveries" reads the record of what it delivered.
 //
 // irctl uses only incidentkit's public API.
 package main
