@@ -208,10 +208,10 @@ func (a *app) incident(ctx context.Context, id string) (*ir.Incident, *ir.Respon
 		return nil, nil, err
 	}
 	inc, err := d.Store.Get(ctx, ir.ID(id))
+	if errors.Is(err, ir.ErrNotFound) {
+		inc, err = a.shortID(ctx, id)
+	}
 	if err != nil {
-		if errors.Is(err, ir.ErrNotFound) {
-			return nil, nil, notFoundError{what: "incident " + id, hint: "list them: irctl list"}
-		}
 		return nil, nil, err
 	}
 	m, ok := phases.Lookup(inc.Model)
@@ -223,6 +223,42 @@ func (a *app) incident(ctx context.Context, id string) (*ir.Incident, *ir.Respon
 		return nil, nil, err
 	}
 	return inc, r, nil
+}
+
+// shortID finds the one incident whose ID ends with "-" and short, such as
+// the random part of an ID irctl made ("3fa2c"), as people say it.
+func (a *app) shortID(ctx context.Context, short string) (*ir.Incident, error) {
+	notFound := notFoundError{what: "incident " + short, hint: "list them: irctl list"}
+	if short == "" || strings.Contains(short, "-") {
+		return nil, notFound
+	}
+	var found []*ir.Incident
+	for q := (ir.Query{Limit: ir.MaxPageSize}); ; {
+		page, err := a.dir.Store.List(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, inc := range page.Incidents {
+			if strings.HasSuffix(string(inc.ID), "-"+short) {
+				found = append(found, inc)
+			}
+		}
+		if page.Next == "" {
+			break
+		}
+		q.After = page.Next
+	}
+	switch len(found) {
+	case 0:
+		return nil, notFound
+	case 1:
+		return found[0], nil
+	}
+	ids := make([]string, len(found))
+	for i, inc := range found {
+		ids[i] = string(inc.ID)
+	}
+	return nil, usageError{fmt.Errorf("%s names %d incidents: %s; give the whole ID", short, len(found), strings.Join(ids, ", "))}
 }
 
 // actor returns the actor of changes: --actor, $INCIDENTKIT_ACTOR, or the

@@ -88,7 +88,7 @@ stderr is a terminal.`,
 			}
 			item, err := r.CollectEvidence(ctx, actor, inc.ID, c)
 			if err != nil {
-				return change(args[0], err)
+				return change(string(inc.ID), err)
 			}
 			if a.json {
 				return a.printJSON(item)
@@ -162,7 +162,7 @@ func (a *app) custodyCommand() *cobra.Command {
 			}
 			history, err := a.dir.Ledger.History(ctx, inc.ID.Case(), ref.Item)
 			if err != nil {
-				return change(args[0], err)
+				return change(string(inc.ID), err)
 			}
 			if a.json {
 				return a.printJSON(struct {
@@ -217,7 +217,7 @@ status 6 if there is any.`,
 				return nil
 			}
 			if err != nil {
-				return change(args[0], err)
+				return change(string(inc.ID), err)
 			}
 			problems := make([]string, 0, len(rep.Problems))
 			for _, p := range rep.Problems {
@@ -282,7 +282,7 @@ examples/custody-verify, against the verifier key export prints.`,
 			if err := a.writeFile(out, func(w io.Writer) error {
 				return bundle.Export(ctx, w, a.dir.Ledger, a.dir.Blobs, inc.ID.Case(), bundle.Options{IncludeBlobs: content, Checkpoint: true})
 			}); err != nil {
-				return change(args[0], err)
+				return change(string(inc.ID), err)
 			}
 			if a.json {
 				return a.printJSON(map[string]any{"case": inc.ID, "file": out, "content": content, "verifier_key": a.dir.VerifierKey})

@@ -405,7 +405,7 @@ change the actor may not make now.`,
 			}
 			p, err := r.Allowed(ctx, actor, inc.ID)
 			if err != nil {
-				return change(args[0], err)
+				return change(string(inc.ID), err)
 			}
 			if a.json {
 				type option struct {
@@ -536,9 +536,10 @@ func (a *app) actCommand() *cobra.Command {
 				return err
 			}
 			action := phases.Action(strings.ReplaceAll(strings.TrimSpace(args[1]), "-", "_"))
+			id := string(inc.ID)
 			inc, err = r.Transition(ctx, actor, inc.ID, action, reason)
 			if err != nil {
-				return change(args[0], err)
+				return change(id, err)
 			}
 			return a.printIncidentLine(inc, string(action))
 		},
@@ -567,9 +568,10 @@ func (a *app) simpleChange(use, short, example string, args []string, next func(
 			if err != nil {
 				return err
 			}
+			id := string(inc.ID)
 			inc, what, err := do(ctx, r, actor, inc, args[1:])
 			if err != nil {
-				return change(args[0], err)
+				return change(id, err)
 			}
 			return a.printIncidentLine(inc, what)
 		},

@@ -427,6 +427,11 @@ func TestModelsAndCompletion(t *testing.T) {
 	id := c.open("DDoS on the shop", "--severity", "high", "--category", "denial_of_service", "--model", "nist-800-61r2")
 	assert.Contains(t, c.ok("act", id, "detect", "--reason", "traffic alarm"), "phase detection_and_analysis")
 	assert.Contains(t, c.ok("diagram", id), "%% NIST SP 800-61r2")
+	// The random end of an ID is enough, as long as it names one incident.
+	short := id[strings.LastIndex(id, "-")+1:]
+	assert.Contains(t, c.ok("show", short), "ID:            "+id+"\n")
+	assert.Contains(t, c.fails(exitRefused, "act", short, "contain"), "cannot contain "+id+": no incident commander is assigned")
+	c.fails(exitNotFound, "show", "zzzzz")
 
 	assert.Contains(t, c.complete("show", ""), id+"\tDDoS on the shop\n")
 	assert.Contains(t, c.complete("act", id, ""), "contain\t")

@@ -52,7 +52,7 @@ timeline. The HTML page needs nothing else to show and prints well.`,
 				Responder: r, Locker: a.dir.Locker, LogOnly: logOnly, Deliveries: a.dir.Store,
 			}, inc.ID)
 			if err != nil {
-				return change(args[0], err)
+				return change(string(inc.ID), err)
 			}
 			if err := a.writeFile(out, func(w io.Writer) error { return write(w, doc) }); err != nil {
 				return err
