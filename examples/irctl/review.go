@@ -23,11 +23,7 @@ func (a *app) reviewCommand() *cobra.Command {
     --factor "the gateway's link rewriting was off for finance" \
     --went-well "reported within the hour" --went-poorly "the EDR alert went to an empty queue" \
     --lesson "route EDR alerts to the on-call" \
-    --follow-up "Roll out FIDO2 keys to finance"
-
-A review recorded again is a new revision: the flags given replace what they
-name, and the rest is kept from the current revision. Follow-ups with an owner
-or a due date are added with irctl followup add.`,
+    --follow-up "Roll out FIDO2 keys to finance"`,
 		[]string{"ID"}, nil,
 		func(ctx context.Context, r *ir.Responder, actor ir.Actor, inc *ir.Incident, _ []string) (*ir.Incident, string, error) {
 			rv := n
@@ -58,6 +54,13 @@ or a due date are added with irctl followup add.`,
 			}
 			return inc, "review revision " + strconv.Itoa(inc.Review.Revision) + " recorded", nil
 		})
+	cmd.Long = `review records the post-incident review on the incident and its timeline.
+The built-in models close an incident from their review phase only once a
+review names a root cause.
+
+A review recorded again is a new revision: the flags given replace what they
+name, and the rest is kept from the current revision. Follow-ups with an owner,
+a due date or a ticket are added with irctl followup add, also after closing.`
 	f := cmd.Flags()
 	f.StringVar(&n.Summary, "summary", "", "what happened, for a reader who was not there (required the first time)")
 	f.StringVar(&n.RootCause, "root-cause", "", "the underlying cause (needed to close)")
