@@ -15,6 +15,8 @@ import (
 	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/evidence/bundle"
 	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/ir/ocsf"
+	"github.com/incidentkit/incidentkit/ir/stix"
 )
 
 // party turns an actor into a party to the chain of custody.
@@ -253,25 +255,43 @@ status 6 if there is any.`,
 	}
 }
 
-// exportCommand: irctl export ID -o FILE.
+// exportCommand: irctl export ID -o FILE [--format custody|ocsf|stix].
 func (a *app) exportCommand() *cobra.Command {
-	var out string
+	var out, format string
 	var content bool
 	cmd := &cobra.Command{
 		Use:   "export ID",
-		Short: "Export an incident's chain of custody as a bundle for custody-verify",
+		Short: "Export an incident: its chain of custody as a bundle, or the incident as OCSF or STIX",
 		Long: `export signs a checkpoint of the case's custody log and writes the case as a
 custody bundle (a deterministic tar file), with the evidence content if
 --content is given. An independent party checks it offline with
-examples/custody-verify, against the verifier key export prints.`,
-		Example:           `  irctl export INC-20261206-0912-3fa2c -o INC-20261206-0912-3fa2c.tar --content`,
+examples/custody-verify, against the verifier key export prints.
+
+With --format ocsf it writes the incident as an OCSF 1.8.0 Incident Finding,
+with --format stix as a STIX 2.1 bundle, both JSON, for SIEMs and threat
+intelligence platforms.`,
+		Example: `  irctl export INC-20261206-0912-3fa2c -o INC-20261206-0912-3fa2c.tar --content
+  irctl export INC-20261206-0912-3fa2c --format stix -o -`,
 		Args:              exactArgs("ID"),
 		ValidArgsFunction: a.completeIncidents(nil),
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			ctx := cmd.Context()
+			format = strings.ToLower(format)
+			switch format {
+			case "custody":
+			case "ocsf", "stix":
+				if content {
+					return usageError{fmt.Errorf("--content goes with --format custody only")}
+				}
+			default:
+				return usageError{fmt.Errorf("--format %q: use custody, ocsf or stix", format)}
+			}
 			inc, _, err := a.incident(ctx, args[0])
 			if err != nil {
 				return err
+			}
+			if format != "custody" {
+				return a.exportRecord(inc, format, out)
 			}
 			if len(inc.Evidence) == 0 {
 				return notFoundError{what: "evidence in " + string(inc.ID) + " to export", hint: "collect some: irctl evidence add " + string(inc.ID) + " FILE"}
@@ -292,9 +312,44 @@ examples/custody-verify, against the verifier key export prints.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&out, "output", "o", "", "the bundle file (default ID.tar)")
-	cmd.Flags().BoolVar(&content, "content", false, "include the evidence content")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "the file to write, - for standard output (default ID.tar, ID.ocsf.json or ID.stix.json)")
+	cmd.Flags().BoolVar(&content, "content", false, "include the evidence content in the custody bundle")
+	cmd.Flags().StringVarP(&format, "format", "f", "custody", "custody, ocsf or stix")
+	_ = cmd.RegisterFlagCompletionFunc("format", completeFixed("custody", "ocsf", "stix"))
 	return cmd
+}
+
+// exportRecord writes inc as an OCSF Incident Finding or a STIX bundle.
+func (a *app) exportRecord(inc *ir.Incident, format, out string) error {
+	var data []byte
+	var err error
+	what := "OCSF Incident Finding"
+	if format == "ocsf" {
+		data, err = ocsf.Marshal(inc, ocsf.Options{})
+	} else {
+		what = "STIX bundle"
+		data, err = stix.Marshal(inc, stix.Options{})
+	}
+	if err != nil {
+		return err
+	}
+	if out == "" {
+		out = string(inc.ID) + "." + format + ".json"
+	}
+	if err := a.writeFile(out, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	}); err != nil {
+		return err
+	}
+	if out == "-" {
+		return nil
+	}
+	if a.json {
+		return a.printJSON(map[string]any{"incident": inc.ID, "format": format, "file": out})
+	}
+	fmt.Fprintf(a.stdout, "Wrote the %s of %s to %s.\n", what, inc.ID, out)
+	return nil
 }
 
 // writeFile writes path through write, atomically: into a temporary file

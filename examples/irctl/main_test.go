@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -265,6 +266,30 @@ func TestWholeIncident(t *testing.T) {
 	assert.True(t, rep.OK(), "bundle: %v", rep.Err())
 	assert.Equal(t, 1, rep.BlobsChecked)
 
+	// The incident as an OCSF Incident Finding and as a STIX bundle.
+	ocsfFile := filepath.Join(t.TempDir(), "finding.json")
+	assert.Contains(t, c.ok("export", id, "--format", "ocsf", "-o", ocsfFile), "Wrote the OCSF Incident Finding of "+id)
+	raw, err := os.ReadFile(ocsfFile)
+	require.NoError(t, err)
+	var finding struct {
+		ClassUID        int                    `json:"class_uid"`
+		StatusID        int                    `json:"status_id"`
+		FindingInfoList []struct{ UID string } `json:"finding_info_list"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &finding))
+	assert.Equal(t, 2005, finding.ClassUID)
+	assert.Equal(t, 5, finding.StatusID, "closed")
+	assert.Equal(t, id, finding.FindingInfoList[0].UID)
+	var stixBundle struct {
+		Type    string
+		Objects []struct{ Type, Name string }
+	}
+	require.NoError(t, json.Unmarshal([]byte(c.ok("export", id, "--format", "stix", "-o", "-")), &stixBundle))
+	assert.Equal(t, "bundle", stixBundle.Type)
+	assert.True(t, slices.ContainsFunc(stixBundle.Objects, func(o struct{ Type, Name string }) bool {
+		return o.Type == "incident" && o.Name == "Credential phishing against finance"
+	}))
+
 	var metrics struct {
 		All        struct{ Incidents int }
 		BySeverity map[string]struct{ Incidents int } `json:"by_severity"`
@@ -303,6 +328,8 @@ func TestBadInput(t *testing.T) {
 	assert.Contains(t, c.fails(exitNotFound, "task", "done", id, "7"), "task")
 	assert.Contains(t, c.fails(exitNotFound, "deliveries", "replay", "99"), "irctl deliveries --dead")
 	assert.Contains(t, c.fails(exitNotFound, "export", id), "irctl evidence add "+id)
+	assert.Contains(t, c.fails(exitInvalid, "export", id, "--format", "pdf"), "use custody, ocsf or stix")
+	assert.Contains(t, c.fails(exitInvalid, "export", id, "--format", "stix", "--content"), "--format custody only")
 
 	// A refusal by the phase: eradication does not leave from preparation.
 	msg := c.fails(exitRefused, "act", id, "eradicate", "--reason", "too early")
