@@ -281,7 +281,8 @@ func (e *exporter) hashSCO(algo, v string) sco {
 	}
 }
 
-// ipSCO returns the ipv4-addr or ipv6-addr of an address or CIDR prefix.
+// ipSCO returns the ipv4-addr or ipv6-addr of an address or CIDR prefix;
+// nothing for a value that is neither, which a stored incident never has.
 // An IPv4 address embedded in IPv6 is written in hex, the form the STIX
 // schema accepts.
 func (e *exporter) ipSCO(v string) sco {
@@ -291,7 +292,9 @@ func (e *exporter) ipSCO(v string) sco {
 		if p.Addr().Is6() {
 			typ = "ipv6-addr"
 		}
-	} else if a, err := netip.ParseAddr(v); err == nil && a.Is6() {
+	} else if a, err := netip.ParseAddr(v); err != nil {
+		return sco{}
+	} else if a.Is6() {
 		typ = "ipv6-addr"
 		if a.Is4In6() {
 			v = a.WithZone("").StringExpanded()

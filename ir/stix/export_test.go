@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -74,7 +75,7 @@ func TestMarshalIsDeterministic(t *testing.T) {
 	// A later version of the incident keeps every object's identity.
 	later := sample()
 	later.Version++
-	later.UpdatedAt = later.UpdatedAt.Add(time61)
+	later.UpdatedAt = later.UpdatedAt.Add(time.Minute)
 	c, err := stix.Marshal(later, stix.Options{})
 	require.NoError(t, err)
 	ids := func(b []byte) []string {
@@ -87,8 +88,6 @@ func TestMarshalIsDeterministic(t *testing.T) {
 	assert.Equal(t, ids(a), ids(c))
 	assert.NotEqual(t, decode(t, a)["id"], decode(t, c)["id"], "a new version is a new bundle")
 }
-
-const time61 = 61e9
 
 // The expressions below come from the STIX 2.1 JSON schemas
 // (stix-2.1/schemas/common/identifier.json and timestamp.json, and the
@@ -404,6 +403,7 @@ func TestHostileText(t *testing.T) {
 		{Type: ir.ObservableURL, Value: `https://example.com/a'b\c"d`, Malicious: true, AddedAt: at(3)},
 		{Type: ir.ObservableUserAgent, Value: hostile, Malicious: true, AddedAt: at(4)},
 		{Type: ir.ObservableOther, Value: hostile, AddedAt: at(5)},
+		{Type: ir.ObservableIP, Value: hostile, Malicious: true, AddedAt: at(6)},
 	}
 	b, err := stix.Marshal(inc, stix.Options{Creator: hostile})
 	require.NoError(t, err)
@@ -415,6 +415,7 @@ func TestHostileText(t *testing.T) {
 		require.NoError(t, err, "pattern %s", ind["pattern"])
 		values[v] = true
 	}
+	assert.Contains(t, ofType(objs, "note")[0]["content"], "ip: "+hostile)
 	for _, o := range inc.Observables[:4] {
 		assert.True(t, values[o.Value], "no pattern matches %q", o.Value)
 	}
@@ -470,4 +471,50 @@ func parsePattern(p string) (path, op, value string, err error) {
 		}
 	}
 	return path, op, b.String(), nil
+}
+
+func TestObservableForms(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		o       ir.Observable
+		typ     string // the SCO's type; "" for none (the observable goes to the note)
+		value   string // the SCO's value or key
+		pattern string
+	}{
+		{ir.Observable{Type: ir.ObservableIP, Value: "::ffff:1.2.3.4"}, "ipv6-addr", "0000:0000:0000:0000:0000:ffff:0102:0304",
+			`[ipv6-addr:value = '0000:0000:0000:0000:0000:ffff:0102:0304']`},
+		{ir.Observable{Type: ir.ObservableIP, Value: "2001:db8::/32"}, "ipv6-addr", "2001:db8::/32", `[ipv6-addr:value ISSUBSET '2001:db8::/32']`},
+		{ir.Observable{Type: ir.ObservableRegistry, Value: `hklm\Software\Run`}, "windows-registry-key", `HKEY_LOCAL_MACHINE\Software\Run`,
+			`[windows-registry-key:key = 'HKEY_LOCAL_MACHINE\\Software\\Run']`},
+		{ir.Observable{Type: ir.ObservableRegistry, Value: `HKEY_USERS\S-1\HKUtil`}, "", "", ""},
+		{ir.Observable{Type: ir.ObservableHost, Value: "ws-1"}, "", "", ""},
+		{ir.Observable{Type: ir.ObservableHost, Value: "ws-1.corp.example"}, "domain-name", "ws-1.corp.example", `[domain-name:value = 'ws-1.corp.example']`},
+		{ir.Observable{Type: ir.ObservableEmail, Value: "o'brien@example.com"}, "email-addr", "o'brien@example.com", `[email-addr:value = 'o\'brien@example.com']`},
+	} {
+		t.Run(tc.o.Value, func(t *testing.T) {
+			t.Parallel()
+			inc := sample()
+			tc.o.Malicious = true
+			tc.o.AddedAt = at(1)
+			inc.Observables = []ir.Observable{tc.o}
+			b, err := stix.Marshal(inc, stix.Options{})
+			require.NoError(t, err)
+			objs := checkBundle(t, b)
+			if tc.typ == "" {
+				assert.Empty(t, ofType(objs, "observed-data"))
+				assert.Contains(t, ofType(objs, "note")[0]["content"], tc.o.Value)
+				return
+			}
+			scos := ofType(objs, tc.typ)
+			require.Len(t, scos, 1)
+			v := scos[0]["value"]
+			if tc.typ == "windows-registry-key" {
+				v = scos[0]["key"]
+			}
+			assert.Equal(t, tc.value, v)
+			inds := ofType(objs, "indicator")
+			require.Len(t, inds, 1)
+			assert.Equal(t, tc.pattern, inds[0]["pattern"])
+		})
+	}
 }
