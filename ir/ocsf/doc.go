@@ -29,7 +29,12 @@
 //     Medium (2) and High (3); "none" has no OCSF level and is Other (99)
 //     with impact "None"; unset is Unknown (0).
 //   - confidence_id: the library records no confidence, so Unknown (0).
-//   - metadata.reporter: who opened the incident.
+//   - message is the title, desc the summary, comment the resolution.
+//   - is_suspected_breach is true for a data breach, or an incident whose
+//     information impact is a privacy or proprietary breach; it is left
+//     out otherwise.
+//   - metadata.reporter: who opened the incident; metadata.uid the
+//     incident ID and version.
 //   - assignee: the incident commander; assignee_group: [Options.Team]. The
 //     class requires at least one of them, so the group is always given.
 //   - observables: one OCSF observable per incident observable, with the
