@@ -84,7 +84,7 @@ type DispatcherConfig struct {
 	// the response rather than hold them up. Run waits at most
 	// PollInterval for it, then makes the pass anyway, so that a store
 	// that is never quiet still has its messages delivered. Default
-	// 10ms; negative means Run does not wait.
+	// 50ms; negative means Run does not wait.
 	Quiet time.Duration
 
 	// MinBackoff and MaxBackoff bound the wait before a retry: the n-th
@@ -214,7 +214,7 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 	defaults(&cfg.AttemptTimeout, 30*time.Second)
 	defaults(&cfg.PollInterval, time.Second)
 	defaults(&cfg.Linger, min(100*time.Millisecond, max(cfg.PollInterval, 0)))
-	defaults(&cfg.Quiet, 10*time.Millisecond)
+	defaults(&cfg.Quiet, 50*time.Millisecond)
 	defaults(&cfg.MinBackoff, time.Second)
 	defaults(&cfg.MaxBackoff, time.Hour)
 	defaults(&cfg.MaxAge, 24*time.Hour)

@@ -205,7 +205,7 @@ func TestRunWaitsForQuiet(t *testing.T) {
 		time.Sleep(2500 * time.Millisecond)
 		o.mu.Lock()
 		assert.Equal(t, []time.Time{start.Add(time.Second), start.Add(2100 * time.Millisecond)}, o.claims)
-		assert.Equal(t, repeat(10*time.Millisecond, 3), o.asked, "the default quiet is asked for before each pass")
+		assert.Equal(t, repeat(50*time.Millisecond, 3), o.asked, "the default quiet is asked for before each pass")
 		o.mu.Unlock()
 
 		// Once it is quiet, passes follow the linger alone.
