@@ -384,9 +384,10 @@ type Waiter interface {
 
 // Quieter is an [Outbox] whose store can say when it is quiet: Quiet
 // returns once the store has gone d without a write under way or waiting,
-// or with ctx's error when ctx ends first. A dispatcher on a store with a
-// single writer waits for it before each pass, so that delivering never
-// holds up the changes of the response. The SQLite store implements it.
+// or with ctx's error when ctx ends first. [Dispatcher.Run] waits for it,
+// for a bounded time, before each pass, so that on a store with a single
+// writer its transactions fall between the changes of the response rather
+// than hold them up. The SQLite store implements it.
 type Quieter interface {
 	Quiet(ctx context.Context, d time.Duration) error
 }
