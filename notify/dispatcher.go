@@ -68,6 +68,24 @@ type DispatcherConfig struct {
 	// PollInterval is how long [Dispatcher.Run] waits when there was
 	// nothing to do; default 1 second.
 	PollInterval time.Duration
+	// Linger is how long [Dispatcher.Run] waits after a pass that
+	// handled less than a full batch before it makes the next one, so
+	// that the next pass gathers what came in meanwhile into its few
+	// transactions instead of writing again at once for a handful of
+	// messages: a dispatcher whose channel hangs or whose breaker is
+	// open does not spin on the deliveries it can only give back.
+	// Default 100ms, or PollInterval if that is shorter; negative means
+	// no wait.
+	Linger time.Duration
+	// Quiet is how long an outbox that is a [Quieter] (the SQLite store,
+	// whose one writer the incident changes share) must have gone
+	// without a write before [Dispatcher.Run] begins a pass, so that the
+	// dispatcher's transactions fall in the gaps between the changes of
+	// the response rather than hold them up. Run waits at most
+	// PollInterval for it, then makes the pass anyway, so that a store
+	// that is never quiet still has its messages delivered. Default
+	// 50ms; negative means Run does not wait.
+	Quiet time.Duration
 
 	// MinBackoff and MaxBackoff bound the wait before a retry: the n-th
 	// retry waits a random time between 0 and MinBackoff·2ⁿ⁻¹, capped at
@@ -195,6 +213,8 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 	defaults(&cfg.Lease, 2*time.Minute)
 	defaults(&cfg.AttemptTimeout, 30*time.Second)
 	defaults(&cfg.PollInterval, time.Second)
+	defaults(&cfg.Linger, min(100*time.Millisecond, max(cfg.PollInterval, 0)))
+	defaults(&cfg.Quiet, 50*time.Millisecond)
 	defaults(&cfg.MinBackoff, time.Second)
 	defaults(&cfg.MaxBackoff, time.Hour)
 	defaults(&cfg.MaxAge, 24*time.Hour)
@@ -362,9 +382,22 @@ type Waiter interface {
 	Wait(ctx context.Context) error
 }
 
+// Quieter is an [Outbox] whose store can say when it is quiet: Quiet
+// returns once the store has gone d without a write under way or waiting,
+// or with ctx's error when ctx ends first. [Dispatcher.Run] waits for it,
+// for a bounded time, before each pass, so that on a store with a single
+// writer its transactions fall between the changes of the response rather
+// than hold them up. The SQLite store implements it.
+type Quieter interface {
+	Quiet(ctx context.Context, d time.Duration) error
+}
+
 // Run delivers until ctx ends: it works while there is work, and polls
 // every PollInterval when there is none, waking at once when a change
-// leaves messages if the outbox is a [Waiter]. When ctx ends it stops claiming,
+// leaves messages if the outbox is a [Waiter]. After a pass that handled
+// less than a full batch it waits Linger before the next, and before each
+// pass it waits, for at most PollInterval, until an outbox that is a
+// [Quieter] has been quiet for Quiet. When ctx ends it stops claiming,
 // lets the attempts in progress end (they see ctx's end), gives back what
 // it could not deliver as due at once, and returns nil; whatever is left
 // stays pending and is delivered by the next dispatcher. Store errors do
@@ -379,26 +412,51 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			return nil
 		case <-timer.C:
 		}
+		d.awaitQuiet(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
 		n, err := d.RunOnce(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
-		wait := time.Duration(0)
-		if err != nil {
-			d.log.LogAttrs(ctx, slog.LevelWarn, "notify: dispatch pass failed", slog.String("error", err.Error()))
-			wait = d.cfg.PollInterval
-		} else if n == 0 {
-			wait = d.cfg.PollInterval
-			if w, ok := d.cfg.Outbox.(Waiter); ok {
-				// Woken early by a change that leaves messages.
-				wctx, cancel := context.WithTimeout(ctx, wait)
-				_ = w.Wait(wctx)
-				cancel()
-				wait = 0
-			}
-		}
-		timer.Reset(wait)
+		timer.Reset(d.pause(ctx, n, err))
 	}
+}
+
+// pause returns how long Run waits after a pass that handled n messages
+// and deliveries, or failed with err.
+func (d *Dispatcher) pause(ctx context.Context, n int, err error) time.Duration {
+	switch {
+	case err != nil:
+		d.log.LogAttrs(ctx, slog.LevelWarn, "notify: dispatch pass failed", slog.String("error", err.Error()))
+		return d.cfg.PollInterval
+	case n == 0:
+		w, ok := d.cfg.Outbox.(Waiter)
+		if !ok {
+			return d.cfg.PollInterval
+		}
+		// Woken early by a change that leaves messages.
+		wctx, cancel := context.WithTimeout(ctx, d.cfg.PollInterval)
+		_ = w.Wait(wctx)
+		cancel()
+		return 0
+	case n < d.cfg.Batch:
+		return max(d.cfg.Linger, 0)
+	}
+	return 0
+}
+
+// awaitQuiet waits, for at most PollInterval, until the outbox has been
+// quiet for Quiet, if it is a [Quieter].
+func (d *Dispatcher) awaitQuiet(ctx context.Context) {
+	q, ok := d.cfg.Outbox.(Quieter)
+	if !ok || d.cfg.Quiet <= 0 {
+		return
+	}
+	qctx, cancel := context.WithTimeout(ctx, d.cfg.PollInterval)
+	defer cancel()
+	_ = q.Quiet(qctx, d.cfg.Quiet)
 }
 
 // RunOnce makes one pass: it fans out up to Batch outbox messages, then

@@ -43,6 +43,15 @@
 // and the next one delivers them. [Deliveries.IncidentDeliveries] is the
 // record of who was told what, and when.
 //
+// [Dispatcher.Run] keeps out of the way of the response it reports on:
+// after a pass that handled less than a full batch it lingers before the
+// next rather than write again at once, and on a store whose one writer
+// the incident changes share (a [Quieter], such as the SQLite store) it
+// begins a pass only once the store has been quiet for a moment, or after
+// PollInterval at the latest. A hung channel or an open breaker therefore
+// does not make it spin, and its transactions fall between the changes of
+// the response rather than hold them up.
+//
 // Channels over HTTP send with the client [NewHTTPClient] makes: it refuses
 // loopback, private, link-local, carrier-grade NAT, unspecified and cloud
 // metadata addresses on the address actually dialled (so redirects and DNS

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/ir/irtest"
@@ -61,6 +62,20 @@ func ContainedIncident(ctx context.Context, b *testing.B, r *ir.Responder) ir.ID
 // Responder.Transition, on a fresh incident every 12 transitions, opened
 // with the timer stopped.
 func BenchTransitions(b *testing.B, r *ir.Responder) {
+	benchTransitions(b, r, nil)
+}
+
+// TimedTransitions runs the transitions of [BenchTransitions] and returns
+// how long each took, in order.
+func TimedTransitions(b *testing.B, r *ir.Responder) []time.Duration {
+	latencies := make([]time.Duration, 0, max(b.N, 1))
+	benchTransitions(b, r, &latencies)
+	return latencies
+}
+
+// benchTransitions runs the transitions of BenchTransitions, appending
+// how long each took to latencies if it is not nil.
+func benchTransitions(b *testing.B, r *ir.Responder, latencies *[]time.Duration) {
 	ctx := context.Background()
 	var id ir.ID
 	b.ReportAllocs()
@@ -70,8 +85,15 @@ func BenchTransitions(b *testing.B, r *ir.Responder) {
 			id = ContainedIncident(ctx, b, r)
 			b.StartTimer()
 		}
+		var began time.Time
+		if latencies != nil {
+			began = time.Now()
+		}
 		if _, err := r.Transition(ctx, benchCommander, id, benchCycle[i%len(benchCycle)], ""); err != nil {
 			b.Fatal(err)
+		}
+		if latencies != nil {
+			*latencies = append(*latencies, time.Since(began))
 		}
 	}
 }

@@ -65,3 +65,26 @@ func DB(s *Store) *sql.DB { return s.w }
 // WriterDSN returns the data source name a Store's writing connection
 // opens the file at path with: the same pragmas and transaction mode.
 func WriterDSN(path string) string { return dsn(path, DefaultBusyTimeout, true) }
+
+// HoldWrite begins a write on s that holds the writing connection until
+// the returned function is called; that function waits for the write to
+// end and returns its error.
+func HoldWrite(ctx context.Context, s *Store) (release func() error) {
+	began, hold, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- s.write(ctx, "hold", func(*sql.Tx) error {
+			close(began)
+			<-hold
+			return nil
+		})
+	}()
+	select {
+	case <-began:
+	case err := <-done:
+		return func() error { return err }
+	}
+	return func() error {
+		close(hold)
+		return <-done
+	}
+}

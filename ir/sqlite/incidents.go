@@ -512,7 +512,7 @@ func (s *Store) Get(ctx context.Context, id ir.ID) (*ir.Incident, error) {
 	get := s.q.getIncident
 	if s.wusers.CompareAndSwap(0, 1) {
 		get = s.q.getIncidentW
-		defer s.wusers.Add(-1)
+		defer s.wdone()
 	}
 	err := get.QueryRowContext(ctx, string(id)).Scan(append([]any{&doc, &obs, &task}, x.dests()...)...)
 	if errors.Is(err, sql.ErrNoRows) {

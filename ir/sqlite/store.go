@@ -18,6 +18,7 @@ import (
 
 	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/notify"
 )
 
 // Defaults of [Config].
@@ -72,8 +73,8 @@ func (cfg Config) check() (Config, error) {
 // Store keeps incidents, their timelines, the evidence custody logs of their
 // cases and an outbox of messages in one SQLite file, so that an incident
 // change, its timeline events, its custody records and its outbox messages
-// commit in one transaction. It implements ir.Store, notify.Outbox and
-// evidence.LedgerStore.
+// commit in one transaction. It implements ir.Store, notify.Outbox,
+// notify.Deliveries, notify.Quieter and evidence.LedgerStore.
 //
 // A Store is safe for concurrent use. Several Stores, in one process or in
 // several, may open the same file: every write is an immediate transaction
@@ -92,6 +93,11 @@ type Store struct {
 	// connection, and a read using that connection, so that a read takes
 	// the connection only when no write wants it.
 	wusers atomic.Int64
+	// born is when the Store was opened, and wlast how long after it
+	// the writing connection was last let go, so that [Store.Quiet]
+	// measures quiet on the monotonic clock.
+	born  time.Time
+	wlast atomic.Int64
 	// cols remembers the indexed columns of incidents read or written
 	// last, so that most updates need not read them again.
 	cols columnCache
@@ -105,6 +111,7 @@ var (
 	_ ir.OutboxStore       = (*Store)(nil)
 	_ evidence.LedgerStore = (*Store)(nil)
 	_ evidence.HeadReader  = (*Store)(nil)
+	_ notify.Quieter       = (*Store)(nil)
 )
 
 // Open opens the store in the SQLite file at path, creating the file and its
@@ -151,7 +158,7 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	if err := prepareFiles(abs); err != nil {
 		return nil, err
 	}
-	s := &Store{path: abs, clock: cfg.Clock}
+	s := &Store{path: abs, clock: cfg.Clock, born: time.Now()}
 	if s.w, err = sql.Open("sqlite3", dsn(abs, cfg.BusyTimeout, true)); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -281,6 +288,42 @@ func (s *Store) close() error {
 	return nil
 }
 
+// wdone counts out a user of the writing connection, counted in by
+// adding to wusers, and notes when it let the connection go.
+func (s *Store) wdone() {
+	s.wlast.Store(int64(time.Since(s.born)))
+	s.wusers.Add(-1)
+}
+
+// Quiet implements notify.Quieter: it returns once no write has been under
+// way or waiting on the Store for d, or with ctx's error when ctx ends
+// first. SQLite commits one write at a time, so a notification dispatcher
+// that waits for it before each pass keeps its transactions out of the way
+// of the incident changes. It measures quiet in this process alone: the
+// writes of other processes sharing the file are not seen.
+func (s *Store) Quiet(ctx context.Context, d time.Duration) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		wait := d
+		if s.wusers.Load() == 0 {
+			idle := time.Since(s.born) - time.Duration(s.wlast.Load())
+			if idle >= d {
+				return nil
+			}
+			wait = d - idle
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
 // Path returns the absolute path of the Store's database file.
 func (s *Store) Path() string { return s.path }
 
@@ -291,7 +334,7 @@ func (s *Store) write(ctx context.Context, op string, f func(tx *sql.Tx) error) 
 		return err
 	}
 	s.wusers.Add(1)
-	defer s.wusers.Add(-1)
+	defer s.wdone()
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return wrap(ctx, op, noSpace(s.path, err))
@@ -314,7 +357,7 @@ func (s *Store) writeRaw(ctx context.Context, op string, f func(q *rawStatements
 		return err
 	}
 	s.wusers.Add(1)
-	defer s.wusers.Add(-1)
+	defer s.wdone()
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return wrap(ctx, op, err)
