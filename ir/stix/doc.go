@@ -9,8 +9,9 @@
 //   - the TLP marking-definition objects for the incident's TLP (see
 //     below), which mark every other object;
 //   - the incident object: the title as name, the summary as
-//     description, the category and the incident's labels as labels, and
-//     the incident's ID as an external reference;
+//     description, the category and the incident's labels as labels, the
+//     incident's ID as an external reference, and the incident core
+//     extension (see below);
 //   - one Cyber-observable Object (SCO) per distinct observable that has
 //     one: ip as ipv4-addr or ipv6-addr (CIDR prefixes included), domain as
 //     domain-name, a host that is a DNS name as domain-name, url as url,
@@ -32,12 +33,68 @@
 //   - a note on the incident listing the observables STIX has no object
 //     for (process, user_agent, other, hosts that are not DNS names).
 //
+// # Incident core extension
+//
 // STIX 2.1 defines the incident object as a stub (name and description).
-// The incident core extension, which adds the incident's status,
-// severity, impact and times, is not part of the STIX 2.1 schemas this
-// package is written from, so it is not used; the incident's severity and
-// phase are not carried in the bundle. Use the ocsf package for a record
-// that holds them.
+// The incident core extension, published by the OASIS CTI technical
+// committee (Incident Core Extension version 2.1, draft of 20 February
+// 2024, whose extension-definition object is
+// [IncidentCoreExtensionID], version 2.0.0), adds what an investigation
+// knows. The incident carries it as a property extension, under
+// extensions, keyed by that identifier, with extension_type
+// "property-extension" and:
+//
+//   - determination (required, incident-determination-enum): "confirmed"
+//     for a true positive; "false-positive" for a false positive and for
+//     a benign finding (the extension's schema counts a benign
+//     determination as a false positive); "suspected" for an inconclusive
+//     verdict or none yet. The library records neither "blocked" nor
+//     "failed-attempt", so it never writes them.
+//   - investigation_status (required, incident-investigation-ov): "closed"
+//     once the incident is closed; "new" while it is still in the phase
+//     it was opened in and nobody has acknowledged it; "open" otherwise
+//     (a resolved incident not yet closed is still open).
+//   - criticality (0 to 100): the severity on the extension's "5
+//     Qualitative" criticality scale: low is 15 (Low), medium 40
+//     (Moderate), high 70 (High), critical 95 (Extreme); 0 (False
+//     Positive) when the determination is "false-positive"; absent when
+//     the incident has no severity.
+//   - incident_types (event-type-ov, the vocabulary the extension names
+//     for it): phishing is dissemination-phishing-emails, malware
+//     infected-by-known-malware, ransomware ransomware, account_compromise
+//     theft-access-credentials, unauthorized_access
+//     unauthorized-access-system, data_breach unauthorized-release,
+//     denial_of_service denial-of-service, exploitation exploit,
+//     lost_device equipment-loss, policy_violation policy-violation, and
+//     other unspecified. No value describes web_attack or insider_threat,
+//     so those incidents have no incident_types (their category is still
+//     in labels).
+//   - detection_methods (detection-methods-ov): "automated-tool" when a
+//     service opened the incident; absent when a person did, as the
+//     library does not record how that person learnt of it.
+//   - recoverability (recoverability-enum): the NIST SP 800-61
+//     recoverability, whose levels the enumeration shares (regular,
+//     supplemented, extended, not-recoverable); absent when not assessed.
+//   - scores: "incidentkit priority", 1 (P1) to 4 (P4), and
+//     "incidentkit functional impact", the NIST SP 800-61 functional
+//     impact from 0 (none) to 3 (high), each when set.
+//
+// The extension-definition object is not in the bundle. STIX 2.1 (section
+// 7.3) lets a producer leave it out, consumers then resolving the
+// identifier as for any other reference; OASIS publishes it, with its
+// creator's identity, in its common objects repository, and a copy in
+// every bundle would be a version of an object this package does not own,
+// stale once OASIS revises it.
+//
+// The extension's companion objects (the event, impact and task
+// objects, and the events, tasks, impact_refs and impacted_entity_counts
+// properties that point to them or count what was hit) are left out: they
+// are new object types that STIX tools without the extension cannot read,
+// and the incident's information impact, tasks and assets would fit them
+// only by guessing at values the library does not record (how much data
+// was lost, how many entities of each kind were hit). The information
+// impact is therefore not carried (the ocsf package's finding marks a
+// privacy or proprietary breach as a suspected breach).
 //
 // # Markings
 //

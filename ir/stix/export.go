@@ -210,6 +210,7 @@ func (e *exporter) incident() *Incident {
 		Name: name, Description: inc.Summary, Labels: labels,
 		ExternalReferences: []ExternalReference{{SourceName: "incidentkit", ExternalID: string(inc.ID)}},
 		ObjectMarkingRefs:  e.markRefs,
+		Extensions:         &IncidentExtensions{Core: incidentCore(inc)},
 	}
 }
 

@@ -232,6 +232,8 @@ func checkObject(t *testing.T, typ string, o map[string]any) {
 		}
 	case "identity":
 		assert.Contains(t, identityClassOV, o["identity_class"])
+	case "incident":
+		checkIncidentCore(t, o)
 	case "indicator":
 		for _, v := range o["indicator_types"].([]any) {
 			assert.Contains(t, indicatorTypeOV, v)

@@ -57,6 +57,46 @@ type Incident struct {
 	Labels             []string            `json:"labels,omitempty"`
 	ExternalReferences []ExternalReference `json:"external_references"`
 	ObjectMarkingRefs  []string            `json:"object_marking_refs,omitempty"`
+	// Extensions holds the incident core extension.
+	Extensions *IncidentExtensions `json:"extensions,omitempty"`
+}
+
+// IncidentExtensions is the extensions property of an incident: the
+// incident core extension, under its extension definition's identifier
+// ([IncidentCoreExtensionID]).
+type IncidentExtensions struct {
+	Core *IncidentCore `json:"extension-definition--ef765651-680c-498d-9894-99799f2fa126,omitempty"`
+}
+
+// IncidentCore is the incident core extension of an incident object, a
+// property extension: what the investigation concluded, where it stands,
+// how critical the incident is and what kind it is. The package
+// documentation says where each value comes from.
+type IncidentCore struct {
+	// ExtensionType is always "property-extension".
+	ExtensionType string `json:"extension_type"`
+	// Determination comes from the incident-determination-enum.
+	Determination string `json:"determination"`
+	// InvestigationStatus comes from the incident-investigation-ov.
+	InvestigationStatus string `json:"investigation_status"`
+	// Criticality is 0 to 100; nil when the incident has no severity.
+	Criticality *int `json:"criticality,omitempty"`
+	// DetectionMethods come from the detection-methods-ov.
+	DetectionMethods []string `json:"detection_methods,omitempty"`
+	// IncidentTypes come from the event-type-ov.
+	IncidentTypes []string `json:"incident_types,omitempty"`
+	// Recoverability comes from the recoverability-enum.
+	Recoverability string `json:"recoverability,omitempty"`
+	// Scores are the incident's numeric assessments.
+	Scores []IncidentScore `json:"scores,omitempty"`
+}
+
+// IncidentScore is an incident-score of the incident core extension: a
+// named number and how it was arrived at.
+type IncidentScore struct {
+	Name        string  `json:"name"`
+	Value       float64 `json:"value"`
+	Description string  `json:"description,omitempty"`
 }
 
 // Observable is a STIX Cyber-observable Object (SCO) of one of the types
