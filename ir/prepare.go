@@ -11,7 +11,10 @@ import (
 // PhaseEntry is an incident entering a phase, as [Config.Prepare] sees it.
 type PhaseEntry struct {
 	// Incident is the incident in the phase it enters, before anything
-	// the preparation adds. It is a copy: changing it changes nothing.
+	// the preparation adds. It is a copy whose Observables and Tasks share
+	// their entries with the Responder's own, so that preparing costs the
+	// same however many the incident holds: read it, and call
+	// [Incident.Clone] before changing it.
 	Incident *Incident
 	// From is the phase the incident leaves, and Action the action that
 	// takes it out; both are empty when the incident is being opened.
@@ -56,7 +59,7 @@ func (r *Responder) prepareEntry(ctx context.Context, inc *Incident, from phases
 	if err != nil {
 		return nil, err
 	}
-	p, err := r.prepare(ctx, PhaseEntry{Incident: inc.Clone(), From: from, Action: a})
+	p, err := r.prepare(ctx, PhaseEntry{Incident: inc.shared(), From: from, Action: a})
 	if err != nil {
 		return nil, fmt.Errorf("ir: prepare %s for %s: %w", inc.ID, inc.Phase, err)
 	}

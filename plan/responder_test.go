@@ -72,7 +72,7 @@ var storeKinds = []storeKind{
 }
 
 // builtinPlan is the test plan with the built-in playbooks.
-func builtinPlan(t *testing.T) *plan.Plan {
+func builtinPlan(t testing.TB) *plan.Plan {
 	t.Helper()
 	p, err := plan.LoadFile("testdata/plan.yaml", plan.Options{})
 	require.NoError(t, err)
