@@ -270,3 +270,22 @@ func TestConfigureRefusesAnInvalidPlanOrAnotherModel(t *testing.T) {
 	var ve *plan.ValidationError
 	assert.True(t, errors.As(err, &ve))
 }
+
+func TestMayDecide(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := builtinPlan(t)
+	r := newResponder(t, p, ir.NewMemoryStore(), nil)
+	inc, err := r.Open(ctx, ir.Actor{ID: "alice"}, ir.NewIncident{Title: "x", Severity: ir.SeverityLow})
+	require.NoError(t, err)
+	alice, _ := p.Member("alice")
+	bob, _ := p.Member("bob")
+	assert.True(t, p.MayDecide(inc, alice.Actor(), "take_production_offline"), "alice is the commander")
+	assert.False(t, p.MayDecide(inc, bob.Actor(), "take_production_offline"), "bob is the analyst")
+	assert.False(t, p.MayDecide(inc, alice.Actor(), "no_such_decision"))
+	carol, _ := p.Member("carol")
+	assert.True(t, p.MayDecide(inc, carol.Actor(), "public_statement"))
+	c, ok := p.Contact("Outside counsel")
+	require.True(t, ok)
+	assert.Equal(t, plan.ContactLegal, c.Kind)
+}

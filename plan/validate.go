@@ -143,9 +143,10 @@ func (ps *problems) add(path, format string, args ...any) {
 // unique where it must be (members, contacts, decision kinds, escalation
 // levels, playbooks, step keys), every role and category is known, every
 // contact can be reached, every playbook step belongs to a phase of the
-// plan's model, every escalation level names known contacts, in order,
-// at most one playbook per category and one member on duty per role, a
-// member on duty for an incident commander, and the limits.
+// plan's model (and not its terminal phase), every escalation level names
+// known contacts, in order, at most one playbook per category and one
+// member on duty per role, someone in the team able to be incident
+// commander, and the limits.
 func (p *Plan) Validate(o Options) error {
 	var ps problems
 	p.validate(&ps, o)
