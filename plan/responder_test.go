@@ -289,3 +289,59 @@ func TestMayDecide(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, plan.ContactLegal, c.Kind)
 }
+
+// TestTwoInstancesAddPlaybookTasksOnce runs two Responders on one store,
+// as two service instances would, racing to enter the same phase and to
+// add the same keyed task: the playbook's tasks are on the incident once.
+func TestTwoInstancesAddPlaybookTasksOnce(t *testing.T) {
+	t.Parallel()
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			p := builtinPlan(t)
+			open := kind.open(t)
+			st1, close1 := open()
+			defer close1()
+			st2, close2 := open()
+			defer close2()
+			r1, r2 := newResponder(t, p, st1, nil), newResponder(t, p, st2, nil)
+			alice := ir.Actor{ID: "alice"}
+			inc, err := r1.Open(ctx, alice, ir.NewIncident{Title: "Phish", Severity: ir.SeverityHigh, Category: ir.CategoryPhishing})
+			require.NoError(t, err)
+
+			errs := make(chan error, 4)
+			for _, r := range []*ir.Responder{r1, r2} {
+				go func() {
+					_, err := r.Transition(ctx, alice, inc.ID, phases.Identify, "reported")
+					errs <- err
+				}()
+				go func() {
+					_, err := r.AddTask(ctx, alice, inc.ID, ir.NewTask{Title: "Call the user", Key: "extra/call-user"})
+					errs <- err
+				}()
+			}
+			var ok, refused int
+			for range 4 {
+				switch err := <-errs; {
+				case err == nil:
+					ok++
+				case errors.Is(err, phases.ErrInvalidTransition):
+					refused++ // the other instance identified it first
+				default:
+					t.Error(err)
+				}
+			}
+			assert.Equal(t, 3, ok)
+			assert.Equal(t, 1, refused)
+			got, err := r1.Get(ctx, inc.ID)
+			require.NoError(t, err)
+			keys := make(map[string]int)
+			for _, task := range got.Tasks {
+				keys[task.Key]++
+			}
+			assert.Equal(t, map[string]int{"extra/call-user": 1, "phishing/collect-message": 1,
+				"phishing/find-recipients": 1, "phishing/record-indicators": 1}, keys)
+		})
+	}
+}
