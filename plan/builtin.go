@@ -147,13 +147,13 @@ func DataExposure() Playbook {
 
 // DenialOfService is the playbook for a denial-of-service attack. Its steps
 // follow "Understanding and Responding to Distributed Denial-of-Service
-// Attacks" by CISA, the FBI and MS-ISAC (October 2022, updated March 2024):
+// Attacks" by CISA, the FBI and MS-ISAC (first published October 2022):
 // its "during" and "after" an attack recommendations.
 func DenialOfService() Playbook {
 	return Playbook{
 		Name: "denial-of-service", Category: ir.CategoryDenialOfService,
 		Description: "A service is overwhelmed on purpose: confirm it, mitigate with the upstream providers, keep records, and check it did not cover something else.",
-		Source:      "CISA, FBI and MS-ISAC: Understanding and Responding to Distributed Denial-of-Service Attacks (2022, updated 2024)",
+		Source:      "CISA, FBI and MS-ISAC: Understanding and Responding to Distributed Denial-of-Service Attacks (2022)",
 		Steps: []Step{
 			req("confirm-attack", ident, analyst, "Confirm an attack rather than an outage: which services, and which kind (volumetric, protocol, application)"),
 			req("contact-provider", ident, techLead, "Contact the network provider or DDoS protection service"),
