@@ -36,39 +36,76 @@ func (s *MemoryStore) FanOut(ctx context.Context, owner string, id int64, target
 	if err := s.outbox.holds(ctx, owner, id); err != nil {
 		return err
 	}
-	s.fanOutLocked(id, targets)
+	s.fanOutLocked(id, targets, notify.DeliveryAudience(s.outbox.byID[id].Payload))
 	return nil
 }
 
-// FanOutBatch implements notify.Deliveries.
-func (s *MemoryStore) FanOutBatch(ctx context.Context, owner string, fans []notify.Fan) ([]error, error) {
-	if err := notify.CheckFans(fans); err != nil {
+// FanOutAndClaim implements notify.Deliveries.
+func (s *MemoryStore) FanOutAndClaim(ctx context.Context, owner string, limit int, lease time.Duration, route notify.RouteFunc) ([]notify.Delivery, error) {
+	if err := notify.CheckClaim(owner, limit, lease); err != nil {
 		return nil, err
+	}
+	if route == nil {
+		return nil, &opError{op: "memory store: fan out", err: fmt.Errorf("%w: no route function", notify.ErrInvalid)}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return nil, &opError{op: "memory store: fan out", err: err}
 	}
-	errs := make([]error, len(fans))
-	for i, f := range fans {
-		if errs[i] = s.outbox.holds(ctx, owner, f.ID); errs[i] == nil {
-			s.fanOutLocked(f.ID, f.Targets)
-		}
+	now := s.clock.Now()
+	// The messages taken and their fans are decided first, so that a fan
+	// route gets wrong changes nothing.
+	o := &s.outbox
+	type taken struct {
+		e   notify.OutboxEntry
+		fan notify.Fan
 	}
-	return errs, nil
+	var take []taken
+	for _, e := range o.entries {
+		if len(take) == limit {
+			break
+		}
+		if c, ok := o.claims[e.ID]; ok && now.Before(c.until) {
+			continue
+		}
+		if due, ok := o.due[e.ID]; ok && now.Before(due) {
+			continue
+		}
+		c := *e
+		c.Attempts++
+		c.Payload = slices.Clone(e.Payload)
+		fan := route(ctx, c)
+		if err := notify.CheckTargets(fan.Targets); err != nil {
+			return nil, err
+		}
+		take = append(take, taken{c, fan})
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, &opError{op: "memory store: fan out", err: err}
+	}
+	out := s.claimDeliveriesLocked(owner, limit, lease, now)
+	for _, t := range take {
+		s.fanOutLocked(t.e.ID, t.fan.Targets, t.fan.Audience)
+	}
+	// The new deliveries that are due are claimed at once, and so are
+	// those the messages taken held up and that wait for nothing now.
+	out = append(out, s.claimDeliveriesLocked(owner, limit-len(out), lease, now)...)
+	slices.SortFunc(out, func(a, b notify.Delivery) int {
+		return cmp.Or(cmp.Compare(a.OutboxID, b.OutboxID), cmp.Compare(a.ID, b.ID))
+	})
+	return out, nil
 }
 
 // fanOutLocked fans out outbox entry id, which the caller checked is
 // held; s.mu is held.
-func (s *MemoryStore) fanOutLocked(id int64, targets []notify.DeliveryTarget) {
+func (s *MemoryStore) fanOutLocked(id int64, targets []notify.DeliveryTarget, audience notify.Audience) {
 	e := s.outbox.byID[id]
 	d := &s.deliveries
 	if d.byID == nil {
 		d.byID = make(map[int64]*memoryDelivery)
 	}
 	now := s.clock.Now()
-	audience := notify.DeliveryAudience(e.Payload)
 	for _, t := range targets {
 		d.next++
 		status := notify.StatusPending
@@ -104,7 +141,15 @@ func (s *MemoryStore) ClaimDeliveries(ctx context.Context, owner string, limit i
 	if err := ctx.Err(); err != nil {
 		return nil, &opError{op: "memory store: claim deliveries", err: err}
 	}
-	now := s.clock.Now()
+	return s.claimDeliveriesLocked(owner, limit, lease, s.clock.Now()), nil
+}
+
+// claimDeliveriesLocked claims up to limit due deliveries for owner; s.mu
+// is held.
+func (s *MemoryStore) claimDeliveriesLocked(owner string, limit int, lease time.Duration, now time.Time) []notify.Delivery {
+	if limit <= 0 {
+		return nil
+	}
 	// firstOutbox is the oldest message of each incident still waiting
 	// to be fanned out.
 	firstOutbox := make(map[string]int64)
@@ -140,7 +185,7 @@ func (s *MemoryStore) ClaimDeliveries(ctx context.Context, owner string, limit i
 		c.Payload = slices.Clone(d.Payload)
 		out = append(out, c)
 	}
-	return out, nil
+	return out
 }
 
 // Delivered implements notify.Deliveries.
