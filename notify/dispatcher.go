@@ -503,20 +503,20 @@ type attempted struct {
 	err error // the attempt's error, for a dead delivery
 }
 
-// deliver makes the deliveries due, Workers at a time. The outcomes are
-// recorded in groups, each in one store transaction, by one writer: a
-// fast channel costs few transactions, and a slow one holds up the record
-// of no other channel for more than recordDelay.
+// deliver makes the deliveries due, Workers at a time, on as many
+// goroutines, which take the deliveries in turn. The outcomes are recorded
+// in groups, each in one store transaction, by this goroutine: every
+// recordDelay, what came in since the last group, and at the end what is
+// left. A fast channel costs one transaction a pass, and a slow one holds
+// up the record of no other channel for more than recordDelay.
 func (d *Dispatcher) deliver(ctx context.Context, p *pass, due []Delivery) error {
 	var (
 		wg      sync.WaitGroup
 		next    atomic.Int64
-		results = make(chan attempted, len(due))
-		serrc   = make(chan error, 1)
+		mu      sync.Mutex
+		results = make([]attempted, 0, len(due))
+		done    = make(chan struct{})
 	)
-	go func() { serrc <- d.record(ctx, results) }()
-	// A few workers take the deliveries in turn: no goroutine per
-	// delivery.
 	for range min(d.cfg.Workers, len(due)) {
 		wg.Go(func() {
 			for {
@@ -525,13 +525,44 @@ func (d *Dispatcher) deliver(ctx context.Context, p *pass, due []Delivery) error
 					return
 				}
 				m, merr := p.message(due[i])
-				results <- d.attempt(ctx, due[i], m, merr)
+				r := d.attempt(ctx, due[i], m, merr)
+				mu.Lock()
+				results = append(results, r)
+				mu.Unlock()
 			}
 		})
 	}
-	wg.Wait()
-	close(results)
-	return <-serrc
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	var (
+		errs  []error
+		timer = time.NewTimer(recordDelay)
+		taken int
+	)
+	defer timer.Stop()
+	flush := func() {
+		mu.Lock()
+		group := results[taken:len(results):len(results)]
+		taken = len(results)
+		mu.Unlock()
+		if len(group) > 0 {
+			if err := d.recordGroup(ctx, group); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	for {
+		select {
+		case <-done:
+			flush()
+			return errors.Join(errs...)
+		case <-timer.C:
+			flush()
+			timer.Reset(recordDelay)
+		}
+	}
 }
 
 // settleTimeout bounds the store write that records attempts' outcomes
@@ -541,41 +572,6 @@ const settleTimeout = 5 * time.Second
 // recordDelay is how long an outcome may wait for others to be recorded
 // with it.
 const recordDelay = 20 * time.Millisecond
-
-// record records the outcomes it receives until results is closed: those
-// that came in within recordDelay of the first of a group, or all that are
-// left once results is closed, in one store transaction each.
-func (d *Dispatcher) record(ctx context.Context, results <-chan attempted) error {
-	var (
-		errs  []error
-		group []attempted
-		timer = time.NewTimer(recordDelay)
-	)
-	defer timer.Stop()
-	flush := func() {
-		if len(group) > 0 {
-			if err := d.recordGroup(ctx, group); err != nil {
-				errs = append(errs, err)
-			}
-			group = nil
-		}
-	}
-	for {
-		select {
-		case r, ok := <-results:
-			if !ok {
-				flush()
-				return errors.Join(errs...)
-			}
-			if len(group) == 0 {
-				timer.Reset(recordDelay)
-			}
-			group = append(group, r)
-		case <-timer.C:
-			flush()
-		}
-	}
-}
 
 // recordGroup records the outcomes of group in one store transaction.
 // The outcomes are recorded even when ctx has ended.

@@ -425,9 +425,9 @@ func (s *Store) settleDelivery(ctx context.Context, owner string, st notify.Sett
 	return settled(op, owner, st.ID, done, found)
 }
 
-// Settle implements notify.Deliveries: the settlements are sent as one
-// batch in one transaction, in delivery ID order so that two settlers
-// never lock the same rows in opposite orders.
+// Settle implements notify.Deliveries: every settlement is recorded by one
+// statement, which updates the rows owner holds, locking them in delivery
+// ID order, and tells which of the others exist.
 func (s *Store) Settle(ctx context.Context, owner string, settlements []notify.Settlement) ([]error, error) {
 	const op = "settle deliveries"
 	if err := notify.CheckSettlements(settlements); err != nil {
@@ -440,39 +440,53 @@ func (s *Store) Settle(ctx context.Context, owner string, settlements []notify.S
 	if len(settlements) == 0 {
 		return errs, nil
 	}
-	order := make([]int, len(settlements))
-	for i := range order {
-		order[i] = i
+	var (
+		ids                       = make([]int64, len(settlements))
+		kinds, receipts, lastErrs = make([]string, len(settlements)), make([]string, len(settlements)), make([]string, len(settlements))
+		statuses                  = make([]int32, len(settlements))
+		ats                       = make([]time.Time, len(settlements))
+		index                     = make(map[int64]int, len(settlements))
+	)
+	for i, st := range settlements {
+		ids[i], kinds[i], receipts[i], statuses[i] = st.ID, string(st.Kind), st.Receipt.ID, int32(st.Receipt.Status)
+		ats[i], lastErrs[i] = st.At.Truncate(time.Microsecond), notify.TruncateError(st.LastError)
+		index[st.ID] = i
 	}
-	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(settlements[a].ID, settlements[b].ID) })
-	tx, err := s.pool.Begin(ctx)
+	rows, err := s.pool.Query(ctx, s.q.t(`WITH s AS (
+			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::integer[], $5::timestamptz[], $6::text[])
+				AS s(id, kind, receipt_id, receipt_status, at, last_error)),
+		held AS (
+			SELECT d.id FROM §.deliveries d JOIN s ON d.id = s.id
+			WHERE d.claimed_by = $7 AND d.status = 'pending'
+			ORDER BY d.id FOR UPDATE OF d),
+		done AS (
+			UPDATE §.deliveries d SET claimed_by = NULL, claimed_until = NULL,
+				status = CASE s.kind WHEN 'delivered' THEN 'delivered' WHEN 'dead' THEN 'dead' ELSE d.status END,
+				updated_at = CASE WHEN s.kind IN ('delivered', 'dead')
+					THEN coalesce($8::timestamptz, statement_timestamp()) ELSE d.updated_at END,
+				receipt_id = CASE WHEN s.kind = 'delivered' THEN s.receipt_id ELSE d.receipt_id END,
+				receipt_status = CASE WHEN s.kind = 'delivered' THEN s.receipt_status ELSE d.receipt_status END,
+				next_at = CASE WHEN s.kind IN ('failed', 'release') THEN s.at ELSE d.next_at END,
+				last_error = CASE WHEN s.kind IN ('failed', 'dead') THEN s.last_error ELSE d.last_error END,
+				attempts = CASE WHEN s.kind = 'release' THEN greatest(d.attempts - 1, 0) ELSE d.attempts END
+			FROM s, held WHERE d.id = s.id AND d.id = held.id AND d.claimed_by = $7 AND d.status = 'pending'
+			RETURNING d.id)
+		SELECT s.id, EXISTS (SELECT 1 FROM done WHERE done.id = s.id), EXISTS (SELECT 1 FROM §.deliveries x WHERE x.id = s.id)
+		FROM s`), ids, kinds, receipts, statuses, ats, lastErrs, owner, s.now())
 	if err != nil {
 		return nil, wrap(ctx, op, err)
 	}
-	defer rollback(ctx, tx)
-	var batch pgx.Batch
-	for _, i := range order {
-		query, args := s.settleQuery(owner, settlements[i])
-		batch.Queue(query, args...)
-	}
-	br := tx.SendBatch(ctx, &batch)
-	for _, i := range order {
-		var (
-			done  int64
-			found bool
-		)
-		if err := br.QueryRow().Scan(&done, &found); err != nil {
-			_ = br.Close()
-			return nil, wrap(ctx, op, err)
+	var (
+		id          int64
+		done, found bool
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &done, &found}, func() error {
+		if i := index[id]; !done {
+			errs[i] = settled(string(settlements[i].Kind), owner, id, 0, found)
 		}
-		st := settlements[i]
-		errs[i] = settled(string(st.Kind), owner, st.ID, done, found)
-	}
-	if err := br.Close(); err != nil {
+		return nil
+	}); err != nil {
 		return nil, wrap(ctx, op, err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, wrap(ctx, op+": commit", err)
 	}
 	return errs, nil
 }

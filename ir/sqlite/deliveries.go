@@ -181,7 +181,7 @@ func (q *rawStatements) takeOutbox(now int64, limit int) ([]takenEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := errors.Join(st.BindInt64(1, now), st.BindInt64(2, int64(limit))); err != nil {
+	if err := errors.Join(st.BindInt64(1, now), q.bindLimit(st, dsTake, 2, limit)); err != nil {
 		return nil, err
 	}
 	var out []takenEntry
@@ -270,7 +270,7 @@ func (q *rawStatements) claimDeliveries(owner string, until, now int64, limit in
 		return out, err
 	}
 	if err := errors.Join(st.BindText(1, owner), st.BindInt64(2, until), st.BindInt64(3, now),
-		st.BindInt64(4, int64(limit))); err != nil {
+		q.bindLimit(st, dsClaim, 4, limit)); err != nil {
 		return out, err
 	}
 	for st.Step() {
@@ -353,6 +353,22 @@ var deliverySQL = [numDeliveryStatements]string{
 	dsFailed:    settleQueries[notify.SettleFailed],
 	dsRelease:   settleQueries[notify.SettleRelease],
 	dsDead:      settleQueries[notify.SettleDead],
+}
+
+// bindLimit binds limit to parameter param of the dispatcher's statement
+// i, the LIMIT of its query, unless it is bound already. SQLite plans a
+// query for the LIMIT it is given, so binding it again, even to the same
+// value, makes it prepare the statement again at its next step.
+func (q *rawStatements) bindLimit(st *sqlite3.Stmt, i, param, limit int) error {
+	if q.limits[i] == limit {
+		return nil
+	}
+	if err := st.BindInt64(param, int64(limit)); err != nil {
+		q.limits[i] = 0
+		return err
+	}
+	q.limits[i] = limit
+	return nil
 }
 
 // delivery returns the dispatcher's statement i.

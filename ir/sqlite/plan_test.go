@@ -75,7 +75,7 @@ func TestDeliveryPlans(t *testing.T) {
 		// The oldest outbox rows, in primary key order.
 		"take": {"SCAN outbox"},
 		// One lookup per incident in each index.
-		"hold-ups": {"USING COVERING INDEX deliveries_pending (incident_id=?)", "USING COVERING INDEX outbox_incident (incident_id=?)"},
+		"hold-ups":  {"USING COVERING INDEX deliveries_pending (incident_id=?)", "USING COVERING INDEX outbox_incident (incident_id=?)"},
 		"delivered": {"USING INTEGER PRIMARY KEY (rowid=?)"},
 	}
 	for name, steps := range want {
