@@ -36,7 +36,8 @@ func (systemClock) Now() time.Time { return time.Now() }
 // and Channels are required; every other field has a default.
 type DispatcherConfig struct {
 	// Outbox and Deliveries are the store's: the incident stores
-	// implement both.
+	// implement both. Deliveries takes the outbox's messages; the
+	// Outbox is waited on when it is a [Waiter].
 	Outbox     Outbox
 	Deliveries Deliveries
 	// Router picks the channels of each message.
@@ -55,8 +56,8 @@ type DispatcherConfig struct {
 	// It never logs a message's content, only its key and where it goes.
 	Logger *slog.Logger
 
-	// Batch is how many outbox messages, and how many deliveries, one
-	// pass claims; default 100, at most [MaxClaim].
+	// Batch is how many outbox messages one pass takes, and how many
+	// deliveries it claims; default 100, at most [MaxClaim].
 	Batch int
 	// Workers is how many deliveries are made at once; default 8.
 	Workers int
@@ -139,12 +140,14 @@ type channel struct {
 	breakFor time.Duration
 }
 
-// Dispatcher delivers what an incident store's outbox holds: it claims the
-// outbox's messages, routes each and fans it out to one delivery per
-// channel (recording what TLP held back) while acknowledging it in the
-// same transaction, then makes the deliveries that are due, each with its
-// own state, and retries the ones that fail with exponential backoff and
-// full jitter. A delivery whose error is permanent, or that runs out of
+// Dispatcher delivers what an incident store's outbox holds. Each pass
+// takes the outbox's messages, routes each and fans it out to one
+// delivery per channel (recording what TLP held back) while removing it
+// from the outbox, and claims the deliveries that are due, all in one
+// store transaction ([Deliveries.FanOutAndClaim]); then it makes the
+// deliveries, each with its own state, records how they went in one more
+// ([Deliveries.Settle]), and retries the ones that fail with exponential
+// backoff and full jitter. A delivery whose error is permanent, or that runs out of
 // attempts or time, is dead: listed by [Deliveries.DeadDeliveries] and
 // replayed with [Dispatcher.Replay] or [Dispatcher.ReplayChannel].
 //
