@@ -54,8 +54,9 @@ func (s *MemoryStore) FanOutAndClaim(ctx context.Context, owner string, limit in
 		return nil, &opError{op: "memory store: fan out", err: err}
 	}
 	now := s.clock.Now()
-	// The messages taken and their fans are decided first, so that a fan
-	// route gets wrong changes nothing.
+	// The deliveries already due first; the messages taken and their fans
+	// are decided next, so that a fan route gets wrong changes nothing.
+	first := s.dueLocked(limit, now)
 	o := &s.outbox
 	type taken struct {
 		e   notify.OutboxEntry
@@ -63,7 +64,7 @@ func (s *MemoryStore) FanOutAndClaim(ctx context.Context, owner string, limit in
 	}
 	var take []taken
 	for _, e := range o.entries {
-		if len(take) == limit {
+		if len(take) >= limit-len(first) {
 			break
 		}
 		if c, ok := o.claims[e.ID]; ok && now.Before(c.until) {
@@ -84,13 +85,13 @@ func (s *MemoryStore) FanOutAndClaim(ctx context.Context, owner string, limit in
 	if err := ctx.Err(); err != nil {
 		return nil, &opError{op: "memory store: fan out", err: err}
 	}
-	out := s.claimDeliveriesLocked(owner, limit, lease, now)
+	out := s.claimLocked(first, owner, lease, now)
 	for _, t := range take {
 		s.fanOutLocked(t.e.ID, t.fan.Targets, t.fan.Audience)
 	}
 	// The new deliveries that are due are claimed at once, and so are
 	// those the messages taken held up and that wait for nothing now.
-	out = append(out, s.claimDeliveriesLocked(owner, limit-len(out), lease, now)...)
+	out = append(out, s.claimLocked(s.dueLocked(limit-len(out), now), owner, lease, now)...)
 	slices.SortFunc(out, func(a, b notify.Delivery) int {
 		return cmp.Or(cmp.Compare(a.OutboxID, b.OutboxID), cmp.Compare(a.ID, b.ID))
 	})
@@ -141,12 +142,13 @@ func (s *MemoryStore) ClaimDeliveries(ctx context.Context, owner string, limit i
 	if err := ctx.Err(); err != nil {
 		return nil, &opError{op: "memory store: claim deliveries", err: err}
 	}
-	return s.claimDeliveriesLocked(owner, limit, lease, s.clock.Now()), nil
+	now := s.clock.Now()
+	return s.claimLocked(s.dueLocked(limit, now), owner, lease, now), nil
 }
 
-// claimDeliveriesLocked claims up to limit due deliveries for owner; s.mu
-// is held.
-func (s *MemoryStore) claimDeliveriesLocked(owner string, limit int, lease time.Duration, now time.Time) []notify.Delivery {
+// dueLocked returns up to limit due deliveries, in outbox order; s.mu is
+// held.
+func (s *MemoryStore) dueLocked(limit int, now time.Time) []*memoryDelivery {
 	if limit <= 0 {
 		return nil
 	}
@@ -160,7 +162,7 @@ func (s *MemoryStore) claimDeliveriesLocked(owner string, limit int, lease time.
 	}
 	type stream struct{ incident, channel string }
 	busy := make(map[stream]bool)
-	var out []notify.Delivery
+	var out []*memoryDelivery
 	for _, d := range s.deliveries.list {
 		if len(out) == limit {
 			break
@@ -179,6 +181,16 @@ func (s *MemoryStore) claimDeliveriesLocked(owner string, limit int, lease time.
 		if now.Before(d.NextAt) || (d.claim.owner != "" && now.Before(d.claim.until)) {
 			continue
 		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// claimLocked claims ds for owner and returns copies of them; s.mu is
+// held.
+func (s *MemoryStore) claimLocked(ds []*memoryDelivery, owner string, lease time.Duration, now time.Time) []notify.Delivery {
+	out := make([]notify.Delivery, 0, len(ds))
+	for _, d := range ds {
 		d.claim = memoryClaim{owner: owner, until: now.Add(lease)}
 		d.Attempts++
 		c := d.Delivery

@@ -118,15 +118,17 @@ type Deliveries interface {
 	FanOut(ctx context.Context, owner string, id int64, targets []DeliveryTarget) error
 	// FanOutAndClaim is a dispatcher's pass over the store, in one
 	// transaction. It first claims for owner, as ClaimDeliveries does,
-	// up to limit due pending deliveries. Then it takes up to limit due
-	// outbox messages (not claimed, or whose claim lapsed, and not held
-	// back by [Outbox.Retry]), oldest first, calls route for each, in
-	// order, and records the deliveries route returns, one per target,
-	// while removing the message from the outbox. Each new pending
-	// delivery that is due under the order rule is claimed for owner at
-	// once, as long as fewer than limit deliveries are claimed in all;
-	// the others wait for a later claim. It returns every delivery it
-	// claimed, in outbox order. A crash or an error leaves each message
+	// up to limit due pending deliveries; say it claimed k. Then it
+	// takes up to limit-k due outbox messages (not claimed, or whose
+	// claim lapsed, and not held back by [Outbox.Retry]), oldest first,
+	// calls route for each, in order, and records the deliveries route
+	// returns, one per target, while removing the message from the
+	// outbox. Each new pending delivery that is due under the order rule
+	// is claimed for owner at once, as long as fewer than limit
+	// deliveries are claimed in all; the others wait for a later claim.
+	// So a pass claims at most limit deliveries, and a backlog of due
+	// deliveries slows the taking of messages rather than growing. It
+	// returns every delivery it claimed, in outbox order. A crash or an error leaves each message
 	// either in the outbox with no delivery, or fanned out and gone from
 	// the outbox.
 	//

@@ -86,8 +86,8 @@ func (s *Store) FanOut(ctx context.Context, owner string, id int64, targets []no
 }
 
 // FanOutAndClaim implements notify.Deliveries, in one transaction: the
-// due deliveries are claimed as ClaimDeliveries claims them, the outbox
-// rows are locked (skipping those another pass is taking) and deleted by
+// due deliveries are claimed as ClaimDeliveries claims them, as many
+// outbox rows as the limit leaves are locked (skipping those another pass is taking) and deleted by
 // one statement, and the new deliveries are inserted by one statement,
 // those that are due already claimed. Whether a new delivery is due is
 // decided from what holds it up as the transaction sees it: a message of
@@ -115,6 +115,14 @@ func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lea
 	if err != nil {
 		return nil, wrap(ctx, op, err)
 	}
+	if len(out) >= limit {
+		// A backlog of due deliveries is worked through before more
+		// messages are taken.
+		if err := tx.Commit(ctx); err != nil {
+			return nil, wrap(ctx, op+": commit", err)
+		}
+		return sortDeliveries(out), nil
+	}
 	rows, err := tx.Query(ctx, s.q.t(`WITH due AS (
 			SELECT id FROM §.outbox
 			WHERE available_at <= coalesce($1::timestamptz, statement_timestamp())
@@ -122,7 +130,7 @@ func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lea
 			ORDER BY id LIMIT $2
 			FOR UPDATE SKIP LOCKED)
 		DELETE FROM §.outbox o USING due WHERE o.id = due.id
-		RETURNING o.id, o.key, o.incident_id, o.type, o.payload, o.created_at, o.attempts + 1, o.last_error`), s.now(), limit)
+		RETURNING o.id, o.key, o.incident_id, o.type, o.payload, o.created_at, o.attempts + 1, o.last_error`), s.now(), limit-len(out))
 	if err != nil {
 		return nil, wrap(ctx, op, err)
 	}

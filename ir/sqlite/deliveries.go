@@ -109,7 +109,7 @@ func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lea
 			return wrap(ctx, op, err)
 		}
 		out = claimed
-		entries, err := q.takeOutbox(nowNano, limit)
+		entries, err := q.takeOutbox(nowNano, limit-len(out))
 		if err != nil {
 			return wrap(ctx, op, err)
 		}
@@ -177,11 +177,14 @@ type takenEntry struct {
 // takeOutbox removes up to limit due outbox entries and returns them,
 // oldest first.
 func (q *rawStatements) takeOutbox(now int64, limit int) ([]takenEntry, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
 	st, err := q.delivery(dsTake)
 	if err != nil {
 		return nil, err
 	}
-	if err := errors.Join(st.BindInt64(1, now), q.bindLimit(st, dsTake, 2, limit)); err != nil {
+	if err := errors.Join(st.BindInt64(1, now), st.BindInt64(2, int64(limit))); err != nil {
 		return nil, err
 	}
 	var out []takenEntry
@@ -270,7 +273,7 @@ func (q *rawStatements) claimDeliveries(owner string, until, now int64, limit in
 		return out, err
 	}
 	if err := errors.Join(st.BindText(1, owner), st.BindInt64(2, until), st.BindInt64(3, now),
-		q.bindLimit(st, dsClaim, 4, limit)); err != nil {
+		st.BindInt64(4, int64(limit))); err != nil {
 		return out, err
 	}
 	for st.Step() {
@@ -302,7 +305,10 @@ func scanDeliveryRaw(st *sqlite3.Stmt) (notify.Delivery, error) {
 }
 
 // The statements of the dispatcher's passes, run on the driver's
-// connection directly: see deliverySQL.
+// connection directly: see deliverySQL. Their LIMITs are written "?N + 0":
+// SQLite plans a query for a LIMIT bound as a plain parameter, so binding
+// it again, even to the same value, would make it prepare the statement
+// again at every pass.
 const (
 	dsClaim = iota
 	dsTake
@@ -328,13 +334,13 @@ var deliverySQL = [numDeliveryStatements]string{
 			AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.status = 'pending' AND e.incident_id = d.incident_id
 				AND e.channel = d.channel AND e.outbox_id < d.outbox_id)
 			AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.incident_id = d.incident_id AND o.id < d.outbox_id)
-			ORDER BY d.outbox_id, d.id LIMIT ?4)
+			ORDER BY d.outbox_id, d.id LIMIT ?4 + 0)
 		RETURNING ` + deliveryColumns,
 	// Due outbox entries, removed as they are read: the transaction that
 	// takes them records their deliveries.
 	dsTake: `DELETE FROM outbox WHERE id IN (
 			SELECT id FROM outbox WHERE available_at <= ?1 AND (claimed_until IS NULL OR claimed_until <= ?1)
-			ORDER BY id LIMIT ?2)
+			ORDER BY id LIMIT ?2 + 0)
 		RETURNING id, key, incident_id, type, payload, created_at, attempts + 1, last_error`,
 	// What holds up new deliveries of the incidents in the JSON array
 	// ?1: see holdUps.
@@ -353,22 +359,6 @@ var deliverySQL = [numDeliveryStatements]string{
 	dsFailed:    settleQueries[notify.SettleFailed],
 	dsRelease:   settleQueries[notify.SettleRelease],
 	dsDead:      settleQueries[notify.SettleDead],
-}
-
-// bindLimit binds limit to parameter param of the dispatcher's statement
-// i, the LIMIT of its query, unless it is bound already. SQLite plans a
-// query for the LIMIT it is given, so binding it again, even to the same
-// value, makes it prepare the statement again at its next step.
-func (q *rawStatements) bindLimit(st *sqlite3.Stmt, i, param, limit int) error {
-	if q.limits[i] == limit {
-		return nil
-	}
-	if err := st.BindInt64(param, int64(limit)); err != nil {
-		q.limits[i] = 0
-		return err
-	}
-	q.limits[i] = limit
-	return nil
 }
 
 // delivery returns the dispatcher's statement i.

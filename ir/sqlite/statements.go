@@ -217,9 +217,6 @@ type rawStatements struct {
 	begin, commit, rollback *sqlite3.Stmt
 	apply                   [numApplyStatements]*sqlite3.Stmt
 	deliveries              [numDeliveryStatements]*sqlite3.Stmt
-	// limits are the LIMITs bound to the dispatcher's statements; see
-	// bindLimit.
-	limits [numDeliveryStatements]int
 }
 
 // on returns the statements of conn, finalizing those of another
