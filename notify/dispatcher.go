@@ -63,7 +63,10 @@ type DispatcherConfig struct {
 	Workers int
 	// Lease is how long a claim holds; default 2 minutes. It must be
 	// longer than AttemptTimeout, so that an attempt ends before its
-	// claim lapses.
+	// claim lapses: a pass begins no attempt later than Lease minus
+	// AttemptTimeout after its claim, and gives the deliveries it has not
+	// begun back, due at once and with their attempts unspent, so that a
+	// slow channel never has a delivery made twice at once.
 	Lease time.Duration
 	// AttemptTimeout bounds one delivery attempt; default 30 seconds.
 	AttemptTimeout time.Duration
@@ -470,7 +473,7 @@ func (d *Dispatcher) awaitQuiet(ctx context.Context) {
 // outcomes. It returns how many messages and deliveries it handled. Tests
 // drive a dispatcher with it, moving a fake clock between passes.
 func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
-	p := &pass{d: d}
+	p := &pass{d: d, claimed: time.Now()}
 	due, err := d.cfg.Deliveries.FanOutAndClaim(ctx, d.cfg.Owner, d.cfg.Batch, d.cfg.Lease, p.route)
 	if err != nil {
 		return 0, fmt.Errorf("notify: dispatcher: fan out and claim: %w", err)
@@ -487,8 +490,9 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 // and the deliveries TLP held back, reported once the fan-out is
 // recorded.
 type pass struct {
-	d      *Dispatcher
-	routed map[int64]routed // by outbox ID
+	d       *Dispatcher
+	claimed time.Time        // when the pass claimed its deliveries
+	routed  map[int64]routed // by outbox ID
 }
 
 // routed is an outbox message as routing decoded it.
@@ -569,7 +573,9 @@ type attempted struct {
 // in groups, each in one store transaction, by this goroutine: every
 // recordDelay, what came in since the last group, and at the end what is
 // left. A fast channel costs one transaction a pass, and a slow one holds
-// up the record of no other channel for more than recordDelay.
+// up the record of no other channel for more than recordDelay. Deliveries
+// not begun by Lease minus AttemptTimeout after the claim are given back
+// unattempted, so that no attempt outlives its claim.
 func (d *Dispatcher) deliver(ctx context.Context, p *pass, due []Delivery) error {
 	var (
 		wg      sync.WaitGroup
@@ -585,8 +591,17 @@ func (d *Dispatcher) deliver(ctx context.Context, p *pass, due []Delivery) error
 				if i >= int64(len(due)) {
 					return
 				}
-				m, merr := p.message(due[i])
-				r := d.attempt(ctx, due[i], m, merr)
+				var r attempted
+				if time.Since(p.claimed) > d.cfg.Lease-d.cfg.AttemptTimeout {
+					// Too late to begin: the attempt could outlast the
+					// claim, and another dispatcher make the delivery
+					// too. It is given back, due at once, without
+					// using up an attempt.
+					r = attempted{dl: due[i], st: Settlement{ID: due[i].ID, Kind: SettleRelease, At: d.cfg.Clock.Now()}}
+				} else {
+					m, merr := p.message(due[i])
+					r = d.attempt(ctx, due[i], m, merr)
+				}
 				mu.Lock()
 				results = append(results, r)
 				mu.Unlock()

@@ -233,3 +233,70 @@ func TestRunNegativeQuietDoesNotWait(t *testing.T) {
 		assert.Equal(t, repeat(100*time.Millisecond, 2), o.gaps())
 	})
 }
+
+// leasedDeliveries hands out n claimed deliveries at the first pass and
+// keeps the settlements it is given.
+type leasedDeliveries struct {
+	notify.Deliveries
+	mu      sync.Mutex
+	n       int
+	settled []notify.Settlement
+}
+
+func (l *leasedDeliveries) FanOutAndClaim(context.Context, string, int, time.Duration, notify.RouteFunc) ([]notify.Delivery, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]notify.Delivery, l.n)
+	for i := range out {
+		inc := fmt.Sprintf("INC-%06d", i+1)
+		out[i] = notify.Delivery{ID: int64(i + 1), OutboxID: int64(i + 1), Key: inc + "/1/1", Incident: inc, Type: "opened",
+			Channel: "slow", Status: notify.StatusPending, Attempts: 1, CreatedAt: time.Now(),
+			Payload: []byte(`{"incident":{"id":"` + inc + `","tlp":"TLP:GREEN"},"event":{"type":"opened"}}`)}
+	}
+	l.n = 0
+	return out, nil
+}
+
+func (l *leasedDeliveries) Settle(_ context.Context, _ string, sts []notify.Settlement) ([]error, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.settled = append(l.settled, sts...)
+	return make([]error, len(sts)), nil
+}
+
+// TestPassBeginsNoAttemptItsLeaseCannotCover checks that a pass whose
+// attempts hang gives back, unattempted, the deliveries it could only
+// begin too late for its claim to cover them.
+func TestPassBeginsNoAttemptItsLeaseCannotCover(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		store := &leasedDeliveries{n: 3}
+		router, err := notify.NewRouter(notify.Routing{Channels: []notify.ChannelRule{{Name: "slow"}},
+			Routes: []notify.Route{{Channels: []string{"slow"}}}})
+		require.NoError(t, err)
+		var calls sync.Map
+		d, err := notify.NewDispatcher(notify.DispatcherConfig{Outbox: &pacedOutbox{}, Deliveries: store, Router: router,
+			Channels: map[string]notify.Notifier{"slow": notify.NotifierFunc(func(ctx context.Context, m notify.Message) (notify.Receipt, error) {
+				calls.Store(m.Key, true)
+				<-ctx.Done() // a peer that never answers
+				return notify.Receipt{}, ctx.Err()
+			})},
+			Limits:  map[string]notify.ChannelLimits{"slow": {BreakAfter: -1}},
+			Workers: 1, Lease: 300 * time.Millisecond, AttemptTimeout: 200 * time.Millisecond,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		require.NoError(t, err)
+		defer func() { require.NoError(t, d.Close()) }()
+		_, err = d.RunOnce(context.Background())
+		require.NoError(t, err)
+
+		n := 0
+		calls.Range(func(any, any) bool { n++; return true })
+		assert.Equal(t, 1, n, "only the first attempt could end within the claim")
+		require.Len(t, store.settled, 3)
+		kinds := map[int64]notify.SettleKind{}
+		for _, st := range store.settled {
+			kinds[st.ID] = st.Kind
+		}
+		assert.Equal(t, map[int64]notify.SettleKind{1: notify.SettleFailed, 2: notify.SettleRelease, 3: notify.SettleRelease}, kinds)
+	})
+}
