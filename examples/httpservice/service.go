@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
+	"github.com/incidentkit/incidentkit/evidence"
+	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/notify"
+)
+
+// Config is what a Service serves.
+type Config struct {
+	// Responder runs the incidents; its policy should be Auth.Policy.
+	Responder *ir.Responder
+	// Auth authenticates the bearer tokens.
+	Auth *Auth
+	// Locker and Blobs hold the evidence; nil refuses evidence requests.
+	Locker *evidence.Locker
+	Blobs  evidence.BlobStore
+	// Deliveries is the record of communication; nil refuses delivery
+	// requests.
+	Deliveries notify.Deliveries
+	// Dispatcher replays dead deliveries; nil refuses replays.
+	Dispatcher *notify.Dispatcher
+	// Logger receives the service's logs; nil means slog.Default(). Tokens
+	// are never logged.
+	Logger *slog.Logger
+	// MaxBody bounds a JSON request body; zero means 1 MiB.
+	MaxBody int64
+	// MaxEvidence bounds an evidence upload; zero means 16 GiB.
+	MaxEvidence int64
+	// RequestTimeout bounds the work of a request other than an evidence
+	// upload or a bundle export; zero means 30 seconds.
+	RequestTimeout time.Duration
+	// TempDir is where bundles are written before they are sent; empty
+	// means os.TempDir().
+	TempDir string
+}
+
+// Service is the JSON API over a Responder.
+type Service struct {
+	Config
+	logger *slog.Logger
+	alerts keyLocks
+}
+
+// NewService returns the service of cfg.
+func NewService(cfg Config) (*Service, error) {
+	if cfg.Responder == nil || cfg.Auth == nil {
+		return nil, errors.New("httpservice: a Responder and an Auth are required")
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = 1 << 20
+	}
+	if cfg.MaxEvidence == 0 {
+		cfg.MaxEvidence = 16 << 30
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 30 * time.Second
+	}
+	s := &Service{Config: cfg, logger: cfg.Logger}
+	if s.logger == nil {
+		s.logger = slog.Default()
+	}
+	return s, nil
+}
+
+// handlerFunc is a handler that returns its error, written as a problem.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, p principal) error
+
+// Handler returns the service's HTTP handler, instrumented with
+// OpenTelemetry.
+func (s *Service) Handler() http.Handler {
+	mux := http.NewServeMux()
+	// route registers an authenticated route; long ones get no timeout.
+	route := func(pattern string, long bool, h handlerFunc) {
+		mux.Handle(pattern, s.authenticated(long, h))
+	}
+	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, "{\"status\":\"ok\"}\n")
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeProblem(w, r, newProblem(http.StatusNotFound, CodeNotFound, "no such endpoint: see /openapi.json"))
+	})
+
+	route("GET /v1/incidents", false, s.listIncidents)
+	route("POST /v1/incidents", false, s.openIncident)
+	route("GET /v1/incidents/{id}", false, s.getIncident)
+	route("GET /v1/incidents/{id}/timeline", false, s.timeline)
+	route("GET /v1/incidents/{id}/actions", false, s.actions)
+	route("GET /v1/incidents/{id}/permissions", false, s.permissions)
+	route("POST /v1/incidents/{id}/transitions", false, s.transition)
+	route("POST /v1/incidents/{id}/close", false, s.closeIncident)
+	route("POST /v1/incidents/{id}/reopen", false, s.reopenIncident)
+	route("POST /v1/incidents/{id}/severity", false, s.setSeverity)
+	route("POST /v1/incidents/{id}/priority", false, s.setPriority)
+	route("POST /v1/incidents/{id}/impact", false, s.setImpact)
+	route("POST /v1/incidents/{id}/verdict", false, s.setVerdict)
+	route("POST /v1/incidents/{id}/assignments", false, s.assign)
+	route("POST /v1/incidents/{id}/unassignments", false, s.unassign)
+	route("POST /v1/incidents/{id}/tasks", false, s.addTask)
+	route("POST /v1/incidents/{id}/tasks/{task}/complete", false, s.completeTask)
+	route("POST /v1/incidents/{id}/observables", false, s.addObservable)
+	route("POST /v1/incidents/{id}/assets", false, s.addAsset)
+	route("POST /v1/incidents/{id}/notes", false, s.addNote)
+	route("POST /v1/incidents/{id}/decisions", false, s.decide)
+	route("POST /v1/incidents/{id}/status-updates", false, s.postStatus)
+	route("PUT /v1/incidents/{id}/review", false, s.recordReview)
+	route("POST /v1/incidents/{id}/follow-ups", false, s.addFollowUp)
+	route("POST /v1/incidents/{id}/follow-ups/{followup}/complete", false, s.completeFollowUp)
+	route("GET /v1/incidents/{id}/review-document", false, s.reviewDocument)
+	route("POST /v1/incidents/{id}/evidence", true, s.uploadEvidence)
+	route("GET /v1/incidents/{id}/evidence", false, s.listEvidence)
+	route("GET /v1/incidents/{id}/evidence/{item}/custody", false, s.custody)
+	route("GET /v1/incidents/{id}/custody/verification", true, s.verifyCustody)
+	route("GET /v1/incidents/{id}/bundle", true, s.exportBundle)
+	route("GET /v1/incidents/{id}/deliveries", false, s.incidentDeliveries)
+	route("POST /v1/deliveries/{delivery}/replay", false, s.replayDelivery)
+	route("GET /v1/metrics", true, s.metrics)
+	route("POST /v1/alerts", false, s.genericAlerts)
+	route("POST /v1/alerts/alertmanager", false, s.alertmanager)
+
+	return otelhttp.NewHandler(mux, "incidentkit-http",
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+			if r.Pattern != "" {
+				return r.Pattern // "POST /v1/incidents/{id}/notes": no IDs in span names
+			}
+			return r.Method
+		}))
+}
+
+// authenticated runs h for the request's principal, with the request's
+// timeout unless long.
+func (s *Service) authenticated(long bool, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.Auth.authenticate(r)
+		if err != nil {
+			s.writeProblem(w, r, err)
+			return
+		}
+		if !long {
+			ctx, cancel := context.WithTimeout(r.Context(), s.RequestTimeout)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
+		if err := h(w, r, p); err != nil {
+			s.writeProblem(w, r, err)
+		}
+	})
+}
+
+// decode reads the request's JSON body into v: at most MaxBody bytes, one
+// JSON value, no unknown fields.
+func (s *Service) decode(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return newProblem(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "send application/json")
+		}
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.MaxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return err
+		}
+		if errors.Is(err, io.EOF) {
+			return newProblem(http.StatusBadRequest, CodeMalformed, "the request body is empty")
+		}
+		return newProblem(http.StatusBadRequest, CodeMalformed, "the body is not the JSON expected: "+err.Error())
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return err
+		}
+		return newProblem(http.StatusBadRequest, CodeMalformed, "the body holds more than one JSON value")
+	}
+	return nil
+}
+
+// writeJSON writes v as JSON with status.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+	return nil
+}
