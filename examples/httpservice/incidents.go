@@ -122,12 +122,15 @@ func (s *Service) listIncidents(w http.ResponseWriter, r *http.Request, _ princi
 
 // NewIncidentRequest is the body of POST /v1/incidents.
 type NewIncidentRequest struct {
-	Title       string          `json:"title"`
-	Summary     string          `json:"summary,omitempty"`
-	Severity    ir.Severity     `json:"severity"`
-	Priority    ir.Priority     `json:"priority,omitempty"`
-	Category    ir.Category     `json:"category,omitempty"`
-	TLP         ir.TLP          `json:"tlp,omitempty"`
+	Title   string `json:"title"`
+	Summary string `json:"summary,omitempty"`
+	// Severity, Priority, Category and TLP are strings here, so that the
+	// Responder checks them with every other field and reports every
+	// problem at once.
+	Severity    string          `json:"severity"`
+	Priority    string          `json:"priority,omitempty"`
+	Category    string          `json:"category,omitempty"`
+	TLP         string          `json:"tlp,omitempty"`
 	Impact      ir.Impact       `json:"impact,omitzero"`
 	Labels      []string        `json:"labels,omitempty"`
 	Observables []ir.Observable `json:"observables,omitempty"`
@@ -143,8 +146,8 @@ func (s *Service) openIncident(w http.ResponseWriter, r *http.Request, p princip
 		return err
 	}
 	inc, err := s.Responder.Open(r.Context(), p.actor, ir.NewIncident{
-		Title: req.Title, Summary: req.Summary, Severity: req.Severity, Priority: req.Priority,
-		Category: req.Category, TLP: req.TLP, Impact: req.Impact, Labels: req.Labels,
+		Title: req.Title, Summary: req.Summary, Severity: ir.Severity(req.Severity), Priority: ir.Priority(req.Priority),
+		Category: ir.Category(req.Category), TLP: ir.TLP(req.TLP), Impact: req.Impact, Labels: req.Labels,
 		Observables: req.Observables, Assets: req.Assets,
 		OccurredAt: req.OccurredAt, DetectedAt: req.DetectedAt, ReportedAt: req.ReportedAt,
 	})

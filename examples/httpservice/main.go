@@ -40,7 +40,10 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "httpservice:", err)
 		os.Exit(1)
 	}
@@ -181,13 +184,13 @@ func newDispatcher(path string, b *backend, logger *slog.Logger) (*notify.Dispat
 	})
 }
 
-func run(args []string, stdout io.Writer) error {
+// run serves until ctx ends (SIGINT or SIGTERM), then lets the requests
+// under way finish, stops the dispatcher and closes the store.
+func run(ctx context.Context, args []string, stdout io.Writer) error {
 	o, err := parseFlags(args)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 
 	if err := os.MkdirAll(o.data, 0o700); err != nil {

@@ -81,10 +81,6 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, p principal) error
 // OpenTelemetry.
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
-	// route registers an authenticated route; long ones get no timeout.
-	route := func(pattern string, long bool, h handlerFunc) {
-		mux.Handle(pattern, s.authenticated(long, h))
-	}
 	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -94,42 +90,9 @@ func (s *Service) Handler() http.Handler {
 		s.writeProblem(w, r, newProblem(http.StatusNotFound, CodeNotFound, "no such endpoint: see /openapi.json"))
 	})
 
-	route("GET /v1/incidents", false, s.listIncidents)
-	route("POST /v1/incidents", false, s.openIncident)
-	route("GET /v1/incidents/{id}", false, s.getIncident)
-	route("GET /v1/incidents/{id}/timeline", false, s.timeline)
-	route("GET /v1/incidents/{id}/actions", false, s.actions)
-	route("GET /v1/incidents/{id}/permissions", false, s.permissions)
-	route("POST /v1/incidents/{id}/transitions", false, s.transition)
-	route("POST /v1/incidents/{id}/close", false, s.closeIncident)
-	route("POST /v1/incidents/{id}/reopen", false, s.reopenIncident)
-	route("POST /v1/incidents/{id}/severity", false, s.setSeverity)
-	route("POST /v1/incidents/{id}/priority", false, s.setPriority)
-	route("POST /v1/incidents/{id}/impact", false, s.setImpact)
-	route("POST /v1/incidents/{id}/verdict", false, s.setVerdict)
-	route("POST /v1/incidents/{id}/assignments", false, s.assign)
-	route("POST /v1/incidents/{id}/unassignments", false, s.unassign)
-	route("POST /v1/incidents/{id}/tasks", false, s.addTask)
-	route("POST /v1/incidents/{id}/tasks/{task}/complete", false, s.completeTask)
-	route("POST /v1/incidents/{id}/observables", false, s.addObservable)
-	route("POST /v1/incidents/{id}/assets", false, s.addAsset)
-	route("POST /v1/incidents/{id}/notes", false, s.addNote)
-	route("POST /v1/incidents/{id}/decisions", false, s.decide)
-	route("POST /v1/incidents/{id}/status-updates", false, s.postStatus)
-	route("PUT /v1/incidents/{id}/review", false, s.recordReview)
-	route("POST /v1/incidents/{id}/follow-ups", false, s.addFollowUp)
-	route("POST /v1/incidents/{id}/follow-ups/{followup}/complete", false, s.completeFollowUp)
-	route("GET /v1/incidents/{id}/review-document", false, s.reviewDocument)
-	route("POST /v1/incidents/{id}/evidence", true, s.uploadEvidence)
-	route("GET /v1/incidents/{id}/evidence", false, s.listEvidence)
-	route("GET /v1/incidents/{id}/evidence/{item}/custody", false, s.custody)
-	route("GET /v1/incidents/{id}/custody/verification", true, s.verifyCustody)
-	route("GET /v1/incidents/{id}/bundle", true, s.exportBundle)
-	route("GET /v1/incidents/{id}/deliveries", false, s.incidentDeliveries)
-	route("POST /v1/deliveries/{delivery}/replay", false, s.replayDelivery)
-	route("GET /v1/metrics", true, s.metrics)
-	route("POST /v1/alerts", false, s.genericAlerts)
-	route("POST /v1/alerts/alertmanager", false, s.alertmanager)
+	for _, rt := range s.routes() {
+		mux.Handle(rt.pattern, s.authenticated(rt.long, rt.h))
+	}
 
 	return otelhttp.NewHandler(mux, "incidentkit-http",
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
@@ -138,6 +101,57 @@ func (s *Service) Handler() http.Handler {
 			}
 			return r.Method
 		}))
+}
+
+// routes are the API's authenticated endpoints: a ServeMux pattern, whether
+// it may take long (no request timeout), and its handler.
+func (s *Service) routes() []struct {
+	pattern string
+	long    bool
+	h       handlerFunc
+} {
+	return []struct {
+		pattern string
+		long    bool
+		h       handlerFunc
+	}{
+		{"GET /v1/incidents", false, s.listIncidents},
+		{"POST /v1/incidents", false, s.openIncident},
+		{"GET /v1/incidents/{id}", false, s.getIncident},
+		{"GET /v1/incidents/{id}/timeline", false, s.timeline},
+		{"GET /v1/incidents/{id}/actions", false, s.actions},
+		{"GET /v1/incidents/{id}/permissions", false, s.permissions},
+		{"POST /v1/incidents/{id}/transitions", false, s.transition},
+		{"POST /v1/incidents/{id}/close", false, s.closeIncident},
+		{"POST /v1/incidents/{id}/reopen", false, s.reopenIncident},
+		{"POST /v1/incidents/{id}/severity", false, s.setSeverity},
+		{"POST /v1/incidents/{id}/priority", false, s.setPriority},
+		{"POST /v1/incidents/{id}/impact", false, s.setImpact},
+		{"POST /v1/incidents/{id}/verdict", false, s.setVerdict},
+		{"POST /v1/incidents/{id}/assignments", false, s.assign},
+		{"POST /v1/incidents/{id}/unassignments", false, s.unassign},
+		{"POST /v1/incidents/{id}/tasks", false, s.addTask},
+		{"POST /v1/incidents/{id}/tasks/{task}/complete", false, s.completeTask},
+		{"POST /v1/incidents/{id}/observables", false, s.addObservable},
+		{"POST /v1/incidents/{id}/assets", false, s.addAsset},
+		{"POST /v1/incidents/{id}/notes", false, s.addNote},
+		{"POST /v1/incidents/{id}/decisions", false, s.decide},
+		{"POST /v1/incidents/{id}/status-updates", false, s.postStatus},
+		{"PUT /v1/incidents/{id}/review", false, s.recordReview},
+		{"POST /v1/incidents/{id}/follow-ups", false, s.addFollowUp},
+		{"POST /v1/incidents/{id}/follow-ups/{followup}/complete", false, s.completeFollowUp},
+		{"GET /v1/incidents/{id}/review-document", false, s.reviewDocument},
+		{"POST /v1/incidents/{id}/evidence", true, s.uploadEvidence},
+		{"GET /v1/incidents/{id}/evidence", false, s.listEvidence},
+		{"GET /v1/incidents/{id}/evidence/{item}/custody", false, s.custody},
+		{"GET /v1/incidents/{id}/custody/verification", true, s.verifyCustody},
+		{"GET /v1/incidents/{id}/bundle", true, s.exportBundle},
+		{"GET /v1/incidents/{id}/deliveries", false, s.incidentDeliveries},
+		{"POST /v1/deliveries/{delivery}/replay", false, s.replayDelivery},
+		{"GET /v1/metrics", true, s.metrics},
+		{"POST /v1/alerts", false, s.genericAlerts},
+		{"POST /v1/alerts/alertmanager", false, s.alertmanager},
+	}
 }
 
 // authenticated runs h for the request's principal, with the request's
@@ -178,6 +192,11 @@ func (s *Service) decode(w http.ResponseWriter, r *http.Request, v any) error {
 		}
 		if errors.Is(err, io.EOF) {
 			return newProblem(http.StatusBadRequest, CodeMalformed, "the request body is empty")
+		}
+		if errors.Is(err, ir.ErrInvalid) {
+			// A value the library's types refuse as they are decoded,
+			// such as an unknown severity: bad input, not bad JSON.
+			return err
 		}
 		return newProblem(http.StatusBadRequest, CodeMalformed, "the body is not the JSON expected: "+err.Error())
 	}
