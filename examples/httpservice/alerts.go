@@ -206,6 +206,14 @@ func (s *Service) takeAlert(ctx context.Context, actor ir.Actor, a Alert) (Alert
 	defer unlock()
 	label := alertLabel(a.Key)
 	for attempt := 0; ; attempt++ {
+		// Count the key's incidents before looking for an open one: an
+		// incident another instance opens after the count is either
+		// found open by the lookup, or has the ID this count gives, which
+		// OpenWithID then refuses as taken.
+		n, err := s.countLabel(ctx, label)
+		if err != nil {
+			return AlertResult{}, err
+		}
 		open, err := s.Responder.List(ctx, ir.Query{Labels: []string{label}, Status: ir.StatusOpen, Limit: 1})
 		if err != nil {
 			return AlertResult{}, err
@@ -223,10 +231,6 @@ func (s *Service) takeAlert(ctx context.Context, actor ir.Actor, a Alert) (Alert
 		}
 		if a.Status == "resolved" {
 			return AlertResult{Key: a.Key, Outcome: "ignored"}, nil
-		}
-		n, err := s.countLabel(ctx, label)
-		if err != nil {
-			return AlertResult{}, err
 		}
 		started := a.StartedAt
 		if started.IsZero() {

@@ -242,7 +242,11 @@ func truncate(b []byte) string {
 // status, and decodes the answer into out (if not nil).
 func (s *server) json(method, path, token string, body any, status int, out any) response {
 	s.t.Helper()
-	r := s.do(request{method: method, path: path, token: token, body: body})
+	rq := request{method: method, path: path, token: token, body: body}
+	if body != nil {
+		rq.contentType = "application/json"
+	}
+	r := s.do(rq)
 	require.Equal(s.t, status, r.status, "%s %s: %s", method, path, r.body)
 	if out != nil {
 		r.json(s.t, out)
