@@ -50,6 +50,7 @@ const (
 	CodeUnauthenticated  = "unauthenticated"
 	CodeForbidden        = "forbidden"
 	CodeNotFound         = "not_found"
+	CodeMethodNotAllowed = "method_not_allowed"
 	CodeRefused          = "refused"
 	CodeConflict         = "conflict"
 	CodeTooLarge         = "payload_too_large"
@@ -66,6 +67,7 @@ var problemTitles = map[string]string{
 	CodeUnauthenticated:  "A valid bearer token is required",
 	CodeForbidden:        "The actor may not do this",
 	CodeNotFound:         "Not found",
+	CodeMethodNotAllowed: "The method is not allowed on this resource",
 	CodeRefused:          "The incident's state does not allow this",
 	CodeConflict:         "The incident changed meanwhile; read it again and retry",
 	CodeTooLarge:         "The request body is too large",

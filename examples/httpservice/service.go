@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -90,8 +92,22 @@ func (s *Service) Handler() http.Handler {
 		s.writeProblem(w, r, newProblem(http.StatusNotFound, CodeNotFound, "no such endpoint: see /openapi.json"))
 	})
 
+	allowed := map[string][]string{}
 	for _, rt := range s.routes() {
 		mux.Handle(rt.pattern, s.authenticated(rt.long, rt.h))
+		method, path, _ := strings.Cut(rt.pattern, " ")
+		allowed[path] = append(allowed[path], method)
+	}
+	// Any other method on a path the API serves: 405, as a problem.
+	for path, methods := range allowed {
+		allow := strings.Join(methods, ", ")
+		if slices.Contains(methods, "GET") {
+			allow += ", HEAD"
+		}
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			s.writeProblem(w, r, newProblem(http.StatusMethodNotAllowed, CodeMethodNotAllowed, r.Method+" is not allowed here; use "+allow))
+		})
 	}
 
 	return otelhttp.NewHandler(mux, "incidentkit-http",

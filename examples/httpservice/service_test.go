@@ -448,6 +448,18 @@ func TestBadBodies(t *testing.T) {
 		assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 		assert.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
 	})
+	t.Run("a method the path does not take", func(t *testing.T) {
+		req, err := http.NewRequest("DELETE", s.url+base, nil)
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		r := response{status: resp.StatusCode, header: resp.Header, body: body}
+		require.Equal(t, http.StatusMethodNotAllowed, r.status)
+		assert.Equal(t, CodeMethodNotAllowed, r.problem(t).Code)
+		assert.Equal(t, "GET, HEAD", resp.Header.Get("Allow"))
+	})
 }
 
 func TestConcurrentUpdates(t *testing.T) {
