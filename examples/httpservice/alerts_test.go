@@ -21,8 +21,19 @@ import (
 // other alert is a note on it.
 func TestAlertStorm(t *testing.T) {
 	store := ir.NewMemoryStore()
-	servers := []*server{newMemoryServer(t, store), newMemoryServer(t, store)}
-	const alerts, keys, senders = 1000, 10, 32
+	alertStorm(t, []*server{newMemoryServer(t, store), newMemoryServer(t, store)}, 1000)
+}
+
+// TestAlertStormSQLite is the storm on two service instances sharing one
+// SQLite data directory, each with its own connections, as two processes
+// would have.
+func TestAlertStormSQLite(t *testing.T) {
+	dir := t.TempDir()
+	alertStorm(t, []*server{newSQLiteServerAt(t, dir, nil), newSQLiteServerAt(t, dir, nil)}, 1000)
+}
+
+func alertStorm(t *testing.T, servers []*server, alerts int) {
+	const keys, senders = 10, 32
 	started := time.Now().Add(-time.Minute).UTC().Truncate(time.Millisecond)
 	work := make(chan int)
 	results := make(chan AlertResult, alerts)

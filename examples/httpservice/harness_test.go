@@ -78,10 +78,16 @@ func (s *server) with(t testing.TB) *server {
 
 // newSQLiteServer serves a fresh SQLite data directory.
 func newSQLiteServer(t testing.TB, mutate func(*Config)) *server {
+	return newSQLiteServerAt(t, t.TempDir(), mutate)
+}
+
+// newSQLiteServerAt serves the SQLite data directory dir, as one of the
+// service instances that may share it.
+func newSQLiteServerAt(t testing.TB, dir string, mutate func(*Config)) *server {
 	ctx := context.Background()
 	auth, err := NewAuth(testTokens())
 	require.NoError(t, err)
-	d, err := sqlite.OpenDir(ctx, t.TempDir(), sqlite.DirConfig{Responder: ir.Config{
+	d, err := sqlite.OpenDir(ctx, dir, sqlite.DirConfig{Responder: ir.Config{
 		Model: phases.SANS, Policy: auth.Policy(phases.SANS), Outbox: true, Logger: discard}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = d.Close(context.Background()) })
