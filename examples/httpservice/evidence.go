@@ -11,7 +11,6 @@ import (
 
 	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/evidence/bundle"
-	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/ir/reviewreport"
 	"github.com/incidentkit/incidentkit/notify"
 )
@@ -280,5 +279,3 @@ func (s *Service) replayDelivery(w http.ResponseWriter, r *http.Request, p princ
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
-
-var _ = ir.ErrNotFound

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -600,5 +599,3 @@ func (s *Service) metrics(w http.ResponseWriter, r *http.Request, _ principal) e
 func errNotConfigured(what string) error {
 	return newProblem(http.StatusNotImplemented, CodeUnavailable, "this service keeps no "+what)
 }
-
-var _ = errors.New

@@ -84,6 +84,9 @@ func envOr(name, def string) string {
 	return def
 }
 
+// dispatcherActor is who records a delivery given up on.
+var dispatcherActor = ir.Actor{ID: "notify-dispatcher", Name: "Notification dispatcher", Kind: ir.ActorService}
+
 // backend is what the service runs on.
 type backend struct {
 	responder  *ir.Responder
@@ -174,7 +177,6 @@ func newDispatcher(path string, b *backend, logger *slog.Logger) (*notify.Dispat
 	for _, c := range routing.Channels {
 		channels[c.Name] = notify.LogNotifier{Logger: logger.With("channel", c.Name)}
 	}
-	dispatcherActor := ir.Actor{ID: "notify-dispatcher", Name: "Notification dispatcher", Kind: ir.ActorService}
 	return notify.NewDispatcher(notify.DispatcherConfig{
 		Outbox: b.outbox, Deliveries: b.deliveries, Router: router, Channels: channels, Logger: logger,
 		OnDead: func(ctx context.Context, d notify.Delivery, _ error) error {
@@ -214,8 +216,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", tokensPath, err)
 	}
-	// The dispatcher records dead deliveries as this service actor.
-	auth.roles["notify-dispatcher"] = RoleResponder
+	// The dispatcher records dead deliveries on the timelines as a
+	// service actor of its own, which no token authenticates.
+	auth.grant(dispatcherActor.ID, RoleResponder)
 
 	model := phases.SANS
 	b, err := openBackend(ctx, o, ir.Config{Model: model, Policy: auth.Policy(model), Outbox: true, Logger: logger})

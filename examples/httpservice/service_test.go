@@ -504,5 +504,3 @@ func TestConcurrentUpdates(t *testing.T) {
 		assert.Equal(t, int64(i+1), e.Seq)
 	}
 }
-
-var _ = json.Marshal
