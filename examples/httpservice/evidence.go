@@ -23,6 +23,9 @@ func (s *Service) uploadEvidence(w http.ResponseWriter, r *http.Request, p princ
 	if s.Locker == nil {
 		return errNotConfigured("evidence locker")
 	}
+	if r.ContentLength > s.MaxEvidence {
+		return newProblem(http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("evidence is limited to %d bytes", s.MaxEvidence))
+	}
 	q := r.URL.Query()
 	name := q.Get("name")
 	if name == "" {
@@ -186,7 +189,13 @@ func (s *Service) reviewDocument(w http.ResponseWriter, r *http.Request, _ princ
 	if format != "markdown" && format != "html" {
 		return badQuery("format", format, "is not markdown or html")
 	}
-	src := reviewreport.Sources{Responder: s.Responder, Locker: s.Locker}
+	check := r.URL.Query().Get("check_content")
+	if check != "" && check != "true" && check != "false" {
+		return badQuery("check_content", check, "is not true or false")
+	}
+	// The custody log is verified for every document; re-reading every
+	// item's content, which may be gigabytes, only when asked.
+	src := reviewreport.Sources{Responder: s.Responder, Locker: s.Locker, LogOnly: check != "true"}
 	if s.Deliveries != nil {
 		src.Deliveries = s.Deliveries
 	}

@@ -156,7 +156,7 @@ func (s *Service) routes() []struct {
 		{"PUT /v1/incidents/{id}/review", false, s.recordReview},
 		{"POST /v1/incidents/{id}/follow-ups", false, s.addFollowUp},
 		{"POST /v1/incidents/{id}/follow-ups/{followup}/complete", false, s.completeFollowUp},
-		{"GET /v1/incidents/{id}/review-document", false, s.reviewDocument},
+		{"GET /v1/incidents/{id}/review-document", true, s.reviewDocument},
 		{"POST /v1/incidents/{id}/evidence", true, s.uploadEvidence},
 		{"GET /v1/incidents/{id}/evidence", false, s.listEvidence},
 		{"GET /v1/incidents/{id}/evidence/{item}/custody", false, s.custody},

@@ -211,7 +211,7 @@ func TestWholeIncident(t *testing.T) {
 	require.Equal(t, http.StatusOK, md.status)
 	assert.True(t, strings.HasPrefix(md.header.Get("Content-Type"), "text/markdown"))
 	assert.Contains(t, string(md.body), "No MFA on finance accounts")
-	html := s.do(request{method: "GET", path: base + "/review-document?format=html", token: tokenViewer})
+	html := s.do(request{method: "GET", path: base + "/review-document?format=html&check_content=true", token: tokenViewer})
 	require.Equal(t, http.StatusOK, html.status)
 	assert.True(t, strings.HasPrefix(html.header.Get("Content-Type"), "text/html"))
 	assert.Contains(t, string(html.body), "<svg")
