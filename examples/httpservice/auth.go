@@ -222,3 +222,9 @@ func (a *Auth) Policy(m *phases.Model) ir.Policy {
 		return nil
 	})
 }
+
+// Actor is the principal's actor, for the console's pages.
+func (p principal) Actor() ir.Actor { return p.actor }
+
+// Role is the principal's role, for the console's pages.
+func (p principal) Role() Role { return p.role }

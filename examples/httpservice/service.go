@@ -51,8 +51,9 @@ type Config struct {
 // Service is the JSON API over a Responder.
 type Service struct {
 	Config
-	logger *slog.Logger
-	alerts keyLocks
+	logger   *slog.Logger
+	alerts   keyLocks
+	sessions sessions
 }
 
 // NewService returns the service of cfg.
@@ -87,6 +88,10 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, "{\"status\":\"ok\"}\n")
+	})
+	mux.Handle("/console/", s.consoleHandler())
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/console/", http.StatusSeeOther)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, newProblem(http.StatusNotFound, CodeNotFound, "no such endpoint: see /openapi.json"))
