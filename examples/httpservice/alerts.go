@@ -169,6 +169,14 @@ func (s *Service) intake(w http.ResponseWriter, r *http.Request, p principal, al
 		if a.Severity == "" {
 			a.Severity = ir.SeverityMedium
 		}
+		// An alert's texts are whatever its rules say: cut to what an
+		// incident holds rather than refused, so that no rule's long
+		// annotation keeps its alerts out.
+		if strings.TrimSpace(a.Title) == "" {
+			a.Title = "Alert " + a.Key
+		}
+		a.Title = clip(a.Title, ir.MaxShortText)
+		a.Summary = clip(a.Summary, ir.MaxBodyText/2)
 	}
 	if len(bad) > 0 {
 		p := newProblem(http.StatusUnprocessableEntity, CodeInvalid, "some alerts are not valid")
@@ -259,6 +267,20 @@ func (s *Service) takeAlert(ctx context.Context, actor ir.Actor, a Alert) (Alert
 	}
 }
 
+// clip cuts s to at most n bytes, at a character boundary, marking the
+// cut with an ellipsis.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const ellipsis = "…"
+	s = s[:n-len(ellipsis)]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s + ellipsis
+}
+
 // clampPast returns t, or zero if t is in the future: a start time from a
 // clock running ahead is not when the incident was detected.
 func clampPast(t time.Time) time.Time {
@@ -313,10 +335,7 @@ func alertText(a Alert) string {
 	if a.Source != "" {
 		t += " (from " + a.Source + ")"
 	}
-	if len(t) > ir.MaxBodyText-64 {
-		t = strings.ToValidUTF8(t[:ir.MaxBodyText-64], "")
-	}
-	return t
+	return clip(t, ir.MaxBodyText-64)
 }
 
 // labelText writes labels sorted by name.

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -190,4 +191,19 @@ func TestAlertIncidentID(t *testing.T) {
 	before := string(ir.UUIDv7.NewID())
 	later := alertIncidentID("k", 0, time.Now().Add(time.Hour))
 	assert.True(t, slices.IsSorted([]string{s, before, string(later)}), "%s %s %s", s, before, later)
+}
+
+func TestAlertTextsAreCut(t *testing.T) {
+	s := newMemoryServer(t, ir.NewMemoryStore())
+	long := strings.Repeat("é", 300)
+	var res AlertResults
+	s.json("POST", "/v1/alerts", tokenAlerts, GenericAlerts{Alerts: []Alert{{Key: "long", Title: long, Summary: strings.Repeat("x", ir.MaxBodyText)}, {Key: "untitled"}}}, http.StatusOK, &res)
+	require.Len(t, res.Results, 2)
+	var inc ir.Incident
+	s.json("GET", "/v1/incidents/"+string(res.Results[0].Incident), tokenViewer, nil, http.StatusOK, &inc)
+	assert.LessOrEqual(t, len(inc.Title), ir.MaxShortText)
+	assert.True(t, strings.HasSuffix(inc.Title, "…"))
+	assert.True(t, utf8.ValidString(inc.Title))
+	s.json("GET", "/v1/incidents/"+string(res.Results[1].Incident), tokenViewer, nil, http.StatusOK, &inc)
+	assert.Equal(t, "Alert untitled", inc.Title)
 }
