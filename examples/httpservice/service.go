@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/ir"
@@ -43,6 +45,10 @@ type Config struct {
 	// RequestTimeout bounds the work of a request other than an evidence
 	// upload or a bundle export; zero means 30 seconds.
 	RequestTimeout time.Duration
+	// TracerProvider and MeterProvider receive the HTTP spans and
+	// metrics; nil means the global providers.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 	// TempDir is where bundles are written before they are sent; empty
 	// means os.TempDir().
 	TempDir string
@@ -115,13 +121,20 @@ func (s *Service) Handler() http.Handler {
 		})
 	}
 
-	return otelhttp.NewHandler(mux, "incidentkit-http",
+	var opts []otelhttp.Option
+	if s.TracerProvider != nil {
+		opts = append(opts, otelhttp.WithTracerProvider(s.TracerProvider))
+	}
+	if s.MeterProvider != nil {
+		opts = append(opts, otelhttp.WithMeterProvider(s.MeterProvider))
+	}
+	return otelhttp.NewHandler(mux, "incidentkit-http", append(opts,
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 			if r.Pattern != "" {
 				return r.Pattern // "POST /v1/incidents/{id}/notes": no IDs in span names
 			}
 			return r.Method
-		}))
+		}))...)
 }
 
 // routes are the API's authenticated endpoints: a ServeMux pattern, whether
