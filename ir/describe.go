@@ -27,6 +27,9 @@ func Describe(m *phases.Model, e Event) string {
 	}
 	switch d := e.Data.(type) {
 	case *Opened:
+		if d.Exercise {
+			return fmt.Sprintf("opened exercise %q, severity %s, in %s", d.Title, d.Severity, title(d.Phase))
+		}
 		return fmt.Sprintf("opened %q, severity %s, in %s", d.Title, d.Severity, title(d.Phase))
 	case *PhaseChanged:
 		return fmt.Sprintf("moved the incident from %s to %s", title(d.From), title(d.To))

@@ -135,12 +135,14 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 // Opened records that an incident was opened, with everything it was
 // opened with (observables and assets follow as their own events).
 type Opened struct {
-	Title    string       `json:"title"`
-	Summary  string       `json:"summary,omitempty"`
-	Severity Severity     `json:"severity"`
-	Priority Priority     `json:"priority"`
-	Category Category     `json:"category"`
-	TLP      TLP          `json:"tlp"`
+	Title    string   `json:"title"`
+	Summary  string   `json:"summary,omitempty"`
+	Severity Severity `json:"severity"`
+	Priority Priority `json:"priority"`
+	Category Category `json:"category"`
+	TLP      TLP      `json:"tlp"`
+	// Exercise is set when the incident was opened as an exercise.
+	Exercise bool         `json:"exercise,omitempty"`
 	Impact   Impact       `json:"impact,omitzero"`
 	Labels   []string     `json:"labels,omitempty"`
 	Model    string       `json:"model"`

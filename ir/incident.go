@@ -55,6 +55,13 @@ type Incident struct {
 	Priority Priority `json:"priority"`
 	Category Category `json:"category"`
 	TLP      TLP      `json:"tlp"`
+	// Exercise is set for an incident opened as an exercise, such as a
+	// drill of the response plan ([NewIncident].Exercise): it runs the
+	// same workflow as any other, is marked as an exercise in its
+	// timeline, its notifications and its review, and is left out of the
+	// response metrics unless they ask for it ([MetricsOptions]). It is
+	// set when the incident is opened and never changes.
+	Exercise bool `json:"exercise,omitempty"`
 	// Model is the name of the phase model the incident follows.
 	Model string `json:"model"`
 	// Phase is the phase the incident is in.

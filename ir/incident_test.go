@@ -28,6 +28,7 @@ func fullIncident() *ir.Incident {
 		Priority: ir.PriorityP1,
 		Category: ir.CategoryRansomware,
 		TLP:      ir.TLPAmberStrict,
+		Exercise: true,
 		Model:    phases.SANS.Name(),
 		Phase:    phases.Recovery,
 		PhaseHistory: []ir.PhaseInterval{

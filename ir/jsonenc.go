@@ -483,6 +483,9 @@ func (e *jsonEncoder) incident(inc *Incident) {
 	enum(e, inc.Category, categories)
 	e.raw(`,"tlp":`)
 	enum(e, inc.TLP, tlps)
+	if inc.Exercise {
+		e.raw(`,"exercise":true`)
+	}
 	e.raw(`,"model":`)
 	e.str(inc.Model)
 	e.raw(`,"phase":`)
@@ -767,6 +770,9 @@ func (e *jsonEncoder) opened(d *Opened) {
 	enum(e, d.Category, categories)
 	e.raw(`,"tlp":`)
 	enum(e, d.TLP, tlps)
+	if d.Exercise {
+		e.raw(`,"exercise":true`)
+	}
 	if !d.Impact.isZero() {
 		e.raw(`,"impact":`)
 		e.impact(&d.Impact)

@@ -45,12 +45,31 @@ type ResponseTimes struct {
 type Metrics struct {
 	All        ResponseTimes
 	BySeverity map[Severity]ResponseTimes
+	// Exercises is how many of the incidents were exercises
+	// ([Incident].Exercise): counted in All and BySeverity when the
+	// [MetricsOptions] include them, left out otherwise.
+	Exercises int
 }
 
-// ComputeMetrics computes response metrics over incidents. It is a pure
+// MetricsOptions say which incidents response metrics count.
+type MetricsOptions struct {
+	// Exercises, if set, counts incidents opened as exercises too. By
+	// default they are left out: a drill's response times say how the
+	// drill went, not how the team responds to real incidents.
+	Exercises bool
+}
+
+// ComputeMetrics computes response metrics over incidents, leaving out
+// exercises (see [MetricsOptions.Compute] to count them). It is a pure
 // function of its input.
 func ComputeMetrics(incidents []*Incident) Metrics {
-	var acc metricsAccumulator
+	return MetricsOptions{}.Compute(incidents)
+}
+
+// Compute computes response metrics over the incidents o selects. It is a
+// pure function of its input.
+func (o MetricsOptions) Compute(incidents []*Incident) Metrics {
+	acc := metricsAccumulator{opts: o}
 	for _, inc := range incidents {
 		acc.add(inc)
 	}
@@ -58,14 +77,20 @@ func ComputeMetrics(incidents []*Incident) Metrics {
 }
 
 // Metrics computes response metrics over every incident q selects (its Limit
-// and After are ignored: all pages are read). It reads the incidents a page
+// and After are ignored: all pages are read), leaving out exercises (see
+// [Responder.MetricsWith] to count them). It reads the incidents a page
 // at a time and keeps none of them, so its memory does not grow with their
 // number (see [Stats]).
-func (r *Responder) Metrics(ctx context.Context, q Query) (rep Metrics, err error) {
+func (r *Responder) Metrics(ctx context.Context, q Query) (Metrics, error) {
+	return r.MetricsWith(ctx, q, MetricsOptions{})
+}
+
+// MetricsWith is [Responder.Metrics] counting the incidents o selects.
+func (r *Responder) MetricsWith(ctx context.Context, q Query, o MetricsOptions) (rep Metrics, err error) {
 	ctx, span := r.tel.start(ctx, "metrics", "")
 	defer func() { r.tel.end(ctx, span, err) }()
 	q.Limit, q.After = MaxPageSize, ""
-	var acc metricsAccumulator
+	acc := metricsAccumulator{opts: o}
 	for {
 		page, err := r.List(ctx, q)
 		if err != nil {
@@ -84,11 +109,19 @@ func (r *Responder) Metrics(ctx context.Context, q Query) (rep Metrics, err erro
 // metricsAccumulator gathers the response metrics of incidents added one at
 // a time, over all of them and per severity.
 type metricsAccumulator struct {
-	all   *samples
-	bySev map[Severity]*samples
+	opts      MetricsOptions
+	all       *samples
+	bySev     map[Severity]*samples
+	exercises int
 }
 
 func (a *metricsAccumulator) add(inc *Incident) {
+	if inc.Exercise {
+		a.exercises++
+		if !a.opts.Exercises {
+			return
+		}
+	}
 	if a.all == nil {
 		a.all, a.bySev = newSamples(), make(map[Severity]*samples)
 	}
@@ -105,7 +138,7 @@ func (a *metricsAccumulator) metrics() Metrics {
 	if a.all == nil {
 		a.all = newSamples()
 	}
-	rep := Metrics{All: a.all.times(), BySeverity: make(map[Severity]ResponseTimes, len(a.bySev))}
+	rep := Metrics{All: a.all.times(), BySeverity: make(map[Severity]ResponseTimes, len(a.bySev)), Exercises: a.exercises}
 	for sev, s := range a.bySev {
 		rep.BySeverity[sev] = s.times()
 	}

@@ -39,6 +39,10 @@ type NewIncident struct {
 	// They must be in that order and not in the future (up to
 	// [MaxClockSkew] ahead is accepted).
 	OccurredAt, DetectedAt, ReportedAt time.Time
+	// Exercise opens the incident as an exercise (see
+	// [Incident].Exercise): a drill or a test of the response, not a
+	// real incident.
+	Exercise bool
 }
 
 // MaxClockSkew is how far in the future a reported time may be, to allow
@@ -102,6 +106,7 @@ func (r *Responder) build(n NewIncident, actor Actor, now time.Time, id ID) (*In
 		Phase:    r.model.Initial(),
 		OpenedBy: actor,
 		Version:  1,
+		Exercise: n.Exercise,
 	}
 	if n.Severity == "" {
 		errs.add(invalid("severity", "", "is required"))
@@ -151,7 +156,7 @@ func (r *Responder) build(n NewIncident, actor Actor, now time.Time, id ID) (*In
 	inc.Times.markAll(r.phaseDefs[inc.Phase].Marks, now)
 	opened := &Opened{
 		Title: inc.Title, Summary: inc.Summary, Severity: inc.Severity, Priority: inc.Priority,
-		Category: inc.Category, TLP: inc.TLP, Impact: inc.Impact, Labels: slices.Clone(inc.Labels),
+		Category: inc.Category, TLP: inc.TLP, Exercise: inc.Exercise, Impact: inc.Impact, Labels: slices.Clone(inc.Labels),
 		Model: inc.Model, Phase: inc.Phase, Times: inc.Times,
 	}
 	return inc, append([]EventData{opened}, data...), nil

@@ -26,7 +26,7 @@ func NotifyIncident(inc *Incident) notify.Incident {
 	return notify.Incident{
 		ID: string(inc.ID), Title: inc.Title, Severity: string(inc.Severity), Priority: string(inc.Priority),
 		Category: string(inc.Category), TLP: string(inc.TLP), Model: inc.Model, Phase: string(inc.Phase),
-		Open: inc.IsOpen(), Labels: append([]string(nil), inc.Labels...), Version: inc.Version,
+		Exercise: inc.Exercise, Open: inc.IsOpen(), Labels: append([]string(nil), inc.Labels...), Version: inc.Version,
 	}
 }
 

@@ -224,6 +224,10 @@ func TestEveryOperationHasASpan(t *testing.T) {
 			_, err := h.r.Metrics(h.ctx, ir.Query{})
 			return err
 		}, want: want{span: "ir.metrics", op: "metrics"}},
+		{name: "metrics with", do: func(h *harness, _ ir.ID) error {
+			_, err := h.r.MetricsWith(h.ctx, ir.Query{}, ir.MetricsOptions{Exercises: true})
+			return err
+		}, want: want{span: "ir.metrics", op: "metrics"}},
 		{name: "add note", do: func(h *harness, id ir.ID) error {
 			_, err := h.r.AddNote(h.ctx, testAlice, id, "note")
 			return err

@@ -95,6 +95,11 @@ type Incident struct {
 	// [TLP] constants: "TLP:CLEAR", "TLP:GREEN", "TLP:AMBER",
 	// "TLP:AMBER+STRICT" or "TLP:RED".
 	TLP string `json:"tlp"`
+	// Exercise is set when the incident is an exercise, such as a drill
+	// of the response plan, not a real incident: channels mark their
+	// messages about it, and only routes that accept exercises send them
+	// ([Route].Exercises).
+	Exercise bool `json:"exercise,omitempty"`
 	// Model names the phase model the incident follows.
 	Model string `json:"model"`
 	// Phase is the incident's phase.

@@ -1226,6 +1226,7 @@ func fullIncident(id ir.ID) *ir.Incident {
 			inc.Priority = ir.PriorityP1
 			inc.Category = ir.CategoryPhishing
 			inc.TLP = ir.TLPAmberStrict
+			inc.Exercise = true
 			inc.Impact = ir.Impact{
 				Functional:     ir.FunctionalMedium,
 				Information:    []ir.InformationImpact{ir.InformationPrivacyBreach, ir.InformationIntegrityLoss},

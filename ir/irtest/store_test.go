@@ -150,6 +150,7 @@ func TestFullIncidentIsFull(t *testing.T) {
 		assert.True(t, v(tm), "%s time %v is unset or finer than a microsecond", name, tm)
 	}
 	assert.NotEmpty(t, inc.Summary)
+	assert.True(t, inc.Exercise)
 	assert.NotEmpty(t, inc.Impact.Information)
 	assert.NotEmpty(t, inc.Verdict)
 	assert.NotEmpty(t, inc.Resolution)

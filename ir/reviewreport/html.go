@@ -67,7 +67,9 @@ func HTML(w io.Writer, doc Document) error {
 // view is what the HTML template shows, every text already made
 // visible (see [visible]); the template escapes it.
 type view struct {
-	Title    string
+	Title string
+	// Exercise is the banner of an exercise, empty for a real incident.
+	Exercise string
 	Facts    []fact
 	Sections []section
 	Course   *courseChart
@@ -123,6 +125,9 @@ func newView(doc Document) *view {
 	d := &writer{doc: doc, inc: doc.Incident}
 	inc := d.inc
 	v := &view{Title: visible(inc.Title)}
+	if inc.Exercise {
+		v.Exercise = exerciseBanner
+	}
 	model := inc.Model
 	if doc.Model != nil && doc.Model.Title() != "" {
 		model = doc.Model.Title()
@@ -269,7 +274,7 @@ func (d *writer) milestonesSection() section {
 }
 
 func (d *writer) responseSection() section {
-	rt := ir.ComputeMetrics([]*ir.Incident{d.inc}).All
+	rt := ir.MetricsOptions{Exercises: true}.Compute([]*ir.Incident{d.inc}).All
 	t := &table{Head: []string{"Measure", "From", "To", "Time"}}
 	for _, m := range []struct {
 		name, from, to string

@@ -66,6 +66,11 @@ func writeShownAs(b *bytes.Buffer, doc []byte) {
 	}
 }
 
+// exerciseBanner heads the review of an exercise, after the word
+// EXERCISE.
+const exerciseBanner = "this incident was opened as an exercise, not a real incident. " +
+	"Its response times are not counted in the response metrics."
+
 // writer writes one document.
 type writer struct {
 	doc Document
@@ -75,6 +80,9 @@ type writer struct {
 func (d *writer) header(b *bytes.Buffer) {
 	inc := d.inc
 	fmt.Fprintf(b, "# Post-incident review: %s\n\n", text(inc.Title))
+	if inc.Exercise {
+		fmt.Fprintf(b, "**EXERCISE:** %s\n\n", exerciseBanner)
+	}
 	fmt.Fprintf(b, "- **Incident:** %s\n", mdtext.Code(string(inc.ID)))
 	fmt.Fprintf(b, "- **Severity:** %s · **Priority:** %s · **Category:** %s · **TLP:** %s\n",
 		text(string(inc.Severity)), text(string(inc.Priority)), text(words(string(inc.Category))), text(string(inc.TLP)))
@@ -180,7 +188,7 @@ func (d *writer) milestones(b *bytes.Buffer) {
 }
 
 func (d *writer) responseTimes(b *bytes.Buffer) {
-	rt := ir.ComputeMetrics([]*ir.Incident{d.inc}).All
+	rt := ir.MetricsOptions{Exercises: true}.Compute([]*ir.Incident{d.inc}).All
 	b.WriteString("## Response times\n\n")
 	mdtext.TableHead(b, "Measure", "From", "To", "Time")
 	for _, m := range []struct {
