@@ -41,6 +41,9 @@ func (n LogNotifier) Notify(ctx context.Context, m Message) (Receipt, error) {
 			slog.String("type", ev.Type), slog.Int64("version", ev.Version),
 			slog.Time("at", ev.At), slog.String("actor", ev.Actor.String())),
 	}
+	if inc.Exercise {
+		attrs = append(attrs, slog.Bool("exercise", true))
+	}
 	if m.Audience != "" {
 		attrs = append(attrs, slog.String("audience", string(m.Audience)))
 	}

@@ -111,6 +111,19 @@ type Incident struct {
 	Version int64 `json:"version"`
 }
 
+// ExerciseMarker marks what channels show of an exercise: the headlines
+// of the default templates, e-mail subjects, chat headers.
+const ExerciseMarker = "[EXERCISE]"
+
+// Marker returns [ExerciseMarker] and a space for an exercise, to put
+// before a headline or a subject, and "" for a real incident.
+func (i Incident) Marker() string {
+	if i.Exercise {
+		return ExerciseMarker + " "
+	}
+	return ""
+}
+
 // Event is a timeline event, as a [Message] reports it.
 type Event struct {
 	IncidentID string `json:"incident_id"`

@@ -59,6 +59,13 @@ type Route struct {
 	// Continue, if set, goes on to the routes after this one when it
 	// matches.
 	Continue bool `json:"continue,omitempty"`
+	// Exercises, if set, lets the route send messages about exercises
+	// ([Incident].Exercise) as well as about real incidents. A route
+	// that does not set it sends no message about an exercise, whatever
+	// else it matches: the channels it names are held back from the
+	// message (see [Held].Exercise) and the routes after it are tried,
+	// as if it did not match.
+	Exercises bool `json:"exercises,omitempty"`
 }
 
 // Router picks the channels of each message. It is safe for concurrent
@@ -210,6 +217,10 @@ func covers(a, b Route) bool {
 			return false
 		}
 	}
+	if b.Exercises && !a.Exercises {
+		// a lets the messages about exercises through to b.
+		return false
+	}
 	return within(a.Events, b.Events) && within(a.Phases, b.Phases) && within(a.Categories, b.Categories) &&
 		within(audiences(a), audiences(b)) && severityRank(a.MinSeverity) <= severityRank(b.MinSeverity)
 }
@@ -241,12 +252,25 @@ type Target struct {
 	Route   string
 }
 
-// Held is a delivery the routes asked for and the channel's TLP
-// clearance refused.
+// Held is a delivery the routes asked for and that may not be made: the
+// channel's TLP clearance refused it, or the message is about an exercise
+// and the route does not accept exercises.
 type Held struct {
 	Target
 	// TLP is the message's label; MaxTLP the channel's.
 	TLP, MaxTLP TLP
+	// Exercise is set when the delivery is held back because the
+	// message is about an exercise and the route does not accept
+	// exercises ([Route].Exercises); unset, the TLP clearance held it.
+	Exercise bool
+}
+
+// Reason says in words why the delivery is held back.
+func (h Held) Reason() string {
+	if h.Exercise {
+		return fmt.Sprintf("route %q does not take exercises", h.Route)
+	}
+	return fmt.Sprintf("the message is %s, above the channel's %s", h.TLP, h.MaxTLP)
 }
 
 // Decision is where a message goes.
@@ -256,13 +280,17 @@ type Decision struct {
 	Deliver []Target
 	// Held are the channels the routes named that may not receive the
 	// message: the incident's TLP label is more restricted than the
-	// channel's MaxTLP. They are to be recorded, never delivered to.
+	// channel's MaxTLP, or the message is about an exercise and the route
+	// that named the channel does not accept exercises (and no route that
+	// does names it). They are to be recorded, never delivered to.
 	Held []Held
 }
 
 // Route decides where m goes: the channels of the routes that match it,
 // less those its incident's TLP label keeps it from (an unknown or
-// missing label counts as TLP:RED).
+// missing label counts as TLP:RED). A message about an exercise goes only
+// through routes that accept exercises; the others hold their channels
+// back from it and let the routes after them be tried.
 func (r *Router) Route(m Message) Decision {
 	var d Decision
 	seen := make(map[string]bool)
@@ -270,8 +298,20 @@ func (r *Router) Route(m Message) Decision {
 	if p, err := ParseTLP(m.Incident.TLP); err == nil {
 		tlp = p
 	}
+	// drilled are the channels held back from an exercise, until a route
+	// that accepts exercises names them.
+	var drilled []Held
 	for _, route := range r.routes {
 		if !route.matches(m) {
+			continue
+		}
+		if m.Incident.Exercise && !route.Exercises {
+			for _, c := range route.Channels {
+				if !seen[c] && !slices.ContainsFunc(drilled, func(h Held) bool { return h.Channel == c }) {
+					drilled = append(drilled, Held{Target: Target{Channel: c, Route: route.Name}, TLP: tlp,
+						MaxTLP: r.maxTLP[c], Exercise: true})
+				}
+			}
 			continue
 		}
 		for _, c := range route.Channels {
@@ -288,6 +328,11 @@ func (r *Router) Route(m Message) Decision {
 		}
 		if !route.Continue {
 			break
+		}
+	}
+	for _, h := range drilled {
+		if !seen[h.Channel] {
+			d.Held = append(d.Held, h)
 		}
 	}
 	return d

@@ -56,6 +56,21 @@ var eventTemplates = map[string]eventTemplate{
 	EventNotificationFailed: {`Notification failed on channel {{(data .).channel}}`, sentenceBody},
 }
 
+// exerciseMark begins the headline of every default template, and the
+// body of those without one, when the message is about an exercise.
+const exerciseMark = `{{if .Incident.Exercise}}` + ExerciseMarker + ` {{end}}`
+
+// withMark returns t with the exercise mark before its headline, or
+// before its body if it has none.
+func (t eventTemplate) withMark() eventTemplate {
+	if t.headline == "" {
+		t.body = exerciseMark + t.body
+		return t
+	}
+	t.headline = exerciseMark + t.headline
+	return t
+}
+
 // DefaultTextTemplates returns the default plain-text templates, for chat
 // messages and plain-text bodies: one for every kind of message people
 // follow (opened, phase_changed, severity_changed, priority_changed,
@@ -64,13 +79,16 @@ var eventTemplates = map[string]eventTemplate{
 // [EventNotificationFailed], and [TemplateClosed] and [TemplateReopened]),
 // each a headline on a line of its own and the event's sentence (a status
 // update's own text and its author), and [TemplateDefault], the event's
-// sentence, for the others. They do not name the incident, which every
+// sentence, for the others. A message about an exercise has
+// [ExerciseMarker] before its headline (before the sentence, for those
+// without one). They do not name the incident, which every
 // channel shows beside them. Channels build their templates on
 // them; a channel's overrides replace them by name. Each call returns a
 // new map the caller may change.
 func DefaultTextTemplates() map[string]string {
 	out := make(map[string]string, len(eventTemplates))
 	for name, t := range eventTemplates {
+		t = t.withMark()
 		out[name] = t.body
 		if t.headline != "" {
 			out[name] = t.headline + "\n" + t.body
@@ -86,6 +104,7 @@ func DefaultTextTemplates() map[string]string {
 func DefaultHTMLTemplates() map[string]string {
 	out := make(map[string]string, len(eventTemplates))
 	for name, t := range eventTemplates {
+		t = t.withMark()
 		out[name] = "<p>" + htmlLines(t.body) + "</p>"
 		if t.headline != "" {
 			out[name] = "<p><strong>" + t.headline + "</strong></p>\n" + out[name]
@@ -101,6 +120,7 @@ func DefaultHTMLTemplates() map[string]string {
 func DefaultLineTemplates() map[string]string {
 	out := make(map[string]string, len(eventTemplates))
 	for name, t := range eventTemplates {
+		t = t.withMark()
 		out[name] = strings.ReplaceAll(t.body, "\n", " ")
 		if t.headline != "" {
 			out[name] = t.headline + " — " + out[name]

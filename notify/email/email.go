@@ -179,7 +179,7 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) (notify.Receipt
 		return notify.Receipt{}, notify.Permanent(fmt.Errorf("email: recipients: %w", err))
 	}
 	inc := m.Incident
-	msg.Subject(fmt.Sprintf("[%s] %s: %s", strings.ToUpper(inc.Severity), inc.ID, inc.Title))
+	msg.Subject(inc.Marker() + fmt.Sprintf("[%s] %s: %s", strings.ToUpper(inc.Severity), inc.ID, inc.Title))
 	id, parent := n.Thread(m)
 	msg.SetMessageIDWithValue(id)
 	if parent != "" {

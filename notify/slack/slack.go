@@ -236,7 +236,7 @@ func (n *Notifier) Payload(ctx context.Context, m notify.Message) map[string]any
 		fields = append(fields, field("For", strings.ReplaceAll(string(m.Audience), "_", " ")))
 	}
 	blocks := []map[string]any{
-		{"type": "header", "text": text{Type: "plain_text", Text: notify.TruncateRunes(fmt.Sprintf("[%s] %s: %s", strings.ToUpper(inc.Severity), inc.ID, inc.Title), maxHeader), Emoji: true}},
+		{"type": "header", "text": text{Type: "plain_text", Text: notify.TruncateRunes(inc.Marker()+fmt.Sprintf("[%s] %s: %s", strings.ToUpper(inc.Severity), inc.ID, inc.Title), maxHeader), Emoji: true}},
 		{"type": "section", "text": text{Type: "mrkdwn", Text: body}},
 		{"type": "section", "fields": fields},
 	}
@@ -251,7 +251,7 @@ func (n *Notifier) Payload(ctx context.Context, m notify.Message) map[string]any
 		blocks = append(blocks, map[string]any{"type": "actions", "elements": buttons})
 	}
 	return map[string]any{
-		"text":        notify.TruncateRunes(fmt.Sprintf("[%s] %s %s: %s", strings.ToUpper(inc.Severity), escape(inc.ID), escape(inc.Title), body), maxText),
+		"text":        notify.TruncateRunes(inc.Marker()+fmt.Sprintf("[%s] %s %s: %s", strings.ToUpper(inc.Severity), escape(inc.ID), escape(inc.Title), body), maxText),
 		"attachments": []map[string]any{{"color": Colour(inc.Severity), "blocks": blocks}},
 	}
 }

@@ -184,3 +184,18 @@ func TestNotifierConformance(t *testing.T) {
 		Accept: func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) },
 	})
 }
+
+func TestNotifierMarksExercises(t *testing.T) {
+	t.Parallel()
+	h := newHook(t)
+	n := newNotifier(t, h.srv.URL+"/services/T0001/B0001/XXXXXXXXXXXXXXXXXXXXXXXX", nil)
+	msg := notifytest.Message()
+	msg.Incident.Exercise = true
+	_, err := n.Notify(context.Background(), msg)
+	require.NoError(t, err)
+	require.Len(t, h.bodies, 1)
+	m := posted(t, h.bodies[0])
+	a := m.Attachments[0]
+	assert.Equal(t, "[EXERCISE] [HIGH] INC-000042: Credential phishing against the finance team", a.Blocks[0].Text.Text)
+	assert.True(t, strings.HasPrefix(a.Blocks[1].Text.Text, "[EXERCISE] Phase: eradication\n"), a.Blocks[1].Text.Text)
+}

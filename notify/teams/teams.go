@@ -102,7 +102,7 @@ func (n *Notifier) Card(ctx context.Context, m notify.Message, limit int) map[st
 		"version": "1.4",
 		"body": []map[string]any{
 			{"type": "TextBlock", "size": "Medium", "weight": "Bolder", "wrap": true, "color": color(inc.Severity),
-				"text": notify.TruncateRunes(fmt.Sprintf("[%s] %s: %s", strings.ToUpper(inc.Severity), inc.ID, inc.Title), 300)},
+				"text": notify.TruncateRunes(inc.Marker()+fmt.Sprintf("[%s] %s: %s", strings.ToUpper(inc.Severity), inc.ID, inc.Title), 300)},
 			{"type": "TextBlock", "wrap": true, "text": notify.TruncateRunes(paragraphs(n.templates.Render(ctx, m)), limit)},
 			{"type": "FactSet", "facts": facts},
 		},
