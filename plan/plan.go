@@ -18,6 +18,14 @@
 // [DataExposure], [DenialOfService], [Malware]) are written for the SANS
 // PICERL model from published guidance, named in each one's documentation;
 // [Playbook.ForNIST] moves one onto the NIST SP 800-61r2 model.
+//
+// A plan is exercised with a scripted drill ([RunDrill]): an incident
+// opened as an exercise and taken through the script's steps on a clock
+// of its own, in a Responder the plan configures. Its [DrillReport] says
+// which steps were blocked and why, which tasks the playbook added and
+// which of their roles nobody held, which notifications would have gone
+// to which channels (none is sent: a drill pages no one), and which
+// deadlines would have been missed.
 package plan
 
 import (
