@@ -37,7 +37,8 @@ func (a *app) openCommand() *cobra.Command {
 		Use:   "open TITLE",
 		Short: "Open an incident",
 		Example: `  irctl open "Credential phishing against finance" --severity high --category phishing --label finance
-  irctl open "Ransomware on the file server" --severity critical --model nist-800-61r2`,
+  irctl open "Ransomware on the file server" --severity critical --model nist-800-61r2
+  irctl open "Tabletop: ransomware on the file server" --severity critical --category ransomware --exercise`,
 		Args: exactArgs("TITLE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -94,6 +95,7 @@ func (a *app) openCommand() *cobra.Command {
 	f.StringVar(&model, "model", phases.SANS.Name(), "the phase model the incident follows (see irctl models)")
 	f.StringVar(&occurred, "occurred", "", "when the incident began, if known (RFC 3339, or \"YYYY-MM-DD HH:MM\" in UTC)")
 	f.StringVar(&detected, "detected", "", "when it was detected (default now)")
+	f.BoolVar(&n.Exercise, "exercise", false, "open it as an exercise: marked as one everywhere, sent only by routes that accept exercises, left out of the metrics")
 	_ = cmd.MarkFlagRequired("severity")
 	_ = cmd.RegisterFlagCompletionFunc("severity", completeFixed(severityNames...))
 	_ = cmd.RegisterFlagCompletionFunc("category", completeFixed(categoryNames...))
@@ -117,8 +119,16 @@ func (a *app) printIncidentLine(inc *ir.Incident, what string) error {
 	if a.json {
 		return a.printJSON(inc)
 	}
-	fmt.Fprintf(a.stdout, "%s %s: %s, %s, phase %s, version %d\n", inc.ID, what, oneLine(inc.Title), inc.Severity, inc.Phase, inc.Version)
+	fmt.Fprintf(a.stdout, "%s %s: %s%s, %s, phase %s, version %d\n", inc.ID, what, exerciseMark(inc), oneLine(inc.Title), inc.Severity, inc.Phase, inc.Version)
 	return nil
+}
+
+// exerciseMark marks the title of an exercise.
+func exerciseMark(inc *ir.Incident) string {
+	if inc.Exercise {
+		return notify.ExerciseMarker + " "
+	}
+	return ""
 }
 
 // listCommand: irctl list.
@@ -199,7 +209,7 @@ func (a *app) listCommand() *cobra.Command {
 			w := a.table()
 			row(w, "ID", "SEVERITY", "PHASE", "CATEGORY", "OPENED", "TITLE")
 			for _, inc := range found {
-				row(w, string(inc.ID), string(inc.Severity), string(inc.Phase), string(inc.Category), when(inc.Times.Opened), inc.Title)
+				row(w, string(inc.ID), string(inc.Severity), string(inc.Phase), string(inc.Category), when(inc.Times.Opened), exerciseMark(inc)+inc.Title)
 			}
 			return w.Flush()
 		},
@@ -277,7 +287,10 @@ func (a *app) printIncident(inc *ir.Incident, m *phases.Model) {
 		status = "closed"
 	}
 	row(w, "ID:", string(inc.ID))
-	row(w, "Title:", inc.Title)
+	row(w, "Title:", exerciseMark(inc)+inc.Title)
+	if inc.Exercise {
+		row(w, "Exercise:", "yes: a drill, not a real incident; left out of the metrics")
+	}
 	row(w, "Status:", fmt.Sprintf("%s, phase %s (%s, model %s)", status, inc.Phase, m.PhaseTitle(inc.Phase), inc.Model))
 	row(w, "Severity:", fmt.Sprintf("%s, priority %s", inc.Severity, inc.Priority))
 	row(w, "Category:", string(inc.Category))

@@ -471,3 +471,34 @@ func TestModelsAndCompletion(t *testing.T) {
 	_, err := os.Stat(missing.data)
 	assert.ErrorIs(t, err, fs.ErrNotExist)
 }
+
+// TestExercise opens an exercise beside a real incident: it is marked in
+// every view and left out of the metrics unless asked for.
+func TestExercise(t *testing.T) {
+	c := newCLI(t)
+	real := c.open("Credential phishing against finance", "--severity", "high")
+	drill := c.open("Tabletop: ransomware on the file server", "--severity", "critical", "--category", "ransomware", "--exercise")
+	var inc struct{ Exercise bool }
+	c.json(&inc, "show", real)
+	assert.False(t, inc.Exercise)
+
+	out := c.ok("list")
+	assert.Regexp(t, drill+`.*\[EXERCISE\] Tabletop: ransomware on the file server`, out)
+	assert.NotRegexp(t, real+`.*\[EXERCISE\]`, out)
+	out = c.ok("show", drill)
+	assert.Contains(t, out, "[EXERCISE] Tabletop")
+	assert.Regexp(t, `Exercise:\s+yes`, out)
+	assert.Contains(t, out, `opened exercise "Tabletop: ransomware on the file server"`)
+	assert.Contains(t, c.ok("act", drill, "identify"), "[EXERCISE] Tabletop")
+
+	var m struct {
+		All       struct{ Incidents int }
+		Exercises int
+	}
+	c.json(&m, "metrics")
+	assert.Equal(t, 1, m.All.Incidents)
+	assert.Equal(t, 1, m.Exercises)
+	assert.Contains(t, c.ok("metrics"), "1 exercises left out (count them with --exercises)")
+	c.json(&m, "metrics", "--exercises")
+	assert.Equal(t, 2, m.All.Incidents)
+}

@@ -73,7 +73,7 @@ timeline. The HTML page needs nothing else to show and prints well.`,
 // metricsCommand: irctl metrics.
 func (a *app) metricsCommand() *cobra.Command {
 	var severities, labels []string
-	var open, closed bool
+	var open, closed, exercises bool
 	cmd := &cobra.Command{
 		Use:   "metrics",
 		Short: "Response times over incidents, per severity: mean, median and 90th percentile",
@@ -103,7 +103,7 @@ spent in each phase.`,
 			case closed:
 				q.Status = ir.StatusClosed
 			}
-			m, err := d.Responder.Metrics(ctx, q)
+			m, err := d.Responder.MetricsWith(ctx, q, ir.MetricsOptions{Exercises: exercises})
 			if err != nil {
 				return err
 			}
@@ -127,6 +127,9 @@ spent in each phase.`,
 				return err
 			}
 			fmt.Fprintln(a.stdout, "\nEach time is mean / median / 90th percentile, over the incidents that reached both moments.")
+			if m.Exercises > 0 && !exercises {
+				fmt.Fprintf(a.stdout, "%d exercises left out (count them with --exercises).\n", m.Exercises)
+			}
 			return nil
 		},
 	}
@@ -135,6 +138,7 @@ spent in each phase.`,
 	f.StringSliceVar(&labels, "label", nil, "only incidents carrying this label; repeat to require several")
 	f.BoolVar(&open, "open", false, "only open incidents")
 	f.BoolVar(&closed, "closed", false, "only closed incidents")
+	f.BoolVar(&exercises, "exercises", false, "count incidents opened as exercises too")
 	_ = cmd.RegisterFlagCompletionFunc("severity", completeFixed(severityNames...))
 	return cmd
 }
@@ -188,7 +192,8 @@ func metricsJSON(m ir.Metrics) any {
 	return struct {
 		All        responseJSON            `json:"all"`
 		BySeverity map[string]responseJSON `json:"by_severity"`
-	}{resp(m.All), by}
+		Exercises  int                     `json:"exercises"`
+	}{resp(m.All), by, m.Exercises}
 }
 
 // deliveriesCommand: irctl deliveries [ID] | --dead | replay.
