@@ -35,6 +35,8 @@ func TestReviewOfAnExerciseHasABanner(t *testing.T) {
 	assert.Contains(t, page.String(), "<title>[EXERCISE] Post-incident review:")
 	assert.Contains(t, page.String(), `<p><strong class="warn">EXERCISE:</strong> this incident was opened as an exercise`)
 	assert.Contains(t, page.String(), "Time to contain")
+	assert.Contains(t, md.String(), "held back: an exercise its route does not take, or above the channel's TLP clearance")
+	assert.Contains(t, real.String(), "held back by the channel's TLP clearance")
 	checkRendersNothingLive(t, md.String())
 	checkHTMLIsInert(t, page.String())
 }

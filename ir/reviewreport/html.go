@@ -516,7 +516,7 @@ func (d *writer) notificationSection() section {
 				state.Text += ": " + dl.LastError
 			}
 		case notify.StatusHeld:
-			state.Text = "held back by the channel's TLP clearance"
+			state.Text = heldWords(d.inc)
 		case notify.StatusPending:
 			state.Text = "pending"
 		default:

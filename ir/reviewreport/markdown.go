@@ -71,6 +71,16 @@ func writeShownAs(b *bytes.Buffer, doc []byte) {
 const exerciseBanner = "this incident was opened as an exercise, not a real incident. " +
 	"Its response times are not counted in the response metrics."
 
+// heldWords says why a delivery about inc was held back: the channel's
+// TLP clearance, or, for an exercise, that or a route that does not take
+// exercises (the delivery record does not say which).
+func heldWords(inc *ir.Incident) string {
+	if inc.Exercise {
+		return "held back: an exercise its route does not take, or above the channel's TLP clearance"
+	}
+	return "held back by the channel's TLP clearance"
+}
+
 // writer writes one document.
 type writer struct {
 	doc Document
@@ -480,7 +490,7 @@ func (d *writer) notifications(b *bytes.Buffer) {
 				state += ": " + text(dl.LastError)
 			}
 		case notify.StatusHeld:
-			state = "held back by the channel's TLP clearance"
+			state = heldWords(d.inc)
 		case notify.StatusPending:
 			state = "pending"
 		default:
