@@ -205,11 +205,10 @@ func (a *app) deliveriesCommand() *cobra.Command {
 		Short: "The record of communication: who was notified of what, and when; dead deliveries",
 		Long: `deliveries lists every delivery of an incident's notifications, to each
 channel, with its state (delivered, pending, dead, or held back: by TLP, or an
-exercise its route does not take), its
-attempts and the peer's receipt or the last error. With --dead it lists the
-deliveries given up on, of every incident (or of one --channel); replay them
-with "irctl deliveries replay" once the channel is fixed, and the dispatcher
-delivers them again.`,
+exercise its route does not take), its attempts and the peer's receipt or the
+last error. With --dead it lists the deliveries given up on, of every incident
+(or of one --channel); replay them with "irctl deliveries replay" once the
+channel is fixed, and the dispatcher delivers them again.`,
 		Example: `  irctl deliveries INC-20261206-0912-3fa2c
   irctl deliveries --dead --channel soar
   irctl deliveries replay --channel soar`,
