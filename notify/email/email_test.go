@@ -373,3 +373,21 @@ func TestErrorsShowNoPasswordInBase64(t *testing.T) {
 	require.ErrorIs(t, err, notify.ErrPermanent)
 	assert.NotContains(t, fmt.Sprintf("%v %+v", err, err), blob)
 }
+
+func TestSubjectMarksExercises(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, true)
+	n := newNotifier(t, s.config())
+	m := notifytest.Message()
+	m.Incident.Exercise = true
+	_, err := n.Notify(context.Background(), m)
+	require.NoError(t, err)
+	require.Len(t, s.received(), 1)
+	msg, err := mail.ReadMessage(strings.NewReader(string(s.received()[0].data)))
+	require.NoError(t, err)
+	subject, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	require.NoError(t, err)
+	assert.Equal(t, "[EXERCISE] [HIGH] INC-000042: Credential phishing against the finance team", subject)
+	text, _ := bodies(t, msg)
+	assert.True(t, strings.HasPrefix(text, "[EXERCISE] Phase: eradication"), "%q", text)
+}
