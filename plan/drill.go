@@ -42,6 +42,13 @@ type Drill struct {
 	// Policy decides who may take which step, as in the Responder it
 	// drills for. Nil means ir.AllowAll.
 	Policy ir.Policy
+	// Configure, if set, changes the configuration of the drill's
+	// Responder before the plan configures it ([Plan.Configure]): to
+	// give it what the Responder it drills for has, such as its logger
+	// or its deadline clocks. The drill then sets the store, the clock
+	// and the policy above, and leaves no outbox messages, whatever
+	// Configure set.
+	Configure func(cfg *ir.Config)
 	// Deadlines says which deadlines the drill's incident carries, when
 	// the drill ends: it is called once, with the incident as the drill
 	// left it and the drill's clock, and the report lists what it
@@ -49,6 +56,15 @@ type Drill struct {
 	// This is where deadline clocks (time to acknowledge, to contain,
 	// regulators' notification deadlines) enter a drill's report.
 	Deadlines DeadlineFunc
+}
+
+// DeadlineChecker is a Responder that records the deadlines of an
+// incident that are near or missed, as timeline events. When the drill's
+// Responder is one, the drill has it check the incident's deadlines each
+// time the drill's clock advances, so that the events it records (and the
+// notifications they would send) are in the report.
+type DeadlineChecker interface {
+	CheckClocks(ctx context.Context, actor ir.Actor, id ir.ID) (*ir.Incident, error)
 }
 
 // DeadlineFunc returns the deadlines incident inc carries at now.
@@ -88,6 +104,10 @@ const (
 	StepNote             DrillStepKind = "note"
 	StepAdvance          DrillStepKind = "advance"
 )
+
+var stepKinds = []DrillStepKind{
+	StepOpen, StepTransition, StepCompleteTask, StepCompleteRequired, StepAssign, StepPostStatus, StepNote, StepAdvance,
+}
 
 // DrillStep is one step of a drill. Make one with the function of its
 // kind, such as [DrillTransition]; [DrillStep.By] names who takes it.
@@ -338,7 +358,7 @@ func RunDrill(ctx context.Context, p *Plan, d Drill) (*DrillReport, error) {
 		return nil, fmt.Errorf("plan: drill %q: no plan: %w", d.Name, ErrInvalidPlan)
 	}
 	for i, s := range d.Steps {
-		if s.String() == "unknown step "+string(s.Kind) {
+		if !slices.Contains(stepKinds, s.Kind) {
 			return nil, fmt.Errorf("plan: drill %q: step %d: unknown kind %q: %w", d.Name, i+1, s.Kind, ir.ErrInvalid)
 		}
 	}
@@ -351,7 +371,12 @@ func RunDrill(ctx context.Context, p *Plan, d Drill) (*DrillReport, error) {
 	if store == nil {
 		store = ir.NewMemoryStore()
 	}
-	cfg, err := p.Configure(ir.Config{Store: store, Clock: clock, Policy: d.Policy})
+	var base ir.Config
+	if d.Configure != nil {
+		d.Configure(&base)
+	}
+	base.Store, base.Clock, base.Policy, base.Outbox = store, clock, d.Policy, false
+	cfg, err := p.Configure(base)
 	if err != nil {
 		return nil, err
 	}
@@ -423,6 +448,11 @@ func (run *drillRun) step(ctx context.Context, n int, s DrillStep) error {
 			break
 		}
 		run.clock.advance(s.Advance)
+		if c, ok := any(run.r).(DeadlineChecker); ok && inc != nil {
+			// The deadlines that are near or missed now are recorded,
+			// as a clock runner would record them.
+			inc, err = c.CheckClocks(ctx, who, inc.ID)
+		}
 	case s.Kind == StepOpen && inc != nil:
 		res.Outcome, res.Reasons = StepFailed, []string{"the drill's incident is already open"}
 	case s.Kind == StepOpen:

@@ -185,6 +185,11 @@ func TestDrillPagesNoOne(t *testing.T) {
 
 	drill := phishingDrill(router)
 	drill.Store = store
+	var configured bool
+	drill.Configure = func(cfg *ir.Config) {
+		// Even a configuration asking for outbox messages gets none.
+		cfg.Outbox, cfg.Store, configured = true, nil, true
+	}
 	rep, err := plan.RunDrill(ctx, drillPlan(), drill)
 	require.NoError(t, err)
 	var wouldPage int
@@ -196,6 +201,7 @@ func TestDrillPagesNoOne(t *testing.T) {
 		}
 	}
 	assert.Positive(t, wouldPage, "the report says what would have paged")
+	assert.True(t, configured)
 
 	n, err := d.RunOnce(ctx)
 	require.NoError(t, err)
