@@ -137,6 +137,8 @@ type NewIncidentRequest struct {
 	OccurredAt  time.Time       `json:"occurred_at,omitzero"`
 	DetectedAt  time.Time       `json:"detected_at,omitzero"`
 	ReportedAt  time.Time       `json:"reported_at,omitzero"`
+	// Exercise opens the incident as an exercise.
+	Exercise bool `json:"exercise,omitempty"`
 }
 
 func (s *Service) openIncident(w http.ResponseWriter, r *http.Request, p principal) error {
@@ -148,7 +150,7 @@ func (s *Service) openIncident(w http.ResponseWriter, r *http.Request, p princip
 		Title: req.Title, Summary: req.Summary, Severity: ir.Severity(req.Severity), Priority: ir.Priority(req.Priority),
 		Category: ir.Category(req.Category), TLP: ir.TLP(req.TLP), Impact: req.Impact, Labels: req.Labels,
 		Observables: req.Observables, Assets: req.Assets,
-		OccurredAt: req.OccurredAt, DetectedAt: req.DetectedAt, ReportedAt: req.ReportedAt,
+		OccurredAt: req.OccurredAt, DetectedAt: req.DetectedAt, ReportedAt: req.ReportedAt, Exercise: req.Exercise,
 	})
 	if err != nil {
 		return err
