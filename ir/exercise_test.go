@@ -1,6 +1,8 @@
 package ir_test
 
 import (
+	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -8,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/incidentkit/incidentkit/ir"
+	"github.com/incidentkit/incidentkit/notify"
 	"github.com/incidentkit/incidentkit/phases"
 )
 
@@ -81,4 +84,55 @@ func TestResponderMetricsLeaveOutExercises(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 3, m.All.Incidents)
 	assert.Equal(t, 2, m.Exercises)
+}
+
+// countNotifier counts the messages it is given.
+type countNotifier struct{ n atomic.Int64 }
+
+func (c *countNotifier) Notify(context.Context, notify.Message) (notify.Receipt, error) {
+	c.n.Add(1)
+	return notify.Receipt{}, nil
+}
+
+func TestDispatcherHoldsExercisesBack(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withOutbox)
+	router, err := notify.NewRouter(notify.Routing{
+		Channels: []notify.ChannelRule{{Name: "pager"}, {Name: "drills"}},
+		Routes: []notify.Route{{Name: "page", Channels: []string{"pager"}, Continue: true},
+			{Name: "drills", Channels: []string{"drills"}, Exercises: true}},
+	})
+	require.NoError(t, err)
+	pager, drills := &countNotifier{}, &countNotifier{}
+	store := h.store
+	d, err := notify.NewDispatcher(notify.DispatcherConfig{Outbox: store, Deliveries: store, Router: router,
+		Channels: map[string]notify.Notifier{"pager": pager, "drills": drills}})
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, d.Close()) })
+
+	n := phishing()
+	n.Exercise = true
+	drill := h.open(n)
+	real := h.open(phishing())
+	for {
+		done, err := d.RunOnce(h.ctx)
+		require.NoError(t, err)
+		if done == 0 {
+			break
+		}
+	}
+	assert.Equal(t, int64(1), pager.n.Load(), "the real incident's opening only")
+	assert.Equal(t, int64(2), drills.n.Load(), "both openings: the drills route takes real incidents too")
+
+	dls, err := store.IncidentDeliveries(h.ctx, string(drill.ID))
+	require.NoError(t, err)
+	states := map[string]notify.DeliveryStatus{}
+	for _, dl := range dls {
+		states[dl.Channel+" by "+dl.Route] = dl.Status
+	}
+	assert.Equal(t, map[string]notify.DeliveryStatus{"pager by page": notify.StatusHeld, "drills by drills": notify.StatusDelivered}, states,
+		"what the exercise was kept from is recorded as held, with the route that would have sent it")
+	dls, err = store.IncidentDeliveries(h.ctx, string(real.ID))
+	require.NoError(t, err)
+	assert.Len(t, dls, 2)
 }
