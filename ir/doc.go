@@ -27,6 +27,10 @@
 // opening and by transitions, never by hand, and [ComputeMetrics] turns them
 // into response metrics: time to detect, acknowledge, contain and resolve,
 // and time in each phase, with median and 90th percentile per severity.
+// An incident opened as an exercise ([NewIncident].Exercise), such as a
+// drill of the response plan, runs the same workflow, is marked as an
+// exercise in its timeline, notifications and review, and is left out of
+// the metrics unless [MetricsOptions] count it.
 //
 // Changes are atomic and versioned. A Responder queues the changes it makes
 // to one incident, so they never conflict with each other; a write made from

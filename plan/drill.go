@@ -45,9 +45,9 @@ type Drill struct {
 	// Configure, if set, changes the configuration of the drill's
 	// Responder before the plan configures it ([Plan.Configure]): to
 	// give it what the Responder it drills for has, such as its logger
-	// or its deadline clocks. The drill then sets the store, the clock
-	// and the policy above, and leaves no outbox messages, whatever
-	// Configure set.
+	// or its deadline clocks. The drill then sets the store and the
+	// clock above, and the policy if set, and leaves no outbox messages,
+	// whatever Configure set.
 	Configure func(cfg *ir.Config)
 	// Deadlines says which deadlines the drill's incident carries, when
 	// the drill ends: it is called once, with the incident as the drill
@@ -375,7 +375,10 @@ func RunDrill(ctx context.Context, p *Plan, d Drill) (*DrillReport, error) {
 	if d.Configure != nil {
 		d.Configure(&base)
 	}
-	base.Store, base.Clock, base.Policy, base.Outbox = store, clock, d.Policy, false
+	base.Store, base.Clock, base.Outbox = store, clock, false
+	if d.Policy != nil {
+		base.Policy = d.Policy
+	}
 	cfg, err := p.Configure(base)
 	if err != nil {
 		return nil, err
