@@ -12,6 +12,9 @@
 // event type, the least severity, the phase, the category, labels and the
 // audience, first match wins unless a route continues, and each channel's
 // TLP clearance holds back what it may not see whatever the routes say.
+// Messages about an exercise (a drill, not a real incident) go only
+// through routes that accept exercises; what the others would have sent
+// is held back too, and the default templates mark them [ExerciseMarker].
 // Routing loads from JSON ([LoadRouting]) as well as Go, and [NewRouter]
 // reports every problem at once.
 //
