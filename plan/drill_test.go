@@ -275,5 +275,5 @@ func TestDrillReportsMissedDeadlines(t *testing.T) {
 	require.NoError(t, rep.Markdown(&md))
 	assert.Contains(t, md.String(), "| Contain | 2026-03-02 10:00:00 | 2026-03-02 12:20:00 | **missed** |")
 	assert.Contains(t, md.String(), "| Eradicate | 2026-03-04 09:00:00 | — | running |")
-	assert.Contains(t, md.String(), "1 deadlines missed")
+	assert.Contains(t, md.String(), "1 deadline missed")
 }

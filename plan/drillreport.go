@@ -31,8 +31,8 @@ func (r *DrillReport) Markdown(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "- **Drill clock:** %s to %s (%s)\n", stamp(r.Start), stamp(r.End), r.End.Sub(r.Start))
 	blocked, missed := len(r.Blocked()), len(r.Missed())
-	fmt.Fprintf(&b, "- **Outcome:** %d of %d steps blocked; %d playbook tasks added; %d notifications; %d deadlines missed\n\n",
-		blocked, len(r.Steps), len(r.Tasks), len(r.Notifications), missed)
+	fmt.Fprintf(&b, "- **Outcome:** %d of %s blocked; %s added; %s; %s missed\n\n", blocked, count(len(r.Steps), "step"),
+		count(len(r.Tasks), "playbook task"), count(len(r.Notifications), "notification"), count(missed, "deadline"))
 
 	b.WriteString("## Steps\n\n")
 	mdtext.TableHead(&b, "#", "At", "Step", "Outcome", "Why")
@@ -128,6 +128,14 @@ func (r *DrillReport) Markdown(w io.Writer) error {
 
 // stamp writes a time of the drill's clock, in UTC.
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") }
+
+// count writes n things.
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
+}
 
 // dash returns s, or a dash for an empty cell.
 func dash(s string) string {
