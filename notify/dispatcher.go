@@ -546,8 +546,8 @@ func (p *pass) reportHeld(ctx context.Context) {
 	for _, r := range p.routed {
 		for _, h := range r.held {
 			d.tel.deliveries.Add(ctx, 1, metric.WithAttributes(attrChannel.String(h.Channel), attrOutcome.String(outcomeHeld)))
-			d.log.LogAttrs(ctx, slog.LevelDebug, "notify: delivery held back by TLP", slog.String("key", r.m.Key),
-				slog.String("channel", h.Channel), slog.String("tlp", string(h.TLP)), slog.String("max_tlp", string(h.MaxTLP)))
+			d.log.LogAttrs(ctx, slog.LevelDebug, "notify: delivery held back", slog.String("key", r.m.Key),
+				slog.String("channel", h.Channel), slog.String("reason", h.Reason()))
 		}
 	}
 }
