@@ -45,6 +45,9 @@ type ResponseTimes struct {
 type Metrics struct {
 	All        ResponseTimes
 	BySeverity map[Severity]ResponseTimes
+	// Clocks counts the deadline clocks of the incidents by clock name
+	// (see [ClockDef]): how many were met, missed and are running.
+	Clocks map[string]ClockCounts
 }
 
 // ComputeMetrics computes response metrics over incidents. It is a pure
@@ -84,8 +87,9 @@ func (r *Responder) Metrics(ctx context.Context, q Query) (rep Metrics, err erro
 // metricsAccumulator gathers the response metrics of incidents added one at
 // a time, over all of them and per severity.
 type metricsAccumulator struct {
-	all   *samples
-	bySev map[Severity]*samples
+	all    *samples
+	bySev  map[Severity]*samples
+	clocks map[string]ClockCounts
 }
 
 func (a *metricsAccumulator) add(inc *Incident) {
@@ -99,6 +103,12 @@ func (a *metricsAccumulator) add(inc *Incident) {
 		a.bySev[inc.Severity] = s
 	}
 	s.add(inc)
+	for _, c := range inc.Clocks {
+		if a.clocks == nil {
+			a.clocks = make(map[string]ClockCounts)
+		}
+		a.clocks[c.Name] = a.clocks[c.Name].add(c)
+	}
 }
 
 func (a *metricsAccumulator) metrics() Metrics {
@@ -109,6 +119,7 @@ func (a *metricsAccumulator) metrics() Metrics {
 	for sev, s := range a.bySev {
 		rep.BySeverity[sev] = s.times()
 	}
+	rep.Clocks = a.clocks
 	return rep
 }
 

@@ -84,6 +84,14 @@ type Config struct {
 	// ConflictRetries. A context whose deadline is later gives them
 	// that long. Zero means 30s; negative is refused.
 	CustodyTimeout time.Duration
+	// Clocks are the deadline clocks the Responder starts and stops on
+	// incidents (see [ClockDef]), such as the built-in templates
+	// [GDPRArticle33] and [SECForm8KItem105]. NewResponder refuses, with
+	// an [*InvalidError], a definition that is not valid.
+	Clocks []ClockDef
+	// ResponseDeadlines, if set, add the clocks of the response
+	// deadlines by severity (see [ResponseDeadlines.Clocks]).
+	ResponseDeadlines ResponseDeadlines
 }
 
 // Responder runs incidents: it opens them, moves them through their phase
@@ -143,6 +151,9 @@ type Responder struct {
 	// custodyTimeout bounds recording a collection; see
 	// Config.CustodyTimeout.
 	custodyTimeout time.Duration
+	// clocks are the deadline clocks of Config.Clocks and
+	// Config.ResponseDeadlines.
+	clocks []ClockDef
 }
 
 // NewResponder returns a Responder configured by cfg, or an error if cfg is
@@ -174,6 +185,11 @@ func NewResponder(cfg Config) (*Responder, error) {
 	if r.model == nil {
 		r.model = phases.SANS
 	}
+	clocks, err := checkClockDefs(append(cfg.ResponseDeadlines.Clocks(), cfg.Clocks...))
+	if err != nil {
+		return nil, err
+	}
+	r.clocks = clocks
 	r.phaseDefs = make(map[phases.Phase]phases.PhaseDef)
 	for _, p := range r.model.Phases() {
 		r.phaseDefs[p.Name] = p
@@ -430,6 +446,7 @@ func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change) (i
 			r.written.put(next)
 			return next.shared(), nil
 		}
+		data = r.reactClocks(next, data, now)
 		ch := Change{Incident: next, Events: r.events(next, actor, now, c.reason, data),
 			Lists: listChanges(next, observables, tasks, data)}
 		if c.custody != nil {
