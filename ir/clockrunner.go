@@ -41,41 +41,17 @@ func (r *Responder) RunClocksOnce(ctx context.Context) (recorded int, err error)
 	}
 	var errs []error
 	for _, id := range ids {
-		before, err := r.store.Get(ctx, id)
-		if err != nil {
-			if errors.Is(err, ErrNotFound) {
-				continue
-			}
-			errs = append(errs, err)
-			continue
-		}
-		after, err := r.CheckClocks(ctx, ClockActor, id)
-		if err != nil {
-			if ctx.Err() != nil {
-				return recorded, err
-			}
+		_, n, err := r.checkClocks(ctx, ClockActor, id)
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil && ctx.Err() != nil:
+			return recorded, err
+		case err != nil:
 			errs = append(errs, fmt.Errorf("ir: check clocks of %s: %w", id, err))
-			continue
 		}
-		recorded += recordedNow(before, after)
+		recorded += n
 	}
 	return recorded, errors.Join(errs...)
-}
-
-// recordedNow counts the clocks that after records as warned or missed
-// and before did not: what this check recorded, at most, since another
-// runner may have recorded some between the two reads.
-func recordedNow(before, after *Incident) int {
-	n := 0
-	for _, c := range after.Clocks {
-		b, _ := before.Clock(c.Name)
-		if c.Missed && !b.Missed {
-			n++
-		} else if c.Warned && !b.Warned {
-			n++
-		}
-	}
-	return n
 }
 
 // dueClocks returns the incidents whose clocks need attention at now.

@@ -73,7 +73,7 @@ const (
 )
 
 // markerPattern is the form of a marker's and a clock's name.
-var markerPattern = regexp.MustCompile(`^[a-z0-9]+(?:[_-][a-z0-9]+)*$`)
+var markerPattern = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
 
 // Mark is a recorded [Marker]: when the moment was, as the responder
 // gave it, and who recorded it.
@@ -133,7 +133,7 @@ func (t Trigger) isZero() bool { return t.Marker == "" && t.Milestone == "" && t
 // started again, even after it stopped.
 type ClockDef struct {
 	// Name identifies the clock within the incident: lowercase letters
-	// and digits in words joined by "-" or "_". Required, unique.
+	// and digits in words joined by "-", "_" or ".". Required, unique.
 	Name string
 	// Title names it for people, such as "GDPR art. 33: notify the
 	// supervisory authority". Required.
@@ -297,7 +297,7 @@ func checkClockDefs(defs []ClockDef) ([]ClockDef, error) {
 		field := fmt.Sprintf("clock %d (%s)", i+1, d.Name)
 		switch {
 		case !markerPattern.MatchString(d.Name):
-			errs.add(invalid(field, d.Name, "the name must be lowercase words joined by - or _"))
+			errs.add(invalid(field, d.Name, `the name must be lowercase words joined by "-", "_" or "."`))
 		case seen[d.Name]:
 			errs.add(invalid(field, d.Name, "another clock has the same name"))
 		}
@@ -526,7 +526,7 @@ func (r *Responder) Mark(ctx context.Context, actor Actor, id ID, m NewMark) (*I
 	return r.mutate(ctx, actor, id, change{op: OpMark,
 		check: func() error {
 			if !markerPattern.MatchString(string(m.Marker)) {
-				return invalid("marker", string(m.Marker), "must be lowercase words joined by - or _")
+				return invalid("marker", string(m.Marker), `must be lowercase words joined by "-", "_" or "."`)
 			}
 			m.Note = strings.TrimSpace(m.Note)
 			if err := checkText("mark note", m.Note, MaxLongText); err != nil {
@@ -567,10 +567,25 @@ func (r *Responder) Mark(ctx context.Context, actor Actor, id ID, m NewMark) (*I
 // like every change it is written with a version check, so that of
 // several callers racing exactly one records each event.
 func (r *Responder) CheckClocks(ctx context.Context, actor Actor, id ID) (*Incident, error) {
-	return r.mutate(ctx, actor, id, change{op: OpCheckClocks,
+	inc, _, err := r.checkClocks(ctx, actor, id)
+	return inc, err
+}
+
+// checkClocks is [Responder.CheckClocks]; it also returns how many events
+// it recorded.
+func (r *Responder) checkClocks(ctx context.Context, actor Actor, id ID) (*Incident, int, error) {
+	// The last attempt's events are the ones written, if any.
+	n := 0
+	inc, err := r.mutate(ctx, actor, id, change{op: OpCheckClocks,
 		apply: func(_ context.Context, inc *Incident, now time.Time) ([]EventData, error) {
-			return checkClocks(inc, now), nil
+			data := checkClocks(inc, now)
+			n = len(data)
+			return data, nil
 		}})
+	if err != nil {
+		return nil, 0, err
+	}
+	return inc, n, nil
 }
 
 // checkClocks marks inc's clocks whose warning or deadline is due at now,
