@@ -15,7 +15,9 @@ type Deadlines struct {
 	// model.
 	Acknowledge, Contain, Resolve time.Duration
 	// Warn is how long before each deadline it counts as near; zero
-	// means no warning.
+	// means no warning. One clock serves every severity, so each clock
+	// warns as long before its deadline as the largest Warn of the
+	// severities that set that deadline.
 	Warn time.Duration
 }
 
@@ -48,8 +50,6 @@ func (rd ResponseDeadlines) Clocks() []ClockDef {
 		{ClockResolve, "Resolve", phases.MilestoneResolved, func(d Deadlines) time.Duration { return d.Resolve }},
 	} {
 		within := c.within
-		// The warning applies to every severity; the largest is kept on
-		// the definition and each clock's own is applied by Due below.
 		out = append(out, ClockDef{
 			Name: c.name, Title: c.title,
 			Start: Trigger{Event: EventOpened},
