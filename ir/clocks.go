@@ -150,6 +150,12 @@ type ClockDef struct {
 	// Warn, if positive, is how long before the deadline a warning is
 	// recorded ([EventDeadlineNear]). Zero means no warning.
 	Warn time.Duration
+	// EndsWithIncident, if set, stops the clock when the incident closes
+	// (met if it closes by the deadline), as a response deadline ends
+	// when an incident is dismissed before it is acknowledged. Unset, a
+	// clock keeps running after the incident closes, as a duty to notify
+	// an authority does.
+	EndsWithIncident bool
 }
 
 // deadline returns the deadline of the clock started at start on inc.
@@ -471,6 +477,8 @@ func (r *Responder) reactClocks(inc *Incident, data []EventData, now time.Time) 
 		if j := running(def.Name); j >= 0 {
 			if at, ok := def.Stop.matchMilestone(inc, first); ok {
 				stop(j, later(at, inc.Clocks[j].StartedAt))
+			} else if def.EndsWithIncident && !inc.IsOpen() {
+				stop(j, later(inc.Times.Closed, inc.Clocks[j].StartedAt))
 			}
 		}
 	}

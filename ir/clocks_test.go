@@ -332,3 +332,27 @@ func TestClockEventsInOutbox(t *testing.T) {
 	assert.Contains(t, types, string(ir.EventDeadlineMissed))
 	assert.Contains(t, types, string(ir.EventClockStarted))
 }
+
+// TestResponseDeadlinesEndWithIncident dismisses an incident before it is
+// acknowledged: its response clocks stop, and nothing is recorded missed
+// afterwards; a regulatory clock keeps running.
+func TestResponseDeadlinesEndWithIncident(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withClocks(ir.ResponseDeadlines{ir.SeverityHigh: {Acknowledge: time.Hour}}, ir.GDPRArticle33(0)))
+	inc := h.open(ir.NewIncident{Title: "Odd login", Severity: ir.SeverityHigh})
+	_, err := h.r.Mark(h.ctx, testAlice, inc.ID, ir.NewMark{Marker: ir.MarkerPersonalDataBreach})
+	require.NoError(t, err)
+	h.clock.Advance(10 * time.Minute)
+	h.verdict(inc.ID, ir.VerdictFalsePositive)
+	inc, err = h.r.Close(h.ctx, testAlice, inc.ID, "")
+	require.NoError(t, err)
+	ack, _ := inc.Clock(ir.ClockAcknowledge)
+	assert.False(t, ack.Running())
+	assert.True(t, ack.Met)
+	gdpr, _ := inc.Clock(ir.ClockGDPR)
+	assert.True(t, gdpr.Running())
+	h.clock.Advance(100 * time.Hour)
+	n, err := h.r.RunClocksOnce(h.ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "only the GDPR deadline is missed")
+}

@@ -24,7 +24,8 @@ type Deadlines struct {
 // ResponseDeadlines are the response deadlines by severity. A severity
 // without an entry has none. Its clocks are named [ClockAcknowledge],
 // [ClockContain] and [ClockResolve]; their deadlines follow the severity
-// the incident has when it is opened.
+// the incident has when it is opened. They stop when the incident closes,
+// as a false positive is dismissed (see [ClockDef].EndsWithIncident).
 type ResponseDeadlines map[Severity]Deadlines
 
 // Names of the clocks of [ResponseDeadlines].
@@ -61,7 +62,8 @@ func (rd ResponseDeadlines) Clocks() []ClockDef {
 				}
 				return start.Add(within(d)), true
 			},
-			Warn: warnOf(rd, within),
+			Warn:             warnOf(rd, within),
+			EndsWithIncident: true,
 		})
 	}
 	return out
