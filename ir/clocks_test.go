@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -355,4 +356,42 @@ func TestResponseDeadlinesEndWithIncident(t *testing.T) {
 	n, err := h.r.RunClocksOnce(h.ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n, "only the GDPR deadline is missed")
+}
+
+// TestRunClocks runs the clock runner in a bubble of fake time: its
+// passes record the miss once, and it returns when its context ends.
+func TestRunClocks(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		r, err := ir.NewResponder(ir.Config{Store: ir.NewMemoryStore(),
+			ResponseDeadlines: ir.ResponseDeadlines{ir.SeverityCritical: {Acknowledge: time.Minute}},
+			TracerProvider:    tracenoop.NewTracerProvider(), MeterProvider: metricnoop.NewMeterProvider()})
+		require.NoError(t, err)
+		inc, err := r.Open(ctx, testAlice, ir.NewIncident{Title: "Ransom note on file shares", Severity: ir.SeverityCritical})
+		require.NoError(t, err)
+		done := make(chan error, 1)
+		go func() { done <- r.RunClocks(ctx, 10*time.Second) }()
+		// Five minutes of fake time pass at once, and the runner's
+		// passes run in them.
+		time.Sleep(5 * time.Minute)
+		synctest.Wait()
+		cancel()
+		require.ErrorIs(t, <-done, context.Canceled)
+		got, err := r.Get(context.Background(), inc.ID)
+		require.NoError(t, err)
+		c, _ := got.Clock(ir.ClockAcknowledge)
+		assert.True(t, c.Missed)
+		page, err := r.Timeline(context.Background(), inc.ID, ir.TimelineQuery{})
+		require.NoError(t, err)
+		missed := 0
+		for _, e := range page.Events {
+			if d, ok := e.Data.(*ir.DeadlineMissed); ok {
+				missed++
+				assert.Less(t, d.Late, 10*time.Second+time.Nanosecond, "a pass every 10s")
+			}
+		}
+		assert.Equal(t, 1, missed)
+		_ = r.Shutdown(context.Background())
+	})
 }
