@@ -156,6 +156,15 @@ type ClockDef struct {
 	// clock keeps running after the incident closes, as a duty to notify
 	// an authority does.
 	EndsWithIncident bool
+	// FollowsSeverity, if set, works the deadline of the running clock
+	// out again (with Due, from the time it started) when the incident's
+	// severity changes, as an escalated incident gets the shorter
+	// deadline of its new severity. A new deadline is recorded as an
+	// [EventDeadlineChanged] event; a warning or a miss recorded before
+	// stays recorded only if it still holds, so that it may be recorded
+	// again for the new deadline. A severity for which Due gives no
+	// deadline leaves the clock's deadline as it was.
+	FollowsSeverity bool
 }
 
 // deadline returns the deadline of the clock started at start on inc.
@@ -223,6 +232,10 @@ const (
 	// EventDeadlineMissed records that a clock's deadline passed while
 	// it ran.
 	EventDeadlineMissed EventType = "deadline_missed"
+	// EventDeadlineChanged records that a running clock's deadline was
+	// worked out again, after the incident's severity changed (see
+	// [ClockDef].FollowsSeverity).
+	EventDeadlineChanged EventType = "deadline_changed"
 )
 
 // Marked records a marker.
@@ -267,6 +280,17 @@ type DeadlineMissed struct {
 	// Late is how long after the deadline it was recorded.
 	Late time.Duration `json:"late"`
 }
+
+// DeadlineChanged records that a running clock's deadline changed.
+type DeadlineChanged struct {
+	Clock string    `json:"clock"`
+	Title string    `json:"title"`
+	From  time.Time `json:"from"`
+	To    time.Time `json:"to"`
+}
+
+// EventType returns [EventDeadlineChanged].
+func (*DeadlineChanged) EventType() EventType { return EventDeadlineChanged }
 
 // EventType returns [EventMarked].
 func (*Marked) EventType() EventType { return EventMarked }
@@ -441,6 +465,22 @@ func (r *Responder) reactClocks(inc *Incident, data []EventData, now time.Time) 
 		}
 		data = append(data, ev)
 	}
+	rework := func(d *ClockDef, i int) {
+		c := inc.Clocks[i]
+		deadline, ok := d.deadline(inc, c.StartedAt)
+		if !ok || deadline.Equal(c.Deadline) {
+			return
+		}
+		own()
+		s := &inc.Clocks[i]
+		s.Deadline, s.WarnAt = deadline, time.Time{}
+		if d.Warn > 0 {
+			s.WarnAt = deadline.Add(-d.Warn)
+		}
+		s.Missed = s.Missed && !now.Before(deadline)
+		s.Warned = s.Warned && (s.Missed || (!s.WarnAt.IsZero() && !now.Before(s.WarnAt)))
+		data = append(data, &DeadlineChanged{Clock: c.Name, Title: c.Title, From: c.Deadline, To: deadline})
+	}
 	running := func(name string) int {
 		return slices.IndexFunc(inc.Clocks, func(c ClockState) bool { return c.Name == name && c.Running() })
 	}
@@ -463,6 +503,8 @@ func (r *Responder) reactClocks(inc *Incident, data []EventData, now time.Time) 
 			if j := running(def.Name); j >= 0 {
 				if at, ok := def.Stop.match(inc, e); ok {
 					stop(j, at)
+				} else if _, ok := d.(*SeverityChanged); ok && def.FollowsSeverity {
+					rework(def, j)
 				}
 			}
 		}

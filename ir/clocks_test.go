@@ -395,3 +395,42 @@ func TestRunClocks(t *testing.T) {
 		_ = r.Shutdown(context.Background())
 	})
 }
+
+// TestResponseDeadlineFollowsSeverity escalates an incident: its running
+// response clocks take the deadlines of the new severity.
+func TestResponseDeadlineFollowsSeverity(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withClocks(ir.ResponseDeadlines{
+		ir.SeverityHigh:     {Acknowledge: time.Hour, Contain: 8 * time.Hour, Warn: 10 * time.Minute},
+		ir.SeverityCritical: {Acknowledge: 15 * time.Minute, Contain: 2 * time.Hour, Warn: 10 * time.Minute},
+	}))
+	inc := h.open(ir.NewIncident{Title: "Lateral movement", Severity: ir.SeverityHigh})
+	h.clock.Advance(20 * time.Minute)
+	inc, err := h.r.SetSeverity(h.ctx, testAlice, inc.ID, ir.SeverityCritical, "domain controller touched")
+	require.NoError(t, err)
+	ack, _ := inc.Clock(ir.ClockAcknowledge)
+	assert.Equal(t, irtest.Epoch.Add(15*time.Minute), ack.Deadline)
+	contain, _ := inc.Clock(ir.ClockContain)
+	assert.Equal(t, irtest.Epoch.Add(2*time.Hour), contain.Deadline)
+	assert.Equal(t, irtest.Epoch.Add(110*time.Minute), contain.WarnAt)
+	changed := eventsOf[*ir.DeadlineChanged](h, inc.ID)
+	require.Len(t, changed, 2)
+	assert.Equal(t, irtest.Epoch.Add(time.Hour), changed[0].From)
+
+	n, err := h.r.RunClocksOnce(h.ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "the new acknowledgement deadline has passed")
+
+	// Back to high: the miss no longer holds, and is recorded again
+	// when the longer deadline passes.
+	inc, err = h.r.SetSeverity(h.ctx, testAlice, inc.ID, ir.SeverityHigh, "contained to one host")
+	require.NoError(t, err)
+	ack, _ = inc.Clock(ir.ClockAcknowledge)
+	assert.False(t, ack.Missed)
+	assert.False(t, ack.Warned)
+	h.clock.Advance(41 * time.Minute)
+	n, err = h.r.RunClocksOnce(h.ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	assert.Len(t, eventsOf[*ir.DeadlineMissed](h, inc.ID), 2)
+}

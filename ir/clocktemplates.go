@@ -23,8 +23,9 @@ type Deadlines struct {
 
 // ResponseDeadlines are the response deadlines by severity. A severity
 // without an entry has none. Its clocks are named [ClockAcknowledge],
-// [ClockContain] and [ClockResolve]; their deadlines follow the severity
-// the incident has when it is opened. They stop when the incident closes,
+// [ClockContain] and [ClockResolve]; their deadlines follow the incident's
+// severity, also when it changes (see [ClockDef].FollowsSeverity). They
+// stop when the incident closes,
 // as a false positive is dismissed (see [ClockDef].EndsWithIncident).
 type ResponseDeadlines map[Severity]Deadlines
 
@@ -64,6 +65,7 @@ func (rd ResponseDeadlines) Clocks() []ClockDef {
 			},
 			Warn:             warnOf(rd, within),
 			EndsWithIncident: true,
+			FollowsSeverity:  true,
 		})
 	}
 	return out

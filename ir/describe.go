@@ -128,6 +128,9 @@ func Describe(m *phases.Model, e Event) string {
 		return fmt.Sprintf("clock stopped: %s, deadline missed by %s", d.Title, d.Late)
 	case *DeadlineNear:
 		return fmt.Sprintf("deadline near: %s, due %s (%s left)", d.Title, d.Deadline.UTC().Format(time.RFC3339), d.Left)
+	case *DeadlineChanged:
+		return fmt.Sprintf("deadline changed: %s, now due %s (was %s)", d.Title, d.To.UTC().Format(time.RFC3339),
+			d.From.UTC().Format(time.RFC3339))
 	case *DeadlineMissed:
 		return fmt.Sprintf("deadline missed: %s, was due %s (%s late)", d.Title, d.Deadline.UTC().Format(time.RFC3339), d.Late)
 	default:
@@ -187,6 +190,7 @@ var eventNouns = map[EventType]string{
 	EventClockStopped:      "a clock stopped",
 	EventDeadlineNear:      "a near deadline",
 	EventDeadlineMissed:    "a missed deadline",
+	EventDeadlineChanged:   "a changed deadline",
 }
 
 // eventNoun returns what an event of type t reports, as a noun phrase.

@@ -99,6 +99,7 @@ var eventDataTypes = map[EventType]func() EventData{
 	EventClockStopped:       func() EventData { return &ClockStopped{} },
 	EventDeadlineNear:       func() EventData { return &DeadlineNear{} },
 	EventDeadlineMissed:     func() EventData { return &DeadlineMissed{} },
+	EventDeadlineChanged:    func() EventData { return &DeadlineChanged{} },
 }
 
 // eventGoTypes maps each event type to the Go type of its data.
@@ -403,6 +404,8 @@ func (e Event) Clone() Event {
 	case *DeadlineNear:
 		e.Data = copyOf(d)
 	case *DeadlineMissed:
+		e.Data = copyOf(d)
+	case *DeadlineChanged:
 		e.Data = copyOf(d)
 	}
 	return e

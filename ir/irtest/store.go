@@ -1335,6 +1335,7 @@ func everyEventData() []ir.EventData {
 		&ir.ClockStopped{Clock: ir.ClockAcknowledge, Title: "Acknowledge", StoppedAt: at(2), Deadline: at(-45), Late: 47 * time.Minute},
 		&ir.DeadlineNear{Clock: ir.ClockGDPR, Title: inc.Clocks[0].Title, Deadline: at(72*60 - 30), Left: 12 * time.Hour},
 		&ir.DeadlineMissed{Clock: ir.ClockAcknowledge, Title: "Acknowledge", Deadline: at(-45), Late: 30 * time.Second},
+		&ir.DeadlineChanged{Clock: ir.ClockContain, Title: "Contain", From: at(240), To: at(60).In(zone)},
 		&ir.EvidenceCollected{Evidence: inc.Evidence[0]},
 	}
 }
