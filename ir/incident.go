@@ -153,6 +153,13 @@ type Task struct {
 	DoneAt   time.Time `json:"done_at,omitzero"`
 	DoneBy   Actor     `json:"done_by,omitzero"`
 	Outcome  string    `json:"outcome,omitempty"`
+	// Role is the role that owns the task, if any: whoever holds it sees
+	// to the task when it has no assignee.
+	Role Role `json:"role,omitempty"`
+	// Key identifies a task that a procedure (such as a playbook) adds,
+	// so that adding it again adds nothing: an incident holds at most one
+	// task of each key. Empty for tasks added by hand.
+	Key string `json:"key,omitempty"`
 }
 
 // Decision is a decision record: what was decided, the options considered

@@ -54,7 +54,7 @@ func fullIncident() *ir.Incident {
 		Tasks: []ir.Task{
 			{ID: 1, Title: "Image fs-02", Phase: phases.Containment, Required: true, Assignee: testBob,
 				AddedAt: at(4 * time.Hour), AddedBy: testAlice, Done: true, DoneAt: at(4*time.Hour + 30*time.Minute),
-				DoneBy: testBob, Outcome: "Image hashed and sealed"},
+				DoneBy: testBob, Outcome: "Image hashed and sealed", Role: ir.RoleAnalyst, Key: "ransomware/contain/image"},
 		},
 		Decisions: []ir.Decision{
 			{ID: 1, Summary: "Do not pay", Options: []string{"pay", "restore"}, Rationale: "Backups are intact.",

@@ -319,6 +319,14 @@ func (e *jsonEncoder) task(t *Task) {
 		e.raw(`,"outcome":`)
 		e.str(t.Outcome)
 	}
+	if t.Role != "" {
+		e.raw(`,"role":`)
+		enum(e, t.Role, roles)
+	}
+	if t.Key != "" {
+		e.raw(`,"key":`)
+		e.str(t.Key)
+	}
 	e.raw("}")
 }
 

@@ -36,39 +36,77 @@ func (s *MemoryStore) FanOut(ctx context.Context, owner string, id int64, target
 	if err := s.outbox.holds(ctx, owner, id); err != nil {
 		return err
 	}
-	s.fanOutLocked(id, targets)
+	s.fanOutLocked(id, targets, notify.DeliveryAudience(s.outbox.byID[id].Payload))
 	return nil
 }
 
-// FanOutBatch implements notify.Deliveries.
-func (s *MemoryStore) FanOutBatch(ctx context.Context, owner string, fans []notify.Fan) ([]error, error) {
-	if err := notify.CheckFans(fans); err != nil {
+// FanOutAndClaim implements notify.Deliveries.
+func (s *MemoryStore) FanOutAndClaim(ctx context.Context, owner string, limit int, lease time.Duration, route notify.RouteFunc) ([]notify.Delivery, error) {
+	if err := notify.CheckClaim(owner, limit, lease); err != nil {
 		return nil, err
+	}
+	if route == nil {
+		return nil, &opError{op: "memory store: fan out", err: fmt.Errorf("%w: no route function", notify.ErrInvalid)}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return nil, &opError{op: "memory store: fan out", err: err}
 	}
-	errs := make([]error, len(fans))
-	for i, f := range fans {
-		if errs[i] = s.outbox.holds(ctx, owner, f.ID); errs[i] == nil {
-			s.fanOutLocked(f.ID, f.Targets)
-		}
+	now := s.clock.Now()
+	// The deliveries already due first; the messages taken and their fans
+	// are decided next, so that a fan route gets wrong changes nothing.
+	first := s.dueLocked(limit, now)
+	o := &s.outbox
+	type taken struct {
+		e   notify.OutboxEntry
+		fan notify.Fan
 	}
-	return errs, nil
+	var take []taken
+	for _, e := range o.entries {
+		if len(take) >= limit-len(first) {
+			break
+		}
+		if c, ok := o.claims[e.ID]; ok && now.Before(c.until) {
+			continue
+		}
+		if due, ok := o.due[e.ID]; ok && now.Before(due) {
+			continue
+		}
+		c := *e
+		c.Attempts++
+		c.Payload = slices.Clone(e.Payload)
+		fan := route(ctx, c)
+		if err := notify.CheckTargets(fan.Targets); err != nil {
+			return nil, err
+		}
+		take = append(take, taken{c, fan})
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, &opError{op: "memory store: fan out", err: err}
+	}
+	out := s.claimLocked(first, owner, lease, now)
+	for _, t := range take {
+		s.fanOutLocked(t.e.ID, t.fan.Targets, t.fan.Audience)
+	}
+	// The new deliveries that are due are claimed at once, and so are
+	// those the messages taken held up and that wait for nothing now.
+	out = append(out, s.claimLocked(s.dueLocked(limit-len(out), now), owner, lease, now)...)
+	slices.SortFunc(out, func(a, b notify.Delivery) int {
+		return cmp.Or(cmp.Compare(a.OutboxID, b.OutboxID), cmp.Compare(a.ID, b.ID))
+	})
+	return out, nil
 }
 
 // fanOutLocked fans out outbox entry id, which the caller checked is
 // held; s.mu is held.
-func (s *MemoryStore) fanOutLocked(id int64, targets []notify.DeliveryTarget) {
+func (s *MemoryStore) fanOutLocked(id int64, targets []notify.DeliveryTarget, audience notify.Audience) {
 	e := s.outbox.byID[id]
 	d := &s.deliveries
 	if d.byID == nil {
 		d.byID = make(map[int64]*memoryDelivery)
 	}
 	now := s.clock.Now()
-	audience := notify.DeliveryAudience(e.Payload)
 	for _, t := range targets {
 		d.next++
 		status := notify.StatusPending
@@ -105,6 +143,15 @@ func (s *MemoryStore) ClaimDeliveries(ctx context.Context, owner string, limit i
 		return nil, &opError{op: "memory store: claim deliveries", err: err}
 	}
 	now := s.clock.Now()
+	return s.claimLocked(s.dueLocked(limit, now), owner, lease, now), nil
+}
+
+// dueLocked returns up to limit due deliveries, in outbox order; s.mu is
+// held.
+func (s *MemoryStore) dueLocked(limit int, now time.Time) []*memoryDelivery {
+	if limit <= 0 {
+		return nil
+	}
 	// firstOutbox is the oldest message of each incident still waiting
 	// to be fanned out.
 	firstOutbox := make(map[string]int64)
@@ -115,7 +162,7 @@ func (s *MemoryStore) ClaimDeliveries(ctx context.Context, owner string, limit i
 	}
 	type stream struct{ incident, channel string }
 	busy := make(map[stream]bool)
-	var out []notify.Delivery
+	var out []*memoryDelivery
 	for _, d := range s.deliveries.list {
 		if len(out) == limit {
 			break
@@ -134,13 +181,23 @@ func (s *MemoryStore) ClaimDeliveries(ctx context.Context, owner string, limit i
 		if now.Before(d.NextAt) || (d.claim.owner != "" && now.Before(d.claim.until)) {
 			continue
 		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// claimLocked claims ds for owner and returns copies of them; s.mu is
+// held.
+func (s *MemoryStore) claimLocked(ds []*memoryDelivery, owner string, lease time.Duration, now time.Time) []notify.Delivery {
+	out := make([]notify.Delivery, 0, len(ds))
+	for _, d := range ds {
 		d.claim = memoryClaim{owner: owner, until: now.Add(lease)}
 		d.Attempts++
 		c := d.Delivery
 		c.Payload = slices.Clone(d.Payload)
 		out = append(out, c)
 	}
-	return out, nil
+	return out
 }
 
 // Delivered implements notify.Deliveries.

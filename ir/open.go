@@ -52,14 +52,23 @@ const MaxClockSkew = 5 * time.Minute
 // [*InvalidError], or, when several fields are wrong, an [*InputError]
 // listing each of them; both match [ErrInvalid].
 func (r *Responder) Open(ctx context.Context, actor Actor, n NewIncident) (inc *Incident, err error) {
+	return r.open(ctx, actor, n, "")
+}
+
+// open opens an incident with ID id, or with one from the Responder's
+// generator if id is empty.
+func (r *Responder) open(ctx context.Context, actor Actor, n NewIncident, id ID) (inc *Incident, err error) {
 	ctx, span := r.tel.start(ctx, OpOpen, "", attrSeverity.String(string(n.Severity)))
 	defer func() { err = facade(err); r.tel.end(ctx, span, err) }()
 	if actor, err = actor.normalize("actor"); err != nil {
 		return nil, err
 	}
 	now := r.clock.Now()
-	inc, data, err := r.build(n, actor, now)
+	inc, data, err := r.build(n, actor, now, id)
 	if err != nil {
+		return nil, err
+	}
+	if data, err = r.prepareEntry(ctx, inc, "", "", actor, now, data); err != nil {
 		return nil, err
 	}
 	data = r.reactClocks(inc, data, now)
@@ -80,7 +89,9 @@ func (r *Responder) Open(ctx context.Context, actor Actor, n NewIncident) (inc *
 // build validates n and makes the incident it describes, with the events
 // that record its opening. It checks every field before it returns, and
 // reports every problem found: an [*InputError] when there are several.
-func (r *Responder) build(n NewIncident, actor Actor, now time.Time) (*Incident, []EventData, error) {
+// The incident gets ID id, or one from the Responder's generator if id is
+// empty.
+func (r *Responder) build(n NewIncident, actor Actor, now time.Time, id ID) (*Incident, []EventData, error) {
 	var errs problems
 	title, err := shortText("title", n.Title, true)
 	errs.add(err)
@@ -129,7 +140,10 @@ func (r *Responder) build(n NewIncident, actor Actor, now time.Time) (*Incident,
 	if err := errs.err(); err != nil {
 		return nil, nil, err
 	}
-	inc.ID = r.ids.NewID()
+	inc.ID = id
+	if inc.ID == "" {
+		inc.ID = r.ids.NewID()
+	}
 	if inc.ID == "" {
 		return nil, nil, invalid("incident ID", "", "the ID generator returned an empty ID")
 	}

@@ -84,6 +84,17 @@ type Config struct {
 	// ConflictRetries. A context whose deadline is later gives them
 	// that long. Zero means 30s; negative is refused.
 	CustodyTimeout time.Duration
+	// Prepare, if set, is called whenever an incident enters a phase:
+	// when it is opened (in the model's initial phase) and on every
+	// transition. The tasks and role assignments it returns are added to
+	// the incident in the same change, with their events, so that they
+	// are written together with the opening or the transition, or not at
+	// all. See [Preparation] for what is added and what is skipped. It
+	// runs while the incident's change is being made, and again if the
+	// change is retried after a conflict: it must not call the
+	// Responder, and should be quick. An error it returns fails the
+	// opening or the transition.
+	Prepare func(ctx context.Context, e PhaseEntry) (Preparation, error)
 	// Clocks are the deadline clocks the Responder starts and stops on
 	// incidents (see [ClockDef]), such as the built-in templates
 	// [GDPRArticle33] and [SECForm8KItem105]. NewResponder refuses, with
@@ -151,6 +162,8 @@ type Responder struct {
 	// custodyTimeout bounds recording a collection; see
 	// Config.CustodyTimeout.
 	custodyTimeout time.Duration
+	// prepare is Config.Prepare.
+	prepare func(ctx context.Context, e PhaseEntry) (Preparation, error)
 	// clocks are the deadline clocks of Config.Clocks and
 	// Config.ResponseDeadlines.
 	clocks []ClockDef
@@ -172,6 +185,7 @@ func NewResponder(cfg Config) (*Responder, error) {
 		retries:  cfg.ConflictRetries,
 		evidence: cfg.Evidence,
 		outbox:   cfg.Outbox,
+		prepare:  cfg.Prepare,
 	}
 	if _, ok := cfg.Store.(notify.Outbox); cfg.Outbox && !ok {
 		return nil, invalid("config", "", "Config.Outbox needs a store that implements notify.Outbox")

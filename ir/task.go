@@ -21,26 +21,31 @@ type NewTask struct {
 	Required bool
 	// Assignee is who is to do it, if anyone.
 	Assignee Actor
+	// Role is the role that owns the task, if any.
+	Role Role
+	// Key, if set, identifies the task among the incident's (at most
+	// [MaxShortText] bytes): adding a task whose key the incident already
+	// holds changes nothing.
+	Key string
 }
 
 // AddTask adds a task to the incident. The new task is the last of the
 // returned incident's Tasks; its ID numbers it within the incident. An
-// incident holds at most [MaxListSize] tasks.
+// incident holds at most [MaxListSize] tasks. A task with a [NewTask.Key]
+// the incident already holds is not added again: the incident is returned
+// unchanged.
 func (r *Responder) AddTask(ctx context.Context, actor Actor, id ID, t NewTask) (*Incident, error) {
 	var title string
 	return r.mutate(ctx, actor, id, change{op: OpAddTask,
 		check: func() (err error) { title, t, err = r.checkTask(t); return err },
 		apply: func(_ context.Context, inc *Incident, now time.Time) ([]EventData, error) {
+			if t.Key != "" && inc.hasTaskKey(t.Key) {
+				return nil, nil
+			}
 			if len(inc.Tasks) >= MaxListSize {
 				return nil, invalid("tasks", "", "too many tasks")
 			}
-			task := Task{
-				ID: len(inc.Tasks) + 1, Title: title, Phase: t.Phase, Required: t.Required,
-				Assignee: t.Assignee, AddedAt: now, AddedBy: actor,
-			}
-			if task.Phase == "" {
-				task.Phase = inc.Phase
-			}
+			task := newTask(inc, title, t, actor, now)
 			inc.Tasks = append(inc.Tasks, task)
 			return []EventData{&TaskAdded{Task: task}}, nil
 		}})
@@ -92,6 +97,14 @@ func (r *Responder) checkTask(t NewTask) (string, NewTask, error) {
 		if t.Assignee, err = t.Assignee.normalize("task assignee"); err != nil {
 			return "", t, err
 		}
+	}
+	if t.Role != "" {
+		if t.Role, err = ParseRole(string(t.Role)); err != nil {
+			return "", t, err
+		}
+	}
+	if err := checkText("task key", t.Key, MaxShortText); err != nil {
+		return "", t, err
 	}
 	return title, t, nil
 }

@@ -161,6 +161,12 @@ func TestEveryOperationHasASpan(t *testing.T) {
 		}, want: want{span: "ir.open", op: "open", severity: true,
 			extra: map[string]string{"incidentkit.incident.id": "INC-000002", "incidentkit.category": "malware",
 				"incidentkit.model": "sans-picerl", "incidentkit.phase.to": "preparation"}}},
+		{name: "open with id", do: func(h *harness, _ ir.ID) error {
+			_, err := h.r.OpenWithID(h.ctx, testAlice, "ALERT-1", ir.NewIncident{Title: "Second", Severity: ir.SeverityHigh, Category: ir.CategoryMalware})
+			return err
+		}, want: want{span: "ir.open", op: "open", severity: true,
+			extra: map[string]string{"incidentkit.incident.id": "ALERT-1", "incidentkit.category": "malware",
+				"incidentkit.model": "sans-picerl", "incidentkit.phase.to": "preparation"}}},
 		{name: "get", do: func(h *harness, id ir.ID) error {
 			_, err := h.r.Get(h.ctx, id)
 			return err

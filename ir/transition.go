@@ -84,7 +84,8 @@ func (r *Responder) transition(ctx context.Context, actor Actor, id ID, reason s
 			return nil, err
 		}
 		r.enterPhase(inc, st.action, to, now)
-		return []EventData{&PhaseChanged{Action: st.action, From: st.from, To: to}}, nil
+		data := []EventData{&PhaseChanged{Action: st.action, From: st.from, To: to}}
+		return r.prepareEntry(ctx, inc, st.from, st.action, actor, now, data)
 	}
 	inc, err := r.mutate(ctx, actor, id, c)
 	label := st.action

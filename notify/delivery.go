@@ -116,15 +116,27 @@ type Deliveries interface {
 	// [MaxOutboxOwner] bytes, or FanOut fails with [ErrInvalid]. No
 	// targets acknowledges the entry alone.
 	FanOut(ctx context.Context, owner string, id int64, targets []DeliveryTarget) error
-	// FanOutBatch does what FanOut does for each of fans, in one
-	// transaction, and returns one error per fan, in order: nil for a
-	// fan made, or an error matching [ErrConflict] or [ErrNotFound] for
-	// an entry owner does not hold, which is left as it is while the
-	// others are fanned out. Its own error means nothing changed; the
-	// fans must pass [CheckFans] or it fails with [ErrInvalid]. A crash
-	// leaves each entry either in the outbox with no delivery, or fanned
-	// out and gone from the outbox.
-	FanOutBatch(ctx context.Context, owner string, fans []Fan) ([]error, error)
+	// FanOutAndClaim is a dispatcher's pass over the store, in one
+	// transaction. It first claims for owner, as ClaimDeliveries does,
+	// up to limit due pending deliveries; say it claimed k. Then it
+	// takes up to limit-k due outbox messages (not claimed, or whose
+	// claim lapsed, and not held back by [Outbox.Retry]), oldest first,
+	// calls route for each, in order, and records the deliveries route
+	// returns, one per target, while removing the message from the
+	// outbox. Each new pending delivery that is due under the order rule
+	// is claimed for owner at once, as long as fewer than limit
+	// deliveries are claimed in all; the others wait for a later claim.
+	// So a pass claims at most limit deliveries, and a backlog of due
+	// deliveries slows the taking of messages rather than growing. It
+	// returns every delivery it claimed, in outbox order. A crash or an error leaves each message
+	// either in the outbox with no delivery, or fanned out and gone from
+	// the outbox.
+	//
+	// route runs inside the transaction: it must be quick and must not
+	// call the store. A [Fan] whose targets fail [CheckTargets] makes
+	// FanOutAndClaim fail with [ErrInvalid] and change nothing. The
+	// arguments must pass [CheckClaim]; route must not be nil.
+	FanOutAndClaim(ctx context.Context, owner string, limit int, lease time.Duration, route RouteFunc) ([]Delivery, error)
 	// ClaimDeliveries claims up to limit due pending deliveries for owner
 	// until lease has passed and returns them in outbox order. The
 	// arguments must pass [CheckClaim].
@@ -171,14 +183,19 @@ type Deliveries interface {
 	Replay(ctx context.Context, id int64) error
 }
 
-// Fan is the fan-out of one claimed outbox entry, for
-// [Deliveries.FanOutBatch].
+// Fan is what a [RouteFunc] decides for one outbox message: who the
+// message is for, as the message says (kept with each delivery), and the
+// deliveries it fans out to.
 type Fan struct {
-	// ID is the outbox entry's.
-	ID int64
+	// Audience is the message's audience; "" when it says none.
+	Audience Audience
 	// Targets are its deliveries, as for [Deliveries.FanOut].
 	Targets []DeliveryTarget
 }
+
+// RouteFunc routes one outbox message for [Deliveries.FanOutAndClaim].
+// It runs inside the store's transaction.
+type RouteFunc func(ctx context.Context, e OutboxEntry) Fan
 
 // SettleKind says how a delivery attempt went, for [Deliveries.Settle].
 type SettleKind string
@@ -213,27 +230,6 @@ type Settlement struct {
 	// LastError is the attempt's error, for SettleFailed and SettleDead;
 	// stores keep it made fit with [TruncateError].
 	LastError string
-}
-
-// CheckFans checks the fans of [Deliveries.FanOutBatch], with an error
-// matching [ErrInvalid]: at most [MaxClaim] of them, each entry named
-// once, each with targets that pass [CheckTargets]. Implementations call
-// it first.
-func CheckFans(fans []Fan) error {
-	if len(fans) > MaxClaim {
-		return invalid("fan-out batch", "", "must hold at most 1000 entries")
-	}
-	seen := make(map[int64]bool, len(fans))
-	for _, f := range fans {
-		if seen[f.ID] {
-			return invalid("fan-out batch", fmt.Sprint(f.ID), "names the outbox entry twice")
-		}
-		seen[f.ID] = true
-		if err := CheckTargets(f.Targets); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // CheckSettlements checks the settlements of [Deliveries.Settle], with an

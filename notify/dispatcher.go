@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -35,7 +36,8 @@ func (systemClock) Now() time.Time { return time.Now() }
 // and Channels are required; every other field has a default.
 type DispatcherConfig struct {
 	// Outbox and Deliveries are the store's: the incident stores
-	// implement both.
+	// implement both. Deliveries takes the outbox's messages; the
+	// Outbox is waited on when it is a [Waiter].
 	Outbox     Outbox
 	Deliveries Deliveries
 	// Router picks the channels of each message.
@@ -54,14 +56,17 @@ type DispatcherConfig struct {
 	// It never logs a message's content, only its key and where it goes.
 	Logger *slog.Logger
 
-	// Batch is how many outbox messages, and how many deliveries, one
-	// pass claims; default 100, at most [MaxClaim].
+	// Batch is how many outbox messages one pass takes, and how many
+	// deliveries it claims; default 100, at most [MaxClaim].
 	Batch int
 	// Workers is how many deliveries are made at once; default 8.
 	Workers int
 	// Lease is how long a claim holds; default 2 minutes. It must be
 	// longer than AttemptTimeout, so that an attempt ends before its
-	// claim lapses.
+	// claim lapses: a pass begins no attempt later than Lease minus
+	// AttemptTimeout after its claim, and gives the deliveries it has not
+	// begun back, due at once and with their attempts unspent, so that a
+	// slow channel never has a delivery made twice at once.
 	Lease time.Duration
 	// AttemptTimeout bounds one delivery attempt; default 30 seconds.
 	AttemptTimeout time.Duration
@@ -156,12 +161,14 @@ type channel struct {
 	breakFor time.Duration
 }
 
-// Dispatcher delivers what an incident store's outbox holds: it claims the
-// outbox's messages, routes each and fans it out to one delivery per
-// channel (recording what TLP held back) while acknowledging it in the
-// same transaction, then makes the deliveries that are due, each with its
-// own state, and retries the ones that fail with exponential backoff and
-// full jitter. A delivery whose error is permanent, or that runs out of
+// Dispatcher delivers what an incident store's outbox holds. Each pass
+// takes the outbox's messages, routes each and fans it out to one
+// delivery per channel (recording what TLP held back) while removing it
+// from the outbox, and claims the deliveries that are due, all in one
+// store transaction ([Deliveries.FanOutAndClaim]); then it makes the
+// deliveries, each with its own state, records how they went in one more
+// ([Deliveries.Settle]), and retries the ones that fail with exponential
+// backoff and full jitter. A delivery whose error is permanent, or that runs out of
 // attempts or time, is dead: listed by [Deliveries.DeadDeliveries] and
 // replayed with [Dispatcher.Replay] or [Dispatcher.ReplayChannel].
 //
@@ -459,53 +466,46 @@ func (d *Dispatcher) awaitQuiet(ctx context.Context) {
 	_ = q.Quiet(qctx, d.cfg.Quiet)
 }
 
-// RunOnce makes one pass: it fans out up to Batch outbox messages, then
-// makes up to Batch due deliveries, and returns how many messages and
-// deliveries it handled. Tests drive a dispatcher with it, moving a fake
-// clock between passes.
+// RunOnce makes one pass: in one store transaction it claims up to Batch
+// due deliveries, then takes up to Batch outbox messages, routes each and
+// fans it out, claiming the new deliveries that are due while fewer than
+// Batch are claimed; it makes the deliveries claimed, and records their
+// outcomes. It returns how many messages and deliveries it handled. Tests
+// drive a dispatcher with it, moving a fake clock between passes.
 func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
-	fanned, ferr := d.fanOut(ctx)
-	delivered, derr := d.deliver(ctx)
-	return fanned + delivered, errors.Join(ferr, derr)
+	p := &pass{d: d, claimed: time.Now()}
+	due, err := d.cfg.Deliveries.FanOutAndClaim(ctx, d.cfg.Owner, d.cfg.Batch, d.cfg.Lease, p.route)
+	if err != nil {
+		return 0, fmt.Errorf("notify: dispatcher: fan out and claim: %w", err)
+	}
+	p.reportHeld(ctx)
+	if len(due) == 0 {
+		return len(p.routed), nil
+	}
+	return len(p.routed) + len(due), d.deliver(ctx, p, due)
 }
 
-// fanOut claims outbox messages, routes each, and fans them all out to
-// their deliveries in one store transaction.
-func (d *Dispatcher) fanOut(ctx context.Context) (int, error) {
-	entries, err := d.cfg.Outbox.Claim(ctx, d.cfg.Owner, d.cfg.Batch, d.cfg.Lease)
-	if err != nil {
-		return 0, fmt.Errorf("notify: dispatcher: claim outbox: %w", err)
-	}
-	if len(entries) == 0 {
-		return 0, nil
-	}
-	fans := make([]Fan, len(entries))
-	for i, e := range entries {
-		fans[i] = Fan{ID: e.ID, Targets: d.route(ctx, e)}
-	}
-	if ctx.Err() != nil {
-		// The claim lapses and is claimed again.
-		return 0, nil
-	}
-	errs, err := d.cfg.Deliveries.FanOutBatch(ctx, d.cfg.Owner, fans)
-	if err != nil {
-		return 0, fmt.Errorf("notify: dispatcher: fan out %d outbox messages: %w", len(fans), err)
-	}
-	for i, err := range errs {
-		switch {
-		case err == nil:
-		case errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound):
-			// Another dispatcher took it over after our claim lapsed.
-			d.log.LogAttrs(ctx, slog.LevelDebug, "notify: outbox message taken over", slog.String("key", entries[i].Key))
-		default:
-			return 0, fmt.Errorf("notify: dispatcher: fan out %s: %w", entries[i].Key, err)
-		}
-	}
-	return len(entries), nil
+// pass is what one [Dispatcher.RunOnce] learns while routing: the
+// messages it decoded, so that their deliveries are not decoded again,
+// and the deliveries TLP held back, reported once the fan-out is
+// recorded.
+type pass struct {
+	d       *Dispatcher
+	claimed time.Time        // when the pass claimed its deliveries
+	routed  map[int64]routed // by outbox ID
 }
 
-// route returns the deliveries of outbox entry e, held back ones included.
-func (d *Dispatcher) route(ctx context.Context, e OutboxEntry) []DeliveryTarget {
+// routed is an outbox message as routing decoded it.
+type routed struct {
+	m    Message
+	err  error // the payload is not a Message
+	held []Held
+}
+
+// route returns the fan-out of outbox entry e, held back deliveries
+// included. It is the pass's [RouteFunc].
+func (p *pass) route(ctx context.Context, e OutboxEntry) Fan {
+	d := p.d
 	m, err := e.Message()
 	if err != nil {
 		// A payload that is not a message is routed on what the outbox
@@ -530,11 +530,35 @@ func (d *Dispatcher) route(ctx context.Context, e OutboxEntry) []DeliveryTarget 
 	}
 	for _, h := range decision.Held {
 		targets = append(targets, DeliveryTarget{Channel: h.Channel, Route: h.Route, Held: true})
-		d.tel.deliveries.Add(ctx, 1, metric.WithAttributes(attrChannel.String(h.Channel), attrOutcome.String(outcomeHeld)))
-		d.log.LogAttrs(ctx, slog.LevelDebug, "notify: delivery held back by TLP", slog.String("key", e.Key),
-			slog.String("channel", h.Channel), slog.String("tlp", string(h.TLP)), slog.String("max_tlp", string(h.MaxTLP)))
 	}
-	return targets
+	if p.routed == nil {
+		p.routed = make(map[int64]routed)
+	}
+	// A store that runs its transaction again routes the entry again:
+	// the last routing stands.
+	p.routed[e.ID] = routed{m: m, err: err, held: decision.Held}
+	return Fan{Audience: m.Audience, Targets: targets}
+}
+
+// reportHeld counts and logs the deliveries TLP held back in the pass.
+func (p *pass) reportHeld(ctx context.Context) {
+	d := p.d
+	for _, r := range p.routed {
+		for _, h := range r.held {
+			d.tel.deliveries.Add(ctx, 1, metric.WithAttributes(attrChannel.String(h.Channel), attrOutcome.String(outcomeHeld)))
+			d.log.LogAttrs(ctx, slog.LevelDebug, "notify: delivery held back by TLP", slog.String("key", r.m.Key),
+				slog.String("channel", h.Channel), slog.String("tlp", string(h.TLP)), slog.String("max_tlp", string(h.MaxTLP)))
+		}
+	}
+}
+
+// message returns the message of delivery dl: as routing decoded it in
+// this pass, or decoded from its payload.
+func (p *pass) message(dl Delivery) (Message, error) {
+	if r, ok := p.routed[dl.OutboxID]; ok && r.m.Key == dl.Key {
+		return r.m, r.err
+	}
+	return dl.Message()
 }
 
 // attempted is how one delivery attempt went, waiting to be recorded.
@@ -542,38 +566,79 @@ type attempted struct {
 	dl  Delivery
 	st  Settlement
 	err error // the attempt's error, for a dead delivery
-	log *slog.Logger
 }
 
-// deliver claims due deliveries and makes them, Workers at a time. The
-// outcomes are recorded in groups, each in one store transaction, by one
-// writer: a fast channel costs few transactions, and a slow one holds up
-// the record of no other channel for more than recordDelay.
-func (d *Dispatcher) deliver(ctx context.Context) (int, error) {
-	due, err := d.cfg.Deliveries.ClaimDeliveries(ctx, d.cfg.Owner, d.cfg.Batch, d.cfg.Lease)
-	if err != nil {
-		return 0, fmt.Errorf("notify: dispatcher: claim deliveries: %w", err)
-	}
-	if len(due) == 0 {
-		return 0, nil
-	}
+// deliver makes the deliveries due, Workers at a time, on as many
+// goroutines, which take the deliveries in turn. The outcomes are recorded
+// in groups, each in one store transaction, by this goroutine: every
+// recordDelay, what came in since the last group, and at the end what is
+// left. A fast channel costs one transaction a pass, and a slow one holds
+// up the record of no other channel for more than recordDelay. Deliveries
+// not begun by Lease minus AttemptTimeout after the claim are given back
+// unattempted, so that no attempt outlives its claim.
+func (d *Dispatcher) deliver(ctx context.Context, p *pass, due []Delivery) error {
 	var (
 		wg      sync.WaitGroup
-		sem     = make(chan struct{}, d.cfg.Workers)
-		results = make(chan attempted, len(due))
-		serrc   = make(chan error, 1)
+		next    atomic.Int64
+		mu      sync.Mutex
+		results = make([]attempted, 0, len(due))
+		done    = make(chan struct{})
 	)
-	go func() { serrc <- d.record(ctx, results) }()
-	for _, dl := range due {
-		sem <- struct{}{}
+	for range min(d.cfg.Workers, len(due)) {
 		wg.Go(func() {
-			defer func() { <-sem }()
-			results <- d.attempt(ctx, dl)
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(len(due)) {
+					return
+				}
+				var r attempted
+				if time.Since(p.claimed) > d.cfg.Lease-d.cfg.AttemptTimeout {
+					// Too late to begin: the attempt could outlast the
+					// claim, and another dispatcher make the delivery
+					// too. It is given back, due at once, without
+					// using up an attempt.
+					r = attempted{dl: due[i], st: Settlement{ID: due[i].ID, Kind: SettleRelease, At: d.cfg.Clock.Now()}}
+				} else {
+					m, merr := p.message(due[i])
+					r = d.attempt(ctx, due[i], m, merr)
+				}
+				mu.Lock()
+				results = append(results, r)
+				mu.Unlock()
+			}
 		})
 	}
-	wg.Wait()
-	close(results)
-	return len(due), <-serrc
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	var (
+		errs  []error
+		timer = time.NewTimer(recordDelay)
+		taken int
+	)
+	defer timer.Stop()
+	flush := func() {
+		mu.Lock()
+		group := results[taken:len(results):len(results)]
+		taken = len(results)
+		mu.Unlock()
+		if len(group) > 0 {
+			if err := d.recordGroup(ctx, group); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	for {
+		select {
+		case <-done:
+			flush()
+			return errors.Join(errs...)
+		case <-timer.C:
+			flush()
+			timer.Reset(recordDelay)
+		}
+	}
 }
 
 // settleTimeout bounds the store write that records attempts' outcomes
@@ -583,41 +648,6 @@ const settleTimeout = 5 * time.Second
 // recordDelay is how long an outcome may wait for others to be recorded
 // with it.
 const recordDelay = 20 * time.Millisecond
-
-// record records the outcomes it receives until results is closed: those
-// that came in within recordDelay of the first of a group, or all that are
-// left once results is closed, in one store transaction each.
-func (d *Dispatcher) record(ctx context.Context, results <-chan attempted) error {
-	var (
-		errs  []error
-		group []attempted
-		timer = time.NewTimer(recordDelay)
-	)
-	defer timer.Stop()
-	flush := func() {
-		if len(group) > 0 {
-			if err := d.recordGroup(ctx, group); err != nil {
-				errs = append(errs, err)
-			}
-			group = nil
-		}
-	}
-	for {
-		select {
-		case r, ok := <-results:
-			if !ok {
-				flush()
-				return errors.Join(errs...)
-			}
-			if len(group) == 0 {
-				timer.Reset(recordDelay)
-			}
-			group = append(group, r)
-		case <-timer.C:
-			flush()
-		}
-	}
-}
 
 // recordGroup records the outcomes of group in one store transaction.
 // The outcomes are recorded even when ctx has ended.
@@ -639,28 +669,43 @@ func (d *Dispatcher) recordGroup(ctx context.Context, group []attempted) error {
 			continue
 		}
 		if r.st.Kind == SettleDead {
-			d.dead(sctx, r.log, r.dl, r.err)
+			d.dead(sctx, r.dl, r.err)
 		}
 	}
 	return errors.Join(serrs...)
 }
 
-// attempt makes one delivery attempt and returns how it went.
-func (d *Dispatcher) attempt(ctx context.Context, dl Delivery) attempted {
-	log := d.log.With(slog.Int64("delivery", dl.ID), slog.String("key", dl.Key), slog.String("channel", dl.Channel),
-		slog.Int("attempt", dl.Attempts))
+// attempt makes one delivery attempt at dl, whose message is m (or
+// could not be read, with merr), and returns how it went.
+func (d *Dispatcher) attempt(ctx context.Context, dl Delivery, m Message, merr error) attempted {
 	began := time.Now()
-	m, merr := dl.Message()
 	ctx, span := d.tel.start(ctx, dl, m)
-	outcome, st, err := d.try(ctx, log, dl, m, merr)
+	outcome, st, err := d.try(ctx, attemptLog{d.log, &dl}, dl, m, merr)
 	d.tel.end(ctx, span, dl.Channel, outcome, began, err)
 	st.ID = dl.ID
-	return attempted{dl: dl, st: st, err: err, log: log}
+	return attempted{dl: dl, st: st, err: err}
+}
+
+// attemptLog logs what happens to one delivery, with its ID, key, channel
+// and attempt; the attributes are made only for records the logger takes.
+type attemptLog struct {
+	log *slog.Logger
+	dl  *Delivery
+}
+
+func (l attemptLog) LogAttrs(ctx context.Context, level slog.Level, msg string, attrs ...slog.Attr) {
+	if !l.log.Enabled(ctx, level) {
+		return
+	}
+	all := make([]slog.Attr, 0, 4+len(attrs))
+	all = append(all, slog.Int64("delivery", l.dl.ID), slog.String("key", l.dl.Key), slog.String("channel", l.dl.Channel),
+		slog.Int("attempt", l.dl.Attempts))
+	l.log.LogAttrs(ctx, level, msg, append(all, attrs...)...)
 }
 
 // try makes the attempt. It returns the outcome, the settlement that
 // records it, and the attempt's error.
-func (d *Dispatcher) try(ctx context.Context, log *slog.Logger, dl Delivery, m Message, merr error) (outcome string, st Settlement, err error) {
+func (d *Dispatcher) try(ctx context.Context, log attemptLog, dl Delivery, m Message, merr error) (outcome string, st Settlement, err error) {
 	if merr != nil {
 		err = Permanent(merr)
 		return outcomeDead, Settlement{Kind: SettleDead, LastError: err.Error()}, err
@@ -760,7 +805,8 @@ func (d *Dispatcher) Backoff(attempt int) time.Duration {
 }
 
 // dead logs dl, recorded dead, and tells OnDead.
-func (d *Dispatcher) dead(ctx context.Context, log *slog.Logger, dl Delivery, cause error) {
+func (d *Dispatcher) dead(ctx context.Context, dl Delivery, cause error) {
+	log := attemptLog{d.log, &dl}
 	log.LogAttrs(ctx, slog.LevelError, "notify: delivery dead", slog.String("error", cause.Error()))
 	// The failure to report a failure is not reported in turn: no loops.
 	if d.cfg.OnDead != nil && dl.Type != EventNotificationFailed {

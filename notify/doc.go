@@ -27,10 +27,11 @@
 //
 // A [Dispatcher] drains the outbox of any store that also keeps
 // [Deliveries] (the incident package's memory, SQLite and PostgreSQL
-// stores do): it routes each message and fans it out to one delivery per
-// channel, with what TLP held back recorded, in the transaction that
-// acknowledges the message; then it makes the due deliveries, each with
-// its own status, attempts, next attempt time, last error and receipt.
+// stores do): in one transaction a pass takes messages from the outbox,
+// routes each and fans it out to one delivery per channel, with what TLP
+// held back recorded, and claims the deliveries that are due; then it
+// makes them, each with its own status, attempts, next attempt time, last
+// error and receipt, and records how they went in one more transaction.
 // Failed deliveries are retried with exponential backoff and full jitter,
 // never before the peer's Retry-After; permanent errors are not retried;
 // past the attempt or age limit a delivery is dead, reported through

@@ -16,9 +16,11 @@ import (
 	"github.com/incidentkit/incidentkit/notify"
 )
 
-// pacedOutbox hands out per messages at each claim, or at each of the
-// first passes claims if passes is set, and notes when each claim was made.
+// pacedOutbox is an outbox and its deliveries: each pass takes per
+// messages, or only at each of the first passes if passes is set, and
+// routes them; no delivery is ever due. It notes when each pass was made.
 type pacedOutbox struct {
+	notify.Deliveries
 	mu     sync.Mutex
 	per    int
 	passes int
@@ -26,22 +28,29 @@ type pacedOutbox struct {
 	claims []time.Time
 }
 
-func (o *pacedOutbox) Claim(_ context.Context, _ string, limit int, _ time.Duration) ([]notify.OutboxEntry, error) {
+func (o *pacedOutbox) Claim(context.Context, string, int, time.Duration) ([]notify.OutboxEntry, error) {
+	return nil, nil
+}
+
+func (o *pacedOutbox) FanOutAndClaim(ctx context.Context, _ string, limit int, _ time.Duration, route notify.RouteFunc) ([]notify.Delivery, error) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	o.claims = append(o.claims, time.Now())
 	n := min(o.per, limit)
 	if o.passes > 0 && len(o.claims) > o.passes {
 		n = 0
 	}
-	out := make([]notify.OutboxEntry, n)
-	for i := range out {
+	entries := make([]notify.OutboxEntry, n)
+	for i := range entries {
 		o.next++
 		inc := fmt.Sprintf("INC-%06d", o.next)
-		out[i] = notify.OutboxEntry{ID: o.next, OutboxMessage: notify.OutboxMessage{Key: inc + "/1/1", Incident: inc,
+		entries[i] = notify.OutboxEntry{ID: o.next, OutboxMessage: notify.OutboxMessage{Key: inc + "/1/1", Incident: inc,
 			Type: "opened", Payload: []byte(`{"incident":{"tlp":"TLP:GREEN"},"event":{"type":"opened"}}`)}}
 	}
-	return out, nil
+	o.mu.Unlock()
+	for _, e := range entries {
+		route(ctx, e)
+	}
+	return nil, nil
 }
 
 func (o *pacedOutbox) Ack(context.Context, string, int64) error { return nil }
@@ -79,26 +88,20 @@ func (o *quietOutbox) Quiet(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// fanOnly is the deliveries of a store that fans messages out and has no
-// delivery due.
-type fanOnly struct{ notify.Deliveries }
-
-func (fanOnly) FanOutBatch(_ context.Context, _ string, fans []notify.Fan) ([]error, error) {
-	return make([]error, len(fans)), nil
-}
-
-func (fanOnly) ClaimDeliveries(context.Context, string, int, time.Duration) ([]notify.Delivery, error) {
-	return nil, nil
+// pacer is a pacedOutbox, or a store built on one.
+type pacer interface {
+	notify.Outbox
+	notify.Deliveries
 }
 
 // runDispatcher runs a dispatcher on outbox with cfg's pacing until the
 // bubble's time has moved by span, and stops it.
-func runDispatcher(t *testing.T, outbox notify.Outbox, span time.Duration, tweak func(*notify.DispatcherConfig)) {
+func runDispatcher(t *testing.T, outbox pacer, span time.Duration, tweak func(*notify.DispatcherConfig)) {
 	t.Helper()
 	router, err := notify.NewRouter(notify.Routing{Channels: []notify.ChannelRule{{Name: "a"}},
 		Routes: []notify.Route{{Channels: []string{"a"}}}})
 	require.NoError(t, err)
-	cfg := notify.DispatcherConfig{Outbox: outbox, Deliveries: fanOnly{}, Router: router,
+	cfg := notify.DispatcherConfig{Outbox: outbox, Deliveries: outbox, Router: router,
 		Channels: map[string]notify.Notifier{"a": notify.NotifierFunc(func(context.Context, notify.Message) (notify.Receipt, error) {
 			return notify.Receipt{}, nil
 		})},
@@ -188,7 +191,7 @@ func TestRunWaitsForQuiet(t *testing.T) {
 		router, err := notify.NewRouter(notify.Routing{Channels: []notify.ChannelRule{{Name: "a"}},
 			Routes: []notify.Route{{Channels: []string{"a"}}}})
 		require.NoError(t, err)
-		d, err := notify.NewDispatcher(notify.DispatcherConfig{Outbox: o, Deliveries: fanOnly{}, Router: router,
+		d, err := notify.NewDispatcher(notify.DispatcherConfig{Outbox: o, Deliveries: o, Router: router,
 			Channels: map[string]notify.Notifier{"a": notify.NotifierFunc(func(context.Context, notify.Message) (notify.Receipt, error) {
 				return notify.Receipt{}, nil
 			})},
@@ -228,5 +231,72 @@ func TestRunNegativeQuietDoesNotWait(t *testing.T) {
 		runDispatcher(t, o, 250*time.Millisecond, func(c *notify.DispatcherConfig) { c.Quiet = -1 })
 		assert.Empty(t, o.asked)
 		assert.Equal(t, repeat(100*time.Millisecond, 2), o.gaps())
+	})
+}
+
+// leasedDeliveries hands out n claimed deliveries at the first pass and
+// keeps the settlements it is given.
+type leasedDeliveries struct {
+	notify.Deliveries
+	mu      sync.Mutex
+	n       int
+	settled []notify.Settlement
+}
+
+func (l *leasedDeliveries) FanOutAndClaim(context.Context, string, int, time.Duration, notify.RouteFunc) ([]notify.Delivery, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]notify.Delivery, l.n)
+	for i := range out {
+		inc := fmt.Sprintf("INC-%06d", i+1)
+		out[i] = notify.Delivery{ID: int64(i + 1), OutboxID: int64(i + 1), Key: inc + "/1/1", Incident: inc, Type: "opened",
+			Channel: "slow", Status: notify.StatusPending, Attempts: 1, CreatedAt: time.Now(),
+			Payload: []byte(`{"incident":{"id":"` + inc + `","tlp":"TLP:GREEN"},"event":{"type":"opened"}}`)}
+	}
+	l.n = 0
+	return out, nil
+}
+
+func (l *leasedDeliveries) Settle(_ context.Context, _ string, sts []notify.Settlement) ([]error, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.settled = append(l.settled, sts...)
+	return make([]error, len(sts)), nil
+}
+
+// TestPassBeginsNoAttemptItsLeaseCannotCover checks that a pass whose
+// attempts hang gives back, unattempted, the deliveries it could only
+// begin too late for its claim to cover them.
+func TestPassBeginsNoAttemptItsLeaseCannotCover(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		store := &leasedDeliveries{n: 3}
+		router, err := notify.NewRouter(notify.Routing{Channels: []notify.ChannelRule{{Name: "slow"}},
+			Routes: []notify.Route{{Channels: []string{"slow"}}}})
+		require.NoError(t, err)
+		var calls sync.Map
+		d, err := notify.NewDispatcher(notify.DispatcherConfig{Outbox: &pacedOutbox{}, Deliveries: store, Router: router,
+			Channels: map[string]notify.Notifier{"slow": notify.NotifierFunc(func(ctx context.Context, m notify.Message) (notify.Receipt, error) {
+				calls.Store(m.Key, true)
+				<-ctx.Done() // a peer that never answers
+				return notify.Receipt{}, ctx.Err()
+			})},
+			Limits:  map[string]notify.ChannelLimits{"slow": {BreakAfter: -1}},
+			Workers: 1, Lease: 300 * time.Millisecond, AttemptTimeout: 200 * time.Millisecond,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		require.NoError(t, err)
+		defer func() { require.NoError(t, d.Close()) }()
+		_, err = d.RunOnce(context.Background())
+		require.NoError(t, err)
+
+		n := 0
+		calls.Range(func(any, any) bool { n++; return true })
+		assert.Equal(t, 1, n, "only the first attempt could end within the claim")
+		require.Len(t, store.settled, 3)
+		kinds := map[int64]notify.SettleKind{}
+		for _, st := range store.settled {
+			kinds[st.ID] = st.Kind
+		}
+		assert.Equal(t, map[int64]notify.SettleKind{1: notify.SettleFailed, 2: notify.SettleRelease, 3: notify.SettleRelease}, kinds)
 	})
 }

@@ -85,87 +85,224 @@ func (s *Store) FanOut(ctx context.Context, owner string, id int64, targets []no
 	return nil
 }
 
-// FanOutBatch implements notify.Deliveries: the outbox rows are locked in
-// ID order, then every fan is made, in one transaction.
-func (s *Store) FanOutBatch(ctx context.Context, owner string, fans []notify.Fan) ([]error, error) {
-	const op = "fan out"
-	if err := notify.CheckFans(fans); err != nil {
+// FanOutAndClaim implements notify.Deliveries, in one transaction: the
+// due deliveries are claimed as ClaimDeliveries claims them, as many
+// outbox rows as the limit leaves are locked (skipping those another pass is taking) and deleted by
+// one statement, and the new deliveries are inserted by one statement,
+// those that are due already claimed. Whether a new delivery is due is
+// decided from what holds it up as the transaction sees it: a message of
+// its incident another pass is taking is still in the outbox until that
+// pass commits its deliveries with its deletion.
+func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lease time.Duration, route notify.RouteFunc) ([]notify.Delivery, error) {
+	const op = "fan out and claim"
+	if err := notify.CheckClaim(owner, limit, lease); err != nil {
 		return nil, err
+	}
+	if route == nil {
+		return nil, fmt.Errorf("postgres: %s: no route function: %w", op, notify.ErrInvalid)
 	}
 	if err := ctxErr(ctx, op); err != nil {
 		return nil, err
-	}
-	if len(fans) == 0 {
-		return []error{}, nil
-	}
-	ids := make([]int64, len(fans))
-	for i, f := range fans {
-		ids[i] = f.ID
 	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return nil, wrap(ctx, op, err)
 	}
 	defer rollback(ctx, tx)
-	rows, err := tx.Query(ctx, s.q.t(`SELECT id, claimed_by, payload FROM §.outbox WHERE id = ANY($1) ORDER BY id FOR UPDATE`), ids)
+	// The deliveries already due first: those the messages taken below
+	// hold up are still held up by them while this runs.
+	out, err := s.claimDeliveries(ctx, tx, owner, limit, lease)
 	if err != nil {
 		return nil, wrap(ctx, op, err)
 	}
-	type held struct {
-		claimedBy *string
-		payload   []byte
+	if len(out) >= limit {
+		// A backlog of due deliveries is worked through before more
+		// messages are taken.
+		if err := tx.Commit(ctx); err != nil {
+			return nil, wrap(ctx, op+": commit", err)
+		}
+		return sortDeliveries(out), nil
 	}
-	found := make(map[int64]held, len(fans))
+	rows, err := tx.Query(ctx, s.q.t(`WITH due AS (
+			SELECT id FROM §.outbox
+			WHERE available_at <= coalesce($1::timestamptz, statement_timestamp())
+				AND (claimed_until IS NULL OR claimed_until <= coalesce($1::timestamptz, statement_timestamp()))
+			ORDER BY id LIMIT $2
+			FOR UPDATE SKIP LOCKED)
+		DELETE FROM §.outbox o USING due WHERE o.id = due.id
+		RETURNING o.id, o.key, o.incident_id, o.type, o.payload, o.created_at, o.attempts + 1, o.last_error`), s.now(), limit-len(out))
+	if err != nil {
+		return nil, wrap(ctx, op, err)
+	}
 	var (
-		id int64
-		h  held
+		entries  []notify.OutboxEntry
+		e        notify.OutboxEntry
+		attempts int32
 	)
-	if _, err := pgx.ForEachRow(rows, []any{&id, &h.claimedBy, &h.payload}, func() error {
-		found[id] = h
+	if _, err := pgx.ForEachRow(rows, []any{&e.ID, &e.Key, &e.Incident, &e.Type, &e.Payload, &e.CreatedAt, &attempts, &e.LastError}, func() error {
+		e.Attempts = int(attempts)
+		if e.Payload == nil {
+			e.Payload = []byte{}
+		}
+		entries = append(entries, e)
 		return nil
 	}); err != nil {
 		return nil, wrap(ctx, op, err)
 	}
-	errs := make([]error, len(fans))
-	var (
-		batch pgx.Batch
-		gone  []int64
-	)
-	now := s.now()
-	for i, f := range fans {
-		h, ok := found[f.ID]
-		switch {
-		case !ok:
-			errs[i] = fmt.Errorf("postgres: fan out: outbox entry %d: %w", f.ID, notify.ErrNotFound)
-			continue
-		case h.claimedBy == nil || *h.claimedBy != owner:
-			errs[i] = fmt.Errorf("postgres: fan out: outbox entry %d is not claimed by %q: %w", f.ID, owner, notify.ErrConflict)
-			continue
+	if len(entries) == 0 {
+		if err := tx.Commit(ctx); err != nil {
+			return nil, wrap(ctx, op+": commit", err)
 		}
-		audience := string(notify.DeliveryAudience(h.payload))
-		for _, t := range f.Targets {
-			status := notify.StatusPending
+		return sortDeliveries(out), nil
+	}
+	slices.SortFunc(entries, func(a, b notify.OutboxEntry) int { return cmp.Compare(a.ID, b.ID) })
+
+	// What holds up the new deliveries: the earliest pending delivery of
+	// each of their incidents to each channel, and the earliest message
+	// of each of their incidents left in the outbox.
+	incidents := make([]string, 0, len(entries))
+	for _, e := range entries {
+		incidents = append(incidents, e.Incident)
+	}
+	type stream struct{ incident, channel string }
+	pendingFrom := make(map[stream]int64)
+	outboxFrom := make(map[string]int64)
+	rows, err = tx.Query(ctx, s.q.t(`SELECT incident_id, channel, min(outbox_id) FROM §.deliveries
+			WHERE status = 'pending' AND incident_id = ANY($1) GROUP BY incident_id, channel
+		UNION ALL
+		SELECT incident_id, NULL, min(id) FROM §.outbox WHERE incident_id = ANY($1) GROUP BY incident_id`), incidents)
+	if err != nil {
+		return nil, wrap(ctx, op, err)
+	}
+	var (
+		inc     string
+		channel *string
+		from    int64
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&inc, &channel, &from}, func() error {
+		if channel == nil {
+			outboxFrom[inc] = from
+		} else {
+			pendingFrom[stream{inc, *channel}] = from
+		}
+		return nil
+	}); err != nil {
+		return nil, wrap(ctx, op, err)
+	}
+
+	// The rows to insert, column by column.
+	var (
+		outboxIDs                                 []int64
+		keys, incs, types, channels, routes, auds []string
+		payloads                                  [][]byte
+		statuses                                  []string
+		created                                   []time.Time
+		claims                                    []bool
+	)
+	type pending struct {
+		e   int
+		fan notify.Fan
+		t   notify.DeliveryTarget
+	}
+	var made []pending
+	claimed := len(out)
+	for i, e := range entries {
+		fan := route(ctx, e)
+		if err := notify.CheckTargets(fan.Targets); err != nil {
+			return nil, err
+		}
+		for _, t := range fan.Targets {
+			status, claim := notify.StatusPending, false
 			if t.Held {
 				status = notify.StatusHeld
+			} else {
+				k := stream{e.Incident, t.Channel}
+				first, busy := pendingFrom[k]
+				held, waits := outboxFrom[e.Incident]
+				claim = claimed < limit && (!busy || first > e.ID) && (!waits || held > e.ID)
+				if !busy || first > e.ID {
+					pendingFrom[k] = e.ID
+				}
 			}
-			batch.Queue(s.q.t(`INSERT INTO §.deliveries (outbox_id, key, incident_id, type, channel, route,
-					audience, payload, status, created_at, next_at, updated_at)
-				SELECT id, key, incident_id, type, $2, $3, $4, payload, $5, created_at,
-					coalesce($6::timestamptz, statement_timestamp()), coalesce($6::timestamptz, statement_timestamp())
-				FROM §.outbox WHERE id = $1`), f.ID, t.Channel, t.Route, audience, string(status), now)
+			if claim {
+				claimed++
+			}
+			outboxIDs, keys, incs, types = append(outboxIDs, e.ID), append(keys, e.Key), append(incs, e.Incident), append(types, e.Type)
+			channels, routes, auds = append(channels, t.Channel), append(routes, t.Route), append(auds, string(fan.Audience))
+			payloads, statuses, created = append(payloads, e.Payload), append(statuses, string(status)), append(created, e.CreatedAt)
+			claims = append(claims, claim)
+			made = append(made, pending{i, fan, t})
 		}
-		gone = append(gone, f.ID)
 	}
-	if len(gone) > 0 {
-		batch.Queue(s.q.t(`DELETE FROM §.outbox WHERE id = ANY($1)`), gone)
-		if err := tx.SendBatch(ctx, &batch).Close(); err != nil {
+	if err := ctx.Err(); err != nil {
+		return nil, wrap(ctx, op, err)
+	}
+	if len(made) > 0 {
+		micros := int64((lease + time.Microsecond - 1) / time.Microsecond)
+		var until any
+		if s.clock != nil {
+			until = microsUp(s.clock.Now().Add(lease))
+		}
+		rows, err = tx.Query(ctx, s.q.t(`INSERT INTO §.deliveries (outbox_id, key, incident_id, type, channel, route,
+				audience, payload, status, created_at, next_at, updated_at, claimed_by, claimed_until, attempts)
+			SELECT r.outbox_id, r.key, r.incident_id, r.type, r.channel, r.route, r.audience, r.payload, r.status,
+				r.created_at, coalesce($12::timestamptz, statement_timestamp()), coalesce($12::timestamptz, statement_timestamp()),
+				CASE WHEN r.claim THEN $13 END,
+				CASE WHEN r.claim THEN coalesce($14::timestamptz, statement_timestamp() + $15::bigint * interval '1 microsecond') END,
+				CASE WHEN r.claim THEN 1 ELSE 0 END
+			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[],
+				$9::text[], $10::timestamptz[], $11::boolean[])
+				AS r(outbox_id, key, incident_id, type, channel, route, audience, payload, status, created_at, claim)
+			RETURNING id, outbox_id, channel, next_at, updated_at, attempts`),
+			outboxIDs, keys, incs, types, channels, routes, auds, payloads, statuses, created, claims,
+			s.now(), owner, until, micros)
+		if err != nil {
 			return nil, wrap(ctx, op, err)
+		}
+		type key struct {
+			outbox  int64
+			channel string
+		}
+		type inserted struct {
+			id        int64
+			next, upd time.Time
+			attempts  int32
+		}
+		byKey := make(map[key]inserted, len(outboxIDs))
+		var (
+			r       inserted
+			outbox  int64
+			channel string
+		)
+		if _, err := pgx.ForEachRow(rows, []any{&r.id, &outbox, &channel, &r.next, &r.upd, &r.attempts}, func() error {
+			byKey[key{outbox, channel}] = r
+			return nil
+		}); err != nil {
+			return nil, wrap(ctx, op, err)
+		}
+		for _, p := range made {
+			e := entries[p.e]
+			m := byKey[key{e.ID, p.t.Channel}]
+			if m.attempts == 0 {
+				continue // held back by TLP, or not due yet
+			}
+			out = append(out, notify.Delivery{ID: m.id, OutboxID: e.ID, Key: e.Key, Incident: e.Incident, Type: e.Type,
+				Channel: p.t.Channel, Route: p.t.Route, Audience: p.fan.Audience, Payload: e.Payload,
+				Status: notify.StatusPending, Attempts: int(m.attempts), CreatedAt: e.CreatedAt, NextAt: m.next, UpdatedAt: m.upd})
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, wrap(ctx, op+": commit", err)
 	}
-	return errs, nil
+	return sortDeliveries(out), nil
+}
+
+// sortDeliveries sorts ds in outbox order and returns it.
+func sortDeliveries(ds []notify.Delivery) []notify.Delivery {
+	slices.SortFunc(ds, func(a, b notify.Delivery) int {
+		return cmp.Or(cmp.Compare(a.OutboxID, b.OutboxID), cmp.Compare(a.ID, b.ID))
+	})
+	return ds
 }
 
 // ClaimDeliveries implements notify.Deliveries. Rows another claimer is
@@ -179,13 +316,24 @@ func (s *Store) ClaimDeliveries(ctx context.Context, owner string, limit int, le
 	if err := ctxErr(ctx, "claim deliveries"); err != nil {
 		return nil, err
 	}
+	out, err := s.claimDeliveries(ctx, s.pool, owner, limit, lease)
+	if err != nil {
+		return nil, wrap(ctx, "claim deliveries", err)
+	}
+	return sortDeliveries(out), nil
+}
+
+// claimDeliveries claims up to limit due deliveries for owner with q.
+func (s *Store) claimDeliveries(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, owner string, limit int, lease time.Duration) ([]notify.Delivery, error) {
 	micros := int64((lease + time.Microsecond - 1) / time.Microsecond)
 	var now, until any
 	if s.clock != nil {
 		t := s.clock.Now()
 		now, until = t, microsUp(t.Add(lease))
 	}
-	rows, err := s.pool.Query(ctx, s.q.t(`WITH due AS (
+	rows, err := q.Query(ctx, s.q.t(`WITH due AS (
 			SELECT d.id FROM §.deliveries d
 			WHERE d.status = 'pending' AND d.next_at <= coalesce($1::timestamptz, statement_timestamp())
 				AND (d.claimed_until IS NULL OR d.claimed_until <= coalesce($1::timestamptz, statement_timestamp()))
@@ -202,16 +350,9 @@ func (s *Store) ClaimDeliveries(ctx context.Context, owner string, limit int, le
 			d.attempts, d.created_at, d.next_at, d.updated_at, d.last_error, d.receipt_id, d.receipt_status`),
 		now, limit, owner, until, micros)
 	if err != nil {
-		return nil, wrap(ctx, "claim deliveries", err)
+		return nil, err
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (notify.Delivery, error) { return scanDelivery(row) })
-	if err != nil {
-		return nil, wrap(ctx, "claim deliveries", err)
-	}
-	slices.SortFunc(out, func(a, b notify.Delivery) int {
-		return cmp.Or(cmp.Compare(a.OutboxID, b.OutboxID), cmp.Compare(a.ID, b.ID))
-	})
-	return out, nil
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (notify.Delivery, error) { return scanDelivery(row) })
 }
 
 // Delivered implements notify.Deliveries.
@@ -292,9 +433,9 @@ func (s *Store) settleDelivery(ctx context.Context, owner string, st notify.Sett
 	return settled(op, owner, st.ID, done, found)
 }
 
-// Settle implements notify.Deliveries: the settlements are sent as one
-// batch in one transaction, in delivery ID order so that two settlers
-// never lock the same rows in opposite orders.
+// Settle implements notify.Deliveries: every settlement is recorded by one
+// statement, which updates the rows owner holds, locking them in delivery
+// ID order, and tells which of the others exist.
 func (s *Store) Settle(ctx context.Context, owner string, settlements []notify.Settlement) ([]error, error) {
 	const op = "settle deliveries"
 	if err := notify.CheckSettlements(settlements); err != nil {
@@ -307,39 +448,53 @@ func (s *Store) Settle(ctx context.Context, owner string, settlements []notify.S
 	if len(settlements) == 0 {
 		return errs, nil
 	}
-	order := make([]int, len(settlements))
-	for i := range order {
-		order[i] = i
+	var (
+		ids                       = make([]int64, len(settlements))
+		kinds, receipts, lastErrs = make([]string, len(settlements)), make([]string, len(settlements)), make([]string, len(settlements))
+		statuses                  = make([]int32, len(settlements))
+		ats                       = make([]time.Time, len(settlements))
+		index                     = make(map[int64]int, len(settlements))
+	)
+	for i, st := range settlements {
+		ids[i], kinds[i], receipts[i], statuses[i] = st.ID, string(st.Kind), st.Receipt.ID, int32(st.Receipt.Status)
+		ats[i], lastErrs[i] = st.At.Truncate(time.Microsecond), notify.TruncateError(st.LastError)
+		index[st.ID] = i
 	}
-	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(settlements[a].ID, settlements[b].ID) })
-	tx, err := s.pool.Begin(ctx)
+	rows, err := s.pool.Query(ctx, s.q.t(`WITH s AS (
+			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::integer[], $5::timestamptz[], $6::text[])
+				AS s(id, kind, receipt_id, receipt_status, at, last_error)),
+		held AS (
+			SELECT d.id FROM §.deliveries d JOIN s ON d.id = s.id
+			WHERE d.claimed_by = $7 AND d.status = 'pending'
+			ORDER BY d.id FOR UPDATE OF d),
+		done AS (
+			UPDATE §.deliveries d SET claimed_by = NULL, claimed_until = NULL,
+				status = CASE s.kind WHEN 'delivered' THEN 'delivered' WHEN 'dead' THEN 'dead' ELSE d.status END,
+				updated_at = CASE WHEN s.kind IN ('delivered', 'dead')
+					THEN coalesce($8::timestamptz, statement_timestamp()) ELSE d.updated_at END,
+				receipt_id = CASE WHEN s.kind = 'delivered' THEN s.receipt_id ELSE d.receipt_id END,
+				receipt_status = CASE WHEN s.kind = 'delivered' THEN s.receipt_status ELSE d.receipt_status END,
+				next_at = CASE WHEN s.kind IN ('failed', 'release') THEN s.at ELSE d.next_at END,
+				last_error = CASE WHEN s.kind IN ('failed', 'dead') THEN s.last_error ELSE d.last_error END,
+				attempts = CASE WHEN s.kind = 'release' THEN greatest(d.attempts - 1, 0) ELSE d.attempts END
+			FROM s, held WHERE d.id = s.id AND d.id = held.id AND d.claimed_by = $7 AND d.status = 'pending'
+			RETURNING d.id)
+		SELECT s.id, EXISTS (SELECT 1 FROM done WHERE done.id = s.id), EXISTS (SELECT 1 FROM §.deliveries x WHERE x.id = s.id)
+		FROM s`), ids, kinds, receipts, statuses, ats, lastErrs, owner, s.now())
 	if err != nil {
 		return nil, wrap(ctx, op, err)
 	}
-	defer rollback(ctx, tx)
-	var batch pgx.Batch
-	for _, i := range order {
-		query, args := s.settleQuery(owner, settlements[i])
-		batch.Queue(query, args...)
-	}
-	br := tx.SendBatch(ctx, &batch)
-	for _, i := range order {
-		var (
-			done  int64
-			found bool
-		)
-		if err := br.QueryRow().Scan(&done, &found); err != nil {
-			_ = br.Close()
-			return nil, wrap(ctx, op, err)
+	var (
+		id          int64
+		done, found bool
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &done, &found}, func() error {
+		if i := index[id]; !done {
+			errs[i] = settled(string(settlements[i].Kind), owner, id, 0, found)
 		}
-		st := settlements[i]
-		errs[i] = settled(string(st.Kind), owner, st.ID, done, found)
-	}
-	if err := br.Close(); err != nil {
+		return nil
+	}); err != nil {
 		return nil, wrap(ctx, op, err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, wrap(ctx, op+": commit", err)
 	}
 	return errs, nil
 }

@@ -4,10 +4,13 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/ncruces/go-sqlite3"
 
 	"github.com/incidentkit/incidentkit/notify"
 )
@@ -82,61 +85,75 @@ func (s *Store) FanOut(ctx context.Context, owner string, id int64, targets []no
 	})
 }
 
-// FanOutBatch implements notify.Deliveries: every fan is made in one
-// immediate transaction, each outbox row deleted, if owner holds it, by
-// the statement that reads it.
-func (s *Store) FanOutBatch(ctx context.Context, owner string, fans []notify.Fan) ([]error, error) {
-	if err := notify.CheckFans(fans); err != nil {
+// FanOutAndClaim implements notify.Deliveries: the pass is one immediate
+// transaction, run on the driver's connection directly with statements
+// prepared once. The outbox rows are taken with one DELETE … RETURNING,
+// and each new delivery is inserted already claimed when it is due.
+func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lease time.Duration, route notify.RouteFunc) ([]notify.Delivery, error) {
+	const op = "fan out and claim"
+	if err := notify.CheckClaim(owner, limit, lease); err != nil {
 		return nil, err
 	}
-	var errs []error
-	err := s.write(ctx, "fan out", func(tx *sql.Tx) error {
-		errs = make([]error, len(fans))
-		take, err := tx.PrepareContext(ctx, `DELETE FROM outbox WHERE id = ? AND claimed_by = ?
-			RETURNING key, incident_id, type, payload, created_at`)
+	if route == nil {
+		return nil, fmt.Errorf("sqlite: %s: no route function: %w", op, notify.ErrInvalid)
+	}
+	var out []notify.Delivery
+	err := s.writeRaw(ctx, op, func(q *rawStatements) error {
+		out = out[:0]
+		now := s.clock.Now()
+		nowNano, until := unixNano(now), unixNano(now.Add(lease))
+		// The deliveries already due first: those the messages taken
+		// below hold up are still held up by them while this runs.
+		claimed, err := q.claimDeliveries(owner, until, nowNano, limit, out)
 		if err != nil {
-			return wrap(ctx, "fan out", err)
+			return wrap(ctx, op, err)
 		}
-		defer func() { _ = take.Close() }()
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (outbox_id, key, incident_id, type, channel, route,
-			audience, payload, status, created_at, next_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		out = claimed
+		entries, err := q.takeOutbox(nowNano, limit-len(out))
 		if err != nil {
-			return wrap(ctx, "fan out", err)
+			return wrap(ctx, op, err)
 		}
-		defer func() { _ = ins.Close() }()
-		now := unixNano(s.clock.Now())
-		for i, f := range fans {
-			var (
-				key, incident, typ, cat string
-				payload                 []byte
-			)
-			err := take.QueryRowContext(ctx, f.ID, owner).Scan(&key, &incident, &typ, &payload, &cat)
-			if errors.Is(err, sql.ErrNoRows) {
-				// Not there, or not ours: which one is told apart.
-				var found bool
-				if err := tx.StmtContext(ctx, s.q.outboxEntryExists).QueryRowContext(ctx, f.ID).Scan(&found); err != nil {
-					return wrap(ctx, fmt.Sprintf("fan out outbox entry %d", f.ID), err)
-				}
-				if !found {
-					errs[i] = fmt.Errorf("sqlite: fan out: outbox entry %d: %w", f.ID, notify.ErrNotFound)
-				} else {
-					errs[i] = fmt.Errorf("sqlite: fan out: outbox entry %d is not claimed by %q: %w", f.ID, owner, notify.ErrConflict)
-				}
-				continue
+		if len(entries) == 0 {
+			return nil
+		}
+		hold, err := q.holdUps(entries)
+		if err != nil {
+			return wrap(ctx, op, err)
+		}
+		ins, err := q.delivery(dsInsert)
+		if err != nil {
+			return wrap(ctx, op, err)
+		}
+		for _, e := range entries {
+			fan := route(ctx, e.OutboxEntry)
+			if err := notify.CheckTargets(fan.Targets); err != nil {
+				return err
 			}
-			if err != nil {
-				return wrap(ctx, fmt.Sprintf("fan out outbox entry %d", f.ID), err)
-			}
-			audience := string(notify.DeliveryAudience(payload))
-			for _, t := range f.Targets {
-				status := notify.StatusPending
+			for _, t := range fan.Targets {
+				status, claim := notify.StatusPending, false
 				if t.Held {
 					status = notify.StatusHeld
+				} else {
+					claim = hold.due(e.Incident, t.Channel, e.ID) && len(out) < limit
 				}
-				if _, err := ins.ExecContext(ctx, f.ID, key, incident, typ, t.Channel, t.Route, audience, payload,
-					string(status), cat, now, now); err != nil {
-					return wrap(ctx, fmt.Sprintf("fan out outbox entry %d", f.ID), err)
+				var claimedBy, claimedUntil, attempts arg
+				if claim {
+					claimedBy, claimedUntil, attempts = text(owner), integer(until), integer(1)
+				} else {
+					claimedBy, claimedUntil, attempts = null(), null(), integer(0)
 				}
+				if err := q.execStmt(ins, integer(e.ID), text(e.Key), text(e.Incident), text(e.Type), text(t.Channel),
+					text(t.Route), text(string(fan.Audience)), blob(e.Payload), text(string(status)), text(e.createdAt),
+					integer(nowNano), claimedBy, claimedUntil, attempts); err != nil {
+					return wrap(ctx, op, err)
+				}
+				if !claim {
+					continue
+				}
+				out = append(out, notify.Delivery{ID: q.conn.LastInsertRowID(), OutboxID: e.ID, Key: e.Key,
+					Incident: e.Incident, Type: e.Type, Channel: t.Channel, Route: t.Route, Audience: fan.Audience,
+					Payload: e.Payload, Status: status, Attempts: 1, CreatedAt: e.CreatedAt,
+					NextAt: time.Unix(0, nowNano).UTC(), UpdatedAt: time.Unix(0, nowNano).UTC()})
 			}
 		}
 		return nil
@@ -144,7 +161,212 @@ func (s *Store) FanOutBatch(ctx context.Context, owner string, fans []notify.Fan
 	if err != nil {
 		return nil, err
 	}
-	return errs, nil
+	slices.SortFunc(out, func(a, b notify.Delivery) int {
+		return cmp.Or(cmp.Compare(a.OutboxID, b.OutboxID), cmp.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}
+
+// takenEntry is an outbox entry FanOutAndClaim took, with its creation
+// time as the row keeps it.
+type takenEntry struct {
+	notify.OutboxEntry
+	createdAt string
+}
+
+// takeOutbox removes up to limit due outbox entries and returns them,
+// oldest first.
+func (q *rawStatements) takeOutbox(now int64, limit int) ([]takenEntry, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	st, err := q.delivery(dsTake)
+	if err != nil {
+		return nil, err
+	}
+	if err := errors.Join(st.BindInt64(1, now), st.BindInt64(2, int64(limit))); err != nil {
+		return nil, err
+	}
+	var out []takenEntry
+	for st.Step() {
+		e := takenEntry{createdAt: st.ColumnText(5)}
+		e.ID, e.Key, e.Incident, e.Type = st.ColumnInt64(0), st.ColumnText(1), st.ColumnText(2), st.ColumnText(3)
+		e.Payload = st.ColumnBlob(4, []byte{})
+		e.Attempts, e.LastError = st.ColumnInt(6), st.ColumnText(7)
+		if e.CreatedAt, err = time.Parse(time.RFC3339Nano, e.createdAt); err != nil {
+			_ = st.Reset()
+			return nil, fmt.Errorf("creation time of outbox entry %d: %w", e.ID, err)
+		}
+		out = append(out, e)
+	}
+	if err := st.Reset(); err != nil {
+		return nil, err
+	}
+	// RETURNING hands rows out in no promised order.
+	slices.SortFunc(out, func(a, b takenEntry) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// holdUps is what holds up the deliveries of the outbox entries a pass
+// took: the first pending delivery of each of their incidents to each
+// channel, and the first entry of each of their incidents left in the
+// outbox (another claimer holds it, or it waits for a retry). A pass
+// marks each pending delivery it makes, so that the later ones of its
+// incident and channel wait for it.
+type holdUps struct {
+	pending map[stream]int64
+	outbox  map[string]int64
+}
+
+// stream is an incident's deliveries to one channel.
+type stream struct{ incident, channel string }
+
+// due reports whether a new pending delivery of outbox entry id to
+// channel is due, and marks it pending.
+func (h holdUps) due(incident, channel string, id int64) bool {
+	k := stream{incident, channel}
+	first, busy := h.pending[k]
+	if !busy || first > id {
+		h.pending[k] = id
+	}
+	if busy && first < id {
+		return false
+	}
+	left, waits := h.outbox[incident]
+	return !waits || left > id
+}
+
+// holdUps reads what holds up the deliveries of entries.
+func (q *rawStatements) holdUps(entries []takenEntry) (holdUps, error) {
+	h := holdUps{pending: make(map[stream]int64), outbox: make(map[string]int64)}
+	st, err := q.delivery(dsHoldUps)
+	if err != nil {
+		return h, err
+	}
+	incidents := make([]string, 0, len(entries))
+	for _, e := range entries {
+		incidents = append(incidents, e.Incident)
+	}
+	list, err := json.Marshal(incidents)
+	if err != nil {
+		return h, err
+	}
+	if err := st.BindRawText(1, list); err != nil {
+		return h, err
+	}
+	for st.Step() {
+		inc, from := st.ColumnText(0), st.ColumnInt64(2)
+		if st.ColumnType(1) == sqlite3.NULL {
+			h.outbox[inc] = from
+		} else {
+			h.pending[stream{inc, st.ColumnText(1)}] = from
+		}
+	}
+	return h, st.Reset()
+}
+
+// claimDeliveries claims up to limit due pending deliveries for owner and
+// appends them to out.
+func (q *rawStatements) claimDeliveries(owner string, until, now int64, limit int, out []notify.Delivery) ([]notify.Delivery, error) {
+	st, err := q.delivery(dsClaim)
+	if err != nil {
+		return out, err
+	}
+	if err := errors.Join(st.BindText(1, owner), st.BindInt64(2, until), st.BindInt64(3, now),
+		st.BindInt64(4, int64(limit))); err != nil {
+		return out, err
+	}
+	for st.Step() {
+		d, err := scanDeliveryRaw(st)
+		if err != nil {
+			_ = st.Reset()
+			return out, err
+		}
+		out = append(out, d)
+	}
+	return out, st.Reset()
+}
+
+// scanDeliveryRaw reads the deliveryColumns of the row st is on.
+func scanDeliveryRaw(st *sqlite3.Stmt) (notify.Delivery, error) {
+	d := notify.Delivery{
+		ID: st.ColumnInt64(0), OutboxID: st.ColumnInt64(1), Key: st.ColumnText(2), Incident: st.ColumnText(3),
+		Type: st.ColumnText(4), Channel: st.ColumnText(5), Route: st.ColumnText(6),
+		Audience: notify.Audience(st.ColumnText(7)), Payload: st.ColumnBlob(8, []byte{}),
+		Status: notify.DeliveryStatus(st.ColumnText(9)), Attempts: st.ColumnInt(10),
+		NextAt: time.Unix(0, st.ColumnInt64(12)).UTC(), UpdatedAt: time.Unix(0, st.ColumnInt64(13)).UTC(),
+		LastError: st.ColumnText(14), Receipt: notify.Receipt{ID: st.ColumnText(15), Status: st.ColumnInt(16)},
+	}
+	var err error
+	if d.CreatedAt, err = time.Parse(time.RFC3339Nano, st.ColumnText(11)); err != nil {
+		return d, fmt.Errorf("creation time of delivery %d: %w", d.ID, err)
+	}
+	return d, nil
+}
+
+// The statements of the dispatcher's passes, run on the driver's
+// connection directly: see deliverySQL. Their LIMITs are written "?N + 0":
+// SQLite plans a query for a LIMIT bound as a plain parameter, so binding
+// it again, even to the same value, would make it prepare the statement
+// again at every pass.
+const (
+	dsClaim = iota
+	dsTake
+	dsHoldUps
+	dsInsert
+	dsExists
+	dsDelivered
+	dsFailed
+	dsRelease
+	dsDead
+	numDeliveryStatements
+)
+
+// deliverySQL are the statements of the dispatcher's passes, by index.
+var deliverySQL = [numDeliveryStatements]string{
+	// Due pending deliveries: not held up by an earlier pending delivery
+	// of their incident to their channel, nor by an earlier message of
+	// their incident still in the outbox.
+	dsClaim: `UPDATE deliveries SET claimed_by = ?1, claimed_until = ?2, attempts = attempts + 1
+		WHERE id IN (
+			SELECT d.id FROM deliveries d
+			WHERE d.status = 'pending' AND d.next_at <= ?3 AND (d.claimed_until IS NULL OR d.claimed_until <= ?3)
+			AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.status = 'pending' AND e.incident_id = d.incident_id
+				AND e.channel = d.channel AND e.outbox_id < d.outbox_id)
+			AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.incident_id = d.incident_id AND o.id < d.outbox_id)
+			ORDER BY d.outbox_id, d.id LIMIT ?4 + 0)
+		RETURNING ` + deliveryColumns,
+	// Due outbox entries, removed as they are read: the transaction that
+	// takes them records their deliveries.
+	dsTake: `DELETE FROM outbox WHERE id IN (
+			SELECT id FROM outbox WHERE available_at <= ?1 AND (claimed_until IS NULL OR claimed_until <= ?1)
+			ORDER BY id LIMIT ?2 + 0)
+		RETURNING id, key, incident_id, type, payload, created_at, attempts + 1, last_error`,
+	// What holds up new deliveries of the incidents in the JSON array
+	// ?1: see holdUps.
+	dsHoldUps: `SELECT incident_id, channel, min(outbox_id) FROM deliveries
+			WHERE status = 'pending' AND incident_id IN (SELECT value FROM json_each(?1)) GROUP BY incident_id, channel
+		UNION ALL
+		SELECT incident_id, NULL, min(id) FROM outbox
+			WHERE incident_id IN (SELECT value FROM json_each(?1)) GROUP BY incident_id`,
+	// A new delivery; claimed_by, claimed_until and attempts are set
+	// for one claimed at once.
+	dsInsert: `INSERT INTO deliveries (outbox_id, key, incident_id, type, channel, route, audience, payload, status,
+			created_at, next_at, updated_at, claimed_by, claimed_until, attempts)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14)`,
+	dsExists:    `SELECT EXISTS (SELECT 1 FROM deliveries WHERE id = ?)`,
+	dsDelivered: settleQueries[notify.SettleDelivered],
+	dsFailed:    settleQueries[notify.SettleFailed],
+	dsRelease:   settleQueries[notify.SettleRelease],
+	dsDead:      settleQueries[notify.SettleDead],
+}
+
+// delivery returns the dispatcher's statement i.
+func (q *rawStatements) delivery(i int) (*sqlite3.Stmt, error) {
+	if st := q.deliveries[i]; st != nil {
+		return st, nil
+	}
+	return q.prepared(&q.deliveries[i], deliverySQL[i])
 }
 
 // ClaimDeliveries implements notify.Deliveries.
@@ -215,55 +437,61 @@ func (s *Store) Dead(ctx context.Context, owner string, id int64, lastErr string
 }
 
 // Settle implements notify.Deliveries: every settlement is recorded in one
-// immediate transaction.
+// immediate transaction, on the driver's connection directly with
+// statements prepared once.
 func (s *Store) Settle(ctx context.Context, owner string, settlements []notify.Settlement) ([]error, error) {
+	const op = "settle deliveries"
 	if err := notify.CheckSettlements(settlements); err != nil {
 		return nil, err
 	}
 	var errs []error
-	err := s.write(ctx, "settle deliveries", func(tx *sql.Tx) error {
+	err := s.writeRaw(ctx, op, func(q *rawStatements) error {
 		errs = make([]error, len(settlements))
 		now := unixNano(s.clock.Now())
-		// One statement of each kind is prepared once for the batch.
-		stmts := make(map[notify.SettleKind]*sql.Stmt, 4)
-		defer func() {
-			for _, st := range stmts {
-				_ = st.Close()
-			}
-		}()
-		exists, err := tx.PrepareContext(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries WHERE id = ?)`)
-		if err != nil {
-			return wrap(ctx, "settle deliveries", err)
-		}
-		defer func() { _ = exists.Close() }()
 		for i, st := range settlements {
-			var args []any
+			var (
+				stmt *sqlite3.Stmt
+				err  error
+			)
 			switch st.Kind {
 			case notify.SettleDelivered:
-				args = []any{now, st.Receipt.ID, st.Receipt.Status, st.ID, owner}
-			case notify.SettleFailed:
-				args = []any{unixNano(st.At), notify.TruncateError(st.LastError), st.ID, owner}
-			case notify.SettleRelease:
-				args = []any{unixNano(st.At), st.ID, owner}
-			case notify.SettleDead:
-				args = []any{now, notify.TruncateError(st.LastError), st.ID, owner}
-			}
-			stmt := stmts[st.Kind]
-			if stmt == nil {
-				if stmt, err = tx.PrepareContext(ctx, settleQueries[st.Kind]); err != nil {
-					return wrap(ctx, "settle deliveries", err)
+				if stmt, err = q.delivery(dsDelivered); err == nil {
+					err = errors.Join(stmt.BindInt64(1, now), stmt.BindText(2, st.Receipt.ID),
+						stmt.BindInt64(3, int64(st.Receipt.Status)), stmt.BindInt64(4, st.ID), stmt.BindText(5, owner))
 				}
-				stmts[st.Kind] = stmt
+			case notify.SettleFailed:
+				if stmt, err = q.delivery(dsFailed); err == nil {
+					err = errors.Join(stmt.BindInt64(1, unixNano(st.At)), stmt.BindText(2, notify.TruncateError(st.LastError)),
+						stmt.BindInt64(3, st.ID), stmt.BindText(4, owner))
+				}
+			case notify.SettleRelease:
+				if stmt, err = q.delivery(dsRelease); err == nil {
+					err = errors.Join(stmt.BindInt64(1, unixNano(st.At)), stmt.BindInt64(2, st.ID), stmt.BindText(3, owner))
+				}
+			case notify.SettleDead:
+				if stmt, err = q.delivery(dsDead); err == nil {
+					err = errors.Join(stmt.BindInt64(1, now), stmt.BindText(2, notify.TruncateError(st.LastError)),
+						stmt.BindInt64(3, st.ID), stmt.BindText(4, owner))
+				}
 			}
-			res, err := stmt.ExecContext(ctx, args...)
+			if err == nil {
+				err = stmt.Exec()
+			}
 			if err != nil {
 				return wrap(ctx, fmt.Sprintf("%s delivery %d", st.Kind, st.ID), err)
 			}
-			if n, err := res.RowsAffected(); err == nil && n == 1 {
+			if q.conn.Changes() == 1 {
 				continue
 			}
-			var found bool
-			if err := exists.QueryRowContext(ctx, st.ID).Scan(&found); err != nil {
+			exists, err := q.delivery(dsExists)
+			if err == nil {
+				err = exists.BindInt64(1, st.ID)
+			}
+			if err != nil {
+				return wrap(ctx, fmt.Sprintf("%s delivery %d", st.Kind, st.ID), err)
+			}
+			found := exists.Step() && exists.ColumnBool(0)
+			if err := exists.Reset(); err != nil {
 				return wrap(ctx, fmt.Sprintf("%s delivery %d", st.Kind, st.ID), err)
 			}
 			errs[i] = settleError(string(st.Kind), owner, st.ID, found)
@@ -401,4 +629,31 @@ func (s *Store) Replay(ctx context.Context, id int64) error {
 			claimed_by = NULL, claimed_until = NULL WHERE id = ?2`, now, id)
 		return wrap(ctx, fmt.Sprintf("replay delivery %d", id), err)
 	})
+}
+
+// argNull is the kind of an arg bound as NULL, which only the
+// dispatcher's statements take.
+const argNull = argBlob + 1
+
+func null() arg { return arg{kind: argNull} }
+
+// execStmt binds args to st and runs it.
+func (q *rawStatements) execStmt(st *sqlite3.Stmt, args ...arg) error {
+	for i, a := range args {
+		var err error
+		switch a.kind {
+		case argText:
+			err = st.BindText(i+1, a.s)
+		case argInt:
+			err = st.BindInt64(i+1, a.i)
+		case argBlob:
+			err = st.BindBlob(i+1, a.b)
+		case argNull:
+			err = st.BindNull(i + 1)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return st.Exec()
 }

@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/incidentkit/incidentkit/ir"
@@ -87,4 +89,48 @@ func HoldWrite(ctx context.Context, s *Store) (release func() error) {
 		close(hold)
 		return <-done
 	}
+}
+
+// DeliveryPlans returns SQLite's plans of the statements of the
+// dispatcher's passes, by name, one step a line.
+func DeliveryPlans(ctx context.Context, s *Store) (map[string]string, error) {
+	names := map[int]string{dsClaim: "claim", dsTake: "take", dsHoldUps: "hold-ups", dsDelivered: "delivered"}
+	out := make(map[string]string, len(names))
+	for i, name := range names {
+		// Parameters are numbered (?N), or each is a plain ?.
+		n := 0
+		for _, m := range regexp.MustCompile(`\?(\d+)`).FindAllStringSubmatch(deliverySQL[i], -1) {
+			k, _ := strconv.Atoi(m[1])
+			n = max(n, k)
+		}
+		if n == 0 {
+			n = strings.Count(deliverySQL[i], "?")
+		}
+		args := make([]any, n)
+		for j := range args {
+			args[j] = 1
+		}
+		rows, err := s.w.QueryContext(ctx, "EXPLAIN QUERY PLAN "+deliverySQL[i], args...)
+		if err != nil {
+			return nil, err
+		}
+		var steps []string
+		for rows.Next() {
+			var (
+				id, parent, unused int
+				detail             string
+			)
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				_ = rows.Close()
+				return nil, err
+			}
+			steps = append(steps, detail)
+		}
+		_ = rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		out[name] = strings.Join(steps, "\n")
+	}
+	return out, nil
 }

@@ -58,3 +58,33 @@ func TestListPlans(t *testing.T) {
 		})
 	}
 }
+
+// TestDeliveryPlans checks the plans of the statements of the
+// dispatcher's passes: each reads the index made for it, none scans a
+// table it does not walk in primary key order, and none sorts.
+func TestDeliveryPlans(t *testing.T) {
+	t.Parallel()
+	st := newStore(t, nil)
+	plans, err := sqlite.DeliveryPlans(context.Background(), st)
+	require.NoError(t, err)
+	want := map[string][]string{
+		// The due deliveries in outbox order, each checked against the
+		// pending deliveries and outbox messages of its incident.
+		"claim": {"SCAN d USING INDEX deliveries_due", "USING COVERING INDEX deliveries_pending (incident_id=? AND channel=? AND outbox_id<?)",
+			"USING COVERING INDEX outbox_incident (incident_id=? AND id<?)"},
+		// The oldest outbox rows, in primary key order.
+		"take": {"SCAN outbox"},
+		// One lookup per incident in each index.
+		"hold-ups":  {"USING COVERING INDEX deliveries_pending (incident_id=?)", "USING COVERING INDEX outbox_incident (incident_id=?)"},
+		"delivered": {"USING INTEGER PRIMARY KEY (rowid=?)"},
+	}
+	for name, steps := range want {
+		plan := plans[name]
+		t.Logf("%s:\n%s", name, plan)
+		for _, step := range steps {
+			assert.Contains(t, plan, step, name)
+		}
+		assert.NotContains(t, plan, "TEMP B-TREE", "%s sorts", name)
+		assert.NotContains(t, plan, "SCAN deliveries\n", "%s scans the deliveries", name)
+	}
+}

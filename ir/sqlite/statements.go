@@ -216,6 +216,7 @@ type rawStatements struct {
 	conn                    *sqlite3.Conn
 	begin, commit, rollback *sqlite3.Stmt
 	apply                   [numApplyStatements]*sqlite3.Stmt
+	deliveries              [numDeliveryStatements]*sqlite3.Stmt
 }
 
 // on returns the statements of conn, finalizing those of another
@@ -252,7 +253,8 @@ func (q *rawStatements) stmt(i int) (*sqlite3.Stmt, error) {
 // close finalizes every statement, which the connection needs before it
 // closes.
 func (q *rawStatements) close() {
-	for _, st := range append([]*sqlite3.Stmt{q.begin, q.commit, q.rollback}, q.apply[:]...) {
+	all := append([]*sqlite3.Stmt{q.begin, q.commit, q.rollback}, q.apply[:]...)
+	for _, st := range append(all, q.deliveries[:]...) {
 		_ = st.Close() // a failed statement reports its error again; finalizing frees it anyway
 	}
 	*q = rawStatements{}

@@ -50,8 +50,10 @@ func TestDeliveries(t *testing.T, newStore func(t *testing.T, clock *Clock) Deli
 		{"DeadAndReplay", s.testDeadAndReplay},
 		{"InvalidArguments", s.testInvalid},
 		{"ConcurrentClaimers", s.testConcurrent},
-		{"FanOutBatch", s.testFanOutBatch},
-		{"FanOutBatchInvalid", s.testFanOutBatchInvalid},
+		{"FanOutAndClaim", s.testFanOutAndClaim},
+		{"FanOutAndClaimOrder", s.testFanOutAndClaimOrder},
+		{"FanOutAndClaimLimit", s.testFanOutAndClaimLimit},
+		{"FanOutAndClaimInvalid", s.testFanOutAndClaimInvalid},
 		{"Settle", s.testSettle},
 		{"SettleInvalid", s.testSettleInvalid},
 		{"ConcurrentBatches", s.testConcurrentBatches},
@@ -448,72 +450,175 @@ func (s deliverySuite) testRelease(t *testing.T) {
 	assert.Equal(t, "503", got[0].LastError, "a release changed the last error")
 }
 
-func (s deliverySuite) testFanOutBatch(t *testing.T) {
+// routeTo returns a RouteFunc that fans every message out to targets with
+// the audience its payload names, and records the entries it routed.
+func routeTo(routed *[]notify.OutboxEntry, targets ...notify.DeliveryTarget) notify.RouteFunc {
+	return func(_ context.Context, e notify.OutboxEntry) notify.Fan {
+		if routed != nil {
+			*routed = append(*routed, e)
+		}
+		return notify.Fan{Audience: notify.DeliveryAudience(e.Payload), Targets: targets}
+	}
+}
+
+func fanOutAndClaim(t *testing.T, st DeliveryStore, owner string, limit int, route notify.RouteFunc) []notify.Delivery {
+	t.Helper()
+	got, err := st.FanOutAndClaim(context.Background(), owner, limit, lease, route)
+	require.NoError(t, err)
+	return got
+}
+
+func (s deliverySuite) testFanOutAndClaim(t *testing.T) {
 	st, clock := s.store(t)
 	ctx := context.Background()
 	msg := func(inc string) notify.OutboxMessage {
 		return notify.OutboxMessage{Key: inc + "/1", Incident: inc, Type: "note_added", Payload: payload(t, inc, notify.AudienceLegal)}
 	}
+	// A delivery fanned out before, due now.
+	old := fanOut(t, st, "INC-000200", 1, notify.DeliveryTarget{Channel: "a"})
 	require.NoError(t, st.Write(ctx, []notify.OutboxMessage{msg("INC-000201")}))
 	theirs, err := st.Claim(ctx, "other", 10, lease)
 	require.NoError(t, err)
 	require.Len(t, theirs, 1)
 	require.NoError(t, st.Write(ctx, []notify.OutboxMessage{msg("INC-000202")}))
 	require.NoError(t, st.Write(ctx, []notify.OutboxMessage{msg("INC-000203")}))
-	ours, err := st.Claim(ctx, "fan", 10, lease)
-	require.NoError(t, err)
-	require.Len(t, ours, 2)
+	start := clock.Now()
 
-	missing := ours[1].ID + 1000
-	errs, err := st.FanOutBatch(ctx, "fan", []notify.Fan{
-		{ID: ours[1].ID, Targets: []notify.DeliveryTarget{{Channel: "a", Route: "r"}, {Channel: "b", Route: "r", Held: true}}},
-		{ID: theirs[0].ID, Targets: []notify.DeliveryTarget{{Channel: "a"}}},
-		{ID: ours[0].ID, Targets: []notify.DeliveryTarget{{Channel: "a", Route: "r"}}},
-		{ID: missing, Targets: []notify.DeliveryTarget{{Channel: "a"}}},
-	})
-	require.NoError(t, err)
-	require.Len(t, errs, 4)
-	assert.NoError(t, errs[0])
-	assert.ErrorIs(t, errs[1], notify.ErrConflict, "fan-out of an entry another claimer holds")
-	assert.NoError(t, errs[2])
-	assert.ErrorIs(t, errs[3], notify.ErrNotFound, "fan-out of an entry that does not exist")
-
-	for _, e := range ours {
+	var routed []notify.OutboxEntry
+	got := fanOutAndClaim(t, st, "fan", 10, routeTo(&routed,
+		notify.DeliveryTarget{Channel: "a", Route: "r"}, notify.DeliveryTarget{Channel: "b", Route: "r", Held: true}))
+	require.Len(t, routed, 2, "routed an entry another claimer holds, or missed one")
+	assert.Equal(t, "INC-000202/1", routed[0].Key, "entries are routed oldest first")
+	assert.Equal(t, "INC-000203/1", routed[1].Key)
+	for _, e := range routed {
+		assert.Equal(t, 1, e.Attempts)
+		assert.Equal(t, payload(t, e.Incident, notify.AudienceLegal), e.Payload)
+		assert.True(t, e.CreatedAt.Equal(start), "created at %v, want %v", e.CreatedAt, start)
+	}
+	assert.Equal(t, []string{old[0] + "→a", "INC-000202/1→a", "INC-000203/1→a"}, deliveryKeys(got),
+		"the due deliveries, old and new, in outbox order")
+	for _, d := range got[1:] {
+		assert.Equal(t, notify.StatusPending, d.Status)
+		assert.Equal(t, 1, d.Attempts)
+		assert.Equal(t, "r", d.Route)
+		assert.Equal(t, notify.AudienceLegal, d.Audience)
+		assert.True(t, d.CreatedAt.Equal(start), "created at %v, want %v", d.CreatedAt, start)
+		m, err := d.Message()
+		require.NoError(t, err)
+		assert.Equal(t, d.Key, m.Key)
+	}
+	for _, e := range routed {
 		assert.ErrorIs(t, st.Ack(ctx, "fan", e.ID), notify.ErrNotFound, "a fanned-out entry is still in the outbox")
 	}
 	two, err := st.IncidentDeliveries(ctx, "INC-000203")
 	require.NoError(t, err)
 	require.Len(t, two, 2)
-	assert.Equal(t, "a", two[0].Channel)
 	assert.Equal(t, notify.StatusPending, two[0].Status)
-	assert.Equal(t, notify.StatusHeld, two[1].Status)
-	for _, d := range two {
-		assert.Equal(t, ours[1].ID, d.OutboxID)
-		assert.Equal(t, "INC-000203/1", d.Key)
-		assert.Equal(t, "r", d.Route)
-		assert.Equal(t, notify.AudienceLegal, d.Audience)
-		assert.True(t, d.CreatedAt.Equal(ours[1].CreatedAt), "created at %v, want %v", d.CreatedAt, ours[1].CreatedAt)
-	}
+	assert.Equal(t, notify.StatusHeld, two[1].Status, "a held delivery is recorded")
+	assert.Equal(t, got[2].ID, two[0].ID)
 	none, err := st.IncidentDeliveries(ctx, "INC-000201")
 	require.NoError(t, err)
-	assert.Empty(t, none, "an entry the caller does not hold was fanned out")
-	// The skipped entry is as it was: its claimer fans it out.
-	errs, err = st.FanOutBatch(ctx, "other", []notify.Fan{{ID: theirs[0].ID, Targets: []notify.DeliveryTarget{{Channel: "a"}}}})
-	require.NoError(t, err)
-	require.Equal(t, []error{nil}, errs)
-	got := claimDeliveries(t, st, "d", 10)
-	assert.ElementsMatch(t, []string{"INC-000201/1→a", "INC-000202/1→a", "INC-000203/1→a"}, deliveryKeys(got))
-	clock.Advance(2 * lease)
-	again, err := st.Claim(ctx, "fan", 10, lease)
-	require.NoError(t, err)
-	assert.Empty(t, again, "a fanned-out message is handed out again")
+	assert.Empty(t, none, "an entry another claimer holds was fanned out")
 
-	errs, err = st.FanOutBatch(ctx, "fan", nil)
+	// What was claimed is leased: nobody else gets it.
+	assert.Empty(t, fanOutAndClaim(t, st, "second", 10, routeTo(nil, notify.DeliveryTarget{Channel: "a"})))
+	assert.Empty(t, claimDeliveries(t, st, "second", 10))
+	sts := make([]notify.Settlement, len(got))
+	for i, d := range got {
+		sts[i] = notify.Settlement{ID: d.ID, Kind: notify.SettleDelivered}
+	}
+	errs, err := st.Settle(ctx, "fan", sts)
 	require.NoError(t, err)
-	assert.Empty(t, errs)
+	assert.Equal(t, make([]error, len(got)), errs)
+	// Once the other claim lapses, its entry is taken.
+	clock.Advance(lease)
+	routed = nil
+	got = fanOutAndClaim(t, st, "second", 10, routeTo(&routed, notify.DeliveryTarget{Channel: "a"}))
+	assert.Equal(t, []string{"INC-000201/1→a"}, deliveryKeys(got))
+	require.Len(t, routed, 1)
+	assert.Equal(t, 2, routed[0].Attempts, "the lapsed claim counts as an attempt")
+	assert.ErrorIs(t, st.Ack(ctx, "other", theirs[0].ID), notify.ErrNotFound)
+	assert.Empty(t, fanOutAndClaim(t, st, "fan", 10, routeTo(nil)), "nothing left")
 }
 
-func (s deliverySuite) testFanOutBatchInvalid(t *testing.T) {
+// testFanOutAndClaimOrder checks that the deliveries a pass claims keep
+// each incident's order per channel.
+func (s deliverySuite) testFanOutAndClaimOrder(t *testing.T) {
+	st, clock := s.store(t)
+	ctx := context.Background()
+	write := func(inc string, n int) {
+		t.Helper()
+		require.NoError(t, st.Write(ctx, []notify.OutboxMessage{{Key: fmt.Sprintf("%s/%d", inc, n), Incident: inc,
+			Type: "note_added", Payload: []byte("{}")}}))
+	}
+	a := notify.DeliveryTarget{Channel: "a"}
+	// INC-3: an earlier message another claimer holds holds up a later one.
+	write("INC-000213", 1)
+	theirs, err := st.Claim(ctx, "other", 10, lease)
+	require.NoError(t, err)
+	require.Len(t, theirs, 1)
+	// INC-1: a delivery waiting for a retry holds up the next message's.
+	fanOut(t, st, "INC-000211", 1, a)
+	first := claimDeliveries(t, st, "d", 10)
+	require.Len(t, first, 1)
+	require.NoError(t, st.Failed(ctx, "d", first[0].ID, clock.Now().Add(time.Minute), "503"))
+	write("INC-000213", 2)
+	write("INC-000211", 2)
+	// INC-2: two messages in one pass: only the first is claimed.
+	write("INC-000212", 1)
+	write("INC-000212", 2)
+	got := fanOutAndClaim(t, st, "fan", 10, routeTo(nil, a))
+	assert.Equal(t, []string{"INC-000212/1→a"}, deliveryKeys(got))
+	errs, err := st.Settle(ctx, "fan", []notify.Settlement{{ID: got[0].ID, Kind: notify.SettleDelivered}})
+	require.NoError(t, err)
+	require.Equal(t, []error{nil}, errs)
+
+	// INC-4: a message fanned out after a later one, as a second
+	// dispatcher might, is delivered first.
+	write("INC-000214", 1)
+	write("INC-000214", 2)
+	entries, err := st.Claim(ctx, "other", 10, lease)
+	require.NoError(t, err)
+	require.Len(t, entries, 2)
+	require.NoError(t, st.FanOut(ctx, "other", entries[1].ID, []notify.DeliveryTarget{a}))
+	clock.Advance(lease) // the claims of INC-3 and INC-4 lapse; INC-1 is due again
+	got = fanOutAndClaim(t, st, "fan", 10, routeTo(nil, a))
+	assert.ElementsMatch(t, []string{"INC-000211/fan/1→a", "INC-000212/2→a", "INC-000213/1→a", "INC-000214/1→a"}, deliveryKeys(got),
+		"a delivery was handed out before an earlier one of its incident and channel")
+	sts := make([]notify.Settlement, len(got))
+	for i, d := range got {
+		sts[i] = notify.Settlement{ID: d.ID, Kind: notify.SettleDelivered}
+	}
+	_, err = st.Settle(ctx, "fan", sts)
+	require.NoError(t, err)
+	got = fanOutAndClaim(t, st, "fan", 10, routeTo(nil, a))
+	assert.ElementsMatch(t, []string{"INC-000211/2→a", "INC-000213/2→a", "INC-000214/2→a"}, deliveryKeys(got))
+}
+
+// testFanOutAndClaimLimit checks that a pass claims at most limit
+// deliveries, the ones due before the new ones, and takes no more outbox
+// messages than the limit leaves.
+func (s deliverySuite) testFanOutAndClaimLimit(t *testing.T) {
+	st, _ := s.store(t)
+	ctx := context.Background()
+	old := fanOut(t, st, "INC-000220", 1, notify.DeliveryTarget{Channel: "a"})
+	for i := range 3 {
+		inc := fmt.Sprintf("INC-%06d", 221+i)
+		require.NoError(t, st.Write(ctx, []notify.OutboxMessage{{Key: inc + "/1", Incident: inc, Type: "note_added", Payload: []byte("{}")}}))
+	}
+	ab := routeTo(nil, notify.DeliveryTarget{Channel: "a"}, notify.DeliveryTarget{Channel: "b"})
+	got := fanOutAndClaim(t, st, "fan", 2, ab)
+	assert.Equal(t, []string{old[0] + "→a", "INC-000221/1→a"}, deliveryKeys(got))
+	all, err := st.IncidentDeliveries(ctx, "INC-000222")
+	require.NoError(t, err)
+	assert.Empty(t, all, "a pass that claimed a delivery already due took two messages with a limit of 2")
+	got = fanOutAndClaim(t, st, "fan", 2, ab)
+	assert.Equal(t, []string{"INC-000221/1→b", "INC-000222/1→a"}, deliveryKeys(got))
+	got = fanOutAndClaim(t, st, "fan", 10, ab)
+	assert.Equal(t, []string{"INC-000222/1→b", "INC-000223/1→a", "INC-000223/1→b"}, deliveryKeys(got))
+}
+
+func (s deliverySuite) testFanOutAndClaimInvalid(t *testing.T) {
 	st, _ := s.store(t)
 	ctx := context.Background()
 	const inc = "INC-000204"
@@ -521,31 +626,46 @@ func (s deliverySuite) testFanOutBatchInvalid(t *testing.T) {
 		{Key: inc + "/1", Incident: inc, Type: "note_added", Payload: []byte("{}")},
 		{Key: inc + "/2", Incident: inc, Type: "note_added", Payload: []byte("{}")},
 	}))
-	entries, err := st.Claim(ctx, "fan", 10, lease)
-	require.NoError(t, err)
-	require.Len(t, entries, 2)
-	good := []notify.DeliveryTarget{{Channel: "a"}}
-	for name, fans := range map[string][]notify.Fan{
-		"a channel named twice": {{ID: entries[0].ID, Targets: good}, {ID: entries[1].ID, Targets: []notify.DeliveryTarget{{Channel: "a"}, {Channel: "a"}}}},
-		"an entry named twice":  {{ID: entries[0].ID, Targets: good}, {ID: entries[0].ID, Targets: good}},
-		"an empty channel":      {{ID: entries[0].ID, Targets: good}, {ID: entries[1].ID, Targets: []notify.DeliveryTarget{{}}}},
-		"too many fans":         make([]notify.Fan, notify.MaxClaim+1),
+	good := notify.DeliveryTarget{Channel: "a"}
+	for name, targets := range map[string][]notify.DeliveryTarget{
+		"a channel named twice": {good, good},
+		"an empty channel":      {{}},
+		"a NUL in a route":      {{Channel: "b", Route: "r\x00"}},
 	} {
-		errs, err := st.FanOutBatch(ctx, "fan", fans)
+		n := 0
+		_, err := st.FanOutAndClaim(ctx, "fan", 10, lease, func(context.Context, notify.OutboxEntry) notify.Fan {
+			n++
+			if n == 2 {
+				return notify.Fan{Targets: targets}
+			}
+			return notify.Fan{Targets: []notify.DeliveryTarget{good}}
+		})
 		assert.ErrorIs(t, err, notify.ErrInvalid, name)
-		assert.Nil(t, errs, name)
+	}
+	for name, call := range map[string]func() error{
+		"no route":   func() error { _, err := st.FanOutAndClaim(ctx, "fan", 10, lease, nil); return err },
+		"no owner":   func() error { _, err := st.FanOutAndClaim(ctx, "", 10, lease, routeTo(nil, good)); return err },
+		"zero limit": func() error { _, err := st.FanOutAndClaim(ctx, "fan", 0, lease, routeTo(nil, good)); return err },
+		"short lease": func() error {
+			_, err := st.FanOutAndClaim(ctx, "fan", 10, time.Millisecond, routeTo(nil, good))
+			return err
+		},
+	} {
+		assert.ErrorIs(t, call(), notify.ErrInvalid, name)
 	}
 	canceled, cancel := context.WithCancel(ctx)
 	cancel()
-	_, err = st.FanOutBatch(canceled, "fan", []notify.Fan{{ID: entries[0].ID, Targets: good}})
+	_, err := st.FanOutAndClaim(canceled, "fan", 10, lease, routeTo(nil, good))
 	assert.ErrorIs(t, err, context.Canceled)
 	all, err := st.IncidentDeliveries(ctx, inc)
 	require.NoError(t, err)
-	assert.Empty(t, all, "a refused batch recorded deliveries")
-	// Both entries are still held, and fanned out by a good batch.
-	errs, err := st.FanOutBatch(ctx, "fan", []notify.Fan{{ID: entries[0].ID, Targets: good}, {ID: entries[1].ID, Targets: good}})
+	assert.Empty(t, all, "a refused pass recorded deliveries")
+	// Both entries are still there, for a good pass.
+	got := fanOutAndClaim(t, st, "fan", 10, routeTo(nil, good))
+	assert.Equal(t, []string{inc + "/1→a"}, deliveryKeys(got))
+	all, err = st.IncidentDeliveries(ctx, inc)
 	require.NoError(t, err)
-	assert.Equal(t, []error{nil, nil}, errs)
+	assert.Len(t, all, 2)
 }
 
 func (s deliverySuite) testSettle(t *testing.T) {
@@ -683,29 +803,12 @@ func (s deliverySuite) testConcurrentBatches(t *testing.T) {
 		owner := fmt.Sprintf("worker-%d", w+1)
 		wg.Go(func() {
 			for idle := 0; idle < 50; {
-				entries, err := st.Claim(ctx, owner, 3, lease)
+				got, err := st.FanOutAndClaim(ctx, owner, 3, lease, routeTo(nil, targets...))
 				if err != nil {
 					errs <- err
 					return
 				}
-				fans := make([]notify.Fan, len(entries))
-				for i, e := range entries {
-					fans[i] = notify.Fan{ID: e.ID, Targets: targets}
-				}
-				ferrs, err := st.FanOutBatch(ctx, owner, fans)
-				if err == nil {
-					err = errors.Join(ferrs...)
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
-				got, err := st.ClaimDeliveries(ctx, owner, 3, lease)
-				if err != nil {
-					errs <- err
-					return
-				}
-				if len(entries)+len(got) == 0 {
+				if len(got) == 0 {
 					idle++
 					time.Sleep(time.Millisecond)
 					continue

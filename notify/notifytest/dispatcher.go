@@ -513,9 +513,10 @@ func (s dispatcherSuite) testUnreadable(t *testing.T) {
 // deliveries.
 type countingDeliveries struct {
 	notify.Deliveries
-	mu                          sync.Mutex
-	fanOuts, batches, singles   int
-	settles, settled, batchFans int
+	mu                           sync.Mutex
+	fanOuts, passes, singles     int
+	settles, settled, passClaims int
+	claims, routed               int
 }
 
 func (c *countingDeliveries) FanOut(ctx context.Context, owner string, id int64, targets []notify.DeliveryTarget) error {
@@ -525,12 +526,25 @@ func (c *countingDeliveries) FanOut(ctx context.Context, owner string, id int64,
 	return c.Deliveries.FanOut(ctx, owner, id, targets)
 }
 
-func (c *countingDeliveries) FanOutBatch(ctx context.Context, owner string, fans []notify.Fan) ([]error, error) {
+func (c *countingDeliveries) FanOutAndClaim(ctx context.Context, owner string, limit int, lease time.Duration, route notify.RouteFunc) ([]notify.Delivery, error) {
+	got, err := c.Deliveries.FanOutAndClaim(ctx, owner, limit, lease, func(ctx context.Context, e notify.OutboxEntry) notify.Fan {
+		c.mu.Lock()
+		c.routed++
+		c.mu.Unlock()
+		return route(ctx, e)
+	})
 	c.mu.Lock()
-	c.batches++
-	c.batchFans += len(fans)
+	c.passes++
+	c.passClaims += len(got)
 	c.mu.Unlock()
-	return c.Deliveries.FanOutBatch(ctx, owner, fans)
+	return got, err
+}
+
+func (c *countingDeliveries) ClaimDeliveries(ctx context.Context, owner string, limit int, lease time.Duration) ([]notify.Delivery, error) {
+	c.mu.Lock()
+	c.claims++
+	c.mu.Unlock()
+	return c.Deliveries.ClaimDeliveries(ctx, owner, limit, lease)
 }
 
 func (c *countingDeliveries) single() {
@@ -567,8 +581,9 @@ func (c *countingDeliveries) Settle(ctx context.Context, owner string, sts []not
 	return c.Deliveries.Settle(ctx, owner, sts)
 }
 
-// testBatches checks that a pass fans out all it claimed in one batch and
-// records the outcomes of its attempts in batches, never one by one.
+// testBatches checks that a pass fans out what it takes from the outbox
+// and claims the deliveries due in one store call, and records the
+// outcomes of its attempts in batches, never one by one.
 func (s dispatcherSuite) testBatches(t *testing.T) {
 	st, clock := s.store(t)
 	counting := &countingDeliveries{Deliveries: st.Deliveries}
@@ -587,8 +602,10 @@ func (s dispatcherSuite) testBatches(t *testing.T) {
 	counting.mu.Lock()
 	defer counting.mu.Unlock()
 	assert.Zero(t, counting.fanOuts, "a message fanned out on its own")
-	assert.Equal(t, 1, counting.batches, "fan-out batches of one pass")
-	assert.Equal(t, 20, counting.batchFans)
+	assert.Equal(t, 1, counting.passes, "fan-outs and claims of one pass")
+	assert.Zero(t, counting.claims, "deliveries claimed on their own")
+	assert.Equal(t, 20, counting.routed, "messages routed")
+	assert.Equal(t, 40, counting.passClaims, "deliveries claimed")
 	assert.Zero(t, counting.singles, "an outcome recorded on its own")
 	assert.GreaterOrEqual(t, counting.settles, 1)
 	assert.Equal(t, 40, counting.settled, "outcomes recorded")
