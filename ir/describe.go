@@ -117,6 +117,25 @@ func Describe(m *phases.Model, e Event) string {
 			return fmt.Sprintf("completed follow-up %d: %s", d.FollowUpID, d.Title)
 		}
 		return fmt.Sprintf("completed follow-up %d: %s", d.FollowUpID, d.Outcome)
+	case *Marked:
+		if d.Mark.Note == "" {
+			return fmt.Sprintf("marked %s", words(string(d.Mark.Marker)))
+		}
+		return fmt.Sprintf("marked %s: %s", words(string(d.Mark.Marker)), d.Mark.Note)
+	case *ClockStarted:
+		return fmt.Sprintf("clock started: %s, due %s", d.Title, d.Deadline.UTC().Format(time.RFC3339))
+	case *ClockStopped:
+		if d.Met {
+			return fmt.Sprintf("clock stopped: %s, deadline met", d.Title)
+		}
+		return fmt.Sprintf("clock stopped: %s, deadline missed by %s", d.Title, d.Late)
+	case *DeadlineNear:
+		return fmt.Sprintf("deadline near: %s, due %s (%s left)", d.Title, d.Deadline.UTC().Format(time.RFC3339), d.Left)
+	case *DeadlineChanged:
+		return fmt.Sprintf("deadline changed: %s, now due %s (was %s)", d.Title, d.To.UTC().Format(time.RFC3339),
+			d.From.UTC().Format(time.RFC3339))
+	case *DeadlineMissed:
+		return fmt.Sprintf("deadline missed: %s, was due %s (%s late)", d.Title, d.Deadline.UTC().Format(time.RFC3339), d.Late)
 	default:
 		return words(string(e.Type))
 	}
@@ -169,6 +188,12 @@ var eventNouns = map[EventType]string{
 	EventReviewRecorded:    "the post-incident review",
 	EventFollowUpAdded:     "a new follow-up action",
 	EventFollowUpDone:      "a completed follow-up action",
+	EventMarked:            "a marker",
+	EventClockStarted:      "a clock started",
+	EventClockStopped:      "a clock stopped",
+	EventDeadlineNear:      "a near deadline",
+	EventDeadlineMissed:    "a missed deadline",
+	EventDeadlineChanged:   "a changed deadline",
 }
 
 // eventNoun returns what an event of type t reports, as a noun phrase.

@@ -32,6 +32,18 @@
 // exercise in its timeline, notifications and review, and is left out of
 // the metrics unless [MetricsOptions] count it.
 //
+// Deadline clocks ([ClockDef], set in [Config.Clocks] and
+// [Config.ResponseDeadlines]) count down to response deadlines by severity
+// and to regulatory ones, with built-in templates for GDPR article 33
+// ([GDPRArticle33]), NIS2 article 23 ([NIS2Article23]), DORA's major ICT
+// incident reports ([DORAMajorIncident]) and SEC Form 8-K item 1.05
+// ([SECForm8KItem105]). They start and stop on milestones, events and
+// markers a responder records with [Responder.Mark] ("personal data
+// breach", "supervisory authority notified"), keep their state on the
+// incident ([Incident.Clocks]), and [Responder.RunClocks] records, once
+// however many instances run it, that a deadline is near or missed, as an
+// event the notifiers route like any other.
+//
 // Changes are atomic and versioned. A Responder queues the changes it makes
 // to one incident, so they never conflict with each other; a write made from
 // a stale read because another process (or another Responder) changed the

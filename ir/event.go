@@ -94,6 +94,12 @@ var eventDataTypes = map[EventType]func() EventData{
 	EventReviewRecorded:     func() EventData { return &ReviewRecorded{} },
 	EventFollowUpAdded:      func() EventData { return &FollowUpAdded{} },
 	EventFollowUpDone:       func() EventData { return &FollowUpDone{} },
+	EventMarked:             func() EventData { return &Marked{} },
+	EventClockStarted:       func() EventData { return &ClockStarted{} },
+	EventClockStopped:       func() EventData { return &ClockStopped{} },
+	EventDeadlineNear:       func() EventData { return &DeadlineNear{} },
+	EventDeadlineMissed:     func() EventData { return &DeadlineMissed{} },
+	EventDeadlineChanged:    func() EventData { return &DeadlineChanged{} },
 }
 
 // eventGoTypes maps each event type to the Go type of its data.
@@ -390,6 +396,18 @@ func (e Event) Clone() Event {
 	case *StatusUpdate:
 		e.Data = copyOf(d)
 	case *NotificationFailed:
+		e.Data = copyOf(d)
+	case *Marked:
+		e.Data = copyOf(d)
+	case *ClockStarted:
+		e.Data = copyOf(d)
+	case *ClockStopped:
+		e.Data = copyOf(d)
+	case *DeadlineNear:
+		e.Data = copyOf(d)
+	case *DeadlineMissed:
+		e.Data = copyOf(d)
+	case *DeadlineChanged:
 		e.Data = copyOf(d)
 	}
 	return e

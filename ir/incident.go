@@ -88,7 +88,18 @@ type Incident struct {
 	// FollowUps are the follow-up actions the review leads to, done or
 	// not.
 	FollowUps []FollowUp `json:"follow_ups,omitempty"`
-	Labels    []string   `json:"labels,omitempty"`
+	// Marks are the markers recorded (see [Responder.Mark]), oldest
+	// first.
+	Marks []Mark `json:"marks,omitempty"`
+	// Clocks are the incident's deadline clocks, running or stopped, in
+	// the order they started (see [ClockDef]).
+	Clocks []ClockState `json:"clocks,omitempty"`
+	// ClockDue is when one of the running clocks next needs attention
+	// (its warning or its deadline), in UTC to the second; zero when
+	// none does. The Responder keeps it; stores index it (see
+	// [ClockIndex]).
+	ClockDue time.Time `json:"clock_due,omitzero"`
+	Labels   []string  `json:"labels,omitempty"`
 	// Times holds the lifecycle timestamps. They are set by opening the
 	// incident and by its transitions, never directly.
 	Times    Lifecycle `json:"times"`
@@ -285,6 +296,8 @@ func (inc *Incident) cloneHead() *Incident {
 	c.Evidence = slices.Clone(inc.Evidence)
 	c.Review = inc.Review.clone()
 	c.FollowUps = slices.Clone(inc.FollowUps)
+	c.Marks = slices.Clone(inc.Marks)
+	c.Clocks = slices.Clone(inc.Clocks)
 	return &c
 }
 

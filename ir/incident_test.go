@@ -75,7 +75,12 @@ func fullIncident() *ir.Incident {
 				AddedAt: at(22 * time.Hour), AddedBy: testAlice, Done: true, DoneAt: at(40 * 24 * time.Hour), DoneBy: testBob,
 				Outcome: "Enforced for every account"},
 		},
-		Labels: []string{"finance", "ransomware"},
+		Marks: []ir.Mark{{Marker: ir.MarkerPersonalDataBreach, At: at(time.Hour), Note: "payroll data", RecordedAt: at(2 * time.Hour),
+			RecordedBy: testAlice}},
+		Clocks: []ir.ClockState{{Name: ir.ClockGDPR, Title: "GDPR art. 33", StartedAt: at(time.Hour), Deadline: at(73 * time.Hour),
+			WarnAt: at(61 * time.Hour), Warned: true, Missed: true, StoppedAt: at(80 * time.Hour), Met: true}},
+		ClockDue: at(61 * time.Hour),
+		Labels:   []string{"finance", "ransomware"},
 		Times: ir.Lifecycle{
 			Occurred:     at(-3 * time.Hour),
 			Detected:     at(-time.Hour),

@@ -526,6 +526,9 @@ func (e *jsonEncoder) incident(inc *Incident) {
 		e.review(inc.Review)
 	}
 	list(e, `,"follow_ups":`, inc.FollowUps, (*jsonEncoder).followUp)
+	if len(inc.Marks) > 0 || len(inc.Clocks) > 0 || !inc.ClockDue.IsZero() {
+		e.clocks(inc)
+	}
 	if len(inc.Labels) > 0 {
 		e.raw(`,"labels":`)
 		e.strings(inc.Labels)
@@ -788,4 +791,29 @@ func (e *jsonEncoder) opened(d *Opened) {
 	e.raw(`,"times":`)
 	e.lifecycle(&d.Times)
 	e.raw("}")
+}
+
+// clocks appends the incident's marks, clocks and clock due time, which
+// few incidents have, with encoding/json.
+func (e *jsonEncoder) clocks(inc *Incident) {
+	for _, f := range []struct {
+		key  string
+		v    any
+		omit bool
+	}{
+		{`,"marks":`, inc.Marks, len(inc.Marks) == 0},
+		{`,"clocks":`, inc.Clocks, len(inc.Clocks) == 0},
+		{`,"clock_due":`, inc.ClockDue, inc.ClockDue.IsZero()},
+	} {
+		if f.omit {
+			continue
+		}
+		out, err := json.Marshal(f.v)
+		if err != nil {
+			e.fallback = true
+			return
+		}
+		e.raw(f.key)
+		e.b = append(e.b, out...)
+	}
 }

@@ -49,6 +49,9 @@ type Metrics struct {
 	// ([Incident].Exercise): counted in All and BySeverity when the
 	// [MetricsOptions] include them, left out otherwise.
 	Exercises int
+	// Clocks counts the deadline clocks of the incidents by clock name
+	// (see [ClockDef]): how many were met, missed and are running.
+	Clocks map[string]ClockCounts
 }
 
 // MetricsOptions say which incidents response metrics count.
@@ -113,6 +116,7 @@ type metricsAccumulator struct {
 	all       *samples
 	bySev     map[Severity]*samples
 	exercises int
+	clocks    map[string]ClockCounts
 }
 
 func (a *metricsAccumulator) add(inc *Incident) {
@@ -132,6 +136,12 @@ func (a *metricsAccumulator) add(inc *Incident) {
 		a.bySev[inc.Severity] = s
 	}
 	s.add(inc)
+	for _, c := range inc.Clocks {
+		if a.clocks == nil {
+			a.clocks = make(map[string]ClockCounts)
+		}
+		a.clocks[c.Name] = a.clocks[c.Name].add(c)
+	}
 }
 
 func (a *metricsAccumulator) metrics() Metrics {
@@ -142,6 +152,7 @@ func (a *metricsAccumulator) metrics() Metrics {
 	for sev, s := range a.bySev {
 		rep.BySeverity[sev] = s.times()
 	}
+	rep.Clocks = a.clocks
 	return rep
 }
 

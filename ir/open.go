@@ -75,6 +75,7 @@ func (r *Responder) open(ctx context.Context, actor Actor, n NewIncident, id ID)
 	if data, err = r.prepareEntry(ctx, inc, "", "", actor, now, data); err != nil {
 		return nil, err
 	}
+	data = r.reactClocks(inc, data, now)
 	span.SetAttributes(attrIncidentID.String(string(inc.ID)), attrCategory.String(string(inc.Category)),
 		attrModel.String(inc.Model), attrPhaseTo.String(string(inc.Phase)))
 	if err := r.authorize(ctx, Request{Actor: actor, Operation: OpOpen, Incident: inc.Clone()}); err != nil {

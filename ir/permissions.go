@@ -60,7 +60,7 @@ func (p *Permissions) Check(op Operation, role Role) error {
 var changeOperations = []Operation{
 	OpSetSeverity, OpSetPriority, OpSetImpact, OpSetVerdict, OpAssign, OpUnassign, OpAddTask,
 	OpCompleteTask, OpAddObservable, OpAddAsset, OpAddNote, OpDecide, OpCollectEvidence, OpPostStatus,
-	OpRecordNotification, OpRecordReview, OpAddFollowUp, OpCompleteFollowUp,
+	OpRecordNotification, OpRecordReview, OpAddFollowUp, OpCompleteFollowUp, OpMark, OpCheckClocks,
 }
 
 // Allowed says, without changing anything, which changes actor may make to
@@ -125,6 +125,8 @@ func (r *Responder) mayChange(ctx context.Context, actor Actor, inc *Incident, o
 		return full(len(inc.Evidence), "evidence", "too many evidence items")
 	case OpAddFollowUp:
 		return full(len(inc.FollowUps), "follow-ups", "too many follow-ups")
+	case OpMark:
+		return full(len(inc.Marks), "marks", "too many marks")
 	}
 	return nil
 }

@@ -129,6 +129,10 @@ func tryChange(h *harness, actor ir.Actor, id ir.ID, p ir.Permission) error {
 		return errOf(h.r.AddFollowUp(ctx, actor, id, ir.NewFollowUp{Title: "Train finance on phishing"}))
 	case ir.OpCompleteFollowUp:
 		return errOf(h.r.CompleteFollowUp(ctx, actor, id, 1, "done"))
+	case ir.OpMark:
+		return errOf(h.r.Mark(ctx, actor, id, ir.NewMark{Marker: ir.MarkerPersonalDataBreach}))
+	case ir.OpCheckClocks:
+		return errOf(h.r.CheckClocks(ctx, actor, id))
 	case ir.OpCollectEvidence:
 		_, err := h.r.CollectEvidence(ctx, actor, id, evidence.Collection{Name: "mail.log", Kind: evidence.KindLog,
 			Content: strings.NewReader("log line")})
@@ -164,7 +168,7 @@ func TestAllowedMatchesTheOperations(t *testing.T) {
 			p, err := h.r.Allowed(h.ctx, testCarol, id)
 			require.NoError(t, err)
 			assert.Equal(t, id, p.Incident.ID)
-			require.Len(t, p.Changes, 16+2*8, "every operation, assign and unassign once per role")
+			require.Len(t, p.Changes, 18+2*8, "every operation, assign and unassign once per role")
 			for _, perm := range p.Changes {
 				h, id := newScene(t, sc)
 				assertSameAnswer(t, perm.Err, tryChange(h, testCarol, id, perm), fmt.Sprintf("%s %s", perm.Operation, perm.Role))

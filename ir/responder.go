@@ -95,6 +95,14 @@ type Config struct {
 	// Responder, and should be quick. An error it returns fails the
 	// opening or the transition.
 	Prepare func(ctx context.Context, e PhaseEntry) (Preparation, error)
+	// Clocks are the deadline clocks the Responder starts and stops on
+	// incidents (see [ClockDef]), such as the built-in templates
+	// [GDPRArticle33] and [SECForm8KItem105]. NewResponder refuses, with
+	// an [*InvalidError], a definition that is not valid.
+	Clocks []ClockDef
+	// ResponseDeadlines, if set, add the clocks of the response
+	// deadlines by severity (see [ResponseDeadlines.Clocks]).
+	ResponseDeadlines ResponseDeadlines
 }
 
 // Responder runs incidents: it opens them, moves them through their phase
@@ -156,6 +164,9 @@ type Responder struct {
 	custodyTimeout time.Duration
 	// prepare is Config.Prepare.
 	prepare func(ctx context.Context, e PhaseEntry) (Preparation, error)
+	// clocks are the deadline clocks of Config.Clocks and
+	// Config.ResponseDeadlines.
+	clocks []ClockDef
 }
 
 // NewResponder returns a Responder configured by cfg, or an error if cfg is
@@ -188,6 +199,11 @@ func NewResponder(cfg Config) (*Responder, error) {
 	if r.model == nil {
 		r.model = phases.SANS
 	}
+	clocks, err := checkClockDefs(append(cfg.ResponseDeadlines.Clocks(), cfg.Clocks...))
+	if err != nil {
+		return nil, err
+	}
+	r.clocks = clocks
 	r.phaseDefs = make(map[phases.Phase]phases.PhaseDef)
 	for _, p := range r.model.Phases() {
 		r.phaseDefs[p.Name] = p
@@ -444,6 +460,7 @@ func (r *Responder) mutate(ctx context.Context, actor Actor, id ID, c change) (i
 			r.written.put(next)
 			return next.shared(), nil
 		}
+		data = r.reactClocks(next, data, now)
 		ch := Change{Incident: next, Events: r.events(next, actor, now, c.reason, data),
 			Lists: listChanges(next, observables, tasks, data)}
 		if c.custody != nil {

@@ -73,6 +73,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) ir.Store) {
 		{"ListChanges", s.testListChanges},
 		{"ListChangesRefused", s.testListChangesRefused},
 		{"ConcurrentListChanges", s.testConcurrentListChanges},
+		{"DueClocks", s.testDueClocks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1277,6 +1278,14 @@ func fullIncident(id ir.ID) *ir.Incident {
 					AddedAt: at(1400), AddedBy: alice, Done: true, DoneAt: at(2000), DoneBy: bob, Outcome: "Enforced"},
 				{ID: 2, Title: "Write the phishing playbook", AddedAt: at(1401), AddedBy: alice},
 			}
+			inc.Marks = []ir.Mark{{Marker: ir.MarkerPersonalDataBreach, At: at(-30).In(zone), Note: "payroll data exposed",
+				RecordedAt: at(10), RecordedBy: alice}}
+			inc.Clocks = []ir.ClockState{
+				{Name: ir.ClockGDPR, Title: "GDPR art. 33: notify the supervisory authority", StartedAt: at(-30).In(zone),
+					Deadline: at(72*60 - 30), WarnAt: at(60*60 - 30), Warned: true, StoppedAt: at(2000), Met: true},
+				{Name: ir.ClockAcknowledge, Title: "Acknowledge", StartedAt: at(-60), Deadline: at(-45), Missed: true,
+					Warned: true, StoppedAt: at(2), Met: false},
+			}
 			inc.Times = ir.Lifecycle{
 				Occurred:     at(-180).In(zone),
 				Detected:     at(-60),
@@ -1322,6 +1331,12 @@ func everyEventData() []ir.EventData {
 		&ir.ReviewRecorded{Review: *inc.Review},
 		&ir.FollowUpAdded{FollowUp: inc.FollowUps[0]},
 		&ir.FollowUpDone{FollowUpID: 1, Title: inc.FollowUps[0].Title, Outcome: "Enforced for every account"},
+		&ir.Marked{Mark: inc.Marks[0]},
+		&ir.ClockStarted{Clock: ir.ClockGDPR, Title: inc.Clocks[0].Title, StartedAt: at(-30).In(zone), Deadline: at(72*60 - 30)},
+		&ir.ClockStopped{Clock: ir.ClockAcknowledge, Title: "Acknowledge", StoppedAt: at(2), Deadline: at(-45), Late: 47 * time.Minute},
+		&ir.DeadlineNear{Clock: ir.ClockGDPR, Title: inc.Clocks[0].Title, Deadline: at(72*60 - 30), Left: 12 * time.Hour},
+		&ir.DeadlineMissed{Clock: ir.ClockAcknowledge, Title: "Acknowledge", Deadline: at(-45), Late: 30 * time.Second},
+		&ir.DeadlineChanged{Clock: ir.ClockContain, Title: "Contain", From: at(240), To: at(60).In(zone)},
 		&ir.EvidenceCollected{Evidence: inc.Evidence[0]},
 	}
 }

@@ -134,7 +134,7 @@ func TestFixturesSurviveJSON(t *testing.T) {
 		require.NoError(t, json.Unmarshal(b, &back), "%s", b)
 		assert.Equal(t, canonicalEvents([]ir.Event{e}), canonicalEvents([]ir.Event{back}))
 	}
-	assert.Len(t, seen, 20, "data of every event type")
+	assert.Len(t, seen, 26, "data of every event type")
 }
 
 func TestFullIncidentIsFull(t *testing.T) {

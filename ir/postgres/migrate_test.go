@@ -229,6 +229,8 @@ func listsInDocuments(q string) []string {
 			FROM ` + q + `.` + table + ` e WHERE e.incident_id = i.id HAVING count(*) > 0), '{}')`
 	}
 	return []string{
+		"DROP INDEX " + q + ".incidents_clock_due_idx",
+		"DELETE FROM " + q + ".incidentkit_schema_version WHERE name = '0005_clock_due.sql'",
 		"DROP TABLE " + q + ".deliveries",
 		"DROP INDEX " + q + ".outbox_incident",
 		"DELETE FROM " + q + ".incidentkit_schema_version WHERE name = '0004_deliveries.sql'",

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -160,11 +161,11 @@ func newView(doc Document) *view {
 	}
 	v.Course = newCourseChart(d)
 	v.Process = newProcessChart(d)
-	v.Sections = []section{
+	v.Sections = slices.DeleteFunc([]section{
 		d.summarySection(), d.impactSection(), d.severitySection(), d.courseSection(v), d.milestonesSection(),
-		d.responseSection(), d.reviewSection(), d.followUpSection(), d.decisionSection(), d.taskSection(),
+		d.responseSection(), d.deadlineSection(), d.reviewSection(), d.followUpSection(), d.decisionSection(), d.taskSection(),
 		d.observableSection(), d.assetSection(), d.evidenceSection(), d.notificationSection(), d.timelineSection(),
-	}
+	}, func(s section) bool { return s.ID == "" })
 	return v
 }
 

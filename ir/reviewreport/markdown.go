@@ -35,7 +35,7 @@ func Markdown(w io.Writer, doc Document) error {
 	var head, body bytes.Buffer
 	d.header(&head)
 	for _, section := range []func(*bytes.Buffer){
-		d.summary, d.impact, d.severityHistory, d.milestones, d.responseTimes, d.phasePath,
+		d.summary, d.impact, d.severityHistory, d.milestones, d.responseTimes, d.deadlines, d.phasePath,
 		d.review, d.followUps, d.decisions, d.tasks, d.observables, d.assets, d.evidence,
 		d.notifications, d.timeline,
 	} {

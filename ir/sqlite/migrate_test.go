@@ -336,13 +336,20 @@ var listsInDocuments = append(slices.Clone(noDeliveries),
 	"DELETE FROM incidentkit_schema_version WHERE name = '0003_incident_lists.sql'",
 )
 
+// noClockDue takes a file back to the schema before the clock due times
+// were indexed.
+var noClockDue = []string{
+	"DROP INDEX incidents_clock_due",
+	"DELETE FROM incidentkit_schema_version WHERE name = '0005_clock_due.sql'",
+}
+
 // noDeliveries takes a file back to the schema before deliveries were
 // kept.
-var noDeliveries = []string{
+var noDeliveries = append(slices.Clone(noClockDue),
 	"DROP TABLE deliveries",
 	"DROP INDEX outbox_incident",
 	"DELETE FROM incidentkit_schema_version WHERE name = '0004_deliveries.sql'",
-}
+)
 
 // TestMigrationKeepsOutbox takes a file with a message in its outbox back
 // to the schema before deliveries were kept, and checks that after the
@@ -422,4 +429,29 @@ func TestMigrationMovesLists(t *testing.T) {
 		assert.Equal(t, want.Observables, got.Observables)
 		assert.Equal(t, want.Tasks, got.Tasks)
 	}
+}
+
+// TestMigrationIndexesClockDue takes a file back to the schema before the
+// clock due times were indexed and opens it: the index is made, and the
+// incidents stored before are found by it.
+func TestMigrationIndexesClockDue(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "store.db")
+	st, err := sqlite.Open(ctx, path, sqlite.Config{})
+	require.NoError(t, err)
+	due := time.Date(2026, time.March, 2, 10, 0, 0, 0, time.UTC)
+	inc := irtest.Incident("INC-000001").Build()
+	inc.ClockDue = due
+	require.NoError(t, st.Apply(ctx, irtest.OpenChange(inc)))
+	require.NoError(t, st.Close())
+	rawDB(t, path, noClockDue...)
+
+	st = openStore(t, path, sqlite.Config{})
+	ids, err := st.DueClocks(ctx, due, 10)
+	require.NoError(t, err)
+	assert.Equal(t, []ir.ID{"INC-000001"}, ids)
+	ids, err = st.DueClocks(ctx, due.Add(-time.Second), 10)
+	require.NoError(t, err)
+	assert.Empty(t, ids)
 }
