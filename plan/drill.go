@@ -52,10 +52,26 @@ type Drill struct {
 	// Deadlines says which deadlines the drill's incident carries, when
 	// the drill ends: it is called once, with the incident as the drill
 	// left it and the drill's clock, and the report lists what it
-	// returns, missed ones first. Nil means the incident carries none.
-	// This is where deadline clocks (time to acknowledge, to contain,
-	// regulators' notification deadlines) enter a drill's report.
+	// returns, missed ones first. Nil means [ClockDeadlines]: the
+	// deadline clocks the incident carries (time to acknowledge, to
+	// contain, regulators' notification deadlines), as the clocks that
+	// Configure gives the drill's Responder started and stopped them.
 	Deadlines DeadlineFunc
+}
+
+// The drill has the incident package's Responder check its deadlines as
+// its clock advances.
+var _ DeadlineChecker = (*ir.Responder)(nil)
+
+// ClockDeadlines returns the deadlines of the clocks incident inc carries
+// ([ir.Incident].Clocks), in the order they started: the default
+// [Drill].Deadlines.
+func ClockDeadlines(inc *ir.Incident, _ time.Time) []Deadline {
+	out := make([]Deadline, 0, len(inc.Clocks))
+	for _, c := range inc.Clocks {
+		out = append(out, Deadline{Name: c.Name, Title: c.Title, Due: c.Deadline, StoppedAt: c.StoppedAt})
+	}
+	return out
 }
 
 // DeadlineChecker is a Responder that records the deadlines of an
@@ -407,8 +423,12 @@ func RunDrill(ctx context.Context, p *Plan, d Drill) (*DrillReport, error) {
 	}
 	rep := run.rep
 	rep.End = clock.Now()
-	if rep.Incident != nil && d.Deadlines != nil {
-		rep.Deadlines = d.Deadlines(rep.Incident.Clone(), rep.End)
+	deadlines := d.Deadlines
+	if deadlines == nil {
+		deadlines = ClockDeadlines
+	}
+	if rep.Incident != nil {
+		rep.Deadlines = deadlines(rep.Incident.Clone(), rep.End)
 		slices.SortStableFunc(rep.Deadlines, func(a, b Deadline) int {
 			am, bm := a.Missed(rep.End), b.Missed(rep.End)
 			switch {

@@ -147,7 +147,7 @@ func TestDrillOfThePhishingPlaybook(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, status)
-	assert.Empty(t, rep.Deadlines, "no deadlines without Drill.Deadlines")
+	assert.Empty(t, rep.Deadlines, "no deadlines without clocks or Drill.Deadlines")
 
 	var md bytes.Buffer
 	require.NoError(t, rep.Markdown(&md))
@@ -275,5 +275,35 @@ func TestDrillReportsMissedDeadlines(t *testing.T) {
 	require.NoError(t, rep.Markdown(&md))
 	assert.Contains(t, md.String(), "| Contain | 2026-03-02 10:00:00 | 2026-03-02 12:20:00 | **missed** |")
 	assert.Contains(t, md.String(), "| Eradicate | 2026-03-04 09:00:00 | — | running |")
+	assert.Contains(t, md.String(), "1 deadline missed")
+}
+
+// TestDrillReportsMissedClocks runs the phishing drill with the response
+// deadlines its Responder would have: containment within an hour of a
+// high-severity incident's detection is missed (it comes at 12:20), and the
+// drill's report and timeline say so, as the clock runner would have.
+func TestDrillReportsMissedClocks(t *testing.T) {
+	t.Parallel()
+	drill := phishingDrill(nil)
+	drill.Configure = func(cfg *ir.Config) {
+		cfg.ResponseDeadlines = ir.ResponseDeadlines{ir.SeverityHigh: {Contain: time.Hour, Resolve: 72 * time.Hour}}
+	}
+	rep, err := plan.RunDrill(context.Background(), drillPlan(), drill)
+	require.NoError(t, err)
+	missed := rep.Missed()
+	require.Len(t, missed, 1)
+	assert.Equal(t, ir.ClockContain, missed[0].Name)
+	assert.Equal(t, drillStart.Add(time.Hour), missed[0].Due)
+	names := make([]string, len(rep.Deadlines))
+	for i, d := range rep.Deadlines {
+		names[i] = d.Name
+	}
+	assert.Equal(t, []string{ir.ClockContain, ir.ClockResolve}, names, "missed ones first")
+	inc := rep.Incident
+	c, ok := inc.Clock(ir.ClockContain)
+	require.True(t, ok)
+	assert.True(t, c.Missed, "the advance past the deadline recorded it missed")
+	var md bytes.Buffer
+	require.NoError(t, rep.Markdown(&md))
 	assert.Contains(t, md.String(), "1 deadline missed")
 }
