@@ -139,6 +139,19 @@ func newCourseChart(d *writer) *courseChart {
 		c.Marks = append(c.Marks, chartMark{X: x(m.at), Y: 14 + 12*float64(i%2), Label: m.name, Title: m.name + " " + when(m.at)})
 	}
 	c.LaterX = c.PlotRight + 20
+	for _, k := range d.inc.Clocks {
+		if k.Deadline.IsZero() {
+			continue
+		}
+		title := visible(fmt.Sprintf("%s: deadline %s, %s", k.Title, when(k.Deadline), outcomeOf(k)))
+		switch {
+		case k.Deadline.After(end):
+			c.Later = append(c.Later, chartMark{Label: shorten(visible(k.Title), 18) + " " + k.Deadline.UTC().Format(time.DateOnly), Title: title})
+		case !k.Deadline.Before(start):
+			c.Deadlines = append(c.Deadlines, chartMark{X: x(k.Deadline), Y: c.PlotBot - 4,
+				Label: shorten(visible(k.Title), 24) + " due", Title: title})
+		}
+	}
 	for _, f := range d.inc.FollowUps {
 		if f.Due.IsZero() {
 			continue

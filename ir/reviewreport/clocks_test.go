@@ -11,6 +11,7 @@ import (
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/ir/irtest"
 	"github.com/incidentkit/incidentkit/ir/reviewreport"
+	"github.com/incidentkit/incidentkit/phases"
 )
 
 // TestDeadlines checks that both documents show the incident's deadline
@@ -44,4 +45,31 @@ func TestDeadlines(t *testing.T) {
 	require.NoError(t, reviewreport.HTML(&html, reviewreport.Document{Incident: inc}))
 	assert.NotContains(t, md.String(), "Deadlines")
 	assert.NotContains(t, html.String(), `id="deadlines"`)
+}
+
+// TestDeadlinesInTheCourseChart checks that the picture of the incident's
+// course marks each clock's deadline: inside its span as a line, with how
+// it went, and after it in the list of what falls due later.
+func TestDeadlinesInTheCourseChart(t *testing.T) {
+	t.Parallel()
+	inc := &ir.Incident{ID: "INC-8", Title: "Payroll export left public", Severity: ir.SeverityHigh, Model: phases.NIST.Name(),
+		Phase: phases.DetectionAndAnalysis,
+		PhaseHistory: []ir.PhaseInterval{
+			{Phase: phases.Preparation, Entered: t0, Left: t0.Add(10 * time.Minute)},
+			{Phase: phases.DetectionAndAnalysis, Action: phases.Detect, Entered: t0.Add(10 * time.Minute)},
+		},
+		Clocks: []ir.ClockState{
+			{Name: ir.ClockAcknowledge, Title: "Acknowledge", StartedAt: t0, Deadline: t0.Add(30 * time.Minute),
+				Missed: true, StoppedAt: t0.Add(45 * time.Minute)},
+			{Name: ir.ClockGDPR, Title: "GDPR art. 33", StartedAt: t0, Deadline: t0.Add(72 * time.Hour)},
+		},
+		Times: ir.Lifecycle{Opened: t0}, OpenedBy: alice, Version: 3}
+	var out bytes.Buffer
+	require.NoError(t, reviewreport.HTML(&out, reviewreport.Document{Incident: inc, Model: phases.NIST, GeneratedAt: t0.Add(time.Hour)}))
+	page := out.String()
+	checkHTMLIsInert(t, page)
+	assert.Contains(t, page, `>Acknowledge due</text>`)
+	assert.Contains(t, page, `<title>Acknowledge: deadline 2026-03-02 08:20:00, missed by 15m</title>`)
+	assert.Contains(t, page, ">Due after this span:</text>")
+	assert.Contains(t, page, `>GDPR art. 33 2026-03-05<title>`)
 }
