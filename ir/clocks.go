@@ -498,6 +498,18 @@ func (r *Responder) reactClocks(inc *Incident, data []EventData, now time.Time) 
 			if !started(def.Name) {
 				if at, ok := def.Start.match(inc, e); ok {
 					start(def, at)
+				} else if _, ok := d.(*SeverityChanged); ok && def.FollowsSeverity && def.Start.Event == EventOpened && inc.IsOpen() {
+					// A clock its severity gave no deadline when the
+					// incident opened starts, from the same moment, once
+					// a change of severity gives it one, unless what it
+					// waits for has happened.
+					if _, done := def.Stop.matchMilestone(inc, e); !done {
+						at := inc.Times.Detected
+						if at.IsZero() {
+							at = inc.Times.Opened
+						}
+						start(def, at)
+					}
 				}
 			}
 			if j := running(def.Name); j >= 0 {

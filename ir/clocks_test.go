@@ -434,3 +434,41 @@ func TestResponseDeadlineFollowsSeverity(t *testing.T) {
 	assert.Equal(t, 1, n)
 	assert.Len(t, eventsOf[*ir.DeadlineMissed](h, inc.ID), 2)
 }
+
+// TestResponseDeadlineStartsOnEscalation checks that an incident opened
+// at a severity without deadlines gets them, counted from its detection,
+// when it is escalated to one that has them; and that a deadline whose
+// milestone was already reached does not start.
+func TestResponseDeadlineStartsOnEscalation(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withClocks(ir.ResponseDeadlines{
+		ir.SeverityCritical: {Acknowledge: 15 * time.Minute, Contain: 2 * time.Hour},
+	}))
+	inc := h.open(ir.NewIncident{Title: "Odd logins", Severity: ir.SeverityLow})
+	assert.Empty(t, inc.Clocks, "low has no deadlines")
+	h.clock.Advance(20 * time.Minute)
+	inc, err := h.r.SetSeverity(h.ctx, testAlice, inc.ID, ir.SeverityCritical, "domain admin account")
+	require.NoError(t, err)
+	ack, ok := inc.Clock(ir.ClockAcknowledge)
+	require.True(t, ok, "escalation starts the acknowledgement clock")
+	assert.Equal(t, irtest.Epoch, ack.StartedAt)
+	assert.Equal(t, irtest.Epoch.Add(15*time.Minute), ack.Deadline)
+	contain, ok := inc.Clock(ir.ClockContain)
+	require.True(t, ok)
+	assert.Equal(t, irtest.Epoch.Add(2*time.Hour), contain.Deadline)
+	assert.Len(t, eventsOf[*ir.ClockStarted](h, inc.ID), 2)
+	n, err := h.r.RunClocksOnce(h.ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "the acknowledgement deadline has passed")
+
+	// Acknowledged before the escalation: that clock does not start.
+	other := h.open(ir.NewIncident{Title: "Odd logins again", Severity: ir.SeverityLow})
+	other, err = h.r.Assign(h.ctx, testAlice, other.ID, ir.RoleCommander, testAlice)
+	require.NoError(t, err)
+	other, err = h.r.SetSeverity(h.ctx, testAlice, other.ID, ir.SeverityCritical, "domain admin account")
+	require.NoError(t, err)
+	_, ok = other.Clock(ir.ClockAcknowledge)
+	assert.False(t, ok, "already acknowledged")
+	_, ok = other.Clock(ir.ClockContain)
+	assert.True(t, ok)
+}

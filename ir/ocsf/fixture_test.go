@@ -10,7 +10,5 @@ import (
 // at returns a fixed moment, minutes after 2026-03-02 09:00 UTC.
 func at(minutes int) time.Time { return exportcase.At(minutes) }
 
-var ana, bob = exportcase.Ana, exportcase.Bob
-
 // sample returns the export packages' shared incident ([exportcase.Sample]).
 func sample() *ir.Incident { return exportcase.Sample() }
