@@ -64,7 +64,9 @@ func (r *Responder) dueClocks(ctx context.Context, now time.Time) ([]ID, error) 
 		return ids, nil
 	}
 	var out []ID
-	q := Query{Status: StatusOpen, Limit: MaxPageSize}
+	// Closed incidents too: a regulator's clock runs on after the
+	// incident closes.
+	q := Query{Status: StatusAny, Limit: MaxPageSize}
 	for {
 		page, err := r.store.List(ctx, q)
 		if err != nil {

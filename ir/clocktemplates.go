@@ -203,9 +203,21 @@ func SECForm8KItem105(warn time.Duration) []ClockDef {
 	}}
 }
 
-// addMonths returns a Due function adding n calendar months.
+// addMonths returns a Due function adding n calendar months: the same day
+// of the month n months on, or the last day of that month when it is
+// shorter (one month after 31 January is 28 or 29 February, never in
+// March).
 func addMonths(n int) func(*Incident, time.Time) (time.Time, bool) {
-	return func(_ *Incident, start time.Time) (time.Time, bool) { return start.AddDate(0, n, 0), true }
+	return func(_ *Incident, start time.Time) (time.Time, bool) { return addCalendarMonths(start, n), true }
+}
+
+// addCalendarMonths adds n calendar months to t, keeping to the last day
+// of the target month.
+func addCalendarMonths(t time.Time, n int) time.Time {
+	y, m, d := t.Date()
+	first := time.Date(y, m+time.Month(n), 1, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location())
+	last := first.AddDate(0, 1, -1).Day()
+	return first.AddDate(0, 0, min(d, last)-1)
 }
 
 // AddUSBusinessDays returns 5:30 p.m. US Eastern time on the n-th US

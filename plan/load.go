@@ -404,12 +404,12 @@ func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if n, unit := strings.TrimRight(s, "dw"), strings.TrimLeft(s, "0123456789"); len(s) > 1 && (unit == "d" || unit == "w") && n != "" {
 		v, err := strconv.Atoi(n)
-		if err == nil && v <= 100*366 {
-			d := time.Duration(v) * 24 * time.Hour
-			if unit == "w" {
-				d *= 7
-			}
-			return d, nil
+		days := v
+		if unit == "w" {
+			days = v * 7
+		}
+		if err == nil && v >= 0 && v <= 100*366 && days <= 100*366 {
+			return time.Duration(days) * 24 * time.Hour, nil
 		}
 	}
 	d, err := time.ParseDuration(s)

@@ -277,13 +277,13 @@ func TestParseDuration(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]time.Duration{
 		"90m": 90 * time.Minute, "4h30m": 4*time.Hour + 30*time.Minute, "30d": 30 * 24 * time.Hour,
-		"2w": 14 * 24 * time.Hour, "0m": 0, " 1d ": 24 * time.Hour,
+		"2w": 14 * 24 * time.Hour, "0m": 0, " 1d ": 24 * time.Hour, "5228w": 5228 * 7 * 24 * time.Hour,
 	} {
 		got, err := plan.ParseDuration(in)
 		require.NoError(t, err, in)
 		assert.Equal(t, want, got, in)
 	}
-	for _, in := range []string{"", "d", "soon", "1y", "99999999999d", "-d"} {
+	for _, in := range []string{"", "d", "soon", "1y", "99999999999d", "-d", "5229w", "20000w", "36600w", "1317624576693539401w"} {
 		_, err := plan.ParseDuration(in)
 		assert.Error(t, err, in)
 	}
