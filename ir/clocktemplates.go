@@ -119,10 +119,10 @@ func GDPRArticle33(warn time.Duration) []ClockDef {
 // notification" (point d). The first two start on
 // [MarkerNIS2Significant] and stop on [MarkerNIS2EarlyWarning] and
 // [MarkerNIS2Notification]; the third starts on MarkerNIS2Notification
-// and stops on [MarkerNIS2FinalReport]. One month is a calendar month
-// (time.Time.AddDate), which for a start on the 31st runs into the month
-// after next as Go normalises dates. warn is how long before each
-// deadline it counts as near.
+// and stops on [MarkerNIS2FinalReport]. One month is a calendar month,
+// ending on the last day of the target month when it has no such day (a
+// start on 31 January is due on the last day of February). warn is how
+// long before each deadline it counts as near.
 func NIS2Article23(warn time.Duration) []ClockDef {
 	return []ClockDef{
 		{Name: ClockNIS2EarlyWarning, Title: "NIS2 art. 23: early warning",
