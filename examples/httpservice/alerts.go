@@ -160,6 +160,9 @@ func (s *Service) intake(w http.ResponseWriter, r *http.Request, p principal, al
 		default:
 			bad = append(bad, FieldError{Field: field + ".status", Value: a.Status, Reason: "is not firing or resolved"})
 		}
+		// Labels are kept trimmed, so the key is too: "x" and "x " are
+		// one alert's key.
+		a.Key = strings.TrimSpace(a.Key)
 		switch {
 		case a.Key == "":
 			bad = append(bad, FieldError{Field: field + ".key", Reason: "is required"})
@@ -240,9 +243,11 @@ func (s *Service) takeAlert(ctx context.Context, actor ir.Actor, a Alert) (Alert
 		if a.Status == "resolved" {
 			return AlertResult{Key: a.Key, Outcome: "ignored"}, nil
 		}
+		// An alert without its start is known by its key and count
+		// alone, so that every instance derives the same ID for it.
 		started := a.StartedAt
 		if started.IsZero() {
-			started = time.Now()
+			started = time.Unix(0, 0)
 		}
 		labels := []string{label}
 		if a.Source != "" && len(a.Source) <= ir.MaxShortText-len("source:") {

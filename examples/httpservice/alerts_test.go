@@ -22,7 +22,15 @@ import (
 // other alert is a note on it.
 func TestAlertStorm(t *testing.T) {
 	store := ir.NewMemoryStore()
-	alertStorm(t, []*server{newMemoryServer(t, store), newMemoryServer(t, store)}, 1000)
+	alertStorm(t, []*server{newMemoryServer(t, store), newMemoryServer(t, store)}, 1000, false)
+}
+
+// TestAlertStormWithoutStarts is a storm of alerts that give no start and
+// write their keys with stray spaces, on two instances sharing one store:
+// still one incident a key.
+func TestAlertStormWithoutStarts(t *testing.T) {
+	store := ir.NewMemoryStore()
+	alertStorm(t, []*server{newMemoryServer(t, store), newMemoryServer(t, store)}, 300, true)
 }
 
 // TestAlertStormSQLite is the storm on two service instances sharing one
@@ -30,10 +38,10 @@ func TestAlertStorm(t *testing.T) {
 // would have.
 func TestAlertStormSQLite(t *testing.T) {
 	dir := t.TempDir()
-	alertStorm(t, []*server{newSQLiteServerAt(t, dir, nil), newSQLiteServerAt(t, dir, nil)}, 1000)
+	alertStorm(t, []*server{newSQLiteServerAt(t, dir, nil), newSQLiteServerAt(t, dir, nil)}, 1000, false)
 }
 
-func alertStorm(t *testing.T, servers []*server, alerts int) {
+func alertStorm(t *testing.T, servers []*server, alerts int, untidy bool) {
 	const keys, senders = 10, 32
 	started := time.Now().Add(-time.Minute).UTC().Truncate(time.Millisecond)
 	work := make(chan int)
@@ -44,8 +52,12 @@ func alertStorm(t *testing.T, servers []*server, alerts int) {
 			s := servers[w%len(servers)]
 			for i := range work {
 				key := fmt.Sprintf("storm-%d", i%keys)
+				sent, start := key, started
+				if untidy {
+					sent, start = strings.Repeat(" ", i%3)+key+strings.Repeat(" ", i%2), time.Time{}
+				}
 				r := s.do(request{method: "POST", path: "/v1/alerts", token: tokenAlerts, body: GenericAlerts{Alerts: []Alert{{
-					Key: key, Title: "Disk full on " + key, Severity: ir.SeverityHigh, Source: "storm-test", StartedAt: started,
+					Key: sent, Title: "Disk full on " + key, Severity: ir.SeverityHigh, Source: "storm-test", StartedAt: start,
 					Labels: map[string]string{"host": key},
 				}}}})
 				if r.status != http.StatusOK {

@@ -175,8 +175,15 @@ func (a *Auth) authenticate(r *http.Request) (principal, error) {
 }
 
 // grant gives the actor with ID id a role without a token: for the
-// program's own service actors. Call it before serving.
-func (a *Auth) grant(id string, role Role) { a.roles[id] = role }
+// program's own service actors. Call it before serving. It refuses an
+// actor the tokens file already gives another role.
+func (a *Auth) grant(id string, role Role) error {
+	if r, ok := a.roles[id]; ok && r != role {
+		return fmt.Errorf("actor %q has the role %s in the tokens file; it is reserved for the service's own %s", id, r, role)
+	}
+	a.roles[id] = role
+	return nil
+}
 
 // Role returns the role of the actor with ID id, and whether it has one.
 func (a *Auth) Role(id string) (Role, bool) {

@@ -218,7 +218,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	// The dispatcher records dead deliveries on the timelines as a
 	// service actor of its own, which no token authenticates.
-	auth.grant(dispatcherActor.ID, RoleResponder)
+	if err := auth.grant(dispatcherActor.ID, RoleResponder); err != nil {
+		return fmt.Errorf("%s: %w", tokensPath, err)
+	}
 
 	model := phases.SANS
 	b, err := openBackend(ctx, o, ir.Config{Model: model, Policy: auth.Policy(model), Outbox: true, Logger: logger})

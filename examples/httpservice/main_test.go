@@ -143,3 +143,20 @@ func TestRunPostgres(t *testing.T) {
 	assert.Contains(t, string(body), `"outcome":"opened"`)
 	assert.Contains(t, string(body), `"outcome":"appended"`)
 }
+
+// TestGrantKeepsTheTokensFilesRoles checks that a tokens file cannot give
+// the service's own actor a role of its choosing, nor have it taken over.
+func TestGrantKeepsTheTokensFilesRoles(t *testing.T) {
+	t.Parallel()
+	auth, err := NewAuth([]TokenEntry{{Token: "ik_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", Actor: dispatcherActor, Role: RoleViewer}})
+	require.NoError(t, err)
+	require.Error(t, auth.grant(dispatcherActor.ID, RoleResponder))
+	role, _ := auth.Role(dispatcherActor.ID)
+	assert.Equal(t, RoleViewer, role)
+
+	auth, err = NewAuth(nil)
+	require.NoError(t, err)
+	require.NoError(t, auth.grant(dispatcherActor.ID, RoleResponder))
+	role, _ = auth.Role(dispatcherActor.ID)
+	assert.Equal(t, RoleResponder, role)
+}
