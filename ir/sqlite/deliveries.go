@@ -322,20 +322,37 @@ const (
 	numDeliveryStatements
 )
 
+// claimSQL claims the due pending deliveries for owner ?1 until ?2 at ?3,
+// up to the LIMIT that follows it. Only the head of each stream, its
+// earliest pending delivery, can be due: the later ones wait for it.
+// heads hops from stream to stream along deliveries_pending, to the next
+// channel of the same incident or else to the next incident, with one or
+// two index seeks per stream that has a pending delivery, so that the deliveries
+// queued behind a head that waits (a channel backing off) cost nothing.
+// A head is due when its time has come, no claim holds it, and no
+// earlier message of its incident is still in the outbox.
+const claimSQL = `WITH RECURSIVE heads(id) AS (
+		SELECT (SELECT id FROM deliveries WHERE status = 'pending' ORDER BY incident_id, channel, outbox_id LIMIT 1)
+		UNION ALL
+		SELECT coalesce(
+			(SELECT e.id FROM deliveries e WHERE e.status = 'pending' AND e.incident_id = h.incident_id
+				AND e.channel > h.channel ORDER BY e.channel, e.outbox_id LIMIT 1),
+			(SELECT e.id FROM deliveries e WHERE e.status = 'pending' AND e.incident_id > h.incident_id
+				ORDER BY e.incident_id, e.channel, e.outbox_id LIMIT 1))
+		FROM heads CROSS JOIN deliveries h ON h.id = heads.id)
+	UPDATE deliveries SET claimed_by = ?1, claimed_until = ?2, attempts = attempts + 1
+	WHERE id IN (
+		SELECT d.id FROM heads CROSS JOIN deliveries d ON d.id = heads.id
+		WHERE d.next_at <= ?3 AND (d.claimed_until IS NULL OR d.claimed_until <= ?3)
+		AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.incident_id = d.incident_id AND o.id < d.outbox_id)
+		ORDER BY d.outbox_id, d.id LIMIT `
+
 // deliverySQL are the statements of the dispatcher's passes, by index.
 var deliverySQL = [numDeliveryStatements]string{
 	// Due pending deliveries: not held up by an earlier pending delivery
 	// of their incident to their channel, nor by an earlier message of
 	// their incident still in the outbox.
-	dsClaim: `UPDATE deliveries SET claimed_by = ?1, claimed_until = ?2, attempts = attempts + 1
-		WHERE id IN (
-			SELECT d.id FROM deliveries d
-			WHERE d.status = 'pending' AND d.next_at <= ?3 AND (d.claimed_until IS NULL OR d.claimed_until <= ?3)
-			AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.status = 'pending' AND e.incident_id = d.incident_id
-				AND e.channel = d.channel AND e.outbox_id < d.outbox_id)
-			AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.incident_id = d.incident_id AND o.id < d.outbox_id)
-			ORDER BY d.outbox_id, d.id LIMIT ?4 + 0)
-		RETURNING ` + deliveryColumns,
+	dsClaim: claimSQL + "?4 + 0)\n\t\tRETURNING " + deliveryColumns,
 	// Due outbox entries, removed as they are read: the transaction that
 	// takes them records their deliveries.
 	dsTake: `DELETE FROM outbox WHERE id IN (
@@ -377,15 +394,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, owner string, limit int, le
 	var out []notify.Delivery
 	err := s.write(ctx, "claim deliveries", func(tx *sql.Tx) error {
 		now := s.clock.Now()
-		rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET claimed_by = ?1, claimed_until = ?2, attempts = attempts + 1
-			WHERE id IN (
-				SELECT d.id FROM deliveries d
-				WHERE d.status = 'pending' AND d.next_at <= ?3 AND (d.claimed_until IS NULL OR d.claimed_until <= ?3)
-				AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.status = 'pending' AND e.incident_id = d.incident_id
-					AND e.channel = d.channel AND e.outbox_id < d.outbox_id)
-				AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.incident_id = d.incident_id AND o.id < d.outbox_id)
-				ORDER BY d.outbox_id, d.id LIMIT ?4)
-			RETURNING `+deliveryColumns, owner, unixNano(now.Add(lease)), unixNano(now), limit)
+		rows, err := tx.QueryContext(ctx, claimSQL+"?4)\n\t\t\tRETURNING "+deliveryColumns, owner, unixNano(now.Add(lease)), unixNano(now), limit)
 		if err != nil {
 			return wrap(ctx, "claim deliveries", err)
 		}

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -61,16 +62,22 @@ func TestListPlans(t *testing.T) {
 
 // TestDeliveryPlans checks the plans of the statements of the
 // dispatcher's passes: each reads the index made for it, none scans a
-// table it does not walk in primary key order, and none sorts.
+// table it does not walk in primary key order, and none but the claim
+// sorts: the claim sorts the due heads of the streams, at most one per
+// incident and channel, and never walks the deliveries queued behind them.
 func TestDeliveryPlans(t *testing.T) {
 	t.Parallel()
 	st := newStore(t, nil)
 	plans, err := sqlite.DeliveryPlans(context.Background(), st)
 	require.NoError(t, err)
 	want := map[string][]string{
-		// The due deliveries in outbox order, each checked against the
-		// pending deliveries and outbox messages of its incident.
-		"claim": {"SCAN d USING INDEX deliveries_due", "USING COVERING INDEX deliveries_pending (incident_id=? AND channel=? AND outbox_id<?)",
+		// The head of each stream, found by hopping along the pending
+		// index to the next channel or the next incident, each checked
+		// against the outbox messages of its incident.
+		"claim": {"SCAN deliveries USING COVERING INDEX deliveries_pending\n",
+			"USING COVERING INDEX deliveries_pending (incident_id=? AND channel>?)",
+			"USING COVERING INDEX deliveries_pending (incident_id>?)",
+			"SEARCH d USING INTEGER PRIMARY KEY (rowid=?)",
 			"USING COVERING INDEX outbox_incident (incident_id=? AND id<?)"},
 		// The oldest outbox rows, in primary key order.
 		"take": {"SCAN outbox"},
@@ -84,7 +91,13 @@ func TestDeliveryPlans(t *testing.T) {
 		for _, step := range steps {
 			assert.Contains(t, plan, step, name)
 		}
-		assert.NotContains(t, plan, "TEMP B-TREE", "%s sorts", name)
+		if name == "claim" {
+			// Only the due heads are sorted into outbox order.
+			assert.NotContains(t, plan, "SCAN d ", "claim scans the deliveries")
+			assert.Equal(t, 1, strings.Count(plan, "TEMP B-TREE"), "claim sorts more than the due heads")
+		} else {
+			assert.NotContains(t, plan, "TEMP B-TREE", "%s sorts", name)
+		}
 		assert.NotContains(t, plan, "SCAN deliveries\n", "%s scans the deliveries", name)
 	}
 }
