@@ -333,15 +333,28 @@ func (s *Store) claimDeliveries(ctx context.Context, q interface {
 		t := s.clock.Now()
 		now, until = t, microsUp(t.Add(lease))
 	}
-	rows, err := q.Query(ctx, s.q.t(`WITH due AS (
-			SELECT d.id FROM §.deliveries d
+	// Only the head of each stream, its earliest pending delivery, can be
+	// due: the later ones wait for it. heads hops from stream to stream
+	// along deliveries_pending, one index seek per stream that has a
+	// pending delivery, so that the deliveries queued behind a head that
+	// waits (a channel backing off) cost nothing. A head is due when its
+	// time has come, no claim holds it, and no earlier message of its
+	// incident is still in the outbox.
+	rows, err := q.Query(ctx, s.q.t(`WITH RECURSIVE heads AS (
+			(SELECT id, incident_id, channel FROM §.deliveries WHERE status = 'pending'
+				ORDER BY incident_id, channel, outbox_id LIMIT 1)
+			UNION ALL
+			SELECT n.id, n.incident_id, n.channel FROM heads h, LATERAL (
+				SELECT e.id, e.incident_id, e.channel FROM §.deliveries e
+				WHERE e.status = 'pending' AND (e.incident_id, e.channel) > (h.incident_id, h.channel)
+				ORDER BY e.incident_id, e.channel, e.outbox_id LIMIT 1) n),
+		due AS (
+			SELECT d.id FROM heads JOIN §.deliveries d ON d.id = heads.id
 			WHERE d.status = 'pending' AND d.next_at <= coalesce($1::timestamptz, statement_timestamp())
 				AND (d.claimed_until IS NULL OR d.claimed_until <= coalesce($1::timestamptz, statement_timestamp()))
-				AND NOT EXISTS (SELECT 1 FROM §.deliveries e WHERE e.status = 'pending' AND e.incident_id = d.incident_id
-					AND e.channel = d.channel AND e.outbox_id < d.outbox_id)
 				AND NOT EXISTS (SELECT 1 FROM §.outbox o WHERE o.incident_id = d.incident_id AND o.id < d.outbox_id)
 			ORDER BY d.outbox_id, d.id LIMIT $2
-			FOR UPDATE SKIP LOCKED)
+			FOR UPDATE OF d SKIP LOCKED)
 		UPDATE §.deliveries d SET claimed_by = $3,
 			claimed_until = coalesce($4::timestamptz, statement_timestamp() + $5::bigint * interval '1 microsecond'),
 			attempts = d.attempts + 1
