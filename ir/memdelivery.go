@@ -17,6 +17,47 @@ type memoryDeliveries struct {
 	// list holds every delivery, by outbox ID and then by ID.
 	list []*memoryDelivery
 	byID map[int64]*memoryDelivery
+	// pending holds the pending deliveries of each stream (an incident's
+	// deliveries to one channel) that has any, by outbox ID and then by
+	// ID: the first of each is the stream's head, the only one that can
+	// be due.
+	pending map[deliveryStream][]*memoryDelivery
+}
+
+// deliveryStream is an incident's deliveries to one channel.
+type deliveryStream struct{ incident, channel string }
+
+// deliveryOrder orders deliveries by outbox ID and then by ID.
+func deliveryOrder(a, b *memoryDelivery) int {
+	return cmp.Or(cmp.Compare(a.OutboxID, b.OutboxID), cmp.Compare(a.ID, b.ID))
+}
+
+// queue adds pending delivery md to its stream.
+func (d *memoryDeliveries) queue(md *memoryDelivery) {
+	if d.pending == nil {
+		d.pending = make(map[deliveryStream][]*memoryDelivery)
+	}
+	k := deliveryStream{md.Incident, md.Channel}
+	q := d.pending[k]
+	i, found := slices.BinarySearchFunc(q, md, deliveryOrder)
+	if !found {
+		d.pending[k] = slices.Insert(q, i, md)
+	}
+}
+
+// unqueue removes md, no longer pending, from its stream.
+func (d *memoryDeliveries) unqueue(md *memoryDelivery) {
+	k := deliveryStream{md.Incident, md.Channel}
+	q := d.pending[k]
+	i, found := slices.BinarySearchFunc(q, md, deliveryOrder)
+	if !found {
+		return
+	}
+	if q = slices.Delete(q, i, i+1); len(q) == 0 {
+		delete(d.pending, k)
+	} else {
+		d.pending[k] = q
+	}
 }
 
 type memoryDelivery struct {
@@ -118,11 +159,12 @@ func (s *MemoryStore) fanOutLocked(id int64, targets []notify.DeliveryTarget, au
 			Channel: t.Channel, Route: t.Route, Audience: audience, Payload: slices.Clone(e.Payload),
 			Status: status, CreatedAt: e.CreatedAt, NextAt: now, UpdatedAt: now,
 		}}
-		i, _ := slices.BinarySearchFunc(d.list, md, func(a, b *memoryDelivery) int {
-			return cmp.Or(cmp.Compare(a.OutboxID, b.OutboxID), cmp.Compare(a.ID, b.ID))
-		})
+		i, _ := slices.BinarySearchFunc(d.list, md, deliveryOrder)
 		d.list = slices.Insert(d.list, i, md)
 		d.byID[md.ID] = md
+		if status == notify.StatusPending {
+			d.queue(md)
+		}
 	}
 	o := &s.outbox
 	delete(o.byID, id)
@@ -160,21 +202,10 @@ func (s *MemoryStore) dueLocked(limit int, now time.Time) []*memoryDelivery {
 			firstOutbox[e.Incident] = e.ID
 		}
 	}
-	type stream struct{ incident, channel string }
-	busy := make(map[stream]bool)
+	// Only the head of each stream can be due: the rest wait for it.
 	var out []*memoryDelivery
-	for _, d := range s.deliveries.list {
-		if len(out) == limit {
-			break
-		}
-		if d.Status != notify.StatusPending {
-			continue
-		}
-		k := stream{d.Incident, d.Channel}
-		if busy[k] {
-			continue
-		}
-		busy[k] = true
+	for _, q := range s.deliveries.pending {
+		d := q[0]
 		if first, ok := firstOutbox[d.Incident]; ok && first < d.OutboxID {
 			continue
 		}
@@ -182,6 +213,10 @@ func (s *MemoryStore) dueLocked(limit int, now time.Time) []*memoryDelivery {
 			continue
 		}
 		out = append(out, d)
+	}
+	slices.SortFunc(out, deliveryOrder)
+	if len(out) > limit {
+		out = out[:limit]
 	}
 	return out
 }
@@ -279,6 +314,9 @@ func (s *MemoryStore) settleLocked(owner string, id int64, now time.Time, f func
 		return &opError{op: fmt.Sprintf("memory store: delivery %d is not pending and claimed by %q", id, owner), err: notify.ErrConflict}
 	}
 	f(d, now)
+	if d.Status != notify.StatusPending {
+		s.deliveries.unqueue(d)
+	}
 	return nil
 }
 
@@ -360,5 +398,6 @@ func (s *MemoryStore) Replay(ctx context.Context, id int64) error {
 	}
 	now := s.clock.Now()
 	d.Status, d.Attempts, d.NextAt, d.UpdatedAt, d.claim = notify.StatusPending, 0, now, now, memoryClaim{}
+	s.deliveries.queue(d)
 	return nil
 }
