@@ -45,6 +45,7 @@ func TestDeliveries(t *testing.T, newStore func(t *testing.T, clock *Clock) Deli
 		{"Independent", s.testIndependent},
 		{"OrderPerChannel", s.testOrderPerChannel},
 		{"WaitsForEarlierMessages", s.testWaitsForEarlier},
+		{"BlockedStreams", s.testBlockedStreams},
 		{"Lease", s.testLease},
 		{"Release", s.testRelease},
 		{"DeadAndReplay", s.testDeadAndReplay},
@@ -252,6 +253,70 @@ func (s deliverySuite) testOrderPerChannel(t *testing.T) {
 		require.NoError(t, st.Delivered(ctx, "d", got[0].ID, notify.Receipt{}))
 	}
 	assert.Empty(t, claimDeliveries(t, st, "d", 10))
+}
+
+// testBlockedStreams checks that while a channel is down, the deliveries
+// queued behind each incident's first one to it wait, the other channel's
+// go on, and each stream resumes in order when its first delivery is
+// delivered, made dead or replayed.
+func (s deliverySuite) testBlockedStreams(t *testing.T) {
+	st, clock := s.store(t)
+	ctx := context.Background()
+	targets := []notify.DeliveryTarget{{Channel: "down"}, {Channel: "up"}}
+	var keys [][]string
+	for _, inc := range []string{"INC-000030", "INC-000031", "INC-000032"} {
+		keys = append(keys, fanOut(t, st, inc, 3, targets...))
+	}
+	// want lists delivery i of each incident to each of channels.
+	want := func(i int, channels ...string) []string {
+		var out []string
+		for _, k := range keys {
+			for _, c := range channels {
+				out = append(out, k[i]+"→"+c)
+			}
+		}
+		return out
+	}
+	settle := func(ds []notify.Delivery, f func(d notify.Delivery) error) {
+		t.Helper()
+		for _, d := range ds {
+			require.NoError(t, f(d))
+		}
+	}
+	delivered := func(d notify.Delivery) error { return st.Delivered(ctx, "d", d.ID, notify.Receipt{}) }
+	got := claimDeliveries(t, st, "d", 100)
+	require.Equal(t, want(0, "down", "up"), deliveryKeys(got), "the first delivery of each stream")
+	for _, d := range got {
+		if d.Channel == "down" {
+			require.NoError(t, st.Failed(ctx, "d", d.ID, clock.Now().Add(time.Minute), "down"))
+		} else {
+			require.NoError(t, delivered(d))
+		}
+	}
+	for i := 1; i < 3; i++ {
+		got = claimDeliveries(t, st, "d", 100)
+		require.Equal(t, want(i, "up"), deliveryKeys(got), "the channel that is up goes on; the one down waits")
+		settle(got, delivered)
+	}
+	assert.Empty(t, claimDeliveries(t, st, "d", 100), "a delivery overtook one waiting for a retry")
+	clock.Advance(time.Minute)
+	got = claimDeliveries(t, st, "d", 100)
+	require.Equal(t, want(0, "down"), deliveryKeys(got), "the retries come due")
+	require.NoError(t, st.Dead(ctx, "d", got[0].ID, "gave up"))
+	dead := got[0]
+	settle(got[1:], delivered)
+	got = claimDeliveries(t, st, "d", 100)
+	require.Equal(t, want(1, "down"), deliveryKeys(got), "a dead or delivered first delivery lets the next go")
+	settle(got, delivered)
+	require.NoError(t, st.Replay(ctx, dead.ID))
+	got = claimDeliveries(t, st, "d", 100)
+	require.Equal(t, []string{keys[0][0] + "→down", keys[1][2] + "→down", keys[2][2] + "→down"}, deliveryKeys(got),
+		"a replayed delivery goes before the later ones of its stream")
+	settle(got, delivered)
+	got = claimDeliveries(t, st, "d", 100)
+	require.Equal(t, []string{keys[0][2] + "→down"}, deliveryKeys(got))
+	settle(got, delivered)
+	assert.Empty(t, claimDeliveries(t, st, "d", 100))
 }
 
 func (s deliverySuite) testWaitsForEarlier(t *testing.T) {
