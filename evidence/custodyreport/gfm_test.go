@@ -3,23 +3,15 @@ package custodyreport_test
 import (
 	"bytes"
 	"errors"
-	"html"
 	"regexp"
 	"strings"
 	"testing"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
-	"github.com/yuin/goldmark"
-	"github.com/yuin/goldmark/ast"
-	"github.com/yuin/goldmark/extension"
-	extast "github.com/yuin/goldmark/extension/ast"
-	goldhtml "github.com/yuin/goldmark/renderer/html"
-	"github.com/yuin/goldmark/text"
 
 	"github.com/incidentkit/incidentkit/evidence"
 	"github.com/incidentkit/incidentkit/evidence/custodyreport"
+	"github.com/incidentkit/incidentkit/internal/mdtext/mdtexttest"
 )
 
 // hostileTexts is what an attacker might put in any text a custody log
@@ -57,11 +49,6 @@ var hostileTexts = []string{
 
 // gfm is a GitHub-flavoured Markdown renderer that lets raw HTML through,
 // so that any raw HTML a report holds shows.
-var gfm = goldmark.New(
-	goldmark.WithExtensions(extension.GFM, extension.Footnote, extension.DefinitionList),
-	goldmark.WithRendererOptions(goldhtml.WithUnsafe()),
-)
-
 // TestCustodyReportRendersNothingLive renders the report of a log whose
 // every text is hostile with a GFM renderer: no link, image, footnote,
 // task box or raw HTML comes of it, and no control or formatting
@@ -175,88 +162,19 @@ func renderHostile(t testing.TB, hostile string) string {
 	return out.String()
 }
 
-// checkRendersNothingLive renders report with a GFM renderer and fails if
-// anything live comes of it.
+// checkRendersNothingLive fails if anything live comes of rendering report with
+// a GFM renderer (see mdtexttest.CheckRendersNothingLive).
 func checkRendersNothingLive(t testing.TB, report string) {
 	t.Helper()
-	src := []byte(report)
-	doc := gfm.Parser().Parse(text.NewReader(src))
-	err := ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
-		if !entering {
-			return ast.WalkContinue, nil
-		}
-		switch n := n.(type) {
-		case *ast.Link, *ast.AutoLink, *ast.Image, *ast.HTMLBlock,
-			*extast.FootnoteLink, *extast.FootnoteBacklink, *extast.Footnote, *extast.TaskCheckBox,
-			*extast.DefinitionList:
-			t.Errorf("the report renders a %s", n.Kind())
-		case *ast.RawHTML:
-			for i := range n.Segments.Len() {
-				if seg := n.Segments.At(i); string(seg.Value(src)) != "<br>" {
-					t.Errorf("the report renders raw HTML %q", seg.Value(src))
-				}
-			}
-		}
-		return ast.WalkContinue, nil
-	})
-	require.NoError(t, err)
-
-	doc2 := renderHTML(t, report)
-	for _, bad := range []string{"<a ", "<a>", "<img", "<script", "<iframe"} {
-		if strings.Contains(doc2, bad) {
-			t.Errorf("the HTML holds %q", bad)
-		}
-	}
-	for _, tag := range htmlTag.FindAllString(doc2, -1) {
-		if !reportTag.MatchString(tag) {
-			t.Errorf("the HTML holds a tag the report itself does not make: %s", tag)
-		}
-	}
-	for i, r := range doc2 {
-		if r == utf8.RuneError && !strings.HasPrefix(doc2[i:], "\uFFFD") {
-			t.Errorf("the HTML holds a byte that is not UTF-8 at %d", i)
-		}
-		if r != '\n' && unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp) {
-			t.Errorf("the HTML holds %U at %d", r, i)
-		}
-	}
-	// What some renderers search for autolinks, after undoing escapes:
-	// none is left outside code, whatever the renderer.
-	plain := plainText(doc2)
-	for _, pattern := range autolinkPatterns {
-		if loc := pattern.FindStringIndex(plain); loc != nil {
-			t.Errorf("the text outside code holds %q, an autolink for some renderer: …%s…",
-				plain[loc[0]:loc[1]], plain[max(0, loc[0]-20):min(len(plain), loc[1]+20)])
-		}
-	}
-}
-
-// autolinkPatterns are the starts of GFM's extended autolinks (a URL
-// scheme, www., an e-mail address) and of GitHub's mentions.
-var autolinkPatterns = []*regexp.Regexp{
-	regexp.MustCompile(`[A-Za-z]://`),
-	regexp.MustCompile(`(?i)www\.[A-Za-z0-9_-]`),
-	regexp.MustCompile(`[A-Za-z0-9._+-]@|@[A-Za-z0-9]`),
-}
-
-func renderHTML(t testing.TB, report string) string {
-	t.Helper()
-	var out bytes.Buffer
-	require.NoError(t, gfm.Convert([]byte(report), &out))
-	return out.String()
+	mdtexttest.CheckRendersNothingLive(t, report, reportTag)
 }
 
 var (
-	codeElement = regexp.MustCompile(`(?s)<pre>.*?</pre>|<code>.*?</code>`)
-	htmlTag     = regexp.MustCompile(`<[^>]*>`)
 	// reportTag matches the tags the report's own markup makes.
 	reportTag = regexp.MustCompile(`^(</?(h[1-3]|p|ul|ol|li|strong|table|thead|tbody|tr|th|td|pre|code)>|<br>|` +
 		`<ol start="[0-9]+">|<code class="language-(text|sh)">)$`)
 )
 
-// plainText is the text of HTML a renderer made, code left out, as a
-// reader sees it.
-func plainText(doc string) string {
-	doc = codeElement.ReplaceAllString(doc, " ")
-	return html.UnescapeString(htmlTag.ReplaceAllString(doc, " "))
-}
+func renderHTML(t testing.TB, report string) string { return mdtexttest.RenderHTML(t, report) }
+
+func plainText(doc string) string { return mdtexttest.PlainText(doc) }

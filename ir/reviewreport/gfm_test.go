@@ -3,23 +3,15 @@ package reviewreport_test
 import (
 	"bytes"
 	"encoding/json"
-	"html"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
-	"github.com/yuin/goldmark"
-	"github.com/yuin/goldmark/ast"
-	"github.com/yuin/goldmark/extension"
-	extast "github.com/yuin/goldmark/extension/ast"
-	goldhtml "github.com/yuin/goldmark/renderer/html"
-	"github.com/yuin/goldmark/text"
 
 	"github.com/incidentkit/incidentkit/evidence"
+	"github.com/incidentkit/incidentkit/internal/mdtext/mdtexttest"
 	"github.com/incidentkit/incidentkit/ir"
 	"github.com/incidentkit/incidentkit/ir/reviewreport"
 	"github.com/incidentkit/incidentkit/notify"
@@ -51,11 +43,6 @@ var hostileTexts = []string{
 
 // gfm is a GitHub-flavoured Markdown renderer that lets raw HTML through,
 // so that any raw HTML a document holds shows.
-var gfm = goldmark.New(
-	goldmark.WithExtensions(extension.GFM, extension.Footnote, extension.DefinitionList),
-	goldmark.WithRendererOptions(goldhtml.WithUnsafe()),
-)
-
 // hostileDocument is a document whose every text is h, built by hand so
 // that no limit of the Responder stops any of it.
 func hostileDocument(t testing.TB, h string) reviewreport.Document {
@@ -165,85 +152,18 @@ func FuzzMarkdownRendersNothingLive(f *testing.F) {
 	})
 }
 
-// checkRendersNothingLive renders doc with a GFM renderer and fails if
-// anything live comes of it.
+// checkRendersNothingLive fails if anything live comes of rendering doc with
+// a GFM renderer (see mdtexttest.CheckRendersNothingLive).
 func checkRendersNothingLive(t testing.TB, doc string) {
 	t.Helper()
-	src := []byte(doc)
-	root := gfm.Parser().Parse(text.NewReader(src))
-	err := ast.Walk(root, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
-		if !entering {
-			return ast.WalkContinue, nil
-		}
-		switch n := n.(type) {
-		case *ast.Link, *ast.AutoLink, *ast.Image, *ast.HTMLBlock,
-			*extast.FootnoteLink, *extast.FootnoteBacklink, *extast.Footnote, *extast.TaskCheckBox,
-			*extast.DefinitionList:
-			t.Errorf("the document renders a %s", n.Kind())
-		case *ast.RawHTML:
-			for i := range n.Segments.Len() {
-				if seg := n.Segments.At(i); string(seg.Value(src)) != "<br>" {
-					t.Errorf("the document renders raw HTML %q", seg.Value(src))
-				}
-			}
-		}
-		return ast.WalkContinue, nil
-	})
-	require.NoError(t, err)
-
-	out := renderHTML(t, doc)
-	for _, bad := range []string{"<a ", "<a>", "<img", "<script", "<iframe"} {
-		if strings.Contains(out, bad) {
-			t.Errorf("the HTML holds %q", bad)
-		}
-	}
-	for _, tag := range htmlTag.FindAllString(out, -1) {
-		if !documentTag.MatchString(tag) {
-			t.Errorf("the HTML holds a tag the document itself does not make: %s", tag)
-		}
-	}
-	for i, r := range out {
-		if r == utf8.RuneError && !strings.HasPrefix(out[i:], "\uFFFD") {
-			t.Errorf("the HTML holds a byte that is not UTF-8 at %d", i)
-		}
-		if r != '\n' && unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp) {
-			t.Errorf("the HTML holds %U at %d", r, i)
-		}
-	}
-	plain := plainText(out)
-	for _, pattern := range autolinkPatterns {
-		if loc := pattern.FindStringIndex(plain); loc != nil {
-			t.Errorf("the text outside code holds %q, an autolink for some renderer: …%s…",
-				plain[loc[0]:loc[1]], plain[max(0, loc[0]-20):min(len(plain), loc[1]+20)])
-		}
-	}
-}
-
-// autolinkPatterns are the starts of GFM's extended autolinks (a URL
-// scheme, www., an e-mail address) and of GitHub's mentions.
-var autolinkPatterns = []*regexp.Regexp{
-	regexp.MustCompile(`[A-Za-z]://`),
-	regexp.MustCompile(`(?i)www\.[A-Za-z0-9_-]`),
-	regexp.MustCompile(`[A-Za-z0-9._+-]@|@[A-Za-z0-9]`),
-}
-
-func renderHTML(t testing.TB, doc string) string {
-	t.Helper()
-	var out bytes.Buffer
-	require.NoError(t, gfm.Convert([]byte(doc), &out))
-	return out.String()
+	mdtexttest.CheckRendersNothingLive(t, doc, documentTag)
 }
 
 var (
-	codeElement = regexp.MustCompile(`(?s)<pre>.*?</pre>|<code>.*?</code>`)
-	htmlTag     = regexp.MustCompile(`<[^>]*>`)
 	// documentTag matches the tags the document's own markup makes.
 	documentTag = regexp.MustCompile(`^(</?(h[1-3]|p|ul|ol|li|strong|table|thead|tbody|tr|th|td|code)>|<br>|<ol start="[0-9]+">)$`)
 )
 
-// plainText is the text of HTML a renderer made, code left out, as a
-// reader sees it.
-func plainText(doc string) string {
-	doc = codeElement.ReplaceAllString(doc, " ")
-	return html.UnescapeString(htmlTag.ReplaceAllString(doc, " "))
-}
+func renderHTML(t testing.TB, doc string) string { return mdtexttest.RenderHTML(t, doc) }
+
+func plainText(doc string) string { return mdtexttest.PlainText(doc) }
