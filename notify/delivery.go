@@ -41,7 +41,10 @@ type DeliveryTarget struct {
 // own state: a failing channel never holds up, nor repeats, the
 // deliveries of the same message to other channels.
 type Delivery struct {
-	// ID identifies the delivery in its store.
+	// ID identifies the delivery in its store. It is 0 for a delivery
+	// [Deliveries.FanOutAndClaim] claimed together with its message,
+	// which the store records only when [Deliveries.Settle] records how
+	// its attempt went.
 	ID int64
 	// OutboxID is the ID the message had in the outbox. The deliveries of
 	// one incident to one channel are made in its order.
@@ -121,16 +124,32 @@ type Deliveries interface {
 	// up to limit due pending deliveries; say it claimed k. Then it
 	// takes up to limit-k due outbox messages (not claimed, or whose
 	// claim lapsed, and not held back by [Outbox.Retry]), oldest first,
-	// calls route for each, in order, and records the deliveries route
-	// returns, one per target, while removing the message from the
-	// outbox. Each new pending delivery that is due under the order rule
-	// is claimed for owner at once, as long as fewer than limit
-	// deliveries are claimed in all; the others wait for a later claim.
+	// and calls route for each, in order.
+	//
+	// A message with at least one target, none held back, each of whose
+	// deliveries is due under the order rule, and that fits in limit
+	// with the deliveries claimed before it, is claimed in the outbox
+	// for owner until lease has passed, counting an attempt as
+	// [Outbox.Claim] does, and nothing else is written for it: its
+	// deliveries are returned with ID 0 and Attempts the message's
+	// claims, and [Deliveries.Settle] records them, each with its
+	// outcome, and removes the message, in one transaction. Until then
+	// the message holds up the later deliveries of its incident as any
+	// message in the outbox does.
+	//
+	// Every other message is fanned out: its deliveries are recorded,
+	// one per target, while the message is removed from the outbox, and
+	// each new pending delivery that is due under the order rule is
+	// claimed for owner at once, as long as fewer than limit deliveries
+	// are claimed in all; the others wait for a later claim.
+	//
 	// So a pass claims at most limit deliveries, and a backlog of due
 	// deliveries slows the taking of messages rather than growing. It
-	// returns every delivery it claimed, in outbox order. A crash or an error leaves each message
-	// either in the outbox with no delivery, or fanned out and gone from
-	// the outbox.
+	// returns every delivery it claimed, in outbox order. A crash or an
+	// error leaves each message either in the outbox with no delivery,
+	// or fanned out and gone from the outbox; a message claimed with its
+	// deliveries stays in the outbox, and is taken again once its claim
+	// lapses.
 	//
 	// route runs inside the transaction: it must be quick and must not
 	// call the store. A [Fan] whose targets fail [CheckTargets] makes
@@ -164,6 +183,21 @@ type Deliveries interface {
 	// holds, which is left as it is while the others are recorded. Its
 	// own error means nothing changed; the settlements must pass
 	// [CheckSettlements] or it fails with [ErrInvalid].
+	//
+	// A settlement with ID 0 records a delivery FanOutAndClaim claimed
+	// together with its message, named by OutboxID and Channel, with its
+	// Route and Audience. The settlements of one such message come in
+	// one call and name every delivery the pass returned for it: Settle
+	// records them with the message's key, incident, type, payload,
+	// creation time and claims, and removes the message from the
+	// outbox. A Delivered one is recorded delivered, a Failed one
+	// pending and due at At, a Release one pending and due at At
+	// without its claim counted, a Dead one dead; each is due, and
+	// claimed by nobody. If owner no longer holds the message (another
+	// claimer took it once the claim lapsed, or it is gone), none of
+	// its deliveries is recorded, and each settlement gets the error
+	// [Outbox.Ack] would give. Settle sets the ID of each settlement
+	// with ID 0 it recorded to the new delivery's ID.
 	Settle(ctx context.Context, owner string, settlements []Settlement) ([]error, error)
 	// IncidentDeliveries lists every delivery of the incident's messages,
 	// held back ones included, in outbox order and then by channel: the
@@ -218,8 +252,15 @@ const (
 // Settlement is the outcome of one claimed delivery, for
 // [Deliveries.Settle].
 type Settlement struct {
-	// ID is the delivery's.
+	// ID is the delivery's; 0 for a delivery claimed together with its
+	// message, which OutboxID, Channel, Route and Audience describe.
 	ID int64
+	// OutboxID and Channel name a delivery with ID 0: the message and
+	// the channel it goes to. Route and Audience are recorded with it.
+	OutboxID int64
+	Channel  string
+	Route    string
+	Audience Audience
 	// Kind says how the attempt went.
 	Kind SettleKind
 	// Receipt is the peer's, for SettleDelivered.
@@ -234,24 +275,59 @@ type Settlement struct {
 
 // CheckSettlements checks the settlements of [Deliveries.Settle], with an
 // error matching [ErrInvalid]: at most [MaxClaim] of them, each delivery
-// named once, each of a known kind. Implementations call it first.
+// named once, each of a known kind, and each with ID 0 naming its message
+// and channel. Implementations call it first.
 func CheckSettlements(settlements []Settlement) error {
 	if len(settlements) > MaxClaim {
 		return invalid("settlement batch", "", "must hold at most 1000 settlements")
 	}
+	type fanned struct {
+		outbox  int64
+		channel string
+	}
 	seen := make(map[int64]bool, len(settlements))
+	var seenFanned map[fanned]bool
 	for _, st := range settlements {
-		if seen[st.ID] {
-			return invalid("settlement batch", fmt.Sprint(st.ID), "names the delivery twice")
-		}
-		seen[st.ID] = true
 		switch st.Kind {
 		case SettleDelivered, SettleFailed, SettleRelease, SettleDead:
 		default:
 			return invalid("settlement kind", string(st.Kind), "must be delivered, failed, release or dead")
 		}
+		if st.ID != 0 {
+			if seen[st.ID] {
+				return invalid("settlement batch", fmt.Sprint(st.ID), "names the delivery twice")
+			}
+			seen[st.ID] = true
+			continue
+		}
+		if st.OutboxID <= 0 {
+			return invalid("settlement outbox ID", fmt.Sprint(st.OutboxID), "must name the message of a delivery with ID 0")
+		}
+		if err := checkFanned(st); err != nil {
+			return err
+		}
+		k := fanned{st.OutboxID, st.Channel}
+		if seenFanned == nil {
+			seenFanned = make(map[fanned]bool)
+		}
+		if seenFanned[k] {
+			return invalid("settlement batch", fmt.Sprintf("%d/%s", st.OutboxID, st.Channel), "names the delivery twice")
+		}
+		seenFanned[k] = true
 	}
 	return nil
+}
+
+// checkFanned checks the channel and route of a settlement with ID 0, as
+// [CheckTargets] checks a target's.
+func checkFanned(st Settlement) error {
+	if st.Channel == "" {
+		return invalid("settlement channel", "", "must name the channel of a delivery with ID 0")
+	}
+	if err := checkText("delivery channel", st.Channel, MaxOutboxOwner); err != nil {
+		return err
+	}
+	return checkText("delivery route", st.Route, MaxOutboxOwner)
 }
 
 // DeliveryCount is how many deliveries to one channel have one status.

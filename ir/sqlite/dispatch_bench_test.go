@@ -49,7 +49,7 @@ func BenchmarkDispatch(b *testing.B) {
 }
 
 // fillOutbox leaves n messages, one per incident, in a new store's outbox.
-func fillOutbox(b *testing.B, n int) (*sqlite.Store, string) {
+func fillOutbox(b testing.TB, n int) (*sqlite.Store, string) {
 	b.Helper()
 	path := filepath.Join(b.TempDir(), "outbox.db")
 	st := openStore(b, path, sqlite.Config{})
