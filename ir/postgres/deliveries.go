@@ -86,13 +86,17 @@ func (s *Store) FanOut(ctx context.Context, owner string, id int64, targets []no
 }
 
 // FanOutAndClaim implements notify.Deliveries, in one transaction: the
-// due deliveries are claimed as ClaimDeliveries claims them, as many
-// outbox rows as the limit leaves are locked (skipping those another pass is taking) and deleted by
-// one statement, and the new deliveries are inserted by one statement,
-// those that are due already claimed. Whether a new delivery is due is
-// decided from what holds it up as the transaction sees it: a message of
-// its incident another pass is taking is still in the outbox until that
-// pass commits its deliveries with its deletion.
+// due deliveries are claimed as ClaimDeliveries claims them, then as many
+// outbox rows as the limit leaves are claimed as Claim claims them (skipping
+// those another pass is taking), by one statement. A message whose
+// deliveries are all due and fit in the limit is left claimed in the
+// outbox, and its deliveries are returned with ID 0 for Settle to record;
+// the deliveries of the others are inserted by one statement, those that
+// are due already claimed, and those messages deleted by another. Whether
+// a delivery is due is decided from what holds it up as the transaction
+// sees it: a message of its incident another pass is taking is still in
+// the outbox until that pass commits its deliveries with its deletion, or
+// until its deliveries are settled.
 func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lease time.Duration, route notify.RouteFunc) ([]notify.Delivery, error) {
 	const op = "fan out and claim"
 	if err := notify.CheckClaim(owner, limit, lease); err != nil {
@@ -123,14 +127,24 @@ func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lea
 		}
 		return sortDeliveries(out), nil
 	}
+	micros := int64((lease + time.Microsecond - 1) / time.Microsecond)
+	var now, until any
+	if s.clock != nil {
+		t := s.clock.Now()
+		now, until = t, microsUp(t.Add(lease))
+	}
 	rows, err := tx.Query(ctx, s.q.t(`WITH due AS (
 			SELECT id FROM §.outbox
 			WHERE available_at <= coalesce($1::timestamptz, statement_timestamp())
 				AND (claimed_until IS NULL OR claimed_until <= coalesce($1::timestamptz, statement_timestamp()))
 			ORDER BY id LIMIT $2
 			FOR UPDATE SKIP LOCKED)
-		DELETE FROM §.outbox o USING due WHERE o.id = due.id
-		RETURNING o.id, o.key, o.incident_id, o.type, o.payload, o.created_at, o.attempts + 1, o.last_error`), s.now(), limit-len(out))
+		UPDATE §.outbox o SET claimed_by = $3,
+			claimed_until = coalesce($4::timestamptz, statement_timestamp() + $5::bigint * interval '1 microsecond'),
+			attempts = o.attempts + 1
+		FROM due WHERE o.id = due.id
+		RETURNING o.id, o.key, o.incident_id, o.type, o.payload, o.created_at, o.attempts, o.last_error,
+			coalesce($1::timestamptz, statement_timestamp())`), now, limit-len(out), owner, until, micros)
 	if err != nil {
 		return nil, wrap(ctx, op, err)
 	}
@@ -138,8 +152,9 @@ func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lea
 		entries  []notify.OutboxEntry
 		e        notify.OutboxEntry
 		attempts int32
+		claimAt  time.Time
 	)
-	if _, err := pgx.ForEachRow(rows, []any{&e.ID, &e.Key, &e.Incident, &e.Type, &e.Payload, &e.CreatedAt, &attempts, &e.LastError}, func() error {
+	if _, err := pgx.ForEachRow(rows, []any{&e.ID, &e.Key, &e.Incident, &e.Type, &e.Payload, &e.CreatedAt, &attempts, &e.LastError, &claimAt}, func() error {
 		e.Attempts = int(attempts)
 		if e.Payload == nil {
 			e.Payload = []byte{}
@@ -159,10 +174,12 @@ func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lea
 
 	// What holds up the new deliveries: the earliest pending delivery of
 	// each of their incidents to each channel, and the earliest message
-	// of each of their incidents left in the outbox.
+	// of each of their incidents left in the outbox, other than those
+	// taken here.
 	incidents := make([]string, 0, len(entries))
+	taken := make([]int64, 0, len(entries))
 	for _, e := range entries {
-		incidents = append(incidents, e.Incident)
+		incidents, taken = append(incidents, e.Incident), append(taken, e.ID)
 	}
 	type stream struct{ incident, channel string }
 	pendingFrom := make(map[stream]int64)
@@ -170,7 +187,8 @@ func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lea
 	rows, err = tx.Query(ctx, s.q.t(`SELECT incident_id, channel, min(outbox_id) FROM §.deliveries
 			WHERE status = 'pending' AND incident_id = ANY($1) GROUP BY incident_id, channel
 		UNION ALL
-		SELECT incident_id, NULL, min(id) FROM §.outbox WHERE incident_id = ANY($1) GROUP BY incident_id`), incidents)
+		SELECT incident_id, NULL, min(id) FROM §.outbox WHERE incident_id = ANY($1) AND id <> ALL($2)
+			GROUP BY incident_id`), incidents, taken)
 	if err != nil {
 		return nil, wrap(ctx, op, err)
 	}
@@ -190,7 +208,7 @@ func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lea
 		return nil, wrap(ctx, op, err)
 	}
 
-	// The rows to insert, column by column.
+	// The rows to insert, column by column, for the messages fanned out.
 	var (
 		outboxIDs                                 []int64
 		keys, incs, types, channels, routes, auds []string
@@ -198,6 +216,7 @@ func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lea
 		statuses                                  []string
 		created                                   []time.Time
 		claims                                    []bool
+		fannedOut                                 []int64
 	)
 	type pending struct {
 		e   int
@@ -211,16 +230,41 @@ func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lea
 		if err := notify.CheckTargets(fan.Targets); err != nil {
 			return nil, err
 		}
+		// due tells whether a pending delivery of e to channel would be
+		// due under the order rule.
+		due := func(channel string) bool {
+			first, busy := pendingFrom[stream{e.Incident, channel}]
+			held, waits := outboxFrom[e.Incident]
+			return (!busy || first > e.ID) && (!waits || held > e.ID)
+		}
+		fast := len(fan.Targets) > 0 && claimed+len(fan.Targets) <= limit
+		for _, t := range fan.Targets {
+			if !fast {
+				break
+			}
+			fast = !t.Held && due(t.Channel)
+		}
+		if fast {
+			// Claimed with its message: nothing more is written until
+			// Settle records the outcomes.
+			for _, t := range fan.Targets {
+				pendingFrom[stream{e.Incident, t.Channel}] = e.ID
+				out = append(out, notify.Delivery{OutboxID: e.ID, Key: e.Key, Incident: e.Incident, Type: e.Type,
+					Channel: t.Channel, Route: t.Route, Audience: fan.Audience, Payload: e.Payload,
+					Status: notify.StatusPending, Attempts: e.Attempts, CreatedAt: e.CreatedAt, NextAt: claimAt, UpdatedAt: claimAt})
+			}
+			claimed += len(fan.Targets)
+			continue
+		}
+		fannedOut = append(fannedOut, e.ID)
 		for _, t := range fan.Targets {
 			status, claim := notify.StatusPending, false
 			if t.Held {
 				status = notify.StatusHeld
 			} else {
+				claim = claimed < limit && due(t.Channel)
 				k := stream{e.Incident, t.Channel}
-				first, busy := pendingFrom[k]
-				held, waits := outboxFrom[e.Incident]
-				claim = claimed < limit && (!busy || first > e.ID) && (!waits || held > e.ID)
-				if !busy || first > e.ID {
+				if first, busy := pendingFrom[k]; !busy || first > e.ID {
 					pendingFrom[k] = e.ID
 				}
 			}
@@ -238,11 +282,6 @@ func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lea
 		return nil, wrap(ctx, op, err)
 	}
 	if len(made) > 0 {
-		micros := int64((lease + time.Microsecond - 1) / time.Microsecond)
-		var until any
-		if s.clock != nil {
-			until = microsUp(s.clock.Now().Add(lease))
-		}
 		rows, err = tx.Query(ctx, s.q.t(`INSERT INTO §.deliveries (outbox_id, key, incident_id, type, channel, route,
 				audience, payload, status, created_at, next_at, updated_at, claimed_by, claimed_until, attempts)
 			SELECT r.outbox_id, r.key, r.incident_id, r.type, r.channel, r.route, r.audience, r.payload, r.status,
@@ -291,16 +330,22 @@ func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lea
 				Status: notify.StatusPending, Attempts: int(m.attempts), CreatedAt: e.CreatedAt, NextAt: m.next, UpdatedAt: m.upd})
 		}
 	}
+	if len(fannedOut) > 0 {
+		if _, err := tx.Exec(ctx, s.q.t(`DELETE FROM §.outbox WHERE id = ANY($1)`), fannedOut); err != nil {
+			return nil, wrap(ctx, op, err)
+		}
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, wrap(ctx, op+": commit", err)
 	}
 	return sortDeliveries(out), nil
 }
 
-// sortDeliveries sorts ds in outbox order and returns it.
+// sortDeliveries sorts ds in outbox order and returns it; the deliveries
+// of a message claimed with it, all with ID 0, by channel.
 func sortDeliveries(ds []notify.Delivery) []notify.Delivery {
 	slices.SortFunc(ds, func(a, b notify.Delivery) int {
-		return cmp.Or(cmp.Compare(a.OutboxID, b.OutboxID), cmp.Compare(a.ID, b.ID))
+		return cmp.Or(cmp.Compare(a.OutboxID, b.OutboxID), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Channel, b.Channel))
 	})
 	return ds
 }
@@ -324,9 +369,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, owner string, limit int, le
 }
 
 // claimDeliveries claims up to limit due deliveries for owner with q.
-func (s *Store) claimDeliveries(ctx context.Context, q interface {
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-}, owner string, limit int, lease time.Duration) ([]notify.Delivery, error) {
+func (s *Store) claimDeliveries(ctx context.Context, q rowsQuerier, owner string, limit int, lease time.Duration) ([]notify.Delivery, error) {
 	micros := int64((lease + time.Microsecond - 1) / time.Microsecond)
 	var now, until any
 	if s.clock != nil {
@@ -446,9 +489,18 @@ func (s *Store) settleDelivery(ctx context.Context, owner string, st notify.Sett
 	return settled(op, owner, st.ID, done, found)
 }
 
-// Settle implements notify.Deliveries: every settlement is recorded by one
-// statement, which updates the rows owner holds, locking them in delivery
-// ID order, and tells which of the others exist.
+// rowsQuerier runs a query: a pool or a transaction.
+type rowsQuerier interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}
+
+// Settle implements notify.Deliveries. The settlements of recorded
+// deliveries are recorded by one statement, which updates the rows owner
+// holds, locking them in delivery ID order, and tells which of the others
+// exist. Those of deliveries claimed with their message are recorded by
+// another, which locks the messages in ID order, inserts the deliveries
+// of those owner holds with their outcomes and deletes those messages.
+// With both kinds, both statements run in one transaction.
 func (s *Store) Settle(ctx context.Context, owner string, settlements []notify.Settlement) ([]error, error) {
 	const op = "settle deliveries"
 	if err := notify.CheckSettlements(settlements); err != nil {
@@ -461,19 +513,67 @@ func (s *Store) Settle(ctx context.Context, owner string, settlements []notify.S
 	if len(settlements) == 0 {
 		return errs, nil
 	}
-	var (
-		ids                       = make([]int64, len(settlements))
-		kinds, receipts, lastErrs = make([]string, len(settlements)), make([]string, len(settlements)), make([]string, len(settlements))
-		statuses                  = make([]int32, len(settlements))
-		ats                       = make([]time.Time, len(settlements))
-		index                     = make(map[int64]int, len(settlements))
-	)
+	var recorded, fanned []int
 	for i, st := range settlements {
-		ids[i], kinds[i], receipts[i], statuses[i] = st.ID, string(st.Kind), st.Receipt.ID, int32(st.Receipt.Status)
-		ats[i], lastErrs[i] = st.At.Truncate(time.Microsecond), notify.TruncateError(st.LastError)
+		if st.ID != 0 {
+			recorded = append(recorded, i)
+		} else {
+			fanned = append(fanned, i)
+		}
+	}
+	if len(fanned) == 0 {
+		if err := s.settleRecorded(ctx, s.pool, owner, settlements, recorded, errs); err != nil {
+			return nil, wrap(ctx, op, err)
+		}
+		return errs, nil
+	}
+	var (
+		q  rowsQuerier = s.pool
+		tx pgx.Tx
+	)
+	if len(recorded) > 0 {
+		var err error
+		if tx, err = s.pool.Begin(ctx); err != nil {
+			return nil, wrap(ctx, op, err)
+		}
+		defer rollback(ctx, tx)
+		q = tx
+		if err := s.settleRecorded(ctx, tx, owner, settlements, recorded, errs); err != nil {
+			return nil, wrap(ctx, op, err)
+		}
+	}
+	ids, err := s.settleFanned(ctx, q, owner, settlements, fanned, errs)
+	if err != nil {
+		return nil, wrap(ctx, op, err)
+	}
+	if tx != nil {
+		if err := tx.Commit(ctx); err != nil {
+			return nil, wrap(ctx, op+": commit", err)
+		}
+	}
+	for i, id := range ids {
+		settlements[i].ID = id
+	}
+	return errs, nil
+}
+
+// settleRecorded records the settlements at indexes idx, of deliveries
+// with an ID, with q, and sets errs for those it could not.
+func (s *Store) settleRecorded(ctx context.Context, q rowsQuerier, owner string, settlements []notify.Settlement, idx []int, errs []error) error {
+	var (
+		ids                       = make([]int64, len(idx))
+		kinds, receipts, lastErrs = make([]string, len(idx)), make([]string, len(idx)), make([]string, len(idx))
+		statuses                  = make([]int32, len(idx))
+		ats                       = make([]time.Time, len(idx))
+		index                     = make(map[int64]int, len(idx))
+	)
+	for j, i := range idx {
+		st := settlements[i]
+		ids[j], kinds[j], receipts[j], statuses[j] = st.ID, string(st.Kind), st.Receipt.ID, int32(st.Receipt.Status)
+		ats[j], lastErrs[j] = st.At.Truncate(time.Microsecond), notify.TruncateError(st.LastError)
 		index[st.ID] = i
 	}
-	rows, err := s.pool.Query(ctx, s.q.t(`WITH s AS (
+	rows, err := q.Query(ctx, s.q.t(`WITH s AS (
 			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::integer[], $5::timestamptz[], $6::text[])
 				AS s(id, kind, receipt_id, receipt_status, at, last_error)),
 		held AS (
@@ -495,21 +595,103 @@ func (s *Store) Settle(ctx context.Context, owner string, settlements []notify.S
 		SELECT s.id, EXISTS (SELECT 1 FROM done WHERE done.id = s.id), EXISTS (SELECT 1 FROM §.deliveries x WHERE x.id = s.id)
 		FROM s`), ids, kinds, receipts, statuses, ats, lastErrs, owner, s.now())
 	if err != nil {
-		return nil, wrap(ctx, op, err)
+		return err
 	}
 	var (
 		id          int64
 		done, found bool
 	)
-	if _, err := pgx.ForEachRow(rows, []any{&id, &done, &found}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&id, &done, &found}, func() error {
 		if i := index[id]; !done {
 			errs[i] = settled(string(settlements[i].Kind), owner, id, 0, found)
 		}
 		return nil
-	}); err != nil {
-		return nil, wrap(ctx, op, err)
+	})
+	return err
+}
+
+// settleFanned records the settlements at indexes idx, of deliveries
+// claimed with their message, with q, and sets errs for those it could
+// not. It returns the IDs of the deliveries it recorded, by index.
+func (s *Store) settleFanned(ctx context.Context, q rowsQuerier, owner string, settlements []notify.Settlement, idx []int, errs []error) (map[int]int64, error) {
+	type key struct {
+		outbox  int64
+		channel string
 	}
-	return errs, nil
+	var (
+		outboxIDs                     = make([]int64, len(idx))
+		channels, routes, auds, kinds = make([]string, len(idx)), make([]string, len(idx)), make([]string, len(idx)), make([]string, len(idx))
+		receipts, lastErrs            = make([]string, len(idx)), make([]string, len(idx))
+		statuses                      = make([]int32, len(idx))
+		ats                           = make([]time.Time, len(idx))
+		index                         = make(map[key]int, len(idx))
+	)
+	for j, i := range idx {
+		st := settlements[i]
+		outboxIDs[j], channels[j], routes[j], auds[j], kinds[j] = st.OutboxID, st.Channel, st.Route, string(st.Audience), string(st.Kind)
+		receipts[j], statuses[j], ats[j], lastErrs[j] = st.Receipt.ID, int32(st.Receipt.Status), st.At.Truncate(time.Microsecond), notify.TruncateError(st.LastError)
+		index[key{st.OutboxID, st.Channel}] = i
+	}
+	// The messages are locked first, in ID order; a message owner no
+	// longer holds, or that is gone, is left as it is. The CTEs all read
+	// one snapshot, so the deletion does not hide the rows the insertion
+	// copies.
+	rows, err := q.Query(ctx, s.q.t(`WITH r AS (
+			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::integer[],
+				$8::timestamptz[], $9::text[])
+				AS r(outbox_id, channel, route, audience, kind, receipt_id, receipt_status, at, last_error)),
+		locked AS (
+			SELECT o.id, o.claimed_by, o.key, o.incident_id, o.type, o.payload, o.created_at, o.attempts
+			FROM §.outbox o WHERE o.id IN (SELECT outbox_id FROM r)
+			ORDER BY o.id FOR UPDATE),
+		ins AS (
+			INSERT INTO §.deliveries (outbox_id, key, incident_id, type, channel, route, audience, payload, status,
+				attempts, created_at, next_at, updated_at, last_error, receipt_id, receipt_status)
+			SELECT l.id, l.key, l.incident_id, l.type, r.channel, r.route, r.audience, l.payload,
+				CASE r.kind WHEN 'delivered' THEN 'delivered' WHEN 'dead' THEN 'dead' ELSE 'pending' END,
+				CASE WHEN r.kind = 'release' THEN greatest(l.attempts - 1, 0) ELSE l.attempts END,
+				l.created_at,
+				CASE WHEN r.kind IN ('failed', 'release') THEN r.at ELSE coalesce($11::timestamptz, statement_timestamp()) END,
+				coalesce($11::timestamptz, statement_timestamp()),
+				CASE WHEN r.kind IN ('failed', 'dead') THEN r.last_error ELSE '' END,
+				CASE WHEN r.kind = 'delivered' THEN r.receipt_id ELSE '' END,
+				CASE WHEN r.kind = 'delivered' THEN r.receipt_status ELSE 0 END
+			FROM r JOIN locked l ON l.id = r.outbox_id
+			WHERE l.claimed_by = $10
+			RETURNING id, outbox_id, channel),
+		gone AS (
+			DELETE FROM §.outbox o USING locked l WHERE o.id = l.id AND l.claimed_by = $10)
+		SELECT r.outbox_id, r.channel, ins.id, l.id IS NOT NULL
+		FROM r LEFT JOIN ins ON ins.outbox_id = r.outbox_id AND ins.channel = r.channel
+			LEFT JOIN locked l ON l.id = r.outbox_id`),
+		outboxIDs, channels, routes, auds, kinds, receipts, statuses, ats, lastErrs, owner, s.now())
+	if err != nil {
+		return nil, err
+	}
+	ids := make(map[int]int64, len(idx))
+	var (
+		outbox  int64
+		channel string
+		id      *int64
+		found   bool
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&outbox, &channel, &id, &found}, func() error {
+		i, ok := index[key{outbox, channel}]
+		switch {
+		case !ok:
+			return fmt.Errorf("unexpected settlement of outbox entry %d to %q", outbox, channel)
+		case id != nil:
+			ids[i] = *id
+		case !found:
+			errs[i] = fmt.Errorf("postgres: %s: outbox entry %d: %w", settlements[i].Kind, outbox, notify.ErrNotFound)
+		default:
+			errs[i] = fmt.Errorf("postgres: %s: outbox entry %d is not claimed by %q: %w", settlements[i].Kind, outbox, owner, notify.ErrConflict)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 // IncidentDeliveries implements notify.Deliveries.
