@@ -23,12 +23,15 @@ import (
 //     = ANY, then commits.
 //
 //   - incidentkit: notify.Dispatcher.RunOnce with Batch 100. Each pass is
-//     one transaction that claims the deliveries already due, takes up to
-//     100 outbox messages with one locking DELETE … RETURNING, reads what
-//     holds up their deliveries, routes each (decoding its payload) and
-//     inserts the deliveries with one INSERT, claimed; then the deliveries
-//     are made by 8 workers, and their outcomes recorded in a second
-//     transaction, sent as one batch.
+//     one transaction that claims the deliveries already due, claims up
+//     to 100 outbox messages with one UPDATE … RETURNING (FOR UPDATE SKIP
+//     LOCKED), reads what holds up their deliveries and routes each
+//     (decoding its payload); a message whose deliveries are all due, as
+//     here, is returned with them and nothing more is written for it.
+//     Then the deliveries are made by 8 workers, and their outcomes
+//     recorded in a second statement, sent as one batch, that locks the
+//     messages, inserts their deliveries with the outcomes and deletes
+//     them.
 //
 //     INCIDENTKIT_TEST_POSTGRES_DSN=... go test -run '^$' -bench 'BenchmarkDispatch$' -benchtime 20000x -count 6 ./ir/postgres/
 func BenchmarkDispatch(b *testing.B) {
