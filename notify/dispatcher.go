@@ -597,7 +597,8 @@ func (d *Dispatcher) deliver(ctx context.Context, p *pass, due []Delivery) error
 					// claim, and another dispatcher make the delivery
 					// too. It is given back, due at once, without
 					// using up an attempt.
-					r = attempted{dl: due[i], st: Settlement{ID: due[i].ID, Kind: SettleRelease, At: d.cfg.Clock.Now()}}
+					st := Settlement{Kind: SettleRelease, At: d.cfg.Clock.Now()}
+					r = attempted{dl: due[i], st: due[i].Settled(st)}
 				} else {
 					m, merr := p.message(due[i])
 					r = d.attempt(ctx, due[i], m, merr)
@@ -612,17 +613,40 @@ func (d *Dispatcher) deliver(ctx context.Context, p *pass, due []Delivery) error
 		wg.Wait()
 		close(done)
 	}()
+	// The deliveries claimed with their message are recorded together,
+	// with the message's removal from the outbox: wait[id] counts those
+	// of message id still to come, and held keeps those that came.
+	wait := make(map[int64]int)
+	for _, dl := range due {
+		if dl.ID == 0 {
+			wait[dl.OutboxID]++
+		}
+	}
 	var (
 		errs  []error
 		timer = time.NewTimer(recordDelay)
 		taken int
+		held  = make(map[int64][]attempted)
 	)
 	defer timer.Stop()
 	flush := func() {
 		mu.Lock()
-		group := results[taken:len(results):len(results)]
+		came := results[taken:len(results):len(results)]
 		taken = len(results)
 		mu.Unlock()
+		var group []attempted
+		for _, r := range came {
+			if r.dl.ID != 0 {
+				group = append(group, r)
+				continue
+			}
+			id := r.dl.OutboxID
+			held[id] = append(held[id], r)
+			if wait[id]--; wait[id] == 0 {
+				group = append(group, held[id]...)
+				delete(held, id)
+			}
+		}
 		if len(group) > 0 {
 			if err := d.recordGroup(ctx, group); err != nil {
 				errs = append(errs, err)
@@ -664,6 +688,7 @@ func (d *Dispatcher) recordGroup(ctx context.Context, group []attempted) error {
 	}
 	var serrs []error
 	for i, r := range group {
+		r.dl.ID = sts[i].ID // set by Settle for a delivery claimed with its message
 		if errs[i] != nil {
 			serrs = append(serrs, d.settle(errs[i]))
 			continue
@@ -682,8 +707,7 @@ func (d *Dispatcher) attempt(ctx context.Context, dl Delivery, m Message, merr e
 	ctx, span := d.tel.start(ctx, dl, m)
 	outcome, st, err := d.try(ctx, attemptLog{d.log, &dl}, dl, m, merr)
 	d.tel.end(ctx, span, dl.Channel, outcome, began, err)
-	st.ID = dl.ID
-	return attempted{dl: dl, st: st, err: err}
+	return attempted{dl: dl, st: dl.Settled(st), err: err}
 }
 
 // attemptLog logs what happens to one delivery, with its ID, key, channel
