@@ -362,6 +362,7 @@ const (
 	dsRelease
 	dsDead
 	dsDeleteOutbox
+	dsDeleteOutboxes
 	dsRecord
 	dsOutboxClaimer
 	numDeliveryStatements
@@ -426,6 +427,9 @@ var deliverySQL = [numDeliveryStatements]string{
 	dsDead:      settleQueries[notify.SettleDead],
 	// An outbox entry fanned out.
 	dsDeleteOutbox: `DELETE FROM outbox WHERE id = ?1`,
+	// The outbox entries in the JSON array ?1, whose deliveries Settle
+	// recorded.
+	dsDeleteOutboxes: `DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?1))`,
 	// A delivery of outbox entry ?1, which owner ?12 claimed with it,
 	// recorded with its outcome: channel ?2, route ?3, audience ?4,
 	// status ?5, due at ?6, updated at ?7, its claims less ?8, last
@@ -575,12 +579,28 @@ func (s *Store) Settle(ctx context.Context, owner string, settlements []notify.S
 			}
 			errs[i] = settleError(string(st.Kind), owner, st.ID, found)
 		}
+		if len(fanned) == 0 {
+			return nil
+		}
+		recorded := make([]int64, 0, len(fanned))
 		for _, id := range fanned {
-			if err := q.record(owner, id, now, settlements, errs, ids); err != nil {
+			held, err := q.record(owner, id, now, settlements, errs, ids)
+			if err != nil {
 				return wrap(ctx, fmt.Sprintf("record the deliveries of outbox entry %d", id), err)
 			}
+			if held {
+				recorded = append(recorded, id)
+			}
 		}
-		return nil
+		// The entries whose deliveries are recorded leave the outbox.
+		list, err := json.Marshal(recorded)
+		if err == nil {
+			var del *sqlite3.Stmt
+			if del, err = q.delivery(dsDeleteOutboxes); err == nil {
+				err = q.execStmt(del, text(string(list)))
+			}
+		}
+		return wrap(ctx, op, err)
 	})
 	if err != nil {
 		return nil, err
@@ -594,13 +614,13 @@ func (s *Store) Settle(ctx context.Context, owner string, settlements []notify.S
 }
 
 // record records the deliveries of outbox entry id that settlements name
-// with ID 0, each with its outcome, as of now, and removes the entry, if
-// owner holds its claim; else it sets their errors in errs. It sets the
-// IDs of those it recorded in ids.
-func (q *rawStatements) record(owner string, id, now int64, settlements []notify.Settlement, errs []error, ids []int64) error {
+// with ID 0, each with its outcome, as of now, and reports true, if owner
+// holds the entry's claim; else it sets their errors in errs. It sets the
+// IDs of those it recorded in ids. The caller removes the entry.
+func (q *rawStatements) record(owner string, id, now int64, settlements []notify.Settlement, errs []error, ids []int64) (bool, error) {
 	ins, err := q.delivery(dsRecord)
 	if err != nil {
-		return err
+		return false, err
 	}
 	for i, st := range settlements {
 		if st.ID != 0 || st.OutboxID != id {
@@ -622,7 +642,7 @@ func (q *rawStatements) record(owner string, id, now int64, settlements []notify
 		if err := q.execStmt(ins, integer(id), text(st.Channel), text(st.Route), text(string(st.Audience)),
 			text(string(status)), integer(next), integer(now), integer(less), text(lastErr), text(receipt.ID),
 			integer(int64(receipt.Status)), text(owner)); err != nil {
-			return err
+			return false, err
 		}
 		if q.conn.Changes() == 1 {
 			ids[i] = q.conn.LastInsertRowID()
@@ -635,24 +655,20 @@ func (q *rawStatements) record(owner string, id, now int64, settlements []notify
 			err = claimer.BindInt64(1, id)
 		}
 		if err != nil {
-			return err
+			return false, err
 		}
 		found := claimer.Step()
 		if err := claimer.Reset(); err != nil {
-			return err
+			return false, err
 		}
 		for j, st := range settlements {
 			if st.ID == 0 && st.OutboxID == id {
 				errs[j] = outboxError(string(st.Kind), owner, id, found)
 			}
 		}
-		return nil
+		return false, nil
 	}
-	del, err := q.delivery(dsDeleteOutbox)
-	if err != nil {
-		return err
-	}
-	return q.execStmt(del, integer(id))
+	return true, nil
 }
 
 // outboxError is the error of a settlement with ID 0 whose outbox entry

@@ -16,7 +16,7 @@ CREATE TABLE deliveries_lean (
 	route          TEXT NOT NULL,
 	audience       TEXT NOT NULL,
 	payload        BLOB NOT NULL,
-	status         TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'dead', 'held')),
+	status         TEXT NOT NULL CHECK (status = 'pending' OR status = 'delivered' OR status = 'dead' OR status = 'held'),
 	attempts       INTEGER NOT NULL DEFAULT 0,
 	created_at     TEXT NOT NULL,
 	next_at        INTEGER NOT NULL,
