@@ -545,7 +545,7 @@ func (p *pass) reportHeld(ctx context.Context) {
 	d := p.d
 	for _, r := range p.routed {
 		for _, h := range r.held {
-			d.tel.deliveries.Add(ctx, 1, metric.WithAttributes(attrChannel.String(h.Channel), attrOutcome.String(outcomeHeld)))
+			d.tel.deliveries.Add(ctx, 1, d.tel.attrs(h.Channel, outcomeHeld))
 			d.log.LogAttrs(ctx, slog.LevelDebug, "notify: delivery held back", slog.String("key", r.m.Key),
 				slog.String("channel", h.Channel), slog.String("reason", h.Reason()))
 		}
