@@ -162,13 +162,15 @@ type channel struct {
 }
 
 // Dispatcher delivers what an incident store's outbox holds. Each pass
-// takes the outbox's messages, routes each and fans it out to one
-// delivery per channel (recording what TLP held back) while removing it
-// from the outbox, and claims the deliveries that are due, all in one
-// store transaction ([Deliveries.FanOutAndClaim]); then it makes the
+// claims the deliveries that are due and takes the outbox's messages,
+// routing each to one delivery per channel, in one store transaction
+// ([Deliveries.FanOutAndClaim]): a message all of whose deliveries are
+// due is claimed with them, and any other is fanned out (recording what
+// TLP held back) and removed from the outbox. Then the pass makes the
 // deliveries, each with its own state, records how they went in one more
-// ([Deliveries.Settle]), and retries the ones that fail with exponential
-// backoff and full jitter. A delivery whose error is permanent, or that runs out of
+// transaction ([Deliveries.Settle]), which also removes the messages
+// claimed with their deliveries, and retries the ones that fail with
+// exponential backoff and full jitter. A delivery whose error is permanent, or that runs out of
 // attempts or time, is dead: listed by [Deliveries.DeadDeliveries] and
 // replayed with [Dispatcher.Replay] or [Dispatcher.ReplayChannel].
 //
@@ -467,10 +469,10 @@ func (d *Dispatcher) awaitQuiet(ctx context.Context) {
 }
 
 // RunOnce makes one pass: in one store transaction it claims up to Batch
-// due deliveries, then takes up to Batch outbox messages, routes each and
-// fans it out, claiming the new deliveries that are due while fewer than
-// Batch are claimed; it makes the deliveries claimed, and records their
-// outcomes. It returns how many messages and deliveries it handled. Tests
+// due deliveries, then takes up to Batch outbox messages and routes each,
+// claiming the new deliveries that are due while fewer than Batch are
+// claimed, with their message when they all are; it makes the deliveries
+// claimed, and records their outcomes, those of one message together. It returns how many messages and deliveries it handled. Tests
 // drive a dispatcher with it, moving a fake clock between passes.
 func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	p := &pass{d: d, claimed: time.Now()}
