@@ -75,15 +75,23 @@ func fillOutbox(b testing.TB, n int) (*sqlite.Store, string) {
 	return st, path
 }
 
-func benchmarkRawDrain(b *testing.B) {
-	ctx := context.Background()
-	_, path := fillOutbox(b, b.N)
+// rawWriter opens the file at path with the store's writing-connection
+// settings, on one connection, for a raw SQL baseline.
+func rawWriter(b *testing.B, path string) *sql.DB {
+	b.Helper()
 	db, err := sql.Open("sqlite3", sqlite.WriterDSN(path))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
+	b.Cleanup(func() { _ = db.Close() })
 	db.SetMaxOpenConns(1)
+	return db
+}
+
+func benchmarkRawDrain(b *testing.B) {
+	ctx := context.Background()
+	_, path := fillOutbox(b, b.N)
+	db := rawWriter(b, path)
 	b.ResetTimer()
 	start := time.Now()
 	done := 0
@@ -127,12 +135,7 @@ func benchmarkRawDrain(b *testing.B) {
 func benchmarkRawRecord(b *testing.B) {
 	ctx := context.Background()
 	_, path := fillOutbox(b, b.N)
-	db, err := sql.Open("sqlite3", sqlite.WriterDSN(path))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
+	db := rawWriter(b, path)
 	claim, err := db.Prepare(`UPDATE outbox SET claimed_by = 'raw', claimed_until = ?1, attempts = attempts + 1
 		WHERE id IN (SELECT id FROM outbox WHERE available_at <= ?2 AND (claimed_until IS NULL OR claimed_until <= ?2)
 			ORDER BY id LIMIT 100)
@@ -293,12 +296,7 @@ func benchmarkRawWebhook(b *testing.B) {
 	ctx := context.Background()
 	_, path := fillOutbox(b, b.N)
 	urls := webhookReceivers(b, 2)
-	db, err := sql.Open("sqlite3", sqlite.WriterDSN(path))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
+	db := rawWriter(b, path)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
 	defer client.CloseIdleConnections()
 	post := func(url string, payload []byte) error {
