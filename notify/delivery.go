@@ -112,9 +112,10 @@ func (d Delivery) Settled(st Settlement) Settlement {
 //
 // Order: a delivery is due only when no delivery of the same incident to
 // the same channel from an earlier outbox message is still pending, and
-// no earlier outbox message of the same incident waits to be fanned out;
-// so each channel receives an incident's messages in the order of its
-// events, one at a time. Dead and held deliveries do not hold up later
+// no earlier message of the same incident is still in the outbox, waiting
+// to be fanned out or claimed with its deliveries; so each channel
+// receives an incident's messages in the order of its events, one at a
+// time. Dead and held deliveries do not hold up later
 // ones.
 //
 // Implementations must be safe for concurrent use, by several goroutines
