@@ -100,18 +100,28 @@ func (s *MemoryStore) FanOutAndClaim(ctx context.Context, owner string, limit in
 	first := s.dueLocked(limit, now)
 	o := &s.outbox
 	type taken struct {
-		e   notify.OutboxEntry
-		fan notify.Fan
+		e    notify.OutboxEntry
+		fan  notify.Fan
+		fast bool // claimed with its deliveries, recorded by Settle
 	}
-	var take []taken
+	var (
+		take    []taken
+		claimed = len(first)
+		// blocked holds the incidents with an earlier message left in
+		// the outbox; busy, the streams with a delivery from this pass.
+		blocked = make(map[string]bool)
+		busy    = make(map[deliveryStream]bool)
+	)
 	for _, e := range o.entries {
 		if len(take) >= limit-len(first) {
 			break
 		}
 		if c, ok := o.claims[e.ID]; ok && now.Before(c.until) {
+			blocked[e.Incident] = true
 			continue
 		}
 		if due, ok := o.due[e.ID]; ok && now.Before(due) {
+			blocked[e.Incident] = true
 			continue
 		}
 		c := *e
@@ -121,20 +131,45 @@ func (s *MemoryStore) FanOutAndClaim(ctx context.Context, owner string, limit in
 		if err := notify.CheckTargets(fan.Targets); err != nil {
 			return nil, err
 		}
-		take = append(take, taken{c, fan})
+		fast := len(fan.Targets) > 0 && !blocked[e.Incident] && claimed+len(fan.Targets) <= limit
+		for _, t := range fan.Targets {
+			k := deliveryStream{e.Incident, t.Channel}
+			if q := s.deliveries.pending[k]; t.Held || busy[k] || len(q) > 0 && q[0].OutboxID < e.ID {
+				fast = false
+			}
+		}
+		for _, t := range fan.Targets {
+			if !t.Held {
+				busy[deliveryStream{e.Incident, t.Channel}] = true
+			}
+		}
+		if fast {
+			claimed += len(fan.Targets)
+		}
+		take = append(take, taken{c, fan, fast})
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, &opError{op: "memory store: fan out", err: err}
 	}
 	out := s.claimLocked(first, owner, lease, now)
 	for _, t := range take {
-		s.fanOutLocked(t.e.ID, t.fan.Targets, t.fan.Audience)
+		if !t.fast {
+			s.fanOutLocked(t.e.ID, t.fan.Targets, t.fan.Audience)
+			continue
+		}
+		o.claims[t.e.ID] = memoryClaim{owner: owner, until: now.Add(lease)}
+		o.byID[t.e.ID].Attempts = t.e.Attempts
+		for _, tg := range t.fan.Targets {
+			out = append(out, notify.Delivery{OutboxID: t.e.ID, Key: t.e.Key, Incident: t.e.Incident, Type: t.e.Type,
+				Channel: tg.Channel, Route: tg.Route, Audience: t.fan.Audience, Payload: slices.Clone(t.e.Payload),
+				Status: notify.StatusPending, Attempts: t.e.Attempts, CreatedAt: t.e.CreatedAt, NextAt: now, UpdatedAt: now})
+		}
 	}
 	// The new deliveries that are due are claimed at once, and so are
 	// those the messages taken held up and that wait for nothing now.
 	out = append(out, s.claimLocked(s.dueLocked(limit-len(out), now), owner, lease, now)...)
 	slices.SortFunc(out, func(a, b notify.Delivery) int {
-		return cmp.Or(cmp.Compare(a.OutboxID, b.OutboxID), cmp.Compare(a.ID, b.ID))
+		return cmp.Or(cmp.Compare(a.OutboxID, b.OutboxID), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Channel, b.Channel))
 	})
 	return out, nil
 }
@@ -166,6 +201,11 @@ func (s *MemoryStore) fanOutLocked(id int64, targets []notify.DeliveryTarget, au
 			d.queue(md)
 		}
 	}
+	s.removeEntryLocked(id)
+}
+
+// removeEntryLocked removes outbox entry id; s.mu is held.
+func (s *MemoryStore) removeEntryLocked(id int64) {
 	o := &s.outbox
 	delete(o.byID, id)
 	delete(o.claims, id)
@@ -275,7 +315,14 @@ func (s *MemoryStore) Settle(ctx context.Context, owner string, settlements []no
 	}
 	now := s.clock.Now()
 	errs := make([]error, len(settlements))
+	var fanned []int64 // the messages of the settlements with ID 0, in order
 	for i, st := range settlements {
+		if st.ID == 0 {
+			if !slices.Contains(fanned, st.OutboxID) {
+				fanned = append(fanned, st.OutboxID)
+			}
+			continue
+		}
 		errs[i] = s.settleLocked(owner, st.ID, now, func(d *memoryDelivery, now time.Time) {
 			switch st.Kind {
 			case notify.SettleDelivered:
@@ -290,7 +337,57 @@ func (s *MemoryStore) Settle(ctx context.Context, owner string, settlements []no
 			d.claim = memoryClaim{}
 		})
 	}
+	for _, id := range fanned {
+		if err := s.outbox.holds(ctx, owner, id); err != nil {
+			for i, st := range settlements {
+				if st.ID == 0 && st.OutboxID == id {
+					errs[i] = err
+				}
+			}
+			continue
+		}
+		for i := range settlements {
+			if st := &settlements[i]; st.ID == 0 && st.OutboxID == id {
+				st.ID = s.recordLocked(*st, now)
+			}
+		}
+		s.removeEntryLocked(id)
+	}
 	return errs, nil
+}
+
+// recordLocked records the delivery of settlement st, whose message
+// FanOutAndClaim claimed with it and the caller checked is held, with
+// its outcome, and returns its ID; s.mu is held.
+func (s *MemoryStore) recordLocked(st notify.Settlement, now time.Time) int64 {
+	e := s.outbox.byID[st.OutboxID]
+	d := &s.deliveries
+	if d.byID == nil {
+		d.byID = make(map[int64]*memoryDelivery)
+	}
+	d.next++
+	md := &memoryDelivery{Delivery: notify.Delivery{
+		ID: d.next, OutboxID: e.ID, Key: e.Key, Incident: e.Incident, Type: e.Type,
+		Channel: st.Channel, Route: st.Route, Audience: st.Audience, Payload: slices.Clone(e.Payload),
+		Status: notify.StatusPending, Attempts: e.Attempts, CreatedAt: e.CreatedAt, NextAt: now, UpdatedAt: now,
+	}}
+	switch st.Kind {
+	case notify.SettleDelivered:
+		md.Status, md.Receipt = notify.StatusDelivered, st.Receipt
+	case notify.SettleFailed:
+		md.NextAt, md.LastError = st.At, notify.TruncateError(st.LastError)
+	case notify.SettleRelease:
+		md.NextAt, md.Attempts = st.At, max(md.Attempts-1, 0)
+	case notify.SettleDead:
+		md.Status, md.LastError = notify.StatusDead, notify.TruncateError(st.LastError)
+	}
+	i, _ := slices.BinarySearchFunc(d.list, md, deliveryOrder)
+	d.list = slices.Insert(d.list, i, md)
+	d.byID[md.ID] = md
+	if md.Status == notify.StatusPending {
+		d.queue(md)
+	}
+	return md.ID
 }
 
 // settleDelivery applies f to delivery id if owner holds its claim.

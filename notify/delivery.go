@@ -93,6 +93,17 @@ func (d Delivery) Message() (Message, error) {
 	return m, nil
 }
 
+// Settled returns st completed with what names d for [Deliveries.Settle]:
+// d's ID or, for a delivery claimed with its message (ID 0), the message,
+// channel, route and audience the store records it with.
+func (d Delivery) Settled(st Settlement) Settlement {
+	st.ID = d.ID
+	if d.ID == 0 {
+		st.OutboxID, st.Channel, st.Route, st.Audience = d.OutboxID, d.Channel, d.Route, d.Audience
+	}
+	return st
+}
+
 // Deliveries is the durable state of deliveries, kept in the same store
 // as the [Outbox]: a dispatcher fans each outbox message out to one
 // delivery per channel, then claims the deliveries that are due, makes
@@ -101,9 +112,10 @@ func (d Delivery) Message() (Message, error) {
 //
 // Order: a delivery is due only when no delivery of the same incident to
 // the same channel from an earlier outbox message is still pending, and
-// no earlier outbox message of the same incident waits to be fanned out;
-// so each channel receives an incident's messages in the order of its
-// events, one at a time. Dead and held deliveries do not hold up later
+// no earlier message of the same incident is still in the outbox, waiting
+// to be fanned out or claimed with its deliveries; so each channel
+// receives an incident's messages in the order of its events, one at a
+// time. Dead and held deliveries do not hold up later
 // ones.
 //
 // Implementations must be safe for concurrent use, by several goroutines

@@ -162,13 +162,15 @@ type channel struct {
 }
 
 // Dispatcher delivers what an incident store's outbox holds. Each pass
-// takes the outbox's messages, routes each and fans it out to one
-// delivery per channel (recording what TLP held back) while removing it
-// from the outbox, and claims the deliveries that are due, all in one
-// store transaction ([Deliveries.FanOutAndClaim]); then it makes the
+// claims the deliveries that are due and takes the outbox's messages,
+// routing each to one delivery per channel, in one store transaction
+// ([Deliveries.FanOutAndClaim]): a message all of whose deliveries are
+// due is claimed with them, and any other is fanned out (recording what
+// TLP held back) and removed from the outbox. Then the pass makes the
 // deliveries, each with its own state, records how they went in one more
-// ([Deliveries.Settle]), and retries the ones that fail with exponential
-// backoff and full jitter. A delivery whose error is permanent, or that runs out of
+// transaction ([Deliveries.Settle]), which also removes the messages
+// claimed with their deliveries, and retries the ones that fail with
+// exponential backoff and full jitter. A delivery whose error is permanent, or that runs out of
 // attempts or time, is dead: listed by [Deliveries.DeadDeliveries] and
 // replayed with [Dispatcher.Replay] or [Dispatcher.ReplayChannel].
 //
@@ -467,10 +469,10 @@ func (d *Dispatcher) awaitQuiet(ctx context.Context) {
 }
 
 // RunOnce makes one pass: in one store transaction it claims up to Batch
-// due deliveries, then takes up to Batch outbox messages, routes each and
-// fans it out, claiming the new deliveries that are due while fewer than
-// Batch are claimed; it makes the deliveries claimed, and records their
-// outcomes. It returns how many messages and deliveries it handled. Tests
+// due deliveries, then takes up to Batch outbox messages and routes each,
+// claiming the new deliveries that are due while fewer than Batch are
+// claimed, with their message when they all are; it makes the deliveries
+// claimed, and records their outcomes, those of one message together. It returns how many messages and deliveries it handled. Tests
 // drive a dispatcher with it, moving a fake clock between passes.
 func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	p := &pass{d: d, claimed: time.Now()}
@@ -545,7 +547,7 @@ func (p *pass) reportHeld(ctx context.Context) {
 	d := p.d
 	for _, r := range p.routed {
 		for _, h := range r.held {
-			d.tel.deliveries.Add(ctx, 1, metric.WithAttributes(attrChannel.String(h.Channel), attrOutcome.String(outcomeHeld)))
+			d.tel.deliveries.Add(ctx, 1, d.tel.attrs(h.Channel, outcomeHeld))
 			d.log.LogAttrs(ctx, slog.LevelDebug, "notify: delivery held back", slog.String("key", r.m.Key),
 				slog.String("channel", h.Channel), slog.String("reason", h.Reason()))
 		}
@@ -597,7 +599,8 @@ func (d *Dispatcher) deliver(ctx context.Context, p *pass, due []Delivery) error
 					// claim, and another dispatcher make the delivery
 					// too. It is given back, due at once, without
 					// using up an attempt.
-					r = attempted{dl: due[i], st: Settlement{ID: due[i].ID, Kind: SettleRelease, At: d.cfg.Clock.Now()}}
+					st := Settlement{Kind: SettleRelease, At: d.cfg.Clock.Now()}
+					r = attempted{dl: due[i], st: due[i].Settled(st)}
 				} else {
 					m, merr := p.message(due[i])
 					r = d.attempt(ctx, due[i], m, merr)
@@ -612,17 +615,40 @@ func (d *Dispatcher) deliver(ctx context.Context, p *pass, due []Delivery) error
 		wg.Wait()
 		close(done)
 	}()
+	// The deliveries claimed with their message are recorded together,
+	// with the message's removal from the outbox: wait[id] counts those
+	// of message id still to come, and held keeps those that came.
+	wait := make(map[int64]int)
+	for _, dl := range due {
+		if dl.ID == 0 {
+			wait[dl.OutboxID]++
+		}
+	}
 	var (
 		errs  []error
 		timer = time.NewTimer(recordDelay)
 		taken int
+		held  = make(map[int64][]attempted)
 	)
 	defer timer.Stop()
 	flush := func() {
 		mu.Lock()
-		group := results[taken:len(results):len(results)]
+		came := results[taken:len(results):len(results)]
 		taken = len(results)
 		mu.Unlock()
+		var group []attempted
+		for _, r := range came {
+			if r.dl.ID != 0 {
+				group = append(group, r)
+				continue
+			}
+			id := r.dl.OutboxID
+			held[id] = append(held[id], r)
+			if wait[id]--; wait[id] == 0 {
+				group = append(group, held[id]...)
+				delete(held, id)
+			}
+		}
 		if len(group) > 0 {
 			if err := d.recordGroup(ctx, group); err != nil {
 				errs = append(errs, err)
@@ -664,6 +690,7 @@ func (d *Dispatcher) recordGroup(ctx context.Context, group []attempted) error {
 	}
 	var serrs []error
 	for i, r := range group {
+		r.dl.ID = sts[i].ID // set by Settle for a delivery claimed with its message
 		if errs[i] != nil {
 			serrs = append(serrs, d.settle(errs[i]))
 			continue
@@ -682,8 +709,7 @@ func (d *Dispatcher) attempt(ctx context.Context, dl Delivery, m Message, merr e
 	ctx, span := d.tel.start(ctx, dl, m)
 	outcome, st, err := d.try(ctx, attemptLog{d.log, &dl}, dl, m, merr)
 	d.tel.end(ctx, span, dl.Channel, outcome, began, err)
-	st.ID = dl.ID
-	return attempted{dl: dl, st: st, err: err}
+	return attempted{dl: dl, st: dl.Settled(st), err: err}
 }
 
 // attemptLog logs what happens to one delivery, with its ID, key, channel

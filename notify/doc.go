@@ -30,11 +30,14 @@
 //
 // A [Dispatcher] drains the outbox of any store that also keeps
 // [Deliveries] (the incident package's memory, SQLite and PostgreSQL
-// stores do): in one transaction a pass takes messages from the outbox,
-// routes each and fans it out to one delivery per channel, with what TLP
-// held back recorded, and claims the deliveries that are due; then it
-// makes them, each with its own status, attempts, next attempt time, last
-// error and receipt, and records how they went in one more transaction.
+// stores do): in one transaction a pass claims the deliveries that are
+// due and takes messages from the outbox, routing each to one delivery
+// per channel. A message all of whose deliveries are due stays in the
+// outbox, claimed with them; any other is fanned out there and then,
+// with what TLP held back recorded. The pass makes the deliveries, and
+// records in one more transaction how each went, with its status,
+// attempts, next attempt time, last error and receipt, and the messages
+// claimed with theirs leave the outbox as their deliveries are recorded.
 // Failed deliveries are retried with exponential backoff and full jitter,
 // never before the peer's Retry-After; permanent errors are not retried;
 // past the attempt or age limit a delivery is dead, reported through

@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -44,6 +45,22 @@ type dispatcherTelemetry struct {
 	pending    metric.Int64ObservableGauge
 	dead       metric.Int64ObservableGauge
 	reg        metric.Registration
+	// outcomes caches the attributes of each channel and outcome, so
+	// that an attempt does not build them again.
+	outcomes sync.Map // outcomeKey → metric.MeasurementOption
+}
+
+// outcomeKey names the attributes of one channel and outcome.
+type outcomeKey struct{ channel, outcome string }
+
+// attrs returns the metric attributes of channel and outcome.
+func (t *dispatcherTelemetry) attrs(channel, outcome string) metric.MeasurementOption {
+	k := outcomeKey{channel, outcome}
+	if o, ok := t.outcomes.Load(k); ok {
+		return o.(metric.MeasurementOption)
+	}
+	o, _ := t.outcomes.LoadOrStore(k, metric.WithAttributes(attrChannel.String(channel), attrOutcome.String(outcome)))
+	return o.(metric.MeasurementOption)
 }
 
 func newDispatcherTelemetry(d *Dispatcher, tp trace.TracerProvider, mp metric.MeterProvider) (*dispatcherTelemetry, error) {
@@ -112,7 +129,7 @@ func (t *dispatcherTelemetry) start(ctx context.Context, dl Delivery, m Message)
 
 // end records the outcome of an attempt that started at began.
 func (t *dispatcherTelemetry) end(ctx context.Context, span trace.Span, channel, outcome string, began time.Time, err error) {
-	attrs := metric.WithAttributes(attrChannel.String(channel), attrOutcome.String(outcome))
+	attrs := t.attrs(channel, outcome)
 	t.deliveries.Add(ctx, 1, attrs)
 	if outcome != outcomeDeferred {
 		t.latency.Record(ctx, time.Since(began).Seconds(), attrs)

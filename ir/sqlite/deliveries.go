@@ -109,7 +109,7 @@ func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lea
 			return wrap(ctx, op, err)
 		}
 		out = claimed
-		entries, err := q.takeOutbox(nowNano, limit-len(out))
+		entries, err := q.takeOutbox(owner, until, nowNano, limit-len(out))
 		if err != nil {
 			return wrap(ctx, op, err)
 		}
@@ -124,10 +124,33 @@ func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lea
 		if err != nil {
 			return wrap(ctx, op, err)
 		}
+		del, err := q.delivery(dsDeleteOutbox)
+		if err != nil {
+			return wrap(ctx, op, err)
+		}
+		at := time.Unix(0, nowNano).UTC()
 		for _, e := range entries {
 			fan := route(ctx, e.OutboxEntry)
 			if err := notify.CheckTargets(fan.Targets); err != nil {
 				return err
+			}
+			// A message all of whose deliveries are due is left in the
+			// outbox, claimed: Settle records its deliveries with their
+			// outcomes.
+			fast := len(fan.Targets) > 0 && len(out)+len(fan.Targets) <= limit
+			for _, t := range fan.Targets {
+				if t.Held || !hold.due(e.Incident, t.Channel, e.ID) {
+					fast = false
+				}
+			}
+			if fast {
+				for _, t := range fan.Targets {
+					hold.mark(e.Incident, t.Channel, e.ID)
+					out = append(out, notify.Delivery{OutboxID: e.ID, Key: e.Key, Incident: e.Incident, Type: e.Type,
+						Channel: t.Channel, Route: t.Route, Audience: fan.Audience, Payload: e.Payload,
+						Status: notify.StatusPending, Attempts: e.Attempts, CreatedAt: e.CreatedAt, NextAt: at, UpdatedAt: at})
+				}
+				continue
 			}
 			for _, t := range fan.Targets {
 				status, claim := notify.StatusPending, false
@@ -135,6 +158,7 @@ func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lea
 					status = notify.StatusHeld
 				} else {
 					claim = hold.due(e.Incident, t.Channel, e.ID) && len(out) < limit
+					hold.mark(e.Incident, t.Channel, e.ID)
 				}
 				var claimedBy, claimedUntil, attempts arg
 				if claim {
@@ -152,8 +176,10 @@ func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lea
 				}
 				out = append(out, notify.Delivery{ID: q.conn.LastInsertRowID(), OutboxID: e.ID, Key: e.Key,
 					Incident: e.Incident, Type: e.Type, Channel: t.Channel, Route: t.Route, Audience: fan.Audience,
-					Payload: e.Payload, Status: status, Attempts: 1, CreatedAt: e.CreatedAt,
-					NextAt: time.Unix(0, nowNano).UTC(), UpdatedAt: time.Unix(0, nowNano).UTC()})
+					Payload: e.Payload, Status: status, Attempts: 1, CreatedAt: e.CreatedAt, NextAt: at, UpdatedAt: at})
+			}
+			if err := q.execStmt(del, integer(e.ID)); err != nil {
+				return wrap(ctx, op, err)
 			}
 		}
 		return nil
@@ -161,10 +187,15 @@ func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lea
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(out, func(a, b notify.Delivery) int {
-		return cmp.Or(cmp.Compare(a.OutboxID, b.OutboxID), cmp.Compare(a.ID, b.ID))
-	})
+	sortDeliveries(out)
 	return out, nil
+}
+
+// sortDeliveries sorts ds in outbox order, then by ID, then by channel.
+func sortDeliveries(ds []notify.Delivery) {
+	slices.SortFunc(ds, func(a, b notify.Delivery) int {
+		return cmp.Or(cmp.Compare(a.OutboxID, b.OutboxID), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Channel, b.Channel))
+	})
 }
 
 // takenEntry is an outbox entry FanOutAndClaim took, with its creation
@@ -174,9 +205,9 @@ type takenEntry struct {
 	createdAt string
 }
 
-// takeOutbox removes up to limit due outbox entries and returns them,
-// oldest first.
-func (q *rawStatements) takeOutbox(now int64, limit int) ([]takenEntry, error) {
+// takeOutbox claims up to limit due outbox entries for owner until until
+// and returns them, oldest first.
+func (q *rawStatements) takeOutbox(owner string, until, now int64, limit int) ([]takenEntry, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -184,7 +215,8 @@ func (q *rawStatements) takeOutbox(now int64, limit int) ([]takenEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := errors.Join(st.BindInt64(1, now), st.BindInt64(2, int64(limit))); err != nil {
+	if err := errors.Join(st.BindInt64(1, now), st.BindInt64(2, int64(limit)), st.BindText(3, owner),
+		st.BindInt64(4, until)); err != nil {
 		return nil, err
 	}
 	var out []takenEntry
@@ -210,9 +242,9 @@ func (q *rawStatements) takeOutbox(now int64, limit int) ([]takenEntry, error) {
 // holdUps is what holds up the deliveries of the outbox entries a pass
 // took: the first pending delivery of each of their incidents to each
 // channel, and the first entry of each of their incidents left in the
-// outbox (another claimer holds it, or it waits for a retry). A pass
-// marks each pending delivery it makes, so that the later ones of its
-// incident and channel wait for it.
+// outbox, other than those the pass took (another claimer holds it, or
+// it waits for a retry). A pass marks each delivery it makes, so that
+// the later ones of its incident and channel wait for it.
 type holdUps struct {
 	pending map[stream]int64
 	outbox  map[string]int64
@@ -221,19 +253,23 @@ type holdUps struct {
 // stream is an incident's deliveries to one channel.
 type stream struct{ incident, channel string }
 
-// due reports whether a new pending delivery of outbox entry id to
-// channel is due, and marks it pending.
+// due reports whether a new delivery of outbox entry id to channel is
+// due.
 func (h holdUps) due(incident, channel string, id int64) bool {
-	k := stream{incident, channel}
-	first, busy := h.pending[k]
-	if !busy || first > id {
-		h.pending[k] = id
-	}
-	if busy && first < id {
+	if first, busy := h.pending[stream{incident, channel}]; busy && first < id {
 		return false
 	}
 	left, waits := h.outbox[incident]
 	return !waits || left > id
+}
+
+// mark marks a delivery of outbox entry id to channel made: the later
+// ones of its incident and channel wait for it.
+func (h holdUps) mark(incident, channel string, id int64) {
+	k := stream{incident, channel}
+	if first, busy := h.pending[k]; !busy || first > id {
+		h.pending[k] = id
+	}
 }
 
 // holdUps reads what holds up the deliveries of entries.
@@ -244,14 +280,20 @@ func (q *rawStatements) holdUps(entries []takenEntry) (holdUps, error) {
 		return h, err
 	}
 	incidents := make([]string, 0, len(entries))
+	taken := make([]int64, 0, len(entries))
 	for _, e := range entries {
 		incidents = append(incidents, e.Incident)
+		taken = append(taken, e.ID)
 	}
 	list, err := json.Marshal(incidents)
 	if err != nil {
 		return h, err
 	}
-	if err := st.BindRawText(1, list); err != nil {
+	ids, err := json.Marshal(taken)
+	if err != nil {
+		return h, err
+	}
+	if err := errors.Join(st.BindRawText(1, list), st.BindRawText(2, ids)); err != nil {
 		return h, err
 	}
 	for st.Step() {
@@ -319,6 +361,10 @@ const (
 	dsFailed
 	dsRelease
 	dsDead
+	dsDeleteOutbox
+	dsDeleteOutboxes
+	dsRecord
+	dsOutboxClaimer
 	numDeliveryStatements
 )
 
@@ -353,19 +399,22 @@ var deliverySQL = [numDeliveryStatements]string{
 	// of their incident to their channel, nor by an earlier message of
 	// their incident still in the outbox.
 	dsClaim: claimSQL + "?4 + 0)\n\t\tRETURNING " + deliveryColumns,
-	// Due outbox entries, removed as they are read: the transaction that
-	// takes them records their deliveries.
-	dsTake: `DELETE FROM outbox WHERE id IN (
+	// Due outbox entries, claimed for owner ?3 until ?4 as they are read:
+	// the pass removes those it fans out, and Settle those it claims with
+	// their deliveries.
+	dsTake: `UPDATE outbox SET claimed_by = ?3, claimed_until = ?4, attempts = attempts + 1 WHERE id IN (
 			SELECT id FROM outbox WHERE available_at <= ?1 AND (claimed_until IS NULL OR claimed_until <= ?1)
 			ORDER BY id LIMIT ?2 + 0)
-		RETURNING id, key, incident_id, type, payload, created_at, attempts + 1, last_error`,
+		RETURNING id, key, incident_id, type, payload, created_at, attempts, last_error`,
 	// What holds up new deliveries of the incidents in the JSON array
-	// ?1: see holdUps.
+	// ?1, the pass having taken the outbox entries in the JSON array ?2:
+	// see holdUps.
 	dsHoldUps: `SELECT incident_id, channel, min(outbox_id) FROM deliveries
 			WHERE status = 'pending' AND incident_id IN (SELECT value FROM json_each(?1)) GROUP BY incident_id, channel
 		UNION ALL
 		SELECT incident_id, NULL, min(id) FROM outbox
-			WHERE incident_id IN (SELECT value FROM json_each(?1)) GROUP BY incident_id`,
+			WHERE incident_id IN (SELECT value FROM json_each(?1)) AND id NOT IN (SELECT value FROM json_each(?2))
+			GROUP BY incident_id`,
 	// A new delivery; claimed_by, claimed_until and attempts are set
 	// for one claimed at once.
 	dsInsert: `INSERT INTO deliveries (outbox_id, key, incident_id, type, channel, route, audience, payload, status,
@@ -376,6 +425,21 @@ var deliverySQL = [numDeliveryStatements]string{
 	dsFailed:    settleQueries[notify.SettleFailed],
 	dsRelease:   settleQueries[notify.SettleRelease],
 	dsDead:      settleQueries[notify.SettleDead],
+	// An outbox entry fanned out.
+	dsDeleteOutbox: `DELETE FROM outbox WHERE id = ?1`,
+	// The outbox entries in the JSON array ?1, whose deliveries Settle
+	// recorded.
+	dsDeleteOutboxes: `DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?1))`,
+	// A delivery of outbox entry ?1, which owner ?12 claimed with it,
+	// recorded with its outcome: channel ?2, route ?3, audience ?4,
+	// status ?5, due at ?6, updated at ?7, its claims less ?8, last
+	// error ?9 and receipt ?10, ?11.
+	dsRecord: `INSERT INTO deliveries (outbox_id, key, incident_id, type, channel, route, audience, payload, status,
+			created_at, next_at, updated_at, attempts, last_error, receipt_id, receipt_status)
+		SELECT id, key, incident_id, type, ?2, ?3, ?4, payload, ?5, created_at, ?6, ?7, max(attempts - ?8, 0), ?9, ?10, ?11
+		FROM outbox WHERE id = ?1 AND claimed_by = ?12`,
+	// Who holds outbox entry ?1's claim; no row if there is no such entry.
+	dsOutboxClaimer: `SELECT coalesce(claimed_by, '') FROM outbox WHERE id = ?1`,
 }
 
 // delivery returns the dispatcher's statement i.
@@ -453,11 +517,21 @@ func (s *Store) Settle(ctx context.Context, owner string, settlements []notify.S
 	if err := notify.CheckSettlements(settlements); err != nil {
 		return nil, err
 	}
-	var errs []error
+	var (
+		errs []error
+		ids  []int64 // the IDs of the deliveries recorded for settlements with ID 0
+	)
 	err := s.writeRaw(ctx, op, func(q *rawStatements) error {
-		errs = make([]error, len(settlements))
+		errs, ids = make([]error, len(settlements)), make([]int64, len(settlements))
 		now := unixNano(s.clock.Now())
+		var fanned []int64 // the outbox entries of the settlements with ID 0, in order
 		for i, st := range settlements {
+			if st.ID == 0 {
+				if !slices.Contains(fanned, st.OutboxID) {
+					fanned = append(fanned, st.OutboxID)
+				}
+				continue
+			}
 			var (
 				stmt *sqlite3.Stmt
 				err  error
@@ -505,12 +579,105 @@ func (s *Store) Settle(ctx context.Context, owner string, settlements []notify.S
 			}
 			errs[i] = settleError(string(st.Kind), owner, st.ID, found)
 		}
-		return nil
+		if len(fanned) == 0 {
+			return nil
+		}
+		recorded := make([]int64, 0, len(fanned))
+		for _, id := range fanned {
+			held, err := q.record(owner, id, now, settlements, errs, ids)
+			if err != nil {
+				return wrap(ctx, fmt.Sprintf("record the deliveries of outbox entry %d", id), err)
+			}
+			if held {
+				recorded = append(recorded, id)
+			}
+		}
+		// The entries whose deliveries are recorded leave the outbox.
+		list, err := json.Marshal(recorded)
+		if err == nil {
+			var del *sqlite3.Stmt
+			if del, err = q.delivery(dsDeleteOutboxes); err == nil {
+				err = q.execStmt(del, text(string(list)))
+			}
+		}
+		return wrap(ctx, op, err)
 	})
 	if err != nil {
 		return nil, err
 	}
+	for i, id := range ids {
+		if id != 0 {
+			settlements[i].ID = id
+		}
+	}
 	return errs, nil
+}
+
+// record records the deliveries of outbox entry id that settlements name
+// with ID 0, each with its outcome, as of now, and reports true, if owner
+// holds the entry's claim; else it sets their errors in errs. It sets the
+// IDs of those it recorded in ids. The caller removes the entry.
+func (q *rawStatements) record(owner string, id, now int64, settlements []notify.Settlement, errs []error, ids []int64) (bool, error) {
+	ins, err := q.delivery(dsRecord)
+	if err != nil {
+		return false, err
+	}
+	for i, st := range settlements {
+		if st.ID != 0 || st.OutboxID != id {
+			continue
+		}
+		status, next, less := notify.StatusPending, now, int64(0)
+		var lastErr string
+		var receipt notify.Receipt
+		switch st.Kind {
+		case notify.SettleDelivered:
+			status, receipt = notify.StatusDelivered, st.Receipt
+		case notify.SettleFailed:
+			next, lastErr = unixNano(st.At), notify.TruncateError(st.LastError)
+		case notify.SettleRelease:
+			next, less = unixNano(st.At), 1
+		case notify.SettleDead:
+			status, lastErr = notify.StatusDead, notify.TruncateError(st.LastError)
+		}
+		if err := q.execStmt(ins, integer(id), text(st.Channel), text(st.Route), text(string(st.Audience)),
+			text(string(status)), integer(next), integer(now), integer(less), text(lastErr), text(receipt.ID),
+			integer(int64(receipt.Status)), text(owner)); err != nil {
+			return false, err
+		}
+		if q.conn.Changes() == 1 {
+			ids[i] = q.conn.LastInsertRowID()
+			continue
+		}
+		// The entry is gone, or another claimer holds it: none of its
+		// deliveries is recorded (the first one tried finds out).
+		claimer, err := q.delivery(dsOutboxClaimer)
+		if err == nil {
+			err = claimer.BindInt64(1, id)
+		}
+		if err != nil {
+			return false, err
+		}
+		found := claimer.Step()
+		if err := claimer.Reset(); err != nil {
+			return false, err
+		}
+		for j, st := range settlements {
+			if st.ID == 0 && st.OutboxID == id {
+				errs[j] = outboxError(string(st.Kind), owner, id, found)
+			}
+		}
+		return false, nil
+	}
+	return true, nil
+}
+
+// outboxError is the error of a settlement with ID 0 whose outbox entry
+// id owner does not hold.
+func outboxError(op, owner string, id int64, found bool) error {
+	if !found {
+		return fmt.Errorf("sqlite: %s: outbox entry %d: %w", op, id, notify.ErrNotFound)
+	}
+	return fmt.Errorf("sqlite: %s: outbox entry %d is not claimed by %q: %w", op, id, owner, notify.ErrConflict)
 }
 
 // settleQueries are the statements of Settle, by kind.

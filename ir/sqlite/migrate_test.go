@@ -336,12 +336,48 @@ var listsInDocuments = append(slices.Clone(noDeliveries),
 	"DELETE FROM incidentkit_schema_version WHERE name = '0003_incident_lists.sql'",
 )
 
+// fatDeliveries takes a file back to the schema whose deliveries had an
+// AUTOINCREMENT id, a unique (outbox_id, channel) and an index of the
+// pending ones in outbox order.
+var fatDeliveries = []string{
+	`CREATE TABLE deliveries_fat (
+		id             INTEGER PRIMARY KEY AUTOINCREMENT,
+		outbox_id      INTEGER NOT NULL,
+		key            TEXT NOT NULL,
+		incident_id    TEXT NOT NULL,
+		type           TEXT NOT NULL,
+		channel        TEXT NOT NULL,
+		route          TEXT NOT NULL,
+		audience       TEXT NOT NULL,
+		payload        BLOB NOT NULL,
+		status         TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'dead', 'held')),
+		attempts       INTEGER NOT NULL DEFAULT 0,
+		created_at     TEXT NOT NULL,
+		next_at        INTEGER NOT NULL,
+		updated_at     INTEGER NOT NULL,
+		claimed_by     TEXT,
+		claimed_until  INTEGER,
+		last_error     TEXT NOT NULL DEFAULT '',
+		receipt_id     TEXT NOT NULL DEFAULT '',
+		receipt_status INTEGER NOT NULL DEFAULT 0,
+		UNIQUE (outbox_id, channel)
+	)`,
+	"INSERT INTO deliveries_fat SELECT * FROM deliveries",
+	"DROP TABLE deliveries",
+	"ALTER TABLE deliveries_fat RENAME TO deliveries",
+	"CREATE INDEX deliveries_pending ON deliveries (incident_id, channel, outbox_id) WHERE status = 'pending'",
+	"CREATE INDEX deliveries_due ON deliveries (outbox_id, id) WHERE status = 'pending'",
+	"CREATE INDEX deliveries_incident ON deliveries (incident_id, outbox_id)",
+	"CREATE INDEX deliveries_dead ON deliveries (channel, id) WHERE status = 'dead'",
+	"DELETE FROM incidentkit_schema_version WHERE name = '0006_lean_deliveries.sql'",
+}
+
 // noClockDue takes a file back to the schema before the clock due times
 // were indexed.
-var noClockDue = []string{
+var noClockDue = append(slices.Clone(fatDeliveries),
 	"DROP INDEX incidents_clock_due",
 	"DELETE FROM incidentkit_schema_version WHERE name = '0005_clock_due.sql'",
-}
+)
 
 // noDeliveries takes a file back to the schema before deliveries were
 // kept.
@@ -350,6 +386,52 @@ var noDeliveries = append(slices.Clone(noClockDue),
 	"DROP INDEX outbox_incident",
 	"DELETE FROM incidentkit_schema_version WHERE name = '0004_deliveries.sql'",
 )
+
+// TestMigrationKeepsDeliveries takes a file with deliveries back to the
+// schema before they were lean, and checks that after the migration they
+// are all there, as they were, and that new ones get new IDs.
+func TestMigrationKeepsDeliveries(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "store.db")
+	st, err := sqlite.Open(ctx, path, sqlite.Config{})
+	require.NoError(t, err)
+	w := irtest.OutboxStore(st)
+	const inc = "INC-000001"
+	for i := range 3 {
+		require.NoError(t, w.Write(ctx, []notify.OutboxMessage{{Key: fmt.Sprintf("%s/%d", inc, i+1), Incident: inc,
+			Type: "note_added", Payload: []byte("{}")}}))
+	}
+	got, err := st.Claim(ctx, "d", 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	for _, e := range got[:2] {
+		require.NoError(t, st.FanOut(ctx, "d", e.ID, []notify.DeliveryTarget{{Channel: "a"}, {Channel: "b", Held: true}}))
+	}
+	ds, err := st.ClaimDeliveries(ctx, "d", 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	require.NoError(t, st.Delivered(ctx, "d", ds[0].ID, notify.Receipt{ID: "r-1", Status: 200}))
+	before, err := st.IncidentDeliveries(ctx, inc)
+	require.NoError(t, err)
+	require.Len(t, before, 4)
+	require.NoError(t, st.Close())
+	rawDB(t, path, fatDeliveries...)
+
+	st = openStore(t, path, sqlite.Config{})
+	after, err := st.IncidentDeliveries(ctx, inc)
+	require.NoError(t, err)
+	assert.Equal(t, before, after, "the migration changed the deliveries")
+	require.NoError(t, st.FanOut(ctx, "d", got[2].ID, []notify.DeliveryTarget{{Channel: "a"}}))
+	ds, err = st.ClaimDeliveries(ctx, "d", 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, ds, 1, "the pending delivery is not due after the migration")
+	assert.Equal(t, before[2].ID, ds[0].ID)
+	all, err := st.IncidentDeliveries(ctx, inc)
+	require.NoError(t, err)
+	require.Len(t, all, 5)
+	assert.Greater(t, all[4].ID, before[3].ID, "a new delivery reused an ID")
+}
 
 // TestMigrationKeepsOutbox takes a file with a message in its outbox back
 // to the schema before deliveries were kept, and checks that after the

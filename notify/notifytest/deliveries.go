@@ -55,6 +55,9 @@ func TestDeliveries(t *testing.T, newStore func(t *testing.T, clock *Clock) Deli
 		{"FanOutAndClaimOrder", s.testFanOutAndClaimOrder},
 		{"FanOutAndClaimLimit", s.testFanOutAndClaimLimit},
 		{"FanOutAndClaimInvalid", s.testFanOutAndClaimInvalid},
+		{"ClaimedWithMessage", s.testClaimedWithMessage},
+		{"ClaimedWithMessageLapse", s.testClaimedWithMessageLapse},
+		{"ClaimedWithMessageOrder", s.testClaimedWithMessageOrder},
 		{"Settle", s.testSettle},
 		{"SettleInvalid", s.testSettleInvalid},
 		{"ConcurrentBatches", s.testConcurrentBatches},
@@ -526,6 +529,18 @@ func routeTo(routed *[]notify.OutboxEntry, targets ...notify.DeliveryTarget) not
 	}
 }
 
+// settleAll records every delivery of got delivered, for owner.
+func settleAll(t *testing.T, st DeliveryStore, owner string, got []notify.Delivery) {
+	t.Helper()
+	sts := make([]notify.Settlement, len(got))
+	for i, d := range got {
+		sts[i] = d.Settled(notify.Settlement{Kind: notify.SettleDelivered, Receipt: notify.Receipt{ID: "r-" + d.Key}})
+	}
+	errs, err := st.Settle(context.Background(), owner, sts)
+	require.NoError(t, err)
+	require.Equal(t, make([]error, len(got)), errs)
+}
+
 func fanOutAndClaim(t *testing.T, st DeliveryStore, owner string, limit int, route notify.RouteFunc) []notify.Delivery {
 	t.Helper()
 	got, err := st.FanOutAndClaim(context.Background(), owner, limit, lease, route)
@@ -588,20 +603,18 @@ func (s deliverySuite) testFanOutAndClaim(t *testing.T) {
 	// What was claimed is leased: nobody else gets it.
 	assert.Empty(t, fanOutAndClaim(t, st, "second", 10, routeTo(nil, notify.DeliveryTarget{Channel: "a"})))
 	assert.Empty(t, claimDeliveries(t, st, "second", 10))
-	sts := make([]notify.Settlement, len(got))
-	for i, d := range got {
-		sts[i] = notify.Settlement{ID: d.ID, Kind: notify.SettleDelivered}
-	}
-	errs, err := st.Settle(ctx, "fan", sts)
-	require.NoError(t, err)
-	assert.Equal(t, make([]error, len(got)), errs)
-	// Once the other claim lapses, its entry is taken.
+	settleAll(t, st, "fan", got)
+	// Once the other claim lapses, its entry is taken: with its
+	// delivery, all of whose targets are due.
 	clock.Advance(lease)
 	routed = nil
 	got = fanOutAndClaim(t, st, "second", 10, routeTo(&routed, notify.DeliveryTarget{Channel: "a"}))
 	assert.Equal(t, []string{"INC-000201/1→a"}, deliveryKeys(got))
 	require.Len(t, routed, 1)
 	assert.Equal(t, 2, routed[0].Attempts, "the lapsed claim counts as an attempt")
+	assert.Equal(t, 2, got[0].Attempts, "the lapsed claim counts as an attempt")
+	assert.ErrorIs(t, st.Ack(ctx, "other", theirs[0].ID), notify.ErrConflict, "the message was taken from a claim that lapsed")
+	settleAll(t, st, "second", got)
 	assert.ErrorIs(t, st.Ack(ctx, "other", theirs[0].ID), notify.ErrNotFound)
 	assert.Empty(t, fanOutAndClaim(t, st, "fan", 10, routeTo(nil)), "nothing left")
 }
@@ -634,7 +647,7 @@ func (s deliverySuite) testFanOutAndClaimOrder(t *testing.T) {
 	write("INC-000212", 2)
 	got := fanOutAndClaim(t, st, "fan", 10, routeTo(nil, a))
 	assert.Equal(t, []string{"INC-000212/1→a"}, deliveryKeys(got))
-	errs, err := st.Settle(ctx, "fan", []notify.Settlement{{ID: got[0].ID, Kind: notify.SettleDelivered}})
+	errs, err := st.Settle(ctx, "fan", []notify.Settlement{got[0].Settled(notify.Settlement{Kind: notify.SettleDelivered})})
 	require.NoError(t, err)
 	require.Equal(t, []error{nil}, errs)
 
@@ -650,12 +663,7 @@ func (s deliverySuite) testFanOutAndClaimOrder(t *testing.T) {
 	got = fanOutAndClaim(t, st, "fan", 10, routeTo(nil, a))
 	assert.ElementsMatch(t, []string{"INC-000211/fan/1→a", "INC-000212/2→a", "INC-000213/1→a", "INC-000214/1→a"}, deliveryKeys(got),
 		"a delivery was handed out before an earlier one of its incident and channel")
-	sts := make([]notify.Settlement, len(got))
-	for i, d := range got {
-		sts[i] = notify.Settlement{ID: d.ID, Kind: notify.SettleDelivered}
-	}
-	_, err = st.Settle(ctx, "fan", sts)
-	require.NoError(t, err)
+	settleAll(t, st, "fan", got)
 	got = fanOutAndClaim(t, st, "fan", 10, routeTo(nil, a))
 	assert.ElementsMatch(t, []string{"INC-000211/2→a", "INC-000213/2→a", "INC-000214/2→a"}, deliveryKeys(got))
 }
@@ -728,9 +736,205 @@ func (s deliverySuite) testFanOutAndClaimInvalid(t *testing.T) {
 	// Both entries are still there, for a good pass.
 	got := fanOutAndClaim(t, st, "fan", 10, routeTo(nil, good))
 	assert.Equal(t, []string{inc + "/1→a"}, deliveryKeys(got))
+	settleAll(t, st, "fan", got)
 	all, err = st.IncidentDeliveries(ctx, inc)
 	require.NoError(t, err)
 	assert.Len(t, all, 2)
+}
+
+// testClaimedWithMessage checks that a pass claims a message all of whose
+// deliveries are due together with them, writing nothing else, and that
+// Settle records those deliveries with their outcomes and removes the
+// message.
+func (s deliverySuite) testClaimedWithMessage(t *testing.T) {
+	st, clock := s.store(t)
+	ctx := context.Background()
+	start := clock.Now()
+	for _, inc := range []string{"INC-000400", "INC-000401", "INC-000402"} {
+		require.NoError(t, st.Write(ctx, []notify.OutboxMessage{{Key: inc + "/1", Incident: inc, Type: "note_added",
+			Payload: payload(t, inc, notify.AudienceLegal)}}))
+	}
+	route := func(_ context.Context, e notify.OutboxEntry) notify.Fan {
+		fan := notify.Fan{Audience: notify.DeliveryAudience(e.Payload), Targets: []notify.DeliveryTarget{{Channel: "a", Route: "ra"}}}
+		if e.Incident == "INC-000400" {
+			fan.Targets = append(fan.Targets, notify.DeliveryTarget{Channel: "b", Route: "rb"})
+		}
+		return fan
+	}
+	got := fanOutAndClaim(t, st, "fan", 10, route)
+	require.Equal(t, []string{"INC-000400/1→a", "INC-000400/1→b", "INC-000401/1→a", "INC-000402/1→a"}, deliveryKeys(got))
+	for _, d := range got {
+		assert.Zero(t, d.ID, "a delivery claimed with its message has an ID")
+		assert.NotZero(t, d.OutboxID)
+		assert.Equal(t, d.Incident+"/1", d.Key)
+		assert.Equal(t, "note_added", d.Type)
+		assert.Equal(t, "r"+d.Channel, d.Route)
+		assert.Equal(t, notify.AudienceLegal, d.Audience)
+		assert.Equal(t, payload(t, d.Incident, notify.AudienceLegal), d.Payload)
+		assert.Equal(t, notify.StatusPending, d.Status)
+		assert.Equal(t, 1, d.Attempts)
+		assert.True(t, d.CreatedAt.Equal(start), "created at %v, want %v", d.CreatedAt, start)
+	}
+	assert.Equal(t, got[0].OutboxID, got[1].OutboxID)
+	for _, inc := range []string{"INC-000400", "INC-000401"} {
+		all, err := st.IncidentDeliveries(ctx, inc)
+		require.NoError(t, err)
+		assert.Empty(t, all, "a delivery claimed with its message was recorded before its outcome")
+	}
+	// The messages are held: nobody else takes them.
+	assert.Empty(t, fanOutAndClaim(t, st, "second", 10, route))
+	theirs, err := st.Claim(ctx, "second", 10, lease)
+	require.NoError(t, err)
+	assert.Empty(t, theirs, "a message claimed with its deliveries was claimed again")
+
+	clock.Advance(time.Second)
+	settled := clock.Now()
+	sts := []notify.Settlement{
+		got[0].Settled(notify.Settlement{Kind: notify.SettleDelivered, Receipt: notify.Receipt{ID: "a-1", Status: 202}}),
+		got[1].Settled(notify.Settlement{Kind: notify.SettleFailed, At: start.Add(time.Hour), LastError: "b: 503"}),
+		got[2].Settled(notify.Settlement{Kind: notify.SettleDead, LastError: "a: 410 Gone"}),
+		got[3].Settled(notify.Settlement{Kind: notify.SettleRelease, At: start.Add(time.Minute)}),
+	}
+	errs, err := st.Settle(ctx, "fan", sts)
+	require.NoError(t, err)
+	assert.Equal(t, make([]error, len(sts)), errs)
+	ids := make(map[int64]bool)
+	for _, st := range sts {
+		assert.NotZero(t, st.ID, "Settle did not give back the recorded delivery's ID")
+		ids[st.ID] = true
+	}
+	assert.Len(t, ids, len(sts), "two recorded deliveries have one ID")
+
+	two, err := st.IncidentDeliveries(ctx, "INC-000400")
+	require.NoError(t, err)
+	require.Len(t, two, 2)
+	a, b := two[0], two[1]
+	assert.Equal(t, sts[0].ID, a.ID)
+	assert.Equal(t, notify.StatusDelivered, a.Status)
+	assert.Equal(t, notify.Receipt{ID: "a-1", Status: 202}, a.Receipt)
+	assert.Equal(t, 1, a.Attempts)
+	assert.Equal(t, "ra", a.Route)
+	assert.Equal(t, notify.AudienceLegal, a.Audience)
+	assert.Equal(t, "INC-000400/1", a.Key)
+	assert.Equal(t, got[0].OutboxID, a.OutboxID)
+	assert.Equal(t, payload(t, "INC-000400", notify.AudienceLegal), a.Payload)
+	assert.True(t, a.CreatedAt.Equal(start), "created at %v, want %v", a.CreatedAt, start)
+	assert.True(t, a.UpdatedAt.Equal(settled), "delivered at %v, want %v", a.UpdatedAt, settled)
+	assert.Equal(t, sts[1].ID, b.ID)
+	assert.Equal(t, notify.StatusPending, b.Status)
+	assert.Equal(t, "b: 503", b.LastError)
+	assert.Equal(t, 1, b.Attempts)
+	assert.True(t, b.NextAt.Equal(start.Add(time.Hour)), "due at %v, want %v", b.NextAt, start.Add(time.Hour))
+	dead, err := st.DeadDeliveries(ctx, "a", 10)
+	require.NoError(t, err)
+	require.Len(t, dead, 1)
+	assert.Equal(t, sts[2].ID, dead[0].ID)
+	assert.Equal(t, "a: 410 Gone", dead[0].LastError)
+	for _, d := range got {
+		assert.ErrorIs(t, st.Ack(ctx, "fan", d.OutboxID), notify.ErrNotFound, "a settled message is still in the outbox")
+	}
+
+	// The released one is due after its minute with no attempt counted,
+	// the failed one after its hour, with one.
+	assert.Empty(t, claimDeliveries(t, st, "w", 10), "a failed or released delivery is due before its time")
+	clock.Advance(time.Minute)
+	c := claimDeliveries(t, st, "w", 10)
+	require.Len(t, c, 1)
+	assert.Equal(t, "INC-000402/1", c[0].Key)
+	assert.Equal(t, 1, c[0].Attempts, "a release counted as an attempt")
+	settleAll(t, st, "w", c)
+	clock.Advance(time.Hour)
+	c = claimDeliveries(t, st, "w2", 10)
+	require.Len(t, c, 1)
+	assert.Equal(t, "INC-000400/1→b", deliveryKeys(c)[0])
+	assert.Equal(t, 2, c[0].Attempts)
+}
+
+// testClaimedWithMessageLapse checks that a message claimed with its
+// deliveries and never settled is taken again once the claim lapses, and
+// that only its claimer records it.
+func (s deliverySuite) testClaimedWithMessageLapse(t *testing.T) {
+	st, clock := s.store(t)
+	ctx := context.Background()
+	a := routeTo(nil, notify.DeliveryTarget{Channel: "a"})
+	require.NoError(t, st.Write(ctx, []notify.OutboxMessage{{Key: "INC-000410/1", Incident: "INC-000410", Type: "note_added", Payload: []byte("{}")}}))
+	first := fanOutAndClaim(t, st, "one", 10, a)
+	require.Len(t, first, 1)
+	require.Zero(t, first[0].ID)
+	clock.Advance(lease)
+	again := fanOutAndClaim(t, st, "two", 10, a)
+	require.Len(t, again, 1, "a message whose claim lapsed was not taken again")
+	assert.Zero(t, again[0].ID)
+	assert.Equal(t, first[0].OutboxID, again[0].OutboxID)
+	assert.Equal(t, 2, again[0].Attempts, "the lapsed claim counts as an attempt")
+
+	late := []notify.Settlement{first[0].Settled(notify.Settlement{Kind: notify.SettleDelivered})}
+	errs, err := st.Settle(ctx, "one", late)
+	require.NoError(t, err)
+	require.Len(t, errs, 1)
+	assert.ErrorIs(t, errs[0], notify.ErrConflict, "a claimer whose claim was taken over recorded the delivery")
+	assert.Zero(t, late[0].ID)
+	all, err := st.IncidentDeliveries(ctx, "INC-000410")
+	require.NoError(t, err)
+	assert.Empty(t, all)
+
+	settleAll(t, st, "two", again)
+	all, err = st.IncidentDeliveries(ctx, "INC-000410")
+	require.NoError(t, err)
+	require.Len(t, all, 1)
+	assert.Equal(t, notify.StatusDelivered, all[0].Status)
+	assert.Equal(t, 2, all[0].Attempts)
+	errs, err = st.Settle(ctx, "two", []notify.Settlement{again[0].Settled(notify.Settlement{Kind: notify.SettleDelivered})})
+	require.NoError(t, err)
+	assert.ErrorIs(t, errs[0], notify.ErrNotFound, "a settled message was settled again")
+	all, err = st.IncidentDeliveries(ctx, "INC-000410")
+	require.NoError(t, err)
+	assert.Len(t, all, 1, "a message was recorded twice")
+
+	// A lapsed claim nobody took over is still its claimer's to record.
+	require.NoError(t, st.Write(ctx, []notify.OutboxMessage{{Key: "INC-000411/1", Incident: "INC-000411", Type: "note_added", Payload: []byte("{}")}}))
+	got := fanOutAndClaim(t, st, "one", 10, a)
+	require.Len(t, got, 1)
+	clock.Advance(2 * lease)
+	settleAll(t, st, "one", got)
+	assert.Empty(t, fanOutAndClaim(t, st, "two", 10, a), "a recorded message was taken again")
+}
+
+// testClaimedWithMessageOrder checks that a message claimed with its
+// deliveries holds up its incident's later ones until it is recorded,
+// and that a failed one then goes first.
+func (s deliverySuite) testClaimedWithMessageOrder(t *testing.T) {
+	st, clock := s.store(t)
+	ctx := context.Background()
+	const inc = "INC-000420"
+	write := func(n int) {
+		t.Helper()
+		require.NoError(t, st.Write(ctx, []notify.OutboxMessage{{Key: fmt.Sprintf("%s/%d", inc, n), Incident: inc,
+			Type: "note_added", Payload: []byte("{}")}}))
+	}
+	a := routeTo(nil, notify.DeliveryTarget{Channel: "a"})
+	write(1)
+	first := fanOutAndClaim(t, st, "one", 10, a)
+	require.Equal(t, []string{inc + "/1→a"}, deliveryKeys(first))
+	write(2)
+	write(3)
+	assert.Empty(t, fanOutAndClaim(t, st, "two", 10, a), "a later message was handed out while an earlier one was being made")
+	assert.Empty(t, claimDeliveries(t, st, "two", 10))
+	all, err := st.IncidentDeliveries(ctx, inc)
+	require.NoError(t, err)
+	assert.Equal(t, []string{inc + "/2→a", inc + "/3→a"}, deliveryKeys(all), "the later messages were not fanned out")
+
+	// The first fails: it is recorded pending, and is due before them.
+	errs, err := st.Settle(ctx, "one", []notify.Settlement{first[0].Settled(notify.Settlement{Kind: notify.SettleFailed,
+		At: clock.Now(), LastError: "503"})})
+	require.NoError(t, err)
+	require.Equal(t, []error{nil}, errs)
+	c := claimDeliveries(t, st, "two", 10)
+	require.Equal(t, []string{inc + "/1→a"}, deliveryKeys(c))
+	assert.Equal(t, 2, c[0].Attempts)
+	settleAll(t, st, "two", c)
+	c = claimDeliveries(t, st, "two", 10)
+	require.Equal(t, []string{inc + "/2→a"}, deliveryKeys(c))
 }
 
 func (s deliverySuite) testSettle(t *testing.T) {
@@ -823,6 +1027,11 @@ func (s deliverySuite) testSettleInvalid(t *testing.T) {
 		"an unknown kind":        {ok, {ID: got[0].ID + 1, Kind: "lost"}},
 		"no kind":                {ok, {ID: got[0].ID + 1}},
 		"too many settlements":   make([]notify.Settlement, notify.MaxClaim+1),
+		"ID 0 without a message": {ok, {Kind: notify.SettleDelivered, Channel: "a"}},
+		"ID 0 without a channel": {ok, {Kind: notify.SettleDelivered, OutboxID: 1}},
+		"ID 0 named twice": {ok, {Kind: notify.SettleDelivered, OutboxID: 1, Channel: "a"},
+			{Kind: notify.SettleDead, OutboxID: 1, Channel: "a"}},
+		"ID 0 with a NUL in its route": {ok, {Kind: notify.SettleDelivered, OutboxID: 1, Channel: "a", Route: "r\x00"}},
 	} {
 		errs, err := st.Settle(ctx, "w", sts)
 		assert.ErrorIs(t, err, notify.ErrInvalid, name)
@@ -883,7 +1092,7 @@ func (s deliverySuite) testConcurrentBatches(t *testing.T) {
 				mu.Lock()
 				for i, d := range got {
 					seen = append(seen, d.Key+"→"+d.Channel)
-					sts[i] = notify.Settlement{ID: d.ID, Kind: notify.SettleDelivered}
+					sts[i] = d.Settled(notify.Settlement{Kind: notify.SettleDelivered})
 				}
 				mu.Unlock()
 				serrs, err := st.Settle(ctx, owner, sts)

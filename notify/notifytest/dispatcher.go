@@ -45,6 +45,7 @@ func TestDispatcher(t *testing.T, newStore func(t *testing.T, clock *Clock) Deli
 		{"Breaker", s.testBreaker},
 		{"Unreadable", s.testUnreadable},
 		{"Batches", s.testBatches},
+		{"RecordedTogether", s.testRecordedTogether},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -517,6 +518,7 @@ type countingDeliveries struct {
 	fanOuts, passes, singles     int
 	settles, settled, passClaims int
 	claims, routed               int
+	calls                        [][]notify.Settlement // what each Settle was given
 }
 
 func (c *countingDeliveries) FanOut(ctx context.Context, owner string, id int64, targets []notify.DeliveryTarget) error {
@@ -577,6 +579,7 @@ func (c *countingDeliveries) Settle(ctx context.Context, owner string, sts []not
 	c.mu.Lock()
 	c.settles++
 	c.settled += len(sts)
+	c.calls = append(c.calls, append([]notify.Settlement(nil), sts...))
 	c.mu.Unlock()
 	return c.Deliveries.Settle(ctx, owner, sts)
 }
@@ -614,5 +617,51 @@ func (s dispatcherSuite) testBatches(t *testing.T) {
 		assert.Equal(t, notify.StatusDelivered, got["a"].Status)
 		assert.Equal(t, notify.StatusPending, got["b"].Status)
 		assert.Contains(t, got["b"].LastError, "b is down")
+	}
+}
+
+// testRecordedTogether checks that the deliveries of a message claimed
+// with it are recorded together, in one Settle, even when one channel is
+// slower than the others, so that the message leaves the outbox with
+// every delivery it fans out to.
+func (s dispatcherSuite) testRecordedTogether(t *testing.T) {
+	st, clock := s.store(t)
+	counting := &countingDeliveries{Deliveries: st.Deliveries}
+	st.Deliveries = counting
+	gate := make(chan struct{})
+	a := &Recorder{}
+	b := &Recorder{Fail: func(notify.Message, int) error { <-gate; return nil }}
+	d := dispatcher(t, st, clock, "d1", map[string]*Recorder{"a": a, "b": b}, nil)
+	var keys []string
+	for i := range 5 {
+		keys = append(keys, notice(t, st, fmt.Sprintf("INC-%06d", 520+i), string(notify.TLPAmber), 1)...)
+	}
+	go func() {
+		// Long enough for the dispatcher to record what came in more
+		// than once while b waits.
+		time.Sleep(200 * time.Millisecond)
+		close(gate)
+	}()
+	pass(t, d)
+	assert.ElementsMatch(t, keys, a.Keys())
+	assert.ElementsMatch(t, keys, b.Keys())
+	counting.mu.Lock()
+	defer counting.mu.Unlock()
+	require.Equal(t, 10, counting.passClaims, "deliveries claimed")
+	for _, call := range counting.calls {
+		per := make(map[int64][]string)
+		for _, st := range call {
+			if st.ID == 0 {
+				per[st.OutboxID] = append(per[st.OutboxID], st.Channel)
+			}
+		}
+		for id, channels := range per {
+			assert.ElementsMatch(t, []string{"a", "b"}, channels, "message %d recorded with only some of its deliveries", id)
+		}
+	}
+	for i := range 5 {
+		got := byChannel(t, st, fmt.Sprintf("INC-%06d", 520+i))
+		assert.Equal(t, notify.StatusDelivered, got["a"].Status)
+		assert.Equal(t, notify.StatusDelivered, got["b"].Status)
 	}
 }
