@@ -129,6 +129,9 @@ func TestDispatcherHoldsExercisesBack(t *testing.T) {
 	states := map[string]notify.DeliveryStatus{}
 	for _, dl := range dls {
 		states[dl.Channel+" by "+dl.Route] = dl.Status
+		if dl.Status == notify.StatusHeld {
+			assert.Equal(t, `route "page" does not take exercises`, dl.LastError, "why it is held back")
+		}
 	}
 	assert.Equal(t, map[string]notify.DeliveryStatus{"pager by page": notify.StatusHeld, "drills by drills": notify.StatusDelivered}, states,
 		"what the exercise was kept from is recorded as held, with the route that would have sent it")

@@ -194,6 +194,9 @@ func (s *MemoryStore) fanOutLocked(id int64, targets []notify.DeliveryTarget, au
 			Channel: t.Channel, Route: t.Route, Audience: audience, Payload: slices.Clone(e.Payload),
 			Status: status, CreatedAt: e.CreatedAt, NextAt: now, UpdatedAt: now,
 		}}
+		if t.Held {
+			md.LastError = notify.TruncateError(t.Reason)
+		}
 		i, _ := slices.BinarySearchFunc(d.list, md, deliveryOrder)
 		d.list = slices.Insert(d.list, i, md)
 		d.byID[md.ID] = md

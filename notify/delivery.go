@@ -35,6 +35,9 @@ type DeliveryTarget struct {
 	// Held is set when the channel's TLP clearance refused the message:
 	// the delivery is recorded with [StatusHeld] and never made.
 	Held bool
+	// Reason says why a held delivery is held back; it is kept as the
+	// delivery's LastError, made fit with [TruncateError].
+	Reason string
 }
 
 // Delivery is the delivery of one outbox message to one channel, with its
@@ -76,7 +79,8 @@ type Delivery struct {
 	// delivered, for a delivered one.
 	UpdatedAt time.Time
 	// LastError is the error of the last failed attempt, redacted by the
-	// channel and made fit with [TruncateError].
+	// channel and made fit with [TruncateError]; for a held delivery, why
+	// it is held back.
 	LastError string
 	// Receipt is what the peer gave back, for a delivered one.
 	Receipt Receipt

@@ -531,7 +531,7 @@ func (p *pass) route(ctx context.Context, e OutboxEntry) Fan {
 		targets = append(targets, DeliveryTarget{Channel: t.Channel, Route: t.Route})
 	}
 	for _, h := range decision.Held {
-		targets = append(targets, DeliveryTarget{Channel: h.Channel, Route: h.Route, Held: true})
+		targets = append(targets, DeliveryTarget{Channel: h.Channel, Route: h.Route, Held: true, Reason: h.Reason()})
 	}
 	if p.routed == nil {
 		p.routed = make(map[int64]routed)

@@ -64,15 +64,15 @@ func (s *Store) FanOut(ctx context.Context, owner string, id int64, targets []no
 	}
 	audience := string(notify.DeliveryAudience(payload))
 	for _, t := range targets {
-		status := notify.StatusPending
+		status, reason := notify.StatusPending, ""
 		if t.Held {
-			status = notify.StatusHeld
+			status, reason = notify.StatusHeld, notify.TruncateError(t.Reason)
 		}
 		if _, err := tx.Exec(ctx, s.q.t(`INSERT INTO §.deliveries (outbox_id, key, incident_id, type, channel, route,
-				audience, payload, status, created_at, next_at, updated_at)
+				audience, payload, status, created_at, next_at, updated_at, last_error)
 			SELECT id, key, incident_id, type, $2, $3, $4, payload, $5, created_at,
-				coalesce($6::timestamptz, statement_timestamp()), coalesce($6::timestamptz, statement_timestamp())
-			FROM §.outbox WHERE id = $1`), id, t.Channel, t.Route, audience, string(status), s.now()); err != nil {
+				coalesce($6::timestamptz, statement_timestamp()), coalesce($6::timestamptz, statement_timestamp()), $7
+			FROM §.outbox WHERE id = $1`), id, t.Channel, t.Route, audience, string(status), s.now(), reason); err != nil {
 			return wrap(ctx, op, err)
 		}
 	}
@@ -213,7 +213,7 @@ func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lea
 		outboxIDs                                 []int64
 		keys, incs, types, channels, routes, auds []string
 		payloads                                  [][]byte
-		statuses                                  []string
+		statuses, reasons                         []string
 		created                                   []time.Time
 		claims                                    []bool
 		fannedOut                                 []int64
@@ -258,9 +258,9 @@ func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lea
 		}
 		fannedOut = append(fannedOut, e.ID)
 		for _, t := range fan.Targets {
-			status, claim := notify.StatusPending, false
+			status, claim, reason := notify.StatusPending, false, ""
 			if t.Held {
-				status = notify.StatusHeld
+				status, reason = notify.StatusHeld, notify.TruncateError(t.Reason)
 			} else {
 				claim = claimed < limit && due(t.Channel)
 				k := stream{e.Incident, t.Channel}
@@ -274,7 +274,7 @@ func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lea
 			outboxIDs, keys, incs, types = append(outboxIDs, e.ID), append(keys, e.Key), append(incs, e.Incident), append(types, e.Type)
 			channels, routes, auds = append(channels, t.Channel), append(routes, t.Route), append(auds, string(fan.Audience))
 			payloads, statuses, created = append(payloads, e.Payload), append(statuses, string(status)), append(created, e.CreatedAt)
-			claims = append(claims, claim)
+			claims, reasons = append(claims, claim), append(reasons, reason)
 			made = append(made, pending{i, fan, t})
 		}
 	}
@@ -283,18 +283,18 @@ func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lea
 	}
 	if len(made) > 0 {
 		rows, err = tx.Query(ctx, s.q.t(`INSERT INTO §.deliveries (outbox_id, key, incident_id, type, channel, route,
-				audience, payload, status, created_at, next_at, updated_at, claimed_by, claimed_until, attempts)
+				audience, payload, status, created_at, next_at, updated_at, claimed_by, claimed_until, attempts, last_error)
 			SELECT r.outbox_id, r.key, r.incident_id, r.type, r.channel, r.route, r.audience, r.payload, r.status,
 				r.created_at, coalesce($12::timestamptz, statement_timestamp()), coalesce($12::timestamptz, statement_timestamp()),
 				CASE WHEN r.claim THEN $13 END,
 				CASE WHEN r.claim THEN coalesce($14::timestamptz, statement_timestamp() + $15::bigint * interval '1 microsecond') END,
-				CASE WHEN r.claim THEN 1 ELSE 0 END
+				CASE WHEN r.claim THEN 1 ELSE 0 END, r.last_error
 			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[],
-				$9::text[], $10::timestamptz[], $11::boolean[])
-				AS r(outbox_id, key, incident_id, type, channel, route, audience, payload, status, created_at, claim)
+				$9::text[], $10::timestamptz[], $11::boolean[], $16::text[])
+				AS r(outbox_id, key, incident_id, type, channel, route, audience, payload, status, created_at, claim, last_error)
 			RETURNING id, outbox_id, channel, next_at, updated_at, attempts`),
 			outboxIDs, keys, incs, types, channels, routes, auds, payloads, statuses, created, claims,
-			s.now(), owner, until, micros)
+			s.now(), owner, until, micros, reasons)
 		if err != nil {
 			return nil, wrap(ctx, op, err)
 		}

@@ -68,13 +68,13 @@ func (s *Store) FanOut(ctx context.Context, owner string, id int64, targets []no
 		now := unixNano(s.clock.Now())
 		audience := string(notify.DeliveryAudience(payload))
 		for _, t := range targets {
-			status := notify.StatusPending
+			status, reason := notify.StatusPending, ""
 			if t.Held {
-				status = notify.StatusHeld
+				status, reason = notify.StatusHeld, notify.TruncateError(t.Reason)
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (outbox_id, key, incident_id, type, channel, route,
-				audience, payload, status, created_at, next_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				id, key, incident, typ, t.Channel, t.Route, audience, payload, string(status), cat, now, now); err != nil {
+				audience, payload, status, created_at, next_at, updated_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				id, key, incident, typ, t.Channel, t.Route, audience, payload, string(status), cat, now, now, reason); err != nil {
 				return wrap(ctx, fmt.Sprintf("fan out outbox entry %d", id), err)
 			}
 		}
@@ -153,9 +153,9 @@ func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lea
 				continue
 			}
 			for _, t := range fan.Targets {
-				status, claim := notify.StatusPending, false
+				status, claim, reason := notify.StatusPending, false, ""
 				if t.Held {
-					status = notify.StatusHeld
+					status, reason = notify.StatusHeld, notify.TruncateError(t.Reason)
 				} else {
 					claim = hold.due(e.Incident, t.Channel, e.ID) && len(out) < limit
 					hold.mark(e.Incident, t.Channel, e.ID)
@@ -168,7 +168,7 @@ func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lea
 				}
 				if err := q.execStmt(ins, integer(e.ID), text(e.Key), text(e.Incident), text(e.Type), text(t.Channel),
 					text(t.Route), text(string(fan.Audience)), blob(e.Payload), text(string(status)), text(e.createdAt),
-					integer(nowNano), claimedBy, claimedUntil, attempts); err != nil {
+					integer(nowNano), claimedBy, claimedUntil, attempts, text(reason)); err != nil {
 					return wrap(ctx, op, err)
 				}
 				if !claim {
@@ -416,10 +416,10 @@ var deliverySQL = [numDeliveryStatements]string{
 			WHERE incident_id IN (SELECT value FROM json_each(?1)) AND id NOT IN (SELECT value FROM json_each(?2))
 			GROUP BY incident_id`,
 	// A new delivery; claimed_by, claimed_until and attempts are set
-	// for one claimed at once.
+	// for one claimed at once, last_error to why a held one is held.
 	dsInsert: `INSERT INTO deliveries (outbox_id, key, incident_id, type, channel, route, audience, payload, status,
-			created_at, next_at, updated_at, claimed_by, claimed_until, attempts)
-		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14)`,
+			created_at, next_at, updated_at, claimed_by, claimed_until, attempts, last_error)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15)`,
 	dsExists:    `SELECT EXISTS (SELECT 1 FROM deliveries WHERE id = ?)`,
 	dsDelivered: settleQueries[notify.SettleDelivered],
 	dsFailed:    settleQueries[notify.SettleFailed],

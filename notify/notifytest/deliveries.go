@@ -137,7 +137,8 @@ func (s deliverySuite) testFanOut(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, entries, 1)
 	require.NoError(t, st.FanOut(ctx, "fan", entries[0].ID, []notify.DeliveryTarget{
-		{Channel: "slack", Route: "r1"}, {Channel: "email", Route: "r1"}, {Channel: "public", Route: "r2", Held: true},
+		{Channel: "slack", Route: "r1"}, {Channel: "email", Route: "r1"},
+		{Channel: "public", Route: "r2", Held: true, Reason: "the message is TLP:RED, above the channel's TLP:CLEAR"},
 	}))
 	// The outbox message is gone: acknowledged with the fan-out.
 	assert.ErrorIs(t, st.Ack(ctx, "fan", entries[0].ID), notify.ErrNotFound)
@@ -163,6 +164,7 @@ func (s deliverySuite) testFanOut(t *testing.T) {
 	assert.Equal(t, notify.StatusPending, byChannel["slack"].Status)
 	assert.Equal(t, notify.StatusPending, byChannel["email"].Status)
 	assert.Equal(t, notify.StatusHeld, byChannel["public"].Status)
+	assert.Equal(t, "the message is TLP:RED, above the channel's TLP:CLEAR", byChannel["public"].LastError, "why it is held back")
 	assert.Equal(t, "r2", byChannel["public"].Route)
 
 	// Held deliveries are never handed out.
@@ -566,7 +568,7 @@ func (s deliverySuite) testFanOutAndClaim(t *testing.T) {
 
 	var routed []notify.OutboxEntry
 	got := fanOutAndClaim(t, st, "fan", 10, routeTo(&routed,
-		notify.DeliveryTarget{Channel: "a", Route: "r"}, notify.DeliveryTarget{Channel: "b", Route: "r", Held: true}))
+		notify.DeliveryTarget{Channel: "a", Route: "r"}, notify.DeliveryTarget{Channel: "b", Route: "r", Held: true, Reason: "held\x00 back"}))
 	require.Len(t, routed, 2, "routed an entry another claimer holds, or missed one")
 	assert.Equal(t, "INC-000202/1", routed[0].Key, "entries are routed oldest first")
 	assert.Equal(t, "INC-000203/1", routed[1].Key)
@@ -595,6 +597,7 @@ func (s deliverySuite) testFanOutAndClaim(t *testing.T) {
 	require.Len(t, two, 2)
 	assert.Equal(t, notify.StatusPending, two[0].Status)
 	assert.Equal(t, notify.StatusHeld, two[1].Status, "a held delivery is recorded")
+	assert.Equal(t, notify.TruncateError("held\x00 back"), two[1].LastError, "why it is held back, made fit")
 	assert.Equal(t, got[2].ID, two[0].ID)
 	none, err := st.IncidentDeliveries(ctx, "INC-000201")
 	require.NoError(t, err)

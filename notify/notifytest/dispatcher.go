@@ -168,6 +168,7 @@ func (s dispatcherSuite) testFanOut(t *testing.T) {
 	assert.Contains(t, got["b"].LastError, "b is down")
 	assert.True(t, got["b"].NextAt.Equal(clock.Now().Add(time.Second)), "next attempt at %v", got["b"].NextAt)
 	assert.Equal(t, notify.StatusHeld, got["green"].Status)
+	assert.Contains(t, got["green"].LastError, "TLP:GREEN", "a held delivery does not say why")
 
 	pass(t, d)
 	assert.Equal(t, 1, b.Given(), "a retry came before its time")
