@@ -111,6 +111,28 @@ func TestDispatcherTelemetry(t *testing.T) {
 	m, ok = findNotifyMetric(rm, "incidentkit.notify.breaker.state")
 	require.True(t, ok, "no breaker metric")
 	assert.Equal(t, int64(0), int64Points(t, m)[attrKey(attribute.String("incidentkit.notify.channel", "chat"))])
+	assert.Zero(t, outboxAge(t, rm), "an empty outbox is behind")
+
+	// A message waiting in the outbox: delivery is as far behind as it
+	// is old.
+	_, err = th.r.AddNote(context.Background(), testAlice, inc.ID, "waiting")
+	require.NoError(t, err)
+	th.clock.Advance(90 * time.Second)
+	assert.Equal(t, 90.0, outboxAge(t, th.collect(t)))
+	_, err = d.RunOnce(context.Background())
+	require.NoError(t, err)
+	assert.Zero(t, outboxAge(t, th.collect(t)), "a delivered message still counts")
+}
+
+// outboxAge returns the one point of the outbox age gauge in rm.
+func outboxAge(t *testing.T, rm metricdata.ResourceMetrics) float64 {
+	t.Helper()
+	m, ok := findNotifyMetric(rm, "incidentkit.notify.outbox.age")
+	require.True(t, ok, "no outbox age metric")
+	g, ok := m.Data.(metricdata.Gauge[float64])
+	require.True(t, ok, "the outbox age is a %T", m.Data)
+	require.Len(t, g.DataPoints, 1)
+	return g.DataPoints[0].Value
 }
 
 // findNotifyMetric returns the metric called name from package notify's

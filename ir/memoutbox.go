@@ -67,6 +67,19 @@ func (s *MemoryStore) Claim(ctx context.Context, owner string, limit int, lease 
 	return out, nil
 }
 
+// OldestOutbox implements notify.OutboxAger.
+func (s *MemoryStore) OldestOutbox(ctx context.Context) (time.Time, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return time.Time{}, false, &opError{op: "memory store: oldest outbox entry", err: err}
+	}
+	if len(s.outbox.entries) == 0 {
+		return time.Time{}, false, nil
+	}
+	return s.outbox.entries[0].CreatedAt, true, nil
+}
+
 // Ack implements notify.Outbox.
 func (s *MemoryStore) Ack(ctx context.Context, owner string, id int64) error {
 	s.mu.Lock()

@@ -108,9 +108,11 @@ type DispatcherConfig struct {
 	// TracerProvider and MeterProvider receive a span per delivery
 	// attempt, linked to the span of the change that wrote the message,
 	// and the metrics incidentkit.notify.deliveries (by channel and
-	// outcome), incidentkit.notify.attempt.duration and
-	// incidentkit.notify.breaker.state. Nil means the global providers
-	// (see go.opentelemetry.io/otel).
+	// outcome), incidentkit.notify.attempt.duration,
+	// incidentkit.notify.breaker.state, incidentkit.notify.deliveries.pending
+	// and .dead (by channel), and, when the Outbox is an [OutboxAger],
+	// incidentkit.notify.outbox.age. Nil means the global providers (see
+	// go.opentelemetry.io/otel).
 	TracerProvider trace.TracerProvider
 	MeterProvider  metric.MeterProvider
 
@@ -399,6 +401,18 @@ type Waiter interface {
 // than hold them up. The SQLite store implements it.
 type Quieter interface {
 	Quiet(ctx context.Context, d time.Duration) error
+}
+
+// OutboxAger is an [Outbox] that can tell when the oldest message it holds
+// was written: a [Dispatcher] reports how long ago as a metric, how far
+// behind delivery is, which the pending deliveries alone do not show
+// while messages wait to be taken. The memory, SQLite and PostgreSQL
+// stores implement it.
+type OutboxAger interface {
+	// OldestOutbox returns the creation time of the oldest message in the
+	// outbox, whether claimed or waiting for a retry, and false when the
+	// outbox is empty. Its cost does not grow with the outbox.
+	OldestOutbox(ctx context.Context) (time.Time, bool, error)
 }
 
 // Run delivers until ctx ends: it works while there is work, and polls

@@ -44,6 +44,7 @@ type dispatcherTelemetry struct {
 	breakers   metric.Int64ObservableGauge
 	pending    metric.Int64ObservableGauge
 	dead       metric.Int64ObservableGauge
+	age        metric.Float64ObservableGauge // nil when the outbox is no OutboxAger
 	reg        metric.Registration
 	// outcomes caches the attributes of each channel and outcome, so
 	// that an attempt does not build them again.
@@ -87,10 +88,30 @@ func newDispatcherTelemetry(d *Dispatcher, tp trace.TracerProvider, mp metric.Me
 	t.dead, err = meter.Int64ObservableGauge("incidentkit.notify.deliveries.dead",
 		metric.WithDescription("Deliveries given up on and waiting for a replay, by channel."), metric.WithUnit("{delivery}"))
 	errs = append(errs, err)
+	instruments := []metric.Observable{t.breakers, t.pending, t.dead}
+	ager, _ := d.cfg.Outbox.(OutboxAger)
+	if ager != nil {
+		t.age, err = meter.Float64ObservableGauge("incidentkit.notify.outbox.age",
+			metric.WithDescription("How long ago the oldest message in the outbox was written, 0 when it is empty: how far behind delivery is."),
+			metric.WithUnit("s"))
+		errs = append(errs, err)
+		instruments = append(instruments, t.age)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	t.reg, err = meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		if ager != nil {
+			oldest, ok, err := ager.OldestOutbox(ctx)
+			if err != nil {
+				return err
+			}
+			var age float64
+			if ok {
+				age = max(d.cfg.Clock.Now().Sub(oldest).Seconds(), 0)
+			}
+			o.ObserveFloat64(t.age, age)
+		}
 		for name, c := range d.channels {
 			if c.breaker != nil {
 				o.ObserveInt64(t.breakers, int64(c.breaker.State()), metric.WithAttributes(attrChannel.String(name)))
@@ -108,7 +129,7 @@ func newDispatcherTelemetry(d *Dispatcher, tp trace.TracerProvider, mp metric.Me
 			o.ObserveInt64(g, c.N, metric.WithAttributes(attrChannel.String(c.Channel)))
 		}
 		return nil
-	}, t.breakers, t.pending, t.dead)
+	}, instruments...)
 	return t, err
 }
 

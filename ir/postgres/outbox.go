@@ -3,6 +3,7 @@ package postgres
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -55,6 +56,26 @@ func (s *Store) Claim(ctx context.Context, owner string, limit int, lease time.D
 	}
 	slices.SortFunc(out, func(a, b notify.OutboxEntry) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
+}
+
+var _ notify.OutboxAger = (*Store)(nil)
+
+// OldestOutbox implements notify.OutboxAger: the first row by id, one
+// index seek whatever the outbox holds.
+func (s *Store) OldestOutbox(ctx context.Context) (time.Time, bool, error) {
+	const op = "oldest outbox entry"
+	if err := ctxErr(ctx, op); err != nil {
+		return time.Time{}, false, err
+	}
+	var at time.Time
+	err := s.pool.QueryRow(ctx, s.q.t(`SELECT created_at FROM §.outbox ORDER BY id LIMIT 1`)).Scan(&at)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return time.Time{}, false, nil
+	case err != nil:
+		return time.Time{}, false, wrap(ctx, op, err)
+	}
+	return at, true, nil
 }
 
 // Ack implements notify.Outbox.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -49,6 +50,30 @@ func (s *Store) Claim(ctx context.Context, owner string, limit int, lease time.D
 	// RETURNING hands rows out in no promised order.
 	slices.SortFunc(out, func(a, b notify.OutboxEntry) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
+}
+
+var _ notify.OutboxAger = (*Store)(nil)
+
+// OldestOutbox implements notify.OutboxAger: the first row by id, one
+// seek whatever the outbox holds.
+func (s *Store) OldestOutbox(ctx context.Context) (time.Time, bool, error) {
+	const op = "oldest outbox entry"
+	if err := ctxErr(ctx, op); err != nil {
+		return time.Time{}, false, err
+	}
+	var cat string
+	err := s.r.QueryRowContext(ctx, `SELECT created_at FROM outbox ORDER BY id LIMIT 1`).Scan(&cat)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return time.Time{}, false, nil
+	case err != nil:
+		return time.Time{}, false, wrap(ctx, op, err)
+	}
+	at, err := time.Parse(time.RFC3339Nano, cat)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("sqlite: %s: creation time: %w", op, err)
+	}
+	return at, true, nil
 }
 
 // Ack implements notify.Outbox.

@@ -57,6 +57,7 @@ func TestOutbox(t *testing.T, newStore func(t *testing.T, clock *Clock) OutboxSt
 		{"InvalidClaim", s.testInvalidClaim},
 		{"CanceledContext", s.testCanceledContext},
 		{"ConcurrentClaimers", s.testConcurrentClaimers},
+		{"OldestOutbox", s.testOldest},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -210,6 +211,57 @@ func (s outboxSuite) testLapsedClaimStillAcks(t *testing.T) {
 	require.NoError(t, st.Ack(context.Background(), "worker-1", got[0].ID),
 		"a lapsed claim nobody else took is still the claimer's")
 	assert.Empty(t, claim(t, st, "worker-2", 10))
+}
+
+// testOldest checks the oldest message's creation time of an outbox that
+// is a notify.OutboxAger: claimed and held back ones count until they are
+// acknowledged.
+func (s outboxSuite) testOldest(t *testing.T) {
+	st, clock := s.store(t)
+	ager, ok := st.Outbox.(notify.OutboxAger)
+	if !ok {
+		t.Skip("the outbox is no notify.OutboxAger")
+	}
+	ctx := context.Background()
+	oldest := func() (time.Time, bool) {
+		t.Helper()
+		at, ok, err := ager.OldestOutbox(ctx)
+		require.NoError(t, err)
+		return at, ok
+	}
+	_, found := oldest()
+	assert.False(t, found, "an empty outbox has an oldest message")
+	first := clock.Now()
+	write(t, st, "INC-000900", 1)
+	clock.Advance(time.Minute)
+	second := clock.Now()
+	write(t, st, "INC-000901", 1)
+	at, found := oldest()
+	require.True(t, found)
+	assert.True(t, at.Equal(first), "oldest written at %v, want %v", at, first)
+	got := claim(t, st, "w", 1)
+	require.Len(t, got, 1)
+	at, _ = oldest()
+	assert.True(t, at.Equal(first), "a claimed message does not count")
+	require.NoError(t, st.Ack(ctx, "w", got[0].ID))
+	at, found = oldest()
+	require.True(t, found)
+	assert.True(t, at.Equal(second), "oldest written at %v, want %v", at, second)
+	got = claim(t, st, "w", 1)
+	require.Len(t, got, 1)
+	require.NoError(t, st.Retry(ctx, "w", got[0].ID, clock.Now().Add(time.Hour), "503"))
+	at, _ = oldest()
+	assert.True(t, at.Equal(second), "a message held back for a retry does not count")
+	clock.Advance(time.Hour)
+	got = claim(t, st, "w", 1)
+	require.Len(t, got, 1)
+	require.NoError(t, st.Ack(ctx, "w", got[0].ID))
+	_, found = oldest()
+	assert.False(t, found, "an emptied outbox has an oldest message")
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, _, err := ager.OldestOutbox(canceled)
+	assert.ErrorIs(t, err, context.Canceled)
 }
 
 func (s outboxSuite) testRetry(t *testing.T) {
