@@ -145,6 +145,9 @@ func (s *MemoryStore) FanOutAndClaim(ctx context.Context, owner string, limit in
 		}
 		if fast {
 			claimed += len(fan.Targets)
+			// Left in the outbox, it holds up the later messages of its
+			// incident, in this pass too.
+			blocked[e.Incident] = true
 		}
 		take = append(take, taken{c, fan, fast})
 	}
@@ -341,7 +344,7 @@ func (s *MemoryStore) Settle(ctx context.Context, owner string, settlements []no
 		})
 	}
 	for _, id := range fanned {
-		if err := s.outbox.holds(ctx, owner, id); err != nil {
+		if err := s.outbox.held(owner, id); err != nil {
 			for i, st := range settlements {
 				if st.ID == 0 && st.OutboxID == id {
 					errs[i] = err
@@ -383,6 +386,8 @@ func (s *MemoryStore) recordLocked(st notify.Settlement, now time.Time) int64 {
 		md.NextAt, md.Attempts = st.At, max(md.Attempts-1, 0)
 	case notify.SettleDead:
 		md.Status, md.LastError = notify.StatusDead, notify.TruncateError(st.LastError)
+	case notify.SettleClaimed:
+		md.claim = s.outbox.claims[st.OutboxID]
 	}
 	i, _ := slices.BinarySearchFunc(d.list, md, deliveryOrder)
 	d.list = slices.Insert(d.list, i, md)

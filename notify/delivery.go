@@ -177,7 +177,8 @@ type Deliveries interface {
 	// arguments must pass [CheckClaim].
 	ClaimDeliveries(ctx context.Context, owner string, limit int, lease time.Duration) ([]Delivery, error)
 	// Delivered records that delivery id, claimed by owner, was made,
-	// with the peer's receipt. It fails with [ErrConflict] if another
+	// with the peer's receipt. A delivery claimed with its message (ID
+	// 0) is recorded by Settle only. It fails with [ErrConflict] if another
 	// claimer holds it or it is no longer pending, and with
 	// [ErrNotFound] if there is no such delivery.
 	Delivered(ctx context.Context, owner string, id int64, r Receipt) error
@@ -208,8 +209,9 @@ type Deliveries interface {
 	// creation time and claims, and removes the message from the
 	// outbox. A Delivered one is recorded delivered, a Failed one
 	// pending and due at At, a Release one pending and due at At
-	// without its claim counted, a Dead one dead; each is due, and
-	// claimed by nobody. If owner no longer holds the message (another
+	// without its claim counted, a Dead one dead, each claimed by
+	// nobody; a Claimed one pending and still claimed by owner until the
+	// message's claim lapses, to be settled later by its ID. If owner no longer holds the message (another
 	// claimer took it once the claim lapsed, or it is gone), none of
 	// its deliveries is recorded, and each settlement gets the error
 	// [Outbox.Ack] would give. Settle sets the ID of each settlement
@@ -237,10 +239,20 @@ type Deliveries interface {
 // message is for, as the message says (kept with each delivery), and the
 // deliveries it fans out to.
 type Fan struct {
-	// Audience is the message's audience; "" when it says none.
+	// Audience is the message's audience; "" when it says none. A
+	// [Dispatcher] makes it fit with [FitAudience].
 	Audience Audience
 	// Targets are its deliveries, as for [Deliveries.FanOut].
 	Targets []DeliveryTarget
+}
+
+// FitAudience makes a message's audience fit for keeping with its
+// deliveries, as [CheckSettlements] asks: invalid UTF-8 and NUL bytes
+// become U+FFFD, and it is cut to [MaxOutboxOwner] bytes on a character
+// boundary. A message is any JSON its writer made, and a store must not
+// refuse the record of a delivery already made.
+func FitAudience(a Audience) Audience {
+	return Audience(fitText(string(a), MaxOutboxOwner))
 }
 
 // RouteFunc routes one outbox message for [Deliveries.FanOutAndClaim].
@@ -263,6 +275,13 @@ const (
 	SettleRelease SettleKind = "release"
 	// SettleDead gives up on the delivery, keeping LastError.
 	SettleDead SettleKind = "dead"
+	// SettleClaimed records a delivery claimed with its message (ID 0)
+	// whose attempt is still going on: pending, and still claimed by
+	// owner until the message's claim lapses. So the message leaves the
+	// outbox, and holds up nothing more, while one of its channels is
+	// slow; the attempt's outcome is recorded later, by the new ID.
+	// Only for a delivery with ID 0.
+	SettleClaimed SettleKind = "claimed"
 )
 
 // Settlement is the outcome of one claimed delivery, for
@@ -306,8 +325,12 @@ func CheckSettlements(settlements []Settlement) error {
 	for _, st := range settlements {
 		switch st.Kind {
 		case SettleDelivered, SettleFailed, SettleRelease, SettleDead:
+		case SettleClaimed:
+			if st.ID != 0 {
+				return invalid("settlement kind", string(st.Kind), "is only for a delivery claimed with its message (ID 0)")
+			}
 		default:
-			return invalid("settlement kind", string(st.Kind), "must be delivered, failed, release or dead")
+			return invalid("settlement kind", string(st.Kind), "must be delivered, failed, release, dead or claimed")
 		}
 		if st.ID != 0 {
 			if seen[st.ID] {
@@ -334,8 +357,9 @@ func CheckSettlements(settlements []Settlement) error {
 	return nil
 }
 
-// checkFanned checks the channel and route of a settlement with ID 0, as
-// [CheckTargets] checks a target's.
+// checkFanned checks the channel, route and audience of a settlement
+// with ID 0, as [CheckTargets] checks a target's and a [Fan] fits its
+// audience.
 func checkFanned(st Settlement) error {
 	if st.Channel == "" {
 		return invalid("settlement channel", "", "must name the channel of a delivery with ID 0")
@@ -343,7 +367,10 @@ func checkFanned(st Settlement) error {
 	if err := checkText("delivery channel", st.Channel, MaxOutboxOwner); err != nil {
 		return err
 	}
-	return checkText("delivery route", st.Route, MaxOutboxOwner)
+	if err := checkText("delivery route", st.Route, MaxOutboxOwner); err != nil {
+		return err
+	}
+	return checkText("delivery audience", string(st.Audience), MaxOutboxOwner)
 }
 
 // DeliveryCount is how many deliveries to one channel have one status.

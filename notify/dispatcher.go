@@ -553,7 +553,7 @@ func (p *pass) route(ctx context.Context, e OutboxEntry) Fan {
 	// A store that runs its transaction again routes the entry again:
 	// the last routing stands.
 	p.routed[e.ID] = routed{m: m, err: err, held: decision.Held}
-	return Fan{Audience: m.Audience, Targets: targets}
+	return Fan{Audience: FitAudience(m.Audience), Targets: targets}
 }
 
 // reportHeld counts and logs the deliveries TLP held back in the pass.
@@ -589,7 +589,9 @@ type attempted struct {
 // in groups, each in one store transaction, by this goroutine: every
 // recordDelay, what came in since the last group, and at the end what is
 // left. A fast channel costs one transaction a pass, and a slow one holds
-// up the record of no other channel for more than recordDelay. Deliveries
+// up the record of no other channel, nor the incident's later messages,
+// for more than recordDelay: a message claimed with its deliveries is
+// then recorded with the ones still being made as such. Deliveries
 // not begun by Lease minus AttemptTimeout after the claim are given back
 // unattempted, so that no attempt outlives its claim.
 func (d *Dispatcher) deliver(ctx context.Context, p *pass, due []Delivery) error {
@@ -630,22 +632,32 @@ func (d *Dispatcher) deliver(ctx context.Context, p *pass, due []Delivery) error
 		close(done)
 	}()
 	// The deliveries claimed with their message are recorded together,
-	// with the message's removal from the outbox: wait[id] counts those
-	// of message id still to come, and held keeps those that came.
-	wait := make(map[int64]int)
-	for _, dl := range due {
-		if dl.ID == 0 {
-			wait[dl.OutboxID]++
-		}
+	// with the message's removal from the outbox: fast keeps the
+	// deliveries of each message not yet recorded, and held the outcomes
+	// of theirs that came. At each recordDelay, a message whose attempts
+	// are not all over is recorded anyway, those still going on as
+	// claimed (SettleClaimed), so that a slow channel holds up none of
+	// the incident's later messages; their outcomes are recorded later
+	// by the IDs inFlight keeps (0 for a message another dispatcher took).
+	type fanned struct {
+		outbox  int64
+		channel string
 	}
 	var (
-		errs  []error
-		timer = time.NewTimer(recordDelay)
-		taken int
-		held  = make(map[int64][]attempted)
+		errs     []error
+		timer    = time.NewTimer(recordDelay)
+		taken    int
+		fast     = make(map[int64][]Delivery)
+		held     = make(map[int64][]attempted)
+		inFlight = make(map[fanned]int64)
 	)
+	for _, dl := range due {
+		if dl.ID == 0 {
+			fast[dl.OutboxID] = append(fast[dl.OutboxID], dl)
+		}
+	}
 	defer timer.Stop()
-	flush := func() {
+	flush := func(final bool) {
 		mu.Lock()
 		came := results[taken:len(results):len(results)]
 		taken = len(results)
@@ -656,26 +668,57 @@ func (d *Dispatcher) deliver(ctx context.Context, p *pass, due []Delivery) error
 				group = append(group, r)
 				continue
 			}
+			if id, ok := inFlight[fanned{r.dl.OutboxID, r.dl.Channel}]; ok {
+				if id != 0 {
+					r.dl.ID = id
+					r.st = r.dl.Settled(r.st)
+					group = append(group, r)
+				}
+				continue
+			}
 			id := r.dl.OutboxID
 			held[id] = append(held[id], r)
-			if wait[id]--; wait[id] == 0 {
+			if len(held[id]) == len(fast[id]) {
 				group = append(group, held[id]...)
 				delete(held, id)
+				delete(fast, id)
 			}
 		}
-		if len(group) > 0 {
-			if err := d.recordGroup(ctx, group); err != nil {
-				errs = append(errs, err)
+		if !final {
+			for id, dls := range fast {
+				came := make(map[string]bool, len(held[id]))
+				for _, r := range held[id] {
+					came[r.dl.Channel] = true
+				}
+				group = append(group, held[id]...)
+				for _, dl := range dls {
+					if !came[dl.Channel] {
+						group = append(group, attempted{dl: dl, st: dl.Settled(Settlement{Kind: SettleClaimed})})
+					}
+				}
+				delete(held, id)
+				delete(fast, id)
+			}
+		}
+		if len(group) == 0 {
+			return
+		}
+		if err := d.recordGroup(ctx, group); err != nil {
+			errs = append(errs, err)
+		}
+		for _, r := range group {
+			if r.st.Kind == SettleClaimed {
+				inFlight[fanned{r.dl.OutboxID, r.dl.Channel}] = r.dl.ID
 			}
 		}
 	}
 	for {
 		select {
 		case <-done:
-			flush()
+			flush(true)
 			return errors.Join(errs...)
 		case <-timer.C:
-			flush()
+			flush(false)
 			timer.Reset(recordDelay)
 		}
 	}
@@ -689,8 +732,10 @@ const settleTimeout = 5 * time.Second
 // with it.
 const recordDelay = 20 * time.Millisecond
 
-// recordGroup records the outcomes of group in one store transaction.
-// The outcomes are recorded even when ctx has ended.
+// recordGroup records the outcomes of group in one store transaction,
+// and sets the ID of each delivery claimed with its message that it
+// recorded (it stays 0 for one that another dispatcher took). The
+// outcomes are recorded even when ctx has ended.
 func (d *Dispatcher) recordGroup(ctx context.Context, group []attempted) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
@@ -703,12 +748,13 @@ func (d *Dispatcher) recordGroup(ctx context.Context, group []attempted) error {
 		return d.settle(err)
 	}
 	var serrs []error
-	for i, r := range group {
-		r.dl.ID = sts[i].ID // set by Settle for a delivery claimed with its message
+	for i := range group {
+		r := &group[i]
 		if errs[i] != nil {
 			serrs = append(serrs, d.settle(errs[i]))
 			continue
 		}
+		r.dl.ID = sts[i].ID // set by Settle for a delivery claimed with its message
 		if r.st.Kind == SettleDead {
 			d.dead(sctx, r.dl, r.err)
 		}

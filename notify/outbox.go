@@ -125,11 +125,17 @@ func checkText(field, s string, maxLen int) error {
 // the text is cut to [MaxOutboxError] bytes on a character boundary. Outbox
 // implementations keep last errors this way.
 func TruncateError(s string) string {
+	return fitText(s, MaxOutboxError)
+}
+
+// fitText makes s fit for keeping in at most n bytes: invalid UTF-8 and
+// NUL bytes become U+FFFD, and the text is cut on a character boundary.
+func fitText(s string, n int) string {
 	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
-	if len(s) <= MaxOutboxError {
+	if len(s) <= n {
 		return s
 	}
-	s = s[:MaxOutboxError]
+	s = s[:n]
 	for len(s) > 0 {
 		if r, size := utf8.DecodeLastRuneInString(s); r != utf8.RuneError || size != 1 {
 			break

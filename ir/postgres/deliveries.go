@@ -246,7 +246,11 @@ func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lea
 		}
 		if fast {
 			// Claimed with its message: nothing more is written until
-			// Settle records the outcomes.
+			// Settle records the outcomes. Left in the outbox, it holds
+			// up the later messages of its incident, in this pass too.
+			if held, waits := outboxFrom[e.Incident]; !waits || held > e.ID {
+				outboxFrom[e.Incident] = e.ID
+			}
 			for _, t := range fan.Targets {
 				pendingFrom[stream{e.Incident, t.Channel}] = e.ID
 				out = append(out, notify.Delivery{OutboxID: e.ID, Key: e.Key, Incident: e.Incident, Type: e.Type,
@@ -641,12 +645,12 @@ func (s *Store) settleFanned(ctx context.Context, q rowsQuerier, owner string, s
 				$8::timestamptz[], $9::text[])
 				AS r(outbox_id, channel, route, audience, kind, receipt_id, receipt_status, at, last_error)),
 		locked AS (
-			SELECT o.id, o.claimed_by, o.key, o.incident_id, o.type, o.payload, o.created_at, o.attempts
+			SELECT o.id, o.claimed_by, o.claimed_until, o.key, o.incident_id, o.type, o.payload, o.created_at, o.attempts
 			FROM §.outbox o WHERE o.id IN (SELECT outbox_id FROM r)
 			ORDER BY o.id FOR UPDATE),
 		ins AS (
 			INSERT INTO §.deliveries (outbox_id, key, incident_id, type, channel, route, audience, payload, status,
-				attempts, created_at, next_at, updated_at, last_error, receipt_id, receipt_status)
+				attempts, created_at, next_at, updated_at, last_error, receipt_id, receipt_status, claimed_by, claimed_until)
 			SELECT l.id, l.key, l.incident_id, l.type, r.channel, r.route, r.audience, l.payload,
 				CASE r.kind WHEN 'delivered' THEN 'delivered' WHEN 'dead' THEN 'dead' ELSE 'pending' END,
 				CASE WHEN r.kind = 'release' THEN greatest(l.attempts - 1, 0) ELSE l.attempts END,
@@ -655,7 +659,9 @@ func (s *Store) settleFanned(ctx context.Context, q rowsQuerier, owner string, s
 				coalesce($11::timestamptz, statement_timestamp()),
 				CASE WHEN r.kind IN ('failed', 'dead') THEN r.last_error ELSE '' END,
 				CASE WHEN r.kind = 'delivered' THEN r.receipt_id ELSE '' END,
-				CASE WHEN r.kind = 'delivered' THEN r.receipt_status ELSE 0 END
+				CASE WHEN r.kind = 'delivered' THEN r.receipt_status ELSE 0 END,
+				CASE WHEN r.kind = 'claimed' THEN l.claimed_by END,
+				CASE WHEN r.kind = 'claimed' THEN l.claimed_until END
 			FROM r JOIN locked l ON l.id = r.outbox_id
 			WHERE l.claimed_by = $10
 			RETURNING id, outbox_id, channel),

@@ -87,8 +87,10 @@ func (s *Store) FanOut(ctx context.Context, owner string, id int64, targets []no
 
 // FanOutAndClaim implements notify.Deliveries: the pass is one immediate
 // transaction, run on the driver's connection directly with statements
-// prepared once. The outbox rows are taken with one DELETE … RETURNING,
-// and each new delivery is inserted already claimed when it is due.
+// prepared once. The outbox rows are claimed with one UPDATE … RETURNING;
+// a message claimed with its deliveries stays in the outbox, and the
+// others are fanned out, each new delivery inserted already claimed when
+// it is due, and deleted.
 func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lease time.Duration, route notify.RouteFunc) ([]notify.Delivery, error) {
 	const op = "fan out and claim"
 	if err := notify.CheckClaim(owner, limit, lease); err != nil {
@@ -144,6 +146,9 @@ func (s *Store) FanOutAndClaim(ctx context.Context, owner string, limit int, lea
 				}
 			}
 			if fast {
+				// Left in the outbox, it holds up the later messages of
+				// its incident, in this pass too.
+				hold.leave(e.Incident, e.ID)
 				for _, t := range fan.Targets {
 					hold.mark(e.Incident, t.Channel, e.ID)
 					out = append(out, notify.Delivery{OutboxID: e.ID, Key: e.Key, Incident: e.Incident, Type: e.Type,
@@ -261,6 +266,14 @@ func (h holdUps) due(incident, channel string, id int64) bool {
 	}
 	left, waits := h.outbox[incident]
 	return !waits || left > id
+}
+
+// leave marks outbox entry id of incident left in the outbox: the later
+// deliveries of the incident wait for it.
+func (h holdUps) leave(incident string, id int64) {
+	if left, waits := h.outbox[incident]; !waits || left > id {
+		h.outbox[incident] = id
+	}
 }
 
 // mark marks a delivery of outbox entry id to channel made: the later
@@ -433,10 +446,12 @@ var deliverySQL = [numDeliveryStatements]string{
 	// A delivery of outbox entry ?1, which owner ?12 claimed with it,
 	// recorded with its outcome: channel ?2, route ?3, audience ?4,
 	// status ?5, due at ?6, updated at ?7, its claims less ?8, last
-	// error ?9 and receipt ?10, ?11.
+	// error ?9 and receipt ?10, ?11; still claimed as the entry is when
+	// ?13 is 1.
 	dsRecord: `INSERT INTO deliveries (outbox_id, key, incident_id, type, channel, route, audience, payload, status,
-			created_at, next_at, updated_at, attempts, last_error, receipt_id, receipt_status)
-		SELECT id, key, incident_id, type, ?2, ?3, ?4, payload, ?5, created_at, ?6, ?7, max(attempts - ?8, 0), ?9, ?10, ?11
+			created_at, next_at, updated_at, attempts, last_error, receipt_id, receipt_status, claimed_by, claimed_until)
+		SELECT id, key, incident_id, type, ?2, ?3, ?4, payload, ?5, created_at, ?6, ?7, max(attempts - ?8, 0), ?9, ?10, ?11,
+			CASE WHEN ?13 THEN claimed_by END, CASE WHEN ?13 THEN claimed_until END
 		FROM outbox WHERE id = ?1 AND claimed_by = ?12`,
 	// Who holds outbox entry ?1's claim; no row if there is no such entry.
 	dsOutboxClaimer: `SELECT coalesce(claimed_by, '') FROM outbox WHERE id = ?1`,
@@ -626,10 +641,12 @@ func (q *rawStatements) record(owner string, id, now int64, settlements []notify
 		if st.ID != 0 || st.OutboxID != id {
 			continue
 		}
-		status, next, less := notify.StatusPending, now, int64(0)
+		status, next, less, claimed := notify.StatusPending, now, int64(0), int64(0)
 		var lastErr string
 		var receipt notify.Receipt
 		switch st.Kind {
+		case notify.SettleClaimed:
+			claimed = 1
 		case notify.SettleDelivered:
 			status, receipt = notify.StatusDelivered, st.Receipt
 		case notify.SettleFailed:
@@ -641,7 +658,7 @@ func (q *rawStatements) record(owner string, id, now int64, settlements []notify
 		}
 		if err := q.execStmt(ins, integer(id), text(st.Channel), text(st.Route), text(string(st.Audience)),
 			text(string(status)), integer(next), integer(now), integer(less), text(lastErr), text(receipt.ID),
-			integer(int64(receipt.Status)), text(owner)); err != nil {
+			integer(int64(receipt.Status)), text(owner), integer(claimed)); err != nil {
 			return false, err
 		}
 		if q.conn.Changes() == 1 {

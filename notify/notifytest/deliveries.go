@@ -58,6 +58,9 @@ func TestDeliveries(t *testing.T, newStore func(t *testing.T, clock *Clock) Deli
 		{"ClaimedWithMessage", s.testClaimedWithMessage},
 		{"ClaimedWithMessageLapse", s.testClaimedWithMessageLapse},
 		{"ClaimedWithMessageOrder", s.testClaimedWithMessageOrder},
+		{"ClaimedWithMessageHoldsUpPass", s.testClaimedWithMessageHoldsUpPass},
+		{"ClaimedWithMessageRerouted", s.testClaimedWithMessageRerouted},
+		{"ClaimedStillBeingMade", s.testClaimedStillBeingMade},
 		{"Settle", s.testSettle},
 		{"SettleInvalid", s.testSettleInvalid},
 		{"ConcurrentBatches", s.testConcurrentBatches},
@@ -940,6 +943,128 @@ func (s deliverySuite) testClaimedWithMessageOrder(t *testing.T) {
 	require.Equal(t, []string{inc + "/2→a"}, deliveryKeys(c))
 }
 
+// routeByKey returns a RouteFunc that fans each message out to the
+// channels routes names for its key.
+func routeByKey(routes map[string][]string) notify.RouteFunc {
+	return func(_ context.Context, e notify.OutboxEntry) notify.Fan {
+		var fan notify.Fan
+		for _, c := range routes[e.Key] {
+			fan.Targets = append(fan.Targets, notify.DeliveryTarget{Channel: c})
+		}
+		return fan
+	}
+}
+
+// testClaimedWithMessageHoldsUpPass checks that a message claimed with
+// its deliveries holds up its incident's later messages taken in the same
+// pass, on every channel: none of their deliveries is claimed before it is
+// recorded.
+func (s deliverySuite) testClaimedWithMessageHoldsUpPass(t *testing.T) {
+	st, clock := s.store(t)
+	ctx := context.Background()
+	const inc = "INC-000430"
+	for n := 1; n <= 2; n++ {
+		require.NoError(t, st.Write(ctx, []notify.OutboxMessage{{Key: fmt.Sprintf("%s/%d", inc, n), Incident: inc,
+			Type: "note_added", Payload: []byte("{}")}}))
+	}
+	route := routeByKey(map[string][]string{inc + "/1": {"a"}, inc + "/2": {"a", "b"}})
+	got := fanOutAndClaim(t, st, "one", 10, route)
+	require.Equal(t, []string{inc + "/1→a"}, deliveryKeys(got),
+		"a later message of the incident was handed out, on another channel, while an earlier one was being made")
+	assert.Zero(t, got[0].ID)
+	assert.Empty(t, claimDeliveries(t, st, "two", 10))
+	errs, err := st.Settle(ctx, "one", []notify.Settlement{got[0].Settled(notify.Settlement{Kind: notify.SettleFailed,
+		At: clock.Now().Add(time.Minute), LastError: "503"})})
+	require.NoError(t, err)
+	require.Equal(t, []error{nil}, errs)
+	assert.Equal(t, []string{inc + "/2→b"}, deliveryKeys(claimDeliveries(t, st, "two", 10)),
+		"once the first is recorded, the second waits on its channel only")
+}
+
+// testClaimedWithMessageRerouted checks the order of an incident's
+// messages on a channel when a message claimed with its deliveries is
+// taken again, after its claim lapsed, by a pass that routes it to more
+// channels: it goes before the later message already waiting there.
+func (s deliverySuite) testClaimedWithMessageRerouted(t *testing.T) {
+	st, clock := s.store(t)
+	ctx := context.Background()
+	const inc = "INC-000440"
+	for n := 1; n <= 2; n++ {
+		require.NoError(t, st.Write(ctx, []notify.OutboxMessage{{Key: fmt.Sprintf("%s/%d", inc, n), Incident: inc,
+			Type: "note_added", Payload: []byte("{}")}}))
+	}
+	before := routeByKey(map[string][]string{inc + "/1": {"a"}, inc + "/2": {"b"}})
+	got := fanOutAndClaim(t, st, "one", 10, before)
+	require.Equal(t, []string{inc + "/1→a"}, deliveryKeys(got), "the later message went to b before the first was made")
+	clock.Advance(lease) // "one" is gone; its claim lapses
+	after := routeByKey(map[string][]string{inc + "/1": {"a", "b"}, inc + "/2": {"b"}})
+	got = fanOutAndClaim(t, st, "two", 10, after)
+	require.Equal(t, []string{inc + "/1→a", inc + "/1→b"}, deliveryKeys(got))
+	assert.Empty(t, claimDeliveries(t, st, "three", 10), "the later message went to b before the first")
+	settleAll(t, st, "two", got)
+	assert.Equal(t, []string{inc + "/2→b"}, deliveryKeys(claimDeliveries(t, st, "three", 10)))
+}
+
+// testClaimedStillBeingMade checks SettleClaimed: the message leaves the
+// outbox with the delivery recorded pending and still claimed by its
+// claimer, who settles it later by its ID; nobody else claims it before
+// the message's claim lapses.
+func (s deliverySuite) testClaimedStillBeingMade(t *testing.T) {
+	st, clock := s.store(t)
+	ctx := context.Background()
+	const inc = "INC-000450"
+	for n := 1; n <= 2; n++ {
+		require.NoError(t, st.Write(ctx, []notify.OutboxMessage{{Key: fmt.Sprintf("%s/%d", inc, n), Incident: inc,
+			Type: "note_added", Payload: []byte("{}")}}))
+	}
+	got := fanOutAndClaim(t, st, "one", 10, routeByKey(map[string][]string{inc + "/1": {"a", "slow"}, inc + "/2": {"a"}}))
+	require.Equal(t, []string{inc + "/1→a", inc + "/1→slow"}, deliveryKeys(got))
+	sts := []notify.Settlement{
+		got[0].Settled(notify.Settlement{Kind: notify.SettleDelivered}),
+		got[1].Settled(notify.Settlement{Kind: notify.SettleClaimed}),
+	}
+	errs, err := st.Settle(ctx, "one", sts)
+	require.NoError(t, err)
+	require.Equal(t, []error{nil, nil}, errs)
+	require.NotZero(t, sts[1].ID)
+	assert.ErrorIs(t, st.Ack(ctx, "one", got[0].OutboxID), notify.ErrNotFound, "the message is still in the outbox")
+	all, err := st.IncidentDeliveries(ctx, inc)
+	require.NoError(t, err)
+	require.Equal(t, []string{inc + "/1→a", inc + "/1→slow", inc + "/2→a"}, deliveryKeys(all))
+	slow := all[1]
+	assert.Equal(t, sts[1].ID, slow.ID)
+	assert.Equal(t, notify.StatusPending, slow.Status)
+	assert.Equal(t, 1, slow.Attempts)
+	// The next message goes to a; nobody claims the one being made.
+	next := claimDeliveries(t, st, "two", 10)
+	assert.Equal(t, []string{inc + "/2→a"}, deliveryKeys(next))
+	settleAll(t, st, "two", next)
+	errs, err = st.Settle(ctx, "two", []notify.Settlement{{ID: slow.ID, Kind: notify.SettleDelivered}})
+	require.NoError(t, err)
+	assert.ErrorIs(t, errs[0], notify.ErrConflict, "another claimer recorded the delivery being made")
+	errs, err = st.Settle(ctx, "one", []notify.Settlement{{ID: slow.ID, Kind: notify.SettleFailed, At: clock.Now(), LastError: "503"}})
+	require.NoError(t, err)
+	assert.Equal(t, []error{nil}, errs)
+	c := claimDeliveries(t, st, "two", 10)
+	require.Equal(t, []string{inc + "/1→slow"}, deliveryKeys(c))
+	assert.Equal(t, 2, c[0].Attempts)
+	settleAll(t, st, "two", c)
+
+	// One being made whose claimer is gone is claimed again once the
+	// claim lapses.
+	require.NoError(t, st.Write(ctx, []notify.OutboxMessage{{Key: "INC-000451/1", Incident: "INC-000451", Type: "note_added", Payload: []byte("{}")}}))
+	got = fanOutAndClaim(t, st, "one", 10, routeTo(nil, notify.DeliveryTarget{Channel: "a"}))
+	require.Len(t, got, 1)
+	errs, err = st.Settle(ctx, "one", []notify.Settlement{got[0].Settled(notify.Settlement{Kind: notify.SettleClaimed})})
+	require.NoError(t, err)
+	require.Equal(t, []error{nil}, errs)
+	assert.Empty(t, claimDeliveries(t, st, "three", 10))
+	clock.Advance(lease)
+	c = claimDeliveries(t, st, "three", 10)
+	require.Equal(t, []string{"INC-000451/1→a"}, deliveryKeys(c))
+	assert.Equal(t, 2, c[0].Attempts)
+}
+
 func (s deliverySuite) testSettle(t *testing.T) {
 	st, clock := s.store(t)
 	ctx := context.Background()
@@ -1035,6 +1160,9 @@ func (s deliverySuite) testSettleInvalid(t *testing.T) {
 		"ID 0 named twice": {ok, {Kind: notify.SettleDelivered, OutboxID: 1, Channel: "a"},
 			{Kind: notify.SettleDead, OutboxID: 1, Channel: "a"}},
 		"ID 0 with a NUL in its route": {ok, {Kind: notify.SettleDelivered, OutboxID: 1, Channel: "a", Route: "r\x00"}},
+		"ID 0 with a NUL in its audience": {ok, {Kind: notify.SettleDelivered, OutboxID: 1, Channel: "a",
+			Audience: "x\x00y"}},
+		"claimed with an ID": {ok, {ID: got[0].ID + 1, Kind: notify.SettleClaimed}},
 	} {
 		errs, err := st.Settle(ctx, "w", sts)
 		assert.ErrorIs(t, err, notify.ErrInvalid, name)

@@ -46,6 +46,8 @@ func TestDispatcher(t *testing.T, newStore func(t *testing.T, clock *Clock) Deli
 		{"Unreadable", s.testUnreadable},
 		{"Batches", s.testBatches},
 		{"RecordedTogether", s.testRecordedTogether},
+		{"UnfitAudience", s.testUnfitAudience},
+		{"SlowChannelHoldsUpNothing", s.testSlowChannel},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -623,8 +625,8 @@ func (s dispatcherSuite) testBatches(t *testing.T) {
 
 // testRecordedTogether checks that the deliveries of a message claimed
 // with it are recorded together, in one Settle, even when one channel is
-// slower than the others, so that the message leaves the outbox with
-// every delivery it fans out to.
+// slower than the others (its delivery recorded as still being made), so
+// that the message leaves the outbox with every delivery it fans out to.
 func (s dispatcherSuite) testRecordedTogether(t *testing.T) {
 	st, clock := s.store(t)
 	counting := &countingDeliveries{Deliveries: st.Deliveries}
@@ -665,4 +667,67 @@ func (s dispatcherSuite) testRecordedTogether(t *testing.T) {
 		assert.Equal(t, notify.StatusDelivered, got["a"].Status)
 		assert.Equal(t, notify.StatusDelivered, got["b"].Status)
 	}
+}
+
+// testUnfitAudience checks that a message whose audience no store could
+// keep as it is (a NUL byte, invalid UTF-8) is delivered and recorded,
+// its audience made fit, rather than refused after it was sent.
+func (s dispatcherSuite) testUnfitAudience(t *testing.T) {
+	st, clock := s.store(t)
+	a := &Recorder{}
+	d := dispatcher(t, st, clock, "d1", map[string]*Recorder{"a": a}, nil)
+	const inc = "INC-000530"
+	m := Message()
+	m.Key, m.Incident.ID, m.Event.IncidentID, m.Audience = inc+"/1", inc, inc, "x\x00y\xff"
+	p, err := json.Marshal(m)
+	require.NoError(t, err)
+	require.NoError(t, st.Write(context.Background(), []notify.OutboxMessage{{Key: m.Key, Incident: inc, Type: m.Event.Type, Payload: p}}))
+	pass(t, d)
+	assert.Equal(t, []string{m.Key}, a.Keys())
+	got := byChannel(t, st, inc)
+	assert.Equal(t, notify.StatusDelivered, got["a"].Status)
+	assert.Equal(t, notify.Audience("x\uFFFDy\uFFFD"), got["a"].Audience)
+}
+
+// testSlowChannel checks that a channel slow to answer holds up no other
+// channel: while its attempt at an incident's message goes on, another
+// dispatcher delivers the incident's next message to the other channel.
+func (s dispatcherSuite) testSlowChannel(t *testing.T) {
+	st, clock := s.store(t)
+	gate := make(chan struct{})
+	var once sync.Once
+	open := func() { once.Do(func() { close(gate) }) }
+	t.Cleanup(open)
+	fast := &Recorder{}
+	slow := &Recorder{Fail: func(notify.Message, int) error { <-gate; return nil }}
+	channels := map[string]*Recorder{"fast": fast, "slow": slow}
+	d1 := dispatcher(t, st, clock, "d1", channels, nil)
+	d2 := dispatcher(t, st, clock, "d2", channels, nil)
+	const inc = "INC-000540"
+	keys := notice(t, st, inc, string(notify.TLPAmber), 1)
+	first := make(chan error, 1)
+	go func() {
+		_, err := d1.RunOnce(context.Background())
+		first <- err
+	}()
+	// d1 records the message once its first outcomes are in, the slow
+	// channel's delivery as still being made.
+	require.Eventually(t, func() bool {
+		all, err := st.IncidentDeliveries(context.Background(), inc)
+		return err == nil && len(all) == 2
+	}, 10*time.Second, 5*time.Millisecond, "the message was not recorded while a channel was slow")
+	keys = append(keys, notice(t, st, inc, string(notify.TLPAmber), 1)...)
+	pass(t, d2)
+	assert.Equal(t, keys, fast.Keys(), "a slow channel held up the incident's next message to another channel")
+	open()
+	require.NoError(t, <-first)
+	all, err := st.IncidentDeliveries(context.Background(), inc)
+	require.NoError(t, err)
+	require.Len(t, all, 4)
+	first1 := all[1] // the first message's to the slow channel, by outbox order and channel
+	assert.Equal(t, "slow", first1.Channel)
+	assert.Equal(t, notify.StatusDelivered, first1.Status, "the slow delivery's outcome was not recorded")
+	assert.Equal(t, 1, first1.Attempts)
+	pass(t, d2)
+	assert.Equal(t, keys, slow.Keys())
 }
