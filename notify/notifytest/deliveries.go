@@ -943,6 +943,16 @@ func (s deliverySuite) testClaimedWithMessageOrder(t *testing.T) {
 	require.Equal(t, []string{inc + "/2→a"}, deliveryKeys(c))
 }
 
+// writeKeyed writes n messages about incident, keyed incident/1 to
+// incident/n, one change each.
+func writeKeyed(t *testing.T, st DeliveryStore, incident string, n int) {
+	t.Helper()
+	for i := 1; i <= n; i++ {
+		require.NoError(t, st.Write(context.Background(), []notify.OutboxMessage{{Key: fmt.Sprintf("%s/%d", incident, i),
+			Incident: incident, Type: "note_added", Payload: []byte("{}")}}))
+	}
+}
+
 // routeByKey returns a RouteFunc that fans each message out to the
 // channels routes names for its key.
 func routeByKey(routes map[string][]string) notify.RouteFunc {
@@ -963,10 +973,7 @@ func (s deliverySuite) testClaimedWithMessageHoldsUpPass(t *testing.T) {
 	st, clock := s.store(t)
 	ctx := context.Background()
 	const inc = "INC-000430"
-	for n := 1; n <= 2; n++ {
-		require.NoError(t, st.Write(ctx, []notify.OutboxMessage{{Key: fmt.Sprintf("%s/%d", inc, n), Incident: inc,
-			Type: "note_added", Payload: []byte("{}")}}))
-	}
+	writeKeyed(t, st, inc, 2)
 	route := routeByKey(map[string][]string{inc + "/1": {"a"}, inc + "/2": {"a", "b"}})
 	got := fanOutAndClaim(t, st, "one", 10, route)
 	require.Equal(t, []string{inc + "/1→a"}, deliveryKeys(got),
@@ -987,12 +994,8 @@ func (s deliverySuite) testClaimedWithMessageHoldsUpPass(t *testing.T) {
 // channels: it goes before the later message already waiting there.
 func (s deliverySuite) testClaimedWithMessageRerouted(t *testing.T) {
 	st, clock := s.store(t)
-	ctx := context.Background()
 	const inc = "INC-000440"
-	for n := 1; n <= 2; n++ {
-		require.NoError(t, st.Write(ctx, []notify.OutboxMessage{{Key: fmt.Sprintf("%s/%d", inc, n), Incident: inc,
-			Type: "note_added", Payload: []byte("{}")}}))
-	}
+	writeKeyed(t, st, inc, 2)
 	before := routeByKey(map[string][]string{inc + "/1": {"a"}, inc + "/2": {"b"}})
 	got := fanOutAndClaim(t, st, "one", 10, before)
 	require.Equal(t, []string{inc + "/1→a"}, deliveryKeys(got), "the later message went to b before the first was made")
@@ -1013,10 +1016,7 @@ func (s deliverySuite) testClaimedStillBeingMade(t *testing.T) {
 	st, clock := s.store(t)
 	ctx := context.Background()
 	const inc = "INC-000450"
-	for n := 1; n <= 2; n++ {
-		require.NoError(t, st.Write(ctx, []notify.OutboxMessage{{Key: fmt.Sprintf("%s/%d", inc, n), Incident: inc,
-			Type: "note_added", Payload: []byte("{}")}}))
-	}
+	writeKeyed(t, st, inc, 2)
 	got := fanOutAndClaim(t, st, "one", 10, routeByKey(map[string][]string{inc + "/1": {"a", "slow"}, inc + "/2": {"a"}}))
 	require.Equal(t, []string{inc + "/1→a", inc + "/1→slow"}, deliveryKeys(got))
 	sts := []notify.Settlement{
