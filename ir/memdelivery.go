@@ -321,12 +321,8 @@ func (s *MemoryStore) Settle(ctx context.Context, owner string, settlements []no
 	}
 	now := s.clock.Now()
 	errs := make([]error, len(settlements))
-	var fanned []int64 // the messages of the settlements with ID 0, in order
 	for i, st := range settlements {
 		if st.ID == 0 {
-			if !slices.Contains(fanned, st.OutboxID) {
-				fanned = append(fanned, st.OutboxID)
-			}
 			continue
 		}
 		errs[i] = s.settleLocked(owner, st.ID, now, func(d *memoryDelivery, now time.Time) {
@@ -343,21 +339,17 @@ func (s *MemoryStore) Settle(ctx context.Context, owner string, settlements []no
 			d.claim = memoryClaim{}
 		})
 	}
-	for _, id := range fanned {
-		if err := s.outbox.held(owner, id); err != nil {
-			for i, st := range settlements {
-				if st.ID == 0 && st.OutboxID == id {
-					errs[i] = err
-				}
+	for _, m := range notify.ByMessage(settlements) {
+		if err := s.outbox.held(owner, m.OutboxID); err != nil {
+			for _, i := range m.Index {
+				errs[i] = err
 			}
 			continue
 		}
-		for i := range settlements {
-			if st := &settlements[i]; st.ID == 0 && st.OutboxID == id {
-				st.ID = s.recordLocked(*st, now)
-			}
+		for _, i := range m.Index {
+			settlements[i].ID = s.recordLocked(settlements[i], now)
 		}
-		s.removeEntryLocked(id)
+		s.removeEntryLocked(m.OutboxID)
 	}
 	return errs, nil
 }

@@ -357,6 +357,35 @@ func CheckSettlements(settlements []Settlement) error {
 	return nil
 }
 
+// MessageSettlements are the settlements of one message claimed with its
+// deliveries, for [Deliveries.Settle]: its outbox ID, and the indexes of
+// its settlements in the batch.
+type MessageSettlements struct {
+	OutboxID int64
+	Index    []int
+}
+
+// ByMessage groups the settlements with ID 0 by message, in the order the
+// messages first appear: what a store records together, with the
+// message's removal from the outbox.
+func ByMessage(settlements []Settlement) []MessageSettlements {
+	var out []MessageSettlements
+	at := make(map[int64]int)
+	for i, st := range settlements {
+		if st.ID != 0 {
+			continue
+		}
+		j, ok := at[st.OutboxID]
+		if !ok {
+			j = len(out)
+			at[st.OutboxID] = j
+			out = append(out, MessageSettlements{OutboxID: st.OutboxID})
+		}
+		out[j].Index = append(out[j].Index, i)
+	}
+	return out
+}
+
 // checkFanned checks the channel, route and audience of a settlement
 // with ID 0, as [CheckTargets] checks a target's and a [Fan] fits its
 // audience.

@@ -686,13 +686,13 @@ func (d *Dispatcher) deliver(ctx context.Context, p *pass, due []Delivery) error
 		}
 		if !final {
 			for id, dls := range fast {
-				came := make(map[string]bool, len(held[id]))
+				over := make(map[string]bool, len(held[id]))
 				for _, r := range held[id] {
-					came[r.dl.Channel] = true
+					over[r.dl.Channel] = true
 				}
 				group = append(group, held[id]...)
 				for _, dl := range dls {
-					if !came[dl.Channel] {
+					if !over[dl.Channel] {
 						group = append(group, attempted{dl: dl, st: dl.Settled(Settlement{Kind: SettleClaimed})})
 					}
 				}

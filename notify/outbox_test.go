@@ -37,3 +37,12 @@ func TestCheckClaim(t *testing.T) {
 		assert.True(t, errors.As(err, &inv), name)
 	}
 }
+
+func TestByMessage(t *testing.T) {
+	sts := []notify.Settlement{
+		{OutboxID: 7, Channel: "a"}, {ID: 3}, {OutboxID: 5, Channel: "a"}, {OutboxID: 7, Channel: "b"},
+	}
+	assert.Equal(t, []notify.MessageSettlements{{OutboxID: 7, Index: []int{0, 3}}, {OutboxID: 5, Index: []int{2}}},
+		notify.ByMessage(sts))
+	assert.Empty(t, notify.ByMessage([]notify.Settlement{{ID: 1}}))
+}

@@ -539,12 +539,8 @@ func (s *Store) Settle(ctx context.Context, owner string, settlements []notify.S
 	err := s.writeRaw(ctx, op, func(q *rawStatements) error {
 		errs, ids = make([]error, len(settlements)), make([]int64, len(settlements))
 		now := unixNano(s.clock.Now())
-		var fanned []int64 // the outbox entries of the settlements with ID 0, in order
 		for i, st := range settlements {
 			if st.ID == 0 {
-				if !slices.Contains(fanned, st.OutboxID) {
-					fanned = append(fanned, st.OutboxID)
-				}
 				continue
 			}
 			var (
@@ -594,17 +590,18 @@ func (s *Store) Settle(ctx context.Context, owner string, settlements []notify.S
 			}
 			errs[i] = settleError(string(st.Kind), owner, st.ID, found)
 		}
+		fanned := notify.ByMessage(settlements)
 		if len(fanned) == 0 {
 			return nil
 		}
 		recorded := make([]int64, 0, len(fanned))
-		for _, id := range fanned {
-			held, err := q.record(owner, id, now, settlements, errs, ids)
+		for _, m := range fanned {
+			held, err := q.record(owner, m, now, settlements, errs, ids)
 			if err != nil {
-				return wrap(ctx, fmt.Sprintf("record the deliveries of outbox entry %d", id), err)
+				return wrap(ctx, fmt.Sprintf("record the deliveries of outbox entry %d", m.OutboxID), err)
 			}
 			if held {
-				recorded = append(recorded, id)
+				recorded = append(recorded, m.OutboxID)
 			}
 		}
 		// The entries whose deliveries are recorded leave the outbox.
@@ -628,19 +625,18 @@ func (s *Store) Settle(ctx context.Context, owner string, settlements []notify.S
 	return errs, nil
 }
 
-// record records the deliveries of outbox entry id that settlements name
-// with ID 0, each with its outcome, as of now, and reports true, if owner
-// holds the entry's claim; else it sets their errors in errs. It sets the
-// IDs of those it recorded in ids. The caller removes the entry.
-func (q *rawStatements) record(owner string, id, now int64, settlements []notify.Settlement, errs []error, ids []int64) (bool, error) {
+// record records the deliveries of message m, each with its outcome, as
+// of now, and reports true, if owner holds the message's claim; else it
+// sets their errors in errs. It sets the IDs of those it recorded in ids.
+// The caller removes the message from the outbox.
+func (q *rawStatements) record(owner string, m notify.MessageSettlements, now int64, settlements []notify.Settlement, errs []error, ids []int64) (bool, error) {
 	ins, err := q.delivery(dsRecord)
 	if err != nil {
 		return false, err
 	}
-	for i, st := range settlements {
-		if st.ID != 0 || st.OutboxID != id {
-			continue
-		}
+	id := m.OutboxID
+	for _, i := range m.Index {
+		st := settlements[i]
 		status, next, less, claimed := notify.StatusPending, now, int64(0), int64(0)
 		var lastErr string
 		var receipt notify.Receipt
@@ -678,10 +674,8 @@ func (q *rawStatements) record(owner string, id, now int64, settlements []notify
 		if err := claimer.Reset(); err != nil {
 			return false, err
 		}
-		for j, st := range settlements {
-			if st.ID == 0 && st.OutboxID == id {
-				errs[j] = outboxError(string(st.Kind), owner, id, found)
-			}
+		for _, j := range m.Index {
+			errs[j] = outboxError(string(settlements[j].Kind), owner, id, found)
 		}
 		return false, nil
 	}
